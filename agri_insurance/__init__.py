@@ -1,0 +1,147 @@
+"""农险遴选与补贴管理系统 — the Flask application."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import Flask, render_template, request, session
+from flask_babel import format_datetime
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from agri_insurance.config import PROJECT_ROOT, Config
+from agri_insurance.extensions import babel, csrf, db, login_manager, migrate
+
+
+def select_locale() -> str:
+    from flask import current_app, has_request_context
+
+    lang = session.get("lang") if has_request_context() else None
+    if lang in current_app.config["LANGUAGES"]:
+        return lang
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def create_app(config: Config | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    app.config.from_object(config or Config())
+
+    db.init_app(app)
+    # SQLite batch mode lets Alembic alter tables SQLite cannot ALTER in place.
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
+                     compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("请先登录")
+    login_manager.login_message_category = "warning"
+
+    from agri_insurance import models  # noqa: F401 - register every mapped class
+    from agri_insurance.auth.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+    _register_blueprints(app)
+    _register_template_helpers(app)
+    _register_error_pages(app)
+
+    from agri_insurance.auth.permissions import enforce_declared_access
+
+    app.before_request(enforce_declared_access)
+
+    from agri_insurance.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from agri_insurance.audit.views import bp as audit_bp
+    from agri_insurance.auth.views import bp as auth_bp
+    from agri_insurance.main.views import bp as main_bp
+    from agri_insurance.reference.views import bp as reference_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(reference_bp)
+    app.register_blueprint(audit_bp)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from agri_insurance.main.navigation import navigation_for
+
+    @app.template_filter("money")
+    def money(value) -> str:
+        if value is None:
+            return "—"
+        return f"{Decimal(value):,.2f}"
+
+    @app.template_filter("pct")
+    def pct(value) -> str:
+        if value is None:
+            return "—"
+        text = f"{Decimal(value).normalize():f}"
+        return f"{text}%"
+
+    @app.template_filter("localtime")
+    def localtime(value, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+        return format_datetime(value, fmt) if value else "—"
+
+    @app.context_processor
+    def inject_globals():
+        from flask_babel import get_locale
+
+        return {
+            "navigation": navigation_for(current_user) if current_user.is_authenticated else [],
+            "current_locale": str(get_locale()),
+        }
+
+
+def _register_error_pages(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+
+    def render_error(code: int, title: str, message: str):
+        return render_template("error.html", code=code, title=title, message=message), code
+
+    @app.errorhandler(403)
+    def forbidden(_e):
+        return render_error(403, _l("无权访问"), _l("您的角色或所属单位无权访问此页面。"))
+
+    @app.errorhandler(404)
+    def not_found(_e):
+        return render_error(404, _l("页面不存在"), _l("您要找的页面不存在，或您无权查看。"))
+
+    @app.errorhandler(405)
+    def method_not_allowed(_e):
+        return render_error(405, _l("不支持的操作"), _l("此页面不支持该请求方式。"))
+
+    @app.errorhandler(413)
+    def too_large(_e):
+        return render_error(413, _l("文件过大"), _l("上传的文件超过了大小限制。"))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_e):
+        return render_error(400, _l("表单已失效"), _l("表单安全校验失败，请刷新页面后重新提交。"))
+
+    @app.errorhandler(500)
+    def server_error(_e):
+        db.session.rollback()
+        return render_error(500, _l("系统错误"), _l("系统出现错误，操作未保存。请稍后重试或联系管理员。"))
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint != "static":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

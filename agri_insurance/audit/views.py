@@ -1,0 +1,44 @@
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import Blueprint, render_template, request
+
+from agri_insurance.audit.models import AuditEntry
+from agri_insurance.auth.models import Role
+from agri_insurance.auth.permissions import roles_required
+from agri_insurance.extensions import db
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+PAGE_SIZE = 50
+
+
+def _parse_date(value: str | None):
+    try:
+        return datetime.strptime(value, "%Y-%m-%d") if value else None
+    except ValueError:
+        return None
+
+
+@bp.get("/")
+@roles_required(Role.ADMIN, Role.CITY_AGRI)
+def entries():
+    args = request.args
+    stmt = sa.select(AuditEntry)
+    if args.get("actor"):
+        stmt = stmt.where(AuditEntry.actor_name.ilike(f"%{args['actor'].strip()}%"))
+    if args.get("action"):
+        stmt = stmt.where(AuditEntry.action.ilike(f"{args['action'].strip()}%"))
+    if args.get("object_type"):
+        stmt = stmt.where(AuditEntry.object_type == args["object_type"])
+    if args.get("object_id"):
+        stmt = stmt.where(AuditEntry.object_id == args["object_id"].strip())
+    # Dates are entered in local time (Asia/Shanghai, UTC+8); entries are stored in UTC.
+    if date_from := _parse_date(args.get("from")):
+        stmt = stmt.where(AuditEntry.created_at >= date_from - timedelta(hours=8))
+    if date_to := _parse_date(args.get("to")):
+        stmt = stmt.where(AuditEntry.created_at < date_to + timedelta(days=1, hours=-8))
+    page = max(1, args.get("page", 1, type=int))
+    pagination = db.paginate(stmt.order_by(AuditEntry.id.desc()), page=page, per_page=PAGE_SIZE, error_out=False)
+    object_types = db.session.scalars(sa.select(AuditEntry.object_type).distinct().order_by(AuditEntry.object_type))
+    return render_template("audit/entries.html", pagination=pagination, object_types=list(object_types),
+                           args=args, filter_args={k: v for k, v in args.items() if k != "page" and v})

@@ -1,0 +1,97 @@
+"""Users and roles."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from agri_insurance.db_types import enum_type, utcnow
+from agri_insurance.extensions import db
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    CITY_AGRI = "city_agri"
+    COUNTY_AGRI = "county_agri"
+    INSURER = "insurer"
+    EXPERT = "expert"
+    COUNTY_FINANCE = "county_finance"
+    CITY_FINANCE = "city_finance"
+
+    @property
+    def label(self) -> str:
+        return str(ROLE_LABELS[self])
+
+    @property
+    def needs_county(self) -> bool:
+        return self in COUNTY_ROLES
+
+    @property
+    def needs_insurer(self) -> bool:
+        return self is Role.INSURER
+
+
+ROLE_LABELS = {
+    Role.ADMIN: _l("系统管理员"),
+    Role.CITY_AGRI: _l("市农业农村局"),
+    Role.COUNTY_AGRI: _l("县农业农村局"),
+    Role.INSURER: _l("承保机构"),
+    Role.EXPERT: _l("评审专家"),
+    Role.COUNTY_FINANCE: _l("县财政局"),
+    Role.CITY_FINANCE: _l("市财政局"),
+}
+COUNTY_ROLES = frozenset({Role.COUNTY_AGRI, Role.COUNTY_FINANCE})
+CITY_ROLES = frozenset({Role.ADMIN, Role.CITY_AGRI, Role.CITY_FINANCE})
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        # The organisation a role needs is enforced by the database too.
+        sa.CheckConstraint(
+            "(role = 'insurer') = (insurer_id IS NOT NULL)", name="insurer_binding"
+        ),
+        sa.CheckConstraint(
+            "(role IN ('county_agri', 'county_finance')) = (region_id IS NOT NULL)", name="county_binding"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(100))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[Role] = mapped_column(enum_type(Role))
+    active: Mapped[bool] = mapped_column(default=True)
+    region_id: Mapped[int | None] = mapped_column(sa.ForeignKey("regions.id"), index=True)
+    insurer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("insurers.id"), index=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    region = relationship("Region", lazy="joined")
+    insurer = relationship("Insurer", lazy="joined")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.role in roles
+
+    @property
+    def organisation_name(self) -> str:
+        if self.insurer is not None:
+            return self.insurer.name
+        if self.region is not None:
+            return self.region.name
+        return ""
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role.value}>"

@@ -1,0 +1,152 @@
+"""Accounts: password rules, login throttling, user administration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from agri_insurance.audit import service as audit
+from agri_insurance.auth.models import Role, User
+from agri_insurance.db_types import utcnow
+from agri_insurance.errors import DomainError, require
+from agri_insurance.extensions import db
+
+PASSWORD_MIN_LENGTH = 8
+
+
+def password_problems(password: str, username: str = "") -> list[str]:
+    """Reasons a password is too weak (empty when acceptable)."""
+    problems = []
+    if len(password) < PASSWORD_MIN_LENGTH:
+        problems.append(_("密码至少需要%(n)s个字符", n=PASSWORD_MIN_LENGTH))
+    if not any(c.isalpha() for c in password) or not any(c.isdigit() for c in password):
+        problems.append(_("密码需同时包含字母和数字"))
+    if username and username.lower() in password.lower():
+        problems.append(_("密码不能包含用户名"))
+    return problems
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def set_password(user: User, password: str) -> None:
+    problems = password_problems(password, user.username)
+    if problems:
+        raise DomainError("；".join(problems), "password")
+    user.password_hash = hash_password(password)
+
+
+@dataclass
+class LoginResult:
+    user: User | None
+    error: str | None = None
+
+
+def authenticate(username: str, password: str, now: datetime | None = None) -> LoginResult:
+    """Check a login. Consecutive failures lock the account; the caller commits (also on failure)."""
+    now = now or utcnow()
+    user = db.session.scalar(sa.select(User).where(User.username == username.strip()))
+    generic = _("用户名或密码错误")
+    if user is None:
+        return LoginResult(None, generic)
+    if user.locked_until is not None and user.locked_until > now:
+        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+        return LoginResult(None, _("登录失败次数过多，账户已锁定，请%(minutes)s分钟后再试", minutes=minutes))
+    if not check_password_hash(user.password_hash, password):
+        user.failed_logins = (user.failed_logins or 0) + 1
+        limit = current_app.config["LOGIN_MAX_FAILURES"]
+        if user.failed_logins >= limit:
+            user.locked_until = now + timedelta(minutes=current_app.config["LOCKOUT_MINUTES"])
+            user.failed_logins = 0
+            audit.record(None, "user.locked", user, _("连续登录失败，账户锁定：%(u)s", u=user.username))
+            return LoginResult(None, _("登录失败次数过多，账户已锁定，请%(minutes)s分钟后再试",
+                                       minutes=current_app.config["LOCKOUT_MINUTES"]))
+        left = limit - user.failed_logins
+        return LoginResult(None, _("用户名或密码错误，再失败%(left)s次账户将被锁定", left=left))
+    if not user.active:
+        return LoginResult(None, _("账户已停用，请联系系统管理员"))
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    audit.record(user, "user.login", user, _("登录：%(u)s", u=user.username))
+    return LoginResult(user)
+
+
+def _check_binding(role: Role, region_id: int | None, insurer_id: int | None) -> tuple[int | None, int | None]:
+    if role.needs_county:
+        require(region_id, _("该角色需要绑定所属县（市、区）"), "region_id")
+    else:
+        region_id = None
+    if role.needs_insurer:
+        require(insurer_id, _("承保机构用户需要绑定所属承保机构"), "insurer_id")
+    else:
+        insurer_id = None
+    return region_id, insurer_id
+
+
+def create_user(username: str, display_name: str, role: Role, password: str, actor,
+                region_id: int | None = None, insurer_id: int | None = None) -> User:
+    username = username.strip()
+    require(username, _("请填写用户名"), "username")
+    exists = db.session.scalar(sa.select(User.id).where(User.username == username))
+    require(exists is None, _("用户名 %(u)s 已被使用", u=username), "username")
+    region_id, insurer_id = _check_binding(role, region_id, insurer_id)
+    user = User(username=username, display_name=display_name.strip(), role=role, region_id=region_id,
+                insurer_id=insurer_id, active=True)
+    set_password(user, password)
+    # An account created by someone else must choose its own password at first login.
+    user.must_change_password = actor is not None
+    db.session.add(user)
+    db.session.flush()
+    audit.record(actor, "user.created", user, _("新建用户：%(u)s", u=username), role=role.value,
+                 region_id=region_id, insurer_id=insurer_id)
+    return user
+
+
+def update_user(user: User, display_name: str, role: Role, region_id: int | None, insurer_id: int | None,
+                actor) -> User:
+    region_id, insurer_id = _check_binding(role, region_id, insurer_id)
+    values = {"display_name": display_name.strip(), "role": role, "region_id": region_id, "insurer_id": insurer_id}
+    diff = audit.changes(user, list(values), values)
+    if user.id == getattr(actor, "id", None):
+        require(role == user.role, _("不能修改自己的角色"), "role")
+    for key, value in values.items():
+        setattr(user, key, value)
+    if diff:
+        audit.record(actor, "user.updated", user, _("修改用户：%(u)s", u=user.username), changes=diff)
+    return user
+
+
+def set_active(user: User, active: bool, actor) -> None:
+    require(user.id != getattr(actor, "id", None), _("不能停用自己的账户"))
+    if user.active == active:
+        return
+    user.active = active
+    action = "user.activated" if active else "user.deactivated"
+    summary = _("启用用户：%(u)s", u=user.username) if active else _("停用用户：%(u)s", u=user.username)
+    audit.record(actor, action, user, summary)
+
+
+def reset_password(user: User, new_password: str, actor) -> None:
+    set_password(user, new_password)
+    user.must_change_password = True
+    user.failed_logins = 0
+    user.locked_until = None
+    audit.record(actor, "user.password_reset", user, _("重置密码：%(u)s", u=user.username))
+
+
+def change_own_password(user: User, current_password: str, new_password: str) -> None:
+    require(check_password_hash(user.password_hash, current_password), _("当前密码不正确"), "current_password")
+    require(current_password != new_password, _("新密码不能与当前密码相同"), "new_password")
+    try:
+        set_password(user, new_password)
+    except DomainError as e:
+        raise DomainError(e.message, "new_password") from e
+    user.must_change_password = False
+    audit.record(user, "user.password_changed", user, _("修改密码：%(u)s", u=user.username))

@@ -1,0 +1,161 @@
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from agri_insurance.auth import service
+from agri_insurance.auth.forms import ChangePasswordForm, LoginForm, ResetPasswordForm, UserForm
+from agri_insurance.auth.models import Role, User
+from agri_insurance.auth.permissions import login_required, public, roles_required
+from agri_insurance.db_types import utcnow
+from agri_insurance.errors import DomainError
+from agri_insurance.extensions import db
+from agri_insurance.forms_util import show_domain_error
+from agri_insurance.reference.models import Insurer, Region, RegionLevel
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("main.dashboard")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        result = service.authenticate(form.username.data, form.password.data)
+        db.session.commit()  # failure counters and lockouts are kept too
+        if result.user is not None:
+            login_user(result.user)
+            if result.user.must_change_password:
+                flash(_("请先修改初始密码"), "warning")
+                return redirect(url_for("auth.change_password"))
+            return redirect(_safe_next(request.args.get("next")))
+        error = result.error
+    status = 401 if error else 200
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    flash(_("已退出登录"), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            service.change_own_password(current_user, form.current_password.data, form.new_password.data)
+            db.session.commit()
+            flash(_("密码已修改"), "success")
+            return redirect(url_for("main.dashboard"))
+        except DomainError as e:
+            db.session.rollback()
+            show_domain_error(form, e)
+    return render_template("auth/change_password.html", form=form), 400 if form.errors else 200
+
+
+# --- user administration (admin) ----------------------------------------------------------------
+
+def _user_form(**kwargs) -> UserForm:
+    counties = db.session.scalars(
+        sa.select(Region).where(Region.level == RegionLevel.COUNTY).order_by(Region.code)).all()
+    insurers = db.session.scalars(sa.select(Insurer).order_by(Insurer.name)).all()
+    return UserForm(regions=counties, insurers=insurers, **kwargs)
+
+
+@bp.get("/admin/users")
+@roles_required(Role.ADMIN)
+def users():
+    role = request.args.get("role") or None
+    stmt = sa.select(User).order_by(User.role, User.username)
+    if role in {r.value for r in Role}:
+        stmt = stmt.where(User.role == Role(role))
+    return render_template("auth/users.html", users=db.session.scalars(stmt).all(), roles=list(Role),
+                           selected_role=role, now_utc=utcnow())
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def new_user():
+    form = _user_form()
+    if form.validate_on_submit():
+        try:
+            if not form.password.data:
+                raise DomainError(_("请设置初始密码"), "password")
+            service.create_user(form.username.data, form.display_name.data, Role(form.role.data),
+                                form.password.data, current_user, form.region_id.data, form.insurer_id.data)
+            db.session.commit()
+            flash(_("用户已创建"), "success")
+            return redirect(url_for("auth.users"))
+        except DomainError as e:
+            db.session.rollback()
+            show_domain_error(form, e)
+    return render_template("auth/user_form.html", form=form, user=None), 400 if form.errors else 200
+
+
+@bp.route("/admin/users/<int:user_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def edit_user(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = _user_form(obj=user)
+    del form.password, form.username
+    if request.method == "GET":
+        form.role.data = user.role.value
+    if form.validate_on_submit():
+        try:
+            service.update_user(user, form.display_name.data, Role(form.role.data), form.region_id.data,
+                                form.insurer_id.data, current_user)
+            if form.active.data != user.active:
+                service.set_active(user, form.active.data, current_user)
+            db.session.commit()
+            flash(_("用户已保存"), "success")
+            return redirect(url_for("auth.users"))
+        except DomainError as e:
+            db.session.rollback()
+            show_domain_error(form, e)
+    return render_template("auth/user_form.html", form=form, user=user), 400 if form.errors else 200
+
+
+@bp.post("/admin/users/<int:user_id>/active")
+@roles_required(Role.ADMIN)
+def toggle_active(user_id: int):
+    user = db.get_or_404(User, user_id)
+    try:
+        service.set_active(user, not user.active, current_user)
+        db.session.commit()
+        flash(_("已启用 %(u)s", u=user.username) if user.active else _("已停用 %(u)s", u=user.username), "success")
+    except DomainError as e:
+        db.session.rollback()
+        flash(e.message, "danger")
+    return redirect(url_for("auth.users"))
+
+
+@bp.post("/admin/users/<int:user_id>/password")
+@roles_required(Role.ADMIN)
+def reset_password(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            service.reset_password(user, form.new_password.data, current_user)
+            db.session.commit()
+            flash(_("已重置 %(u)s 的密码，用户下次登录时须修改密码", u=user.username), "success")
+        except DomainError as e:
+            db.session.rollback()
+            flash(e.message, "danger")
+    else:
+        flash(_("请填写新密码"), "danger")
+    return redirect(url_for("auth.users"))

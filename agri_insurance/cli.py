@@ -1,0 +1,42 @@
+"""flask commands: demo-data, create-admin."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from agri_insurance.extensions import db
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("demo-data")
+    @click.option("--if-empty", is_flag=True, help="Only load when the database has no users yet.")
+    def demo_data(if_empty: bool) -> None:
+        """Load the Shangrao reference data and the fictional demo world (idempotent)."""
+        from agri_insurance.demo import database_is_empty, load_demo_data
+
+        if if_empty and not database_is_empty():
+            click.echo("Database already has data; demo data not loaded.")
+            return
+        created = load_demo_data()
+        db.session.commit()
+        click.echo(f"Demo data loaded: {created}")
+
+    @app.cli.command("create-admin")
+    @click.argument("username")
+    @click.password_option()
+    def create_admin(username: str, password: str) -> None:
+        """Create an administrator account (for a production database without demo data)."""
+        from agri_insurance.auth.models import Role
+        from agri_insurance.auth.service import create_user
+        from agri_insurance.demo import load_reference_data
+        from agri_insurance.errors import DomainError
+
+        try:
+            load_reference_data()
+            create_user(username, username, Role.ADMIN, password, None)
+            db.session.commit()
+        except DomainError as e:
+            db.session.rollback()
+            raise click.ClickException(e.message) from e
+        click.echo(f"Administrator {username} created.")

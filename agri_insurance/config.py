@@ -1,0 +1,74 @@
+"""Settings, read from environment variables.
+
+DATABASE_URL  SQLAlchemy URL; default: an SQLite file under instance/.
+SECRET_KEY    signing key; when unset, generated once into instance/secret_key (never committed).
+REDIS_URL     optional; when set, long jobs run on RQ workers instead of in-process.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("AGRI_INSTANCE_DIR", PROJECT_ROOT / "instance"))
+
+
+def _secret_key() -> str:
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        # Written once with owner-only permissions so restarts keep sessions valid.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def normalise_database_url(url: str) -> str:
+    """Let users write postgresql://… and still get the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+class Config:
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh_CN", "en")
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+    # Login throttling: this many consecutive failures lock the account for LOCKOUT_MINUTES.
+    LOGIN_MAX_FAILURES = 5
+    LOCKOUT_MINUTES = 15
+    PASSWORD_HASH_METHOD = "scrypt"
+    TESTING = False
+
+    def __init__(self) -> None:
+        self.SECRET_KEY = _secret_key()
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
+            os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'agri_insurance.sqlite'}"
+        )
+        self.REDIS_URL = os.environ.get("REDIS_URL") or None
+        self.UPLOAD_DIR = str(Path(os.environ.get("UPLOAD_DIR", INSTANCE_DIR / "uploads")))
+
+
+class TestConfig(Config):
+    TESTING = True
+    # A cheap hash keeps the suite fast; production keeps scrypt.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+
+    def __init__(self, database_url: str, instance_dir: str | None = None) -> None:
+        self.SECRET_KEY = "test-secret"
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(database_url)
+        self.REDIS_URL = None
+        self.UPLOAD_DIR = str(Path(instance_dir or INSTANCE_DIR) / "uploads")

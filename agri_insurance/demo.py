@@ -1,0 +1,143 @@
+"""Reference data for Shangrao and a small fictional demo world. Loading is idempotent."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from agri_insurance.auth import service as auth_service
+from agri_insurance.auth.models import Role, User
+from agri_insurance.extensions import db
+from agri_insurance.reference import service as reference_service
+from agri_insurance.reference.codes import credit_code_check_char
+from agri_insurance.reference.models import (
+    Insurer,
+    Product,
+    ProductCategory,
+    ProductKind,
+    Region,
+    RegionLevel,
+    SubsidyScheme,
+)
+
+CITY = ("361100", "上饶市", "Shangrao City")
+COUNTIES = (
+    ("361102", "信州区", "Xinzhou District"),
+    ("361103", "广丰区", "Guangfeng District"),
+    ("361104", "广信区", "Guangxin District"),
+    ("361123", "玉山县", "Yushan County"),
+    ("361124", "铅山县", "Yanshan County"),
+    ("361125", "横峰县", "Hengfeng County"),
+    ("361126", "弋阳县", "Yiyang County"),
+    ("361127", "余干县", "Yugan County"),
+    ("361128", "鄱阳县", "Poyang County"),
+    ("361129", "万年县", "Wannian County"),
+    ("361130", "婺源县", "Wuyuan County"),
+    ("361181", "德兴市", "Dexing City"),
+)
+
+C, S = ProductCategory.CENTRAL, ProductCategory.SPECIALTY
+PL, LV, FO, IX = ProductKind.PLANTING, ProductKind.LIVESTOCK, ProductKind.FORESTRY, ProductKind.INDEX
+PRODUCTS = (
+    # R5: central policy products
+    ("rice", "水稻", "Rice", C, PL, "亩"),
+    ("rapeseed", "油菜", "Rapeseed", C, PL, "亩"),
+    ("peanut", "花生", "Peanut", C, PL, "亩"),
+    ("citrus", "柑橘", "Citrus", C, PL, "亩"),
+    ("breeding_sow", "能繁母猪", "Breeding sows", C, LV, "头"),
+    ("commercial_forest", "商品林", "Commercial forest", C, FO, "亩"),
+    ("dairy_cow", "奶牛", "Dairy cows", C, LV, "头"),
+    # R6: local specialty insurance
+    ("camellia_oil", "油茶", "Camellia oil", S, PL, "亩"),
+    ("medicinal_herbs", "中药材", "Medicinal herbs", S, PL, "亩"),
+    ("greenhouse_vegetables", "大棚蔬菜", "Greenhouse vegetables", S, PL, "亩"),
+    ("price_index", "价格指数保险", "Price index insurance", S, IX, "头"),
+    ("weather_index", "天气指数保险", "Weather index insurance", S, IX, "亩"),
+    ("income_index", "收入保险", "Income insurance", S, IX, "亩"),
+)
+
+# Fictional companies: no real insurer's name. Two share a parent so common control can be shown.
+INSURERS = (
+    ("赣鄱财产保险股份有限公司上饶中心支公司", "赣鄱财险", "赣鄱财产保险股份有限公司"),
+    ("信江农业保险股份有限公司上饶分公司", "信江农险", "信江农业保险股份有限公司"),
+    ("三清财产保险股份有限公司上饶中心支公司", "三清财险", "三清保险集团股份有限公司"),
+    ("灵山财产保险股份有限公司上饶中心支公司", "灵山财险", "三清保险集团股份有限公司"),
+    ("怀玉财产保险股份有限公司上饶中心支公司", "怀玉财险", "怀玉财产保险股份有限公司"),
+    ("龟峰财产保险股份有限公司上饶支公司", "龟峰财险", "龟峰财产保险股份有限公司"),
+)
+
+DEMO_PASSWORD = "demo1234"
+DEMO_COUNTY = "361128"  # 鄱阳县
+DEMO_USERS = (
+    ("admin", "系统管理员", Role.ADMIN),
+    ("city_agri", "市农业农村局 王科长", Role.CITY_AGRI),
+    ("county_agri", "鄱阳县农业农村局 李股长", Role.COUNTY_AGRI),
+    ("insurer", "赣鄱财险 张经理", Role.INSURER),
+    ("expert", "评审专家 陈教授", Role.EXPERT),
+    ("county_finance", "鄱阳县财政局 刘会计", Role.COUNTY_FINANCE),
+    ("city_finance", "市财政局 赵科长", Role.CITY_FINANCE),
+)
+SCHEME_YEARS = (2025, 2026)
+
+
+def demo_credit_code(index: int) -> str:
+    """A well-formed (check character included) but fictional credit code for demo insurer `index`."""
+    first17 = f"9136110{index:02d}MA3{index:02d}0T0"[:17].ljust(17, "0")
+    return first17 + credit_code_check_char(first17)
+
+
+def load_reference_data() -> None:
+    """Regions and products (the policy's lists). Safe to call repeatedly."""
+    city = db.session.scalar(sa.select(Region).where(Region.code == CITY[0]))
+    if city is None:
+        city = Region(code=CITY[0], name=CITY[1], name_en=CITY[2], level=RegionLevel.CITY)
+        db.session.add(city)
+        db.session.flush()
+    existing = set(db.session.scalars(sa.select(Region.code)))
+    for code, name, name_en in COUNTIES:
+        if code not in existing:
+            db.session.add(Region(code=code, name=name, name_en=name_en, level=RegionLevel.COUNTY, parent=city))
+    existing = set(db.session.scalars(sa.select(Product.code)))
+    for code, name, name_en, category, kind, unit in PRODUCTS:
+        if code not in existing:
+            db.session.add(Product(code=code, name=name, name_en=name_en, category=category, kind=kind, unit=unit))
+    db.session.flush()
+
+
+def load_demo_data() -> dict[str, int]:
+    """Reference data, fictional insurers, city-wide subsidy schemes and one user per role."""
+    load_reference_data()
+    created = {"insurers": 0, "schemes": 0, "users": 0}
+    for index, (name, short, parent) in enumerate(INSURERS, start=1):
+        if db.session.scalar(sa.select(Insurer.id).where(Insurer.name == name)) is None:
+            reference_service.save_insurer(None, {
+                "name": name, "short_name": short, "credit_code": demo_credit_code(index),
+                "parent_company": parent, "contact_person": "联系人", "contact_phone": f"0793-82{index:05d}",
+                "address": "江西省上饶市信州区", "active": True}, None)
+            created["insurers"] += 1
+    for product in db.session.scalars(sa.select(Product)):
+        for year in SCHEME_YEARS:
+            exists = db.session.scalar(sa.select(SubsidyScheme.id).where(
+                SubsidyScheme.product_id == product.id, SubsidyScheme.year == year,
+                SubsidyScheme.region_id.is_(None)))
+            if exists is None:
+                shares = reference_service.scheme_defaults(product)
+                data = {"product_id": product.id, "region_id": None, "year": year,
+                        **{f"{level}_pct": Decimal(value) for level, value in shares.items()}}
+                reference_service.save_scheme(None, data, None)
+                created["schemes"] += 1
+    county = db.session.scalar(sa.select(Region).where(Region.code == DEMO_COUNTY))
+    insurer = db.session.scalar(sa.select(Insurer).where(Insurer.name == INSURERS[0][0]))
+    for username, display, role in DEMO_USERS:
+        if db.session.scalar(sa.select(User.id).where(User.username == username)) is None:
+            auth_service.create_user(username, display, role, DEMO_PASSWORD, None,
+                                     region_id=county.id if role.needs_county else None,
+                                     insurer_id=insurer.id if role.needs_insurer else None)
+            created["users"] += 1
+    db.session.flush()
+    return created
+
+
+def database_is_empty() -> bool:
+    return db.session.scalar(sa.select(sa.func.count(User.id))) == 0

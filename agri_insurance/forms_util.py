@@ -1,0 +1,15 @@
+"""Helpers shared by views: put a DomainError on the form field it names."""
+
+from __future__ import annotations
+
+from flask import flash
+
+from agri_insurance.errors import DomainError
+
+
+def show_domain_error(form, error: DomainError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message] if isinstance(field.errors, list) else [error.message]
+    else:
+        flash(error.message, "danger")

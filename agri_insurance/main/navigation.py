@@ -1,0 +1,56 @@
+"""The navigation bar, by role: one place lists every page a user reaches from the menu."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+
+from agri_insurance.auth.models import Role
+
+ALL = frozenset(Role)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: object
+    endpoint: str | None = None
+    roles: frozenset = ALL
+    children: tuple = field(default_factory=tuple)
+
+
+MENU = (
+    NavItem(_l("首页"), "main.dashboard"),
+    NavItem(_l("基础数据"), children=(
+        NavItem(_l("行政区划"), "reference.regions"),
+        NavItem(_l("险种"), "reference.products"),
+        NavItem(_l("承保机构"), "reference.insurers"),
+        NavItem(_l("补贴方案"), "reference.schemes"),
+    )),
+    NavItem(_l("系统管理"), roles=frozenset({Role.ADMIN, Role.CITY_AGRI}), children=(
+        NavItem(_l("用户管理"), "auth.users", frozenset({Role.ADMIN})),
+        NavItem(_l("审计日志"), "audit.entries", frozenset({Role.ADMIN, Role.CITY_AGRI})),
+    )),
+)
+
+
+def navigation_for(user) -> list[NavItem]:
+    """The menu items (and sub-items) the user's role may open; empty groups are dropped."""
+    items = []
+    for item in MENU:
+        if user.role not in item.roles:
+            continue
+        if item.children:
+            children = tuple(c for c in item.children if user.role in c.roles)
+            if children:
+                items.append(NavItem(item.label, None, item.roles, children))
+        else:
+            items.append(item)
+    return items
+
+
+def nav_endpoints(user) -> list[str]:
+    result = []
+    for item in navigation_for(user):
+        result.extend(c.endpoint for c in item.children) if item.children else result.append(item.endpoint)
+    return result

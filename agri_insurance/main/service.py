@@ -1,0 +1,34 @@
+"""What each role's landing dashboard shows."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from agri_insurance.audit.models import AuditEntry
+from agri_insurance.auth.models import Role, User
+from agri_insurance.extensions import db
+from agri_insurance.reference.models import Insurer, Product, ProductCategory, Region, RegionLevel, SubsidyScheme
+
+
+def dashboard_figures(user) -> dict:
+    count = lambda stmt: db.session.scalar(stmt) or 0  # noqa: E731
+    figures = {
+        "counties": count(sa.select(sa.func.count(Region.id)).where(Region.level == RegionLevel.COUNTY)),
+        "central_products": count(sa.select(sa.func.count(Product.id)).where(
+            Product.category == ProductCategory.CENTRAL, Product.active)),
+        "specialty_products": count(sa.select(sa.func.count(Product.id)).where(
+            Product.category == ProductCategory.SPECIALTY, Product.active)),
+        "insurers": count(sa.select(sa.func.count(Insurer.id)).where(Insurer.active)),
+        "schemes": count(sa.select(sa.func.count(SubsidyScheme.id))),
+        "latest_scheme_year": db.session.scalar(sa.select(sa.func.max(SubsidyScheme.year))),
+    }
+    if user.role is Role.ADMIN:
+        figures["users"] = count(sa.select(sa.func.count(User.id)).where(User.active))
+    if user.role in (Role.ADMIN, Role.CITY_AGRI):
+        figures["recent_audit"] = db.session.scalars(
+            sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(8)
+        ).all()
+    if user.role.needs_county:
+        figures["county_schemes"] = count(sa.select(sa.func.count(SubsidyScheme.id)).where(
+            SubsidyScheme.region_id == user.region_id))
+    return figures

@@ -1,0 +1,31 @@
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from agri_insurance.auth.permissions import login_required, public
+from agri_insurance.main.service import dashboard_figures
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+@login_required
+def dashboard():
+    return render_template("main/dashboard.html", figures=dashboard_figures(current_user))
+
+
+@bp.get("/lang/<code>")
+@public
+def set_language(code: str):
+    if code in current_app.config["LANGUAGES"]:
+        session["lang"] = code
+    target = request.args.get("next") or ""
+    # Only same-site paths: never redirect to another host.
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("main.dashboard")
+    return redirect(target)
+
+
+@bp.get("/healthz")
+@public
+def healthz():
+    return {"status": "ok"}

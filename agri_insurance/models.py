@@ -1,0 +1,5 @@
+"""Imports every module's models so SQLAlchemy and Alembic see the whole schema."""
+
+from agri_insurance.audit.models import AuditEntry  # noqa: F401
+from agri_insurance.auth.models import User  # noqa: F401
+from agri_insurance.reference.models import Insurer, Product, Region, SubsidyScheme  # noqa: F401
