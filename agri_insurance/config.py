@@ -62,7 +62,8 @@ class Config:
         self.UPLOAD_DIR = str(Path(os.environ.get("UPLOAD_DIR", INSTANCE_DIR / "uploads")))
 
 
-class TestConfig(Config):
+class TestingConfig(Config):
+    __test__ = False  # not a pytest test class
     TESTING = True
     # A cheap hash keeps the suite fast; production keeps scrypt.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"

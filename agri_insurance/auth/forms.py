@@ -4,6 +4,7 @@ from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from agri_insurance.auth.models import Role
+from agri_insurance.forms_util import choices
 
 
 class LoginForm(FlaskForm):
@@ -25,7 +26,7 @@ def _optional_int(value):
 class UserForm(FlaskForm):
     username = StringField(_l("用户名"), validators=[DataRequired(), Length(max=64)])
     display_name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=100)])
-    role = SelectField(_l("角色"), choices=[(r.value, r.label) for r in Role], validators=[DataRequired()])
+    role = SelectField(_l("角色"), validators=[DataRequired()])
     region_id = SelectField(_l("所属县（市、区）"), coerce=_optional_int, validators=[Optional()])
     insurer_id = SelectField(_l("所属承保机构"), coerce=_optional_int, validators=[Optional()])
     password = PasswordField(_l("初始密码"), validators=[Optional(), Length(max=128)])
@@ -33,9 +34,9 @@ class UserForm(FlaskForm):
 
     def __init__(self, *args, regions=(), insurers=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.role.choices = [(r.value, r.label) for r in Role]
-        self.region_id.choices = [("", "—")] + [(r.id, f"{r.label} ({r.code})") for r in regions]
-        self.insurer_id.choices = [("", "—")] + [(i.id, i.name) for i in insurers]
+        self.role.choices = choices([(r.value, r.label) for r in Role])
+        self.region_id.choices = choices([("", "—")] + [(r.id, f"{r.label} ({r.code})") for r in regions])
+        self.insurer_id.choices = choices([("", "—")] + [(i.id, i.name) for i in insurers])
 
 
 class ResetPasswordForm(FlaskForm):

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -40,7 +41,7 @@ ROLE_LABELS = {
     Role.ADMIN: _l("系统管理员"),
     Role.CITY_AGRI: _l("市农业农村局"),
     Role.COUNTY_AGRI: _l("县农业农村局"),
-    Role.INSURER: _l("承保机构"),
+    Role.INSURER: lazy_pgettext("role", "承保机构"),
     Role.EXPERT: _l("评审专家"),
     Role.COUNTY_FINANCE: _l("县财政局"),
     Role.CITY_FINANCE: _l("市财政局"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -56,7 +57,7 @@ def authenticate(username: str, password: str, now: datetime | None = None) -> L
     if user is None:
         return LoginResult(None, generic)
     if user.locked_until is not None and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+        minutes = max(1, math.ceil((user.locked_until - now).total_seconds() / 60))
         return LoginResult(None, _("登录失败次数过多，账户已锁定，请%(minutes)s分钟后再试", minutes=minutes))
     if not check_password_hash(user.password_hash, password):
         user.failed_logins = (user.failed_logins or 0) + 1

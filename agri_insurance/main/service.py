@@ -7,7 +7,14 @@ import sqlalchemy as sa
 from agri_insurance.audit.models import AuditEntry
 from agri_insurance.auth.models import Role, User
 from agri_insurance.extensions import db
-from agri_insurance.reference.models import Insurer, Product, ProductCategory, Region, RegionLevel, SubsidyScheme
+from agri_insurance.reference.models import (
+    Insurer,
+    Product,
+    ProductCategory,
+    Region,
+    RegionLevel,
+    SubsidyScheme,
+)
 
 
 def dashboard_figures(user) -> dict:

@@ -3,6 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from agri_insurance.forms_util import choices
 from agri_insurance.reference.models import ProductCategory, ProductKind, RegionLevel
 
 
@@ -19,8 +20,8 @@ class RegionForm(FlaskForm):
 
     def __init__(self, *args, parents=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.level.choices = [(RegionLevel.CITY.value, _l("市")), (RegionLevel.COUNTY.value, _l("县（市、区）"))]
-        self.parent_id.choices = [("", "—")] + [(r.id, r.label) for r in parents]
+        self.level.choices = choices([(RegionLevel.CITY.value, _l("市")), (RegionLevel.COUNTY.value, _l("县（市、区）"))])
+        self.parent_id.choices = choices([("", "—")] + [(r.id, r.label) for r in parents])
 
 
 class ProductForm(FlaskForm):
@@ -34,8 +35,8 @@ class ProductForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.category.choices = [(c.value, c.label) for c in ProductCategory]
-        self.kind.choices = [(k.value, k.label) for k in ProductKind]
+        self.category.choices = choices([(c.value, c.label) for c in ProductCategory])
+        self.kind.choices = choices([(k.value, k.label) for k in ProductKind])
 
 
 class InsurerForm(FlaskForm):
@@ -67,5 +68,5 @@ class SubsidySchemeForm(FlaskForm):
 
     def __init__(self, *args, products=(), counties=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.product_id.choices = [(p.id, f"{p.label}（{p.category.label}）") for p in products]
-        self.region_id.choices = [("", _l("全市"))] + [(r.id, r.label) for r in counties]
+        self.product_id.choices = choices([(p.id, f"{p.label}（{p.category.label}）") for p in products])
+        self.region_id.choices = choices([("", _l("全市"))] + [(r.id, r.label) for r in counties])

@@ -1,0 +1,123 @@
+"""Role × route table: who may open what. A new route without a row here fails the suite."""
+
+import pytest
+import sqlalchemy as sa
+
+from agri_insurance.auth.models import Role, User
+from agri_insurance.auth.permissions import PUBLIC, declared_access
+from tests.factories import county
+
+A, CA, KA, INS, EXP, KF, CF = (Role.ADMIN, Role.CITY_AGRI, Role.COUNTY_AGRI, Role.INSURER, Role.EXPERT,
+                           Role.COUNTY_FINANCE, Role.CITY_FINANCE)
+ALL = frozenset(Role)
+EDITORS = {A, CA}
+
+# endpoint: (method, url template, roles allowed). {own_county}, {own_insurer}, {victim} are filled per role.
+ROUTES = {
+    "main.dashboard": ("GET", "/", ALL),
+    "main.set_language": ("GET", "/lang/en?next=/", "public"),
+    "main.healthz": ("GET", "/healthz", "public"),
+    "auth.login": ("GET", "/login", "public"),
+    "auth.logout": ("POST", "/logout", ALL),
+    "auth.change_password": ("GET", "/account/password", ALL),
+    "auth.users": ("GET", "/admin/users", {A}),
+    "auth.new_user": ("GET", "/admin/users/new", {A}),
+    "auth.edit_user": ("GET", "/admin/users/{victim}/edit", {A}),
+    "auth.toggle_active": ("POST", "/admin/users/{victim}/active", {A}),
+    "auth.reset_password": ("POST", "/admin/users/{victim}/password", {A}),
+    "reference.regions": ("GET", "/reference/regions", ALL),
+    "reference.region_detail": ("GET", "/reference/regions/{own_county}", {A, CA, CF, KA, KF}),
+    "reference.new_region": ("GET", "/reference/regions/new", EDITORS),
+    "reference.edit_region": ("GET", "/reference/regions/{own_county}/edit", EDITORS),
+    "reference.products": ("GET", "/reference/products", ALL),
+    "reference.new_product": ("GET", "/reference/products/new", EDITORS),
+    "reference.edit_product": ("GET", "/reference/products/1/edit", EDITORS),
+    "reference.insurers": ("GET", "/reference/insurers", ALL),
+    "reference.insurer_detail": ("GET", "/reference/insurers/{own_insurer}", ALL),
+    "reference.new_insurer": ("GET", "/reference/insurers/new", EDITORS),
+    "reference.edit_insurer": ("GET", "/reference/insurers/{own_insurer}/edit", EDITORS),
+    "reference.schemes": ("GET", "/reference/schemes", ALL),
+    "reference.new_scheme": ("GET", "/reference/schemes/new", EDITORS),
+    "reference.edit_scheme": ("GET", "/reference/schemes/1/edit", EDITORS),
+    "audit.entries": ("GET", "/audit/", EDITORS),
+}
+
+
+def test_every_route_has_a_row(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
+    missing = endpoints - set(ROUTES)
+    assert not missing, f"add these endpoints to the access table: {sorted(missing)}"
+    assert not set(ROUTES) - endpoints, "the table names endpoints that no longer exist"
+
+
+def test_every_route_declares_its_access_rule(app):
+    with app.test_request_context():
+        undeclared = [ep for ep in ROUTES if declared_access(ep) is None]
+    assert not undeclared
+    # What the code declares agrees with the table (a change of rule shows up here as well).
+    with app.test_request_context():
+        for endpoint, (_method, _url, allowed) in ROUTES.items():
+            declared = declared_access(endpoint)
+            if allowed == "public":
+                assert declared == PUBLIC, endpoint
+            elif allowed == ALL:
+                assert declared in ("any_user", ALL), endpoint
+            else:
+                assert declared == frozenset(allowed), endpoint
+
+
+def _fill(url: str, db) -> str:
+    victim = db.session.scalar(sa.select(User.id).where(User.username == "expert"))
+    insurer_id = db.session.scalar(sa.select(User.insurer_id).where(User.username == "insurer"))
+    return url.format(own_county=county().id, own_insurer=insurer_id, victim=victim)
+
+
+@pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
+def test_each_role_gets_exactly_what_the_table_allows(role, login, db):
+    client = login(role.value)
+    # POSTs last: they may change state (e.g. deactivate the victim).
+    ordered = sorted(ROUTES.items(), key=lambda kv: kv[1][0] == "POST")
+    for endpoint, (method, url, allowed) in ordered:
+        if endpoint == "auth.logout":
+            continue  # would end this client's session; covered by the login tests
+        response = client.open(_fill(url, db), method=method)
+        if allowed == "public" or role in allowed:
+            assert response.status_code in (200, 302), f"{role.value} {method} {url}: {response.status_code}"
+            if response.status_code == 302:
+                assert "/login" not in response.location, f"{role.value} bounced to login from {url}"
+        else:
+            assert response.status_code == 403, f"{role.value} {method} {url}: {response.status_code}"
+
+
+def test_anonymous_users_are_sent_to_the_login_page(client, demo, db):
+    for _endpoint, (method, url, allowed) in ROUTES.items():
+        response = client.open(_fill(url, db), method=method)
+        if allowed == "public":
+            assert response.status_code in (200, 302)
+        else:
+            assert response.status_code == 302 and "/login" in response.location, url
+
+
+def test_county_user_cannot_open_another_countys_page_by_changing_the_id(login, db):
+    for username in ("county_agri", "county_finance"):
+        client = login(username)
+        assert client.get(f"/reference/regions/{county('361128').id}").status_code == 200
+        response = client.get(f"/reference/regions/{county('361130').id}")
+        assert response.status_code == 404
+        assert "婺源县" not in response.get_data(as_text=True)
+
+
+def test_insurer_user_cannot_open_another_insurers_page(login, db):
+    from agri_insurance.reference.models import Insurer
+
+    client = login("insurer")
+    own = db.session.scalar(sa.select(User.insurer_id).where(User.username == "insurer"))
+    other = db.session.scalar(sa.select(Insurer).where(Insurer.id != own))
+    assert client.get(f"/reference/insurers/{own}").status_code == 200
+    response = client.get(f"/reference/insurers/{other.id}")
+    assert response.status_code == 404 and other.credit_code not in response.get_data(as_text=True)
+
+
+def test_unknown_page_is_a_styled_404(login):
+    response = login("expert").get("/no/such/page")
+    assert response.status_code == 404 and "页面不存在" in response.get_data(as_text=True)
