@@ -26,7 +26,7 @@ translations: $(VENV)/.run-installed
 
 ## run: install, migrate, load demo data into an empty database, serve on http://127.0.0.1:5000
 run: $(VENV)/.run-installed translations
-	$(PY) -m flask db upgrade
+	$(PY) -m flask db upgrade heads
 	$(PY) -m flask demo-data --if-empty
 	$(PY) -m flask run --host 127.0.0.1 --port 5000
 

@@ -76,7 +76,7 @@ def app(database_url, tmp_path_factory):
     application.config["WTF_CSRF_ENABLED"] = False
     application.test_client_class = IsolatedClient
     with application.app_context():
-        upgrade()  # the schema under test is the migrated one
+        upgrade(revision="heads")  # the schema under test is the migrated one
     yield application
     with application.app_context():
         _db.engine.dispose()

@@ -40,11 +40,11 @@ def _diff():
 
 
 def test_upgrade_downgrade_upgrade_and_no_pending_changes(empty_app):
-    upgrade()
+    upgrade(revision="heads")
     assert _diff() == [], "models and migrations disagree: run `flask db migrate`"
     downgrade(revision="base")
     tables = set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}
     assert tables == set()
-    upgrade()
+    upgrade(revision="heads")
     assert {"users", "regions", "products", "insurers", "subsidy_schemes", "audit_entries"} <= set(
         sa.inspect(db.engine).get_table_names())

@@ -1,0 +1,83 @@
+"""xlsx helpers shared by every module's exports and templates (openpyxl).
+
+Exports users open in WPS/Excel: a bold frozen header row, sensible column widths, money as numbers with a
+'#,##0.00' format (never text), dates as dates.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from urllib.parse import quote
+
+from flask import Response
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+MONEY_FORMAT = "#,##0.00"
+PERCENT_FORMAT = "0.00%"
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+HEADER_FILL = PatternFill("solid", fgColor="E2EFDA")
+
+
+def write_table(ws: Worksheet, headers: Sequence[str], rows: Iterable[Sequence], *,
+                money_columns: Iterable[int] = (), widths: dict[int, int] | None = None,
+                start_row: int = 1) -> int:
+    """Write a header row and data rows; returns the last row written. Columns are 1-based."""
+    money = set(money_columns)
+    for col, title in enumerate(headers, start=1):
+        cell = ws.cell(row=start_row, column=col, value=str(title))
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(vertical="center", wrap_text=True)
+    row_no = start_row
+    for row in rows:
+        row_no += 1
+        for col, value in enumerate(row, start=1):
+            cell = ws.cell(row=row_no, column=col, value=_cell_value(value))
+            if col in money:
+                cell.number_format = MONEY_FORMAT
+            elif isinstance(value, datetime):
+                cell.number_format = DATETIME_FORMAT
+            elif isinstance(value, date):
+                cell.number_format = DATE_FORMAT
+    ws.freeze_panes = ws.cell(row=start_row + 1, column=1)
+    for col, title in enumerate(headers, start=1):
+        width = (widths or {}).get(col) or max(10, min(40, len(str(title)) * 2 + 4))
+        ws.column_dimensions[get_column_letter(col)].width = width
+    return row_no
+
+
+def _cell_value(value):
+    if isinstance(value, Decimal):
+        return value  # openpyxl writes Decimal as a number
+    if hasattr(value, "label") and hasattr(value, "value"):
+        return str(value.label)  # enums shown by their translated label
+    if value is None:
+        return None
+    if isinstance(value, str | int | float | date | datetime):
+        return value
+    return str(value)
+
+
+def workbook_bytes(wb: Workbook) -> bytes:
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def download(data: bytes, filename: str, mimetype: str = XLSX_MIMETYPE) -> Response:
+    """A file download with a UTF-8 filename that Chinese browsers and WPS keep intact."""
+    ascii_fallback = filename.encode("ascii", "ignore").decode() or "download"
+    disposition = f"attachment; filename=\"{ascii_fallback}\"; filename*=UTF-8''{quote(filename)}"
+    return Response(data, mimetype=mimetype, headers={"Content-Disposition": disposition})
+
+
+def xlsx_download(wb: Workbook, filename: str) -> Response:
+    return download(workbook_bytes(wb), filename)
