@@ -1,0 +1,312 @@
+"""Dantzig–Wolfe decomposition by county, with a proof of optimality.
+
+Counties couple only through the insurers' premium capacities (the market-share cap is folded into them).
+A column is a county pattern (one bidder per lot, min..max distinct insurers); the master chooses one
+pattern per county subject to the capacities:
+
+1. **Column generation.** The master LP is solved with HiGHS (simplex, warm-started as columns arrive);
+   the capacity duals ``pi`` price every county at once with the exact vectorised oracle
+   (:mod:`optimization.oracle`). For *any* ``pi >= 0`` the Lagrangian value
+   ``sum_c V_c(pi) + pi . cap`` is a valid upper bound; the best one is kept. Dual smoothing (Wentges)
+   keeps the number of rounds low.
+2. **Restricted master MIP.** The generated columns, binary, solved by HiGHS; the rank-order baseline (when
+   feasible) is the starting incumbent.
+3. **Reduced-cost enumeration.** With the incumbent value ``LB`` and the bound ``UB = L(pi*)``, a county
+   pattern whose Lagrangian value is more than ``UB - LB`` below its county's best cannot be part of any
+   better solution. Enumerating every pattern within that distance (depth-first, exact) and solving the
+   master MIP over them gives the proven optimum, or, if the enumeration is too large or time runs out,
+   the incumbent with the honest gap ``(UB - LB) / UB``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+
+from .highs import INF, add_columns, new_highs, relative_gap
+from .oracle import CountyOracle, enumerate_patterns
+from .problem import Problem
+
+_ARTIFICIAL_COST = 1000.0  # per scaled premium unit; any capacity dual is at most the highest score (100)
+
+
+@dataclass
+class DecompositionResult:
+    status: str  # optimal / feasible / infeasible / unknown
+    chosen: np.ndarray | None  # bid index per assignable lot
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    proven: bool
+    timings: dict = field(default_factory=dict)
+    stats: dict = field(default_factory=dict)
+
+
+class _Master:
+    def __init__(self, problem: Problem, counties: np.ndarray, cap_ins: np.ndarray):
+        self.p = problem
+        self.counties = counties
+        self.cap_ins = cap_ins
+        self.county_row = np.full(problem.n_counties, -1, dtype=np.int64)
+        self.county_row[counties] = np.arange(len(counties))
+        self.ins_row = np.full(problem.n_insurers, -1, dtype=np.int64)
+        self.ins_row[cap_ins] = len(counties) + np.arange(len(cap_ins))
+        self.h = new_highs()
+        n_rows = len(counties) + len(cap_ins)
+        lower = np.concatenate([np.ones(len(counties)), np.full(len(cap_ins), -INF)])
+        upper = np.concatenate([np.ones(len(counties)), problem.cap[cap_ins]])
+        self.h.addRows(n_rows, lower, upper, 0, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
+        self.h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        # artificial slack on each capacity row (phase one by penalty)
+        k = len(cap_ins)
+        if k:
+            add_columns(self.h, np.full(k, -_ARTIFICIAL_COST), np.zeros(k), np.full(k, INF), np.arange(k),
+                        self.ins_row[cap_ins], -np.ones(k))
+        self.n_art = k
+        self.col_county: list[int] = []
+        self.col_bids: list[np.ndarray] = []
+        self.col_profit: list[float] = []
+        self.keys: set[tuple[int, bytes]] = set()
+
+    def add(self, patterns: list[tuple[int, np.ndarray]]) -> int:
+        p = self.p
+        starts, index, value, cost = [], [], [], []
+        nnz = 0
+        added = 0
+        for c, bids in patterns:
+            key = (c, bids.tobytes())
+            if key in self.keys:
+                continue
+            self.keys.add(key)
+            usage = np.bincount(p.bid_ins[bids], weights=p.premium[p.bid_lot[bids]], minlength=p.n_insurers)
+            ins = np.flatnonzero((usage > 0) & (self.ins_row >= 0))
+            starts.append(nnz)
+            index.append(np.r_[self.county_row[c], self.ins_row[ins]])
+            value.append(np.r_[1.0, usage[ins]])
+            nnz += 1 + len(ins)
+            profit = float(p.weight[bids].sum())
+            cost.append(profit)
+            self.col_county.append(c)
+            self.col_bids.append(bids)
+            self.col_profit.append(profit)
+            added += 1
+        if added:
+            add_columns(self.h, np.array(cost), np.zeros(added), np.full(added, INF), np.array(starts),
+                        np.concatenate(index), np.concatenate(value))
+        return added
+
+    @property
+    def n_cols(self) -> int:
+        return len(self.col_bids)
+
+    def lp(self) -> tuple[float, np.ndarray, np.ndarray, float]:
+        self.h.run()
+        sol = self.h.getSolution()
+        duals = np.asarray(sol.row_dual)
+        values = np.asarray(sol.col_value)
+        art = float(values[: self.n_art].sum()) if self.n_art else 0.0
+        obj = self.h.getInfo().objective_function_value
+        mu = duals[: len(self.counties)]
+        pi = np.zeros(self.p.n_insurers)
+        pi[self.cap_ins] = np.maximum(duals[len(self.counties):], 0.0)
+        return obj, pi, mu, art
+
+    def start_vector(self, chosen_cols: list[int]) -> np.ndarray:
+        v = np.zeros(self.n_art + self.n_cols)
+        v[np.array(chosen_cols, dtype=np.int64) + self.n_art] = 1.0
+        return v
+
+    def mip(self, time_limit: float, rel_gap: float, start_cols: list[int] | None):
+        h = self.h
+        n = self.n_art + self.n_cols
+        if self.n_art:
+            h.changeColsBounds(self.n_art, np.arange(self.n_art, dtype=np.int32), np.zeros(self.n_art),
+                               np.zeros(self.n_art))
+        idx = np.arange(self.n_art, n, dtype=np.int32)
+        h.changeColsBounds(len(idx), idx, np.zeros(len(idx)), np.ones(len(idx)))
+        h.changeColsIntegrality(len(idx), idx, np.ones(len(idx), dtype=np.uint8))
+        h.setOptionValue("time_limit", max(time_limit, 0.01))
+        h.setOptionValue("mip_rel_gap", max(rel_gap, 1e-9))
+        h.setOptionValue("mip_abs_gap", 1e-9)
+        if start_cols is not None:
+            sol = highspy.HighsSolution()
+            sol.col_value = list(self.start_vector(start_cols))
+            sol.value_valid = True
+            h.setSolution(sol)
+        h.run()
+        info = h.getInfo()
+        ms = h.getModelStatus()
+        if info.primal_solution_status != 2:
+            return ms, None, None
+        values = np.asarray(h.getSolution().col_value)[self.n_art:]
+        cols = [int(j) for j in np.flatnonzero(values > 0.5)]
+        return ms, cols, info.mip_dual_bound
+
+
+def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: float = 0.0,
+                        start: np.ndarray | None = None, max_rounds: int = 1000, exact: bool = True,
+                        enumeration_limit: int = 400_000) -> DecompositionResult:
+    """Solve the allocation by county decomposition. ``start``: bid indices of a feasible assignment."""
+    t0 = time.perf_counter()
+    deadline = t0 + (time_limit if time_limit is not None else 1e9)
+    p = problem
+    counties = np.array([c for c in range(p.n_counties) if p.county_lots[c]], dtype=np.int64)
+    cap_ins = np.flatnonzero(np.isfinite(p.cap))
+    oracle = CountyOracle(p)
+    master = _Master(p, counties, cap_ins)
+    finite_cap = np.where(np.isfinite(p.cap), p.cap, 0.0)
+
+    def price(pi: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+        r = p.weight - pi[p.bid_ins] * p.premium[p.bid_lot]
+        values = oracle.values(r)
+        return values, float(values[counties].sum() + pi @ finite_cap), r
+
+    # initial columns: each county's own best (pi = 0) and the starting assignment's patterns
+    pi = np.zeros(p.n_insurers)
+    values, ub, r = price(pi)
+    if not np.all(np.isfinite(values[counties])):
+        return DecompositionResult("infeasible", None, None, None, None, True,
+                                   {"total_s": time.perf_counter() - t0})
+    best_ub, best_pi, best_values = ub, pi.copy(), values.copy()
+    master.add([(int(c), oracle.pattern(int(c))) for c in counties])
+    start_cols = None
+    if start is not None:
+        start_cols = _add_assignment(master, p, start)
+    t_build = time.perf_counter()
+
+    # ---- column generation with Wentges smoothing -------------------------------------------------
+    alpha = 0.5
+    rounds = 0
+    lp_obj = -np.inf
+    art = 0.0
+    stab_pi = best_pi.copy()
+    t_lp = t_price = 0.0
+    while rounds < max_rounds and time.perf_counter() < deadline:
+        rounds += 1
+        ta = time.perf_counter()
+        lp_obj, lp_pi, mu, art = master.lp()
+        tb = time.perf_counter()
+        t_lp += tb - ta
+        if best_ub - lp_obj <= 1e-9 * max(1.0, abs(best_ub)):
+            break
+        # smoothed point first; fall back to the LP duals when it yields no column (mis-pricing)
+        added = 0
+        for point in ((alpha * stab_pi + (1 - alpha) * lp_pi) if alpha > 0 else lp_pi, lp_pi):
+            values, ub, r = price(point)
+            if ub < best_ub:
+                best_ub, best_pi, best_values = ub, point.copy(), values.copy()
+            rc = values[counties] - mu
+            new = counties[rc > 1e-9 * (1.0 + np.abs(values[counties]))]
+            added = master.add([(int(c), oracle.pattern(int(c))) for c in new])
+            if added or alpha == 0:
+                break
+        stab_pi = best_pi.copy()
+        t_price += time.perf_counter() - tb
+        if not added:
+            break
+    t_cg = time.perf_counter()
+    stats = {"rounds": rounds, "columns": master.n_cols, "lp_bound": lp_obj, "lagrangian_bound": best_ub}
+    timings = {"build_s": t_build - t0, "cg_lp_s": t_lp, "cg_pricing_s": t_price, "cg_s": t_cg - t_build}
+    if art > 1e-7 and best_ub - lp_obj <= 1e-6 * max(1.0, abs(best_ub)):
+        # even the convex relaxation cannot meet the capacities: no allocation exists
+        timings["total_s"] = time.perf_counter() - t0
+        return DecompositionResult("infeasible", None, None, None, None, True, timings, stats)
+
+    # ---- restricted master MIP ----------------------------------------------------------------------
+    remaining = deadline - time.perf_counter()
+    ms, cols, _ = master.mip(max(remaining, 0.05), gap / 4, start_cols)
+    t_mip = time.perf_counter()
+    timings["mip_s"] = t_mip - t_cg
+    stats["mip_status"] = master.h.modelStatusToString(ms)
+    incumbent_cols = cols if cols is not None else start_cols
+    lb = sum(master.col_profit[j] for j in incumbent_cols) if incumbent_cols is not None else -np.inf
+    bound = best_ub
+    proven = False
+
+    # ---- reduced-cost enumeration: prove optimality or improve -----------------------------------
+    if exact and incumbent_cols is not None and relative_gap(lb, bound) > 1e-12 \
+            and relative_gap(lb, bound) > gap and time.perf_counter() < deadline:
+        delta = best_ub - lb
+        r = p.weight - best_pi[p.bid_ins] * p.premium[p.bid_lot]
+        new_patterns: list[tuple[int, np.ndarray]] = []
+        complete = True
+        total = 0
+        for c in counties:
+            c = int(c)
+            tol = 1e-9 * (1.0 + abs(best_values[c]))
+            found = enumerate_patterns(p, c, r, best_values[c] - delta - tol,
+                                       limit=enumeration_limit - total)
+            if found is None or time.perf_counter() > deadline:
+                complete = False
+                break
+            total += len(found)
+            new_patterns.extend((c, bids) for _, bids in found)
+        stats["enumerated"] = total
+        stats["enumeration_complete"] = complete
+        timings["enumeration_s"] = time.perf_counter() - t_mip
+        if complete:
+            master.add(new_patterns)
+            remaining = deadline - time.perf_counter()
+            ms2, cols2, mip_bound = master.mip(max(remaining, 0.05), gap / 2, incumbent_cols)
+            stats["exact_mip_status"] = master.h.modelStatusToString(ms2)
+            if cols2 is not None:
+                lb2 = sum(master.col_profit[j] for j in cols2)
+                if lb2 >= lb:
+                    incumbent_cols, lb = cols2, lb2
+            if ms2 == highspy.HighsModelStatus.kOptimal:
+                # every pattern that could improve is in the master: its MIP bound is a global bound
+                bound = min(bound, max(lb, mip_bound))
+                proven = True
+            elif mip_bound is not None:
+                bound = min(bound, mip_bound)
+            timings["exact_mip_s"] = time.perf_counter() - t_mip - timings["enumeration_s"]
+    elif incumbent_cols is not None and relative_gap(lb, bound) <= 1e-12:
+        proven = True
+
+    timings["total_s"] = time.perf_counter() - t0
+    if incumbent_cols is None:
+        # the generated columns admit no allocation: settle it on the compact model (finds one or proves
+        # that none exists) with the time that is left
+        from .compact import solve_compact_highs
+        out, chosen, _ = solve_compact_highs(p, max(deadline - time.perf_counter(), 0.05), gap)
+        stats["fallback"] = "compact"
+        timings["total_s"] = time.perf_counter() - t0
+        if out.status == "infeasible":
+            return DecompositionResult("infeasible", None, None, None, None, True, timings, stats)
+        if chosen is None:
+            return DecompositionResult("unknown", None, None, bound, None, False, timings, stats)
+        objective = float(p.weight[chosen].sum())
+        bound = max(min(bound, out.bound), objective)
+        g = relative_gap(objective, bound)
+        return DecompositionResult("optimal" if g <= gap + 1e-12 else "feasible", chosen, objective, bound, g,
+                                   out.status == "optimal", timings, stats)
+    chosen = np.sort(np.concatenate([master.col_bids[j] for j in incumbent_cols])).astype(np.int32)
+    objective = float(p.weight[chosen].sum())
+    bound = max(bound, objective)
+    g = relative_gap(objective, bound)
+    status = "optimal" if g <= gap + 1e-12 else "feasible"
+    stats["columns"] = master.n_cols
+    return DecompositionResult(status, chosen, objective, bound, g, proven, timings, stats)
+
+
+def _add_assignment(master: _Master, p: Problem, chosen: np.ndarray) -> list[int] | None:
+    """Add the patterns of a full assignment as columns; return their column indices."""
+    chosen = np.sort(np.asarray(chosen, dtype=np.int64))
+    by_county: dict[int, list[int]] = {}
+    for b in chosen:
+        by_county.setdefault(int(p.lot_county[p.bid_lot[b]]), []).append(int(b))
+    master.add([(c, np.array(sorted(bs, key=lambda b: p.bid_lot[b]), dtype=np.int32))
+                for c, bs in by_county.items()])
+    cols = []
+    index = {(c, b.tobytes()): j for j, (c, b) in enumerate(zip(master.col_county, master.col_bids, strict=True))}
+    for c, bs in by_county.items():
+        key = (c, np.array(sorted(bs, key=lambda b: p.bid_lot[b]), dtype=np.int32).tobytes())
+        if key not in index:
+            return None
+        cols.append(index[key])
+    if len(cols) != len(master.counties):
+        return None
+    return cols

@@ -1,0 +1,157 @@
+import os
+import random
+import tempfile
+from decimal import Decimal
+
+import pytest
+from opt_checker import brute_force, check_result
+from opt_factory import scenario, two_county
+
+from optimization import parse_scenario, solve_scenario
+from optimization.decomposition import solve_decomposition
+from optimization.highs import MS, classify
+from optimization.problem import build_problem
+
+
+def run(raw, **kw) -> dict:
+    result = solve_scenario(parse_scenario(raw), **kw).to_dict()
+    check_result(raw, result)
+    return result
+
+
+def test_two_county_matches_brute_force():
+    raw = two_county()
+    best, _ = brute_force(raw)
+    result = run(raw)
+    assert result["status"] == "optimal"
+    assert Decimal(result["objective"]) == best
+    assert result["gap"] == "0"
+    assert Decimal(result["bound"]) == best
+    # A: X must share with someone; giving A3 to Y (89 vs 90 on the smallest lot) is cheapest
+    awards = {a["lot_id"]: a["insurer_id"] for a in result["awards"]}
+    assert awards["A3"] == "Y" and awards["A1"] == awards["A2"] == "X"
+
+
+@pytest.mark.parametrize("method", ["decomposition", "compact"])
+def test_capacity_and_share_cap_match_brute_force(method):
+    lots = {f"{c}{k}": (c, str(100 + 37 * k + 11 * (ord(c) - 80))) for c in "PQ" for k in range(3)}
+    bids = {}
+    rng = random.Random(7)
+    for lot_id in lots:
+        for ins in "WXYZ":
+            if rng.random() < 0.8:
+                bids[(lot_id, ins)] = rng.randint(60, 99)
+    raw = scenario(lots, bids, insurers={"W": "250", "X": "300", "Y": None, "Z": None}, market_share_cap="0.4")
+    best, _ = brute_force(raw)
+    assert best is not None
+    result = run(raw, method=method)
+    assert result["status"] == "optimal"
+    assert Decimal(result["objective"]) == best
+
+
+def test_cbc_agrees_and_leaves_no_temporary_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    tempfile.tempdir = None  # re-read TMPDIR
+    try:
+        raw = two_county()
+        result = run(raw, solver="cbc")
+    finally:
+        tempfile.tempdir = None
+    assert result["status"] == "optimal"
+    assert result["solver"].startswith("CBC")
+    assert Decimal(result["objective"]) == brute_force(raw)[0]
+    assert os.listdir(tmp_path) == []
+
+
+def test_result_is_deterministic_and_independent_of_input_order():
+    raw = two_county()
+    shuffled = dict(raw)
+    rng = random.Random(3)
+    for key in ("lots", "bids", "insurers", "counties"):
+        shuffled[key] = rng.sample(raw[key], len(raw[key]))
+    a, b = run(raw), run(shuffled)
+    for key in ("awards", "counties", "objective", "bound", "status", "baseline", "diagnostics"):
+        assert a[key] == b[key]
+
+
+def test_equal_scores_are_broken_by_id():
+    lots = {"A1": ("A", "100"), "A2": ("A", "100")}
+    bids = {(lot_id, ins): 80 for lot_id in lots for ins in ("K", "J", "L")}
+    result = run(scenario(lots, bids, max_insurers_per_county=2))
+    explanation = result["explanation"]["awards"]
+    assert {e["runner_up"]["score"] for e in explanation} == {"80"}
+    # same result every time
+    assert run(scenario(lots, bids, max_insurers_per_county=2))["awards"] == result["awards"]
+
+
+def knapsack_gap_scenario() -> dict:
+    """X is better everywhere but its capacity fits one lot; the LP would split it: a real integrality gap."""
+    lots = {"A1": ("A", "3"), "A2": ("A", "3"), "B1": ("B", "4"), "B2": ("B", "4")}
+    bids = {(lot_id, ins): s for lot_id in lots for ins, s in (("X", 90), ("Y", 80))}
+    return scenario(lots, bids, insurers={"X": "5", "Y": None}, min_insurers_per_county=1)
+
+
+def test_bound_and_true_status_with_an_integrality_gap():
+    raw = knapsack_gap_scenario()
+    problem = build_problem(parse_scenario(raw))
+    rough = solve_decomposition(problem, gap=0.0, exact=False)
+    assert rough.status == "feasible" and rough.gap > 1e-3  # bound 50 above the best possible
+    exact = solve_decomposition(problem, gap=0.0)
+    assert exact.status == "optimal" and exact.proven and exact.gap == 0
+    result = run(raw)
+    assert Decimal(result["objective"]) == brute_force(raw)[0] == Decimal(80 * 14 + 10 * 4)
+
+
+def test_requested_gap_decides_optimal_versus_feasible():
+    problem = build_problem(parse_scenario(knapsack_gap_scenario()))
+    loose = solve_decomposition(problem, gap=0.05, exact=False)
+    assert loose.status == "optimal" and 0 < loose.gap <= 0.05
+
+
+def test_classify_reports_time_limited_solve_as_feasible():
+    assert classify(MS.kTimeLimit, True, 2e-4, 0.0) == "feasible"
+    assert classify(MS.kOptimal, True, 2e-4, 0.0) == "feasible"  # HiGHS "optimal" at its own tolerance
+    assert classify(MS.kTimeLimit, True, 0.0, 0.0) == "optimal"
+    assert classify(MS.kInfeasible, False, None, 0.0) == "infeasible"
+    assert classify(MS.kTimeLimit, False, None, 0.0) == "unknown"
+
+
+def test_fixed_and_forbidden_pairs_are_respected():
+    raw = two_county()
+    raw["fixed"] = [{"lot_id": "B1", "insurer_id": "Z"}]
+    raw["forbidden"] = [{"lot_id": "A2", "insurer_id": "X"}]
+    result = run(raw)
+    awards = {a["lot_id"]: a["insurer_id"] for a in result["awards"]}
+    assert awards["B1"] == "Z" and awards["A2"] != "X"
+    assert Decimal(result["objective"]) == brute_force(raw)[0]
+
+
+def test_county_exception_allows_a_fourth_underwriter():
+    lots = {f"A{k}": ("A", "100") for k in range(4)}
+    bids = {(f"A{k}", ins): (95 if k == n else 60) for k in range(4) for n, ins in enumerate("WXYZ")}
+    raw = scenario(lots, bids)
+    assert Decimal(run(raw)["objective"]) == brute_force(raw)[0] == Decimal(100 * (3 * 95 + 60))
+    raw["counties"][0].update(max_insurers=4, approval_ref="赣农险组〔2026〕3号")
+    result = run(raw)
+    assert Decimal(result["objective"]) == Decimal(100 * 4 * 95)
+    assert len(result["counties"][0]["insurers"]) == 4
+
+
+def test_explanation_gives_runner_up_and_county_underwriters():
+    result = run(two_county())
+    exp = result["explanation"]
+    a3 = next(e for e in exp["awards"] if e["lot_id"] == "A3")
+    assert a3["insurer_id"] == "Y" and a3["score"] == "89" and a3["runner_up"] == {"insurer_id": "X", "score": "90"}
+    assert "低于" in a3["note"]
+    assert {c["county_id"]: c["insurers"] for c in exp["counties"]} == {"A": ["X", "Y"], "B": ["X", "Y"]}
+    assert exp["objective"] == result["objective"] and exp["gap"] == "0"
+    assert result["baseline"]["feasible"] in (True, False)
+
+
+def test_lot_without_bid_is_left_out_with_a_warning():
+    raw = two_county()
+    raw["lots"].append({"id": "B3", "county_id": "B", "expected_premium": "10"})
+    result = run(raw)
+    assert result["status"] == "optimal"
+    assert [d["subject_id"] for d in result["diagnostics"]] == ["B3"]
+    assert "B3" not in {a["lot_id"] for a in result["awards"]}
