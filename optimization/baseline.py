@@ -2,7 +2,8 @@
 
 Insurers are ranked by their average lot score (ties by id). In rounds, each insurer in rank order takes its
 best remaining lot (highest score, then larger premium, then lot id) that keeps the county at or below its
-maximum and the insurer within its capacity. Lots nobody could take under those rules go to their best
+maximum (and does not close a county while one of its open lots has no bidder inside it) and the insurer
+within its capacity. Lots nobody could take under those rules go to their best
 bidder with capacity left (or their best bidder). Counties left below their minimum are then repaired where
 possible by handing the lot with the smallest loss to a new insurer. ``feasible`` says whether the draft
 meets every rule.
@@ -46,8 +47,16 @@ def rank_order_draft(problem: Problem) -> Baseline:
     def fits(b: int, respect_county: bool) -> bool:
         i, li = int(p.bid_ins[b]), int(p.bid_lot[b])
         c = int(p.lot_county[li])
-        if respect_county and i not in present[c] and len(present[c]) >= p.county_max[c]:
-            return False
+        if respect_county and i not in present[c]:
+            if len(present[c]) >= p.county_max[c]:
+                return False
+            if len(present[c]) + 1 == p.county_max[c]:
+                # closing the county: every other open lot there must still have a bidder inside it
+                inside = present[c] | {i}
+                for other in p.county_lots[c]:
+                    if other != li and winner[other] < 0 and not any(
+                            int(p.bid_ins[x]) in inside for x in p.lot_bids[other]):
+                        return False
         return load[i] + p.premium[li] <= p.cap[i] * (1 + 1e-12)
 
     def take(b: int) -> None:
@@ -74,7 +83,9 @@ def rank_order_draft(problem: Problem) -> Baseline:
         if winner[li] >= 0:
             continue
         bids = sorted(p.lot_bids[li], key=lambda b: (-p.bid_score[b], int(p.bid_ins[b])))
-        chosen = next((b for b in bids if fits(int(b), False)), bids[0])
+        c = int(p.lot_county[li])
+        chosen = next((b for b in bids if int(p.bid_ins[b]) in present[c] and fits(int(b), False)),
+                      next((b for b in bids if fits(int(b), False)), bids[0]))
         take(int(chosen))
     # repair counties below their minimum
     for c in range(p.n_counties):

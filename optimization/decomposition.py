@@ -70,6 +70,7 @@ class _Master:
         self.col_bids: list[np.ndarray] = []
         self.col_profit: list[float] = []
         self.keys: set[tuple[int, bytes]] = set()
+        self.stop_at: float | None = None
 
     def add(self, patterns: list[tuple[int, np.ndarray]]) -> int:
         p = self.p
@@ -119,8 +120,18 @@ class _Master:
         v[np.array(chosen_cols, dtype=np.int64) + self.n_art] = 1.0
         return v
 
-    def mip(self, time_limit: float, rel_gap: float, start_cols: list[int] | None):
+    def _interrupt(self, event) -> None:
+        if self.stop_at is not None and event.data_out.mip_primal_bound >= self.stop_at:
+            event.interrupt()
+
+    def mip(self, time_limit: float, rel_gap: float, start_cols: list[int] | None, stop_at: float | None = None):
+        """Solve the master over the current columns as a MIP; interrupt as soon as the incumbent reaches
+        ``stop_at`` (the value that meets the requested gap against the global bound)."""
         h = self.h
+        self.stop_at = stop_at
+        if not getattr(self, "_subscribed", False):
+            h.cbMipInterrupt += self._interrupt
+            self._subscribed = True
         n = self.n_art + self.n_cols
         if self.n_art:
             h.changeColsBounds(self.n_art, np.arange(self.n_art, dtype=np.int32), np.zeros(self.n_art),
@@ -217,7 +228,9 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
 
     # ---- restricted master MIP ----------------------------------------------------------------------
     remaining = deadline - time.perf_counter()
-    ms, cols, _ = master.mip(max(remaining, 0.05), gap / 4, start_cols)
+    stop_at = best_ub * (1 - gap) if gap > 0 else None
+    box = remaining * 0.5 if exact else remaining
+    ms, cols, _ = master.mip(max(box, 0.05), max(gap / 4, 1e-7), start_cols, stop_at)
     t_mip = time.perf_counter()
     timings["mip_s"] = t_mip - t_cg
     stats["mip_status"] = master.h.modelStatusToString(ms)
@@ -250,7 +263,7 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
         if complete:
             master.add(new_patterns)
             remaining = deadline - time.perf_counter()
-            ms2, cols2, mip_bound = master.mip(max(remaining, 0.05), gap / 2, incumbent_cols)
+            ms2, cols2, mip_bound = master.mip(max(remaining, 0.05), gap / 2, incumbent_cols, stop_at)
             stats["exact_mip_status"] = master.h.modelStatusToString(ms2)
             if cols2 is not None:
                 lb2 = sum(master.col_profit[j] for j in cols2)
