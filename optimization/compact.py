@@ -155,6 +155,8 @@ def solve_compact_highs(problem: Problem, time_limit: float | None = None, gap: 
     chosen = None
     if out.values is not None:
         chosen = np.flatnonzero(out.values[: lay.n_x] > 0.5).astype(np.int32)
+        out.objective = float(problem.weight[chosen].sum())
+        out.gap = relative_gap(out.objective, max(out.bound, out.objective))
     return out, chosen, {"build_s": t1 - t0, "solve_s": t2 - t1}
 
 

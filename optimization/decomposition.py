@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
-from .highs import INF, add_columns, new_highs, relative_gap
+from .highs import INF, add_columns, new_highs, relative_gap, run_checked
 from .oracle import CountyOracle, enumerate_patterns
 from .problem import Problem
 
@@ -147,7 +147,7 @@ class _Master:
             sol.col_value = list(self.start_vector(start_cols))
             sol.value_valid = True
             h.setSolution(sol)
-        h.run()
+        run_checked(h)
         info = h.getInfo()
         ms = h.getModelStatus()
         if info.primal_solution_status != 2:
