@@ -60,6 +60,8 @@ class Config:
         )
         self.REDIS_URL = os.environ.get("REDIS_URL") or None
         self.UPLOAD_DIR = str(Path(os.environ.get("UPLOAD_DIR", INSTANCE_DIR / "uploads")))
+        # R7: each level's subsidy payment falls due this many days after the county verifies the claim.
+        self.PAYMENT_DUE_DAYS = int(os.environ.get("PAYMENT_DUE_DAYS", "30"))
 
 
 class TestingConfig(Config):
@@ -73,3 +75,4 @@ class TestingConfig(Config):
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(database_url)
         self.REDIS_URL = None
         self.UPLOAD_DIR = str(Path(instance_dir or INSTANCE_DIR) / "uploads")
+        self.PAYMENT_DUE_DAYS = 30

@@ -11,6 +11,8 @@ A, CA, KA, INS, EXP, KF, CF = (Role.ADMIN, Role.CITY_AGRI, Role.COUNTY_AGRI, Rol
                            Role.COUNTY_FINANCE, Role.CITY_FINANCE)
 ALL = frozenset(Role)
 EDITORS = {A, CA}
+SUBSIDY_OFFICIALS = {A, CA, CF, KA, KF}
+SUBSIDY_READERS = SUBSIDY_OFFICIALS | {INS}
 
 # endpoint: (method, url template, roles allowed). {own_county}, {own_insurer}, {victim} are filled per role.
 ROUTES = {
@@ -40,6 +42,23 @@ ROUTES = {
     "reference.new_scheme": ("GET", "/reference/schemes/new", EDITORS),
     "reference.edit_scheme": ("GET", "/reference/schemes/1/edit", EDITORS),
     "audit.entries": ("GET", "/audit/", EDITORS),
+    "subsidies.claims": ("GET", "/subsidies/claims", SUBSIDY_READERS),
+    "subsidies.new_claim": ("GET", "/subsidies/claims/new", {INS}),
+    "subsidies.claim_detail": ("GET", "/subsidies/claims/{claim}", SUBSIDY_READERS),
+    "subsidies.edit_claim": ("GET", "/subsidies/claims/{claim}/edit", {INS}),
+    "subsidies.submit_claim": ("POST", "/subsidies/claims/{claim}/submit", {INS}),
+    "subsidies.delete_claim": ("POST", "/subsidies/claims/{claim}/delete", {INS}),
+    "subsidies.verify_claim": ("POST", "/subsidies/claims/{claim}/verify", {KA}),
+    "subsidies.return_claim": ("POST", "/subsidies/claims/{claim}/return", {KA}),
+    "subsidies.add_payment": ("POST", "/subsidies/claims/{claim}/payments", {KF, CF}),
+    "subsidies.assignments": ("GET", "/subsidies/assignments", SUBSIDY_READERS),
+    "subsidies.delete_assignment": ("POST", "/subsidies/assignments/{assignment}/delete", EDITORS),
+    "subsidies.budgets": ("GET", "/subsidies/budgets", SUBSIDY_OFFICIALS),
+    "subsidies.overdue": ("GET", "/subsidies/overdue", SUBSIDY_READERS),
+    "subsidies.ledger": ("GET", "/subsidies/ledger", SUBSIDY_OFFICIALS),
+    "subsidies.ledger_xlsx": ("GET", "/subsidies/ledger.xlsx", SUBSIDY_OFFICIALS),
+    "subsidies.statement_xlsx": ("GET", "/subsidies/statement.xlsx?insurer_id={own_insurer}", {INS, A, CA, CF}),
+    "subsidies.overview": ("GET", "/subsidies/overview", SUBSIDY_OFFICIALS),
 }
 
 
@@ -69,7 +88,22 @@ def test_every_route_declares_its_access_rule(app):
 def _fill(url: str, db) -> str:
     victim = db.session.scalar(sa.select(User.id).where(User.username == "expert"))
     insurer_id = db.session.scalar(sa.select(User.insurer_id).where(User.username == "insurer"))
-    return url.format(own_county=county().id, own_insurer=insurer_id, victim=victim)
+    claim, assignment = _subsidy_objects(db)
+    return url.format(own_county=county().id, own_insurer=insurer_id, victim=victim, claim=claim,
+                      assignment=assignment)
+
+
+def _subsidy_objects(db) -> tuple[int, int]:
+    """A submitted claim of the demo insurer in the demo county (created once per test)."""
+    from agri_insurance.subsidies.models import SubsidyClaim, UnderwritingAssignment
+
+    claim = db.session.scalar(sa.select(SubsidyClaim.id))
+    if claim is None:
+        from tests.subsidies.factories import assign, make_claim
+
+        assign()
+        claim = make_claim(status="submitted").id
+    return claim, db.session.scalar(sa.select(UnderwritingAssignment.id))
 
 
 @pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)

@@ -9,6 +9,8 @@ from flask_babel import lazy_gettext as _l
 from agri_insurance.auth.models import Role
 
 ALL = frozenset(Role)
+SUBSIDY_OFFICIALS = frozenset({Role.ADMIN, Role.CITY_AGRI, Role.CITY_FINANCE, Role.COUNTY_AGRI, Role.COUNTY_FINANCE})
+SUBSIDY_READERS = SUBSIDY_OFFICIALS | {Role.INSURER}
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,14 @@ MENU = (
         NavItem(_l("险种"), "reference.products"),
         NavItem(_l("承保机构"), "reference.insurers"),
         NavItem(_l("补贴方案"), "reference.schemes"),
+    )),
+    NavItem(_l("保费补贴"), roles=SUBSIDY_READERS, children=(
+        NavItem(_l("补贴申请"), "subsidies.claims", SUBSIDY_READERS),
+        NavItem(_l("逾期未付"), "subsidies.overdue", SUBSIDY_READERS),
+        NavItem(_l("补贴台账"), "subsidies.ledger", SUBSIDY_OFFICIALS),
+        NavItem(_l("补贴概览"), "subsidies.overview", SUBSIDY_OFFICIALS),
+        NavItem(_l("补贴预算"), "subsidies.budgets", SUBSIDY_OFFICIALS),
+        NavItem(_l("承保安排"), "subsidies.assignments", SUBSIDY_READERS),
     )),
     NavItem(_l("系统管理"), roles=frozenset({Role.ADMIN, Role.CITY_AGRI}), children=(
         NavItem(_l("用户管理"), "auth.users", frozenset({Role.ADMIN})),

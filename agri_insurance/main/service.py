@@ -16,6 +16,9 @@ from agri_insurance.reference.models import (
     SubsidyScheme,
 )
 
+OVERDUE_WATCHERS = (Role.ADMIN, Role.CITY_AGRI, Role.CITY_FINANCE, Role.COUNTY_AGRI, Role.COUNTY_FINANCE,
+                    Role.INSURER)
+
 
 def dashboard_figures(user) -> dict:
     count = lambda stmt: db.session.scalar(stmt) or 0  # noqa: E731
@@ -35,6 +38,13 @@ def dashboard_figures(user) -> dict:
         figures["recent_audit"] = db.session.scalars(
             sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(8)
         ).all()
+    if user.role in OVERDUE_WATCHERS:
+        # R7: finance and agriculture bureaus see what is late before anything else.
+        from agri_insurance.auth.permissions import scope_clause
+        from agri_insurance.subsidies.models import SubsidyClaim
+        from agri_insurance.subsidies.service import overdue_items
+
+        figures["overdue"] = overdue_items(scope_clause(SubsidyClaim, user))
     if user.role.needs_county:
         figures["county_schemes"] = count(sa.select(sa.func.count(SubsidyScheme.id)).where(
             SubsidyScheme.region_id == user.region_id))

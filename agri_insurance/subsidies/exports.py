@@ -1,0 +1,53 @@
+"""Ledgers and statements as xlsx, with totals and number formats."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from agri_insurance.spreadsheets import MONEY_FORMAT, write_table
+from agri_insurance.subsidies.models import GOVERNMENT_LEVELS, ShareLevel, SubsidyClaim
+
+
+def _headers() -> list[str]:
+    headers = [_("申请编号"), _("县（市、区）"), _("承保机构"), _("险种"), _("年度"), _("申请期间"), _("状态"),
+               _("保费合计（元）"), _("农户自缴保费（元）")]
+    for level in GOVERNMENT_LEVELS:
+        headers += [_("%(level)s应付", level=level.label), _("%(level)s已付", level=level.label)]
+    headers += [_("政府补贴未付合计")]
+    return headers
+
+
+def _row(claim: SubsidyClaim) -> list:
+    row = [claim.id, claim.region.name, claim.insurer.short_name, claim.product.name, claim.year, claim.period,
+           claim.status.label, claim.total_premium, claim.share(ShareLevel.FARMER).amount]
+    outstanding = Decimal("0.00")
+    for level in GOVERNMENT_LEVELS:
+        share = claim.share(level)
+        row += [share.amount, share.paid]
+        outstanding += share.outstanding
+    return row + [outstanding]
+
+
+def ledger_workbook(claims: list[SubsidyClaim], title: str) -> Workbook:
+    """One row per claim: shares and payments per level, balance; a bold totals row at the bottom."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = _("台账")[:31]
+    ws.cell(row=1, column=1, value=title).font = Font(bold=True, size=14)
+    headers = _headers()
+    money_cols = list(range(8, len(headers) + 1))
+    last = write_table(ws, headers, (_row(c) for c in claims), money_columns=money_cols, start_row=3,
+                       widths={1: 10, 2: 12, 3: 14, 4: 12, 6: 16, 7: 14})
+    total_row = last + 1
+    ws.cell(row=total_row, column=1, value=_("合计")).font = Font(bold=True)
+    for col in money_cols:
+        column_total = sum((Decimal(ws.cell(row=r, column=col).value or 0) for r in range(4, last + 1)),
+                           Decimal("0.00"))
+        cell = ws.cell(row=total_row, column=col, value=column_total)
+        cell.number_format = MONEY_FORMAT
+        cell.font = Font(bold=True)
+    return wb

@@ -1,0 +1,84 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from agri_insurance.forms_util import choices
+
+
+def _money(label, **kwargs):
+    return DecimalField(label, places=2, validators=[InputRequired(), NumberRange(min=0)], **kwargs)
+
+
+class ClaimForm(FlaskForm):
+    region_id = SelectField(_l("县（市、区）"), coerce=int, validators=[DataRequired()])
+    product_id = SelectField(_l("险种"), coerce=int, validators=[DataRequired()])
+    year = IntegerField(_l("年度"), validators=[DataRequired(), NumberRange(min=2000, max=2100)])
+    period = StringField(_l("申请期间"), validators=[DataRequired(), Length(max=30)],
+                         description=_l("如 2026年第一季度、早稻季、全年"))
+    quantity = DecimalField(_l("承保数量"), places=2, validators=[InputRequired(), NumberRange(min=0)])
+    unit = StringField(_l("单位"), validators=[DataRequired(), Length(max=10)])
+    sum_insured = _money(_l("保险金额（元）"))
+    premium_rate = DecimalField(_l("费率（%）"), places=4, validators=[InputRequired(), NumberRange(min=0, max=100)])
+    total_premium = _money(_l("保费合计（元）"))
+    farmer_premium = _money(_l("农户自缴保费（元）"))
+    households = IntegerField(_l("承保户数"), validators=[InputRequired(), NumberRange(min=0)], default=0)
+    list_rows = IntegerField(_l("清单行数"), validators=[InputRequired(), NumberRange(min=0)], default=0)
+    notes = TextAreaField(_l("备注"), validators=[Optional(), Length(max=2000)])
+
+    def __init__(self, *args, counties=(), products=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.region_id.choices = choices([(r.id, r.label) for r in counties])
+        self.product_id.choices = choices([(p.id, f"{p.label}（{p.unit}）") for p in products])
+
+
+class VerifyForm(FlaskForm):
+    confirm_over_budget = BooleanField(_l("已知悉超出预算，仍确认核验"))
+
+
+class ReturnForm(FlaskForm):
+    reason = TextAreaField(_l("退回理由"), validators=[DataRequired(), Length(max=2000)])
+
+
+class PaymentForm(FlaskForm):
+    level = SelectField(_l("级次"), validators=[DataRequired()])
+    amount = DecimalField(_l("拨付金额（元）"), places=2, validators=[InputRequired(), NumberRange(min=0)])
+    paid_on = DateField(_l("拨付日期"), validators=[DataRequired()])
+    voucher_no = StringField(_l("凭证号"), validators=[DataRequired(), Length(max=60)])
+
+    def __init__(self, *args, levels=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.level.choices = choices([(lvl.value, lvl.label) for lvl in levels])
+
+
+class AssignmentForm(FlaskForm):
+    insurer_id = SelectField(_l("承保机构"), coerce=int, validators=[DataRequired()])
+    region_id = SelectField(_l("县（市、区）"), coerce=int, validators=[DataRequired()])
+    product_id = SelectField(_l("险种"), coerce=int, validators=[DataRequired()])
+    start_year = IntegerField(_l("开始年度"), validators=[DataRequired(), NumberRange(min=2000, max=2100)])
+    end_year = IntegerField(_l("结束年度"), validators=[DataRequired(), NumberRange(min=2000, max=2100)])
+    notes = StringField(_l("依据/备注"), validators=[Optional(), Length(max=500)])
+
+    def __init__(self, *args, insurers=(), counties=(), products=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.insurer_id.choices = choices([(i.id, i.short_name) for i in insurers])
+        self.region_id.choices = choices([(r.id, r.label) for r in counties])
+        self.product_id.choices = choices([(p.id, p.label) for p in products])
+
+
+class BudgetForm(FlaskForm):
+    region_id = SelectField(_l("预算级次"), coerce=int, validators=[DataRequired()])
+    year = IntegerField(_l("年度"), validators=[DataRequired(), NumberRange(min=2000, max=2100)])
+    amount = DecimalField(_l("预算金额（元）"), places=2, validators=[InputRequired(), NumberRange(min=0)])
+
+    def __init__(self, *args, regions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.region_id.choices = choices([(r.id, r.label) for r in regions])

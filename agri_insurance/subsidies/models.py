@@ -1,0 +1,241 @@
+"""Premium subsidy claims, their shares per level, payments, budgets and underwriting assignments."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from agri_insurance.auth.models import CITY_ROLES, Role
+from agri_insurance.db_types import Money, Percent, enum_type, utcnow
+from agri_insurance.extensions import db
+
+
+class ShareLevel(enum.StrEnum):
+    CENTRAL = "central"
+    PROVINCIAL = "provincial"
+    CITY = "city"
+    COUNTY = "county"
+    FARMER = "farmer"
+
+    @property
+    def label(self) -> str:
+        return str(LEVEL_LABELS[self])
+
+
+LEVEL_LABELS = {
+    ShareLevel.CENTRAL: _l("中央财政"),
+    ShareLevel.PROVINCIAL: _l("省级财政"),
+    ShareLevel.CITY: _l("市级财政"),
+    ShareLevel.COUNTY: _l("县级财政"),
+    ShareLevel.FARMER: _l("农户自缴"),
+}
+# Levels a finance bureau pays (or receives and passes on) to the underwriter; the farmer pays directly.
+GOVERNMENT_LEVELS = (ShareLevel.CENTRAL, ShareLevel.PROVINCIAL, ShareLevel.CITY, ShareLevel.COUNTY)
+# A claim is settled when these are fully paid (R7: local finance pays on time and in full).
+LOCAL_LEVELS = (ShareLevel.CITY, ShareLevel.COUNTY)
+
+
+class ClaimStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    RETURNED = "returned"
+    VERIFIED = "verified"
+    PAYING = "paying"
+    SETTLED = "settled"
+
+    @property
+    def label(self) -> str:
+        return str(STATUS_LABELS[self])
+
+
+STATUS_LABELS = {
+    ClaimStatus.DRAFT: _l("草稿"),
+    ClaimStatus.SUBMITTED: _l("已提交待核验"),
+    ClaimStatus.RETURNED: _l("已退回"),
+    ClaimStatus.VERIFIED: _l("已核验待拨付"),
+    ClaimStatus.PAYING: _l("拨付中"),
+    ClaimStatus.SETTLED: _l("已结清"),
+}
+PAYABLE = (ClaimStatus.VERIFIED, ClaimStatus.PAYING)
+COMMITTED = (ClaimStatus.VERIFIED, ClaimStatus.PAYING, ClaimStatus.SETTLED)
+
+
+class UnderwritingAssignment(db.Model):
+    """Which insurer underwrites which product in which county, for which years.
+
+    Recorded by hand by the bureau until awards of a selection round exist; adopted awards add rows too.
+    """
+
+    __tablename__ = "underwriting_assignments"
+    __table_args__ = (
+        sa.UniqueConstraint("insurer_id", "region_id", "product_id", "start_year",
+                            name="uq_underwriting_assignments_scope"),
+        sa.CheckConstraint("end_year >= start_year", name="year_order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    insurer_id: Mapped[int] = mapped_column(sa.ForeignKey("insurers.id"), index=True)
+    region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), index=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"))
+    start_year: Mapped[int]
+    end_year: Mapped[int]
+    source: Mapped[str] = mapped_column(sa.String(20), default="manual")
+    notes: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    insurer = relationship("Insurer", lazy="joined")
+    region = relationship("Region", lazy="joined")
+    product = relationship("Product", lazy="joined")
+
+    @classmethod
+    def visible_to(cls, user):
+        if user.role is Role.INSURER:
+            return cls.insurer_id == user.insurer_id
+        if user.role.needs_county:
+            return cls.region_id == user.region_id
+        return sa.true()
+
+
+class SubsidyClaim(db.Model):
+    __tablename__ = "subsidy_claims"
+    __table_args__ = (
+        # One live claim per insurer, county, product and period; a returned claim frees the slot.
+        sa.Index("uq_subsidy_claims_open_period", "insurer_id", "region_id", "product_id", "year", "period",
+                 unique=True, postgresql_where=sa.text("status <> 'returned'"),
+                 sqlite_where=sa.text("status <> 'returned'")),
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint("total_premium > 0", name="premium_positive"),
+        sa.CheckConstraint("farmer_premium >= 0 AND farmer_premium <= total_premium", name="farmer_within_premium"),
+        sa.CheckConstraint("status NOT IN ('verified', 'paying', 'settled') OR "
+                           "(verified_by_id IS NOT NULL AND verified_at IS NOT NULL)", name="verified_has_verifier"),
+        sa.CheckConstraint("status <> 'returned' OR returned_reason IS NOT NULL", name="returned_has_reason"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    insurer_id: Mapped[int] = mapped_column(sa.ForeignKey("insurers.id"), index=True)
+    region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), index=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"), index=True)
+    year: Mapped[int] = mapped_column(index=True)
+    period: Mapped[str] = mapped_column(sa.String(30))
+    quantity: Mapped[Decimal] = mapped_column(sa.Numeric(18, 2))
+    unit: Mapped[str] = mapped_column(sa.String(10))
+    sum_insured: Mapped[Decimal] = mapped_column(Money)
+    premium_rate: Mapped[Decimal] = mapped_column(Percent)  # percent of the sum insured
+    total_premium: Mapped[Decimal] = mapped_column(Money)
+    farmer_premium: Mapped[Decimal] = mapped_column(Money)
+    households: Mapped[int] = mapped_column(default=0)
+    list_rows: Mapped[int] = mapped_column(default=0)
+    notes: Mapped[str | None] = mapped_column(sa.Text)
+    scheme_id: Mapped[int | None] = mapped_column(sa.ForeignKey("subsidy_schemes.id"))
+    status: Mapped[ClaimStatus] = mapped_column(enum_type(ClaimStatus), default=ClaimStatus.DRAFT, index=True)
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None]
+    verified_at: Mapped[datetime | None]
+    verified_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # Payments are due this many days after verification (R7); kept on the claim so later changes of the
+    # setting do not move past due dates.
+    due_days: Mapped[int | None]
+    over_budget_confirmed: Mapped[bool] = mapped_column(default=False)
+    returned_reason: Mapped[str | None] = mapped_column(sa.Text)
+    settled_at: Mapped[datetime | None]
+
+    insurer = relationship("Insurer", lazy="joined")
+    region = relationship("Region", lazy="joined")
+    product = relationship("Product", lazy="joined")
+    scheme = relationship("SubsidyScheme")
+    shares = relationship("ClaimShare", back_populates="claim", order_by="ClaimShare.id",
+                          cascade="all, delete-orphan")
+    payments = relationship("Payment", back_populates="claim", order_by="Payment.id")
+
+    @classmethod
+    def visible_to(cls, user):
+        if user.role is Role.INSURER:
+            return cls.insurer_id == user.insurer_id
+        if user.role.needs_county:
+            return cls.region_id == user.region_id
+        if user.role in CITY_ROLES:
+            return sa.true()
+        return sa.false()
+
+    def share(self, level: ShareLevel) -> ClaimShare | None:
+        return next((s for s in self.shares if s.level is level), None)
+
+    @property
+    def due_date(self) -> date | None:
+        if self.verified_at is None or self.due_days is None:
+            return None
+        from datetime import timedelta
+
+        return (self.verified_at + timedelta(hours=8)).date() + timedelta(days=self.due_days)
+
+    @property
+    def title(self) -> str:
+        return f"{self.region.name} {self.product.name} {self.year} {self.period}"
+
+
+class ClaimShare(db.Model):
+    """One level's share of a claim's premium, fixed when the claim is submitted; `paid` grows with payments."""
+
+    __tablename__ = "claim_shares"
+    __table_args__ = (
+        sa.UniqueConstraint("claim_id", "level", name="uq_claim_shares_claim_level"),
+        sa.CheckConstraint("paid >= 0 AND paid <= amount", name="paid_within_share"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(sa.ForeignKey("subsidy_claims.id", ondelete="CASCADE"), index=True)
+    level: Mapped[ShareLevel] = mapped_column(enum_type(ShareLevel))
+    pct: Mapped[Decimal] = mapped_column(Percent)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+
+    claim = relationship("SubsidyClaim", back_populates="shares")
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.amount - self.paid
+
+
+class Payment(db.Model):
+    __tablename__ = "payments"
+    __table_args__ = (
+        # The same voucher cannot be recorded twice for a claim's level (a double click, a second clerk).
+        sa.UniqueConstraint("claim_id", "level", "voucher_no", name="uq_payments_voucher"),
+        sa.CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(sa.ForeignKey("subsidy_claims.id"), index=True)
+    level: Mapped[ShareLevel] = mapped_column(enum_type(ShareLevel))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    paid_on: Mapped[date]
+    voucher_no: Mapped[str] = mapped_column(sa.String(60))
+    recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    claim = relationship("SubsidyClaim", back_populates="payments")
+    recorded_by = relationship("User")
+
+
+class Budget(db.Model):
+    """The subsidy a level (the city, or one county) has budgeted for a year."""
+
+    __tablename__ = "subsidy_budgets"
+    __table_args__ = (
+        sa.UniqueConstraint("year", "region_id", name="uq_subsidy_budgets_year_region"),
+        sa.CheckConstraint("amount >= 0", name="amount_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int]
+    region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    region = relationship("Region", lazy="joined")

@@ -1,0 +1,482 @@
+"""Premium subsidy rules: shares (R5, R6), who may claim, the claim workflow, payments, budgets, overdue (R7).
+
+Rounding rule (the one place money is rounded): each government level's share is premium × percent / 100
+rounded half-up to the fen; the farmer's share is the remainder. So the five shares always add up exactly
+to the claim's premium, and the farmer's share absorbs the last fen of rounding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from agri_insurance.audit import service as audit
+from agri_insurance.auth.models import Role
+from agri_insurance.db_types import FEN, to_fen, utcnow
+from agri_insurance.errors import DomainError, require
+from agri_insurance.extensions import db
+from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel, SubsidyScheme
+from agri_insurance.subsidies.models import (
+    COMMITTED,
+    GOVERNMENT_LEVELS,
+    LOCAL_LEVELS,
+    PAYABLE,
+    Budget,
+    ClaimShare,
+    ClaimStatus,
+    Payment,
+    ShareLevel,
+    SubsidyClaim,
+    UnderwritingAssignment,
+)
+
+HUNDRED = Decimal(100)
+ZERO = Decimal("0.00")
+
+
+# --- shares ---------------------------------------------------------------------------------------
+
+def split_premium(premium: Decimal, pcts: dict[ShareLevel, Decimal]) -> dict[ShareLevel, Decimal]:
+    """Amounts per level for `premium` (see the module docstring for the rounding rule)."""
+    amounts = {level: to_fen(premium * pcts[level] / HUNDRED) for level in GOVERNMENT_LEVELS}
+    amounts[ShareLevel.FARMER] = premium - sum(amounts.values(), ZERO)
+    return amounts
+
+
+def applicable_scheme(product_id: int, region_id: int, year: int) -> SubsidyScheme | None:
+    """The county's own scheme for the product and year, else the city-wide one."""
+    schemes = db.session.scalars(sa.select(SubsidyScheme).where(
+        SubsidyScheme.product_id == product_id, SubsidyScheme.year == year,
+        sa.or_(SubsidyScheme.region_id == region_id, SubsidyScheme.region_id.is_(None)),
+    )).all()
+    return min(schemes, key=lambda s: s.region_id is None, default=None)
+
+
+def scheme_pcts(scheme: SubsidyScheme) -> dict[ShareLevel, Decimal]:
+    return {level: getattr(scheme, f"{level.value}_pct") for level in ShareLevel}
+
+
+# --- who may claim ----------------------------------------------------------------------------------
+
+def may_claim(insurer_id: int, region_id: int, product_id: int, year: int) -> bool:
+    """An insurer claims only for a (county, product) it underwrites in that year."""
+    return db.session.scalar(sa.select(UnderwritingAssignment.id).where(
+        UnderwritingAssignment.insurer_id == insurer_id, UnderwritingAssignment.region_id == region_id,
+        UnderwritingAssignment.product_id == product_id, UnderwritingAssignment.start_year <= year,
+        UnderwritingAssignment.end_year >= year,
+    ).limit(1)) is not None
+
+
+def save_assignment(data: dict[str, Any], actor) -> UnderwritingAssignment:
+    require(data["end_year"] >= data["start_year"], _("结束年度不能早于开始年度"), "end_year")
+    region = db.session.get(Region, data["region_id"])
+    require(region is not None and region.level is RegionLevel.COUNTY, _("请选择县（市、区）"), "region_id")
+    overlap = db.session.scalar(sa.select(UnderwritingAssignment).where(
+        UnderwritingAssignment.insurer_id == data["insurer_id"],
+        UnderwritingAssignment.region_id == data["region_id"],
+        UnderwritingAssignment.product_id == data["product_id"],
+        UnderwritingAssignment.start_year <= data["end_year"],
+        UnderwritingAssignment.end_year >= data["start_year"]))
+    require(overlap is None, _("该机构在此县此险种已有重叠年度的承保安排"), "start_year")
+    assignment = UnderwritingAssignment(**{k: data[k] for k in (
+        "insurer_id", "region_id", "product_id", "start_year", "end_year", "notes")}, source="manual")
+    db.session.add(assignment)
+    db.session.flush()
+    audit.record(actor, "assignment.created", assignment,
+                 _("登记承保安排：%(insurer)s %(county)s %(product)s %(start)s–%(end)s",
+                   insurer=assignment.insurer.short_name, county=assignment.region.name,
+                   product=assignment.product.name, start=assignment.start_year, end=assignment.end_year))
+    return assignment
+
+
+def delete_assignment(assignment: UnderwritingAssignment, actor) -> None:
+    used = db.session.scalar(sa.select(SubsidyClaim.id).where(
+        SubsidyClaim.insurer_id == assignment.insurer_id, SubsidyClaim.region_id == assignment.region_id,
+        SubsidyClaim.product_id == assignment.product_id,
+        SubsidyClaim.year.between(assignment.start_year, assignment.end_year)).limit(1))
+    require(used is None, _("已有补贴申请依据此承保安排，不能删除"))
+    audit.record(actor, "assignment.deleted", assignment, _("删除承保安排"),
+                 insurer_id=assignment.insurer_id, region_id=assignment.region_id,
+                 product_id=assignment.product_id, start_year=assignment.start_year, end_year=assignment.end_year)
+    db.session.delete(assignment)
+
+
+# --- claims -----------------------------------------------------------------------------------------
+
+CLAIM_FIELDS = ("region_id", "product_id", "year", "period", "quantity", "unit", "sum_insured", "premium_rate",
+                "total_premium", "farmer_premium", "households", "list_rows", "notes")
+
+
+def save_claim(claim: SubsidyClaim | None, data: dict[str, Any], insurer: Insurer, actor) -> SubsidyClaim:
+    """Create or edit a draft claim after checking every rule; computes its shares. Caller commits."""
+    if claim is not None:
+        require(claim.status is ClaimStatus.DRAFT, _("只有草稿可以修改"))
+    data = {k: data.get(k) for k in CLAIM_FIELDS}
+    data["period"] = (data["period"] or "").strip()
+    require(data["period"], _("请填写申请期间"), "period")
+    product = db.session.get(Product, data["product_id"])
+    require(product is not None, _("请选择险种"), "product_id")
+    require(data["quantity"] is not None and data["quantity"] > 0, _("承保数量必须大于0"), "quantity")
+    require(data["total_premium"] is not None and data["total_premium"] > 0, _("保费必须大于0"),
+            "total_premium")
+    require(data["sum_insured"] is not None and data["sum_insured"] > 0, _("保险金额必须大于0"), "sum_insured")
+    expected = data["sum_insured"] * data["premium_rate"] / HUNDRED
+    require(abs(expected - data["total_premium"]) <= FEN,
+            _("保费应等于保险金额×费率（%(expected)s 元），相差不得超过1分", expected=f"{to_fen(expected):,.2f}"),
+            "total_premium")
+    require(may_claim(insurer.id, data["region_id"], product.id, data["year"]),
+            _("贵机构在该县（市、区）%(year)s年度不承保此险种，不能申请补贴", year=data["year"]), "product_id")
+    scheme = applicable_scheme(product.id, data["region_id"], data["year"])
+    require(scheme is not None, _("%(year)s年度尚无该险种的补贴方案", year=data["year"]), "year")
+    amounts = split_premium(data["total_premium"], scheme_pcts(scheme))
+    require(abs(data["farmer_premium"] - amounts[ShareLevel.FARMER]) <= FEN,
+            _("农户自缴保费应为 %(expected)s 元（按补贴方案计算），相差不得超过1分",
+              expected=f"{amounts[ShareLevel.FARMER]:,.2f}"), "farmer_premium")
+    duplicate = db.session.scalar(sa.select(SubsidyClaim.id).where(
+        SubsidyClaim.insurer_id == insurer.id, SubsidyClaim.region_id == data["region_id"],
+        SubsidyClaim.product_id == product.id, SubsidyClaim.year == data["year"],
+        SubsidyClaim.period == data["period"], SubsidyClaim.status != ClaimStatus.RETURNED,
+        SubsidyClaim.id != (claim.id if claim else -1)))
+    require(duplicate is None, _("该县、险种、期间已有补贴申请（编号 %(id)s），退回后才能重新申请", id=duplicate),
+            "period")
+
+    if claim is None:
+        claim = SubsidyClaim(insurer_id=insurer.id, created_by_id=actor.id, status=ClaimStatus.DRAFT, **data)
+        db.session.add(claim)
+        action, summary = "claim.created", _("新建补贴申请")
+    else:
+        changes = audit.changes(claim, list(data), data)
+        for key, value in data.items():
+            setattr(claim, key, value)
+        action, summary = "claim.updated", _("修改补贴申请")
+    claim.scheme_id = scheme.id
+    _set_shares(claim, scheme, amounts)
+    db.session.flush()
+    details = {"premium": data["total_premium"]} if action == "claim.created" else {"changes": changes}
+    audit.record(actor, action, claim, f"{summary}：{claim.title}", **details)
+    return claim
+
+
+def _set_shares(claim: SubsidyClaim, scheme: SubsidyScheme, amounts: dict[ShareLevel, Decimal]) -> None:
+    pcts = scheme_pcts(scheme)
+    existing = {s.level: s for s in claim.shares}
+    for level in ShareLevel:
+        share = existing.get(level)
+        if share is None:
+            claim.shares.append(ClaimShare(level=level, pct=pcts[level], amount=amounts[level], paid=ZERO))
+        else:
+            share.pct, share.amount = pcts[level], amounts[level]
+
+
+def submit_claim(claim: SubsidyClaim, actor) -> None:
+    require(claim.status is ClaimStatus.DRAFT, _("只有草稿可以提交"))
+    require(may_claim(claim.insurer_id, claim.region_id, claim.product_id, claim.year),
+            _("贵机构在该县（市、区）该年度不承保此险种，不能申请补贴"))
+    claim.status = ClaimStatus.SUBMITTED
+    claim.submitted_at = utcnow()
+    audit.record(actor, "claim.submitted", claim, _("提交补贴申请：%(t)s", t=claim.title),
+                 premium=claim.total_premium)
+
+
+def delete_draft(claim: SubsidyClaim, actor) -> None:
+    require(claim.status is ClaimStatus.DRAFT, _("只有草稿可以删除"))
+    audit.record(actor, "claim.deleted", claim, _("删除补贴申请草稿：%(t)s", t=claim.title))
+    db.session.delete(claim)
+
+
+@dataclass
+class BudgetCheck:
+    region: Region
+    level: ShareLevel
+    budget: Decimal
+    committed: Decimal   # verified shares of the year so far, paid or not
+    this_claim: Decimal
+
+    @property
+    def exceeds(self) -> bool:
+        return self.committed + self.this_claim > self.budget
+
+    @property
+    def remaining_after(self) -> Decimal:
+        return self.budget - self.committed - self.this_claim
+
+
+class OverBudget(DomainError):
+    """Verifying would exceed a level's budget: the verifier must confirm."""
+
+    def __init__(self, checks: list[BudgetCheck]) -> None:
+        parts = [_("%(region)s补贴预算 %(budget)s 元，已承诺 %(committed)s 元，本申请 %(claim)s 元，将超出 %(over)s 元",
+                   region=c.region.name, budget=f"{c.budget:,.2f}", committed=f"{c.committed:,.2f}",
+                   claim=f"{c.this_claim:,.2f}", over=f"{-c.remaining_after:,.2f}") for c in checks]
+        super().__init__("；".join(parts))
+        self.checks = checks
+
+
+def budget_checks(claim: SubsidyClaim) -> list[BudgetCheck]:
+    """The city's and the county's budget position if this claim were verified (levels with a budget only)."""
+    city = db.session.scalar(sa.select(Region).where(Region.level == RegionLevel.CITY))
+    checks = []
+    for level, region in ((ShareLevel.COUNTY, claim.region), (ShareLevel.CITY, city)):
+        if region is None:
+            continue
+        budget = db.session.scalar(sa.select(Budget).where(Budget.year == claim.year,
+                                                           Budget.region_id == region.id))
+        if budget is None:
+            continue
+        checks.append(BudgetCheck(region, level, budget.amount, committed_amount(level, claim.year, region),
+                                  claim.share(level).amount))
+    return checks
+
+
+def committed_amount(level: ShareLevel, year: int, region: Region) -> Decimal:
+    """Sum of `level` shares of verified (paid or not) claims of the year, for the county or the whole city."""
+    stmt = sa.select(sa.func.coalesce(sa.func.sum(ClaimShare.amount), 0)).join(SubsidyClaim).where(
+        ClaimShare.level == level, SubsidyClaim.year == year, SubsidyClaim.status.in_(COMMITTED))
+    if region.level is RegionLevel.COUNTY:
+        stmt = stmt.where(SubsidyClaim.region_id == region.id)
+    return Decimal(db.session.scalar(stmt))
+
+
+def verify_claim(claim: SubsidyClaim, actor, confirm_over_budget: bool = False) -> list[BudgetCheck]:
+    """The county bureau verifies a submitted claim; payments then fall due (R7)."""
+    require(claim.status is ClaimStatus.SUBMITTED, _("只有已提交的申请可以核验"))
+    checks = budget_checks(claim)
+    over = [c for c in checks if c.exceeds]
+    if over and not confirm_over_budget:
+        raise OverBudget(over)
+    verifier_id = actor.id  # read before changing the claim: a lazy load here would autoflush half a change
+    claim.verified_at = utcnow()
+    claim.verified_by_id = verifier_id
+    claim.status = ClaimStatus.VERIFIED
+    claim.due_days = current_app.config["PAYMENT_DUE_DAYS"]
+    claim.over_budget_confirmed = bool(over)
+    details = {"due_days": claim.due_days}
+    if over:
+        details["over_budget"] = [{"region": c.region.code, "level": c.level.value, "budget": c.budget,
+                                   "committed": c.committed, "claim": c.this_claim} for c in over]
+    audit.record(actor, "claim.verified", claim, _("核验通过：%(t)s", t=claim.title), **details)
+    return checks
+
+
+def return_claim(claim: SubsidyClaim, reason: str, actor) -> None:
+    require(claim.status is ClaimStatus.SUBMITTED, _("只有已提交的申请可以退回"))
+    reason = (reason or "").strip()
+    require(reason, _("退回须填写理由"), "reason")
+    claim.returned_reason = reason
+    claim.status = ClaimStatus.RETURNED
+    audit.record(actor, "claim.returned", claim, _("退回补贴申请：%(t)s", t=claim.title), reason=reason)
+
+
+# --- payments ---------------------------------------------------------------------------------------
+
+def payable_levels(user) -> tuple[ShareLevel, ...]:
+    """County finance pays the county share; city finance the city share and passes on central and provincial."""
+    if user.role is Role.COUNTY_FINANCE:
+        return (ShareLevel.COUNTY,)
+    if user.role is Role.CITY_FINANCE:
+        return (ShareLevel.CITY, ShareLevel.PROVINCIAL, ShareLevel.CENTRAL)
+    return ()
+
+
+def confirm_payment(claim: SubsidyClaim, level: ShareLevel, amount: Decimal, paid_on: date, voucher_no: str,
+                    actor) -> Payment:
+    """Record one level's payment against a verified claim. Caller commits.
+
+    The share row is locked (SELECT … FOR UPDATE on PostgreSQL) so two clerks confirming at once cannot both
+    pay the same outstanding amount; the database also refuses paid > amount and a repeated voucher.
+    """
+    require(level in payable_levels(actor), _("您无权确认该级次的拨付"))
+    if actor.role is Role.COUNTY_FINANCE:
+        require(claim.region_id == actor.region_id, _("只能确认本县的拨付"))
+    share = db.session.scalar(sa.select(ClaimShare).where(ClaimShare.claim_id == claim.id,
+                                                          ClaimShare.level == level).with_for_update())
+    db.session.refresh(claim)
+    require(claim.status in PAYABLE, _("只有已核验的申请可以拨付"))
+    require(share is not None, _("该申请没有此级次的补贴"))
+    voucher_no = (voucher_no or "").strip()
+    require(voucher_no, _("请填写凭证号"), "voucher_no")
+    require(amount is not None and amount >= FEN, _("拨付金额至少为0.01元"), "amount")
+    require(amount == to_fen(amount), _("拨付金额最多两位小数"), "amount")
+    require(amount <= share.outstanding,
+            _("拨付金额超出应付余额 %(left)s 元", left=f"{share.outstanding:,.2f}"), "amount")
+    require(paid_on <= (utcnow() + timedelta(hours=8)).date(), _("拨付日期不能晚于今天"), "paid_on")
+    duplicate = db.session.scalar(sa.select(Payment.id).where(
+        Payment.claim_id == claim.id, Payment.level == level, Payment.voucher_no == voucher_no))
+    require(duplicate is None, _("凭证号 %(v)s 已登记过", v=voucher_no), "voucher_no")
+    payment = Payment(claim_id=claim.id, level=level, amount=amount, paid_on=paid_on, voucher_no=voucher_no,
+                      recorded_by_id=actor.id)
+    db.session.add(payment)
+    share.paid = share.paid + amount
+    if claim.status is ClaimStatus.VERIFIED:
+        claim.status = ClaimStatus.PAYING
+    settled = all(s.outstanding == 0 for s in claim.shares if s.level in LOCAL_LEVELS)
+    if settled:
+        claim.status = ClaimStatus.SETTLED
+        claim.settled_at = utcnow()
+    db.session.flush()
+    audit.record(actor, "payment.confirmed", claim,
+                 _("确认拨付 %(level)s %(amount)s 元", level=level.label, amount=f"{amount:,.2f}"),
+                 level=level.value, amount=amount, paid_on=paid_on, voucher_no=voucher_no,
+                 payment_id=payment.id)
+    if settled:
+        audit.record(actor, "claim.settled", claim, _("市县补贴已全部拨付：%(t)s", t=claim.title))
+    return payment
+
+
+# --- budgets ----------------------------------------------------------------------------------------
+
+def budget_regions(user) -> list[Region]:
+    """Regions whose budget `user` may set: the city for city finance, its county for county finance."""
+    stmt = sa.select(Region).order_by(Region.level, Region.code)
+    if user.role is Role.CITY_FINANCE:
+        stmt = stmt.where(Region.level == RegionLevel.CITY)
+    elif user.role is Role.COUNTY_FINANCE:
+        stmt = stmt.where(Region.id == user.region_id)
+    elif user.role is not Role.ADMIN:
+        return []
+    return list(db.session.scalars(stmt))
+
+
+def save_budget(year: int, region: Region, amount: Decimal, actor) -> Budget:
+    require(region in budget_regions(actor), _("您无权设置该地区的预算"), "region_id")
+    require(amount is not None and amount >= 0, _("预算金额不能为负"), "amount")
+    require(amount == to_fen(amount), _("预算金额最多两位小数"), "amount")
+    budget = db.session.scalar(sa.select(Budget).where(Budget.year == year, Budget.region_id == region.id))
+    old = budget.amount if budget else None
+    if budget is None:
+        budget = Budget(year=year, region_id=region.id, amount=amount)
+        db.session.add(budget)
+    else:
+        budget.amount = amount
+    db.session.flush()
+    audit.record(actor, "budget.saved", budget, _("设置%(region)s %(year)s年度补贴预算 %(amount)s 元",
+                                                  region=region.name, year=year, amount=f"{amount:,.2f}"),
+                 old=old, new=amount)
+    return budget
+
+
+@dataclass
+class BudgetLine:
+    region: Region
+    level: ShareLevel
+    year: int
+    budget: Decimal | None
+    committed_unpaid: Decimal
+    paid: Decimal
+
+    @property
+    def remaining(self) -> Decimal | None:
+        return None if self.budget is None else self.budget - self.committed_unpaid - self.paid
+
+
+def budget_lines(year: int, regions: list[Region]) -> list[BudgetLine]:
+    budgets = {b.region_id: b.amount for b in db.session.scalars(sa.select(Budget).where(Budget.year == year))}
+    lines = []
+    for region in regions:
+        level = ShareLevel.CITY if region.level is RegionLevel.CITY else ShareLevel.COUNTY
+        stmt = sa.select(sa.func.coalesce(sa.func.sum(ClaimShare.amount), 0),
+                         sa.func.coalesce(sa.func.sum(ClaimShare.paid), 0)).join(SubsidyClaim).where(
+            ClaimShare.level == level, SubsidyClaim.year == year, SubsidyClaim.status.in_(COMMITTED))
+        if region.level is RegionLevel.COUNTY:
+            stmt = stmt.where(SubsidyClaim.region_id == region.id)
+        committed, paid = db.session.execute(stmt).one()
+        lines.append(BudgetLine(region, level, year, budgets.get(region.id), Decimal(committed) - Decimal(paid),
+                                Decimal(paid)))
+    return lines
+
+
+# --- on time and in full (R7) -------------------------------------------------------------------------
+
+@dataclass
+class OverdueItem:
+    claim: SubsidyClaim
+    share: ClaimShare
+    due_date: date
+    days_overdue: int
+
+
+def local_today() -> date:
+    return (utcnow() + timedelta(hours=8)).date()  # the bureaus work in Asia/Shanghai time
+
+
+def overdue_items(scope_clause, today: date | None = None) -> list[OverdueItem]:
+    """Government shares still outstanding after their due date, worst first."""
+    today = today or local_today()
+    claims = db.session.scalars(sa.select(SubsidyClaim).where(SubsidyClaim.status.in_(PAYABLE), scope_clause)
+                                .order_by(SubsidyClaim.verified_at)).all()
+    items = []
+    for claim in claims:
+        due = claim.due_date
+        if due is None or today <= due:
+            continue
+        for share in claim.shares:
+            if share.level in GOVERNMENT_LEVELS and share.outstanding > 0:
+                items.append(OverdueItem(claim, share, due, (today - due).days))
+    items.sort(key=lambda i: (-i.days_overdue, i.claim.region.code, i.share.level.value))
+    return items
+
+
+# --- reports ------------------------------------------------------------------------------------------
+
+def claims_for_report(scope_clause, year: int | None = None, region_id: int | None = None,
+                      insurer_id: int | None = None) -> list[SubsidyClaim]:
+    stmt = sa.select(SubsidyClaim).where(scope_clause, SubsidyClaim.status != ClaimStatus.RETURNED)
+    if year:
+        stmt = stmt.where(SubsidyClaim.year == year)
+    if region_id:
+        stmt = stmt.where(SubsidyClaim.region_id == region_id)
+    if insurer_id:
+        stmt = stmt.where(SubsidyClaim.insurer_id == insurer_id)
+    stmt = stmt.options(sa.orm.selectinload(SubsidyClaim.shares))
+    return list(db.session.scalars(stmt.order_by(SubsidyClaim.region_id, SubsidyClaim.product_id,
+                                                 SubsidyClaim.period, SubsidyClaim.id)))
+
+
+def disbursement_by_county(year: int, scope_clause) -> list[dict[str, Any]]:
+    """Per county: local (city + county) shares of verified claims and how much of them is paid."""
+    rows = db.session.execute(
+        sa.select(Region.name, sa.func.coalesce(sa.func.sum(ClaimShare.amount), 0),
+                  sa.func.coalesce(sa.func.sum(ClaimShare.paid), 0))
+        .select_from(SubsidyClaim).join(ClaimShare).join(Region, Region.id == SubsidyClaim.region_id)
+        .where(SubsidyClaim.year == year, SubsidyClaim.status.in_(COMMITTED), ClaimShare.level.in_(LOCAL_LEVELS),
+               scope_clause)
+        .group_by(Region.code, Region.name).order_by(Region.code)).all()
+    return [{"county": name, "due": Decimal(due), "paid": Decimal(paid)} for name, due, paid in rows]
+
+
+def premium_by_product(year: int, scope_clause) -> list[dict[str, Any]]:
+    rows = db.session.execute(
+        sa.select(Product.name, sa.func.sum(SubsidyClaim.total_premium)).join(Product)
+        .where(SubsidyClaim.year == year, SubsidyClaim.status != ClaimStatus.RETURNED, scope_clause)
+        .group_by(Product.code, Product.name).order_by(Product.code)).all()
+    return [{"product": name, "premium": Decimal(total)} for name, total in rows]
+
+
+def premium_growth(year: int, scope_clause) -> list[dict[str, Any]]:
+    """Per county: premium this year against last year (R8: counties whose premium fell are flagged)."""
+    def totals(y: int) -> dict[str, Decimal]:
+        rows = db.session.execute(
+            sa.select(Region.name, sa.func.sum(SubsidyClaim.total_premium))
+            .join(Region, Region.id == SubsidyClaim.region_id)
+            .where(SubsidyClaim.year == y, SubsidyClaim.status != ClaimStatus.RETURNED, scope_clause)
+            .group_by(Region.code, Region.name)).all()
+        return {name: Decimal(total) for name, total in rows}
+
+    current, previous = totals(year), totals(year - 1)
+    counties = db.session.scalars(sa.select(Region.name).where(Region.level == RegionLevel.COUNTY)
+                                  .order_by(Region.code)).all()
+    result = []
+    for name in counties:
+        if name not in current and name not in previous:
+            continue
+        now, before = current.get(name, ZERO), previous.get(name, ZERO)
+        growth = None if before == 0 else ((now - before) / before * HUNDRED).quantize(Decimal("0.1"))
+        result.append({"county": name, "premium": now, "previous": before, "growth_pct": growth,
+                       "lagging": growth is not None and growth < 0})
+    return result

@@ -1,0 +1,356 @@
+import json
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from agri_insurance.audit.models import AuditEntry
+from agri_insurance.auth.models import CITY_ROLES, Role
+from agri_insurance.auth.permissions import roles_required, scope_clause, scoped_get_or_404
+from agri_insurance.errors import DomainError
+from agri_insurance.extensions import db
+from agri_insurance.forms_util import show_domain_error
+from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel
+from agri_insurance.spreadsheets import xlsx_download
+from agri_insurance.subsidies import exports, service
+from agri_insurance.subsidies.forms import (
+    AssignmentForm,
+    BudgetForm,
+    ClaimForm,
+    PaymentForm,
+    ReturnForm,
+    VerifyForm,
+)
+from agri_insurance.subsidies.models import (
+    ClaimStatus,
+    ShareLevel,
+    SubsidyClaim,
+    UnderwritingAssignment,
+)
+
+bp = Blueprint("subsidies", __name__, url_prefix="/subsidies")
+CLAIM_READERS = (Role.ADMIN, Role.CITY_AGRI, Role.CITY_FINANCE, Role.COUNTY_AGRI, Role.COUNTY_FINANCE, Role.INSURER)
+ASSIGNMENT_EDITORS = (Role.ADMIN, Role.CITY_AGRI)
+FINANCE = (Role.COUNTY_FINANCE, Role.CITY_FINANCE)
+BUDGET_ROLES = (Role.ADMIN, Role.CITY_AGRI, Role.CITY_FINANCE, Role.COUNTY_AGRI, Role.COUNTY_FINANCE)
+
+
+def _counties():
+    stmt = sa.select(Region).where(Region.level == RegionLevel.COUNTY).order_by(Region.code)
+    return db.session.scalars(stmt).all()
+
+
+def _products():
+    return db.session.scalars(sa.select(Product).where(Product.active).order_by(Product.category,
+                                                                               Product.code)).all()
+
+
+def _year_arg() -> int:
+    return request.args.get("year", type=int) or service.local_today().year
+
+
+# --- claims ------------------------------------------------------------------------------------------
+
+@bp.get("/claims")
+@roles_required(*CLAIM_READERS)
+def claims():
+    stmt = sa.select(SubsidyClaim).where(scope_clause(SubsidyClaim, current_user))
+    status = request.args.get("status")
+    if status in {s.value for s in ClaimStatus}:
+        stmt = stmt.where(SubsidyClaim.status == ClaimStatus(status))
+    year = request.args.get("year", type=int)
+    if year:
+        stmt = stmt.where(SubsidyClaim.year == year)
+    rows = db.session.scalars(stmt.order_by(SubsidyClaim.id.desc())).all()
+    return render_template("subsidies/claims.html", claims=rows, statuses=list(ClaimStatus), selected_status=status,
+                           year=year)
+
+
+def _claim_form(claim=None):
+    form = ClaimForm(obj=claim, counties=_counties(), products=_products())
+    if claim is None and request.method == "GET":
+        form.year.data = service.local_today().year
+    return form
+
+
+def _save_claim_view(claim):
+    form = _claim_form(claim)
+    if form.validate_on_submit():
+        try:
+            saved = service.save_claim(claim, form.data, current_user.insurer, current_user)
+            db.session.commit()
+            flash(_("已保存草稿，核对无误后请提交"), "success")
+            return redirect(url_for(".claim_detail", claim_id=saved.id))
+        except DomainError as e:
+            db.session.rollback()
+            show_domain_error(form, e)
+    units = {p.id: p.unit for p in _products()}
+    return render_template("subsidies/claim_form.html", form=form, claim=claim, units=units), \
+        400 if form.errors else 200
+
+
+@bp.route("/claims/new", methods=["GET", "POST"])
+@roles_required(Role.INSURER)
+def new_claim():
+    return _save_claim_view(None)
+
+
+@bp.route("/claims/<int:claim_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.INSURER)
+def edit_claim(claim_id: int):
+    claim = scoped_get_or_404(SubsidyClaim, claim_id)
+    if claim.status is not ClaimStatus.DRAFT:
+        flash(_("只有草稿可以修改"), "warning")
+        return redirect(url_for(".claim_detail", claim_id=claim.id))
+    return _save_claim_view(claim)
+
+
+@bp.get("/claims/<int:claim_id>")
+@roles_required(*CLAIM_READERS)
+def claim_detail(claim_id: int):
+    claim = scoped_get_or_404(SubsidyClaim, claim_id)
+    timeline = db.session.scalars(sa.select(AuditEntry).where(
+        AuditEntry.object_type == "SubsidyClaim", AuditEntry.object_id == str(claim.id)).order_by(AuditEntry.id))
+    levels = [lvl for lvl in service.payable_levels(current_user) if claim.share(lvl) is not None]
+    payment_form = PaymentForm(levels=levels, formdata=None)
+    payment_form.paid_on.data = service.local_today()
+    budget = service.budget_checks(claim) if claim.status is ClaimStatus.SUBMITTED else []
+    return render_template("subsidies/claim_detail.html", claim=claim, timeline=list(timeline),
+                           payment_form=payment_form if levels else None, verify_form=VerifyForm(formdata=None),
+                           return_form=ReturnForm(formdata=None), budget_checks=budget,
+                           can_verify=_can_verify(claim))
+
+
+def _can_verify(claim) -> bool:
+    return current_user.role is Role.COUNTY_AGRI and current_user.region_id == claim.region_id \
+        and claim.status is ClaimStatus.SUBMITTED
+
+
+def _act(claim, action, success: str):
+    try:
+        action()
+        db.session.commit()
+        flash(success, "success")
+    except DomainError as e:
+        db.session.rollback()
+        flash(e.message, "danger")
+    return redirect(url_for(".claim_detail", claim_id=claim.id))
+
+
+@bp.post("/claims/<int:claim_id>/submit")
+@roles_required(Role.INSURER)
+def submit_claim(claim_id: int):
+    claim = scoped_get_or_404(SubsidyClaim, claim_id)
+    return _act(claim, lambda: service.submit_claim(claim, current_user), _("已提交，等待县农业农村局核验"))
+
+
+@bp.post("/claims/<int:claim_id>/delete")
+@roles_required(Role.INSURER)
+def delete_claim(claim_id: int):
+    claim = scoped_get_or_404(SubsidyClaim, claim_id)
+    try:
+        service.delete_draft(claim, current_user)
+        db.session.commit()
+        flash(_("草稿已删除"), "success")
+        return redirect(url_for(".claims"))
+    except DomainError as e:
+        db.session.rollback()
+        flash(e.message, "danger")
+        return redirect(url_for(".claim_detail", claim_id=claim.id))
+
+
+@bp.post("/claims/<int:claim_id>/verify")
+@roles_required(Role.COUNTY_AGRI)
+def verify_claim(claim_id: int):
+    claim = scoped_get_or_404(SubsidyClaim, claim_id)
+    form = VerifyForm()
+    try:
+        service.verify_claim(claim, current_user, confirm_over_budget=bool(form.confirm_over_budget.data))
+        db.session.commit()
+        flash(_("核验通过，拨付期限为 %(due)s", due=claim.due_date.isoformat()), "success")
+    except service.OverBudget as e:
+        db.session.rollback()
+        flash(_("超出预算：%(msg)s。如确需核验，请勾选“已知悉超出预算”后再次核验。", msg=e.message), "warning")
+    except DomainError as e:
+        db.session.rollback()
+        flash(e.message, "danger")
+    return redirect(url_for(".claim_detail", claim_id=claim.id))
+
+
+@bp.post("/claims/<int:claim_id>/return")
+@roles_required(Role.COUNTY_AGRI)
+def return_claim(claim_id: int):
+    claim = scoped_get_or_404(SubsidyClaim, claim_id)
+    form = ReturnForm()
+    return _act(claim, lambda: service.return_claim(claim, form.reason.data, current_user), _("已退回"))
+
+
+@bp.post("/claims/<int:claim_id>/payments")
+@roles_required(*FINANCE)
+def add_payment(claim_id: int):
+    claim = scoped_get_or_404(SubsidyClaim, claim_id)
+    form = PaymentForm(levels=service.payable_levels(current_user))
+    if not form.validate_on_submit():
+        errors = "；".join(f"{getattr(form, name).label.text}：{'，'.join(msgs)}" for name, msgs in form.errors.items())
+        flash(errors, "danger")
+        return redirect(url_for(".claim_detail", claim_id=claim.id))
+    return _act(claim, lambda: service.confirm_payment(
+        claim, ShareLevel(form.level.data), form.amount.data, form.paid_on.data, form.voucher_no.data,
+        current_user), _("拨付已登记"))
+
+
+# --- underwriting assignments ----------------------------------------------------------------------------
+
+@bp.route("/assignments", methods=["GET", "POST"])
+@roles_required(*CLAIM_READERS)
+def assignments():
+    editable = current_user.role in ASSIGNMENT_EDITORS
+    form = None
+    if editable:
+        insurers = db.session.scalars(sa.select(Insurer).where(Insurer.active).order_by(Insurer.name)).all()
+        form = AssignmentForm(insurers=insurers, counties=_counties(), products=_products())
+        if request.method == "GET":
+            form.start_year.data = service.local_today().year
+            form.end_year.data = service.local_today().year + 2
+        if form.validate_on_submit():
+            try:
+                service.save_assignment(form.data, current_user)
+                db.session.commit()
+                flash(_("承保安排已登记"), "success")
+                return redirect(url_for(".assignments"))
+            except DomainError as e:
+                db.session.rollback()
+                show_domain_error(form, e)
+    elif request.method == "POST":
+        abort(403)
+    rows = db.session.scalars(sa.select(UnderwritingAssignment)
+                              .where(scope_clause(UnderwritingAssignment, current_user))
+                              .order_by(UnderwritingAssignment.region_id, UnderwritingAssignment.product_id)).all()
+    return render_template("subsidies/assignments.html", assignments=rows, form=form, editable=editable), \
+        400 if form is not None and form.errors else 200
+
+
+@bp.post("/assignments/<int:assignment_id>/delete")
+@roles_required(*ASSIGNMENT_EDITORS)
+def delete_assignment(assignment_id: int):
+    assignment = db.get_or_404(UnderwritingAssignment, assignment_id)
+    try:
+        service.delete_assignment(assignment, current_user)
+        db.session.commit()
+        flash(_("承保安排已删除"), "success")
+    except DomainError as e:
+        db.session.rollback()
+        flash(e.message, "danger")
+    return redirect(url_for(".assignments"))
+
+
+# --- budgets -----------------------------------------------------------------------------------------
+
+@bp.route("/budgets", methods=["GET", "POST"])
+@roles_required(*BUDGET_ROLES)
+def budgets():
+    year = _year_arg()
+    editable_regions = service.budget_regions(current_user)
+    form = BudgetForm(regions=editable_regions) if editable_regions else None
+    if form is not None:
+        if request.method == "GET":
+            form.year.data = year
+        elif form.validate_on_submit():
+            try:
+                region = db.session.get(Region, form.region_id.data)
+                service.save_budget(form.year.data, region, form.amount.data, current_user)
+                db.session.commit()
+                flash(_("预算已保存"), "success")
+                return redirect(url_for(".budgets", year=form.year.data))
+            except DomainError as e:
+                db.session.rollback()
+                show_domain_error(form, e)
+    elif request.method == "POST":
+        abort(403)
+    if current_user.role.needs_county:
+        regions = [current_user.region]
+    else:
+        city = db.session.scalars(sa.select(Region).where(Region.level == RegionLevel.CITY)).all()
+        regions = list(city) + list(_counties())
+    lines = service.budget_lines(year, regions)
+    return render_template("subsidies/budgets.html", lines=lines, form=form, year=year), \
+        400 if form is not None and form.errors else 200
+
+
+# --- overdue, ledgers, overview ------------------------------------------------------------------------
+
+@bp.get("/overdue")
+@roles_required(*CLAIM_READERS)
+def overdue():
+    items = service.overdue_items(scope_clause(SubsidyClaim, current_user))
+    return render_template("subsidies/overdue.html", items=items, today=service.local_today())
+
+
+def _ledger_scope():
+    """(region_id, title) of the ledger asked for; county users always get their own county."""
+    if current_user.role.needs_county:
+        return current_user.region_id, current_user.region.name
+    region_id = request.args.get("region_id", type=int)
+    region = db.session.get(Region, region_id) if region_id else None
+    if region is None or region.level is not RegionLevel.COUNTY:
+        return None, _("上饶市")
+    return region.id, region.name
+
+
+@bp.get("/ledger")
+@roles_required(*BUDGET_ROLES)
+def ledger():
+    year = _year_arg()
+    region_id, name = _ledger_scope()
+    rows = service.claims_for_report(scope_clause(SubsidyClaim, current_user), year, region_id)
+    return render_template("subsidies/ledger.html", claims=rows, year=year, region_id=region_id, name=name,
+                           counties=_counties() if current_user.role in CITY_ROLES else [])
+
+
+@bp.get("/ledger.xlsx")
+@roles_required(*BUDGET_ROLES)
+def ledger_xlsx():
+    year = _year_arg()
+    region_id, name = _ledger_scope()
+    rows = service.claims_for_report(scope_clause(SubsidyClaim, current_user), year, region_id)
+    title = _("%(name)s %(year)s年度农业保险保费补贴台账", name=name, year=year)
+    return xlsx_download(exports.ledger_workbook(rows, title), f"{title}.xlsx")
+
+
+@bp.get("/statement.xlsx")
+@roles_required(Role.INSURER, Role.ADMIN, Role.CITY_AGRI, Role.CITY_FINANCE)
+def statement_xlsx():
+    year = _year_arg()
+    insurer_id = current_user.insurer_id if current_user.role is Role.INSURER else request.args.get(
+        "insurer_id", type=int)
+    insurer = db.session.get(Insurer, insurer_id) if insurer_id else None
+    if insurer is None:
+        abort(404)
+    rows = service.claims_for_report(scope_clause(SubsidyClaim, current_user), year, insurer_id=insurer.id)
+    title = _("%(name)s %(year)s年度保费补贴对账单", name=insurer.short_name, year=year)
+    return xlsx_download(exports.ledger_workbook(rows, title), f"{title}.xlsx")
+
+
+@bp.get("/overview")
+@roles_required(*BUDGET_ROLES)
+def overview():
+    year = _year_arg()
+    scope = scope_clause(SubsidyClaim, current_user)
+    disbursement = service.disbursement_by_county(year, scope)
+    by_product = service.premium_by_product(year, scope)
+    growth = service.premium_growth(year, scope)
+    chart_data = {
+        # Decimal as strings: Chart.js parses them; no money passes through a float here.
+        "disbursement": {"labels": [r["county"] for r in disbursement],
+                         "due": [str(r["due"]) for r in disbursement],
+                         "paid": [str(r["paid"]) for r in disbursement]},
+        "products": {"labels": [r["product"] for r in by_product], "premium": [str(r["premium"]) for r in by_product]},
+        "growth": {"labels": [r["county"] for r in growth],
+                   "pct": [str(r["growth_pct"]) if r["growth_pct"] is not None else None for r in growth]},
+    }
+    insurers = db.session.scalars(sa.select(Insurer).order_by(Insurer.name)).all() \
+        if current_user.role in CITY_ROLES else []
+    return render_template("subsidies/overview.html", year=year, disbursement=disbursement, by_product=by_product,
+                           growth=growth, chart_json=json.dumps(chart_data, ensure_ascii=False),
+                           insurers=insurers)

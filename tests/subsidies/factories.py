@@ -1,0 +1,61 @@
+"""Subsidy factories: assignments and claims with numbers that pass every rule unless a test says otherwise."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from agri_insurance.auth.models import User
+from agri_insurance.extensions import db
+from agri_insurance.reference.models import Insurer, Product
+from agri_insurance.subsidies import service
+from agri_insurance.subsidies.models import ShareLevel
+from tests.factories import county
+
+
+def user(username: str) -> User:
+    return db.session.scalar(sa.select(User).where(User.username == username))
+
+
+def product(code: str) -> Product:
+    return db.session.scalar(sa.select(Product).where(Product.code == code))
+
+
+def demo_insurer() -> Insurer:
+    return user("insurer").insurer
+
+
+def assign(insurer=None, county_code="361128", product_code="rice", start=2025, end=2027):
+    return service.save_assignment({
+        "insurer_id": (insurer or demo_insurer()).id, "region_id": county(county_code).id,
+        "product_id": product(product_code).id, "start_year": start, "end_year": end, "notes": None}, None)
+
+
+def claim_data(product_code="rice", county_code="361128", premium="1000000.00", year=2026, period="2026年第一季度",
+               rate="5", **overrides) -> dict:
+    premium = Decimal(premium)
+    prod = product(product_code)
+    region = county(county_code)
+    scheme = service.applicable_scheme(prod.id, region.id, year)
+    # Without a scheme for that year (a test of that rule), any farmer premium will do.
+    farmer = (service.split_premium(premium, service.scheme_pcts(scheme))[ShareLevel.FARMER] if scheme
+              else premium / 5)
+    data = {"region_id": region.id, "product_id": prod.id, "year": year, "period": period,
+            "quantity": Decimal("20000"), "unit": prod.unit, "sum_insured": premium * 100 / Decimal(rate),
+            "premium_rate": Decimal(rate), "total_premium": premium, "farmer_premium": farmer,
+            "households": 850, "list_rows": 850, "notes": None}
+    data.update(overrides)
+    return data
+
+
+def make_claim(status="draft", insurer_username="insurer", **kwargs):
+    """A claim advanced to `status` (draft, submitted, verified) by the demo users."""
+    actor = user(insurer_username)
+    claim = service.save_claim(None, claim_data(**kwargs), actor.insurer, actor)
+    if status in ("submitted", "verified"):
+        service.submit_claim(claim, actor)
+    if status == "verified":
+        service.verify_claim(claim, user("county_agri"), confirm_over_budget=True)
+    db.session.commit()
+    return claim

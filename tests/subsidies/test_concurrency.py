@@ -1,0 +1,84 @@
+"""Two clerks confirm the same outstanding share at the same moment: only one payment lands (PostgreSQL)."""
+
+import threading
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+import sqlalchemy as sa
+
+from agri_insurance.auth.models import User
+from agri_insurance.errors import DomainError
+from agri_insurance.extensions import db as _db
+from agri_insurance.subsidies import service
+from agri_insurance.subsidies.models import ClaimShare, Payment, ShareLevel, SubsidyClaim
+from tests.subsidies.factories import assign, make_claim
+
+pytestmark = pytest.mark.postgres
+
+
+def _confirm(app, claim_id: int, voucher: str, hold: threading.Event | None, locked: threading.Event | None,
+             outcome: dict) -> None:
+    with app.app_context():
+        try:
+            claim = _db.session.get(SubsidyClaim, claim_id)
+            clerk = _db.session.scalar(sa.select(User).where(User.username == "county_finance"))
+            service.confirm_payment(claim, ShareLevel.COUNTY, D("5000.00"), date(2026, 3, 1), voucher, clerk)
+            if locked is not None:
+                locked.set()          # the share row is locked by this transaction now
+                hold.wait(timeout=10)
+            _db.session.commit()
+            outcome[voucher] = "paid"
+        except DomainError as e:
+            _db.session.rollback()
+            outcome[voucher] = e.message
+        finally:
+            _db.session.remove()
+
+
+def test_concurrent_confirmations_cannot_double_pay(app, demo, db):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks are a PostgreSQL property; SQLite serialises writers")
+    assign()
+    db.session.commit()
+    claim_id = make_claim(status="verified", premium="100000.00").id     # county share 5,000.00
+    db.session.remove()
+
+    outcome: dict[str, str] = {}
+    locked, hold = threading.Event(), threading.Event()
+    first = threading.Thread(target=_confirm, args=(app, claim_id, "KF-A", hold, locked, outcome))
+    first.start()
+    assert locked.wait(timeout=10)
+    second_done = threading.Event()
+
+    def second_clerk():
+        _confirm(app, claim_id, "KF-B", None, None, outcome)
+        second_done.set()
+
+    second = threading.Thread(target=second_clerk)
+    second.start()
+    # The second clerk waits on the first one's row lock instead of reading the stale balance.
+    assert not second_done.wait(timeout=1.0), "the second confirmation did not wait for the first"
+    hold.set()
+    first.join(timeout=10)
+    second.join(timeout=10)
+
+    assert outcome["KF-A"] == "paid"
+    assert "超出应付余额" in outcome["KF-B"]
+    payments = db.session.scalars(sa.select(Payment).where(Payment.claim_id == claim_id)).all()
+    assert [p.voucher_no for p in payments] == ["KF-A"]
+    share = db.session.scalar(sa.select(ClaimShare).where(ClaimShare.claim_id == claim_id,
+                                                          ClaimShare.level == ShareLevel.COUNTY))
+    assert share.paid == D("5000.00")
+
+
+def test_database_refuses_paid_above_the_share(app, demo, db):
+    """Even a bug that bypassed the service could not record more than the share."""
+    assign()
+    db.session.commit()
+    claim = make_claim(status="verified", premium="100000.00")
+    share = claim.share(ShareLevel.COUNTY)
+    share.paid = share.amount + D("0.01")
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.commit()
+    db.session.rollback()

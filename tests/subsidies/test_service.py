@@ -1,0 +1,229 @@
+from datetime import UTC, date, datetime
+from decimal import Decimal as D
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+
+from agri_insurance.audit.models import AuditEntry
+from agri_insurance.errors import DomainError
+from agri_insurance.subsidies import service
+from agri_insurance.subsidies.models import ClaimStatus, Payment, ShareLevel
+from tests.factories import county, make_insurer
+from tests.subsidies.factories import assign, claim_data, demo_insurer, make_claim, user
+
+
+@pytest.fixture
+def world(demo, db):
+    assign()                                    # 赣鄱财险 underwrites rice in 鄱阳县 2025–2027
+    assign(product_code="camellia_oil")
+    db.session.commit()
+    return db
+
+
+def save(**kwargs):
+    actor = user("insurer")
+    return service.save_claim(None, claim_data(**kwargs), actor.insurer, actor)
+
+
+def refused(**kwargs) -> DomainError:
+    with pytest.raises(DomainError) as info:
+        save(**kwargs)
+    return info.value
+
+
+def test_claim_gets_shares_from_the_scheme(world):
+    claim = save(premium="1234567.89")
+    assert claim.share(ShareLevel.CENTRAL).amount == D("555555.55")
+    assert sum(s.amount for s in claim.shares) == D("1234567.89")
+
+
+def test_specialty_claim_uses_city_15_county_30(world):
+    claim = save(product_code="camellia_oil", premium="86400.00")
+    assert claim.share(ShareLevel.CITY).amount == D("12960.00")
+    assert claim.share(ShareLevel.COUNTY).amount == D("25920.00")
+
+
+def test_county_scheme_overrides_the_city_wide_one(world):
+    from agri_insurance.reference import service as reference_service
+    from tests.subsidies.factories import product
+
+    reference_service.save_scheme(None, {
+        "product_id": product("rice").id, "region_id": county().id, "year": 2026, "central_pct": D(45),
+        "provincial_pct": D(25), "city_pct": D(5), "county_pct": D(10), "farmer_pct": D(15)}, None)
+    claim = save(premium="100000.00")
+    assert claim.share(ShareLevel.COUNTY).amount == D("10000.00")
+    assert claim.share(ShareLevel.FARMER).amount == D("15000.00")
+
+
+@pytest.mark.parametrize("overrides, field", [
+    ({"quantity": D(0)}, "quantity"),
+    ({"quantity": D(-5)}, "quantity"),
+    ({"total_premium": D(0), "sum_insured": D(0)}, "total_premium"),
+])
+def test_quantity_and_premium_must_be_positive(world, overrides, field):
+    assert refused(**overrides).field == field
+
+
+def test_premium_must_equal_sum_insured_times_rate_within_a_fen(world):
+    data = claim_data()
+    save(sum_insured=data["sum_insured"] + D("0.20"))  # 0.2 × 5 % = 0.01: still within a fen
+    error = refused(period="另一期间", sum_insured=data["sum_insured"] + D("0.40"))
+    assert error.field == "total_premium" and "保险金额×费率" in error.message
+
+
+def test_farmer_paid_premium_must_equal_the_farmer_share(world):
+    farmer = claim_data()["farmer_premium"]
+    save(farmer_premium=farmer + D("0.01"))
+    error = refused(period="另一期间", farmer_premium=farmer + D("0.02"))
+    assert error.field == "farmer_premium" and "200,000.00" in error.message
+
+
+def test_insurer_cannot_claim_for_a_county_it_does_not_underwrite(world):
+    error = refused(county_code="361130")        # 婺源县: no assignment
+    assert error.field == "product_id" and "不承保" in error.message
+    error = refused(year=2028)                   # outside the assignment's years
+    assert "不承保" in error.message
+
+
+def test_another_insurer_cannot_claim_on_this_assignment(world):
+    other = make_insurer()
+    from agri_insurance.auth.models import Role
+    from tests.factories import make_user
+
+    actor = make_user("other_ins", Role.INSURER, insurer=other)
+    with pytest.raises(DomainError):
+        service.save_claim(None, claim_data(), other, actor)
+
+
+def test_no_second_claim_for_the_same_period_unless_returned(world, db):
+    first = make_claim(status="submitted")
+    error = refused()
+    assert error.field == "period"
+    service.return_claim(first, "清单户数与申请不符", user("county_agri"))
+    db.session.commit()
+    second = save()
+    assert second.id != first.id
+
+
+def test_workflow_submit_verify_pay_settle_with_audit_timeline(world, db, app):
+    claim = make_claim(status="submitted", premium="100000.00")
+    service.verify_claim(claim, user("county_agri"))
+    assert claim.status is ClaimStatus.VERIFIED and claim.due_days == 30
+    county_fin, city_fin = user("county_finance"), user("city_finance")
+    service.confirm_payment(claim, ShareLevel.COUNTY, D("2000.00"), date(2026, 3, 1), "KF-001", county_fin)
+    assert claim.status is ClaimStatus.PAYING
+    service.confirm_payment(claim, ShareLevel.COUNTY, D("3000.00"), date(2026, 3, 2), "KF-002", county_fin)
+    assert claim.status is ClaimStatus.PAYING    # the city share is still open
+    service.confirm_payment(claim, ShareLevel.CITY, D("5000.00"), date(2026, 3, 3), "SF-001", city_fin)
+    assert claim.status is ClaimStatus.SETTLED
+    db.session.commit()
+    actions = db.session.scalars(sa.select(AuditEntry.action).where(
+        AuditEntry.object_type == "SubsidyClaim", AuditEntry.object_id == str(claim.id)).order_by(AuditEntry.id)).all()
+    assert actions == ["claim.created", "claim.submitted", "claim.verified", "payment.confirmed",
+                       "payment.confirmed", "payment.confirmed", "claim.settled"]
+
+
+def test_overpayment_is_refused(world, db):
+    claim = make_claim(status="verified", premium="100000.00")   # county share 5,000.00
+    county_fin = user("county_finance")
+    service.confirm_payment(claim, ShareLevel.COUNTY, D("4999.99"), date(2026, 3, 1), "KF-1", county_fin)
+    with pytest.raises(DomainError) as info:
+        service.confirm_payment(claim, ShareLevel.COUNTY, D("0.02"), date(2026, 3, 1), "KF-2", county_fin)
+    assert "0.01" in info.value.message
+    service.confirm_payment(claim, ShareLevel.COUNTY, D("0.01"), date(2026, 3, 1), "KF-3", county_fin)
+
+
+def test_same_voucher_twice_is_refused(world):
+    claim = make_claim(status="verified")
+    county_fin = user("county_finance")
+    service.confirm_payment(claim, ShareLevel.COUNTY, D("1.00"), date(2026, 3, 1), "KF-9", county_fin)
+    with pytest.raises(DomainError, match="已登记过"):
+        service.confirm_payment(claim, ShareLevel.COUNTY, D("1.00"), date(2026, 3, 1), "KF-9", county_fin)
+
+
+def test_each_finance_bureau_pays_only_its_levels_and_county(world, db):
+    claim = make_claim(status="verified")
+    with pytest.raises(DomainError):
+        service.confirm_payment(claim, ShareLevel.CITY, D("1.00"), date(2026, 3, 1), "X", user("county_finance"))
+    with pytest.raises(DomainError):
+        service.confirm_payment(claim, ShareLevel.COUNTY, D("1.00"), date(2026, 3, 1), "X", user("city_finance"))
+    from agri_insurance.auth.models import Role
+    from tests.factories import make_user
+
+    other = make_user("wuyuan_fin", Role.COUNTY_FINANCE, region=county("361130"))
+    with pytest.raises(DomainError, match="本县"):
+        service.confirm_payment(claim, ShareLevel.COUNTY, D("1.00"), date(2026, 3, 1), "X", other)
+    # Central and provincial shares are received and passed on by the city finance bureau.
+    service.confirm_payment(claim, ShareLevel.CENTRAL, D("1.00"), date(2026, 3, 1), "ZY-1", user("city_finance"))
+
+
+def test_payment_needs_a_verified_claim(world):
+    claim = make_claim(status="submitted")
+    with pytest.raises(DomainError, match="已核验"):
+        service.confirm_payment(claim, ShareLevel.COUNTY, D("1.00"), date(2026, 3, 1), "K", user("county_finance"))
+
+
+def test_verifying_beyond_the_county_budget_warns_and_records_the_confirmation(world, db):
+    service.save_budget(2026, county(), D("60000.00"), user("county_finance"))
+    make_claim(status="verified", premium="1000000.00")                      # county share 50,000 committed
+    claim = make_claim(status="submitted", premium="400000.00", period="2026年第二季度")   # +20,000 > 60,000
+    with pytest.raises(service.OverBudget) as info:
+        service.verify_claim(claim, user("county_agri"))
+    assert "鄱阳县" in info.value.message and "10,000.00" in info.value.message
+    assert claim.status is ClaimStatus.SUBMITTED
+    service.verify_claim(claim, user("county_agri"), confirm_over_budget=True)
+    db.session.commit()
+    assert claim.over_budget_confirmed
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "claim.verified",
+                                                          AuditEntry.object_id == str(claim.id)))
+    assert entry.details["over_budget"][0]["budget"] == "60000.00"
+
+
+def test_budget_lines_show_committed_paid_and_remaining(world, db):
+    service.save_budget(2026, county(), D("100000.00"), user("county_finance"))
+    claim = make_claim(status="verified", premium="1000000.00")             # county share 50,000
+    service.confirm_payment(claim, ShareLevel.COUNTY, D("20000.00"), date(2026, 3, 1), "K1", user("county_finance"))
+    [line] = service.budget_lines(2026, [county()])
+    assert (line.budget, line.committed_unpaid, line.paid, line.remaining) == (
+        D("100000.00"), D("30000.00"), D("20000.00"), D("50000.00"))
+
+
+def test_overdue_list_with_a_controlled_clock(world, db):
+    with time_machine.travel(datetime(2026, 4, 1, 2, 0, tzinfo=UTC), tick=False):   # 10:00 in Shangrao
+        claim = make_claim(status="verified", premium="100000.00")
+    assert claim.due_date == date(2026, 5, 1)
+    scope = sa.true()
+    with time_machine.travel(datetime(2026, 5, 1, 8, 0, tzinfo=UTC), tick=False):
+        assert service.overdue_items(scope) == []                                  # due today: not late yet
+    with time_machine.travel(datetime(2026, 5, 11, 8, 0, tzinfo=UTC), tick=False):
+        items = service.overdue_items(scope)
+        assert {(i.share.level, i.days_overdue, i.share.outstanding) for i in items} == {
+            (ShareLevel.CENTRAL, 10, D("45000.00")), (ShareLevel.PROVINCIAL, 10, D("25000.00")),
+            (ShareLevel.CITY, 10, D("5000.00")), (ShareLevel.COUNTY, 10, D("5000.00"))}
+        service.confirm_payment(claim, ShareLevel.COUNTY, D("5000.00"), date(2026, 5, 11), "K", user("county_finance"))
+        levels = {i.share.level for i in service.overdue_items(scope)}
+        assert ShareLevel.COUNTY not in levels and ShareLevel.CITY in levels
+
+
+def test_draft_can_be_deleted_but_not_a_submitted_claim(world, db):
+    draft = make_claim()
+    service.delete_draft(draft, user("insurer"))
+    submitted = make_claim(status="submitted")
+    with pytest.raises(DomainError):
+        service.delete_draft(submitted, user("insurer"))
+
+
+def test_assignment_with_overlapping_years_is_refused(world):
+    with pytest.raises(DomainError, match="重叠"):
+        assign(start=2027, end=2029)
+
+
+def test_payments_total_is_kept_on_the_share(world, db):
+    claim = make_claim(status="verified", premium="100000.00")
+    service.confirm_payment(claim, ShareLevel.CITY, D("1.00"), date(2026, 3, 1), "S1", user("city_finance"))
+    service.confirm_payment(claim, ShareLevel.CITY, D("2.00"), date(2026, 3, 1), "S2", user("city_finance"))
+    db.session.commit()
+    total = db.session.scalar(sa.select(sa.func.sum(Payment.amount)).where(Payment.claim_id == claim.id))
+    assert claim.share(ShareLevel.CITY).paid == total == D("3.00")
+    assert demo_insurer().id == claim.insurer_id

@@ -1,0 +1,206 @@
+import io
+from decimal import Decimal as D
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from agri_insurance.auth.models import Role
+from agri_insurance.subsidies.models import ClaimStatus, Payment, ShareLevel, SubsidyClaim
+from tests.factories import county, make_insurer, make_user, read_text
+from tests.subsidies.factories import assign, claim_data, make_claim
+
+
+@pytest.fixture
+def world(demo, db):
+    assign()
+    db.session.commit()
+    return db
+
+
+def _form(data: dict) -> dict:
+    return {k: ("" if v is None else str(v)) for k, v in data.items()}
+
+
+def _claim(db, claim_id):
+    db.session.expire_all()
+    return db.session.get(SubsidyClaim, claim_id)
+
+
+def test_full_journey_through_the_pages(world, login, db):
+    insurer = login("insurer")
+    response = insurer.post("/subsidies/claims/new", data=_form(claim_data(premium="1234567.89")))
+    assert response.status_code == 302
+    claim_id = int(response.location.rsplit("/", 1)[1])
+    page = read_text(insurer.get(response.location))
+    assert "555,555.55" in page and "草稿" in page
+    insurer.post(f"/subsidies/claims/{claim_id}/submit")
+    assert _claim(db, claim_id).status is ClaimStatus.SUBMITTED
+
+    county_agri = login("county_agri")
+    assert "核验通过" in read_text(county_agri.get(f"/subsidies/claims/{claim_id}"))
+    county_agri.post(f"/subsidies/claims/{claim_id}/verify")
+    assert _claim(db, claim_id).status is ClaimStatus.VERIFIED
+
+    finance = login("county_finance")
+    page = read_text(finance.get(f"/subsidies/claims/{claim_id}"))
+    assert "确认拨付" in page
+    response = finance.post(f"/subsidies/claims/{claim_id}/payments", data={
+        "level": "county", "amount": "61728.39", "paid_on": "2026-03-01", "voucher_no": "鄱财农〔2026〕12号"})
+    assert response.status_code == 302
+    claim = _claim(db, claim_id)
+    assert claim.status is ClaimStatus.PAYING and claim.share(ShareLevel.COUNTY).outstanding == 0
+    timeline = read_text(finance.get(f"/subsidies/claims/{claim_id}")).split('id="timeline"')[1]
+    assert "提交补贴申请" in timeline and "核验通过" in timeline and "确认拨付" in timeline
+
+
+def test_form_errors_name_the_field_and_nothing_is_saved(world, login, db):
+    insurer = login("insurer")
+    data = claim_data()
+    data["farmer_premium"] = data["farmer_premium"] + D("5")
+    response = insurer.post("/subsidies/claims/new", data=_form(data))
+    assert response.status_code == 400
+    page = read_text(response)
+    assert "农户自缴保费应为 200,000.00 元" in page and 'id="farmer_premium"' in page
+    assert db.session.scalar(sa.select(sa.func.count(SubsidyClaim.id))) == 0
+
+
+def test_insurer_cannot_see_another_insurers_claim(world, login, db):
+    other = make_insurer()
+    assign(insurer=other, product_code="peanut")
+    make_user("other_ins", Role.INSURER, insurer=other)
+    claim = make_claim(status="submitted", insurer_username="other_ins", product_code="peanut")
+    client = login("insurer")
+    assert client.get(f"/subsidies/claims/{claim.id}").status_code == 404
+    assert "花生" not in read_text(client.get("/subsidies/claims"))
+    # The statement is always the user's own insurer, whatever the URL says.
+    workbook = load_workbook(io.BytesIO(client.get(f"/subsidies/statement.xlsx?insurer_id={other.id}&year=2026").data))
+    assert "赣鄱财险" in workbook.active["A1"].value
+
+
+def test_county_user_cannot_verify_or_pay_another_countys_claim(world, login, db):
+    assign(county_code="361130")
+    claim = make_claim(status="submitted", county_code="361130")
+    wuyuan_id = claim.id
+    county_agri = login("county_agri")                  # 鄱阳县
+    assert county_agri.post(f"/subsidies/claims/{wuyuan_id}/verify").status_code == 404
+    assert _claim(db, wuyuan_id).status is ClaimStatus.SUBMITTED
+    from agri_insurance.subsidies import service
+    from tests.subsidies.factories import user
+
+    wuyuan_agri = make_user("wuyuan_agri", Role.COUNTY_AGRI, region=county("361130"))
+    service.verify_claim(_claim(db, wuyuan_id), wuyuan_agri)
+    db.session.commit()
+    finance = login("county_finance")
+    response = finance.post(f"/subsidies/claims/{wuyuan_id}/payments", data={
+        "level": "county", "amount": "1.00", "paid_on": "2026-03-01", "voucher_no": "X"})
+    assert response.status_code == 404
+    assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 0
+    assert user("county_agri").region.code == "361128"
+
+
+def test_overpayment_through_the_page_is_refused_with_the_balance(world, login, db):
+    claim = make_claim(status="verified", premium="100000.00")
+    finance = login("county_finance")
+    response = finance.post(f"/subsidies/claims/{claim.id}/payments", data={
+        "level": "county", "amount": "5000.01", "paid_on": "2026-03-01", "voucher_no": "K1"}, follow_redirects=True)
+    assert "拨付金额超出应付余额 5,000.00 元" in read_text(response)
+    assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 0
+
+
+def test_over_budget_verification_needs_the_confirmation_box(world, login, db):
+    from agri_insurance.subsidies import service
+    from tests.subsidies.factories import user
+
+    service.save_budget(2026, county(), D("1000.00"), user("county_finance"))
+    claim = make_claim(status="submitted", premium="100000.00")
+    client = login("county_agri")
+    page = read_text(client.post(f"/subsidies/claims/{claim.id}/verify", follow_redirects=True))
+    assert "超出预算" in page and "confirm_over_budget" in page
+    assert _claim(db, claim.id).status is ClaimStatus.SUBMITTED
+    client.post(f"/subsidies/claims/{claim.id}/verify", data={"confirm_over_budget": "y"})
+    assert _claim(db, claim.id).over_budget_confirmed
+
+
+def test_return_needs_a_reason(world, login, db):
+    claim = make_claim(status="submitted")
+    client = login("county_agri")
+    page = read_text(client.post(f"/subsidies/claims/{claim.id}/return", data={"reason": " "}, follow_redirects=True))
+    assert "退回须填写理由" in page
+    client.post(f"/subsidies/claims/{claim.id}/return", data={"reason": "清单与申请户数不符"})
+    assert _claim(db, claim.id).status is ClaimStatus.RETURNED
+    assert "清单与申请户数不符" in read_text(login("insurer").get(f"/subsidies/claims/{claim.id}"))
+
+
+def test_ledger_xlsx_has_the_right_totals(world, login, db):
+    from agri_insurance.subsidies import service
+    from tests.subsidies.factories import user
+
+    first = make_claim(status="verified", premium="1234567.89")
+    make_claim(status="verified", premium="100000.00", period="2026年第二季度")
+    service.confirm_payment(first, ShareLevel.COUNTY, D("1000.50"), __import__("datetime").date(2026, 3, 1), "K",
+                            user("county_finance"))
+    db.session.commit()
+    response = login("county_agri").get("/subsidies/ledger.xlsx?year=2026")
+    assert response.status_code == 200
+    assert "attachment" in response.headers["Content-Disposition"]
+    ws = load_workbook(io.BytesIO(response.data)).active
+    assert "鄱阳县" in ws["A1"].value
+    headers = [c.value for c in ws[3]]
+    rows = list(ws.iter_rows(min_row=4, values_only=True))
+    data, total = rows[:-1], rows[-1]
+    assert len(data) == 2 and total[0] == "合计"
+    premium_col = headers.index("保费合计（元）")
+    assert D(str(total[premium_col])) == D("1334567.89")
+    paid_col = headers.index("县级财政已付")
+    assert D(str(total[paid_col])) == D("1000.50")
+    outstanding_col = headers.index("政府补贴未付合计")
+    # Government shares: 1,234,567.89 − 246,913.59 (farmer) + 100,000 − 20,000 = 1,067,654.30; less 1,000.50 paid.
+    assert D(str(total[outstanding_col])) == D("1066653.80")
+    assert ws.cell(row=4, column=premium_col + 1).number_format == "#,##0.00"
+
+
+def test_county_ledger_shows_only_its_county(world, login, db):
+    assign(county_code="361130")
+    make_claim(status="verified", county_code="361130")
+    make_claim(status="verified")
+    page = read_text(login("county_finance").get("/subsidies/ledger?year=2026&region_id=" + str(county("361130").id)))
+    assert "婺源县" not in page.split("<tbody>")[1]
+
+
+def test_dashboard_shows_overdue_first(world, login, db):
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    with time_machine.travel(datetime(2026, 1, 5, 2, tzinfo=UTC), tick=False):
+        make_claim(status="verified", premium="100000.00")
+    with time_machine.travel(datetime(2026, 3, 1, 2, tzinfo=UTC), tick=False):
+        page = read_text(login("county_finance").get("/"))
+    assert page.index("overdue-card") < page.index('id="figures"')
+    assert "逾期未付补贴：4 项" in page and "5,000.00" in page
+
+
+def test_overview_shows_negative_growth(world, login, db):
+    assign(start=2024, end=2024)
+    make_claim(status="verified", premium="200000.00", year=2025)
+    make_claim(status="verified", premium="100000.00", year=2026)
+    page = read_text(login("city_agri").get("/subsidies/overview?year=2026"))
+    growth = page.split('id="growth"')[1]
+    assert "负增长" in growth and "-50.0%" in growth
+
+
+def test_city_agri_records_an_assignment(world, login, db):
+    from agri_insurance.subsidies.models import UnderwritingAssignment
+    from tests.subsidies.factories import demo_insurer, product
+
+    client = login("city_agri")
+    response = client.post("/subsidies/assignments", data={
+        "insurer_id": demo_insurer().id, "region_id": county("361130").id, "product_id": product("citrus").id,
+        "start_year": 2026, "end_year": 2028, "notes": "临时指定"})
+    assert response.status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count(UnderwritingAssignment.id))) == 2
+    response = client.post("/subsidies/assignments", data={
+        "insurer_id": demo_insurer().id, "region_id": county("361130").id, "product_id": product("citrus").id,
+        "start_year": 2028, "end_year": 2029})
+    assert response.status_code == 400 and "重叠" in read_text(response)
