@@ -18,7 +18,11 @@ def register_cli(app: Flask) -> None:
         if if_empty and not database_is_empty():
             click.echo("Database already has data; demo data not loaded.")
             return
+        from agri_insurance.demo import INSURERS
+        from agri_insurance.subsidies.demo import load_demo_subsidies
+
         created = load_demo_data()
+        created["claims"] = load_demo_subsidies([name for name, _short, _parent in INSURERS])
         db.session.commit()
         click.echo(f"Demo data loaded: {created}")
 

@@ -61,7 +61,6 @@ STATUS_LABELS = {
     ClaimStatus.PAYING: _l("拨付中"),
     ClaimStatus.SETTLED: _l("已结清"),
 }
-PAYABLE = (ClaimStatus.VERIFIED, ClaimStatus.PAYING)
 COMMITTED = (ClaimStatus.VERIFIED, ClaimStatus.PAYING, ClaimStatus.SETTLED)
 
 

@@ -26,7 +26,6 @@ from agri_insurance.subsidies.models import (
     COMMITTED,
     GOVERNMENT_LEVELS,
     LOCAL_LEVELS,
-    PAYABLE,
     Budget,
     ClaimShare,
     ClaimStatus,
@@ -297,7 +296,8 @@ def confirm_payment(claim: SubsidyClaim, level: ShareLevel, amount: Decimal, pai
     share = db.session.scalar(sa.select(ClaimShare).where(ClaimShare.claim_id == claim.id,
                                                           ClaimShare.level == level).with_for_update())
     db.session.refresh(claim)
-    require(claim.status in PAYABLE, _("只有已核验的申请可以拨付"))
+    # A settled claim (local shares paid) still takes the central and provincial shares passed on later.
+    require(claim.status in COMMITTED, _("只有已核验的申请可以拨付"))
     require(share is not None, _("该申请没有此级次的补贴"))
     voucher_no = (voucher_no or "").strip()
     require(voucher_no, _("请填写凭证号"), "voucher_no")
@@ -315,7 +315,8 @@ def confirm_payment(claim: SubsidyClaim, level: ShareLevel, amount: Decimal, pai
     share.paid = share.paid + amount
     if claim.status is ClaimStatus.VERIFIED:
         claim.status = ClaimStatus.PAYING
-    settled = all(s.outstanding == 0 for s in claim.shares if s.level in LOCAL_LEVELS)
+    settled = claim.status is ClaimStatus.PAYING and all(
+        s.outstanding == 0 for s in claim.shares if s.level in LOCAL_LEVELS)
     if settled:
         claim.status = ClaimStatus.SETTLED
         claim.settled_at = utcnow()
@@ -408,7 +409,7 @@ def local_today() -> date:
 def overdue_items(scope_clause, today: date | None = None) -> list[OverdueItem]:
     """Government shares still outstanding after their due date, worst first."""
     today = today or local_today()
-    claims = db.session.scalars(sa.select(SubsidyClaim).where(SubsidyClaim.status.in_(PAYABLE), scope_clause)
+    claims = db.session.scalars(sa.select(SubsidyClaim).where(SubsidyClaim.status.in_(COMMITTED), scope_clause)
                                 .order_by(SubsidyClaim.verified_at)).all()
     items = []
     for claim in claims:

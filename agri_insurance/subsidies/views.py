@@ -23,6 +23,7 @@ from agri_insurance.subsidies.forms import (
     VerifyForm,
 )
 from agri_insurance.subsidies.models import (
+    COMMITTED,
     ClaimStatus,
     ShareLevel,
     SubsidyClaim,
@@ -112,7 +113,8 @@ def claim_detail(claim_id: int):
     claim = scoped_get_or_404(SubsidyClaim, claim_id)
     timeline = db.session.scalars(sa.select(AuditEntry).where(
         AuditEntry.object_type == "SubsidyClaim", AuditEntry.object_id == str(claim.id)).order_by(AuditEntry.id))
-    levels = [lvl for lvl in service.payable_levels(current_user) if claim.share(lvl) is not None]
+    levels = [lvl for lvl in service.payable_levels(current_user)
+              if claim.status in COMMITTED and claim.share(lvl) is not None and claim.share(lvl).outstanding > 0]
     payment_form = PaymentForm(levels=levels, formdata=None)
     payment_form.paid_on.data = service.local_today()
     budget = service.budget_checks(claim) if claim.status is ClaimStatus.SUBMITTED else []

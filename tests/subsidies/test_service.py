@@ -117,11 +117,14 @@ def test_workflow_submit_verify_pay_settle_with_audit_timeline(world, db, app):
     assert claim.status is ClaimStatus.PAYING    # the city share is still open
     service.confirm_payment(claim, ShareLevel.CITY, D("5000.00"), date(2026, 3, 3), "SF-001", city_fin)
     assert claim.status is ClaimStatus.SETTLED
+    # Central and provincial money passed on after the local shares are paid is still recorded.
+    service.confirm_payment(claim, ShareLevel.CENTRAL, D("45000.00"), date(2026, 4, 1), "ZY-001", city_fin)
+    assert claim.status is ClaimStatus.SETTLED and claim.share(ShareLevel.CENTRAL).outstanding == 0
     db.session.commit()
     actions = db.session.scalars(sa.select(AuditEntry.action).where(
         AuditEntry.object_type == "SubsidyClaim", AuditEntry.object_id == str(claim.id)).order_by(AuditEntry.id)).all()
     assert actions == ["claim.created", "claim.submitted", "claim.verified", "payment.confirmed",
-                       "payment.confirmed", "payment.confirmed", "claim.settled"]
+                       "payment.confirmed", "payment.confirmed", "claim.settled", "payment.confirmed"]
 
 
 def test_overpayment_is_refused(world, db):

@@ -1,0 +1,118 @@
+"""Demo subsidy data for `flask demo-data`: who underwrites what, and claims in every state.
+
+Everything goes through the services, so the demo obeys the same rules as real input.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from agri_insurance.auth import service as auth_service
+from agri_insurance.auth.models import Role, User
+from agri_insurance.db_types import utcnow
+from agri_insurance.extensions import db
+from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel
+from agri_insurance.subsidies import service
+from agri_insurance.subsidies.models import ShareLevel, SubsidyClaim
+
+# (county code, product code, insurer index in demo.INSURERS)
+ASSIGNMENTS = (
+    ("361128", "rice", 0), ("361128", "rapeseed", 1), ("361128", "breeding_sow", 2), ("361128", "camellia_oil", 0),
+    ("361127", "rice", 1), ("361127", "peanut", 3), ("361129", "rice", 0), ("361129", "citrus", 4),
+    ("361130", "commercial_forest", 2), ("361130", "greenhouse_vegetables", 5), ("361181", "rice", 4),
+    ("361123", "rice", 3), ("361124", "medicinal_herbs", 5),
+)
+# (county, product, insurer index, year, period, premium, state, days since verification)
+CLAIMS = (
+    ("361128", "rice", 0, 2025, "2025年全年", "3200000.00", "settled", 300),
+    ("361128", "rice", 0, 2026, "2026年早稻季", "1850000.00", "paying", 50),
+    ("361128", "camellia_oil", 0, 2026, "2026年全年", "86400.00", "verified", 5),
+    ("361128", "rapeseed", 1, 2026, "2026年全年", "420000.00", "submitted", None),
+    ("361128", "breeding_sow", 2, 2026, "2026年第一季度", "156000.00", "verified", 40),
+    ("361127", "rice", 1, 2025, "2025年全年", "2600000.00", "settled", 280),
+    ("361127", "rice", 1, 2026, "2026年早稻季", "1980000.00", "verified", 12),
+    ("361129", "rice", 0, 2025, "2025年全年", "1500000.00", "settled", 290),
+    ("361129", "rice", 0, 2026, "2026年早稻季", "1234567.89", "draft", None),
+    ("361130", "commercial_forest", 2, 2026, "2026年全年", "310000.00", "paying", 35),
+)
+RATE = Decimal("5")
+
+
+def _insurer_users(insurers: list[Insurer]) -> list[User]:
+    """The demo insurer user for the first insurer, insurer2 … insurer6 for the others."""
+    users = []
+    for index, insurer in enumerate(insurers):
+        username = "insurer" if index == 0 else f"insurer{index + 1}"
+        user = db.session.scalar(sa.select(User).where(User.username == username))
+        if user is None:
+            user = auth_service.create_user(username, f"{insurer.short_name} 业务员", Role.INSURER, "demo1234", None,
+                                            insurer_id=insurer.id)
+        users.append(user)
+    return users
+
+
+def load_demo_subsidies(insurer_names: list[str]) -> int:
+    """Assignments and claims; skipped when any claim exists. Returns the number of claims created."""
+    if db.session.scalar(sa.select(sa.func.count(SubsidyClaim.id))):
+        return 0
+    insurers = [db.session.scalar(sa.select(Insurer).where(Insurer.name == name)) for name in insurer_names]
+    users = _insurer_users(insurers)
+    counties = {r.code: r for r in db.session.scalars(sa.select(Region).where(Region.level == RegionLevel.COUNTY))}
+    products = {p.code: p for p in db.session.scalars(sa.select(Product))}
+    for code, product, index in ASSIGNMENTS:
+        if not service.may_claim(insurers[index].id, counties[code].id, products[product].id, 2026):
+            service.save_assignment({"insurer_id": insurers[index].id, "region_id": counties[code].id,
+                                     "product_id": products[product].id, "start_year": 2024, "end_year": 2026,
+                                     "notes": "演示数据"}, None)
+    verifiers = {}
+    county_agri = db.session.scalar(sa.select(User).where(User.username == "county_agri"))
+    city_finance = db.session.scalar(sa.select(User).where(User.username == "city_finance"))
+    county_finance = db.session.scalar(sa.select(User).where(User.username == "county_finance"))
+    created = 0
+    for code, product, index, year, period, premium, state, days_ago in CLAIMS:
+        region, prod, actor = counties[code], products[product], users[index]
+        scheme = service.applicable_scheme(prod.id, region.id, year)
+        amounts = service.split_premium(Decimal(premium), service.scheme_pcts(scheme))
+        claim = service.save_claim(None, {
+            "region_id": region.id, "product_id": prod.id, "year": year, "period": period,
+            "quantity": (Decimal(premium) / Decimal(50)).quantize(Decimal("1")), "unit": prod.unit,
+            "sum_insured": Decimal(premium) * 100 / RATE, "premium_rate": RATE, "total_premium": Decimal(premium),
+            "farmer_premium": amounts[ShareLevel.FARMER], "households": int(Decimal(premium) / 900),
+            "list_rows": int(Decimal(premium) / 900), "notes": None}, actor.insurer, actor)
+        created += 1
+        if state == "draft":
+            continue
+        service.submit_claim(claim, actor)
+        if state == "submitted":
+            continue
+        verifier = county_agri if code == "361128" else verifiers.setdefault(code, _county_user(region, "agri"))
+        service.verify_claim(claim, verifier, confirm_over_budget=True)
+        claim.verified_at = utcnow() - timedelta(days=days_ago)   # demo history: some payments are late
+        if state in ("paying", "settled"):
+            payer = county_finance if code == "361128" else verifiers.setdefault(
+                code + "f", _county_user(region, "finance"))
+            county_share = claim.share(ShareLevel.COUNTY).amount
+            first = county_share if state == "settled" else (county_share / 2).quantize(Decimal("0.01"))
+            service.confirm_payment(claim, ShareLevel.COUNTY, first, claim.verified_at.date() + timedelta(days=20),
+                                    f"XC-{claim.id:04d}-1", payer)
+            if state == "settled":
+                for level in (ShareLevel.CITY, ShareLevel.PROVINCIAL, ShareLevel.CENTRAL):
+                    service.confirm_payment(claim, level, claim.share(level).amount,
+                                            claim.verified_at.date() + timedelta(days=25),
+                                            f"SC-{claim.id:04d}-{level.value}", city_finance)
+    db.session.flush()
+    return created
+
+
+def _county_user(region: Region, kind: str) -> User:
+    """A county bureau user for demo counties other than 鄱阳县 (e.g. 余干县农业农村局 yugan_agri)."""
+    username = f"{region.code}_{kind}"
+    user = db.session.scalar(sa.select(User).where(User.username == username))
+    if user is None:
+        role = Role.COUNTY_AGRI if kind == "agri" else Role.COUNTY_FINANCE
+        label = "农业农村局" if kind == "agri" else "财政局"
+        user = auth_service.create_user(username, f"{region.name}{label}", role, "demo1234", None, region_id=region.id)
+    return user
