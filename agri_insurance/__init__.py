@@ -69,12 +69,16 @@ def _register_blueprints(app: Flask) -> None:
     from agri_insurance.auth.views import bp as auth_bp
     from agri_insurance.main.views import bp as main_bp
     from agri_insurance.reference.views import bp as reference_bp
+    from agri_insurance.tenders.views import bp as tenders_bp
+    from agri_insurance.bids.views import bp as bids_bp
     from agri_insurance.subsidies.views import bp as subsidies_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(reference_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(tenders_bp)
+    app.register_blueprint(bids_bp)
     app.register_blueprint(subsidies_bp)
 
 

@@ -59,6 +59,41 @@ ROUTES = {
     "subsidies.ledger_xlsx": ("GET", "/subsidies/ledger.xlsx", SUBSIDY_OFFICIALS),
     "subsidies.statement_xlsx": ("GET", "/subsidies/statement.xlsx?insurer_id={own_insurer}", {INS, A, CA, CF}),
     "subsidies.overview": ("GET", "/subsidies/overview", SUBSIDY_OFFICIALS),
+    "tenders.rounds": ("GET", "/tenders/", ALL),
+    "tenders.new_round": ("GET", "/tenders/new", {CA}),
+    "tenders.round_detail": ("GET", "/tenders/{round}", ALL),
+    "tenders.edit_round": ("GET", "/tenders/{round}/edit", {CA}),
+    "tenders.publish": ("POST", "/tenders/{round}/publish", {CA}),
+    "tenders.start_evaluation": ("POST", "/tenders/{round}/evaluation", {CA}),
+    "tenders.cancel": ("POST", "/tenders/{round}/cancel", {CA}),
+    "tenders.new_exception": ("GET", "/tenders/{round}/exceptions/new", {CA}),
+    "tenders.exception_document": ("GET", "/tenders/exceptions/{exception}/document", ALL),
+    "tenders.delete_exception": ("POST", "/tenders/exceptions/{exception}/delete", {CA}),
+    "tenders.new_lot": ("GET", "/tenders/{round}/lots/new", {CA}),
+    "tenders.edit_lot": ("GET", "/tenders/lots/{lot}/edit", {CA}),
+    "tenders.delete_lot": ("POST", "/tenders/lots/{lot}/delete", {CA}),
+    "tenders.lots_template": ("GET", "/tenders/lots/template.xlsx", {CA}),
+    "tenders.import_lots": ("GET", "/tenders/{round}/lots/import", {CA}),
+    "tenders.lots_export": ("GET", "/tenders/{round}/lots.xlsx", ALL),
+    "tenders.lot_design_assistant": ("GET", "/tenders/{round}/lot-design", {CA}),
+    "bids.my_bids": ("GET", "/bids/", {INS}),
+    "bids.start": ("POST", "/bids/rounds/{round}/start", {INS}),
+    "bids.bid_detail": ("GET", "/bids/{bid}", {INS, A, CA}),
+    "bids.edit_bid": ("GET", "/bids/{bid}/edit", {INS}),
+    "bids.submit": ("POST", "/bids/{bid}/submit", {INS}),
+    "bids.withdraw": ("POST", "/bids/{bid}/withdraw", {INS}),
+    "bids.receipt_pdf": ("GET", "/bids/receipts/{receipt}.pdf", {INS, A, CA}),
+    "bids.verify": ("GET", "/bids/{bid}/verify", {INS, A, CA}),
+    "bids.add_attachment": ("POST", "/bids/{bid}/attachments", {INS}),
+    "bids.attachment": ("GET", "/bids/attachments/{attachment}", {INS, A, CA}),
+    "bids.delete_attachment": ("POST", "/bids/attachments/{attachment}/delete", {INS}),
+    "bids.bid_template": ("GET", "/bids/{bid}/template.xlsx", {INS}),
+    "bids.import_bid": ("POST", "/bids/{bid}/import", {INS}),
+    "bids.round_bids": ("GET", "/bids/rounds/{round}", {A, CA}),
+    "bids.open_bids": ("POST", "/bids/rounds/{round}/open", {CA}),
+    "bids.opening": ("GET", "/bids/rounds/{round}/opening", {A, CA, KA, INS}),
+    "bids.opening_xlsx": ("GET", "/bids/rounds/{round}/opening.xlsx", {A, CA, KA, INS}),
+    "bids.opening_pdf": ("GET", "/bids/rounds/{round}/opening.pdf", {A, CA, KA, INS}),
 }
 
 
@@ -90,7 +125,22 @@ def _fill(url: str, db) -> str:
     insurer_id = db.session.scalar(sa.select(User.insurer_id).where(User.username == "insurer"))
     claim, assignment = _subsidy_objects(db)
     return url.format(own_county=county().id, own_insurer=insurer_id, victim=victim, claim=claim,
-                      assignment=assignment)
+                      assignment=assignment, **_tender_objects(db))
+
+
+def _tender_objects(db) -> dict[str, int | None]:
+    """A round whose bids were opened, with the demo insurer's submitted bid (created once per test)."""
+    from agri_insurance.bids.models import Bid, BidAttachment, BidReceipt
+    from agri_insurance.tenders.models import CountyException, Lot, SelectionRound
+
+    if db.session.scalar(sa.select(SelectionRound.id)) is None:
+        from tests.tenders.factories import make_exception, make_opened_round_with_bid
+
+        rnd, _bid = make_opened_round_with_bid()
+        make_exception(rnd)
+    first = lambda model: db.session.scalar(sa.select(model.id).order_by(model.id))  # noqa: E731
+    return {"round": first(SelectionRound), "lot": first(Lot), "bid": first(Bid), "receipt": first(BidReceipt),
+            "attachment": first(BidAttachment), "exception": first(CountyException)}
 
 
 def _subsidy_objects(db) -> tuple[int, int]:

@@ -23,6 +23,10 @@ class NavItem:
 
 MENU = (
     NavItem(_l("首页"), "main.dashboard"),
+    NavItem(_l("遴选"), children=(
+        NavItem(_l("遴选轮次"), "tenders.rounds"),
+        NavItem(_l("本机构投标"), "bids.my_bids", frozenset({Role.INSURER})),
+    )),
     NavItem(_l("基础数据"), children=(
         NavItem(_l("行政区划"), "reference.regions"),
         NavItem(_l("险种"), "reference.products"),

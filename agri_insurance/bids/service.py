@@ -1,0 +1,377 @@
+"""Bid rules: prepare, submit, withdraw, re-confirm, receipts, invalidation, and the bid opening.
+
+SEALING. Before the round's opening time nobody but the bid's own insurer users may learn a bid's content or
+even which insurers bid. Consequences here: audit entries of bid actions name neither the insurer nor the
+acting user (`sealed_actor`), only counts are offered to the bureau (`submitted_count`), and every read goes
+through `Bid.visible_to`. Callers commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from agri_insurance.audit import service as audit
+from agri_insurance.auth.models import Role
+from agri_insurance.bids.models import (
+    SERVICE_RATINGS,
+    Bid,
+    BidAttachment,
+    BidCountySetup,
+    BidInnovation,
+    BidOpening,
+    BidPenalty,
+    BidReceipt,
+    BidStatus,
+    RiskRating,
+)
+from agri_insurance.db_types import utcnow
+from agri_insurance.errors import DomainError, require
+from agri_insurance.extensions import db
+from agri_insurance.tenders import service as tenders
+from agri_insurance.tenders.models import Lot, RoundStatus, SelectionRound
+
+B = BidStatus
+BID_TRANSITIONS: dict[BidStatus, frozenset[BidStatus]] = {
+    B.DRAFT: frozenset({B.SUBMITTED}),
+    B.SUBMITTED: frozenset({B.WITHDRAWN, B.INVALIDATED}),
+    B.WITHDRAWN: frozenset({B.SUBMITTED}),
+    B.INVALIDATED: frozenset({B.SUBMITTED}),
+}
+SEALED_ACTOR_NAME = "sealed-bidder"
+
+# Scalar bid fields by factor group (R4), in form and template order.
+CLAIMS_FIELDS = ("avg_settlement_days", "on_time_settlement_pct", "complaints_per_10k")
+SERVICE_FIELDS = ("premium_income_y1", "premium_income_y2", "premium_income_y3", "service_rating")
+RISK_FIELDS = ("reinsurance_arrangement", "catastrophe_reserve")
+SOLVENCY_FIELDS = ("comprehensive_solvency_pct", "core_solvency_pct", "risk_rating")
+DECLARATION_FIELDS = ("parent_company", "control_declaration")
+SCALAR_FIELDS = CLAIMS_FIELDS + SERVICE_FIELDS + RISK_FIELDS + SOLVENCY_FIELDS + DECLARATION_FIELDS
+REQUIRED_FOR_SUBMISSION = CLAIMS_FIELDS + SERVICE_FIELDS + RISK_FIELDS + SOLVENCY_FIELDS + ("control_declaration",)
+
+
+@dataclass(frozen=True)
+class SealedActor:
+    """Stands in for the insurer's user in the audit log: the id is kept (accountability after the opening),
+    the name shown to the bureau is not."""
+
+    id: int | None
+    username: str = SEALED_ACTOR_NAME
+
+
+def sealed_actor(user) -> SealedActor:
+    return SealedActor(getattr(user, "id", None))
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+def bid_for(rnd: SelectionRound, insurer_id: int) -> Bid | None:
+    return db.session.scalar(sa.select(Bid).where(Bid.round_id == rnd.id, Bid.insurer_id == insurer_id))
+
+
+def submitted_count(rnd: SelectionRound) -> int:
+    """How many bids are submitted: the only thing the bureau learns before the opening."""
+    return db.session.scalar(sa.select(sa.func.count(Bid.id)).where(
+        Bid.round_id == rnd.id, Bid.status == B.SUBMITTED)) or 0
+
+
+def opening_of(rnd: SelectionRound) -> BidOpening | None:
+    return db.session.scalar(sa.select(BidOpening).where(BidOpening.round_id == rnd.id))
+
+
+def can_see_opening(rnd: SelectionRound, user, opening: BidOpening | None) -> bool:
+    """The opening record: the bureaus, and every insurer that bid in the round, once the bids are opened."""
+    if opening is None or not rnd.bids_opened:
+        return False
+    if user.role in (Role.ADMIN, Role.CITY_AGRI, Role.COUNTY_AGRI):
+        return True
+    if user.role is Role.INSURER:
+        return any(entry["insurer_id"] == user.insurer_id for entry in opening.entries)
+    return False
+
+
+# --- canonical content and receipts -------------------------------------------------------------------
+
+def _dec(value: Decimal | None) -> str | None:
+    if value is None:
+        return None
+    text = format(Decimal(value).normalize(), "f")
+    return "0" if text in ("-0", "0E+0") else text
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return _dec(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if hasattr(value, "value") and not isinstance(value, str | int | float | bool):
+        return value.value
+    return value
+
+
+def canonical_content(bid: Bid) -> dict[str, Any]:
+    """Everything the insurer submits, in a fixed order and fixed number format: what the receipt hashes."""
+    rnd = bid.round
+    return {
+        "round": {"id": rnd.id, "name": rnd.name, "rules_version": rnd.rules_version},
+        "insurer": {"id": bid.insurer.id, "name": bid.insurer.name, "credit_code": bid.insurer.credit_code},
+        "lots": sorted(lot.code for lot in bid.lots),
+        "institution": sorted(
+            ({"county": s.region.code, "county_branch": bool(s.has_county_branch),
+              "township_stations": int(s.township_stations), "agri_staff": int(s.agri_staff)}
+             for s in bid.county_setups), key=lambda d: d["county"]),
+        "fields": {name: _plain(getattr(bid, name)) for name in SCALAR_FIELDS},
+        "innovations": sorted(({"name": i.name, "filed_on": i.filed_on.isoformat()} for i in bid.innovations),
+                              key=lambda d: (d["filed_on"], d["name"])),
+        "penalties": sorted(({"decided_on": p.decided_on.isoformat(), "amount": _dec(p.amount),
+                              "authority": p.authority or "", "reason": p.reason or ""} for p in bid.penalties),
+                            key=lambda d: (d["decided_on"], d["amount"], d["authority"], d["reason"])),
+        "attachments": sorted(({"title": a.title, "sha256": a.stored_file.sha256} for a in bid.attachments),
+                              key=lambda d: (d["sha256"], d["title"])),
+    }
+
+
+def canonical_json(bid: Bid) -> bytes:
+    return json.dumps(canonical_content(bid), ensure_ascii=False, sort_keys=True,
+                      separators=(",", ":")).encode("utf-8")
+
+
+def content_hash(bid: Bid) -> str:
+    return hashlib.sha256(canonical_json(bid)).hexdigest()
+
+
+def verify_receipt(bid: Bid, receipt: BidReceipt) -> bool:
+    """True when the stored bid still hashes to the receipt's SHA-256."""
+    return receipt.bid_id == bid.id and content_hash(bid) == receipt.sha256
+
+
+# --- preparing a bid ----------------------------------------------------------------------------------
+
+def _require_accepting(rnd: SelectionRound) -> None:
+    tenders.refresh_status(rnd)
+    require(rnd.status is RoundStatus.OPEN and utcnow() < rnd.bid_deadline,
+            _("投标已截止或本轮未在接受投标，投标文件不能再变更"))
+
+
+def _require_own(bid: Bid, user) -> None:
+    # Views load bids through Bid.visible_to; this guards service callers as well.
+    if user.role is not Role.INSURER or user.insurer_id != bid.insurer_id:
+        raise DomainError(_("只能操作本机构的投标文件"))
+
+
+def start_bid(rnd: SelectionRound, user) -> Bid:
+    """The user's insurer's bid for `rnd`: the existing one, or a new draft."""
+    require(user.role is Role.INSURER and user.insurer_id, _("只有承保机构用户可以投标"))
+    _require_accepting(rnd)
+    existing = bid_for(rnd, user.insurer_id)
+    if existing is not None:
+        return existing
+    require(user.insurer.active, _("本机构已停用，不能投标"))
+    bid = Bid(round=rnd, insurer_id=user.insurer_id, status=B.DRAFT,
+              parent_company=user.insurer.parent_company)
+    db.session.add(bid)
+    db.session.flush()
+    audit.record(sealed_actor(user), "bid.created", bid, _("新建投标文件（密封）"), round_id=rnd.id)
+    return bid
+
+
+def _require_editable(bid: Bid, user) -> None:
+    _require_own(bid, user)
+    _require_accepting(bid.round)
+    require(bid.editable, _("已提交的投标文件不能修改；如需修改请先撤回"))
+
+
+def save_bid(bid: Bid, data: dict[str, Any], user) -> None:
+    """Replace the bid's content with `data`: SCALAR_FIELDS, lot_ids, county_setups [{region_id,
+    has_county_branch, township_stations, agri_staff}], innovations [{name, filed_on}], penalties [{decided_on,
+    amount, authority, reason}]. Field-level checks (types, ranges) are the form's or the xlsx parser's."""
+    _require_editable(bid, user)
+    rnd = bid.round
+    lot_ids = set(data.get("lot_ids") or [])
+    lots = db.session.scalars(sa.select(Lot).where(Lot.round_id == rnd.id, Lot.id.in_(lot_ids))).all()
+    require(len(lots) == len(lot_ids), _("所选标段不属于本轮遴选"), "lot_ids")
+    rating = data.get("service_rating")
+    require(rating in (None, "", *SERVICE_RATINGS), _("服务评价等级无效"), "service_rating")
+    risk = data.get("risk_rating")
+    if risk not in (None, "") and not isinstance(risk, RiskRating):
+        risk = RiskRating(risk)
+    county_ids = {lot.region_id for lot in rnd.lots}
+    setups = data.get("county_setups") or []
+    for s in setups:
+        require(s["region_id"] in county_ids, _("机构设置中的县不在本轮遴选范围内"), "county_setups")
+        require(s["township_stations"] >= 0 and s["agri_staff"] >= 0, _("数量不能为负数"), "county_setups")
+    for p in data.get("penalties") or []:
+        require(p["amount"] >= 0, _("处罚金额不能为负数"), "penalties")
+
+    for name in SCALAR_FIELDS:
+        value = data.get(name)
+        if isinstance(value, str):
+            value = value.strip() or None
+        setattr(bid, name, value)
+    bid.service_rating = rating or None
+    bid.risk_rating = risk or None
+    bid.lots = list(lots)
+    bid.county_setups = [BidCountySetup(region_id=s["region_id"], has_county_branch=bool(s["has_county_branch"]),
+                                        township_stations=s["township_stations"], agri_staff=s["agri_staff"])
+                         for s in sorted(setups, key=lambda s: s["region_id"])]
+    bid.innovations = [BidInnovation(name=i["name"].strip(), filed_on=i["filed_on"])
+                       for i in data.get("innovations") or []]
+    bid.penalties = [BidPenalty(decided_on=p["decided_on"], amount=p["amount"],
+                                authority=(p.get("authority") or "").strip() or None,
+                                reason=(p.get("reason") or "").strip() or None)
+                     for p in data.get("penalties") or []]
+    bid.updated_at = utcnow()
+    db.session.flush()
+    audit.record(sealed_actor(user), "bid.saved", bid, _("投标文件已保存（密封）"), round_id=rnd.id)
+
+
+def add_attachment(bid: Bid, stored_file, title: str, user) -> BidAttachment:
+    _require_editable(bid, user)
+    title = (title or "").strip() or stored_file.original_name
+    attachment = BidAttachment(bid=bid, stored_file=stored_file, title=title[:200])
+    db.session.add(attachment)
+    bid.updated_at = utcnow()
+    db.session.flush()
+    audit.record(sealed_actor(user), "bid.attachment_added", bid, _("投标文件增加附件（密封）"), round_id=bid.round_id)
+    return attachment
+
+
+def delete_attachment(attachment: BidAttachment, user) -> None:
+    bid = attachment.bid
+    _require_editable(bid, user)
+    from agri_insurance import storage
+
+    stored = attachment.stored_file
+    db.session.delete(attachment)
+    db.session.flush()
+    storage.discard(stored)
+    db.session.expire(bid, ["attachments"])
+    audit.record(sealed_actor(user), "bid.attachment_deleted", bid, _("投标文件删除附件（密封）"),
+                 round_id=bid.round_id)
+
+
+# --- submit, withdraw, invalidate -------------------------------------------------------------------------
+
+def missing_for_submission(bid: Bid) -> list[str]:
+    """What still has to be filled in before the bid can be submitted (translated, for the page)."""
+    from agri_insurance.bids.forms import FIELD_LABELS
+
+    problems = []
+    if not bid.lots:
+        problems.append(_("至少选择一个标段"))
+    have = {s.region_id for s in bid.county_setups}
+    for region in sorted({lot.region for lot in bid.lots}, key=lambda r: r.code):
+        if region.id not in have:
+            problems.append(_("缺少%(county)s的机构设置情况", county=region.label))
+    for name in REQUIRED_FOR_SUBMISSION:
+        if getattr(bid, name) in (None, ""):
+            problems.append(_("请填写：%(field)s", field=str(FIELD_LABELS[name])))
+    return problems
+
+
+def _move(bid: Bid, target: BidStatus) -> None:
+    if target not in BID_TRANSITIONS[bid.status]:
+        raise DomainError(_("投标文件当前状态为“%(current)s”，不能变更为“%(target)s”",
+                            current=bid.status.label, target=target.label))
+    bid.status = target
+
+
+def submit_bid(bid: Bid, user) -> BidReceipt:
+    """Submit (or re-submit / re-confirm) before the deadline; returns the receipt with the content hash."""
+    _require_own(bid, user)
+    _require_accepting(bid.round)
+    problems = missing_for_submission(bid)
+    require(not problems, _("投标文件不完整：%(problems)s", problems="；".join(problems)))
+    _move(bid, B.SUBMITTED)
+    now = utcnow()
+    bid.submitted_at = now
+    bid.invalidated_at = None
+    bid.invalidation_reason = None
+    db.session.flush()
+    number = len(bid.receipts) + 1
+    receipt = BidReceipt(bid=bid, receipt_no=f"R{bid.round_id:04d}-{bid.id:05d}-{number:02d}", submitted_at=now,
+                         sha256=content_hash(bid), submitted_by_id=user.id)
+    db.session.add(receipt)
+    db.session.flush()
+    audit.record(sealed_actor(user), "bid.submitted", bid, _("投标文件已提交（密封）"), round_id=bid.round_id,
+                 receipt_no=receipt.receipt_no, sha256=receipt.sha256)
+    return receipt
+
+
+def withdraw_bid(bid: Bid, user) -> None:
+    _require_own(bid, user)
+    _require_accepting(bid.round)
+    _move(bid, B.WITHDRAWN)
+    bid.withdrawn_at = utcnow()
+    db.session.flush()
+    audit.record(sealed_actor(user), "bid.withdrawn", bid, _("投标文件已撤回（密封）"), round_id=bid.round_id)
+
+
+def invalidate_submitted_bids(rnd: SelectionRound, reason: str, actor) -> int:
+    """Lots or rules of an open round changed: every submitted bid must be re-confirmed by its insurer."""
+    bids = db.session.scalars(sa.select(Bid).where(Bid.round_id == rnd.id, Bid.status == B.SUBMITTED)).all()
+    now = utcnow()
+    for bid in bids:
+        _move(bid, B.INVALIDATED)
+        bid.invalidated_at = now
+        bid.invalidation_reason = reason
+    db.session.flush()
+    if bids:
+        audit.record(actor, "bid.invalidated", rnd,
+                     _("标段或规则变更，%(n)s 份已提交的投标文件需重新确认", n=len(bids)),
+                     reason=reason, count=len(bids))
+    return len(bids)
+
+
+def invalidated_bids_of(user) -> list[Bid]:
+    """The insurer user's bids that must be re-confirmed (for the dashboard notice)."""
+    if user.role is not Role.INSURER:
+        return []
+    return list(db.session.scalars(
+        sa.select(Bid).join(SelectionRound).where(
+            Bid.insurer_id == user.insurer_id, Bid.status == B.INVALIDATED,
+            SelectionRound.status == RoundStatus.OPEN, SelectionRound.bid_deadline > utcnow())))
+
+
+# --- the opening ------------------------------------------------------------------------------------------
+
+def open_bids(rnd: SelectionRound, actor) -> BidOpening:
+    """closed → opened, at or after the opening time: freeze the opening record (开标记录)."""
+    tenders.refresh_status(rnd)
+    require(rnd.status is RoundStatus.CLOSED,
+            _("只有已截标的轮次可以开标（当前状态：%(s)s）", s=rnd.status.label))
+    now = utcnow()
+    require(now >= rnd.opening_time, _("未到开标时间"))
+    bids = db.session.scalars(sa.select(Bid).where(Bid.round_id == rnd.id, Bid.status == B.SUBMITTED)).all()
+    entries = []
+    for bid in sorted(bids, key=lambda b: b.insurer.name):
+        receipt = bid.latest_receipt
+        entries.append({
+            "bid_id": bid.id, "insurer_id": bid.insurer_id, "insurer": bid.insurer.name,
+            "credit_code": bid.insurer.credit_code, "lots": sorted(lot.code for lot in bid.lots),
+            "receipt_no": receipt.receipt_no, "sha256": receipt.sha256,
+            "submitted_at": receipt.submitted_at.isoformat(), "verified": verify_receipt(bid, receipt),
+        })
+    rnd.opened_at = now
+    rnd.opened_by_id = getattr(actor, "id", None)
+    opening = BidOpening(round_id=rnd.id, opened_at=now, opened_by_id=rnd.opened_by_id, entries=entries)
+    db.session.add(opening)
+    tenders.transition(rnd, RoundStatus.OPENED, actor, _("开标：%(name)s，%(n)s 份投标", name=rnd.name, n=len(entries)),
+                       bidders=[e["insurer"] for e in entries])
+    return opening
+
+
+def opened_bids(rnd: SelectionRound) -> list[Bid]:
+    """The bids that were opened, for evaluation (only after the opening; empty before)."""
+    if not rnd.bids_opened:
+        return []
+    opening = opening_of(rnd)
+    ids = [e["bid_id"] for e in (opening.entries if opening else [])]
+    return list(db.session.scalars(sa.select(Bid).where(Bid.id.in_(ids)).order_by(Bid.id)))

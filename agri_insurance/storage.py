@@ -1,0 +1,114 @@
+"""Uploaded documents (PDF only), stored outside the web root.
+
+A file is checked (PDF magic bytes, size), written under `app.config["UPLOAD_DIR"]` with a random name and
+recorded as a `StoredFile` row with its SHA-256. Nothing under UPLOAD_DIR is served by the static route:
+a module's view checks access to the owning object and then calls `send_stored()`.
+
+    stored = storage.save_pdf(request.files["document"], current_user)   # raises DomainError
+    ...
+    return storage.send_stored(stored)                                     # after the access check
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy.orm import Mapped, mapped_column
+
+from agri_insurance.db_types import utcnow
+from agri_insurance.errors import DomainError, require
+from agri_insurance.extensions import db
+
+PDF_MAGIC = b"%PDF-"
+PDF_MIMETYPE = "application/pdf"
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024  # 10 MB per document
+
+
+class StoredFile(db.Model):
+    __tablename__ = "stored_files"
+    __table_args__ = (sa.CheckConstraint("size_bytes > 0", name="size_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    original_name: Mapped[str] = mapped_column(sa.String(255))
+    stored_name: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    content_type: Mapped[str] = mapped_column(sa.String(60), default=PDF_MIMETYPE)
+    size_bytes: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    def __repr__(self) -> str:
+        return f"<StoredFile {self.id} {self.original_name}>"
+
+
+def upload_dir() -> Path:
+    path = Path(current_app.config["UPLOAD_DIR"])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _path(stored: StoredFile) -> Path:
+    return upload_dir() / stored.stored_name[:2] / stored.stored_name
+
+
+def _clean_name(name: str | None) -> str:
+    name = os.path.basename((name or "").replace("\\", "/")).strip() or "document.pdf"
+    return name[-255:]
+
+
+def save_pdf(file_storage, actor, max_bytes: int = DEFAULT_MAX_BYTES) -> StoredFile:
+    """Check and store an uploaded PDF (a werkzeug FileStorage); returns the flushed StoredFile. Caller commits.
+
+    Refuses an empty file, a file larger than `max_bytes`, or one that does not start with the PDF signature
+    (the name's extension and the browser's content type are not trusted).
+    """
+    require(file_storage is not None and getattr(file_storage, "filename", ""), _("请选择要上传的文件"), "document")
+    data = file_storage.read(max_bytes + 1)
+    require(len(data) > 0, _("上传的文件是空的"), "document")
+    require(len(data) <= max_bytes,
+            _("文件不能超过 %(mb)s MB", mb=max_bytes // (1024 * 1024) or 1), "document")
+    require(data.startswith(PDF_MAGIC), _("只接受PDF文件"), "document")
+    return save_bytes(data, _clean_name(file_storage.filename), actor)
+
+
+def save_bytes(data: bytes, original_name: str, actor) -> StoredFile:
+    """Store already-checked PDF bytes (also used by tests and data loaders)."""
+    if not data.startswith(PDF_MAGIC):
+        raise DomainError(_("只接受PDF文件"), "document")
+    stored_name = secrets.token_hex(16) + ".pdf"
+    path = upload_dir() / stored_name[:2]
+    path.mkdir(parents=True, exist_ok=True)
+    target = path / stored_name
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    stored = StoredFile(original_name=original_name, stored_name=stored_name, content_type=PDF_MIMETYPE,
+                        size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                        uploaded_by_id=getattr(actor, "id", None))
+    db.session.add(stored)
+    db.session.flush()
+    return stored
+
+
+def read_bytes(stored: StoredFile) -> bytes:
+    return _path(stored).read_bytes()
+
+
+def send_stored(stored: StoredFile):
+    """The file as a download. Call only after checking that the user may see the object owning it."""
+    from agri_insurance.spreadsheets import download
+
+    return download(read_bytes(stored), stored.original_name, stored.content_type)
+
+
+def discard(stored: StoredFile) -> None:
+    """Delete the row. The file stays on disk (the transaction may still roll back; an orphan is harmless)."""
+    db.session.delete(stored)
+    db.session.flush()

@@ -1,0 +1,450 @@
+"""Selection-round rules: the state machine, lots, county limits (R3) and exceptions.
+
+Every function checks, changes and audits; none commits (the caller does). Times are naive UTC.
+The server clock decides deadlines: `refresh_status()` advances a round that the clock has moved on
+(open → closed after the bid deadline, in force → expired after the term) and is called whenever a round
+is read by a page, so no scheduler is needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from agri_insurance.audit import service as audit
+from agri_insurance.db_types import utcnow
+from agri_insurance.errors import DomainError, require
+from agri_insurance.extensions import db
+from agri_insurance.reference.models import Product, Region, RegionLevel
+from agri_insurance.tenders.models import CountyException, Lot, RoundStatus, SelectionRound
+
+S = RoundStatus
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+# The whole state machine in one table: from-status → the statuses it may move to.
+ROUND_TRANSITIONS: dict[RoundStatus, frozenset[RoundStatus]] = {
+    S.DRAFT: frozenset({S.OPEN, S.CANCELLED}),
+    S.OPEN: frozenset({S.CLOSED, S.CANCELLED}),
+    S.CLOSED: frozenset({S.OPENED, S.CANCELLED}),
+    S.OPENED: frozenset({S.EVALUATION, S.CANCELLED}),
+    S.EVALUATION: frozenset({S.ALLOCATED, S.CANCELLED}),
+    S.ALLOCATED: frozenset({S.PUBLICISED, S.CANCELLED}),
+    S.PUBLICISED: frozenset({S.AWARDED, S.CANCELLED}),
+    S.AWARDED: frozenset({S.IN_FORCE}),
+    S.IN_FORCE: frozenset({S.EXPIRED}),
+    S.EXPIRED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+# Lots and rules may change while the round is a draft or open (open: submitted bids are invalidated).
+EDITABLE_STATES = (S.DRAFT, S.OPEN)
+# County exceptions may be recorded until the allocation is made.
+EXCEPTION_STATES = (S.DRAFT, S.OPEN, S.CLOSED, S.OPENED, S.EVALUATION)
+
+
+# --- time -------------------------------------------------------------------------------------------
+
+def local_to_utc(value: datetime) -> datetime:
+    """A naive Asia/Shanghai time (as typed in a form) → naive UTC (as stored)."""
+    return value.replace(tzinfo=LOCAL_TZ).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
+
+def utc_to_local(value: datetime) -> datetime:
+    return value.replace(tzinfo=ZoneInfo("UTC")).astimezone(LOCAL_TZ).replace(tzinfo=None)
+
+
+def local_today() -> date:
+    return utc_to_local(utcnow()).date()
+
+
+def add_working_days(start: date, days: int) -> date:
+    """The date `days` working days (Monday–Friday) after `start`. Public holidays are not modelled."""
+    current = start
+    while days > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            days -= 1
+    return current
+
+
+def term_end_utc(rnd: SelectionRound) -> datetime:
+    """The first instant after the term: 1 January of the year after the term's last year, local time."""
+    return local_to_utc(datetime(rnd.term_end_year + 1, 1, 1))
+
+
+def term_start_utc(rnd: SelectionRound) -> datetime:
+    return local_to_utc(datetime(rnd.term_start_year, 1, 1))
+
+
+# --- the state machine --------------------------------------------------------------------------------
+
+def transition(rnd: SelectionRound, target: RoundStatus, actor, summary: str, **details: Any) -> None:
+    """Move `rnd` to `target` if the table allows it; otherwise DomainError. Audited."""
+    if target not in ROUND_TRANSITIONS[rnd.status]:
+        raise DomainError(_("遴选轮次当前状态为“%(current)s”，不能变更为“%(target)s”",
+                            current=rnd.status.label, target=target.label))
+    old = rnd.status
+    rnd.status = target
+    rnd.status_changed_at = utcnow()
+    db.session.flush()
+    audit.record(actor, f"round.{target.value}", rnd, summary, status=[old.value, target.value], **details)
+
+
+def _advance_by_clock(rnd: SelectionRound, source: RoundStatus, target: RoundStatus, summary: str) -> bool:
+    # A conditional UPDATE: when two requests notice the deadline at once, exactly one moves the round.
+    now = utcnow()
+    result = db.session.execute(
+        sa.update(SelectionRound)
+        .where(SelectionRound.id == rnd.id, SelectionRound.status == source)
+        .values(status=target, status_changed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.refresh(rnd)
+        return False
+    db.session.refresh(rnd)
+    audit.record(None, f"round.{target.value}", rnd, summary, status=[source.value, target.value], automatic=True)
+    return True
+
+
+def refresh_status(rnd: SelectionRound) -> bool:
+    """Apply what the clock implies (open → closed at the deadline; in force → expired after the term).
+
+    Returns True when the round changed (the caller commits)."""
+    now = utcnow()
+    changed = False
+    if rnd.status is S.OPEN and now >= rnd.bid_deadline:
+        changed |= _advance_by_clock(rnd, S.OPEN, S.CLOSED,
+                                     _("投标截止时间已到，自动截标：%(name)s", name=rnd.name))
+    if rnd.status is S.IN_FORCE and now >= term_end_utc(rnd):
+        changed |= _advance_by_clock(rnd, S.IN_FORCE, S.EXPIRED,
+                                     _("服务期届满，轮次到期：%(name)s", name=rnd.name))
+    return changed
+
+
+def refresh_all() -> bool:
+    """refresh_status() for every round the clock may have moved on (list pages, dashboards)."""
+    now = utcnow()
+    candidates = db.session.scalars(sa.select(SelectionRound).where(sa.or_(
+        sa.and_(SelectionRound.status == S.OPEN, SelectionRound.bid_deadline <= now),
+        SelectionRound.status == S.IN_FORCE,
+    ))).all()
+    changed = False
+    for rnd in candidates:
+        changed |= refresh_status(rnd)
+    return changed
+
+
+def lots_per_county(rnd: SelectionRound) -> dict[Region, int]:
+    counts: dict[Region, int] = {}
+    for lot in rnd.lots:
+        counts[lot.region] = counts.get(lot.region, 0) + 1
+    return counts
+
+
+def min_lots_per_county(rnd: SelectionRound) -> int:
+    """A county needs at least as many lots as insurers (each lot goes to one insurer), and never fewer than 2."""
+    return max(2, rnd.min_insurers)
+
+
+def _check_lot_counts(rnd: SelectionRound) -> None:
+    counts = lots_per_county(rnd)
+    require(counts, _("遴选轮次还没有标段"))
+    needed = min_lots_per_county(rnd)
+    short = [f"{region.label}（{n}）" for region, n in sorted(counts.items(), key=lambda kv: kv[0].code)
+             if n < needed]
+    require(not short, _("每个县（市、区）至少需要%(n)s个标段，以下县不足：%(counties)s", n=needed,
+                         counties="、".join(short)))
+
+
+def publish_round(rnd: SelectionRound, actor) -> None:
+    """draft → open: needs enough lots in every county it covers and a deadline in the future."""
+    require(rnd.status is S.DRAFT, _("只有草稿状态的遴选轮次可以发布"))
+    require(rnd.bid_deadline > utcnow(), _("投标截止时间必须晚于当前时间"), "bid_deadline")
+    require(rnd.opening_time >= rnd.bid_deadline, _("开标时间不能早于投标截止时间"), "opening_time")
+    _check_lot_counts(rnd)
+    transition(rnd, S.OPEN, actor, _("发布遴选公告，开始接受投标：%(name)s", name=rnd.name))
+
+
+def start_evaluation(rnd: SelectionRound, actor, bid_count: int) -> None:
+    """opened → evaluation: there must be at least one opened bid to evaluate."""
+    require(rnd.status is S.OPENED, _("只有已开标的轮次可以进入评审"))
+    require(bid_count > 0, _("没有有效投标，不能进入评审；请取消本轮遴选"))
+    transition(rnd, S.EVALUATION, actor, _("进入评审：%(name)s", name=rnd.name))
+
+
+def mark_allocated(rnd: SelectionRound, actor) -> None:
+    """evaluation → allocated (called by the allocation module when a run is adopted)."""
+    transition(rnd, S.ALLOCATED, actor, _("分配方案已确定：%(name)s", name=rnd.name))
+
+
+def mark_publicised(rnd: SelectionRound, actor) -> None:
+    """allocated → publicised: the public notice (公示) starts now."""
+    transition(rnd, S.PUBLICISED, actor, _("结果公示开始：%(name)s", name=rnd.name))
+    rnd.publicised_at = utcnow()
+
+
+def notice_ends_on(rnd: SelectionRound) -> date | None:
+    if rnd.publicised_at is None:
+        return None
+    return add_working_days(utc_to_local(rnd.publicised_at).date(), rnd.notice_working_days)
+
+
+def mark_awarded(rnd: SelectionRound, actor) -> None:
+    """publicised → awarded, once the notice period (working days) is over."""
+    require(rnd.status is S.PUBLICISED, _("只有公示中的轮次可以确定中标"))
+    ends = notice_ends_on(rnd)
+    require(ends is not None and local_today() > ends,
+            _("公示期（%(n)s个工作日）尚未结束", n=rnd.notice_working_days))
+    transition(rnd, S.AWARDED, actor, _("公示期满，确定中标：%(name)s", name=rnd.name))
+
+
+def put_in_force(rnd: SelectionRound, actor) -> None:
+    """awarded → in force, from the first day of the term."""
+    require(rnd.status is S.AWARDED, _("只有已中标的轮次可以开始执行"))
+    require(utcnow() >= term_start_utc(rnd), _("服务期自%(year)s年1月1日开始", year=rnd.term_start_year))
+    transition(rnd, S.IN_FORCE, actor, _("服务期开始：%(name)s", name=rnd.name))
+
+
+def cancel_round(rnd: SelectionRound, reason: str, actor) -> None:
+    """Cancel from any state before awarded, with a reason."""
+    reason = (reason or "").strip()
+    require(reason, _("请填写取消原因"), "reason")
+    require(S.CANCELLED in ROUND_TRANSITIONS[rnd.status],
+            _("遴选轮次当前状态为“%(current)s”，不能取消", current=rnd.status.label))
+    rnd.cancel_reason = reason
+    rnd.cancelled_at = utcnow()
+    transition(rnd, S.CANCELLED, actor, _("取消遴选轮次：%(name)s", name=rnd.name), reason=reason)
+
+
+# --- rounds: create and edit ------------------------------------------------------------------------
+
+ROUND_FIELDS = ["name", "term_start_year", "bid_deadline", "opening_time", "notice_working_days", "min_insurers",
+                "max_insurers", "market_share_cap_pct", "contact", "notes"]
+
+
+def _validate_round(data: dict[str, Any]) -> None:
+    require((data.get("name") or "").strip(), _("请填写名称"), "name")
+    require(data["opening_time"] >= data["bid_deadline"], _("开标时间不能早于投标截止时间"), "opening_time")
+    require(2 <= data["min_insurers"], _("每县承保机构不少于2家"), "min_insurers")
+    require(data["max_insurers"] >= data["min_insurers"], _("每县承保机构上限不能小于下限"), "max_insurers")
+    cap = data.get("market_share_cap_pct")
+    require(cap is None or Decimal(0) < cap <= Decimal(100), _("市场份额上限应在0到100之间"), "market_share_cap_pct")
+
+
+def create_round(data: dict[str, Any], actor) -> SelectionRound:
+    """A new round in draft. `data` holds ROUND_FIELDS with datetimes in naive UTC."""
+    _validate_round(data)
+    values = {k: data[k] for k in ROUND_FIELDS if k in data}
+    values["name"] = values["name"].strip()
+    rnd = SelectionRound(**values, status=S.DRAFT, created_by_id=getattr(actor, "id", None))
+    db.session.add(rnd)
+    db.session.flush()
+    audit.record(actor, "round.created", rnd, _("新建遴选轮次：%(name)s", name=rnd.name), **values)
+    return rnd
+
+
+def update_round(rnd: SelectionRound, data: dict[str, Any], actor) -> None:
+    """Edit the rules while the round is a draft or open; on an open round submitted bids are invalidated."""
+    refresh_status(rnd)
+    require(rnd.status in EDITABLE_STATES, _("只有草稿或投标中的遴选轮次可以修改"))
+    _validate_round(data)
+    if rnd.status is S.OPEN:
+        require(data["bid_deadline"] > utcnow(), _("投标截止时间必须晚于当前时间"), "bid_deadline")
+    values = {k: data[k] for k in ROUND_FIELDS if k in data}
+    diff = audit.changes(rnd, list(values), values)
+    if not diff:
+        return
+    for name, value in values.items():
+        setattr(rnd, name, value)
+    db.session.flush()
+    audit.record(actor, "round.updated", rnd, _("修改遴选轮次：%(name)s", name=rnd.name), changes=diff)
+    rules_changed(rnd, actor, _("遴选规则已修改"))
+
+
+def rules_changed(rnd: SelectionRound, actor, what: str) -> None:
+    """Lots or rules of an open round changed: bump the version and invalidate submitted bids."""
+    if rnd.status is not S.OPEN:
+        return
+    from agri_insurance.bids.service import invalidate_submitted_bids
+
+    rnd.rules_version += 1
+    invalidate_submitted_bids(rnd, what, actor)
+
+
+# --- county limits and exceptions (R3) ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CountyLimit:
+    region: Region
+    min_insurers: int
+    max_insurers: int
+    exception: CountyException | None
+
+
+def county_limits(rnd: SelectionRound) -> dict[int, CountyLimit]:
+    """Per county the round covers (and any county with an exception): how many insurers it may have."""
+    exceptions = {e.region_id: e for e in rnd.exceptions}
+    regions = {r.id: r for r in rnd.counties()}
+    for e in rnd.exceptions:
+        regions.setdefault(e.region_id, e.region)
+    return {
+        rid: CountyLimit(region, rnd.min_insurers,
+                         exceptions[rid].max_insurers if rid in exceptions else rnd.max_insurers,
+                         exceptions.get(rid))
+        for rid, region in sorted(regions.items(), key=lambda kv: kv[1].code)
+    }
+
+
+def add_exception(rnd: SelectionRound, region: Region, max_insurers: int, approval_doc_no: str,
+                  approval_date: date, document, actor) -> CountyException:
+    """Record the provincial approval allowing `region` more than the round's maximum number of insurers."""
+    refresh_status(rnd)
+    require(rnd.status in EXCEPTION_STATES, _("分配方案确定后不能再增加县级例外"))
+    require(region is not None and region.level is RegionLevel.COUNTY, _("请选择县（市、区）"), "region_id")
+    require(max_insurers > rnd.max_insurers,
+            _("例外上限应大于本轮的一般上限（%(n)s家）", n=rnd.max_insurers), "max_insurers")
+    require((approval_doc_no or "").strip(), _("请填写省级批准文号"), "approval_doc_no")
+    require(approval_date <= local_today(), _("批准日期不能晚于今天"), "approval_date")
+    duplicate = db.session.scalar(sa.select(CountyException.id).where(
+        CountyException.round_id == rnd.id, CountyException.region_id == region.id))
+    require(duplicate is None, _("%(county)s 已有例外记录", county=region.label), "region_id")
+    exception = CountyException(round=rnd, region=region, max_insurers=max_insurers,
+                                approval_doc_no=approval_doc_no.strip(), approval_date=approval_date,
+                                document=document, created_by_id=getattr(actor, "id", None))
+    db.session.add(exception)
+    db.session.flush()
+    audit.record(actor, "county_exception.created", exception,
+                 _("县级例外：%(county)s 最多%(n)s家承保机构（%(doc)s）", county=region.label, n=max_insurers,
+                   doc=exception.approval_doc_no),
+                 round_id=rnd.id, region=region.code, max_insurers=max_insurers,
+                 approval_doc_no=exception.approval_doc_no, approval_date=approval_date,
+                 document_sha256=document.sha256)
+    rules_changed(rnd, actor, _("县级承保机构上限已变更"))
+    return exception
+
+
+def delete_exception(exception: CountyException, actor) -> None:
+    rnd = exception.round
+    refresh_status(rnd)
+    require(rnd.status in EXCEPTION_STATES, _("分配方案确定后不能再删除县级例外"))
+    audit.record(actor, "county_exception.deleted", exception,
+                 _("删除县级例外：%(county)s", county=exception.region.label), round_id=rnd.id)
+    db.session.delete(exception)
+    db.session.flush()
+    db.session.expire(rnd, ["exceptions"])
+    rules_changed(rnd, actor, _("县级承保机构上限已变更"))
+
+
+# --- lots -----------------------------------------------------------------------------------------
+
+LOT_FIELDS = ["region_id", "code", "name", "townships", "expected_premium", "loss_ratio_pct", "notes"]
+
+
+def _require_editable(rnd: SelectionRound) -> None:
+    refresh_status(rnd)
+    require(rnd.status in EDITABLE_STATES, _("只有草稿或投标中的遴选轮次可以修改标段"))
+
+
+def _validate_lot(rnd: SelectionRound, lot: Lot | None, data: dict[str, Any]) -> list[Product]:
+    code = (data.get("code") or "").strip()
+    require(code, _("请填写标段编号"), "code")
+    require((data.get("name") or "").strip(), _("请填写标段名称"), "name")
+    region = db.session.get(Region, data.get("region_id") or 0)
+    require(region is not None and region.level is RegionLevel.COUNTY, _("请选择县（市、区）"), "region_id")
+    premium = data.get("expected_premium")
+    require(premium is not None and premium >= 0, _("预计年保费不能为负数"), "expected_premium")
+    ratio = data.get("loss_ratio_pct")
+    require(ratio is None or ratio >= 0, _("赔付率不能为负数"), "loss_ratio_pct")
+    duplicate = db.session.scalar(sa.select(Lot.id).where(
+        Lot.round_id == rnd.id, Lot.code == code, Lot.id != (lot.id if lot else -1)))
+    require(duplicate is None, _("标段编号 %(code)s 已存在", code=code), "code")
+    products = db.session.scalars(sa.select(Product).where(Product.id.in_(data.get("product_ids") or []))).all()
+    require(products, _("每个标段至少包含一个险种"), "product_ids")
+    return list(products)
+
+
+def _lot_values(data: dict[str, Any]) -> dict[str, Any]:
+    values = {k: data.get(k) for k in LOT_FIELDS}
+    values["code"] = values["code"].strip()
+    values["name"] = values["name"].strip()
+    values["townships"] = (values.get("townships") or "").strip() or None
+    values["notes"] = (values.get("notes") or "").strip() or None
+    return values
+
+
+def save_lot(rnd: SelectionRound, lot: Lot | None, data: dict[str, Any], actor) -> Lot:
+    """Create (lot None) or update a lot of a round in draft or open. `data` has LOT_FIELDS and product_ids."""
+    _require_editable(rnd)
+    products = _validate_lot(rnd, lot, data)
+    values = _lot_values(data)
+    if lot is None:
+        lot = Lot(round=rnd, **values)
+        lot.products = products
+        db.session.add(lot)
+        db.session.flush()
+        audit.record(actor, "lot.created", lot, _("新建标段：%(code)s %(name)s", code=lot.code, name=lot.name),
+                     round_id=rnd.id, products=[p.code for p in products], **values)
+        rules_changed(rnd, actor, _("标段已变更"))
+        return lot
+    diff = audit.changes(lot, list(values), values)
+    old_products = sorted(p.code for p in lot.products)
+    new_products = sorted(p.code for p in products)
+    if old_products != new_products:
+        diff["products"] = [old_products, new_products]
+    if diff:
+        for name, value in values.items():
+            setattr(lot, name, value)
+        lot.products = products
+        db.session.flush()
+        db.session.expire(rnd, ["lots"])
+        if rnd.status is S.OPEN:
+            _check_lot_counts(rnd)
+        audit.record(actor, "lot.updated", lot, _("修改标段：%(code)s", code=lot.code), changes=diff)
+        rules_changed(rnd, actor, _("标段已变更"))
+    return lot
+
+
+def delete_lot(lot: Lot, actor) -> None:
+    rnd = lot.round
+    _require_editable(rnd)
+    audit.record(actor, "lot.deleted", lot, _("删除标段：%(code)s %(name)s", code=lot.code, name=lot.name),
+                 round_id=rnd.id)
+    db.session.delete(lot)
+    db.session.flush()
+    db.session.expire(rnd, ["lots"])
+    if rnd.status is S.OPEN:
+        _check_lot_counts(rnd)  # an open round keeps enough lots per county
+    rules_changed(rnd, actor, _("标段已变更"))
+
+
+def import_lots(rnd: SelectionRound, rows: list[dict[str, Any]], actor) -> list[Lot]:
+    """Create many lots at once (rows already checked by the xlsx parser); all or nothing: the caller rolls
+    back on DomainError."""
+    _require_editable(rnd)
+    created = []
+    for row in rows:
+        products = _validate_lot(rnd, None, row)
+        lot = Lot(round=rnd, **_lot_values(row))
+        lot.products = products
+        db.session.add(lot)
+        db.session.flush()
+        created.append(lot)
+    audit.record(actor, "lot.imported", rnd, _("导入标段 %(n)s 个：%(name)s", n=len(created), name=rnd.name),
+                 codes=[lot.code for lot in created])
+    db.session.expire(rnd, ["lots"])
+    rules_changed(rnd, actor, _("标段已变更"))
+    return created
+
+
+def apply_lot_design(rnd: SelectionRound, region: Region, groups: list[dict[str, Any]], actor) -> list[Lot]:
+    """Create the lots of an accepted lot-design proposal for one county (codes given by the bureau)."""
+    rows = [{"region_id": region.id, "code": g["code"], "name": g["name"], "townships": g.get("townships"),
+             "expected_premium": g["expected_premium"], "loss_ratio_pct": g.get("loss_ratio_pct"),
+             "notes": g.get("notes"), "product_ids": g["product_ids"]} for g in groups]
+    return import_lots(rnd, rows, actor)

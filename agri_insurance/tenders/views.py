@@ -1,0 +1,388 @@
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from agri_insurance import storage
+from agri_insurance.auth.models import Role
+from agri_insurance.auth.permissions import ALL_ROLES, roles_required, scoped_get_or_404
+from agri_insurance.bids import service as bids_service
+from agri_insurance.errors import DomainError
+from agri_insurance.extensions import db
+from agri_insurance.forms_util import show_domain_error
+from agri_insurance.reference.models import Product, Region, RegionLevel
+from agri_insurance.spreadsheets import xlsx_download
+from agri_insurance.tenders import exports, service
+from agri_insurance.tenders.forms import (
+    CancelForm,
+    ExceptionForm,
+    LotDesignForm,
+    LotForm,
+    RoundForm,
+    UploadForm,
+)
+from agri_insurance.tenders.models import CountyException, Lot, RoundStatus, SelectionRound
+from optimization.lot_design import Cell, design_lots
+
+bp = Blueprint("tenders", __name__, url_prefix="/tenders")
+MANAGERS = (Role.CITY_AGRI,)
+
+
+def _counties():
+    return db.session.scalars(sa.select(Region).where(Region.level == RegionLevel.COUNTY).order_by(Region.code)).all()
+
+
+def _products():
+    return db.session.scalars(sa.select(Product).where(Product.active).order_by(Product.category, Product.code)).all()
+
+
+def _round(round_id: int) -> SelectionRound:
+    """The round if the user may see it, advanced to what the server clock implies (committed)."""
+    rnd = scoped_get_or_404(SelectionRound, round_id)
+    if service.refresh_status(rnd):
+        db.session.commit()
+    return rnd
+
+
+def _fail(e: DomainError, endpoint: str = ".round_detail", **kwargs):
+    db.session.rollback()
+    flash(str(e), "danger")
+    return redirect(url_for(endpoint, **kwargs))
+
+
+# --- rounds ------------------------------------------------------------------------------------------
+
+@bp.get("/")
+@roles_required(*ALL_ROLES)
+def rounds():
+    if service.refresh_all():
+        db.session.commit()
+    stmt = sa.select(SelectionRound).where(SelectionRound.visible_to(current_user)).order_by(
+        SelectionRound.term_start_year.desc(), SelectionRound.id.desc())
+    return render_template("tenders/rounds.html", rounds=db.session.scalars(stmt).all(),
+                           manager=current_user.role in MANAGERS)
+
+
+def _round_data(form: RoundForm) -> dict:
+    data = {name: getattr(form, name).data for name in service.ROUND_FIELDS}
+    data["bid_deadline"] = service.local_to_utc(data["bid_deadline"])
+    data["opening_time"] = service.local_to_utc(data["opening_time"])
+    for name in ("contact", "notes"):
+        data[name] = (data[name] or "").strip() or None
+    return data
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def new_round():
+    form = RoundForm()
+    if form.validate_on_submit():
+        try:
+            rnd = service.create_round(_round_data(form), current_user)
+            db.session.commit()
+            flash(_("已保存"), "success")
+            return redirect(url_for(".round_detail", round_id=rnd.id))
+        except DomainError as e:
+            db.session.rollback()
+            show_domain_error(form, e)
+    return render_template("tenders/round_form.html", form=form, rnd=None), 400 if form.errors else 200
+
+
+@bp.route("/<int:round_id>/edit", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def edit_round(round_id: int):
+    rnd = _round(round_id)
+    form = RoundForm(obj=rnd)
+    if request.method == "GET":
+        form.bid_deadline.data = service.utc_to_local(rnd.bid_deadline)
+        form.opening_time.data = service.utc_to_local(rnd.opening_time)
+    if form.validate_on_submit():
+        try:
+            service.update_round(rnd, _round_data(form), current_user)
+            db.session.commit()
+            flash(_("已保存"), "success")
+            return redirect(url_for(".round_detail", round_id=rnd.id))
+        except DomainError as e:
+            db.session.rollback()
+            show_domain_error(form, e)
+    return render_template("tenders/round_form.html", form=form, rnd=rnd), 400 if form.errors else 200
+
+
+@bp.get("/<int:round_id>")
+@roles_required(*ALL_ROLES)
+def round_detail(round_id: int):
+    rnd = _round(round_id)
+    own_bid = None
+    if current_user.role is Role.INSURER:
+        own_bid = bids_service.bid_for(rnd, current_user.insurer_id)
+    opening = bids_service.opening_of(rnd)
+    return render_template(
+        "tenders/round_detail.html", rnd=rnd, limits=service.county_limits(rnd),
+        lot_counts={r.id: n for r, n in service.lots_per_county(rnd).items()},
+        manager=current_user.role in MANAGERS, editable=rnd.status in service.EDITABLE_STATES,
+        exceptions_editable=rnd.status in service.EXCEPTION_STATES,
+        bid_count=bids_service.submitted_count(rnd) if current_user.role in (Role.ADMIN, Role.CITY_AGRI) else None,
+        own_bid=own_bid, cancel_form=CancelForm(), can_see_opening=bids_service.can_see_opening(
+            rnd, current_user, opening), notice_ends_on=service.notice_ends_on(rnd),
+        can_cancel=RoundStatus.CANCELLED in service.ROUND_TRANSITIONS[rnd.status])
+
+
+@bp.post("/<int:round_id>/publish")
+@roles_required(*MANAGERS)
+def publish(round_id: int):
+    rnd = _round(round_id)
+    try:
+        service.publish_round(rnd, current_user)
+        db.session.commit()
+        flash(_("遴选轮次已发布，开始接受投标"), "success")
+    except DomainError as e:
+        return _fail(e, round_id=rnd.id)
+    return redirect(url_for(".round_detail", round_id=rnd.id))
+
+
+@bp.post("/<int:round_id>/evaluation")
+@roles_required(*MANAGERS)
+def start_evaluation(round_id: int):
+    rnd = _round(round_id)
+    try:
+        service.start_evaluation(rnd, current_user, len(bids_service.opened_bids(rnd)))
+        db.session.commit()
+        flash(_("已进入评审"), "success")
+    except DomainError as e:
+        return _fail(e, round_id=rnd.id)
+    return redirect(url_for(".round_detail", round_id=rnd.id))
+
+
+@bp.post("/<int:round_id>/cancel")
+@roles_required(*MANAGERS)
+def cancel(round_id: int):
+    rnd = _round(round_id)
+    form = CancelForm()
+    try:
+        service.cancel_round(rnd, form.reason.data or "", current_user)
+        db.session.commit()
+        flash(_("遴选轮次已取消"), "success")
+    except DomainError as e:
+        return _fail(e, round_id=rnd.id)
+    return redirect(url_for(".round_detail", round_id=rnd.id))
+
+
+# --- county exceptions (R3) -----------------------------------------------------------------------
+
+@bp.route("/<int:round_id>/exceptions/new", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def new_exception(round_id: int):
+    rnd = _round(round_id)
+    form = ExceptionForm(counties=_counties())
+    if form.validate_on_submit():
+        try:
+            document = storage.save_pdf(form.document.data, current_user)
+            service.add_exception(rnd, db.session.get(Region, form.region_id.data), form.max_insurers.data,
+                                  form.approval_doc_no.data, form.approval_date.data, document, current_user)
+            db.session.commit()
+            flash(_("已保存"), "success")
+            return redirect(url_for(".round_detail", round_id=rnd.id))
+        except DomainError as e:
+            db.session.rollback()
+            show_domain_error(form, e)
+    return render_template("tenders/exception_form.html", form=form, rnd=rnd), 400 if form.errors else 200
+
+
+@bp.get("/exceptions/<int:exception_id>/document")
+@roles_required(*ALL_ROLES)
+def exception_document(exception_id: int):
+    exception = scoped_get_or_404(CountyException, exception_id)
+    return storage.send_stored(exception.document)
+
+
+@bp.post("/exceptions/<int:exception_id>/delete")
+@roles_required(*MANAGERS)
+def delete_exception(exception_id: int):
+    exception = scoped_get_or_404(CountyException, exception_id)
+    round_id = exception.round_id
+    try:
+        service.delete_exception(exception, current_user)
+        db.session.commit()
+        flash(_("已删除"), "success")
+    except DomainError as e:
+        return _fail(e, round_id=round_id)
+    return redirect(url_for(".round_detail", round_id=round_id))
+
+
+# --- lots ---------------------------------------------------------------------------------------------
+
+def _lot_data(form: LotForm) -> dict:
+    return {name: getattr(form, name).data for name in (*service.LOT_FIELDS, "product_ids")}
+
+
+def _lot_form_cycle(rnd: SelectionRound, lot: Lot | None):
+    form = LotForm(obj=lot, counties=_counties(), products=_products())
+    if request.method == "GET" and lot is not None:
+        form.product_ids.data = [p.id for p in lot.products]
+    if rnd.status is RoundStatus.OPEN and request.method == "GET":
+        flash(_("本轮正在接受投标：修改标段将使已提交的投标文件失效，投标人须重新确认。"), "warning")
+    if form.validate_on_submit():
+        try:
+            service.save_lot(rnd, lot, _lot_data(form), current_user)
+            db.session.commit()
+            flash(_("已保存"), "success")
+            return redirect(url_for(".round_detail", round_id=rnd.id))
+        except DomainError as e:
+            db.session.rollback()
+            show_domain_error(form, e)
+    return render_template("tenders/lot_form.html", form=form, rnd=rnd, lot=lot), 400 if form.errors else 200
+
+
+@bp.route("/<int:round_id>/lots/new", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def new_lot(round_id: int):
+    return _lot_form_cycle(_round(round_id), None)
+
+
+@bp.route("/lots/<int:lot_id>/edit", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def edit_lot(lot_id: int):
+    lot = scoped_get_or_404(Lot, lot_id)
+    return _lot_form_cycle(_round(lot.round_id), lot)
+
+
+@bp.post("/lots/<int:lot_id>/delete")
+@roles_required(*MANAGERS)
+def delete_lot(lot_id: int):
+    lot = scoped_get_or_404(Lot, lot_id)
+    round_id = lot.round_id
+    try:
+        service.delete_lot(lot, current_user)
+        db.session.commit()
+        flash(_("已删除"), "success")
+    except DomainError as e:
+        return _fail(e, round_id=round_id)
+    return redirect(url_for(".round_detail", round_id=round_id))
+
+
+@bp.get("/lots/template.xlsx")
+@roles_required(*MANAGERS)
+def lots_template():
+    return xlsx_download(exports.lots_template(), _("标段导入模板.xlsx"))
+
+
+@bp.route("/<int:round_id>/lots/import", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def import_lots(round_id: int):
+    rnd = _round(round_id)
+    form = UploadForm()
+    problems: list[str] = []
+    if form.validate_on_submit():
+        rows, issues = exports.parse_lots(rnd, form.file.data.read())
+        problems = issues.messages()
+        if not issues:
+            try:
+                created = service.import_lots(rnd, rows, current_user)
+                db.session.commit()
+                flash(_("已导入 %(n)s 个标段", n=len(created)), "success")
+                return redirect(url_for(".round_detail", round_id=rnd.id))
+            except DomainError as e:
+                db.session.rollback()
+                problems = [str(e)]
+    status = 400 if (problems or form.errors) else 200
+    return render_template("tenders/lot_import.html", form=form, rnd=rnd, problems=problems), status
+
+
+@bp.get("/<int:round_id>/lots.xlsx")
+@roles_required(*ALL_ROLES)
+def lots_export(round_id: int):
+    rnd = _round(round_id)
+    return xlsx_download(exports.lots_workbook(rnd, service.county_limits(rnd)),
+                         _("标段_%(name)s.xlsx", name=rnd.name))
+
+
+# --- lot design assistant (R2) ------------------------------------------------------------------------
+
+def _parse_history(text: str) -> list[Cell]:
+    """Lines "险种, 年保费, 赔付率%" or "险种, 乡镇, 年保费, 赔付率%" → cells for `design_lots`."""
+    products = {}
+    for p in _products():
+        for spelling in (p.name, p.name_en, p.code):
+            products[spelling.lower()] = p
+    cells: list[Cell] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.replace("，", ",").replace("\t", ",").split(",")]
+        if len(parts) not in (3, 4):
+            raise DomainError(_("第%(n)s行应为：险种, [乡镇,] 年保费, 赔付率", n=number), "history")
+        product = products.get(parts[0].lower())
+        if product is None:
+            raise DomainError(_("第%(n)s行：未知险种“%(name)s”", n=number, name=parts[0][:40]), "history")
+        township = parts[1] if len(parts) == 4 else None
+        try:
+            premium, ratio = Decimal(parts[-2].replace(",", "")), Decimal(parts[-1].rstrip("%"))
+        except ArithmeticError as e:
+            raise DomainError(_("第%(n)s行：保费和赔付率应为数字", n=number), "history") from e
+        if not premium.is_finite() or not ratio.is_finite() or premium < 0 or ratio < 0:
+            raise DomainError(_("第%(n)s行：保费和赔付率不能为负数", n=number), "history")
+        cell_id = f"{product.code}@{township}" if township else product.code
+        if any(c.id == cell_id for c in cells):
+            raise DomainError(_("第%(n)s行：险种重复", n=number), "history")
+        cells.append(Cell(cell_id, product.code, premium, ratio, township))
+    return cells
+
+
+@bp.route("/<int:round_id>/lot-design", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def lot_design_assistant(round_id: int):
+    """R2: propose k lots for a county from its historical premium and loss ratio per product (the partition is
+    `optimization.lot_design.design_lots`); the bureau edits codes, names and membership, then accepts."""
+    rnd = _round(round_id)
+    form = LotDesignForm(counties=_counties())
+    design, cells, region = None, {}, None
+    products = {p.code: p for p in _products()}
+    if form.validate_on_submit():
+        region = db.session.get(Region, form.region_id.data)
+        try:
+            parsed = _parse_history(form.history.data)
+            cells = {c.id: c for c in parsed}
+            if request.form.get("accept"):
+                groups = []
+                for index in range(form.lot_count.data):
+                    members = [cells[c] for c in request.form.getlist(f"group_{index}") if c in cells]
+                    if not members:
+                        continue
+                    premium = sum((c.expected_premium for c in members), Decimal(0))
+                    claims = sum((c.expected_premium * c.loss_ratio for c in members), Decimal(0))
+                    townships = sorted({c.township for c in members if c.township})
+                    groups.append({
+                        "code": request.form.get(f"code_{index}", "").strip(),
+                        "name": request.form.get(f"name_{index}", "").strip(),
+                        "expected_premium": premium,
+                        "loss_ratio_pct": (claims / premium).quantize(Decimal("0.01")) if premium else None,
+                        "townships": "、".join(townships) or None,
+                        "product_ids": sorted({products[c.product].id for c in members}),
+                    })
+                service.apply_lot_design(rnd, region, groups, current_user)
+                db.session.commit()
+                flash(_("已按方案新建 %(n)s 个标段", n=len(groups)), "success")
+                return redirect(url_for(".round_detail", round_id=rnd.id))
+            if len(parsed) < form.lot_count.data:
+                raise DomainError(_("险种数少于标段数"), "lot_count")
+            try:
+                design = design_lots(parsed, form.lot_count.data)
+            except ValueError as e:
+                raise DomainError(_("无法生成方案：%(reason)s", reason=str(e)), "history") from e
+        except DomainError as e:
+            db.session.rollback()
+            show_domain_error(form, e)
+    return render_template("tenders/lot_design.html", form=form, rnd=rnd, design=design, cells=cells,
+                           region=region, products=products), 400 if form.errors else 200
+
+
+# --- round-level guard for other modules' pages ---------------------------------------------------------
+
+def get_round_or_404(round_id: int) -> SelectionRound:
+    """For other blueprints: the visible round, advanced by the clock."""
+    rnd = _round(round_id)
+    if rnd is None:
+        abort(404)
+    return rnd
