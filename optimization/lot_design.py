@@ -9,7 +9,9 @@ relative deviation of any lot from the mean, on either measure::
 where P is the county's total premium and LR its overall loss ratio. The search is exact: a depth-first
 branch and bound over set partitions (cells in decreasing premium, each cell into a used lot or the first
 empty one, so no partition is visited twice), pruned by premium alone (a lot's premium only grows), which
-is fast for the sizes a county has (up to a few dozen cells into 2–6 lots). Ties are broken by the cell ids.
+is fast for typical county sizes (measured: 10 cells into 3 lots in 1 ms, 14 cells into 4 lots in 0.15 s).
+Larger inputs (18 cells into 5 lots) exceed the node limit and raise ``RuntimeError`` rather than return an
+unproven design. Ties are broken by the cell ids.
 """
 
 from __future__ import annotations
