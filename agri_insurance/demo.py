@@ -57,6 +57,10 @@ PRODUCTS = (
     ("income_index", "收入保险", "Income insurance", S, IX, "亩"),
 )
 
+# Starting values for the per-household check of underwriting lists; the bureau edits them per product.
+HOUSEHOLD_LIMITS = {"rice": "3000", "rapeseed": "2000", "peanut": "1000", "citrus": "500", "breeding_sow": "3000",
+                    "dairy_cow": "1000", "commercial_forest": "20000", "camellia_oil": "2000"}
+
 # Fictional companies: no real insurer's name. Two share a parent so common control can be shown.
 INSURERS = (
     ("赣鄱财产保险股份有限公司上饶中心支公司", "赣鄱财险", "赣鄱财产保险股份有限公司"),
@@ -101,7 +105,9 @@ def load_reference_data() -> None:
     existing = set(db.session.scalars(sa.select(Product.code)))
     for code, name, name_en, category, kind, unit in PRODUCTS:
         if code not in existing:
-            db.session.add(Product(code=code, name=name, name_en=name_en, category=category, kind=kind, unit=unit))
+            limit = HOUSEHOLD_LIMITS.get(code)
+            db.session.add(Product(code=code, name=name, name_en=name_en, category=category, kind=kind, unit=unit,
+                                   household_limit=Decimal(limit) if limit else None))
     db.session.flush()
 
 

@@ -9,3 +9,6 @@ from agri_insurance.bids.models import Bid, BidOpening, BidReceipt  # noqa: F401
 from agri_insurance.subsidies.models import (  # noqa: F401
     Budget, ClaimShare, Payment, SubsidyClaim, UnderwritingAssignment,
 )
+from agri_insurance.underwriting.models import (  # noqa: F401
+    UnderwritingFlag, UnderwritingList, UnderwritingRow,
+)

@@ -28,3 +28,33 @@ def is_valid_credit_code(code: str) -> bool:
     if len(code) != 18 or any(c not in CREDIT_CODE_ALPHABET for c in code):
         return False
     return credit_code_check_char(code[:17]) == code[17]
+
+
+# GB 11643-1999 citizen identity number (居民身份证号码): 6-digit region, 8-digit birth date, 3-digit sequence,
+# and a mod-11 check character (0-9 or X) over the first 17 digits.
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK_CHARS = "10X98765432"
+
+
+def id_number_check_char(first17: str) -> str:
+    total = sum(int(digit) * weight for digit, weight in zip(first17, ID_WEIGHTS, strict=True))
+    return ID_CHECK_CHARS[total % 11]
+
+
+def is_valid_id_number(number: str) -> bool:
+    """True for an 18-character resident ID with a real birth date and the right check character (X upper case)."""
+    if len(number) != 18 or not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+        return False
+    if not _valid_birth_date(number[6:14]):
+        return False
+    return id_number_check_char(number[:17]) == number[17]
+
+
+def _valid_birth_date(yyyymmdd: str) -> bool:
+    from datetime import date
+
+    try:
+        born = date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:]))
+    except ValueError:
+        return False
+    return 1900 <= born.year <= 2100

@@ -31,6 +31,8 @@ class ProductForm(FlaskForm):
     category = SelectField(_l("类别"), validators=[DataRequired()])
     kind = SelectField(_l("类型"), validators=[DataRequired()])
     unit = StringField(_l("计量单位"), validators=[DataRequired(), Length(max=10)])
+    household_limit = DecimalField(_l("每户承保上限"), places=2, validators=[Optional(), NumberRange(min=0)],
+                                   description=_l("承保清单中单户合计数量超过此值时提示核验人员；留空则不检查"))
     active = BooleanField(_l("启用"), default=True)
 
     def __init__(self, *args, **kwargs):

@@ -88,6 +88,8 @@ class Product(db.Model):
     category: Mapped[ProductCategory] = mapped_column(enum_type(ProductCategory))
     kind: Mapped[ProductKind] = mapped_column(enum_type(ProductKind))
     unit: Mapped[str] = mapped_column(sa.String(10))
+    # The most one household may insure (e.g. 亩 of rice); above it the underwriting list flags the row.
+    household_limit: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 2))
     active: Mapped[bool] = mapped_column(default=True)
 
     @property

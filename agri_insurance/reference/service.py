@@ -77,7 +77,7 @@ def save_insurer(insurer: Insurer | None, data: dict[str, Any], actor) -> Insure
 # --- regions and products ------------------------------------------------------------------------
 
 REGION_FIELDS = ["code", "name", "name_en", "level", "parent_id"]
-PRODUCT_FIELDS = ["code", "name", "name_en", "category", "kind", "unit", "active"]
+PRODUCT_FIELDS = ["code", "name", "name_en", "category", "kind", "unit", "household_limit", "active"]
 
 
 def save_region(region: Region | None, data: dict[str, Any], actor) -> Region:

@@ -1,0 +1,102 @@
+"""Underwriting lists (承保清单): the per-farmer rows behind a subsidy claim, and what the cross-checks found."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from agri_insurance.db_types import Money, enum_type, utcnow
+from agri_insurance.extensions import db
+
+
+class UnderwritingList(db.Model):
+    """The current valid list of a claim. Only a file without a single error is ever stored."""
+
+    __tablename__ = "underwriting_lists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(sa.ForeignKey("subsidy_claims.id"), unique=True)
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    rows: Mapped[int]
+    households: Mapped[int]
+    total_quantity: Mapped[Decimal] = mapped_column(sa.Numeric(18, 2))
+    total_sum_insured: Mapped[Decimal] = mapped_column(Money)
+    total_premium: Mapped[Decimal] = mapped_column(Money)
+    total_farmer_premium: Mapped[Decimal] = mapped_column(Money)
+    # Differences from the claim, in words; empty when the list reconciles and the claim may be submitted.
+    reconciliation_problems: Mapped[list] = mapped_column(sa.JSON, default=list)
+    flag_count: Mapped[int] = mapped_column(default=0)
+    uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    claim = relationship("SubsidyClaim", backref=sa.orm.backref("underwriting_list", uselist=False))
+
+    @property
+    def reconciled(self) -> bool:
+        return not self.reconciliation_problems
+
+
+class UnderwritingRow(db.Model):
+    __tablename__ = "underwriting_rows"
+    __table_args__ = (
+        # Double-insurance look-ups: the same person, product and year anywhere in the city.
+        sa.Index("ix_underwriting_rows_person", "product_id", "year", "id_number"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    list_id: Mapped[int] = mapped_column(sa.ForeignKey("underwriting_lists.id", ondelete="CASCADE"), index=True)
+    row_no: Mapped[int]
+    name: Mapped[str] = mapped_column(sa.String(100))
+    id_kind: Mapped[str] = mapped_column(sa.String(1))  # P: resident ID (person), O: credit code (organisation)
+    id_number: Mapped[str] = mapped_column(sa.String(18))
+    township: Mapped[str] = mapped_column(sa.String(50))
+    village: Mapped[str] = mapped_column(sa.String(50))
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"))
+    year: Mapped[int]
+    insurer_id: Mapped[int] = mapped_column(sa.ForeignKey("insurers.id"))
+    quantity: Mapped[Decimal] = mapped_column(sa.Numeric(14, 2))
+    sum_insured: Mapped[Decimal] = mapped_column(sa.Numeric(16, 2))
+    premium: Mapped[Decimal] = mapped_column(sa.Numeric(14, 2))
+    farmer_premium: Mapped[Decimal] = mapped_column(sa.Numeric(14, 2))
+    bank_account: Mapped[str | None] = mapped_column(sa.String(32))
+
+
+class FlagKind(enum.StrEnum):
+    DUPLICATE_IN_LIST = "duplicate_in_list"
+    DUPLICATE_SAME_INSURER = "duplicate_same_insurer"
+    DUPLICATE_OTHER_INSURER = "duplicate_other_insurer"
+    OVER_HOUSEHOLD_MAX = "over_household_max"
+
+    @property
+    def label(self) -> str:
+        return str(FLAG_LABELS[self])
+
+
+FLAG_LABELS = {
+    FlagKind.DUPLICATE_IN_LIST: _l("清单内重复"),
+    FlagKind.DUPLICATE_SAME_INSURER: _l("本机构其他申请中重复投保"),
+    FlagKind.DUPLICATE_OTHER_INSURER: _l("其他机构重复投保"),
+    FlagKind.OVER_HOUSEHOLD_MAX: _l("超过每户承保上限"),
+}
+
+
+class UnderwritingFlag(db.Model):
+    """A row the county bureau should look at before verifying: possible fraud or error."""
+
+    __tablename__ = "underwriting_flags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(sa.ForeignKey("underwriting_lists.id", ondelete="CASCADE"), index=True)
+    row_id: Mapped[int] = mapped_column(sa.ForeignKey("underwriting_rows.id", ondelete="CASCADE"))
+    kind: Mapped[FlagKind] = mapped_column(enum_type(FlagKind))
+    other_list_id: Mapped[int | None] = mapped_column(sa.ForeignKey("underwriting_lists.id", ondelete="CASCADE"))
+    detail: Mapped[str | None] = mapped_column(sa.String(200))
+
+    row = relationship("UnderwritingRow")
+    other_list = relationship("UnderwritingList", foreign_keys=[other_list_id])

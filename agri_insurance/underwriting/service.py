@@ -1,0 +1,328 @@
+"""Importing an underwriting list for a claim: validate every cell, store all rows or none, reconcile with the
+claim, and cross-check for double insurance (measure 9) and quantities above the per-household limit.
+
+The whole import runs in the caller's transaction: rows are written while the file is read (COPY on
+PostgreSQL), and any error anywhere makes the caller roll back, so nothing of a bad file is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from agri_insurance.audit import service as audit
+from agri_insurance.db_types import FEN
+from agri_insurance.errors import DomainError, require
+from agri_insurance.extensions import db
+from agri_insurance.subsidies.models import ClaimStatus, SubsidyClaim
+from agri_insurance.underwriting.models import FlagKind, UnderwritingFlag, UnderwritingList, UnderwritingRow
+from agri_insurance.underwriting.parsing import Findings, RowValidator, ValidRow, iter_rows, map_header
+
+ALLOWED_SUFFIXES = (".xlsx", ".csv")
+BATCH = 5000
+ZERO = Decimal("0.00")
+Progress = Callable[[int, str], None]
+
+
+class ListHasErrors(DomainError):
+    """The file has errors: nothing is stored; `findings` lists them by row and column."""
+
+    def __init__(self, findings: Findings) -> None:
+        first = findings.errors[0]
+        super().__init__(_("清单有 %(n)s 处错误，未导入任何数据。第一处：第%(row)s行“%(col)s”：%(msg)s",
+                           n=findings.error_count, row=first.row, col=first.column, msg=first.message))
+        self.findings = findings
+
+
+@dataclass
+class ImportOutcome:
+    list: UnderwritingList
+    normalised_cells: int
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def import_list(claim: SubsidyClaim, path: Path, filename: str, actor, progress: Progress | None = None,
+                total_bytes: int | None = None) -> ImportOutcome:
+    """Validate and store `path` as the claim's list, replacing the previous one. Caller commits or rolls back."""
+    require(claim.status is ClaimStatus.DRAFT, _("只有草稿状态的申请可以上传承保清单"))
+    require(Path(filename).suffix.lower() in ALLOWED_SUFFIXES, _("请上传 xlsx 或 csv 文件"), "file")
+    progress = progress or (lambda _pct, _msg: None)
+    _remove_current_list(claim)
+
+    underwriting_list = UnderwritingList(
+        claim_id=claim.id, filename=filename[:255], sha256=file_sha256(path), rows=0, households=0,
+        total_quantity=ZERO, total_sum_insured=ZERO, total_premium=ZERO, total_farmer_premium=ZERO,
+        reconciliation_problems=[], flag_count=0, uploaded_by_id=actor.id)
+    db.session.add(underwriting_list)
+    db.session.flush()
+
+    findings = Findings()
+    rows = iter_rows(path, filename)
+    try:
+        header = next(rows)
+    except StopIteration:
+        raise DomainError(_("文件是空的"), "file") from None
+    except Exception as e:  # a damaged or mislabelled file
+        raise DomainError(_("无法读取文件：%(err)s", err=type(e).__name__), "file") from e
+    positions = map_header(list(header), findings)
+    if positions is None:
+        raise ListHasErrors(findings)
+    product = claim.product
+    validator = RowValidator(positions, {product.name, product.code, product.name_en}, product.unit, findings)
+    writer = _row_writer(underwriting_list.id, claim)
+    try:
+        count, totals, people = _read_rows(rows, validator, writer, findings, progress, total_bytes, filename)
+    except BaseException:
+        writer.abort()  # leave the connection usable so the caller can roll back
+        raise
+    writer.close()
+    progress(82, _("正在比对重复投保"))
+
+    underwriting_list.rows = count
+    underwriting_list.households = len(people)
+    underwriting_list.total_quantity = totals["quantity"]
+    underwriting_list.total_sum_insured = totals["sum_insured"]
+    underwriting_list.total_premium = totals["premium"]
+    underwriting_list.total_farmer_premium = totals["farmer_premium"]
+    underwriting_list.reconciliation_problems = reconcile(claim, underwriting_list)
+    underwriting_list.flag_count = cross_check(underwriting_list, claim)
+    db.session.flush()
+    audit.record(actor, "underwriting_list.imported", claim,
+                 _("上传承保清单：%(rows)s 行，%(households)s 户，标记 %(flags)s 处",
+                   rows=count, households=len(people), flags=underwriting_list.flag_count),
+                 filename=filename, sha256=underwriting_list.sha256, rows=count,
+                 reconciled=underwriting_list.reconciled)
+    progress(100, _("导入完成"))
+    return ImportOutcome(underwriting_list, findings.normalised_cells)
+
+
+def _read_rows(rows, validator, writer, findings: Findings, progress: Progress, total_bytes, filename):
+    """Validate every data row; write valid ones until the first error. Returns (count, totals, people)."""
+    totals = {"quantity": ZERO, "sum_insured": ZERO, "premium": ZERO, "farmer_premium": ZERO}
+    people: set[str] = set()
+    count = 0
+    for row_no, cells in enumerate(rows, start=2):
+        if not any(c not in (None, "") for c in cells):
+            continue  # blank lines at the end of a sheet
+        valid = validator.validate(row_no, cells)
+        count += 1
+        if valid is None or findings.error_count:
+            continue  # keep validating to report every error, but store nothing more
+        writer.add(valid)
+        totals["quantity"] += valid.quantity
+        totals["sum_insured"] += valid.sum_insured
+        totals["premium"] += valid.premium
+        totals["farmer_premium"] += valid.farmer_premium
+        people.add(valid.id_number)
+        if count % 20000 == 0:
+            progress(min(80, 5 + count * 75 // max(1, _estimate_rows(total_bytes, filename))),
+                     _("已检查 %(n)s 行", n=f"{count:,}"))
+    if count == 0:
+        findings.add(2, "", _("清单没有数据行"))
+    if findings.error_count:
+        raise ListHasErrors(findings)
+    return count, totals, people
+
+
+def _estimate_rows(total_bytes: int | None, filename: str) -> int:
+    if not total_bytes:
+        return 100_000
+    per_row = 40 if filename.lower().endswith(".xlsx") else 120
+    return max(1, total_bytes // per_row)
+
+
+def _remove_current_list(claim: SubsidyClaim) -> None:
+    old = db.session.scalar(sa.select(UnderwritingList).where(UnderwritingList.claim_id == claim.id))
+    if old is None:
+        return
+    db.session.execute(sa.delete(UnderwritingFlag).where(
+        sa.or_(UnderwritingFlag.list_id == old.id, UnderwritingFlag.other_list_id == old.id)))
+    db.session.execute(sa.delete(UnderwritingRow).where(UnderwritingRow.list_id == old.id))
+    db.session.delete(old)
+    db.session.flush()
+
+
+# --- storing rows -------------------------------------------------------------------------------------
+
+ROW_COLUMNS = ("list_id", "row_no", "name", "id_kind", "id_number", "township", "village", "product_id", "year",
+               "insurer_id", "quantity", "sum_insured", "premium", "farmer_premium", "bank_account")
+
+
+class _BatchWriter:
+    """Portable: executemany in batches (SQLite and anything else)."""
+
+    def __init__(self, list_id: int, claim: SubsidyClaim) -> None:
+        self.fixed = (claim.product_id, claim.year, claim.insurer_id)
+        self.list_id = list_id
+        self.batch: list[dict] = []
+
+    def add(self, r: ValidRow) -> None:
+        self.batch.append({
+            "list_id": self.list_id, "row_no": r.row_no, "name": r.name, "id_kind": r.id_kind,
+            "id_number": r.id_number, "township": r.township, "village": r.village, "product_id": self.fixed[0],
+            "year": self.fixed[1], "insurer_id": self.fixed[2], "quantity": r.quantity, "sum_insured": r.sum_insured,
+            "premium": r.premium, "farmer_premium": r.farmer_premium, "bank_account": r.bank_account})
+        if len(self.batch) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.batch:
+            db.session.execute(sa.insert(UnderwritingRow), self.batch)
+            self.batch = []
+
+    def close(self) -> None:
+        self.flush()
+
+    def abort(self) -> None:
+        self.batch = []
+
+
+class _CopyWriter:
+    """PostgreSQL: COPY … FROM STDIN on the session's own connection, so it shares its transaction."""
+
+    def __init__(self, list_id: int, claim: SubsidyClaim) -> None:
+        connection = db.session.connection().connection.driver_connection
+        self.cursor = connection.cursor()
+        self.prefix = f"{list_id}\t"
+        self.fixed = f"\t{claim.product_id}\t{claim.year}\t{claim.insurer_id}\t"
+        self.buffer = io.StringIO()
+        self.pending = 0
+        self.copy_cm = self.cursor.copy(f"COPY underwriting_rows ({', '.join(ROW_COLUMNS)}) FROM STDIN")
+        self.copy = self.copy_cm.__enter__()
+
+    def add(self, r: ValidRow) -> None:
+        # Text format: tabs and backslashes in free text are escaped; \N is NULL.
+        self.buffer.write(
+            f"{self.prefix}{r.row_no}\t{_escape(r.name)}\t{r.id_kind}\t{r.id_number}\t{_escape(r.township)}\t"
+            f"{_escape(r.village)}{self.fixed}{r.quantity}\t{r.sum_insured}\t{r.premium}\t{r.farmer_premium}\t"
+            f"{r.bank_account if r.bank_account else chr(92) + 'N'}\n")
+        self.pending += 1
+        if self.pending >= BATCH:
+            self._send()
+
+    def _send(self) -> None:
+        self.copy.write(self.buffer.getvalue())
+        self.buffer = io.StringIO()
+        self.pending = 0
+
+    def close(self) -> None:
+        self._send()
+        self.copy_cm.__exit__(None, None, None)
+        self.cursor.close()
+
+    def abort(self) -> None:
+        """End the COPY with a failure; the caller then rolls the transaction back."""
+        error = RuntimeError("underwriting list import aborted")
+        try:
+            self.copy_cm.__exit__(RuntimeError, error, None)
+        except Exception:  # noqa: BLE001 - the server reports the aborted COPY; the rollback follows
+            pass
+        self.cursor.close()
+
+
+def _escape(text: str) -> str:
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+def _row_writer(list_id: int, claim: SubsidyClaim):
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _CopyWriter(list_id, claim)
+    return _BatchWriter(list_id, claim)
+
+
+# --- reconciliation and cross-checks -------------------------------------------------------------------------
+
+def reconcile(claim: SubsidyClaim, lst: UnderwritingList) -> list[str]:
+    """What differs between the list and the claim (within a fen for money and quantities)."""
+    problems = []
+    for label, listed, claimed in (
+        (_("承保数量"), lst.total_quantity, claim.quantity),
+        (_("保险金额"), lst.total_sum_insured, claim.sum_insured),
+        (_("保费"), lst.total_premium, claim.total_premium),
+        (_("农户自缴保费"), lst.total_farmer_premium, claim.farmer_premium),
+    ):
+        if abs(listed - claimed) > FEN:
+            problems.append(_("%(what)s：清单合计 %(listed)s，申请填报 %(claimed)s", what=label,
+                              listed=f"{listed:,.2f}", claimed=f"{claimed:,.2f}"))
+    if lst.households != claim.households:
+        problems.append(_("承保户数：清单 %(listed)s 户，申请填报 %(claimed)s 户", listed=lst.households,
+                          claimed=claim.households))
+    if lst.rows != claim.list_rows:
+        problems.append(_("清单行数：清单 %(listed)s 行，申请填报 %(claimed)s 行", listed=lst.rows,
+                          claimed=claim.list_rows))
+    return problems
+
+
+def cross_check(lst: UnderwritingList, claim: SubsidyClaim) -> int:
+    """Flag rows insured twice (in the list, in the insurer's other claims, by other insurers) and households
+    above the product's limit. Flags go on both sides of a duplicate. Returns this list's flag count."""
+    rows, flags = UnderwritingRow.__table__, UnderwritingFlag.__table__
+    mine = rows.alias("mine")
+    same = rows.alias("same")
+    # 1. the same person twice or more in this list
+    dup_in_list = sa.select(same.c.id_number).where(same.c.list_id == lst.id).group_by(same.c.id_number).having(
+        sa.func.count() > 1)
+    db.session.execute(flags.insert().from_select(
+        ["list_id", "row_id", "kind"],
+        sa.select(sa.literal(lst.id), mine.c.id, sa.literal(FlagKind.DUPLICATE_IN_LIST.value))
+        .where(mine.c.list_id == lst.id, mine.c.id_number.in_(dup_in_list))))
+    # 2. the same person, product and year in another live claim's list (this insurer or another)
+    other = rows.alias("other")
+    lists = UnderwritingList.__table__
+    claims = SubsidyClaim.__table__
+    live_other = (sa.select(other.c.id.label("other_row"), other.c.list_id.label("other_list"),
+                            other.c.insurer_id.label("other_insurer"), mine.c.id.label("my_row"))
+                  .select_from(mine.join(other, sa.and_(other.c.product_id == mine.c.product_id,
+                                                         other.c.year == mine.c.year,
+                                                         other.c.id_number == mine.c.id_number,
+                                                         other.c.list_id != mine.c.list_id))
+                               .join(lists, lists.c.id == other.c.list_id)
+                               .join(claims, claims.c.id == lists.c.claim_id))
+                  .where(mine.c.list_id == lst.id, claims.c.status != ClaimStatus.RETURNED.value)
+                  .subquery())
+    kind = sa.case((live_other.c.other_insurer == claim.insurer_id, FlagKind.DUPLICATE_SAME_INSURER.value),
+                   else_=FlagKind.DUPLICATE_OTHER_INSURER.value)
+    db.session.execute(flags.insert().from_select(
+        ["list_id", "row_id", "kind", "other_list_id"],
+        sa.select(sa.literal(lst.id), live_other.c.my_row, kind, live_other.c.other_list)))
+    db.session.execute(flags.insert().from_select(
+        ["list_id", "row_id", "kind", "other_list_id"],
+        sa.select(live_other.c.other_list, live_other.c.other_row, kind, sa.literal(lst.id))))
+    # 3. households above the product's per-household limit
+    limit = claim.product.household_limit
+    if limit is not None:
+        heavy = sa.select(same.c.id_number).where(same.c.list_id == lst.id).group_by(same.c.id_number).having(
+            sa.func.sum(same.c.quantity) > limit)
+        db.session.execute(flags.insert().from_select(
+            ["list_id", "row_id", "kind", "detail"],
+            sa.select(sa.literal(lst.id), mine.c.id, sa.literal(FlagKind.OVER_HOUSEHOLD_MAX.value),
+                      sa.literal(_("每户上限 %(limit)s %(unit)s", limit=f"{limit:f}", unit=claim.product.unit)))
+            .where(mine.c.list_id == lst.id, mine.c.id_number.in_(heavy))))
+    _recount_flags([lst.id])
+    others = db.session.scalars(sa.select(UnderwritingFlag.list_id).where(
+        UnderwritingFlag.other_list_id == lst.id).distinct()).all()
+    _recount_flags(others)
+    return db.session.scalar(sa.select(UnderwritingList.flag_count).where(UnderwritingList.id == lst.id))
+
+
+def _recount_flags(list_ids) -> None:
+    for list_id in list_ids:
+        db.session.execute(sa.update(UnderwritingList).where(UnderwritingList.id == list_id).values(
+            flag_count=sa.select(sa.func.count(UnderwritingFlag.id)).where(
+                UnderwritingFlag.list_id == list_id).scalar_subquery()))
