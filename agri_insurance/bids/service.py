@@ -218,6 +218,11 @@ def save_bid(bid: Bid, data: dict[str, Any], user) -> None:
     bid.service_rating = rating or None
     bid.risk_rating = risk or None
     bid.lots = list(lots)
+    # Replace the repeated sections: delete the old rows first (unique per bid and county).
+    bid.county_setups.clear()
+    bid.innovations.clear()
+    bid.penalties.clear()
+    db.session.flush()
     bid.county_setups = [BidCountySetup(region_id=s["region_id"], has_county_branch=bool(s["has_county_branch"]),
                                         township_stations=s["township_stations"], agri_staff=s["agri_staff"])
                          for s in sorted(setups, key=lambda s: s["region_id"])]
@@ -300,8 +305,8 @@ def submit_bid(bid: Bid, user) -> BidReceipt:
                          sha256=content_hash(bid), submitted_by_id=user.id)
     db.session.add(receipt)
     db.session.flush()
-    audit.record(sealed_actor(user), "bid.submitted", bid, _("投标文件已提交（密封）"), round_id=bid.round_id,
-                 receipt_no=receipt.receipt_no, sha256=receipt.sha256)
+    # The receipt (number, hash) stays with the sealed bid; the audit log only records that a submission happened.
+    audit.record(sealed_actor(user), "bid.submitted", bid, _("投标文件已提交（密封）"), round_id=bid.round_id)
     return receipt
 
 

@@ -48,4 +48,18 @@ def dashboard_figures(user) -> dict:
     if user.role.needs_county:
         figures["county_schemes"] = count(sa.select(sa.func.count(SubsidyScheme.id)).where(
             SubsidyScheme.region_id == user.region_id))
+    figures.update(_tender_figures(user))
     return figures
+
+
+def _tender_figures(user) -> dict:
+    """Open rounds for everyone; an insurer's bids that must be re-confirmed (rules changed after submission)."""
+    from agri_insurance.bids.service import invalidated_bids_of
+    from agri_insurance.tenders.models import RoundStatus, SelectionRound
+    from agri_insurance.tenders.service import refresh_all
+
+    if refresh_all():
+        db.session.commit()
+    open_rounds = db.session.scalars(sa.select(SelectionRound).where(
+        SelectionRound.status == RoundStatus.OPEN).order_by(SelectionRound.bid_deadline)).all()
+    return {"open_rounds": open_rounds, "invalidated_bids": invalidated_bids_of(user)}

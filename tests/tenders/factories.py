@@ -10,10 +10,10 @@ import time_machine
 
 from agri_insurance.db_types import utcnow
 from agri_insurance.extensions import db as _db
+from agri_insurance.pdf import build_pdf, paragraph
 
-# A minimal but valid PDF (header, one empty page, trailer).
-PDF_BYTES = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>"
-             b"endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+# A real (small) PDF, made with the app's own PDF helper so pypdf can read it back.
+PDF_BYTES = build_pdf([paragraph("营业执照（测试用）")], title="test")
 
 # Distinctive bid content: the sealing test looks for these strings everywhere.
 SEALED_REINSURANCE = "MARKER-再保安排-7731 与某再保险公司成数分保"
