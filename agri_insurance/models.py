@@ -12,3 +12,4 @@ from agri_insurance.subsidies.models import (  # noqa: F401
 from agri_insurance.underwriting.models import (  # noqa: F401
     UnderwritingFlag, UnderwritingList, UnderwritingRow,
 )
+from agri_insurance.jobs.models import Job  # noqa: F401

@@ -94,6 +94,14 @@ ROUTES = {
     "bids.opening": ("GET", "/bids/rounds/{round}/opening", {A, CA, KA, INS}),
     "bids.opening_xlsx": ("GET", "/bids/rounds/{round}/opening.xlsx", {A, CA, KA, INS}),
     "bids.opening_pdf": ("GET", "/bids/rounds/{round}/opening.pdf", {A, CA, KA, INS}),
+    "underwriting.template": ("GET", "/underwriting/template.xlsx", SUBSIDY_READERS),
+    "underwriting.list_detail": ("GET", "/underwriting/claims/{claim}", SUBSIDY_READERS),
+    "underwriting.upload": ("POST", "/underwriting/claims/{claim}/upload", {INS}),
+    "underwriting.error_report": ("GET", "/underwriting/jobs/{import_job}/errors.xlsx", {INS, A, CA}),
+    "underwriting.list_xlsx": ("GET", "/underwriting/claims/{claim}/list.xlsx", SUBSIDY_READERS),
+    "jobs.jobs": ("GET", "/jobs", ALL),
+    "jobs.job_detail": ("GET", "/jobs/{own_job}", ALL),
+    "jobs.job_status": ("GET", "/jobs/{own_job}.json", ALL),
 }
 
 
@@ -120,12 +128,43 @@ def test_every_route_declares_its_access_rule(app):
                 assert declared == frozenset(allowed), endpoint
 
 
-def _fill(url: str, db) -> str:
+def _fill(url: str, db, role=None) -> str:
     victim = db.session.scalar(sa.select(User.id).where(User.username == "expert"))
     insurer_id = db.session.scalar(sa.select(User.insurer_id).where(User.username == "insurer"))
     claim, assignment = _subsidy_objects(db)
     return url.format(own_county=county().id, own_insurer=insurer_id, victim=victim, claim=claim,
-                      assignment=assignment, **_tender_objects(db))
+                      assignment=assignment, own_job=_own_job(db, role), import_job=_failed_import(db),
+                      **_tender_objects(db))
+
+
+def _failed_import(db) -> int:
+    """A failed list import of the demo insurer, with its error report on disk (created once per test)."""
+    from flask import current_app
+
+    from agri_insurance.db_types import utcnow
+    from agri_insurance.jobs.models import Job, JobStatus
+    from agri_insurance.underwriting.exports import write_error_report
+    from agri_insurance.underwriting.jobs import IMPORT_KIND, report_path
+    from agri_insurance.underwriting.parsing import Findings
+
+    job = db.session.scalar(sa.select(Job).where(Job.kind == IMPORT_KIND))
+    if job is None:
+        job = Job(kind=IMPORT_KIND, status=JobStatus.FAILED, progress=0, message="", params={"claim_id": 0},
+                  error="x", finished_at=utcnow(), created_by_id=db.session.scalar(sa.select(User.id).where(User.username == "insurer")))
+        db.session.add(job)
+        db.session.commit()
+        findings = Findings()
+        findings.add(2, "证件号码", "不能为空")
+        write_error_report(findings, report_path(job.id))
+    assert current_app.config["UPLOAD_DIR"]
+    return job.id
+
+
+def _own_job(db, role) -> int | None:
+    """A finished job of the logged-in role's demo user (admin's for anonymous requests)."""
+    from tests.jobs.factories import job_of
+
+    return job_of(role.value if role else "admin").id
 
 
 def _tender_objects(db) -> dict[str, int | None]:
@@ -164,7 +203,7 @@ def test_each_role_gets_exactly_what_the_table_allows(role, login, db):
     for endpoint, (method, url, allowed) in ordered:
         if endpoint == "auth.logout":
             continue  # would end this client's session; covered by the login tests
-        response = client.open(_fill(url, db), method=method)
+        response = client.open(_fill(url, db, role), method=method)
         if allowed == "public" or role in allowed:
             assert response.status_code in (200, 302), f"{role.value} {method} {url}: {response.status_code}"
             if response.status_code == 302:

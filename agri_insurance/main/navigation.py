@@ -41,6 +41,7 @@ MENU = (
         NavItem(_l("补贴预算"), "subsidies.budgets", SUBSIDY_OFFICIALS),
         NavItem(_l("承保安排"), "subsidies.assignments", SUBSIDY_READERS),
     )),
+    NavItem(_l("后台作业"), "jobs.jobs"),
     NavItem(_l("系统管理"), roles=frozenset({Role.ADMIN, Role.CITY_AGRI}), children=(
         NavItem(_l("用户管理"), "auth.users", frozenset({Role.ADMIN})),
         NavItem(_l("审计日志"), "audit.entries", frozenset({Role.ADMIN, Role.CITY_AGRI})),

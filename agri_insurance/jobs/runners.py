@@ -1,0 +1,236 @@
+"""Two runners behind one interface, chosen by create_app:
+
+- InProcessRunner (default; SQLite, `make run`): a small thread pool inside the web process.
+- RQRunner (when REDIS_URL is set): jobs go to the Redis queue JOB_QUEUE (default "agri_insurance") and run
+  on workers started with `flask worker` (this app's settings) or `rq worker agri_insurance` (given
+  DATABASE_URL, REDIS_URL and SECRET_KEY in the environment; rq 3 spawns one process per job, which builds the
+  app once with create_app()).
+
+Both offer dispatch(job_id), join(job_id, timeout) and `live`, a store of the latest progress of running jobs
+that pages read when the database row cannot be written yet (SQLite: one writer at a time).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+
+import click
+from flask import Flask, current_app, has_app_context
+from flask.cli import with_appcontext
+
+log = logging.getLogger(__name__)
+DEFAULT_QUEUE = "agri_insurance"
+LIVE_TTL_SECONDS = 24 * 3600
+
+
+class LocalLiveProgress:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._data: dict[int, tuple[int, str]] = {}
+
+    def publish(self, job_id: int, percent: int, message: str) -> None:
+        with self._lock:
+            self._data[job_id] = (percent, message)
+
+    def get(self, job_id: int) -> tuple[int, str] | None:
+        with self._lock:
+            return self._data.get(job_id)
+
+    def forget(self, job_id: int) -> None:
+        with self._lock:
+            self._data.pop(job_id, None)
+
+
+class RedisLiveProgress:
+    def __init__(self, connection, prefix: str) -> None:
+        self.connection = connection
+        self.prefix = prefix
+
+    def _key(self, job_id: int) -> str:
+        return f"{self.prefix}:progress:{job_id}"
+
+    def publish(self, job_id: int, percent: int, message: str) -> None:
+        try:
+            self.connection.set(self._key(job_id), f"{percent}|{message}", ex=LIVE_TTL_SECONDS)
+        except Exception:  # live progress is a convenience; the database row stays the record
+            log.warning("job %s: live progress not published to Redis", job_id, exc_info=True)
+
+    def get(self, job_id: int) -> tuple[int, str] | None:
+        try:
+            raw = self.connection.get(self._key(job_id))
+        except Exception:
+            return None
+        if raw is None:
+            return None
+        percent, _sep, message = raw.decode("utf-8").partition("|")
+        return int(percent), message
+
+    def forget(self, job_id: int) -> None:
+        try:
+            self.connection.delete(self._key(job_id))
+        except Exception:
+            pass
+
+
+class InProcessRunner:
+    name = "in-process"
+
+    def __init__(self, app: Flask, threads: int = 2) -> None:
+        self.app = app
+        self.live = LocalLiveProgress()
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="agri-job")
+        self._futures: dict[int, Future] = {}
+        self._lock = threading.Lock()
+
+    def dispatch(self, job_id: int) -> None:
+        future = self._pool.submit(self._execute, job_id)
+        with self._lock:
+            self._futures[job_id] = future
+        future.add_done_callback(lambda _f: self._drop(job_id))
+
+    def _drop(self, job_id: int) -> None:
+        with self._lock:
+            self._futures.pop(job_id, None)
+
+    def _execute(self, job_id: int) -> None:
+        from agri_insurance.jobs.service import run
+
+        try:
+            with self.app.app_context():
+                run(job_id)
+        except Exception:  # run() records handler errors itself; this is a broken database or similar
+            log.exception("job %s: runner error", job_id)
+            try:
+                from agri_insurance.jobs.service import mark_interrupted
+
+                with self.app.app_context():
+                    mark_interrupted(job_id)
+            except Exception:
+                log.exception("job %s: could not be marked failed", job_id)
+
+    def join(self, job_id: int, timeout: float) -> None:
+        with self._lock:
+            future = self._futures.get(job_id)
+        if future is not None:
+            try:
+                future.result(timeout=timeout)
+            except FutureTimeout:
+                pass
+
+
+class RQRunner:
+    name = "rq"
+
+    def __init__(self, redis_url: str, queue_name: str = DEFAULT_QUEUE, job_timeout: int = 3600) -> None:
+        from redis import Redis
+        from rq import Queue
+
+        self.connection = Redis.from_url(redis_url)
+        self.queue = Queue(queue_name, connection=self.connection, default_timeout=job_timeout)
+        self.live = RedisLiveProgress(self.connection, f"agri_insurance:{queue_name}")
+
+    def dispatch(self, job_id: int) -> None:
+        from rq import Callback
+
+        self.queue.enqueue(rq_task, job_id, description=f"agri_insurance job {job_id}",
+                           result_ttl=3600, failure_ttl=7 * 24 * 3600,
+                           on_failure=Callback(rq_on_failure))
+
+    def join(self, job_id: int, timeout: float) -> None:
+        """Nothing to join in this process; service.wait polls the database."""
+
+
+def init_app(app: Flask) -> None:
+    """Choose the runner (RQ when REDIS_URL is set) and add the `flask worker` command."""
+    redis_url = app.config.get("REDIS_URL")
+    queue_name = app.config.get("JOB_QUEUE") or os.environ.get("JOB_QUEUE") or DEFAULT_QUEUE
+    if redis_url:
+        runner = RQRunner(redis_url, queue_name, int(app.config.get("JOB_TIMEOUT", 3600)))
+    else:
+        runner = InProcessRunner(app, int(app.config.get("JOB_THREADS", 2)))
+    app.extensions["agri_jobs"] = runner
+    app.cli.add_command(worker_command)
+    app.cli.add_command(selftest_command)
+
+
+# --- the RQ side: functions a worker imports by name --------------------------------------------------
+
+_worker_app: Flask | None = None
+
+
+def _app_for_worker() -> Flask:
+    """The app of this worker process: the one in context (`flask worker`, tests), else built once."""
+    global _worker_app
+    if _worker_app is None:
+        if has_app_context():
+            return current_app._get_current_object()
+        from agri_insurance import create_app
+
+        _worker_app = create_app()
+    return _worker_app
+
+
+def rq_task(job_id: int) -> str | None:
+    """The RQ task: run job `job_id` of this app."""
+    from agri_insurance.jobs.service import run
+
+    app = _app_for_worker()
+    with app.app_context():
+        status = run(job_id)
+    return None if status is None else status.value
+
+
+def rq_on_failure(rq_job, connection, exc_type, exc_value, tb) -> None:
+    """RQ gave up on the task (timeout, worker lost): record the job as failed if it had not finished."""
+    from agri_insurance.jobs.service import mark_interrupted
+
+    job_id = rq_job.args[0] if rq_job.args else None
+    if job_id is None:
+        return
+    log.error("job %s: RQ task failed: %s", job_id, exc_value)
+    app = _app_for_worker()
+    with app.app_context():
+        mark_interrupted(job_id)
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Run the queued jobs, then exit.")
+@click.option("--spawn", is_flag=True, help="Run each job in a new process (rq's default Worker) instead of "
+                                            "in this process.")
+@with_appcontext
+def worker_command(burst: bool, spawn: bool) -> None:
+    """Start an RQ worker for this app's job queue (needs REDIS_URL)."""
+    from rq import SimpleWorker, Worker
+
+    runner = current_app.extensions.get("agri_jobs")
+    if not isinstance(runner, RQRunner):
+        raise click.ClickException(
+            "REDIS_URL is not set: jobs run inside the web process (in-process runner) and no worker is "
+            "needed. Set REDIS_URL (e.g. redis://127.0.0.1:6379/0) for the web app and the worker alike.")
+    worker_class = Worker if spawn else SimpleWorker
+    click.echo(f"{worker_class.__name__} on queue {runner.queue.name!r} at {runner.connection}")
+    worker = worker_class([runner.queue], connection=runner.connection)
+    worker.work(burst=burst)
+
+
+@click.command("job-selftest")
+@click.option("--fail", is_flag=True, help="Make the job fail (checks that nothing it wrote is kept).")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for the job.")
+@with_appcontext
+def selftest_command(fail: bool, timeout: float) -> None:
+    """Submit a `jobs.selftest` job and wait for it: checks the runner (or the RQ workers) end to end."""
+    from agri_insurance.extensions import db
+    from agri_insurance.jobs import service
+
+    job = service.submit("jobs.selftest", {"steps": 3, "delay": 0.1, "fail": fail}, None)
+    db.session.commit()
+    click.echo(f"job {job.id} submitted to the {current_app.extensions['agri_jobs'].name} runner")
+    try:
+        job = service.wait(job.id, timeout)
+    except TimeoutError as e:
+        raise click.ClickException(f"{e} (is a worker running? `flask worker`)") from e
+    click.echo(f"job {job.id}: {job.status.value} {job.progress}% {job.error or job.message}")
