@@ -72,6 +72,7 @@ def _register_blueprints(app: Flask) -> None:
     from agri_insurance.tenders.views import bp as tenders_bp
     from agri_insurance.bids.views import bp as bids_bp
     from agri_insurance.subsidies.views import bp as subsidies_bp
+    from agri_insurance.underwriting.views import bp as underwriting_bp
     from agri_insurance.jobs.views import bp as jobs_bp
 
     app.register_blueprint(main_bp)
@@ -81,6 +82,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(tenders_bp)
     app.register_blueprint(bids_bp)
     app.register_blueprint(subsidies_bp)
+    app.register_blueprint(underwriting_bp)
     app.register_blueprint(jobs_bp)
     from agri_insurance.jobs.runners import init_app as init_jobs
 

@@ -94,6 +94,11 @@ ROUTES = {
     "bids.opening": ("GET", "/bids/rounds/{round}/opening", {A, CA, KA, INS}),
     "bids.opening_xlsx": ("GET", "/bids/rounds/{round}/opening.xlsx", {A, CA, KA, INS}),
     "bids.opening_pdf": ("GET", "/bids/rounds/{round}/opening.pdf", {A, CA, KA, INS}),
+    "underwriting.template": ("GET", "/underwriting/template.xlsx", SUBSIDY_READERS),
+    "underwriting.list_detail": ("GET", "/underwriting/claims/{claim}", SUBSIDY_READERS),
+    "underwriting.upload": ("POST", "/underwriting/claims/{claim}/upload", {INS}),
+    "underwriting.error_report": ("GET", "/underwriting/jobs/{import_job}/errors.xlsx", {INS, A, CA}),
+    "underwriting.list_xlsx": ("GET", "/underwriting/claims/{claim}/list.xlsx", SUBSIDY_READERS),
     "jobs.jobs": ("GET", "/jobs", ALL),
     "jobs.job_detail": ("GET", "/jobs/{own_job}", ALL),
     "jobs.job_status": ("GET", "/jobs/{own_job}.json", ALL),
@@ -128,7 +133,31 @@ def _fill(url: str, db, role=None) -> str:
     insurer_id = db.session.scalar(sa.select(User.insurer_id).where(User.username == "insurer"))
     claim, assignment = _subsidy_objects(db)
     return url.format(own_county=county().id, own_insurer=insurer_id, victim=victim, claim=claim,
-                      assignment=assignment, own_job=_own_job(db, role), **_tender_objects(db))
+                      assignment=assignment, own_job=_own_job(db, role), import_job=_failed_import(db),
+                      **_tender_objects(db))
+
+
+def _failed_import(db) -> int:
+    """A failed list import of the demo insurer, with its error report on disk (created once per test)."""
+    from flask import current_app
+
+    from agri_insurance.db_types import utcnow
+    from agri_insurance.jobs.models import Job, JobStatus
+    from agri_insurance.underwriting.exports import write_error_report
+    from agri_insurance.underwriting.jobs import IMPORT_KIND, report_path
+    from agri_insurance.underwriting.parsing import Findings
+
+    job = db.session.scalar(sa.select(Job).where(Job.kind == IMPORT_KIND))
+    if job is None:
+        job = Job(kind=IMPORT_KIND, status=JobStatus.FAILED, progress=0, message="", params={"claim_id": 0},
+                  error="x", finished_at=utcnow(), created_by_id=db.session.scalar(sa.select(User.id).where(User.username == "insurer")))
+        db.session.add(job)
+        db.session.commit()
+        findings = Findings()
+        findings.add(2, "证件号码", "不能为空")
+        write_error_report(findings, report_path(job.id))
+    assert current_app.config["UPLOAD_DIR"]
+    return job.id
 
 
 def _own_job(db, role) -> int | None:

@@ -17,6 +17,7 @@ from agri_insurance.extensions import db
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel
 from agri_insurance.subsidies import service
 from agri_insurance.subsidies.models import ShareLevel, SubsidyClaim
+from agri_insurance.underwriting.demo import attach_matching_list
 
 # (county code, product code, insurer index in demo.INSURERS)
 ASSIGNMENTS = (
@@ -85,11 +86,12 @@ def load_demo_subsidies(insurer_names: list[str]) -> int:
         created += 1
         if state == "draft":
             continue
+        attach_matching_list(claim, actor)
         service.submit_claim(claim, actor)
         if state == "submitted":
             continue
         verifier = county_agri if code == "361128" else verifiers.setdefault(code, _county_user(region, "agri"))
-        service.verify_claim(claim, verifier, confirm_over_budget=True)
+        service.verify_claim(claim, verifier, confirm_over_budget=True, flags_reviewed=True)
         claim.verified_at = utcnow() - timedelta(days=days_ago)   # demo history: some payments are late
         if state in ("paying", "settled"):
             payer = county_finance if code == "361128" else verifiers.setdefault(

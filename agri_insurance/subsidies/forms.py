@@ -41,6 +41,7 @@ class ClaimForm(FlaskForm):
 
 
 class VerifyForm(FlaskForm):
+    flags_reviewed = BooleanField(_l("已核查标记的行"))
     confirm_over_budget = BooleanField(_l("已知悉超出预算，仍确认核验"))
 
 

@@ -177,6 +177,14 @@ def submit_claim(claim: SubsidyClaim, actor) -> None:
     require(claim.status is ClaimStatus.DRAFT, _("只有草稿可以提交"))
     require(may_claim(claim.insurer_id, claim.region_id, claim.product_id, claim.year),
             _("贵机构在该县（市、区）该年度不承保此险种，不能申请补贴"))
+    underwriting_list = _underwriting_list(claim)
+    require(underwriting_list is not None, _("请先上传承保清单"))
+    # The list is checked against the claim's figures as they are now (the claim may have been edited since).
+    from agri_insurance.underwriting.service import reconcile
+
+    problems = reconcile(claim, underwriting_list)
+    underwriting_list.reconciliation_problems = problems
+    require(not problems, _("承保清单与申请不一致：%(p)s", p="；".join(problems)))
     claim.status = ClaimStatus.SUBMITTED
     claim.submitted_at = utcnow()
     audit.record(actor, "claim.submitted", claim, _("提交补贴申请：%(t)s", t=claim.title),
@@ -242,9 +250,29 @@ def committed_amount(level: ShareLevel, year: int, region: Region) -> Decimal:
     return Decimal(db.session.scalar(stmt))
 
 
-def verify_claim(claim: SubsidyClaim, actor, confirm_over_budget: bool = False) -> list[BudgetCheck]:
-    """The county bureau verifies a submitted claim; payments then fall due (R7)."""
+def _underwriting_list(claim: SubsidyClaim):
+    from agri_insurance.underwriting.models import UnderwritingList
+
+    return db.session.scalar(sa.select(UnderwritingList).where(UnderwritingList.claim_id == claim.id))
+
+
+def flagged_rows(claim: SubsidyClaim) -> int:
+    underwriting_list = _underwriting_list(claim)
+    return underwriting_list.flag_count if underwriting_list is not None else 0
+
+
+def verify_claim(claim: SubsidyClaim, actor, confirm_over_budget: bool = False,
+                 flags_reviewed: bool = False) -> list[BudgetCheck]:
+    """The county bureau verifies a submitted claim; payments then fall due (R7).
+
+    Rows the cross-checks flagged (double insurance, household limit) must be looked at first: the verifier
+    confirms having reviewed them, and that is recorded.
+    """
     require(claim.status is ClaimStatus.SUBMITTED, _("只有已提交的申请可以核验"))
+    require(claim.region_id == actor.region_id, _("只能核验本县的申请"))
+    flags = flagged_rows(claim)
+    require(flags == 0 or flags_reviewed,
+            _("承保清单有 %(n)s 处核查标记，请查看后勾选“已核查标记的行”再核验", n=flags), "flags_reviewed")
     checks = budget_checks(claim)
     over = [c for c in checks if c.exceeds]
     if over and not confirm_over_budget:
@@ -255,7 +283,7 @@ def verify_claim(claim: SubsidyClaim, actor, confirm_over_budget: bool = False) 
     claim.status = ClaimStatus.VERIFIED
     claim.due_days = current_app.config["PAYMENT_DUE_DAYS"]
     claim.over_budget_confirmed = bool(over)
-    details = {"due_days": claim.due_days}
+    details = {"due_days": claim.due_days, "flags_reviewed": flags}
     if over:
         details["over_budget"] = [{"region": c.region.code, "level": c.level.value, "budget": c.budget,
                                    "committed": c.committed, "claim": c.this_claim} for c in over]

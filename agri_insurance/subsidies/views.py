@@ -119,6 +119,7 @@ def claim_detail(claim_id: int):
     payment_form.paid_on.data = service.local_today()
     budget = service.budget_checks(claim) if claim.status is ClaimStatus.SUBMITTED else []
     return render_template("subsidies/claim_detail.html", claim=claim, timeline=list(timeline),
+                           underwriting_list=service._underwriting_list(claim),
                            payment_form=payment_form if levels else None, verify_form=VerifyForm(formdata=None),
                            return_form=ReturnForm(formdata=None), budget_checks=budget,
                            can_verify=_can_verify(claim))
@@ -168,7 +169,8 @@ def verify_claim(claim_id: int):
     claim = scoped_get_or_404(SubsidyClaim, claim_id)
     form = VerifyForm()
     try:
-        service.verify_claim(claim, current_user, confirm_over_budget=bool(form.confirm_over_budget.data))
+        service.verify_claim(claim, current_user, confirm_over_budget=bool(form.confirm_over_budget.data),
+                             flags_reviewed=bool(form.flags_reviewed.data))
         db.session.commit()
         flash(_("核验通过，拨付期限为 %(due)s", due=claim.due_date.isoformat()), "success")
     except service.OverBudget as e:

@@ -15,7 +15,7 @@ def underwriting(demo, db):
     return claim_data(premium="1234567.89")
 
 
-def test_claim_from_submission_to_payment(page, browser, live_server, underwriting):
+def test_claim_from_submission_to_payment(page, browser, live_server, underwriting, tmp_path):
     data = underwriting
     log_in(page, "insurer")
     page.goto("/subsidies/claims/new")
@@ -29,9 +29,26 @@ def test_claim_from_submission_to_payment(page, browser, live_server, underwriti
     page.click("#claim-form button[type=submit]")
     page.wait_for_url("**/subsidies/claims/*")
     assert page.locator("#shares tr[data-level=central] td").nth(2).inner_text() == "555,555.55"
+    claim_url = page.url
+
+    # The underwriting list: uploaded, checked as a background job with a progress bar, then reconciled.
+    from agri_insurance.extensions import db as _db
+    from agri_insurance.subsidies.models import SubsidyClaim
+    from agri_insurance.underwriting.demo import matching_rows
+    from tests.underwriting.factories import write_csv
+
+    claim = _db.session.get(SubsidyClaim, int(claim_url.rsplit("/", 1)[1]))
+    list_file = write_csv(tmp_path / "承保清单.csv", matching_rows(claim))
+    page.click("#open-list")
+    page.set_input_files("#file", str(list_file))
+    page.click("#upload-form button")
+    page.wait_for_selector(".job-redirect:visible", timeout=30_000)
+    assert page.locator(".progress-bar").inner_text() == "100%"
+    page.click(".job-redirect")
+    assert page.locator("#reconciled").is_visible()
+    page.goto(claim_url)
     page.click("#submit-claim")
     assert page.get_by_text("已提交，等待县农业农村局核验").is_visible()
-    claim_url = page.url
 
     county = browser.new_context(base_url=live_server).new_page()
     log_in(county, "county_agri")

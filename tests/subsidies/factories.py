@@ -6,12 +6,13 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from agri_insurance.auth.models import User
+from agri_insurance.auth.models import Role, User
 from agri_insurance.extensions import db
 from agri_insurance.reference.models import Insurer, Product
 from agri_insurance.subsidies import service
 from agri_insurance.subsidies.models import ShareLevel
-from tests.factories import county
+from agri_insurance.underwriting.demo import attach_matching_list
+from tests.factories import county, make_user
 
 
 def user(username: str) -> User:
@@ -54,8 +55,15 @@ def make_claim(status="draft", insurer_username="insurer", **kwargs):
     actor = user(insurer_username)
     claim = service.save_claim(None, claim_data(**kwargs), actor.insurer, actor)
     if status in ("submitted", "verified"):
+        claim.list_rows = claim.households  # the matching list has one row per household
+        attach_matching_list(claim, actor)
         service.submit_claim(claim, actor)
     if status == "verified":
-        service.verify_claim(claim, user("county_agri"), confirm_over_budget=True)
+        verifier = db.session.scalar(sa.select(User).where(User.role == Role.COUNTY_AGRI,
+                                                           User.region_id == claim.region_id).limit(1))
+        if verifier is None:
+            verifier = make_user(f"{claim.region.code}_agri", Role.COUNTY_AGRI, region=claim.region)
+        service.verify_claim(claim, verifier, confirm_over_budget=True, flags_reviewed=True)
     db.session.commit()
     return claim
+

@@ -123,7 +123,7 @@ def test_workflow_submit_verify_pay_settle_with_audit_timeline(world, db, app):
     db.session.commit()
     actions = db.session.scalars(sa.select(AuditEntry.action).where(
         AuditEntry.object_type == "SubsidyClaim", AuditEntry.object_id == str(claim.id)).order_by(AuditEntry.id)).all()
-    assert actions == ["claim.created", "claim.submitted", "claim.verified", "payment.confirmed",
+    assert actions == ["claim.created", "underwriting_list.imported", "claim.submitted", "claim.verified", "payment.confirmed",
                        "payment.confirmed", "payment.confirmed", "claim.settled", "payment.confirmed"]
 
 

@@ -22,6 +22,27 @@ def _form(data: dict) -> dict:
     return {k: ("" if v is None else str(v)) for k, v in data.items()}
 
 
+def upload_matching_list(client, db, claim_id, tmp_dir=None):
+    """Upload (through the page) a list matching the claim, and wait for the import job to finish."""
+    import tempfile
+    from pathlib import Path
+
+    from agri_insurance.jobs import service as jobs
+    from agri_insurance.underwriting.demo import matching_rows
+    from tests.underwriting.factories import write_csv
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_csv(Path(folder) / "list.csv", matching_rows(_claim(db, claim_id)))
+        with path.open("rb") as fh:
+            response = client.post(f"/underwriting/claims/{claim_id}/upload", data={"file": (fh, "清单.csv")},
+                                   content_type="multipart/form-data")
+    assert response.status_code == 302, read_text(response)
+    job_id = int(response.location.rstrip("/").rsplit("/", 1)[1])
+    job = jobs.wait(job_id, timeout=30)
+    assert job.status.value == "done", job.error
+    return job
+
+
 def _claim(db, claim_id):
     db.session.expire_all()
     return db.session.get(SubsidyClaim, claim_id)
@@ -34,6 +55,9 @@ def test_full_journey_through_the_pages(world, login, db):
     claim_id = int(response.location.rsplit("/", 1)[1])
     page = read_text(insurer.get(response.location))
     assert "555,555.55" in page and "草稿" in page
+    page = read_text(insurer.post(f"/subsidies/claims/{claim_id}/submit", follow_redirects=True))
+    assert "请先上传承保清单" in page and _claim(db, claim_id).status is ClaimStatus.DRAFT
+    upload_matching_list(insurer, db, claim_id)
     insurer.post(f"/subsidies/claims/{claim_id}/submit")
     assert _claim(db, claim_id).status is ClaimStatus.SUBMITTED
 

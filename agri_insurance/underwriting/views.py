@@ -1,0 +1,121 @@
+import json
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from agri_insurance.auth.models import Role
+from agri_insurance.auth.permissions import roles_required, scoped_get_or_404
+from agri_insurance.extensions import db
+from agri_insurance.jobs import service as jobs
+from agri_insurance.jobs.models import Job
+from agri_insurance.spreadsheets import xlsx_download
+from agri_insurance.subsidies.models import ClaimStatus, SubsidyClaim
+from agri_insurance.underwriting import exports
+from agri_insurance.underwriting.forms import UploadListForm
+from agri_insurance.underwriting.jobs import IMPORT_KIND, report_path
+from agri_insurance.underwriting.models import UnderwritingFlag, UnderwritingList, UnderwritingRow
+from agri_insurance.underwriting.parsing import mask_account, mask_id
+
+bp = Blueprint("underwriting", __name__, url_prefix="/underwriting")
+READERS = (Role.ADMIN, Role.CITY_AGRI, Role.CITY_FINANCE, Role.COUNTY_AGRI, Role.COUNTY_FINANCE, Role.INSURER)
+PREVIEW_ROWS = 50
+
+
+def sees_full_ids(claim) -> bool:
+    """The insurer that collected the list and the county bureau verifying it need the full numbers."""
+    if current_user.role is Role.INSURER:
+        return current_user.insurer_id == claim.insurer_id
+    return current_user.role is Role.COUNTY_AGRI and current_user.region_id == claim.region_id
+
+
+@bp.get("/template.xlsx")
+@roles_required(*READERS)
+def template():
+    claim_id = request.args.get("claim_id", type=int)
+    claim = scoped_get_or_404(SubsidyClaim, claim_id) if claim_id else None
+    wb = exports.template_workbook(claim.product.name if claim else "", claim.product.unit if claim else "")
+    return xlsx_download(wb, _("承保清单模板.xlsx"))
+
+
+def _latest_import_job(claim) -> Job | None:
+    recent = db.session.scalars(sa.select(Job).where(Job.kind == IMPORT_KIND).order_by(Job.id.desc()).limit(200))
+    return next((j for j in recent if (j.params or {}).get("claim_id") == claim.id), None)
+
+
+@bp.get("/claims/<int:claim_id>")
+@roles_required(*READERS)
+def list_detail(claim_id: int):
+    claim = scoped_get_or_404(SubsidyClaim, claim_id)
+    lst = db.session.scalar(sa.select(UnderwritingList).where(UnderwritingList.claim_id == claim.id))
+    flags, preview = [], []
+    if lst is not None:
+        flags = db.session.scalars(sa.select(UnderwritingFlag).where(UnderwritingFlag.list_id == lst.id)
+                                   .options(sa.orm.joinedload(UnderwritingFlag.row))
+                                   .order_by(UnderwritingFlag.kind, UnderwritingFlag.id).limit(500)).all()
+        preview = db.session.scalars(sa.select(UnderwritingRow).where(UnderwritingRow.list_id == lst.id)
+                                     .order_by(UnderwritingRow.row_no).limit(PREVIEW_ROWS)).all()
+    job = _latest_import_job(claim)
+    failed_summary = None
+    if job is not None and job.status.value == "failed":
+        sidecar = report_path(job.id).with_suffix(".json")
+        if sidecar.exists():
+            failed_summary = json.loads(sidecar.read_text(encoding="utf-8"))
+    can_upload = current_user.role is Role.INSURER and claim.status is ClaimStatus.DRAFT
+    show_full = sees_full_ids(claim)
+    return render_template("underwriting/list_detail.html", claim=claim, lst=lst, flags=flags, preview=preview,
+                           job=job, failed_summary=failed_summary, form=UploadListForm() if can_upload else None,
+                           show_id=(lambda n: n if show_full else mask_id(n)),
+                           show_account=(lambda a: (a or "") if show_full else mask_account(a)))
+
+
+@bp.post("/claims/<int:claim_id>/upload")
+@roles_required(Role.INSURER)
+def upload(claim_id: int):
+    claim = scoped_get_or_404(SubsidyClaim, claim_id)
+    form = UploadListForm()
+    if claim.status is not ClaimStatus.DRAFT:
+        flash(_("只有草稿状态的申请可以上传承保清单"), "danger")
+        return redirect(url_for(".list_detail", claim_id=claim.id))
+    if not form.validate_on_submit():
+        flash("；".join(form.file.errors) or _("请选择文件"), "danger")
+        return redirect(url_for(".list_detail", claim_id=claim.id))
+    upload_file = form.file.data
+    suffix = Path(upload_file.filename).suffix.lower()
+    folder = Path(current_app.config["UPLOAD_DIR"]) / "incoming"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}{suffix}"
+    upload_file.save(path)
+    job = jobs.submit(IMPORT_KIND, {"claim_id": claim.id, "path": str(path), "filename": upload_file.filename},
+                      current_user)
+    db.session.commit()
+    return redirect(url_for("jobs.job_detail", job_id=job.id))
+
+
+@bp.get("/jobs/<int:job_id>/errors.xlsx")
+@roles_required(Role.INSURER, Role.ADMIN, Role.CITY_AGRI)
+def error_report(job_id: int):
+    from agri_insurance.jobs.models import Job as JobModel
+
+    job = scoped_get_or_404(JobModel, job_id)
+    path = report_path(job.id)
+    if job.kind != IMPORT_KIND or not path.exists():
+        abort(404)
+    return send_file(path, as_attachment=True, download_name=_("承保清单错误报告.xlsx"))
+
+
+@bp.get("/claims/<int:claim_id>/list.xlsx")
+@roles_required(*READERS)
+def list_xlsx(claim_id: int):
+    claim = scoped_get_or_404(SubsidyClaim, claim_id)
+    lst = db.session.scalar(sa.select(UnderwritingList).where(UnderwritingList.claim_id == claim.id))
+    if lst is None:
+        abort(404)
+    rows = db.session.scalars(sa.select(UnderwritingRow).where(UnderwritingRow.list_id == lst.id)
+                              .order_by(UnderwritingRow.row_no).execution_options(yield_per=5000))
+    title = _("承保清单：%(t)s", t=claim.title)
+    # Exports are masked for everyone: a file travels further than a page.
+    return xlsx_download(exports.list_workbook(rows, title, show_full_ids=False), f"{title}.xlsx")

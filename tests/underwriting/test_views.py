@@ -1,0 +1,102 @@
+import io
+import tempfile
+from pathlib import Path
+
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from agri_insurance.auth.models import Role
+from agri_insurance.jobs import service as jobs
+from agri_insurance.underwriting.models import UnderwritingList, UnderwritingRow
+from tests.factories import county, make_user, read_text
+from tests.underwriting.conftest import claim_for
+from tests.underwriting.factories import write_csv
+
+
+def upload(client, claim_id, data, name="清单.csv"):
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_csv(Path(folder) / "f.csv", data)
+        with path.open("rb") as fh:
+            response = client.post(f"/underwriting/claims/{claim_id}/upload", data={"file": (fh, name)},
+                                   content_type="multipart/form-data")
+    assert response.status_code == 302
+    return jobs.wait(int(response.location.rsplit("/", 1)[1]), timeout=30)
+
+
+def test_ids_are_masked_for_other_roles_and_in_exports(world, login, db, small_list):
+    claim = claim_for(small_list)
+    job = upload(login("insurer"), claim.id, small_list)
+    assert job.status.value == "done"
+    full = small_list[0][1]
+    masked = full[:6] + "********" + full[-4:]
+    assert full in read_text(login("insurer").get(f"/underwriting/claims/{claim.id}"))       # the collector
+    assert full in read_text(login("county_agri").get(f"/underwriting/claims/{claim.id}"))   # the verifier
+    for role in ("county_finance", "city_finance", "city_agri", "admin"):
+        page = read_text(login(role).get(f"/underwriting/claims/{claim.id}"))
+        assert masked in page and full not in page, role
+    for role in ("insurer", "county_agri"):
+        ws = load_workbook(io.BytesIO(login(role).get(f"/underwriting/claims/{claim.id}/list.xlsx").data)).active
+        ids = [row[2] for row in ws.iter_rows(min_row=3, values_only=True)]
+        assert ids[0] == masked and full not in ids
+
+
+def test_a_failed_import_job_stores_nothing_and_reports_every_error(world, login, db, small_list):
+    claim = claim_for(small_list)
+    bad = [list(r) for r in small_list]
+    bad[5][5] = "十亩"
+    bad[-1][1] = "123"
+    client = login("insurer")
+    job = upload(client, claim.id, bad)
+    assert job.status.value == "failed" and "2 处错误" in job.error
+    assert db.session.scalar(sa.select(sa.func.count(UnderwritingRow.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(UnderwritingList.id))) == 0
+    page = read_text(client.get(f"/underwriting/claims/{claim.id}"))
+    assert "最近一次上传有 2 处错误" in page and "十亩" in page
+    report = client.get(f"/underwriting/jobs/{job.id}/errors.xlsx")
+    ws = load_workbook(io.BytesIO(report.data)).active
+    rows = list(ws.iter_rows(min_row=3, values_only=True))
+    assert [(r[0], r[1]) for r in rows] == [(7, "承保数量"), (41, "证件号码")]
+    # Another insurer cannot fetch the report.
+    from tests.factories import make_insurer
+
+    other = make_user("other_ins", Role.INSURER, insurer=make_insurer())
+    assert other is not None
+    assert login("other_ins").get(f"/underwriting/jobs/{job.id}/errors.xlsx").status_code == 404
+
+
+def test_reconciliation_failure_blocks_submission(world, login, db, small_list):
+    claim = claim_for(small_list)
+    client = login("insurer")
+    upload(client, claim.id, small_list[:-1])           # one household short
+    page = read_text(client.get(f"/underwriting/claims/{claim.id}"))
+    assert "清单与申请不一致" in page and "承保户数：清单 39 户，申请填报 40 户" in page
+    page = read_text(client.post(f"/subsidies/claims/{claim.id}/submit", follow_redirects=True))
+    assert "承保清单与申请不一致" in page
+    db.session.expire_all()
+    assert claim.status.value == "draft"
+
+
+def test_verifier_must_confirm_flagged_rows(world, login, db, small_list):
+    data = [list(r) for r in small_list]
+    data[1][1] = data[0][1]
+    claim = claim_for(data)
+    client = login("insurer")
+    upload(client, claim.id, data)
+    client.post(f"/subsidies/claims/{claim.id}/submit")
+    verifier = login("county_agri")
+    page = read_text(verifier.post(f"/subsidies/claims/{claim.id}/verify", follow_redirects=True))
+    assert "2 处核查标记" in page
+    db.session.expire_all()
+    assert claim.status.value == "submitted"
+    verifier.post(f"/subsidies/claims/{claim.id}/verify", data={"flags_reviewed": "y"})
+    db.session.expire_all()
+    assert claim.status.value == "verified"
+
+
+def test_template_has_the_exact_headers_and_text_id_column(world, login):
+    from agri_insurance.underwriting.parsing import COLUMNS
+
+    ws = load_workbook(io.BytesIO(login("insurer").get("/underwriting/template.xlsx").data)).active
+    assert [c.value for c in ws[1]] == [header for _key, header in COLUMNS]
+    assert ws["B2"].number_format == "@"
+    assert county() is not None
