@@ -142,7 +142,51 @@ def load_demo_data() -> dict[str, int]:
                                      insurer_id=insurer.id if role.needs_insurer else None)
             created["users"] += 1
     db.session.flush()
+    from flask import current_app
+
+    if not current_app.testing:  # tests build the rounds they need themselves
+        created["rounds"] = load_demo_round()
     return created
+
+
+DEMO_ROUND_NAME = "2026–2028年度上饶市政策性农业保险承保机构遴选（演示）"
+DEMO_LOTS = (  # county, code, name, products, expected annual premium, historical loss ratio %
+    ("361128", "PY-01", "鄱阳县种植业第一标段", ("rice",), "5200000", "68.5"),
+    ("361128", "PY-02", "鄱阳县种植业第二标段", ("rapeseed", "peanut"), "2100000", "55.2"),
+    ("361128", "PY-03", "鄱阳县养殖业标段", ("breeding_sow",), "1800000", "82.0"),
+    ("361127", "YG-01", "余干县种植业标段", ("rice", "rapeseed"), "4300000", "63.1"),
+    ("361127", "YG-02", "余干县特色农业标段", ("camellia_oil", "greenhouse_vegetables"), "900000", "47.8"),
+    ("361130", "WY-01", "婺源县种植业标段", ("rice", "rapeseed"), "1600000", "58.0"),
+    ("361130", "WY-02", "婺源县林业及特色标段", ("commercial_forest", "camellia_oil"), "1100000", "35.4"),
+)
+
+
+def load_demo_round() -> int:
+    """One selection round open for bids (deadline 30 days ahead) with lots in three counties. Idempotent."""
+    from datetime import timedelta
+
+    from agri_insurance.db_types import utcnow
+    from agri_insurance.tenders import service as tenders
+    from agri_insurance.tenders.models import SelectionRound
+
+    if db.session.scalar(sa.select(SelectionRound.id).where(SelectionRound.name == DEMO_ROUND_NAME)) is not None:
+        return 0
+    actor = db.session.scalar(sa.select(User).where(User.username == "city_agri"))
+    deadline = utcnow().replace(hour=9, minute=0, second=0, microsecond=0) + timedelta(days=30)  # 17:00 Beijing
+    rnd = tenders.create_round({
+        "name": DEMO_ROUND_NAME, "term_start_year": 2026, "bid_deadline": deadline,
+        "opening_time": deadline + timedelta(hours=16, minutes=30), "notice_working_days": 5, "min_insurers": 2,
+        "max_insurers": 3, "market_share_cap_pct": None, "contact": "市农业农村局计划财务科 0793-8000000",
+        "notes": None}, actor)
+    products = {p.code: p.id for p in db.session.scalars(sa.select(Product))}
+    regions = {r.code: r.id for r in db.session.scalars(sa.select(Region))}
+    for county, code, name, product_codes, premium, loss in DEMO_LOTS:
+        tenders.save_lot(rnd, None, {
+            "region_id": regions[county], "code": code, "name": name, "townships": None,
+            "expected_premium": Decimal(premium), "loss_ratio_pct": Decimal(loss), "notes": None,
+            "product_ids": [products[c] for c in product_codes]}, actor)
+    tenders.publish_round(rnd, actor)
+    return 1
 
 
 def database_is_empty() -> bool:
