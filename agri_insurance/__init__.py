@@ -67,13 +67,13 @@ def create_app(config: Config | None = None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     from agri_insurance.audit.views import bp as audit_bp
     from agri_insurance.auth.views import bp as auth_bp
+    from agri_insurance.bids.views import bp as bids_bp
+    from agri_insurance.jobs.views import bp as jobs_bp
     from agri_insurance.main.views import bp as main_bp
     from agri_insurance.reference.views import bp as reference_bp
-    from agri_insurance.tenders.views import bp as tenders_bp
-    from agri_insurance.bids.views import bp as bids_bp
     from agri_insurance.subsidies.views import bp as subsidies_bp
+    from agri_insurance.tenders.views import bp as tenders_bp
     from agri_insurance.underwriting.views import bp as underwriting_bp
-    from agri_insurance.jobs.views import bp as jobs_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)

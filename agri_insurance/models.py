@@ -2,14 +2,20 @@
 
 from agri_insurance.audit.models import AuditEntry  # noqa: F401
 from agri_insurance.auth.models import User  # noqa: F401
+from agri_insurance.bids.models import Bid, BidOpening, BidReceipt  # noqa: F401
+from agri_insurance.jobs.models import Job  # noqa: F401
 from agri_insurance.reference.models import Insurer, Product, Region, SubsidyScheme  # noqa: F401
 from agri_insurance.storage import StoredFile  # noqa: F401
-from agri_insurance.tenders.models import CountyException, Lot, SelectionRound  # noqa: F401
-from agri_insurance.bids.models import Bid, BidOpening, BidReceipt  # noqa: F401
 from agri_insurance.subsidies.models import (  # noqa: F401
-    Budget, ClaimShare, Payment, SubsidyClaim, UnderwritingAssignment,
+    Budget,
+    ClaimShare,
+    Payment,
+    SubsidyClaim,
+    UnderwritingAssignment,
 )
+from agri_insurance.tenders.models import CountyException, Lot, SelectionRound  # noqa: F401
 from agri_insurance.underwriting.models import (  # noqa: F401
-    UnderwritingFlag, UnderwritingList, UnderwritingRow,
+    UnderwritingFlag,
+    UnderwritingList,
+    UnderwritingRow,
 )
-from agri_insurance.jobs.models import Job  # noqa: F401

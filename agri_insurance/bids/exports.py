@@ -221,9 +221,6 @@ def opening_rows(opening: BidOpening, rnd: SelectionRound) -> list[list]:
             for i, e in enumerate(opening.entries, start=1)]
 
 
-OPENING_HEADERS = ("序号", "投标人", "统一社会信用代码", "投标标段", "回执编号", "提交时间", "SHA-256", "核验")
-
-
 def opening_headers() -> list[str]:
     return [_("序号"), _("投标人"), _("统一社会信用代码"), _("投标标段"), _("回执编号"), _("提交时间"),
             _("SHA-256"), _("核验")]

@@ -182,7 +182,7 @@ def start_bid(rnd: SelectionRound, user) -> Bid:
     return bid
 
 
-def _require_editable(bid: Bid, user) -> None:
+def require_editable(bid: Bid, user) -> None:
     _require_own(bid, user)
     _require_accepting(bid.round)
     require(bid.editable, _("已提交的投标文件不能修改；如需修改请先撤回"))
@@ -192,7 +192,7 @@ def save_bid(bid: Bid, data: dict[str, Any], user) -> None:
     """Replace the bid's content with `data`: SCALAR_FIELDS, lot_ids, county_setups [{region_id,
     has_county_branch, township_stations, agri_staff}], innovations [{name, filed_on}], penalties [{decided_on,
     amount, authority, reason}]. Field-level checks (types, ranges) are the form's or the xlsx parser's."""
-    _require_editable(bid, user)
+    require_editable(bid, user)
     rnd = bid.round
     lot_ids = set(data.get("lot_ids") or [])
     lots = db.session.scalars(sa.select(Lot).where(Lot.round_id == rnd.id, Lot.id.in_(lot_ids))).all()
@@ -238,7 +238,7 @@ def save_bid(bid: Bid, data: dict[str, Any], user) -> None:
 
 
 def add_attachment(bid: Bid, stored_file, title: str, user) -> BidAttachment:
-    _require_editable(bid, user)
+    require_editable(bid, user)
     title = (title or "").strip() or stored_file.original_name
     attachment = BidAttachment(bid=bid, stored_file=stored_file, title=title[:200])
     db.session.add(attachment)
@@ -250,7 +250,7 @@ def add_attachment(bid: Bid, stored_file, title: str, user) -> BidAttachment:
 
 def delete_attachment(attachment: BidAttachment, user) -> None:
     bid = attachment.bid
-    _require_editable(bid, user)
+    require_editable(bid, user)
     from agri_insurance import storage
 
     stored = attachment.stored_file

@@ -191,7 +191,7 @@ def add_attachment(bid_id: int):
         flash(_("请选择要上传的PDF文件"), "danger")
         return _back(bid)
     try:
-        service._require_editable(bid, current_user)
+        service.require_editable(bid, current_user)
         stored = storage.save_pdf(form.document.data, current_user)
         service.add_attachment(bid, stored, form.title.data, current_user)
         db.session.commit()
