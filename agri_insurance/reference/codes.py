@@ -6,6 +6,8 @@ GB 32100-2015 unified social credit code (统一社会信用代码): 18 characte
 
 from __future__ import annotations
 
+from operator import mul
+
 CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
@@ -37,7 +39,7 @@ ID_CHECK_CHARS = "10X98765432"
 
 
 def id_number_check_char(first17: str) -> str:
-    total = sum(int(digit) * weight for digit, weight in zip(first17, ID_WEIGHTS, strict=True))
+    total = sum(map(mul, map(int, first17), ID_WEIGHTS))
     return ID_CHECK_CHARS[total % 11]
 
 

@@ -1,8 +1,10 @@
 """Premium subsidy rules: shares (R5, R6), who may claim, the claim workflow, payments, budgets, overdue (R7).
 
-Rounding rule (the one place money is rounded): each government level's share is premium × percent / 100
-rounded half-up to the fen; the farmer's share is the remainder. So the five shares always add up exactly
-to the claim's premium, and the farmer's share absorbs the last fen of rounding.
+Rounding rule (the one place money is rounded): the farmer's, central, provincial and city shares are
+premium × percent / 100 rounded half-up to the fen; the county's share is the remainder. So the five shares
+always add up exactly to the claim's premium. The farmer's share is rounded on its own (not a remainder)
+because it must match what farmers actually paid, row by row in the underwriting list; the county, which pays
+last and closest to the claim, absorbs the last fen.
 """
 
 from __future__ import annotations
@@ -43,9 +45,10 @@ ZERO = Decimal("0.00")
 
 def split_premium(premium: Decimal, pcts: dict[ShareLevel, Decimal]) -> dict[ShareLevel, Decimal]:
     """Amounts per level for `premium` (see the module docstring for the rounding rule)."""
-    amounts = {level: to_fen(premium * pcts[level] / HUNDRED) for level in GOVERNMENT_LEVELS}
-    amounts[ShareLevel.FARMER] = premium - sum(amounts.values(), ZERO)
-    return amounts
+    rounded = (ShareLevel.CENTRAL, ShareLevel.PROVINCIAL, ShareLevel.CITY, ShareLevel.FARMER)
+    amounts = {level: to_fen(premium * pcts[level] / HUNDRED) for level in rounded}
+    amounts[ShareLevel.COUNTY] = premium - sum(amounts.values(), ZERO)
+    return {level: amounts[level] for level in ShareLevel}
 
 
 def applicable_scheme(product_id: int, region_id: int, year: int) -> SubsidyScheme | None:

@@ -111,9 +111,10 @@ def map_header(cells: list, findings: Findings) -> dict[str, int] | None:
 def _text(value) -> str:
     if value is None:
         return ""
-    if isinstance(value, str):
+    if type(value) is str:
         text = value.strip()
-        if not text.isascii():
+        # is_normalized is much cheaper than normalize for the common case of clean Chinese text.
+        if not text.isascii() and not unicodedata.is_normalized("NFKC", text):
             text = unicodedata.normalize("NFKC", text).strip()
         return text
     return str(value)
@@ -131,9 +132,7 @@ class RowValidator:
 
     def _cell(self, cells: list, key: str):
         index = self.positions.get(key)
-        if index is None or index >= len(cells):
-            return None
-        return cells[index]
+        return None if index is None else cells[index]
 
     def _string(self, cells, key: str, row: int, required: bool = True, max_length: int = 50) -> str | None:
         raw = self._cell(cells, key)
@@ -158,8 +157,12 @@ class RowValidator:
         if isinstance(raw, bool):
             self.findings.add(row, column, _("应为数字"))
             return None
-        if isinstance(raw, int | float):
-            value = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(raw)
+        if type(raw) is float:
+            cents = round(raw * 100)
+            # A number typed with at most two decimals comes back from the sheet within float noise of it.
+            value = Decimal(cents).scaleb(-2) if abs(raw * 100 - cents) < 1e-6 else Decimal(repr(raw))
+        elif isinstance(raw, int):
+            value = Decimal(raw)
         else:
             text = _text(raw)
             if text != raw:
@@ -175,16 +178,17 @@ class RowValidator:
                 self.findings.add(row, column, _("“%(text)s”不是数字", text=text))
                 return None
         try:
-            if value != value.quantize(CENT):
-                self.findings.add(row, column, _("最多两位小数"))
-                return None
+            rounded = value.quantize(CENT)
         except InvalidOperation:
             self.findings.add(row, column, _("数值过大"))
+            return None
+        if value != rounded:
+            self.findings.add(row, column, _("最多两位小数"))
             return None
         if value < 0 or (positive and value == 0):
             self.findings.add(row, column, _("必须大于0") if positive else _("不能为负数"))
             return None
-        return value.quantize(CENT)
+        return rounded
 
     def _id_number(self, cells, row: int) -> tuple[str, str] | None:
         raw = self._cell(cells, "id_number")
@@ -216,6 +220,8 @@ class RowValidator:
         return None
 
     def validate(self, row: int, cells: list) -> ValidRow | None:
+        if len(cells) < self.width:
+            cells = list(cells) + [None] * (self.width - len(cells))
         errors_before = self.findings.error_count
         name = self._string(cells, "name", row, max_length=100)
         identity = self._id_number(cells, row)

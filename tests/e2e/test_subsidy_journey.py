@@ -60,7 +60,7 @@ def test_claim_from_submission_to_payment(page, browser, live_server, underwriti
     log_in(finance, "county_finance")
     finance.goto(claim_url)
     finance.select_option("#level", "county")
-    finance.fill("#amount", "61728.39")
+    finance.fill("#amount", "61728.40")
     finance.fill("#voucher_no", "鄱财农〔2026〕12号")
     finance.click("#confirm-payment")
     assert finance.get_by_text("拨付已登记").is_visible()
@@ -68,7 +68,7 @@ def test_claim_from_submission_to_payment(page, browser, live_server, underwriti
     assert "鄱财农〔2026〕12号" in finance.locator("#payments").inner_text()
 
     finance.goto("/subsidies/ledger?year=2026")
-    assert "61,728.39" in finance.locator("table").inner_text()
+    assert "61,728.40" in finance.locator("table").inner_text()
     finance.goto("/subsidies/overview?year=2026")
     finance.wait_for_function("document.querySelectorAll('canvas').length === 3")
     assert "鄱阳县" in finance.locator("#growth").inner_text()

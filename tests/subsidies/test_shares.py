@@ -27,11 +27,13 @@ def test_camellia_specialty_scheme_city_15_county_30():
 def test_odd_premium_rounds_each_level_and_still_sums_exactly():
     premium = D("1234567.89")
     shares = split_premium(premium, RICE)
-    # 45 % = 555555.5505 → 555555.55; 25 % = 308641.9725 → 308641.97; 5 % = 61728.3945 → 61728.39
+    # 45 % = 555555.5505 → 555555.55; 25 % = 308641.9725 → 308641.97; 5 % = 61728.3945 → 61728.39;
+    # farmer 20 % = 246913.578 → 246913.58; the county takes the remainder: 61728.3945 → 61728.40.
     assert shares[L.CENTRAL] == D("555555.55")
     assert shares[L.PROVINCIAL] == D("308641.97")
-    assert shares[L.CITY] == shares[L.COUNTY] == D("61728.39")
-    assert shares[L.FARMER] == D("246913.59")  # the remainder absorbs the rounding
+    assert shares[L.CITY] == D("61728.39")
+    assert shares[L.FARMER] == D("246913.58")
+    assert shares[L.COUNTY] == D("61728.40")  # the remainder absorbs the rounding
     assert sum(shares.values()) == premium
 
 
@@ -56,4 +58,5 @@ def test_any_premium_and_scheme_sums_exactly(cents, pcts):
     shares = split_premium(premium, levels)
     assert sum(shares.values()) == premium
     assert all(v == v.quantize(D("0.01")) for v in shares.values())
-    assert all(abs(shares[lvl] - premium * levels[lvl] / 100) <= D("0.005") for lvl in levels if lvl is not L.FARMER)
+    assert all(abs(shares[lvl] - premium * levels[lvl] / 100) <= D("0.005") for lvl in levels if lvl is not L.COUNTY)
+    assert abs(shares[L.COUNTY] - premium * levels[L.COUNTY] / 100) <= D("0.02")

@@ -70,7 +70,7 @@ def test_full_journey_through_the_pages(world, login, db):
     page = read_text(finance.get(f"/subsidies/claims/{claim_id}"))
     assert "确认拨付" in page
     response = finance.post(f"/subsidies/claims/{claim_id}/payments", data={
-        "level": "county", "amount": "61728.39", "paid_on": "2026-03-01", "voucher_no": "鄱财农〔2026〕12号"})
+        "level": "county", "amount": "61728.40", "paid_on": "2026-03-01", "voucher_no": "鄱财农〔2026〕12号"})
     assert response.status_code == 302
     claim = _claim(db, claim_id)
     assert claim.status is ClaimStatus.PAYING and claim.share(ShareLevel.COUNTY).outstanding == 0
@@ -179,8 +179,8 @@ def test_ledger_xlsx_has_the_right_totals(world, login, db):
     paid_col = headers.index("县级财政已付")
     assert D(str(total[paid_col])) == D("1000.50")
     outstanding_col = headers.index("政府补贴未付合计")
-    # Government shares: 1,234,567.89 − 246,913.59 (farmer) + 100,000 − 20,000 = 1,067,654.30; less 1,000.50 paid.
-    assert D(str(total[outstanding_col])) == D("1066653.80")
+    # Government shares: 1,234,567.89 − 246,913.58 (farmer) + 100,000 − 20,000 = 1,067,654.31; less 1,000.50 paid.
+    assert D(str(total[outstanding_col])) == D("1066653.81")
     assert ws.cell(row=4, column=premium_col + 1).number_format == "#,##0.00"
 
 

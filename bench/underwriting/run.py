@@ -1,0 +1,194 @@
+"""Underwriting list import benchmark on PostgreSQL: read + validate + store + cross-check, against a read-only floor.
+
+    python -m bench.underwriting.run 100000 1000000 [--format xlsx|csv] [--errors-too]
+
+Each measurement runs in its own process, so peak memory (ru_maxrss) is that phase's alone. The database is
+`<TEST_DATABASE_URL base>/bench_underwriting`, created afresh. The list is imported through the same service
+the background job calls (`underwriting.service.import_list`), committed, for a draft claim whose figures
+match the file, with 20 planted duplicate people (they become flags) in an otherwise valid list. With
+--errors-too a second file with 30 bad cells spread over it is imported too: it must fail and store nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+BASE = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test").rsplit("/", 1)[0]
+DB_URL = f"{BASE}/bench_underwriting"
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def phase_floor(path: Path) -> dict:
+    start = time.perf_counter()
+    count = 0
+    if path.suffix == ".xlsx":
+        from python_calamine import CalamineWorkbook
+
+        for _row in CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).iter_rows():
+            count += 1
+    else:
+        import csv
+
+        with path.open(encoding="utf-8", newline="") as fh:
+            for _row in csv.reader(fh):
+                count += 1
+    return {"rows": count - 1, "seconds": time.perf_counter() - start, "peak_mb": peak_mb()}
+
+
+def _app():
+    from agri_insurance import create_app
+    from agri_insurance.config import TestingConfig
+
+    app = create_app(TestingConfig(DB_URL, "/tmp/bench_underwriting"))
+    return app
+
+
+def phase_setup(path: Path, count: int) -> dict:
+    import psycopg
+
+    with psycopg.connect(f"{BASE}/postgres".replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS bench_underwriting WITH (FORCE)")
+        conn.execute("CREATE DATABASE bench_underwriting")
+    app = _app()
+    from flask_migrate import upgrade
+
+    from agri_insurance.demo import load_demo_data
+    from agri_insurance.extensions import db
+    from bench.underwriting.generate import rows
+
+    with app.app_context():
+        upgrade(revision="heads")
+        load_demo_data()
+        db.session.commit()
+    return {"totals": _totals(rows(count, 20))}
+
+
+def _totals(data) -> dict:
+    q = s = p = f = Decimal(0)
+    people, n = set(), 0
+    for r in data:
+        q += Decimal(r[5]); s += Decimal(r[7]); p += Decimal(r[8]); f += Decimal(r[9])  # noqa: E702
+        people.add(r[1])
+        n += 1
+    return {"quantity": str(q), "sum_insured": str(s), "premium": str(p), "farmer": str(f),
+            "households": len(people), "rows": n}
+
+
+def phase_import(path: Path, totals: dict, period: str) -> dict:
+    app = _app()
+    import sqlalchemy as sa
+
+    from agri_insurance.auth.models import User
+    from agri_insurance.extensions import db
+    from agri_insurance.reference.models import Product, Region
+    from agri_insurance.subsidies import service as subsidies
+    from agri_insurance.subsidies.models import SubsidyClaim
+    from agri_insurance.underwriting import service
+    from agri_insurance.underwriting.models import UnderwritingRow
+
+    with app.test_request_context():
+        insurer = db.session.scalar(sa.select(User).where(User.username == "insurer"))
+        county = db.session.scalar(sa.select(Region).where(Region.code == "361128"))
+        rice = db.session.scalar(sa.select(Product).where(Product.code == "rice"))
+        if not subsidies.may_claim(insurer.insurer_id, county.id, rice.id, 2026):
+            subsidies.save_assignment({"insurer_id": insurer.insurer_id, "region_id": county.id, "product_id": rice.id,
+                                       "start_year": 2026, "end_year": 2026, "notes": None}, None)
+        premium = Decimal(totals["premium"])
+        scheme = subsidies.applicable_scheme(rice.id, county.id, 2026)
+        farmer = subsidies.split_premium(premium, subsidies.scheme_pcts(scheme))[subsidies.ShareLevel.FARMER]
+        claim = subsidies.save_claim(None, {
+            "region_id": county.id, "product_id": rice.id, "year": 2026, "period": period,
+            "quantity": Decimal(totals["quantity"]), "unit": "亩", "sum_insured": Decimal(totals["sum_insured"]),
+            "premium_rate": Decimal(5), "total_premium": premium, "farmer_premium": farmer,
+            "households": totals["households"], "list_rows": totals["rows"], "notes": None}, insurer.insurer, insurer)
+        db.session.commit()
+        claim_id = claim.id
+        rows_before = db.session.scalar(sa.select(sa.func.count(UnderwritingRow.id)))
+        db.session.remove()
+
+        start = time.perf_counter()
+        claim = db.session.get(SubsidyClaim, claim_id)
+        outcome = None
+        error = None
+        try:
+            outcome = service.import_list(claim, path, path.name, insurer and db.session.merge(insurer),
+                                          total_bytes=path.stat().st_size)
+            db.session.commit()
+        except service.ListHasErrors as e:
+            db.session.rollback()
+            error = {"errors": e.findings.error_count, "first": str(e)[:120]}
+        seconds = time.perf_counter() - start
+        stored = db.session.scalar(sa.select(sa.func.count(UnderwritingRow.id))) - rows_before
+        result = {"seconds": seconds, "peak_mb": peak_mb(), "stored_rows": stored, "error": error}
+        if outcome is not None:
+            lst = outcome.list
+            result.update({"rows": lst.rows, "households": lst.households, "flags": lst.flag_count,
+                           "reconciled": lst.reconciled})
+        return result
+
+
+def _subprocess(phase: str, *args: str) -> dict:
+    done = subprocess.run([sys.executable, "-m", "bench.underwriting.run", "--phase", phase, *args],
+                          capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2])
+    if done.returncode != 0:
+        sys.exit(done.stderr[-3000:])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("sizes", nargs="*", type=int, default=[100_000, 1_000_000])
+    parser.add_argument("--format", default="xlsx", choices=("xlsx", "csv"))
+    parser.add_argument("--errors-too", action="store_true")
+    parser.add_argument("--phase")
+    parser.add_argument("--path")
+    parser.add_argument("--count", type=int)
+    parser.add_argument("--totals")
+    parser.add_argument("--period", default="2026年全年")
+    args = parser.parse_args()
+    if args.phase == "floor":
+        print(json.dumps(phase_floor(Path(args.path))))
+        return
+    if args.phase == "setup":
+        print(json.dumps(phase_setup(Path(args.path), args.count)))
+        return
+    if args.phase == "import":
+        print(json.dumps(phase_import(Path(args.path), json.loads(args.totals), args.period), default=str))
+        return
+
+    from bench.underwriting.generate import generate
+
+    print(f"machine: {os.cpu_count()} cores; database {DB_URL}")
+    print("| rows | format | read only (floor) | full import | rows/s | ratio to floor | peak RSS | flags | stored |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for size in args.sizes:
+        path = generate(size, args.format)
+        setup = _subprocess("setup", "--path", str(path), "--count", str(size))
+        floor = _subprocess("floor", "--path", str(path))
+        result = _subprocess("import", "--path", str(path), "--totals", json.dumps(setup["totals"]))
+        print(f"| {size:,} | {args.format} | {floor['seconds']:.1f} s ({floor['peak_mb']:.0f} MB) | "
+              f"{result['seconds']:.1f} s | {size / result['seconds']:,.0f} | "
+              f"{result['seconds'] / floor['seconds']:.1f}× | {result['peak_mb']:.0f} MB | {result.get('flags')} | "
+              f"{result['stored_rows']:,} |", flush=True)
+        if args.errors_too:
+            bad = generate(size, args.format, errors=30)
+            failed = _subprocess("import", "--path", str(bad), "--totals", json.dumps(setup["totals"]),
+                                 "--period", "2026年全年（错误文件）")
+            print(f"| {size:,} with 30 errors | {args.format} | | {failed['seconds']:.1f} s (failed as it must: "
+                  f"{failed['error']['errors']} errors) | {size / failed['seconds']:,.0f} | | {failed['peak_mb']:.0f} MB"
+                  f" | | {failed['stored_rows']} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
