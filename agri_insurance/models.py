@@ -3,6 +3,15 @@
 from agri_insurance.audit.models import AuditEntry  # noqa: F401
 from agri_insurance.auth.models import User  # noqa: F401
 from agri_insurance.bids.models import Bid, BidOpening, BidReceipt  # noqa: F401
+from agri_insurance.evaluation.models import (  # noqa: F401
+    ConflictDeclaration,
+    Criterion,
+    EligibilityCheck,
+    EvaluationPanel,
+    ExpertScore,
+    PanelMember,
+    ScoringScheme,
+)
 from agri_insurance.jobs.models import Job  # noqa: F401
 from agri_insurance.reference.models import Insurer, Product, Region, SubsidyScheme  # noqa: F401
 from agri_insurance.storage import StoredFile  # noqa: F401

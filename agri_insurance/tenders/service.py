@@ -168,6 +168,9 @@ def publish_round(rnd: SelectionRound, actor) -> None:
     require(rnd.bid_deadline > utcnow(), _("投标截止时间必须晚于当前时间"), "bid_deadline")
     require(rnd.opening_time >= rnd.bid_deadline, _("开标时间不能早于投标截止时间"), "opening_time")
     _check_lot_counts(rnd)
+    from agri_insurance.evaluation.service import freeze_scheme
+
+    freeze_scheme(rnd, actor)  # the scoring scheme and eligibility gates are valid and fixed from now on
     transition(rnd, S.OPEN, actor, _("发布遴选公告，开始接受投标：%(name)s", name=rnd.name))
 
 

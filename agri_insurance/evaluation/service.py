@@ -1,0 +1,879 @@
+"""Evaluation rules: the scoring scheme (R4), eligibility gates, the expert panel, composite and lot scores, ranking.
+
+CONTRACT for the allocation (issue 6) — plain functions over a SelectionRound:
+
+- `is_final(rnd) -> bool`: True once the panel is closed (评审结束); scores, eligibility and ranks never change after.
+- `lot_scores(rnd) -> list[LotScore]`: one `LotScore(insurer_id, bid_id, lot_id, score)` per (ELIGIBLE bid, lot it
+  bid on), `score` a Decimal with 2 decimals in 0–100: the bid's composite score using the institution set-up score
+  of the lot's county. Raises DomainError unless `is_final(rnd)`.
+- `ranking(rnd) -> list[RankedBid]`: every opened bid as `RankedBid(bid_id, insurer_id, score, rank, eligible,
+  reasons)` ordered by rank. Eligible bids first, ranked 1..n by `score` (the composite: set-up averaged over the
+  counties the bid covers) with TIE_RULE; ineligible bids follow with score 0.00, ranks n+1.. in bid order, and
+  `reasons` (translated) saying why. Needs the eligibility checks (panel scoring or closed; DomainError otherwise);
+  before `is_final` the result is provisional (missing expert scores count 0).
+- `county_ranking(rnd, region_id) -> list[RankedBid]`: the same for the bids on lots of one county, `score` using
+  that county's set-up score (= the bid's lot score there): the order for backup underwriters (后备机构).
+
+TIE_RULE (ranks are always distinct): higher score; then higher 理赔服务水平 (claims service) points; then higher
+comprehensive solvency ratio; then the earlier submission (the receipt time of the opened bid); then the lower bid id.
+
+ROUNDING happens in one place, `round_points`: each criterion's points — per bid, or per (bid, county) for the
+institution set-up criteria, and a bid's set-up points averaged over its counties — are rounded half-up to 2
+decimals once; composite and lot scores are exact sums of rounded points, so they need no further rounding.
+
+SCORING of a criterion worth `max` points (missing bid data scores 0 in every objective kind):
+- linear: among the eligible bids (per county for set-up criteria), worst value 0, best value `max`, linear between;
+  when all values are equal (or there is a single bidder) every bid with a value gets `max`.
+- banded: `bands` are [bound, points] pairs; higher_is_better → the highest bound ≤ value; else the lowest bound ≥
+  value; no band → 0.
+- yes_no: `max` if yes, else 0.
+- deduction: `max − deduction_per_count × count`, never below 0.
+- subjective: the mean of the experts' points; when at least `drop_extremes_min_experts` experts scored (and that
+  setting is not 0) one highest and one lowest score are dropped first.
+
+Every function checks, changes and audits; none commits (the caller does). Bids are only ever read through
+`bids.service.opened_bids(rnd)`, which is empty before the opening, so nothing here can reveal a sealed bid.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from agri_insurance.audit import service as audit
+from agri_insurance.auth.models import Role, User
+from agri_insurance.bids.models import Bid
+from agri_insurance.db_types import utcnow
+from agri_insurance.errors import DomainError, require
+from agri_insurance.evaluation.models import (
+    ConflictDeclaration,
+    ControlDecision,
+    Criterion,
+    CriterionKind,
+    EligibilityCheck,
+    EvaluationPanel,
+    ExpertScore,
+    Factor,
+    PanelMember,
+    PanelStatus,
+    ScoringScheme,
+)
+from agri_insurance.extensions import db
+from agri_insurance.tenders.models import RoundStatus, SelectionRound
+
+K = CriterionKind
+P = PanelStatus
+HUNDRED = Decimal(100)
+ZERO = Decimal(0)
+CENT = Decimal("0.01")
+
+
+def round_points(value: Decimal) -> Decimal:
+    """THE rounding of the evaluation: half-up to 2 decimals (see the module docstring)."""
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# --- the contract's data ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LotScore:
+    insurer_id: int
+    bid_id: int
+    lot_id: int
+    score: Decimal
+
+
+@dataclass(frozen=True)
+class RankedBid:
+    bid_id: int
+    insurer_id: int
+    score: Decimal
+    rank: int
+    eligible: bool
+    reasons: list[str] = field(default_factory=list)
+
+
+# --- metrics: the bid figures objective criteria use --------------------------------------------------------
+
+SERVICE_RATING_LEVELS = {"AA": 5, "A": 4, "B": 3, "C": 2, "D": 1}
+RISK_RATING_LEVELS = {"A": 4, "B": 3, "C": 2, "D": 1}
+
+
+@dataclass(frozen=True)
+class Metric:
+    label: Any
+    factor: Factor
+    read: Callable[[Bid, Any], Any]   # (bid, county set-up or None) → Decimal | bool | None
+    per_county: bool = False
+    boolean: bool = False
+
+
+def _dec(value) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _mean_income(bid: Bid) -> Decimal | None:
+    values = [bid.premium_income_y1, bid.premium_income_y2, bid.premium_income_y3]
+    return None if any(v is None for v in values) else sum(values, ZERO) / 3
+
+
+def _level(levels: dict[str, int], value) -> Decimal | None:
+    value = getattr(value, "value", value)
+    return Decimal(levels[value]) if value in levels else None
+
+
+def _recent_penalties(bid: Bid, years: int) -> list:
+    opened = (bid.round.opened_at or utcnow()).date()
+    try:
+        since = opened.replace(year=opened.year - years)
+    except ValueError:  # 29 February
+        since = date(opened.year - years, 3, 1)
+    return [p for p in bid.penalties if p.decided_on >= since]
+
+
+METRICS: dict[str, Metric] = {
+    "county_branch": Metric(_l("设立县级分支机构"), Factor.SETUP,
+                            lambda b, s: None if s is None else bool(s.has_county_branch), True, True),
+    "township_stations": Metric(_l("乡镇服务站数量"), Factor.SETUP,
+                                lambda b, s: None if s is None else Decimal(s.township_stations), True),
+    "agri_staff": Metric(_l("农险专职人员数量"), Factor.SETUP,
+                         lambda b, s: None if s is None else Decimal(s.agri_staff), True),
+    "avg_settlement_days": Metric(_l("平均结案周期（天）"), Factor.CLAIMS, lambda b, s: _dec(b.avg_settlement_days)),
+    "on_time_settlement_pct": Metric(_l("理赔及时率（%）"), Factor.CLAIMS,
+                                     lambda b, s: _dec(b.on_time_settlement_pct)),
+    "complaints_per_10k": Metric(_l("万单有效投诉量"), Factor.CLAIMS, lambda b, s: _dec(b.complaints_per_10k)),
+    "avg_premium_income": Metric(_l("近三年农险保费收入平均值（元）"), Factor.SERVICE, lambda b, s: _mean_income(b)),
+    "service_rating_level": Metric(_l("服务评价等级（AA=5 … D=1）"), Factor.SERVICE,
+                                   lambda b, s: _level(SERVICE_RATING_LEVELS, b.service_rating)),
+    "innovation_count": Metric(_l("创新产品数量"), Factor.INNOVATION, lambda b, s: Decimal(len(b.innovations))),
+    "penalty_count": Metric(_l("行政处罚次数"), Factor.COMPLIANCE, lambda b, s: Decimal(len(b.penalties))),
+    "has_reinsurance": Metric(_l("有再保险安排"), Factor.RISK,
+                              lambda b, s: bool((b.reinsurance_arrangement or "").strip()), boolean=True),
+    "catastrophe_reserve": Metric(_l("大灾风险准备金余额（元）"), Factor.RISK, lambda b, s: _dec(b.catastrophe_reserve)),
+    "comprehensive_solvency_pct": Metric(_l("综合偿付能力充足率（%）"), Factor.SOLVENCY,
+                                         lambda b, s: _dec(b.comprehensive_solvency_pct)),
+    "core_solvency_pct": Metric(_l("核心偿付能力充足率（%）"), Factor.SOLVENCY, lambda b, s: _dec(b.core_solvency_pct)),
+    "risk_rating_level": Metric(_l("综合风险评级（A=4 … D=1）"), Factor.SOLVENCY,
+                                lambda b, s: _level(RISK_RATING_LEVELS, b.risk_rating)),
+}
+
+
+# --- the scoring scheme ------------------------------------------------------------------------------------
+
+# (factor, code, name, kind, max points, metric, higher is better, bands, deduction per count, guidance)
+DEFAULT_CRITERIA = (
+    (Factor.SETUP, "S1", "县级分支机构", K.YES_NO, "6", "county_branch", True, None, None, None),
+    (Factor.SETUP, "S2", "乡镇服务网点", K.LINEAR, "8", "township_stations", True, None, None, None),
+    (Factor.SETUP, "S3", "农险专职人员", K.LINEAR, "6", "agri_staff", True, None, None, None),
+    (Factor.CLAIMS, "C1", "平均结案周期", K.LINEAR, "6", "avg_settlement_days", False, None, None, None),
+    (Factor.CLAIMS, "C2", "理赔及时率", K.BANDED, "6", "on_time_settlement_pct", True,
+     [["98", "6"], ["95", "4"], ["90", "2"]], None, None),
+    (Factor.CLAIMS, "C3", "万单有效投诉量", K.LINEAR, "3", "complaints_per_10k", False, None, None, None),
+    (Factor.CLAIMS, "C4", "理赔服务方案", K.SUBJECTIVE, "5", None, True, None, None,
+     "查勘定损、理赔公开、结案时效承诺的完整性和可行性"),
+    (Factor.SERVICE, "V1", "农险业务规模", K.LINEAR, "8", "avg_premium_income", True, None, None, None),
+    (Factor.SERVICE, "V2", "监管服务评价", K.BANDED, "7", "service_rating_level", True,
+     [["5", "7"], ["4", "5"], ["3", "3"], ["2", "1"]], None, None),
+    (Factor.INNOVATION, "I1", "创新产品数量", K.LINEAR, "5", "innovation_count", True, None, None, None),
+    (Factor.INNOVATION, "I2", "产品创新方案", K.SUBJECTIVE, "5", None, True, None, None,
+     "地方特色产品、指数保险等创新的针对性和可推广性"),
+    (Factor.COMPLIANCE, "P1", "行政处罚", K.DEDUCTION, "6", "penalty_count", True, None, "2", None),
+    (Factor.COMPLIANCE, "P2", "合规管理", K.SUBJECTIVE, "4", None, True, None, None, "内控制度和合规管理的健全程度"),
+    (Factor.RISK, "R1", "再保险安排", K.YES_NO, "3", "has_reinsurance", True, None, None, None),
+    (Factor.RISK, "R2", "大灾风险准备金", K.LINEAR, "3", "catastrophe_reserve", True, None, None, None),
+    (Factor.RISK, "R3", "风险管控方案", K.SUBJECTIVE, "4", None, True, None, None, "防灾减损和风险管控措施"),
+    (Factor.SOLVENCY, "L1", "综合偿付能力充足率", K.BANDED, "8", "comprehensive_solvency_pct", True,
+     [["200", "8"], ["150", "6"], ["120", "4"], ["100", "2"]], None, None),
+    (Factor.SOLVENCY, "L2", "核心偿付能力充足率", K.BANDED, "4", "core_solvency_pct", True,
+     [["150", "4"], ["100", "3"], ["75", "2"], ["50", "1"]], None, None),
+    (Factor.SOLVENCY, "L3", "综合风险评级", K.BANDED, "3", "risk_rating_level", True, [["4", "3"], ["3", "1.5"]],
+     None, None),
+)
+CRITERION_FIELDS = ("factor", "code", "name", "kind", "max_points", "metric", "higher_is_better", "bands",
+                    "deduction_per_count", "guidance")
+RULE_FIELDS = ("min_comprehensive_solvency_pct", "min_core_solvency_pct", "allowed_risk_ratings",
+               "penalty_lookback_years", "check_common_control", "drop_extremes_min_experts")
+
+
+def scheme_of(rnd: SelectionRound) -> ScoringScheme | None:
+    return db.session.scalar(sa.select(ScoringScheme).where(ScoringScheme.round_id == rnd.id))
+
+
+def _add_default_criteria(scheme: ScoringScheme) -> None:
+    for position, row in enumerate(DEFAULT_CRITERIA, start=1):
+        factor, code, name, kind, points, metric, higher, bands, per_count, guidance = row
+        scheme.criteria.append(Criterion(
+            factor=factor, code=code, name=name, kind=kind, max_points=Decimal(points), metric=metric,
+            higher_is_better=higher, bands=bands, deduction_per_count=Decimal(per_count) if per_count else None,
+            guidance=guidance, position=position))
+
+
+def scheme_for(rnd: SelectionRound, actor=None) -> ScoringScheme:
+    """The round's scheme; a round without one gets the default scheme (and default eligibility gates)."""
+    scheme = scheme_of(rnd)
+    if scheme is None:
+        scheme = ScoringScheme(round_id=rnd.id, min_comprehensive_solvency_pct=HUNDRED,
+                               min_core_solvency_pct=Decimal(50), allowed_risk_ratings="AB", penalty_lookback_years=3,
+                               check_common_control=True, drop_extremes_min_experts=5)
+        _add_default_criteria(scheme)
+        db.session.add(scheme)
+        db.session.flush()
+        audit.record(actor, "scheme.created", scheme, _("评分方案（默认）：%(name)s", name=rnd.name), round_id=rnd.id)
+    return scheme
+
+
+def total_weight(scheme: ScoringScheme) -> Decimal:
+    return sum((c.max_points for c in scheme.criteria), ZERO)
+
+
+def scheme_problems(scheme: ScoringScheme) -> list[str]:
+    """What keeps the scheme from being used (translated); empty when valid."""
+    problems = []
+    total = total_weight(scheme)
+    if total != HUNDRED:
+        problems.append(_("各评分项分值合计应为100分，当前为%(total)s分", total=total))
+    covered = {c.factor for c in scheme.criteria}
+    missing = [f.label for f in Factor if f not in covered]
+    if missing:
+        problems.append(_("以下评分因素还没有评分项：%(factors)s", factors="、".join(missing)))
+    return problems
+
+
+def require_scheme_editable(rnd: SelectionRound) -> None:
+    require(rnd.status is RoundStatus.DRAFT, _("评分方案和资格条件只能在草稿状态的遴选轮次中修改，发布后即固定"))
+
+
+def _validate_criterion(scheme: ScoringScheme, criterion: Criterion | None, data: dict[str, Any]) -> dict[str, Any]:
+    values = {k: data.get(k) for k in CRITERION_FIELDS}
+    values["code"] = (values["code"] or "").strip()
+    values["name"] = (values["name"] or "").strip()
+    require(values["code"], _("请填写编号"), "code")
+    require(values["name"], _("请填写名称"), "name")
+    duplicate = any(c.code == values["code"] and c is not criterion for c in scheme.criteria)
+    require(not duplicate, _("编号 %(code)s 已存在", code=values["code"]), "code")
+    factor, kind = Factor(values["factor"]), CriterionKind(values["kind"])
+    values["factor"], values["kind"] = factor, kind
+    points = values["max_points"]
+    require(points is not None and ZERO < points <= HUNDRED, _("分值应大于0且不超过100"), "max_points")
+    require(points == round_points(points), _("分值最多两位小数"), "max_points")
+    values["guidance"] = (values.get("guidance") or "").strip() or None
+    values["higher_is_better"] = bool(values["higher_is_better"])
+    if kind is K.SUBJECTIVE:
+        values.update(metric=None, bands=None, deduction_per_count=None)
+        return values
+    metric = METRICS.get(values["metric"] or "")
+    require(metric is not None, _("客观评分项须选择投标数据"), "metric")
+    require(metric.factor is factor, _("所选投标数据不属于“%(factor)s”", factor=factor.label), "metric")
+    require(metric.boolean == (kind is K.YES_NO),
+            _("“是/否”评分项须选择是/否类数据，其他计分方式须选择数值类数据"), "metric")
+    if kind is K.BANDED:
+        values["bands"] = parse_bands(values["bands"], points)
+    else:
+        values["bands"] = None
+    if kind is K.DEDUCTION:
+        per = values["deduction_per_count"]
+        require(per is not None and per > 0, _("请填写每次扣分"), "deduction_per_count")
+    else:
+        values["deduction_per_count"] = None
+    return values
+
+
+def parse_bands(text, max_points: Decimal) -> list[list[str]]:
+    """Bands typed as lines "bound, points" (or given as pairs) → [[bound, points]] as strings, checked."""
+    if isinstance(text, list):
+        pairs = text
+    else:
+        pairs = [line.replace("，", ",").split(",") for line in (text or "").splitlines() if line.strip()]
+    bands = []
+    for number, pair in enumerate(pairs, start=1):
+        try:
+            bound, points = (Decimal(str(v).strip()) for v in pair)
+        except (InvalidOperation, ValueError, TypeError) as e:
+            raise DomainError(_("分档第%(n)s行应为：界值, 得分", n=number), "bands") from e
+        require(ZERO <= points <= max_points, _("分档第%(n)s行的得分应在0到分值之间", n=number), "bands")
+        bands.append([format(bound.normalize(), "f"), format(points.normalize(), "f")])
+    require(bands, _("请填写至少一个分档"), "bands")
+    require(len({b[0] for b in bands}) == len(bands), _("分档界值不能重复"), "bands")
+    return bands
+
+
+def save_criterion(rnd: SelectionRound, criterion: Criterion | None, data: dict[str, Any], actor) -> Criterion:
+    """Create (criterion None) or change a criterion of the draft round's scheme."""
+    require_scheme_editable(rnd)
+    scheme = scheme_for(rnd, actor)
+    values = _validate_criterion(scheme, criterion, data)
+    if criterion is None:
+        values["position"] = max((c.position for c in scheme.criteria), default=0) + 1
+        criterion = Criterion(**values)
+        scheme.criteria.append(criterion)
+        db.session.flush()
+        audit.record(actor, "criterion.created", criterion, _("新增评分项：%(code)s %(name)s", code=criterion.code,
+                                                              name=criterion.name), round_id=rnd.id, **values)
+        return criterion
+    diff = audit.changes(criterion, list(values), values)
+    for name, value in values.items():
+        setattr(criterion, name, value)
+    db.session.flush()
+    if diff:
+        audit.record(actor, "criterion.updated", criterion, _("修改评分项：%(code)s", code=criterion.code),
+                     round_id=rnd.id, changes=diff)
+    return criterion
+
+
+def delete_criterion(criterion: Criterion, actor) -> None:
+    rnd = criterion.scheme.round
+    require_scheme_editable(rnd)
+    audit.record(actor, "criterion.deleted", criterion, _("删除评分项：%(code)s %(name)s", code=criterion.code,
+                                                          name=criterion.name), round_id=rnd.id)
+    criterion.scheme.criteria.remove(criterion)
+    db.session.flush()
+
+
+def reset_scheme(rnd: SelectionRound, actor) -> ScoringScheme:
+    """Replace the draft round's criteria by the default ones (the gates stay)."""
+    require_scheme_editable(rnd)
+    scheme = scheme_for(rnd, actor)
+    scheme.criteria.clear()
+    db.session.flush()
+    _add_default_criteria(scheme)
+    db.session.flush()
+    audit.record(actor, "scheme.reset", scheme, _("评分方案恢复为默认：%(name)s", name=rnd.name), round_id=rnd.id)
+    return scheme
+
+
+def save_rules(rnd: SelectionRound, data: dict[str, Any], actor) -> ScoringScheme:
+    """The eligibility gates and the aggregation rule of the draft round."""
+    require_scheme_editable(rnd)
+    scheme = scheme_for(rnd, actor)
+    values = {k: data[k] for k in RULE_FIELDS}
+    ratings = "".join(sorted({r for r in (values["allowed_risk_ratings"] or "") if r in RISK_RATING_LEVELS}))
+    require(ratings, _("至少允许一个综合风险评级"), "allowed_risk_ratings")
+    values["allowed_risk_ratings"] = ratings
+    values["check_common_control"] = bool(values["check_common_control"])
+    for name in ("min_comprehensive_solvency_pct", "min_core_solvency_pct"):
+        require(values[name] is not None and values[name] >= 0, _("偿付能力充足率下限不能为负数"), name)
+    require(values["penalty_lookback_years"] >= 0, _("年限不能为负数"), "penalty_lookback_years")
+    require(values["drop_extremes_min_experts"] == 0 or values["drop_extremes_min_experts"] >= 3,
+            _("去掉最高分和最低分至少需要3位专家（0表示不去掉）"), "drop_extremes_min_experts")
+    diff = audit.changes(scheme, list(values), values)
+    for name, value in values.items():
+        setattr(scheme, name, value)
+    db.session.flush()
+    if diff:
+        audit.record(actor, "scheme.rules_updated", scheme, _("修改资格条件和汇总规则：%(name)s", name=rnd.name),
+                     round_id=rnd.id, changes=diff)
+    return scheme
+
+
+def freeze_scheme(rnd: SelectionRound, actor) -> ScoringScheme:
+    """Called when the round is published: the scheme must be valid, and is fixed from now on."""
+    scheme = scheme_for(rnd, actor)
+    problems = scheme_problems(scheme)
+    require(not problems, _("评分方案无效：%(problems)s", problems="；".join(problems)))
+    audit.record(actor, "scheme.fixed", scheme, _("评分方案随遴选公告发布并固定：%(name)s", name=rnd.name),
+                 round_id=rnd.id, total=str(total_weight(scheme)), criteria=[c.code for c in scheme.criteria])
+    return scheme
+
+
+# --- the panel -------------------------------------------------------------------------------------------
+
+def panel_of(rnd: SelectionRound) -> EvaluationPanel | None:
+    return db.session.scalar(sa.select(EvaluationPanel).where(EvaluationPanel.round_id == rnd.id))
+
+
+def _panel_for(rnd: SelectionRound) -> EvaluationPanel:
+    panel = panel_of(rnd)
+    if panel is None:
+        panel = EvaluationPanel(round_id=rnd.id, status=P.CHECKING)
+        db.session.add(panel)
+        db.session.flush()
+    return panel
+
+
+def is_final(rnd: SelectionRound) -> bool:
+    """True once the panel is closed: the ranking and the lot scores are final."""
+    panel = panel_of(rnd)
+    return panel is not None and panel.status is P.CLOSED
+
+
+def _require_evaluating(rnd: SelectionRound) -> None:
+    require(rnd.status is RoundStatus.EVALUATION, _("遴选轮次不在评审阶段（当前状态：%(s)s）", s=rnd.status.label))
+
+
+def member_of(rnd: SelectionRound, user) -> PanelMember | None:
+    return db.session.scalar(sa.select(PanelMember).join(EvaluationPanel).where(
+        EvaluationPanel.round_id == rnd.id, PanelMember.user_id == user.id))
+
+
+def assign_expert(rnd: SelectionRound, expert: User, actor) -> PanelMember:
+    """Put an expert user on the round's panel (any time before the panel closes)."""
+    require(rnd.status is not RoundStatus.CANCELLED, _("已取消的遴选轮次不能指派专家"))
+    require(expert is not None and expert.role is Role.EXPERT and expert.active, _("请选择启用的评审专家"), "user_id")
+    panel = _panel_for(rnd)
+    require(panel.status is not P.CLOSED, _("评审已结束，不能再指派专家"))
+    require(member_of(rnd, expert) is None, _("%(name)s 已在评审专家组中", name=expert.display_name), "user_id")
+    member = PanelMember(panel=panel, user=expert)
+    db.session.add(member)
+    db.session.flush()
+    audit.record(actor, "panel.member_added", member, _("指派评审专家：%(name)s", name=expert.display_name),
+                 round_id=rnd.id, user_id=expert.id)
+    return member
+
+
+def remove_expert(member: PanelMember, actor) -> None:
+    rnd = member.panel.round
+    require(member.panel.status is not P.CLOSED, _("评审已结束，不能再调整专家"))
+    require(not member.scores, _("该专家已经评分，不能移出专家组"))
+    audit.record(actor, "panel.member_removed", member, _("移出评审专家：%(name)s", name=member.user.display_name),
+                 round_id=rnd.id, user_id=member.user_id)
+    member.panel.members.remove(member)
+    db.session.flush()
+
+
+# --- eligibility ---------------------------------------------------------------------------------------
+
+GATE_MESSAGES = {
+    "solvency": _l("综合偿付能力充足率%(value)s%%低于%(min)s%%"),
+    "solvency_missing": _l("未填写综合偿付能力充足率"),
+    "core_solvency": _l("核心偿付能力充足率%(value)s%%低于%(min)s%%"),
+    "core_solvency_missing": _l("未填写核心偿付能力充足率"),
+    "risk_rating": _l("综合风险评级为%(value)s，要求为%(allowed)s"),
+    "risk_rating_missing": _l("未填写综合风险评级"),
+    "penalty": _l("近%(years)s年内受到农业保险行政处罚%(n)s次（最近一次：%(last)s）"),
+    "incomplete": _l("投标文件不完整：%(problems)s"),
+}
+
+
+def failure_text(failure: dict) -> str:
+    """A stored gate failure in the reader's language."""
+    return str(GATE_MESSAGES[failure["gate"]]) % failure.get("params", {})
+
+
+def check_reasons(check: EligibilityCheck) -> list[str]:
+    """Why the bid is not (or not yet) eligible, translated."""
+    reasons = [failure_text(f) for f in check.failures]
+    if check.flagged and check.control_decision is not ControlDecision.ADMITTED:
+        reasons.append(_("与其他投标人同受“%(parent)s”控制：%(decision)s", parent=check.control_group,
+                         decision=check.control_decision.label)
+                       + (f"（{check.decision_note}）" if check.decision_note else ""))
+    return reasons
+
+
+def gate_failures(bid: Bid, scheme: ScoringScheme) -> list[dict]:
+    """The hard gates of one bid (common control is decided by the bureau, see `check_eligibility`)."""
+    from agri_insurance.bids.service import missing_for_submission
+
+    failures = []
+    fmt = lambda v: format(Decimal(v).normalize(), "f")  # noqa: E731
+    for gate, value, minimum in (("solvency", bid.comprehensive_solvency_pct, scheme.min_comprehensive_solvency_pct),
+                                 ("core_solvency", bid.core_solvency_pct, scheme.min_core_solvency_pct)):
+        if value is None:
+            failures.append({"gate": f"{gate}_missing"})
+        elif value < minimum:
+            failures.append({"gate": gate, "params": {"value": fmt(value), "min": fmt(minimum)}})
+    rating = getattr(bid.risk_rating, "value", bid.risk_rating)
+    if rating is None:
+        failures.append({"gate": "risk_rating_missing"})
+    elif rating not in scheme.allowed_risk_ratings:
+        failures.append({"gate": "risk_rating", "params": {"value": rating,
+                                                           "allowed": "/".join(scheme.allowed_risk_ratings)}})
+    if scheme.penalty_lookback_years:
+        recent = _recent_penalties(bid, scheme.penalty_lookback_years)
+        if recent:
+            failures.append({"gate": "penalty", "params": {
+                "years": scheme.penalty_lookback_years, "n": len(recent),
+                "last": max(p.decided_on for p in recent).isoformat()}})
+    problems = missing_for_submission(bid)
+    if problems:
+        failures.append({"gate": "incomplete", "params": {"problems": "；".join(problems)}})
+    return failures
+
+
+def _control_key(bid: Bid) -> str | None:
+    parent = (bid.parent_company or "").strip()
+    return parent or None
+
+
+def check_eligibility(rnd: SelectionRound, actor) -> list[EligibilityCheck]:
+    """Run the gates over every opened bid (again, if the bureau wants). Bids sharing a declared parent are all
+    flagged for the bureau's decision; a decision already recorded is kept while the group is unchanged."""
+    from agri_insurance.bids.service import opened_bids
+
+    _require_evaluating(rnd)
+    panel = _panel_for(rnd)
+    require(panel.status is P.CHECKING, _("专家评分已开始，资格审查结果不能再变更"))
+    scheme = scheme_for(rnd, actor)
+    bids = opened_bids(rnd)
+    require(bids, _("没有已开标的投标文件"))
+    groups: dict[str, list[Bid]] = defaultdict(list)
+    for bid in bids:
+        if scheme.check_common_control and _control_key(bid):
+            groups[_control_key(bid)].append(bid)
+    flagged = {b.id: key for key, members in groups.items() if len(members) > 1 for b in members}
+    existing = {c.bid_id: c for c in db.session.scalars(
+        sa.select(EligibilityCheck).where(EligibilityCheck.round_id == rnd.id))}
+    now = utcnow()
+    checks = []
+    for bid in bids:
+        check = existing.get(bid.id) or EligibilityCheck(round_id=rnd.id, bid_id=bid.id)
+        check.failures = gate_failures(bid, scheme)
+        group = flagged.get(bid.id)
+        if group != check.control_group:
+            check.control_group = group
+            check.control_decision = ControlDecision.PENDING
+            check.decision_note = check.decided_at = check.decided_by_id = None
+        check.checked_at = now
+        db.session.add(check)
+        checks.append(check)
+    panel.eligibility_checked_at = now
+    db.session.flush()
+    audit.record(actor, "eligibility.checked", panel, _("资格审查：%(n)s 份投标，%(ok)s 份合格，%(f)s 份待决定（同一控制）",
+                                                        n=len(checks), ok=sum(c.eligible for c in checks),
+                                                        f=sum(c.flagged for c in checks)),
+                 round_id=rnd.id, results={c.bid_id: {"failures": c.failures, "control_group": c.control_group}
+                                           for c in checks})
+    return checks
+
+
+def eligibility_checks(rnd: SelectionRound) -> list[EligibilityCheck]:
+    """The checks of the opened bids (none before the opening)."""
+    if not rnd.bids_opened:
+        return []
+    return list(db.session.scalars(sa.select(EligibilityCheck).where(EligibilityCheck.round_id == rnd.id)
+                                   .order_by(EligibilityCheck.bid_id)))
+
+
+def decide_common_control(check: EligibilityCheck, decision: ControlDecision, note: str, actor) -> None:
+    """The bureau's recorded decision on a bidder under common control with another bidder."""
+    rnd = db.session.get(SelectionRound, check.round_id)
+    _require_evaluating(rnd)
+    require(panel_of(rnd).status is P.CHECKING, _("专家评分已开始，资格审查结果不能再变更"))
+    require(check.flagged, _("该投标人未被标记为同一控制"))
+    require(decision in (ControlDecision.ADMITTED, ControlDecision.EXCLUDED), _("请选择决定"), "decision")
+    note = (note or "").strip()
+    require(note, _("请填写决定理由"), "note")
+    check.control_decision = decision
+    check.decision_note = note
+    check.decided_at = utcnow()
+    check.decided_by_id = getattr(actor, "id", None)
+    db.session.flush()
+    audit.record(actor, "eligibility.control_decided", check,
+                 _("同一控制决定：%(insurer)s %(decision)s", insurer=check.bid.insurer.name,
+                   decision=decision.label), round_id=rnd.id, bid_id=check.bid_id, parent=check.control_group,
+                 decision=decision.value, note=note)
+
+
+def eligible_bids(rnd: SelectionRound) -> list[Bid]:
+    return [c.bid for c in eligibility_checks(rnd) if c.eligible]
+
+
+def start_scoring(rnd: SelectionRound, actor) -> None:
+    """checking → scoring: the gates have run, every common-control flag is decided, experts are assigned."""
+    _require_evaluating(rnd)
+    panel = _panel_for(rnd)
+    require(panel.status is P.CHECKING, _("专家评分已经开始"))
+    checks = eligibility_checks(rnd)
+    require(checks, _("请先进行资格审查"))
+    pending = [c.bid.insurer.name for c in checks if c.flagged and c.control_decision is ControlDecision.PENDING]
+    require(not pending, _("以下同一控制的投标人尚待决定：%(names)s", names="、".join(pending)))
+    require(any(c.eligible for c in checks), _("没有合格的投标人，不能进入专家评分"))
+    require(panel.members, _("请先指派评审专家"))
+    panel.status = P.SCORING
+    panel.scoring_started_at = utcnow()
+    db.session.flush()
+    audit.record(actor, "panel.scoring_started", panel, _("专家评分开始：%(name)s", name=rnd.name),
+                 round_id=rnd.id, status=[P.CHECKING.value, P.SCORING.value],
+                 eligible=[c.bid_id for c in checks if c.eligible])
+
+
+# --- experts -----------------------------------------------------------------------------------------------
+
+def subjective_criteria(rnd: SelectionRound) -> list[Criterion]:
+    return [c for c in scheme_for(rnd).criteria if c.kind is K.SUBJECTIVE]
+
+
+def declare_conflicts(member: PanelMember, insurer_ids: list[int], note: str, actor) -> None:
+    """The expert's declaration of conflicts of interest (none is a declaration too). Declared conflicts bar the
+    expert from scoring those insurers' bids; scores already given to them are removed."""
+    from agri_insurance.bids.service import opened_bids
+
+    rnd = member.panel.round
+    _require_evaluating(rnd)
+    require(member.panel.status is not P.CLOSED, _("评审已结束"))
+    require(member.submitted_at is None, _("已提交评分，不能再修改利益冲突声明"))
+    bidders = {b.insurer_id for b in opened_bids(rnd)}
+    chosen = set(insurer_ids)
+    require(chosen <= bidders, _("只能对本轮投标人声明利益冲突"))
+    for conflict in list(member.conflicts):
+        if conflict.insurer_id not in chosen:
+            member.conflicts.remove(conflict)
+    have = member.conflicted_insurer_ids
+    for insurer_id in sorted(chosen - have):
+        member.conflicts.append(ConflictDeclaration(insurer_id=insurer_id, note=(note or "").strip() or None))
+    conflicted_bids = {b.id for b in opened_bids(rnd) if b.insurer_id in chosen}
+    for score in list(member.scores):
+        if score.bid_id in conflicted_bids:
+            member.scores.remove(score)
+    member.declared_at = utcnow()
+    db.session.flush()
+    audit.record(actor, "panel.conflicts_declared", member,
+                 _("专家声明利益冲突：%(n)s 家", n=len(chosen)) if chosen else _("专家声明无利益冲突"),
+                 round_id=rnd.id, insurer_ids=sorted(chosen))
+
+
+def can_score(member: PanelMember, bid: Bid) -> bool:
+    return member.declared_at is not None and bid.insurer_id not in member.conflicted_insurer_ids
+
+
+def bids_to_score(member: PanelMember) -> list[Bid]:
+    """The eligible bids this expert scores (conflicted insurers left out)."""
+    return [b for b in eligible_bids(member.panel.round) if b.insurer_id not in member.conflicted_insurer_ids]
+
+
+def save_scores(member: PanelMember, bid: Bid, points: dict[int, tuple[Decimal | None, str | None]], actor) -> None:
+    """Record (or correct, until the panel closes) the expert's points for `bid`: {criterion_id: (points, comment)}."""
+    rnd = member.panel.round
+    _require_evaluating(rnd)
+    require(member.panel.status is P.SCORING, _("当前不在专家评分阶段"))
+    require(member.declared_at is not None, _("评分前请先声明是否存在利益冲突"))
+    require(bid.insurer_id not in member.conflicted_insurer_ids,
+            _("您已声明与该投标人存在利益冲突，不能为其评分"))
+    require(bid in eligible_bids(rnd), _("只能为资格审查合格的投标评分"))
+    criteria = {c.id: c for c in subjective_criteria(rnd)}
+    existing = {s.criterion_id: s for s in member.scores if s.bid_id == bid.id}
+    changes = {}
+    now = utcnow()
+    for criterion_id, (value, comment) in points.items():
+        criterion = criteria.get(criterion_id)
+        require(criterion is not None, _("评分项不存在"))
+        if value is None:
+            continue
+        require(ZERO <= value <= criterion.max_points,
+                _("%(code)s %(name)s 的得分应在0到%(max)s之间", code=criterion.code, name=criterion.name,
+                  max=criterion.max_points), f"c{criterion_id}")
+        require(value == round_points(value), _("得分最多两位小数"), f"c{criterion_id}")
+        score = existing.get(criterion_id)
+        comment = (comment or "").strip() or None
+        if score is None:
+            member.scores.append(ExpertScore(bid_id=bid.id, criterion_id=criterion_id, points=value,
+                                             comment=comment, updated_at=now))
+            changes[criterion.code] = [None, str(value)]
+        elif score.points != value or score.comment != comment:
+            changes[criterion.code] = [str(score.points), str(value)]
+            score.points, score.comment, score.updated_at = value, comment, now
+    db.session.flush()
+    if changes:
+        action = "score.corrected" if member.submitted_at else "score.saved"
+        audit.record(actor, action, member, _("专家评分：%(insurer)s", insurer=bid.insurer.name),
+                     round_id=rnd.id, bid_id=bid.id, changes=changes)
+
+
+def missing_scores(member: PanelMember) -> list[str]:
+    """(bid, criterion) pairs this expert has still to score, as text."""
+    have = {(s.bid_id, s.criterion_id) for s in member.scores}
+    criteria = subjective_criteria(member.panel.round)
+    return [f"{bid.insurer.name} {c.code}" for bid in bids_to_score(member) for c in criteria
+            if (bid.id, c.id) not in have]
+
+
+def submit_scores(member: PanelMember, actor) -> None:
+    """The expert has scored every bid it may score; from now on it sees the other experts' scores."""
+    rnd = member.panel.round
+    _require_evaluating(rnd)
+    require(member.panel.status is P.SCORING, _("当前不在专家评分阶段"))
+    require(member.declared_at is not None, _("评分前请先声明是否存在利益冲突"))
+    require(member.submitted_at is None, _("评分已提交"))
+    missing = missing_scores(member)
+    require(not missing, _("还有未评分项：%(items)s", items="、".join(missing[:10])))
+    member.submitted_at = utcnow()
+    db.session.flush()
+    audit.record(actor, "panel.scores_submitted", member, _("专家提交评分：%(name)s", name=member.user.display_name),
+                 round_id=rnd.id)
+
+
+def sees_panel_scores(member: PanelMember | None) -> bool:
+    """An expert sees the other experts' scores only after submitting its own."""
+    return member is not None and member.submitted_at is not None
+
+
+def close_panel(rnd: SelectionRound, actor) -> None:
+    """scoring → closed: every expert has submitted and every (eligible bid, expert criterion) has a score."""
+    _require_evaluating(rnd)
+    panel = _panel_for(rnd)
+    require(panel.status is P.SCORING, _("只有专家评分阶段可以结束评审"))
+    waiting = [m.user.display_name for m in panel.members if m.submitted_at is None]
+    require(not waiting, _("以下专家尚未提交评分：%(names)s", names="、".join(waiting)))
+    scored = {(s.bid_id, s.criterion_id) for m in panel.members for s in m.scores}
+    unscored = [f"{b.insurer.name} {c.code}" for b in eligible_bids(rnd) for c in subjective_criteria(rnd)
+                if (b.id, c.id) not in scored]
+    require(not unscored, _("以下投标的专家评分项无人可评（专家均有利益冲突）：%(items)s", items="、".join(unscored)))
+    panel.status = P.CLOSED
+    panel.closed_at = utcnow()
+    panel.closed_by_id = getattr(actor, "id", None)
+    db.session.flush()
+    result = ranking(rnd)
+    audit.record(actor, "panel.closed", panel, _("评审结束：%(name)s", name=rnd.name), round_id=rnd.id,
+                 status=[P.SCORING.value, P.CLOSED.value],
+                 ranking=[{"bid_id": r.bid_id, "score": str(r.score), "rank": r.rank} for r in result])
+
+
+# --- scores --------------------------------------------------------------------------------------------------
+
+def aggregate(values: list[Decimal], drop_extremes_min_experts: int) -> Decimal | None:
+    """The panel's (unrounded) points from the experts' points: the mean, without one highest and one lowest when at
+    least `drop_extremes_min_experts` (≠ 0) experts scored. None when nobody scored."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    if drop_extremes_min_experts and len(ordered) >= max(drop_extremes_min_experts, 3):
+        ordered = ordered[1:-1]
+    return sum(ordered, ZERO) / len(ordered)
+
+
+def objective_points(criterion: Criterion, value, population: list) -> Decimal:
+    """Unrounded points of an objective criterion for `value`, given the values of all eligible bids (`population`,
+    the same county's for set-up criteria). Missing data (None) scores 0."""
+    top = criterion.max_points
+    if value is None:
+        return ZERO
+    if criterion.kind is K.YES_NO:
+        return top if value else ZERO
+    value = Decimal(value)
+    if criterion.kind is K.DEDUCTION:
+        return max(ZERO, top - criterion.deduction_per_count * value)
+    if criterion.kind is K.BANDED:
+        bands = [(Decimal(b), Decimal(p)) for b, p in criterion.bands]
+        if criterion.higher_is_better:
+            hits = [(b, p) for b, p in bands if value >= b]
+            return max(hits)[1] if hits else ZERO
+        hits = [(b, p) for b, p in bands if value <= b]
+        return min(hits)[1] if hits else ZERO
+    known = [Decimal(v) for v in population if v is not None]
+    best, worst = (max(known), min(known)) if criterion.higher_is_better else (min(known), max(known))
+    if best == worst:
+        return top
+    return top * (value - worst) / (best - worst)
+
+
+@dataclass
+class BidScores:
+    """One eligible bid's points: per criterion (set-up criteria averaged over its counties) and per county."""
+
+    bid: Bid
+    counties: list[int]
+    points: dict[int, Decimal]                       # criterion id → rounded points (bid level)
+    county_points: dict[int, dict[int, Decimal]]     # region id → set-up criterion id → rounded points
+    expert_points: dict[int, list[Decimal]] = field(default_factory=dict)  # subjective criterion id → all experts
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.points.values(), ZERO)
+
+    def county_total(self, region_id: int, setup_ids: set[int]) -> Decimal:
+        other = sum((p for cid, p in self.points.items() if cid not in setup_ids), ZERO)
+        return other + sum(self.county_points.get(region_id, {}).values(), ZERO)
+
+    def factor_total(self, factor: Factor, criteria: dict[int, Criterion]) -> Decimal:
+        return sum((p for cid, p in self.points.items() if criteria[cid].factor is factor), ZERO)
+
+
+def score_bids(rnd: SelectionRound, bids: list[Bid] | None = None) -> dict[int, BidScores]:
+    """Every eligible bid's points on every criterion (bid id → BidScores)."""
+    scheme = scheme_for(rnd)
+    bids = eligible_bids(rnd) if bids is None else bids
+    counties = {b.id: sorted({lot.region_id for lot in b.lots}) for b in bids}
+    setups = {b.id: {s.region_id: s for s in b.county_setups} for b in bids}
+    panel = panel_of(rnd)
+    expert: dict[tuple[int, int], list[Decimal]] = defaultdict(list)
+    if panel is not None:
+        for member in panel.members:
+            for s in member.scores:
+                expert[(s.bid_id, s.criterion_id)].append(s.points)
+    result = {b.id: BidScores(b, counties[b.id], {}, {rid: {} for rid in counties[b.id]}) for b in bids}
+    for criterion in scheme.criteria:
+        if criterion.kind is K.SUBJECTIVE:
+            for b in bids:
+                values = expert.get((b.id, criterion.id), [])
+                mean = aggregate(values, scheme.drop_extremes_min_experts)
+                result[b.id].points[criterion.id] = round_points(mean if mean is not None else ZERO)
+                result[b.id].expert_points[criterion.id] = values
+            continue
+        metric = METRICS[criterion.metric]
+        if metric.per_county:
+            for b in bids:
+                raw = []
+                for rid in counties[b.id]:
+                    population = [metric.read(o, setups[o.id].get(rid)) for o in bids if rid in counties[o.id]]
+                    points = objective_points(criterion, metric.read(b, setups[b.id].get(rid)), population)
+                    result[b.id].county_points[rid][criterion.id] = round_points(points)
+                    raw.append(points)
+                result[b.id].points[criterion.id] = round_points(sum(raw, ZERO) / len(raw)) if raw else ZERO
+        else:
+            population = [metric.read(o, None) for o in bids]
+            for b in bids:
+                result[b.id].points[criterion.id] = round_points(
+                    objective_points(criterion, metric.read(b, None), population))
+    return result
+
+
+def _tie_key(scores: BidScores, total: Decimal, criteria: dict[int, Criterion]):
+    bid = scores.bid
+    receipt = bid.latest_receipt
+    submitted = receipt.submitted_at if receipt else (bid.submitted_at or datetime.max)
+    return (-total, -scores.factor_total(Factor.CLAIMS, criteria), -(bid.comprehensive_solvency_pct or ZERO),
+            submitted, bid.id)
+
+
+def _ranked(rnd: SelectionRound, bids: list[Bid], total_of: Callable[[BidScores], Decimal]) -> list[RankedBid]:
+    checks = {c.bid_id: c for c in eligibility_checks(rnd)}
+    require(checks and (panel_of(rnd) is not None and panel_of(rnd).status is not P.CHECKING),
+            _("资格审查尚未完成，还没有排名"))
+    eligible = [b for b in bids if checks.get(b.id) is not None and checks[b.id].eligible]
+    scores = score_bids(rnd, eligible_bids(rnd))
+    criteria = {c.id: c for c in scheme_for(rnd).criteria}
+    keyed = sorted(((_tie_key(scores[b.id], total_of(scores[b.id]), criteria), b) for b in eligible),
+                   key=lambda kv: kv[0])
+    result = [RankedBid(b.id, b.insurer_id, total_of(scores[b.id]), rank, True, [])
+              for rank, (_key, b) in enumerate(keyed, start=1)]
+    others = [b for b in bids if b not in eligible]
+    for offset, b in enumerate(sorted(others, key=lambda b: b.id), start=len(result) + 1):
+        check = checks.get(b.id)
+        reasons = check_reasons(check) if check else [_("未经资格审查")]
+        result.append(RankedBid(b.id, b.insurer_id, round_points(ZERO), offset, False, reasons))
+    return result
+
+
+def ranking(rnd: SelectionRound) -> list[RankedBid]:
+    """Every opened bid with its composite score and rank (see the module docstring)."""
+    from agri_insurance.bids.service import opened_bids
+
+    return _ranked(rnd, opened_bids(rnd), lambda s: s.total)
+
+
+def county_ranking(rnd: SelectionRound, region_id: int) -> list[RankedBid]:
+    """The bids on lots of county `region_id`, by the score with that county's set-up points."""
+    from agri_insurance.bids.service import opened_bids
+
+    setup_ids = {c.id for c in scheme_for(rnd).criteria if c.factor is Factor.SETUP}
+    bids = [b for b in opened_bids(rnd) if any(lot.region_id == region_id for lot in b.lots)]
+    return _ranked(rnd, bids, lambda s: s.county_total(region_id, setup_ids))
+
+
+def lot_scores(rnd: SelectionRound) -> list[LotScore]:
+    """(eligible bid, lot) scores for the allocation; only once the evaluation is final."""
+    require(is_final(rnd), _("评审尚未结束，还没有最终的标段得分"))
+    setup_ids = {c.id for c in scheme_for(rnd).criteria if c.factor is Factor.SETUP}
+    result = []
+    for bid_id, scores in sorted(score_bids(rnd).items()):
+        for lot in scores.bid.lots:
+            result.append(LotScore(scores.bid.insurer_id, bid_id, lot.id,
+                                   scores.county_total(lot.region_id, setup_ids)))
+    return result
