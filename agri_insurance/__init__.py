@@ -65,8 +65,10 @@ def create_app(config: Config | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from agri_insurance.allocation.views import bp as allocation_bp
     from agri_insurance.audit.views import bp as audit_bp
     from agri_insurance.auth.views import bp as auth_bp
+    from agri_insurance.awards.views import bp as awards_bp
     from agri_insurance.bids.views import bp as bids_bp
     from agri_insurance.jobs.views import bp as jobs_bp
     from agri_insurance.main.views import bp as main_bp
@@ -84,6 +86,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(subsidies_bp)
     app.register_blueprint(underwriting_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(allocation_bp)
+    app.register_blueprint(awards_bp)
     from agri_insurance.jobs.runners import init_app as init_jobs
 
     init_jobs(app)  # the job runner (in-process, or RQ when REDIS_URL is set) and `flask worker`

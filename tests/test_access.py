@@ -102,6 +102,31 @@ ROUTES = {
     "jobs.jobs": ("GET", "/jobs", ALL),
     "jobs.job_detail": ("GET", "/jobs/{own_job}", ALL),
     "jobs.job_status": ("GET", "/jobs/{own_job}.json", ALL),
+    "allocation.round_runs": ("GET", "/allocation/rounds/{round}", {A, CA}),
+    "allocation.start_run": ("POST", "/allocation/rounds/{round}/runs", {CA}),
+    "allocation.import_scenario": ("POST", "/allocation/rounds/{round}/import", {A, CA}),
+    "allocation.run_detail": ("GET", "/allocation/runs/{run}", {A, CA}),
+    "allocation.whatif": ("POST", "/allocation/runs/{run}/whatif", {CA}),
+    "allocation.compare": ("GET", "/allocation/compare?a={run}&b={run}", {A, CA}),
+    "allocation.scenario_json": ("GET", "/allocation/runs/{run}/scenario.json", {A, CA}),
+    "allocation.result_json": ("GET", "/allocation/runs/{run}/result.json", {A, CA}),
+    "allocation.adopt": ("POST", "/allocation/runs/{run}/adopt", {CA}),
+    "awards.rounds": ("GET", "/awards/", ALL),
+    "awards.round_awards": ("GET", "/awards/rounds/{round}", ALL),
+    "awards.publish": ("POST", "/awards/rounds/{round}/publish", {CA}),
+    "awards.finalise": ("POST", "/awards/rounds/{round}/finalise", {CA}),
+    "awards.public_list": ("GET", "/awards/public", "public"),
+    "awards.public_notice": ("GET", "/awards/public/{award_round}", "public"),
+    "awards.new_objection": ("GET", "/awards/rounds/{award_round}/objections/new", {INS}),
+    "awards.answer_objection": ("POST", "/awards/objections/{objection}/answer", {CA}),
+    "awards.objection_document": ("GET", "/awards/objections/{objection}/document", {INS, A, CA}),
+    "awards.notice_docx": ("GET", "/awards/rounds/{award_round}/notices/{award_notice}.docx", {INS, A, CA}),
+    "awards.notice_pdf": ("GET", "/awards/rounds/{award_round}/notices/{award_notice}.pdf", {INS, A, CA}),
+    "awards.notices_zip": ("GET", "/awards/rounds/{award_round}/notices.zip", {A, CA}),
+    "awards.awards_xlsx": ("GET", "/awards/rounds/{award_round}/awards.xlsx", ALL),
+    "awards.ocds_json": ("GET", "/awards/rounds/{round}/ocds.json", {A, CA}),
+    "awards.holidays": ("GET", "/awards/holidays", {A}),
+    "awards.delete_holiday": ("POST", "/awards/holidays/{holiday}/delete", {A}),
 }
 
 
@@ -134,7 +159,17 @@ def _fill(url: str, db, role=None) -> str:
     claim, assignment = _subsidy_objects(db)
     return url.format(own_county=county().id, own_insurer=insurer_id, victim=victim, claim=claim,
                       assignment=assignment, own_job=_own_job(db, role), import_job=_failed_import(db),
-                      **_tender_objects(db))
+                      **_tender_objects(db), **_award_objects(db, url))
+
+
+def _award_objects(db, url: str) -> dict:
+    """An allocation run of the first round, and a finalised round with awards, a notice of the demo insurer,
+    an objection and a holiday (created once per test, only for the URLs that need them)."""
+    if not any(key in url for key in ("{run}", "{award_round}", "{award_notice}", "{objection}", "{holiday}")):
+        return {}
+    from tests.awards.factories import access_objects
+
+    return access_objects()
 
 
 def _failed_import(db) -> int:

@@ -26,6 +26,7 @@ MENU = (
     NavItem(_l("遴选"), children=(
         NavItem(_l("遴选轮次"), "tenders.rounds"),
         NavItem(_l("本机构投标"), "bids.my_bids", frozenset({Role.INSURER})),
+        NavItem(_l("中标结果"), "awards.rounds"),
     )),
     NavItem(_l("基础数据"), children=(
         NavItem(_l("行政区划"), "reference.regions"),
@@ -45,6 +46,7 @@ MENU = (
     NavItem(_l("系统管理"), roles=frozenset({Role.ADMIN, Role.CITY_AGRI}), children=(
         NavItem(_l("用户管理"), "auth.users", frozenset({Role.ADMIN})),
         NavItem(_l("审计日志"), "audit.entries", frozenset({Role.ADMIN, Role.CITY_AGRI})),
+        NavItem(_l("节假日"), "awards.holidays", frozenset({Role.ADMIN})),
     )),
 )
 

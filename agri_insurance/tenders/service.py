@@ -35,7 +35,7 @@ ROUND_TRANSITIONS: dict[RoundStatus, frozenset[RoundStatus]] = {
     S.OPENED: frozenset({S.EVALUATION, S.CANCELLED}),
     S.EVALUATION: frozenset({S.ALLOCATED, S.CANCELLED}),
     S.ALLOCATED: frozenset({S.PUBLICISED, S.CANCELLED}),
-    S.PUBLICISED: frozenset({S.AWARDED, S.CANCELLED}),
+    S.PUBLICISED: frozenset({S.AWARDED, S.EVALUATION, S.CANCELLED}),  # evaluation: an objection was upheld
     S.AWARDED: frozenset({S.IN_FORCE}),
     S.IN_FORCE: frozenset({S.EXPIRED}),
     S.EXPIRED: frozenset(),

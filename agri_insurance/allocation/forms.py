@@ -1,0 +1,20 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DecimalField, IntegerField, SelectField
+from wtforms.validators import NumberRange, Optional
+
+
+class WhatIfForm(FlaskForm):
+    pair_lot = SelectField(_l("标段"), validators=[Optional()])
+    pair_insurer = SelectField(_l("承保机构"), validators=[Optional()])
+    pair_kind = SelectField(_l("指定或排除"), validators=[Optional()])
+    cap_pct = DecimalField(_l("单家市场份额上限（%，留空为不设上限）"), places=2,
+                           validators=[Optional(), NumberRange(min=0.01, max=100)])
+    cap_mode = SelectField(_l("市场份额上限"), validators=[Optional()])
+    county = SelectField(_l("县（市、区）"), validators=[Optional()])
+    county_max = IntegerField(_l("该县承保机构上限"), validators=[Optional(), NumberRange(min=1, max=20)])
+
+
+class ImportForm(FlaskForm):
+    scenario = FileField(_l("方案文件（JSON）"), validators=[FileRequired()])

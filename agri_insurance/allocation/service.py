@@ -1,0 +1,280 @@
+"""Allocation rules: the scenario built from the database, runs (as jobs), what-if runs, imports, comparison
+and adoption. Functions check, change and audit; none commits (the caller does)."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from agri_insurance.allocation import scores
+from agri_insurance.allocation.models import AllocationRun, RunSource, RunStatus
+from agri_insurance.audit import service as audit
+from agri_insurance.awards import service as awards
+from agri_insurance.db_types import utcnow
+from agri_insurance.errors import DomainError, require
+from agri_insurance.extensions import db
+from agri_insurance.jobs import service as jobs
+from agri_insurance.reference.models import Insurer
+from agri_insurance.tenders import service as tenders
+from agri_insurance.tenders.models import RoundStatus, SelectionRound
+from optimization import SCENARIO_FORMAT, ScenarioError, parse_scenario, scenario_to_dict
+
+JOB_KIND = "allocation.run"
+S = RoundStatus
+
+
+def _num(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
+
+
+# --- the scenario from the database -----------------------------------------------------------------
+
+def build_scenario(rnd: SelectionRound) -> dict[str, Any]:
+    """The round as an allocation scenario (formats/allocation-scenario.md): ids are the county code, the lot
+    code and the insurer's unified social credit code; only eligible bids of the final evaluation, with their
+    lot scores; the round's county limits with the approved exceptions; the market-share cap."""
+    require(rnd.status is S.EVALUATION, _("只有评审中的轮次可以分配"))
+    lot_scores = scores.lot_scores(rnd)
+    lots = {lot.id: lot for lot in rnd.lots}
+    insurer_ids = sorted({s.insurer_id for s in lot_scores})
+    insurers = {i.id: i for i in db.session.scalars(sa.select(Insurer).where(Insurer.id.in_(insurer_ids)))}
+    counties = []
+    for limit in tenders.county_limits(rnd).values():
+        county: dict[str, Any] = {"id": limit.region.code, "name": limit.region.name}
+        if limit.exception is not None:
+            county["max_insurers"] = limit.max_insurers
+            county["approval_ref"] = limit.exception.approval_doc_no
+        counties.append(county)
+    cap = rnd.market_share_cap_pct
+    return {
+        "format": SCENARIO_FORMAT,
+        "round": {"id": f"SR-{rnd.id}", "name": rnd.name, "term_start_year": rnd.term_start_year},
+        "settings": {"min_insurers_per_county": rnd.min_insurers, "max_insurers_per_county": rnd.max_insurers,
+                     "market_share_cap": None if cap is None else _num(cap / 100), "time_limit_s": 60,
+                     "mip_gap": "0"},
+        "counties": counties,
+        "lots": [{"id": lot.code, "county_id": lot.region.code, "name": lot.name,
+                  "products": [p.code for p in lot.products], "expected_premium": format(lot.expected_premium, "f"),
+                  **({"loss_ratio": _num(lot.loss_ratio_pct / 100)} if lot.loss_ratio_pct is not None else {})}
+                 for lot in rnd.lots],
+        "insurers": [{"id": insurers[i].credit_code, "name": insurers[i].name} for i in insurer_ids],
+        "bids": [{"insurer_id": insurers[s.insurer_id].credit_code, "lot_id": lots[s.lot_id].code,
+                  "score": _num(s.score)}
+                 for s in sorted(lot_scores, key=lambda s: (lots[s.lot_id].code, insurers[s.insurer_id].credit_code))],
+        "fixed": [],
+        "forbidden": [],
+    }
+
+
+def check_scenario(raw: dict[str, Any]) -> dict[str, Any]:
+    """The scenario in canonical form; DomainError naming every offending entry when it breaks the format."""
+    try:
+        return scenario_to_dict(parse_scenario(raw))
+    except ScenarioError as e:
+        raise DomainError(_("方案文件有误：%(errors)s", errors="；".join(d.message for d in e.diagnostics[:10]))) from e
+
+
+# --- runs -------------------------------------------------------------------------------------------
+
+def _next_number(rnd: SelectionRound) -> int:
+    return (db.session.scalar(sa.select(sa.func.max(AllocationRun.number)).where(
+        AllocationRun.round_id == rnd.id)) or 0) + 1
+
+
+def _start(rnd: SelectionRound, scenario: dict, source: RunSource, label: str, actor, parent=None,
+           changes: dict | None = None) -> AllocationRun:
+    run = AllocationRun(round_id=rnd.id, number=_next_number(rnd), label=label[:200], source=source,
+                        parent_id=getattr(parent, "id", None), changes=changes or {}, scenario=scenario,
+                        status=RunStatus.QUEUED, created_by_id=getattr(actor, "id", None))
+    db.session.add(run)
+    db.session.flush()
+    job = jobs.submit(JOB_KIND, {"run_id": run.id}, actor)
+    run.job_id = job.id
+    db.session.flush()
+    audit.record(actor, "allocation.started", run, _("分配方案 #%(n)s：%(label)s", n=run.number, label=run.label),
+                 round_id=rnd.id, source=source.value, changes=changes or {})
+    return run
+
+
+def start_run(rnd: SelectionRound, actor) -> AllocationRun:
+    """A run from the round's current evaluation; the solver runs as a job after the caller commits."""
+    scenario = check_scenario(build_scenario(rnd))
+    return _start(rnd, scenario, RunSource.DATABASE, _("按评审结果分配"), actor)
+
+
+def start_import(rnd: SelectionRound, raw: Any, actor) -> AllocationRun:
+    """A run of an uploaded scenario file (what-if studies made outside the system)."""
+    require(rnd.status is S.EVALUATION, _("只有评审中的轮次可以分配"))
+    require(isinstance(raw, dict), _("方案文件应为 JSON 对象"))
+    scenario = check_scenario(raw)
+    return _start(rnd, scenario, RunSource.IMPORT, _("导入的方案文件"), actor)
+
+
+def start_whatif(parent: AllocationRun, changes: dict[str, Any], actor) -> AllocationRun:
+    """A run of the parent's scenario with changes: fixed / forbidden (lot code, insurer credit code) pairs, the
+    market-share cap (a fraction, or None to drop it) and a county's maximum number of insurers."""
+    rnd = parent.round
+    require(rnd.status is S.EVALUATION, _("只有评审中的轮次可以分配"))
+    scenario = copy.deepcopy(parent.scenario)
+    parts = []
+    lot_ids = {lot["id"] for lot in scenario["lots"]}
+    insurer_ids = {i["id"]: i["name"] for i in scenario["insurers"]}
+    for kind, label in (("fixed", _("指定")), ("forbidden", _("排除"))):
+        for lot_id, insurer_id in changes.get(kind, []):
+            require(lot_id in lot_ids and insurer_id in insurer_ids, _("请选择标段和承保机构"))
+            pair = {"lot_id": lot_id, "insurer_id": insurer_id}
+            if pair not in scenario[kind]:
+                scenario[kind].append(pair)
+            parts.append(f"{label} {lot_id}→{insurer_ids[insurer_id]}")
+    if "cap" in changes:
+        cap = changes["cap"]
+        require(cap is None or Decimal(0) < Decimal(cap) <= 1, _("市场份额上限应在0到100%之间"))
+        scenario["settings"]["market_share_cap"] = None if cap is None else str(cap)
+        parts.append(_("市场份额上限 %(cap)s", cap="—" if cap is None else f"{Decimal(cap) * 100:.2f}%"))
+    for county_id, n in (changes.get("extra_max") or {}).items():
+        county = next((c for c in scenario["counties"] if c["id"] == county_id), None)
+        require(county is not None, _("请选择县（市、区）"))
+        county["max_insurers"] = int(n)
+        county.setdefault("approval_ref", _("假设分析（待省级批准）"))
+        parts.append(_("%(county)s 上限%(n)s家", county=county["name"], n=n))
+    require(parts, _("请至少设置一项变化"))
+    scenario = check_scenario(scenario)
+    return _start(rnd, scenario, RunSource.WHATIF, _("假设分析（基于 #%(n)s）：", n=parent.number) + "；".join(parts),
+                  actor, parent=parent, changes=changes)
+
+
+# --- results ----------------------------------------------------------------------------------------
+
+def finish_run(run: AllocationRun, result: dict[str, Any]) -> None:
+    run.result = result
+    run.status = RunStatus.DONE
+    run.solver_status = result.get("status")
+    run.objective = Decimal(result["objective"]) if result.get("objective") is not None else None
+    run.finished_at = utcnow()
+    db.session.flush()
+
+
+def runs_of(rnd: SelectionRound) -> list[AllocationRun]:
+    return list(db.session.scalars(sa.select(AllocationRun).where(AllocationRun.round_id == rnd.id)
+                                   .order_by(AllocationRun.number.desc())))
+
+
+def adopted_run(rnd: SelectionRound) -> AllocationRun | None:
+    return db.session.scalar(sa.select(AllocationRun).where(
+        AllocationRun.round_id == rnd.id, AllocationRun.adopted_at.is_not(None), AllocationRun.revoked_at.is_(None)))
+
+
+def _improvement(result: dict) -> dict:
+    base = result.get("baseline") or {}
+    objective = result.get("objective")
+    if objective is None or not base.get("feasible") or base.get("objective") is None:
+        return {"baseline": base.get("objective"), "feasible": bool(base.get("feasible")), "delta": None, "pct": None}
+    delta = Decimal(objective) - Decimal(base["objective"])
+    pct = (delta / Decimal(base["objective"]) * 100) if Decimal(base["objective"]) else None
+    return {"baseline": base["objective"], "feasible": True, "delta": delta, "pct": pct}
+
+
+def result_view(run: AllocationRun) -> dict[str, Any]:
+    """What the result page shows: per county its lots with winner, score and runner-up; totals; diagnostics."""
+    scenario, result = run.scenario, run.result or {}
+    insurers = {i["id"]: i["name"] for i in scenario["insurers"]}
+    lots = {lot["id"]: lot for lot in scenario["lots"]}
+    explained = {a["lot_id"]: a for a in (result.get("explanation") or {}).get("awards", [])}
+    award_map = {a["lot_id"]: a["insurer_id"] for a in result.get("awards", [])}
+    bids_per_lot: dict[str, list] = {}
+    for b in scenario["bids"]:
+        bids_per_lot.setdefault(b["lot_id"], []).append(b)
+    limits = {c["id"]: c for c in (result.get("explanation") or {}).get("counties", [])}
+    counties = []
+    for county in scenario["counties"]:
+        rows = []
+        for lot in (lot for lot in scenario["lots"] if lot["county_id"] == county["id"]):
+            winner = award_map.get(lot["id"])
+            info = explained.get(lot["id"], {})
+            ranked = sorted(bids_per_lot.get(lot["id"], []), key=lambda b: -Decimal(str(b["score"])))
+            runner = info.get("runner_up") or next(({"insurer_id": b["insurer_id"], "score": b["score"]}
+                                                    for b in ranked if b["insurer_id"] != winner), None)
+            rows.append({"lot": lot, "winner": winner, "winner_name": insurers.get(winner, "—") if winner else None,
+                         "score": info.get("score") or next((b["score"] for b in ranked
+                                                              if b["insurer_id"] == winner), None),
+                         "runner_up": runner and {"name": insurers.get(runner["insurer_id"], runner["insurer_id"]),
+                                                  "score": runner["score"]},
+                         "bidders": len(ranked), "note": info.get("note")})
+        chosen = sorted({r["winner_name"] for r in rows if r["winner"]})
+        limit = limits.get(county["id"], {})
+        counties.append({"id": county["id"], "name": county["name"], "rows": rows, "insurers": chosen,
+                         "min": limit.get("min", scenario["settings"]["min_insurers_per_county"]),
+                         "max": limit.get("max", county.get("max_insurers")
+                                          or scenario["settings"]["max_insurers_per_county"]),
+                         "approval_ref": county.get("approval_ref")})
+    return {"counties": counties, "improvement": _improvement(result), "lots": lots,
+            "diagnostics": result.get("diagnostics", [])}
+
+
+def compare(a: AllocationRun, b: AllocationRun) -> dict[str, Any]:
+    """What changed between two runs: lots whose underwriter differs, counties' insurer sets, the objective."""
+    names = {i["id"]: i["name"] for run in (a, b) for i in run.scenario["insurers"]}
+    lot_names = {lot["id"]: lot for run in (a, b) for lot in run.scenario["lots"]}
+    map_a = {x["lot_id"]: x["insurer_id"] for x in (a.result or {}).get("awards", [])}
+    map_b = {x["lot_id"]: x["insurer_id"] for x in (b.result or {}).get("awards", [])}
+    changed = [{"lot": lot_names[lot_id], "a": names.get(map_a.get(lot_id), "—"), "b": names.get(map_b.get(lot_id), "—")}
+               for lot_id in sorted(set(map_a) | set(map_b)) if map_a.get(lot_id) != map_b.get(lot_id)]
+    sets_a = {c["county_id"]: c["insurers"] for c in (a.result or {}).get("counties", [])}
+    sets_b = {c["county_id"]: c["insurers"] for c in (b.result or {}).get("counties", [])}
+    county_names = {c["id"]: c["name"] for run in (a, b) for c in run.scenario["counties"]}
+    counties = [{"name": county_names.get(cid, cid), "a": [names.get(i, i) for i in sets_a.get(cid, [])],
+                 "b": [names.get(i, i) for i in sets_b.get(cid, [])]}
+                for cid in sorted(set(sets_a) | set(sets_b)) if sorted(sets_a.get(cid, [])) != sorted(sets_b.get(cid, []))]
+    delta = None
+    if a.objective is not None and b.objective is not None:
+        delta = b.objective - a.objective
+    return {"changed": changed, "counties": counties, "delta": delta,
+            "pct": (delta / a.objective * 100) if delta is not None and a.objective else None}
+
+
+# --- adoption -------------------------------------------------------------------------------------------
+
+def _lock_round(rnd: SelectionRound) -> SelectionRound:
+    """SELECT ... FOR UPDATE on the round (PostgreSQL): concurrent adoptions of one round queue here."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sa.select(SelectionRound.id).where(SelectionRound.id == rnd.id).with_for_update())
+    db.session.refresh(rnd)
+    return rnd
+
+
+def adopt(run: AllocationRun, actor) -> list:
+    """Adopt `run`: its awards, the backup underwriters and the underwriting assignments are created in the
+    caller's one transaction; the round moves to allocated. Only one run per round is ever adopted: the round
+    row is locked and its status re-read, and a partial unique index refuses a second adopted run."""
+    rnd = _lock_round(run.round)
+    require(rnd.status is S.EVALUATION, _("本轮已确定分配方案（或不在评审阶段），不能再采用其他方案"))
+    require(adopted_run(rnd) is None, _("本轮已采用其他分配方案"))
+    require(run.ok, _("只有求得可行解的分配方案可以采用"))
+    require(run.source is not RunSource.IMPORT or _matches_round(run, rnd),
+            _("导入的方案文件与本轮的标段或承保机构不一致，不能采用"))
+    lots = {lot.code: lot for lot in rnd.lots}
+    credit = {i["id"] for i in run.scenario["insurers"]}
+    insurers = {i.credit_code: i for i in db.session.scalars(sa.select(Insurer).where(Insurer.credit_code.in_(credit)))}
+    bid_scores = {(b["lot_id"], b["insurer_id"]): Decimal(str(b["score"])) for b in run.scenario["bids"]}
+    winners = {}
+    for award in run.result["awards"]:
+        lot, insurer = lots.get(award["lot_id"]), insurers.get(award["insurer_id"])
+        require(lot is not None and insurer is not None, _("分配方案中的标段或承保机构在本轮不存在"))
+        winners[lot.id] = (insurer.id, bid_scores.get((award["lot_id"], award["insurer_id"])))
+    rankings = {region_id: scores.county_ranking(rnd, region_id) for region_id in {lot.region_id for lot in rnd.lots}}
+    run.adopted_at = utcnow()
+    run.adopted_by_id = getattr(actor, "id", None)
+    db.session.flush()  # the partial unique index refuses a second adopted run here
+    created = awards.create_awards(rnd, run, winners, rankings, actor)
+    audit.record(actor, "allocation.adopted", run, _("采用分配方案 #%(n)s：%(name)s", n=run.number, name=rnd.name),
+                 round_id=rnd.id, objective=run.objective)
+    return created
+
+
+def _matches_round(run: AllocationRun, rnd: SelectionRound) -> bool:
+    codes = {lot.code for lot in rnd.lots}
+    return {lot["id"] for lot in run.scenario["lots"]} <= codes

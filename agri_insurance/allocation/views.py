@@ -1,0 +1,171 @@
+import json
+from decimal import Decimal
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from agri_insurance.allocation import jobs as _jobs  # noqa: F401 - registers the job handler
+from agri_insurance.allocation import scores, service
+from agri_insurance.allocation.forms import ImportForm, WhatIfForm
+from agri_insurance.allocation.models import AllocationRun, RunStatus
+from agri_insurance.auth.models import Role
+from agri_insurance.auth.permissions import roles_required, scoped_get_or_404
+from agri_insurance.errors import DomainError
+from agri_insurance.extensions import db
+from agri_insurance.forms_util import choices
+from agri_insurance.jobs import service as jobs
+from agri_insurance.spreadsheets import download
+from agri_insurance.tenders import service as tenders
+from agri_insurance.tenders.models import SelectionRound
+
+bp = Blueprint("allocation", __name__, url_prefix="/allocation")
+BUREAU = (Role.ADMIN, Role.CITY_AGRI)
+MANAGERS = (Role.CITY_AGRI,)
+
+
+def _round(round_id: int) -> SelectionRound:
+    rnd = scoped_get_or_404(SelectionRound, round_id)
+    if tenders.refresh_status(rnd):
+        db.session.commit()
+    return rnd
+
+
+def _fail(e: DomainError, endpoint: str, **kwargs):
+    db.session.rollback()
+    flash(str(e), "danger")
+    return redirect(url_for(endpoint, **kwargs))
+
+
+def _whatif_form(run: AllocationRun) -> WhatIfForm:
+    form = WhatIfForm()
+    form.pair_lot.choices = choices([("", "—")] + [(lot["id"], f"{lot['id']} {lot['name']}")
+                                                    for lot in run.scenario["lots"]])
+    form.pair_insurer.choices = choices([("", "—")] + [(i["id"], i["name"]) for i in run.scenario["insurers"]])
+    form.pair_kind.choices = choices([("fixed", _l("指定给该机构")), ("forbidden", _l("不得给该机构"))])
+    form.cap_mode.choices = choices([("keep", _l("不变")), ("set", _l("改为下列比例")), ("none", _l("取消上限"))])
+    form.county.choices = choices([("", "—")] + [(c["id"], c["name"]) for c in run.scenario["counties"]])
+    return form
+
+
+@bp.get("/rounds/<int:round_id>")
+@roles_required(*BUREAU)
+def round_runs(round_id: int):
+    rnd = _round(round_id)
+    return render_template("allocation/round_runs.html", rnd=rnd, runs=service.runs_of(rnd),
+                           adopted=service.adopted_run(rnd), final=scores.is_final(rnd),
+                           manager=current_user.role in MANAGERS, import_form=ImportForm())
+
+
+@bp.post("/rounds/<int:round_id>/runs")
+@roles_required(*MANAGERS)
+def start_run(round_id: int):
+    rnd = _round(round_id)
+    try:
+        run = service.start_run(rnd, current_user)
+        db.session.commit()
+    except DomainError as e:
+        return _fail(e, ".round_runs", round_id=round_id)
+    return redirect(url_for(".run_detail", run_id=run.id))
+
+
+@bp.post("/rounds/<int:round_id>/import")
+@roles_required(*BUREAU)
+def import_scenario(round_id: int):
+    rnd = _round(round_id)
+    form = ImportForm()
+    if not form.validate_on_submit():
+        flash(_("请选择方案文件（JSON）"), "danger")
+        return redirect(url_for(".round_runs", round_id=round_id))
+    try:
+        try:
+            raw = json.loads(form.scenario.data.read(5 * 1024 * 1024).decode("utf-8-sig"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise DomainError(_("方案文件不是有效的 JSON：%(error)s", error=str(e)[:200])) from e
+        run = service.start_import(rnd, raw, current_user)
+        db.session.commit()
+    except DomainError as e:
+        return _fail(e, ".round_runs", round_id=round_id)
+    return redirect(url_for(".run_detail", run_id=run.id))
+
+
+@bp.get("/runs/<int:run_id>")
+@roles_required(*BUREAU)
+def run_detail(run_id: int):
+    run = scoped_get_or_404(AllocationRun, run_id)
+    state = jobs.snapshot(run.job_id) if run.job_id else None
+    if run.status is RunStatus.QUEUED and state is not None and state["status"].value == "failed":
+        run.status, run.error = RunStatus.FAILED, state["error"]
+        db.session.commit()
+    others = [r for r in service.runs_of(run.round) if r.id != run.id and r.status is RunStatus.DONE]
+    return render_template("allocation/run_detail.html", run=run, rnd=run.round, state=state,
+                           view=service.result_view(run) if run.status is RunStatus.DONE else None,
+                           adopted=service.adopted_run(run.round), others=others,
+                           manager=current_user.role in MANAGERS, form=_whatif_form(run))
+
+
+@bp.post("/runs/<int:run_id>/whatif")
+@roles_required(*MANAGERS)
+def whatif(run_id: int):
+    parent = scoped_get_or_404(AllocationRun, run_id)
+    form = _whatif_form(parent)
+    if not form.validate_on_submit():
+        flash(_("请检查假设条件"), "danger")
+        return redirect(url_for(".run_detail", run_id=run_id))
+    changes: dict = {}
+    if form.pair_lot.data and form.pair_insurer.data:
+        changes[form.pair_kind.data or "fixed"] = [[form.pair_lot.data, form.pair_insurer.data]]
+    if form.cap_mode.data == "none":
+        changes["cap"] = None
+    elif form.cap_mode.data == "set" and form.cap_pct.data is not None:
+        changes["cap"] = str(Decimal(form.cap_pct.data) / 100)
+    if form.county.data and form.county_max.data:
+        changes["extra_max"] = {form.county.data: form.county_max.data}
+    try:
+        run = service.start_whatif(parent, changes, current_user)
+        db.session.commit()
+    except DomainError as e:
+        return _fail(e, ".run_detail", run_id=run_id)
+    return redirect(url_for(".run_detail", run_id=run.id))
+
+
+@bp.get("/compare")
+@roles_required(*BUREAU)
+def compare():
+    a = scoped_get_or_404(AllocationRun, request.args.get("a", type=int) or 0)
+    b = scoped_get_or_404(AllocationRun, request.args.get("b", type=int) or 0)
+    if a.round_id != b.round_id:
+        abort(404)
+    return render_template("allocation/compare.html", a=a, b=b, rnd=a.round, diff=service.compare(a, b))
+
+
+@bp.get("/runs/<int:run_id>/scenario.json")
+@roles_required(*BUREAU)
+def scenario_json(run_id: int):
+    run = scoped_get_or_404(AllocationRun, run_id)
+    data = json.dumps(run.scenario, ensure_ascii=False, indent=2).encode()
+    return download(data, f"scenario-{run.round_id}-{run.number}.json", "application/json")
+
+
+@bp.get("/runs/<int:run_id>/result.json")
+@roles_required(*BUREAU)
+def result_json(run_id: int):
+    run = scoped_get_or_404(AllocationRun, run_id)
+    if run.result is None:
+        abort(404)
+    data = json.dumps(run.result, ensure_ascii=False, indent=2).encode()
+    return download(data, f"result-{run.round_id}-{run.number}.json", "application/json")
+
+
+@bp.post("/runs/<int:run_id>/adopt")
+@roles_required(*MANAGERS)
+def adopt(run_id: int):
+    run = scoped_get_or_404(AllocationRun, run_id)
+    try:
+        service.adopt(run, current_user)
+        db.session.commit()
+    except DomainError as e:
+        return _fail(e, ".run_detail", run_id=run_id)
+    flash(_("已采用分配方案 #%(n)s，可公示中标结果", n=run.number), "success")
+    return redirect(url_for("awards.round_awards", round_id=run.round_id))

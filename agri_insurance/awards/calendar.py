@@ -1,0 +1,56 @@
+"""The working-day calendar of the public notice: Monday to Friday, less the holidays the admin lists."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from agri_insurance.audit import service as audit
+from agri_insurance.awards.models import Holiday
+from agri_insurance.errors import require
+from agri_insurance.extensions import db
+
+
+def is_working_day(day: date, holidays: set[date]) -> bool:
+    return day.weekday() < 5 and day not in holidays
+
+
+def add_working_days(start: date, days: int, holidays: set[date]) -> date:
+    """The date `days` working days after `start` (start itself not counted); `start` for 0 days."""
+    current = start
+    while days > 0:
+        current += timedelta(days=1)
+        if is_working_day(current, holidays):
+            days -= 1
+    return current
+
+
+def holidays_from(start: date) -> set[date]:
+    """The listed holidays on or after `start` (a notice period never reaches back)."""
+    return set(db.session.scalars(sa.select(Holiday.day).where(Holiday.day >= start)))
+
+
+def notice_end(start: date, days: int) -> date:
+    """Last day of a notice period of `days` working days published on `start`."""
+    return add_working_days(start, days, holidays_from(start))
+
+
+def add_holiday(day: date, name: str, actor) -> Holiday:
+    name = (name or "").strip()
+    require(name, _("请填写节假日名称"), "name")
+    require(db.session.scalar(sa.select(Holiday.id).where(Holiday.day == day)) is None,
+            _("%(day)s 已在节假日列表中", day=day.isoformat()), "day")
+    holiday = Holiday(day=day, name=name)
+    db.session.add(holiday)
+    db.session.flush()
+    audit.record(actor, "holiday.created", holiday, _("新增节假日：%(day)s %(name)s", day=day.isoformat(), name=name))
+    return holiday
+
+
+def delete_holiday(holiday: Holiday, actor) -> None:
+    audit.record(actor, "holiday.deleted", holiday,
+                 _("删除节假日：%(day)s %(name)s", day=holiday.day.isoformat(), name=holiday.name))
+    db.session.delete(holiday)
+    db.session.flush()

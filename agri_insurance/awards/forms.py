@@ -1,0 +1,28 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, RadioField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
+
+from agri_insurance.forms_util import choices
+
+
+class ObjectionForm(FlaskForm):
+    subject = StringField(_l("质疑事项"), validators=[DataRequired(), Length(max=200)])
+    body = TextAreaField(_l("质疑内容及理由"), validators=[DataRequired(), Length(max=10000)])
+    document = FileField(_l("质疑函（加盖公章的PDF）"), validators=[FileRequired()])
+
+
+class AnswerForm(FlaskForm):
+    decision = RadioField(_l("答复结论"), validators=[InputRequired()])
+    answer = TextAreaField(_l("答复内容"), validators=[DataRequired(), Length(max=10000)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.decision.choices = choices([("rejected", _l("质疑不成立，维持结果")),
+                                         ("upheld", _l("质疑成立，退回评审重新分配"))])
+
+
+class HolidayForm(FlaskForm):
+    day = DateField(_l("日期"), validators=[InputRequired()])
+    name = StringField(_l("名称"), validators=[DataRequired(), Length(max=100)])

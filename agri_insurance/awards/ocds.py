@@ -1,0 +1,157 @@
+"""A round as an OCDS 1.1 release package, with the lots and bids extensions.
+
+Tender with lots; bid statistics and details only once the bids have been opened (sealing); awards with
+their suppliers and related lots once a run has been adopted; parties with their roles. `validate()` checks a
+package against the release-package schema patched with both extensions, from the files committed beside this
+module (no network)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from agri_insurance.awards import exports, service
+from agri_insurance.bids.models import Bid, BidStatus
+from agri_insurance.db_types import utcnow
+from agri_insurance.extensions import db
+from agri_insurance.tenders.models import RoundStatus, SelectionRound
+
+SCHEMA_DIR = Path(__file__).resolve().parent / "ocds_schema"
+OCID_PREFIX = "ocds-sragri"
+EXTENSIONS = [
+    "https://raw.githubusercontent.com/open-contracting-extensions/ocds_lots_extension/v1.1.5/extension.json",
+    "https://raw.githubusercontent.com/open-contracting-extensions/ocds_bid_extension/v1.1.5/extension.json",
+]
+S = RoundStatus
+TENDER_STATUS = {S.DRAFT: "planning", S.OPEN: "active", S.CLOSED: "active", S.OPENED: "active",
+                 S.EVALUATION: "active", S.ALLOCATED: "active", S.PUBLICISED: "active", S.AWARDED: "complete",
+                 S.IN_FORCE: "complete", S.EXPIRED: "complete", S.CANCELLED: "cancelled"}
+BUYER_ID = "CN-SR-AGRI"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
+
+
+def _amount(value: Decimal) -> dict:
+    return {"amount": float(value), "currency": "CNY"}
+
+
+def _org_ref(insurer) -> dict:
+    return {"id": f"CN-USCC-{insurer.credit_code}", "name": insurer.name}
+
+
+def release(rnd: SelectionRound) -> dict:
+    ocid = f"{OCID_PREFIX}-{rnd.id}"
+    now = utcnow()
+    body = exports.issuing_body()
+    lots = [{"id": lot.code, "title": lot.name,
+             "description": f"{lot.region.name}：{'、'.join(p.name for p in lot.products)}",
+             "status": TENDER_STATUS[rnd.status], "value": _amount(lot.expected_premium)} for lot in rnd.lots]
+    items = [{"id": f"{lot.code}-{p.code}", "description": f"{p.name}（{lot.region.name}）", "relatedLot": lot.code,
+              "classification": {"scheme": "agri-insurance-product", "id": p.code, "description": p.name}}
+             for lot in rnd.lots for p in lot.products]
+    tender = {
+        "id": str(rnd.id), "title": rnd.name, "status": TENDER_STATUS[rnd.status], "statusDetails": rnd.status.label,
+        "procuringEntity": {"id": BUYER_ID, "name": body}, "procurementMethod": "open",
+        "awardCriteria": "ratedCriteria", "mainProcurementCategory": "services",
+        "tenderPeriod": {"endDate": _iso(rnd.bid_deadline)},
+        "contractPeriod": {"startDate": f"{rnd.term_start_year}-01-01T00:00:00+08:00",
+                           "endDate": f"{rnd.term_end_year}-12-31T23:59:59+08:00"},
+        "value": _amount(sum((lot.expected_premium for lot in rnd.lots), Decimal(0))),
+        "items": items, "lots": lots,
+    }
+    parties = {BUYER_ID: {"id": BUYER_ID, "name": body, "roles": ["buyer", "procuringEntity"]}}
+    tags = ["tender"]
+    result = {"ocid": ocid, "id": f"{ocid}-{now.strftime('%Y%m%dT%H%M%S')}", "date": _iso(now), "tag": tags,
+              "initiationType": "tender", "language": "zh", "buyer": {"id": BUYER_ID, "name": body},
+              "tender": tender}
+    if rnd.bids_opened:
+        bids = list(db.session.scalars(sa.select(Bid).where(Bid.round_id == rnd.id, Bid.status == BidStatus.SUBMITTED)
+                                       .order_by(Bid.id)))
+        tender["numberOfTenderers"] = len(bids)
+        tender["tenderers"] = [_org_ref(b.insurer) for b in bids]
+        stats = [{"id": "bids", "measure": "bids", "value": len(bids), "date": _iso(rnd.opened_at)}]
+        for lot in rnd.lots:
+            n = sum(1 for b in bids if lot in b.lots)
+            stats.append({"id": f"bids-{lot.code}", "measure": "bids", "value": n, "relatedLot": lot.code})
+        result["bids"] = {"statistics": stats, "details": [
+            {"id": str(b.id), "date": _iso(b.submitted_at), "status": "valid", "tenderers": [_org_ref(b.insurer)],
+             "relatedLots": [lot.code for lot in b.lots]} for b in bids]}
+        for b in bids:
+            ref = _org_ref(b.insurer)
+            parties.setdefault(ref["id"], {**ref, "identifier": {"scheme": "CN-USCC", "id": b.insurer.credit_code,
+                                                                 "legalName": b.insurer.name}, "roles": []})
+            parties[ref["id"]]["roles"].append("tenderer")
+        bid_of = {b.insurer_id: str(b.id) for b in bids}
+        awards = service.awards_of(rnd)
+        if awards:
+            tags.append("award")
+            final = rnd.status in (S.AWARDED, S.IN_FORCE, S.EXPIRED)
+            result["awards"] = []
+            for award in awards:
+                ref = _org_ref(award.insurer)
+                entry = {"id": f"{rnd.id}-{award.lot.code}", "title": f"{award.lot.name} 中标",
+                         "status": "active" if final else "pending", "date": _iso(award.created_at),
+                         "value": _amount(award.lot.expected_premium), "suppliers": [ref],
+                         "relatedLots": [award.lot.code],
+                         "contractPeriod": tender["contractPeriod"]}
+                if award.insurer_id in bid_of:
+                    entry["relatedBids"] = [bid_of[award.insurer_id]]
+                result["awards"].append(entry)
+                party = parties.setdefault(ref["id"], {**ref, "roles": []})
+                if "supplier" not in party["roles"]:
+                    party["roles"].append("supplier")
+    result["parties"] = list(parties.values())
+    return result
+
+
+def release_package(rnd: SelectionRound) -> dict:
+    return {"uri": f"urn:{OCID_PREFIX}:{rnd.id}", "version": "1.1", "extensions": EXTENSIONS,
+            "publishedDate": _iso(utcnow()), "publisher": {"name": exports.issuing_body()},
+            "releases": [release(rnd)]}
+
+
+# --- validation (tests; jsonschema is a development dependency) ---------------------------------------
+
+def merge_patch(target: dict, patch: dict) -> dict:
+    """JSON Merge Patch (RFC 7386), as OCDS applies an extension's release-schema.json to the core schema."""
+    result = copy.deepcopy(target)
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merge_patch(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def _load(name: str) -> dict:
+    return json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
+
+
+def extended_release_schema() -> dict:
+    schema = _load("release-schema.json")
+    for name in ("lots-extension-release-schema.json", "bid-extension-release-schema.json"):
+        schema = merge_patch(schema, _load(name))
+    return schema
+
+
+def validation_errors(package: dict) -> list[str]:
+    """Every schema violation of `package` as 'path: message' (empty when it validates)."""
+    from jsonschema import Draft4Validator, FormatChecker
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT4
+
+    package_schema = _load("release-package-schema.json")
+    release_schema = extended_release_schema()
+    release_uri = package_schema["properties"]["releases"]["items"]["$ref"]
+    registry = Registry().with_resource(release_uri, Resource(release_schema, specification=DRAFT4))
+    validator = Draft4Validator(package_schema, registry=registry, format_checker=FormatChecker())
+    return [f"{'/'.join(str(p) for p in e.absolute_path)}: {e.message}" for e in validator.iter_errors(package)]

@@ -1,0 +1,284 @@
+"""Award rules: awards from an adopted run, backup underwriters, the public notice (公示), objections (质疑)
+and finalisation. Every function checks, changes and audits; none commits (the caller does)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from agri_insurance.audit import service as audit
+from agri_insurance.awards import calendar
+from agri_insurance.awards.models import (
+    PUBLISHED_STATES,
+    Award,
+    BackupUnderwriter,
+    Objection,
+    ObjectionStatus,
+    PublicNotice,
+)
+from agri_insurance.bids.models import Bid, BidStatus
+from agri_insurance.db_types import utcnow
+from agri_insurance.errors import require
+from agri_insurance.extensions import db
+from agri_insurance.tenders import service as tenders
+from agri_insurance.tenders.models import Lot, RoundStatus, SelectionRound
+
+S = RoundStatus
+ASSIGNMENT_SOURCE = "award"
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+def awards_of(rnd: SelectionRound) -> list[Award]:
+    return list(db.session.scalars(sa.select(Award).join(Lot, Award.lot_id == Lot.id)
+                                   .where(Award.round_id == rnd.id).order_by(Lot.code)))
+
+
+def backups_of(rnd: SelectionRound) -> dict[int, list[BackupUnderwriter]]:
+    """{region_id: backups in rank order}."""
+    rows = db.session.scalars(sa.select(BackupUnderwriter).where(BackupUnderwriter.round_id == rnd.id)
+                              .order_by(BackupUnderwriter.region_id, BackupUnderwriter.rank))
+    result: dict[int, list[BackupUnderwriter]] = {}
+    for row in rows:
+        result.setdefault(row.region_id, []).append(row)
+    return result
+
+
+@dataclass
+class CountyAwards:
+    region: object
+    awards: list[Award]
+    backups: list[BackupUnderwriter]
+
+    @property
+    def insurers(self) -> list:
+        seen = {a.insurer_id: a.insurer for a in self.awards}
+        return sorted(seen.values(), key=lambda i: i.name)
+
+
+def by_county(rnd: SelectionRound) -> list[CountyAwards]:
+    awards = awards_of(rnd)
+    backups = backups_of(rnd)
+    groups: dict[int, CountyAwards] = {}
+    for award in awards:
+        region = award.lot.region
+        groups.setdefault(region.id, CountyAwards(region, [], backups.get(region.id, []))).awards.append(award)
+    return sorted(groups.values(), key=lambda g: g.region.code)
+
+
+def current_notice(rnd: SelectionRound) -> PublicNotice | None:
+    return db.session.scalar(sa.select(PublicNotice).where(PublicNotice.round_id == rnd.id)
+                             .order_by(PublicNotice.id.desc()).limit(1))
+
+
+def notice_is_open(notice: PublicNotice | None) -> bool:
+    return notice is not None and notice.closed_at is None and tenders.local_today() <= notice.ends_on
+
+
+def objections_of(rnd: SelectionRound, user) -> list[Objection]:
+    return list(db.session.scalars(sa.select(Objection).where(Objection.round_id == rnd.id,
+                                                              Objection.visible_to(user))
+                                   .order_by(Objection.id)))
+
+
+def pending_objections(rnd: SelectionRound) -> int:
+    return db.session.scalar(sa.select(sa.func.count(Objection.id)).where(
+        Objection.round_id == rnd.id, Objection.status == ObjectionStatus.PENDING)) or 0
+
+
+def bidders(rnd: SelectionRound) -> list:
+    """Insurers with a submitted bid in the round (those to whom a notice is sent)."""
+    return [b.insurer for b in db.session.scalars(
+        sa.select(Bid).where(Bid.round_id == rnd.id, Bid.status == BidStatus.SUBMITTED))]
+
+
+def is_published(rnd: SelectionRound) -> bool:
+    return rnd.status in PUBLISHED_STATES and bool(awards_of(rnd))
+
+
+# --- creating awards (adoption) --------------------------------------------------------------------
+
+def create_awards(rnd: SelectionRound, run, winners: dict[int, tuple[int, Decimal | None]],
+                  rankings: dict[int, list[tuple[int, Decimal | None]]], actor) -> list[Award]:
+    """The adopted run's awards: `winners` {lot_id: (insurer_id, score)}; `rankings` {region_id: [(insurer_id,
+    score)] best first, eligible only} gives the backup underwriters. Moves the round to allocated, and adds
+    underwriting assignments (source "award") so the winners can claim subsidies for their lots."""
+    require(rnd.status is S.EVALUATION, _("只有评审中的轮次可以确定分配方案"))
+    require(winners, _("分配方案没有任何中标标段"))
+    existing = db.session.scalar(sa.select(sa.func.count(Award.id)).where(Award.round_id == rnd.id))
+    require(not existing, _("本轮已有中标结果，不能重复确定"))
+    lots = {lot.id: lot for lot in rnd.lots}
+    require(set(winners) <= set(lots), _("分配方案含有不属于本轮的标段"))
+    awards = []
+    for lot_id, (insurer_id, score) in sorted(winners.items(), key=lambda kv: lots[kv[0]].code):
+        award = Award(round_id=rnd.id, lot_id=lot_id, insurer_id=insurer_id, run_id=getattr(run, "id", None),
+                      score=score)
+        db.session.add(award)
+        awards.append(award)
+    db.session.flush()
+    awarded_in: dict[int, set[int]] = {}
+    for award in awards:
+        awarded_in.setdefault(lots[award.lot_id].region_id, set()).add(award.insurer_id)
+    for region_id, winners_here in sorted(awarded_in.items()):
+        rank = 0
+        for insurer_id, score in rankings.get(region_id, []):
+            if insurer_id in winners_here:
+                continue
+            rank += 1
+            db.session.add(BackupUnderwriter(round_id=rnd.id, region_id=region_id, insurer_id=insurer_id, rank=rank,
+                                             score=score))
+    db.session.flush()
+    _add_assignments(rnd, awards, lots, actor)
+    tenders.mark_allocated(rnd, actor)
+    audit.record(actor, "awards.created", rnd, _("确定分配方案：%(name)s，%(n)s个标段中标", name=rnd.name, n=len(awards)),
+                 run_id=getattr(run, "id", None),
+                 awards={lots[a.lot_id].code: a.insurer_id for a in awards})
+    return awards
+
+
+def _assignment_note(rnd: SelectionRound) -> str:
+    return f"遴选轮次#{rnd.id} 中标"
+
+
+def _add_assignments(rnd: SelectionRound, awards: list[Award], lots: dict[int, Lot], actor) -> None:
+    from agri_insurance.subsidies.models import UnderwritingAssignment as UA
+
+    seen = set()
+    for award in awards:
+        lot = lots[award.lot_id]
+        for product in lot.products:
+            key = (award.insurer_id, lot.region_id, product.id)
+            if key in seen:
+                continue
+            seen.add(key)
+            overlap = db.session.scalar(sa.select(UA.id).where(
+                UA.insurer_id == award.insurer_id, UA.region_id == lot.region_id, UA.product_id == product.id,
+                UA.start_year <= rnd.term_end_year, UA.end_year >= rnd.term_start_year))
+            if overlap is not None:
+                continue  # already recorded by hand for these years
+            db.session.add(UA(insurer_id=award.insurer_id, region_id=lot.region_id, product_id=product.id,
+                              start_year=rnd.term_start_year, end_year=rnd.term_end_year, source=ASSIGNMENT_SOURCE,
+                              notes=_assignment_note(rnd)))
+    db.session.flush()
+
+
+def _revoke(rnd: SelectionRound, reason: str, actor) -> None:
+    """Undo an adoption: awards, backups and the assignments they created go; the run is marked revoked."""
+    from agri_insurance.allocation.models import AllocationRun
+    from agri_insurance.subsidies.models import SubsidyClaim
+    from agri_insurance.subsidies.models import UnderwritingAssignment as UA
+
+    assignments = db.session.scalars(sa.select(UA).where(UA.source == ASSIGNMENT_SOURCE,
+                                                         UA.notes == _assignment_note(rnd))).all()
+    for a in assignments:
+        used = db.session.scalar(sa.select(SubsidyClaim.id).where(
+            SubsidyClaim.insurer_id == a.insurer_id, SubsidyClaim.region_id == a.region_id,
+            SubsidyClaim.product_id == a.product_id, SubsidyClaim.year.between(a.start_year, a.end_year)).limit(1))
+        require(used is None, _("已有补贴申请依据本轮中标结果，不能撤销"))
+        db.session.delete(a)
+    db.session.execute(sa.delete(BackupUnderwriter).where(BackupUnderwriter.round_id == rnd.id))
+    db.session.execute(sa.delete(Award).where(Award.round_id == rnd.id))
+    now = utcnow()
+    db.session.execute(sa.update(AllocationRun).where(
+        AllocationRun.round_id == rnd.id, AllocationRun.adopted_at.is_not(None), AllocationRun.revoked_at.is_(None))
+        .values(revoked_at=now, revoke_reason=reason))
+    db.session.flush()
+    db.session.expire_all()
+
+
+# --- public notice ------------------------------------------------------------------------------------
+
+def publish(rnd: SelectionRound, actor) -> PublicNotice:
+    """allocated → publicised: the public notice runs for the round's notice period in working days."""
+    require(rnd.status is S.ALLOCATED, _("只有已确定分配方案的轮次可以公示"))
+    require(awards_of(rnd), _("本轮没有中标结果，不能公示"))
+    from agri_insurance.allocation.models import AllocationRun
+
+    run_id = db.session.scalar(sa.select(AllocationRun.id).where(
+        AllocationRun.round_id == rnd.id, AllocationRun.adopted_at.is_not(None), AllocationRun.revoked_at.is_(None)))
+    tenders.mark_publicised(rnd, actor)
+    starts = tenders.local_today()
+    ends = calendar.notice_end(starts, rnd.notice_working_days)
+    notice = PublicNotice(round_id=rnd.id, run_id=run_id, starts_on=starts, ends_on=ends,
+                          working_days=rnd.notice_working_days, opened_by_id=getattr(actor, "id", None))
+    db.session.add(notice)
+    db.session.flush()
+    audit.record(actor, "notice.opened", notice,
+                 _("中标结果公示：%(name)s，%(start)s至%(end)s（%(n)s个工作日）", name=rnd.name,
+                   start=starts.isoformat(), end=ends.isoformat(), n=rnd.notice_working_days),
+                 round_id=rnd.id, starts_on=starts, ends_on=ends)
+    return notice
+
+
+def file_objection(rnd: SelectionRound, insurer_id: int, subject: str, body: str, document, actor) -> Objection:
+    """A bidder's written objection with its PDF, accepted while the notice period runs."""
+    require(rnd.status is S.PUBLICISED, _("只有公示中的轮次可以提出质疑"))
+    notice = current_notice(rnd)
+    require(notice_is_open(notice), _("公示期已结束，不再接受质疑"))
+    require(any(i.id == insurer_id for i in bidders(rnd)), _("只有本轮投标人可以提出质疑"))
+    subject, body = (subject or "").strip(), (body or "").strip()
+    require(subject, _("请填写质疑事项"), "subject")
+    require(body, _("请填写质疑内容及理由"), "body")
+    require(document is not None, _("请上传加盖公章的质疑函（PDF）"), "document")
+    objection = Objection(round_id=rnd.id, notice_id=notice.id, insurer_id=insurer_id, subject=subject[:200],
+                          body=body, document=document, filed_by_id=getattr(actor, "id", None))
+    db.session.add(objection)
+    db.session.flush()
+    audit.record(actor, "objection.filed", objection, _("提出质疑：%(subject)s", subject=objection.subject),
+                 round_id=rnd.id, insurer_id=insurer_id, document_sha256=document.sha256)
+    return objection
+
+
+def answer_objection(objection: Objection, upheld: bool, answer: str, actor) -> None:
+    """The bureau's written answer. An upheld objection ends the notice and sends the round back to evaluation:
+    the awards are withdrawn and a new run must be adopted and published."""
+    require(objection.status is ObjectionStatus.PENDING, _("该质疑已答复"))
+    answer = (answer or "").strip()
+    require(answer, _("请填写答复内容"), "answer")
+    rnd = objection.round
+    if upheld:
+        require(rnd.status is S.PUBLICISED, _("只有公示中的轮次可以因质疑成立退回评审"))
+    objection.status = ObjectionStatus.UPHELD if upheld else ObjectionStatus.REJECTED
+    objection.answer = answer
+    objection.answered_at = utcnow()
+    objection.answered_by_id = getattr(actor, "id", None)
+    db.session.flush()
+    audit.record(actor, "objection.answered", objection,
+                 _("答复质疑：%(subject)s（%(status)s）", subject=objection.subject, status=objection.status.label),
+                 round_id=rnd.id, upheld=upheld)
+    if upheld:
+        notice = current_notice(rnd)
+        if notice is not None and notice.closed_at is None:
+            notice.closed_at = utcnow()
+            notice.outcome = "reopened"
+        reason = _("质疑成立：%(subject)s", subject=objection.subject)
+        _revoke(rnd, reason, actor)
+        tenders.transition(rnd, S.EVALUATION, actor, _("质疑成立，退回评审：%(name)s", name=rnd.name),
+                           objection_id=objection.id)
+
+
+def finalise(rnd: SelectionRound, actor) -> None:
+    """publicised → awarded: only after the notice period has ended and every objection has been answered."""
+    require(rnd.status is S.PUBLICISED, _("只有公示中的轮次可以确定中标"))
+    notice = current_notice(rnd)
+    require(notice is not None and notice.closed_at is None, _("本轮没有进行中的公示"))
+    require(tenders.local_today() > notice.ends_on,
+            _("公示期至%(end)s结束，期满后才能确定中标", end=notice.ends_on.isoformat()))
+    pending = pending_objections(rnd)
+    require(not pending, _("还有%(n)s件质疑未答复，不能确定中标", n=pending))
+    tenders.mark_awarded(rnd, actor)
+    notice.closed_at = utcnow()
+    notice.outcome = "finalised"
+    db.session.flush()
+
+
+def issue_date(rnd: SelectionRound) -> date:
+    """The date on the notices: the day the result was finalised, or today for a draft before that."""
+    notice = current_notice(rnd)
+    if notice is not None and notice.outcome == "finalised" and notice.closed_at is not None:
+        return tenders.utc_to_local(notice.closed_at).date()
+    return tenders.local_today()

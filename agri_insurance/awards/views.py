@@ -1,0 +1,258 @@
+import json
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from agri_insurance import storage
+from agri_insurance.auth.models import Role
+from agri_insurance.auth.permissions import ALL_ROLES, public, roles_required, scoped_get_or_404
+from agri_insurance.awards import calendar, exports, ocds, service
+from agri_insurance.awards.forms import AnswerForm, HolidayForm, ObjectionForm
+from agri_insurance.awards.models import PUBLISHED_STATES, Holiday, Objection
+from agri_insurance.errors import DomainError
+from agri_insurance.extensions import db
+from agri_insurance.forms_util import show_domain_error
+from agri_insurance.spreadsheets import download
+from agri_insurance.tenders import service as tenders
+from agri_insurance.tenders.models import SelectionRound
+
+bp = Blueprint("awards", __name__, url_prefix="/awards")
+BUREAU = (Role.ADMIN, Role.CITY_AGRI)
+MANAGERS = (Role.CITY_AGRI,)
+NOTICE_READERS = (Role.ADMIN, Role.CITY_AGRI, Role.INSURER)
+
+
+def _round(round_id: int) -> SelectionRound:
+    rnd = scoped_get_or_404(SelectionRound, round_id)
+    if tenders.refresh_status(rnd):
+        db.session.commit()
+    return rnd
+
+
+def _fail(e: DomainError, round_id: int):
+    db.session.rollback()
+    flash(str(e), "danger")
+    return redirect(url_for(".round_awards", round_id=round_id))
+
+
+def _visible_result(rnd: SelectionRound) -> bool:
+    """The bureau sees the result from the adoption on; everyone else once it is published."""
+    return current_user.role in BUREAU or rnd.status in PUBLISHED_STATES
+
+
+# --- pages --------------------------------------------------------------------------------------------
+
+@bp.get("/")
+@roles_required(*ALL_ROLES)
+def rounds():
+    from agri_insurance.awards.models import Award
+
+    stmt = (sa.select(SelectionRound).where(SelectionRound.id.in_(sa.select(Award.round_id)),
+                                            SelectionRound.visible_to(current_user))
+            .order_by(SelectionRound.term_start_year.desc(), SelectionRound.id.desc()))
+    visible = [r for r in db.session.scalars(stmt) if _visible_result(r)]
+    return render_template("awards/rounds.html", rounds=visible)
+
+
+@bp.get("/rounds/<int:round_id>")
+@roles_required(*ALL_ROLES)
+def round_awards(round_id: int):
+    rnd = _round(round_id)
+    visible = _visible_result(rnd)
+    notice = service.current_notice(rnd) if visible else None
+    own_notice = None
+    if current_user.role is Role.INSURER and rnd.status in (tenders.S.AWARDED, tenders.S.IN_FORCE, tenders.S.EXPIRED):
+        own_notice = exports.notice_for(rnd, current_user.insurer.name) if current_user.insurer else None
+    bidder = current_user.role is Role.INSURER and any(i.id == current_user.insurer_id for i in service.bidders(rnd))
+    return render_template(
+        "awards/round_awards.html", rnd=rnd, visible=visible, counties=service.by_county(rnd) if visible else [],
+        notice=notice, notice_open=service.notice_is_open(notice),
+        objections=service.objections_of(rnd, current_user) if visible else [],
+        pending=service.pending_objections(rnd) if visible else 0, today=tenders.local_today(),
+        notices=exports.notices(rnd) if visible and current_user.role in BUREAU else [],
+        own_notice=own_notice, can_object=bidder and service.notice_is_open(notice) and rnd.status is tenders.S.PUBLICISED,
+        manager=current_user.role in MANAGERS, answer_form=AnswerForm())
+
+
+@bp.post("/rounds/<int:round_id>/publish")
+@roles_required(*MANAGERS)
+def publish(round_id: int):
+    rnd = _round(round_id)
+    try:
+        notice = service.publish(rnd, current_user)
+        db.session.commit()
+        flash(_("中标结果已公示，公示期至%(end)s", end=notice.ends_on.isoformat()), "success")
+    except DomainError as e:
+        return _fail(e, round_id)
+    return redirect(url_for(".round_awards", round_id=round_id))
+
+
+@bp.post("/rounds/<int:round_id>/finalise")
+@roles_required(*MANAGERS)
+def finalise(round_id: int):
+    rnd = _round(round_id)
+    try:
+        service.finalise(rnd, current_user)
+        db.session.commit()
+        flash(_("公示期满，已确定中标，可下载中标通知书"), "success")
+    except DomainError as e:
+        return _fail(e, round_id)
+    return redirect(url_for(".round_awards", round_id=round_id))
+
+
+# --- public page (no login) ---------------------------------------------------------------------------
+
+@bp.get("/public")
+@public
+def public_list():
+    stmt = (sa.select(SelectionRound).where(SelectionRound.status.in_(PUBLISHED_STATES))
+            .order_by(SelectionRound.term_start_year.desc(), SelectionRound.id.desc()))
+    return render_template("awards/public_list.html", rounds=db.session.scalars(stmt).all())
+
+
+@bp.get("/public/<int:round_id>")
+@public
+def public_notice(round_id: int):
+    rnd = db.session.get(SelectionRound, round_id)
+    if rnd is None or rnd.status not in PUBLISHED_STATES:
+        abort(404)
+    notice = service.current_notice(rnd)
+    return render_template("awards/public_notice.html", rnd=rnd, counties=service.by_county(rnd), notice=notice,
+                           notice_open=service.notice_is_open(notice), issuing_body=exports.issuing_body())
+
+
+# --- objections ---------------------------------------------------------------------------------------
+
+@bp.route("/rounds/<int:round_id>/objections/new", methods=["GET", "POST"])
+@roles_required(Role.INSURER)
+def new_objection(round_id: int):
+    rnd = _round(round_id)
+    form = ObjectionForm()
+    if form.validate_on_submit():
+        try:
+            document = storage.save_pdf(form.document.data, current_user)
+            service.file_objection(rnd, current_user.insurer_id, form.subject.data, form.body.data, document,
+                                   current_user)
+            db.session.commit()
+            flash(_("质疑已提交，市农业农村局将书面答复"), "success")
+            return redirect(url_for(".round_awards", round_id=round_id))
+        except DomainError as e:
+            db.session.rollback()
+            show_domain_error(form, e)
+    notice = service.current_notice(rnd) if rnd.status in PUBLISHED_STATES else None
+    return render_template("awards/objection_form.html", rnd=rnd, form=form, notice=notice,
+                           notice_open=service.notice_is_open(notice))
+
+
+@bp.post("/objections/<int:objection_id>/answer")
+@roles_required(*MANAGERS)
+def answer_objection(objection_id: int):
+    objection = scoped_get_or_404(Objection, objection_id)
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        flash(_("请选择答复结论并填写答复内容"), "danger")
+        return redirect(url_for(".round_awards", round_id=objection.round_id))
+    try:
+        service.answer_objection(objection, form.decision.data == "upheld", form.answer.data, current_user)
+        db.session.commit()
+        flash(_("质疑已答复") if form.decision.data != "upheld" else _("质疑成立：本轮已退回评审，请重新确定分配方案"),
+              "success")
+    except DomainError as e:
+        return _fail(e, objection.round_id)
+    return redirect(url_for(".round_awards", round_id=objection.round_id))
+
+
+@bp.get("/objections/<int:objection_id>/document")
+@roles_required(*NOTICE_READERS)
+def objection_document(objection_id: int):
+    objection = scoped_get_or_404(Objection, objection_id)
+    return storage.send_stored(objection.document)
+
+
+# --- downloads ----------------------------------------------------------------------------------------
+
+def _notice_or_404(rnd: SelectionRound, number: str):
+    if not _visible_result(rnd):
+        abort(404)
+    notice = next((n for n in exports.notices(rnd) if n.number == number), None)
+    if notice is None:
+        abort(404)
+    if current_user.role is Role.INSURER:
+        # An insurer gets its own notice only, and only once the result is final.
+        own = current_user.insurer.name if current_user.insurer else None
+        if notice.insurer_name != own or rnd.status in (tenders.S.ALLOCATED, tenders.S.PUBLICISED):
+            abort(404)
+    return notice
+
+
+@bp.get("/rounds/<int:round_id>/notices/<number>.docx")
+@roles_required(*NOTICE_READERS)
+def notice_docx(round_id: int, number: str):
+    notice = _notice_or_404(_round(round_id), number)
+    return download(exports.notice_docx(notice), f"{notice.filename_stem}.docx", exports.DOCX_MIMETYPE)
+
+
+@bp.get("/rounds/<int:round_id>/notices/<number>.pdf")
+@roles_required(*NOTICE_READERS)
+def notice_pdf(round_id: int, number: str):
+    notice = _notice_or_404(_round(round_id), number)
+    return download(exports.notice_pdf(notice), f"{notice.filename_stem}.pdf", "application/pdf")
+
+
+@bp.get("/rounds/<int:round_id>/notices.zip")
+@roles_required(*BUREAU)
+def notices_zip(round_id: int):
+    rnd = _round(round_id)
+    if not service.awards_of(rnd):
+        flash(_("本轮还没有中标结果"), "warning")
+        return redirect(url_for(".round_awards", round_id=round_id))
+    return download(exports.notices_zip(rnd), f"{rnd.name}_通知书.zip", exports.ZIP_MIMETYPE)
+
+
+@bp.get("/rounds/<int:round_id>/awards.xlsx")
+@roles_required(*ALL_ROLES)
+def awards_xlsx(round_id: int):
+    rnd = _round(round_id)
+    if not _visible_result(rnd):
+        abort(404)
+    return download(exports.award_list_xlsx(rnd), f"{rnd.name}_中标结果.xlsx")
+
+
+@bp.get("/rounds/<int:round_id>/ocds.json")
+@roles_required(*BUREAU)
+def ocds_json(round_id: int):
+    rnd = _round(round_id)
+    package = ocds.release_package(rnd)
+    data = json.dumps(package, ensure_ascii=False, indent=2).encode()
+    return download(data, f"ocds-{rnd.id}.json", "application/json")
+
+
+# --- holidays -------------------------------------------------------------------------------------------
+
+@bp.route("/holidays", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def holidays():
+    form = HolidayForm()
+    if form.validate_on_submit():
+        try:
+            calendar.add_holiday(form.day.data, form.name.data, current_user)
+            db.session.commit()
+            flash(_("节假日已添加"), "success")
+            return redirect(url_for(".holidays"))
+        except DomainError as e:
+            db.session.rollback()
+            show_domain_error(form, e)
+    rows = db.session.scalars(sa.select(Holiday).order_by(Holiday.day.desc())).all()
+    return render_template("awards/holidays.html", form=form, holidays=rows)
+
+
+@bp.post("/holidays/<int:holiday_id>/delete")
+@roles_required(Role.ADMIN)
+def delete_holiday(holiday_id: int):
+    holiday = db.session.get(Holiday, holiday_id) or abort(404)
+    calendar.delete_holiday(holiday, current_user)
+    db.session.commit()
+    flash(_("节假日已删除"), "success")
+    return redirect(url_for(".holidays"))
