@@ -28,7 +28,7 @@ S = RoundStatus
 
 
 def _num(value: Decimal) -> str:
-    return format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
+    return format(value.normalize(), "f")
 
 
 # --- the scenario from the database -----------------------------------------------------------------
@@ -188,7 +188,7 @@ def result_view(run: AllocationRun) -> dict[str, Any]:
     bids_per_lot: dict[str, list] = {}
     for b in scenario["bids"]:
         bids_per_lot.setdefault(b["lot_id"], []).append(b)
-    limits = {c["id"]: c for c in (result.get("explanation") or {}).get("counties", [])}
+    limits = {c["county_id"]: c for c in (result.get("explanation") or {}).get("counties", [])}
     counties = []
     for county in scenario["counties"]:
         rows = []

@@ -40,11 +40,12 @@ def _text(response) -> str:
     parts = [response.headers.get("Content-Disposition", ""), response.location or ""]
     data = response.data
     if data.startswith(b"PK"):
-        wb = load_workbook(io.BytesIO(data))
-        parts += wb.sheetnames
-        for ws in wb.worksheets:
-            for row in ws.iter_rows(values_only=True):
-                parts += [str(v) for v in row if v is not None]
+        if "xl/workbook.xml" in zipfile.ZipFile(io.BytesIO(data)).namelist():  # xlsx (docx and zip: members only)
+            wb = load_workbook(io.BytesIO(data))
+            parts += wb.sheetnames
+            for ws in wb.worksheets:
+                for row in ws.iter_rows(values_only=True):
+                    parts += [str(v) for v in row if v is not None]
         with zipfile.ZipFile(io.BytesIO(data)) as archive:  # also comments, properties, hidden sheets
             parts += [archive.read(n).decode("utf-8", "replace") for n in archive.namelist()]
     elif data.startswith(b"%PDF"):

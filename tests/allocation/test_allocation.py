@@ -1,0 +1,175 @@
+"""Allocation: the scenario from the database, runs as jobs, result page, what-if and comparison, JSON export
+and import, adoption in one transaction and only once (also concurrently, on PostgreSQL)."""
+
+import io
+import json
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from agri_insurance.allocation import service
+from agri_insurance.allocation.models import AllocationRun, RunStatus
+from agri_insurance.awards.models import Award, BackupUnderwriter
+from agri_insurance.errors import DomainError
+from agri_insurance.extensions import db as _db
+from agri_insurance.jobs import service as jobs
+from agri_insurance.tenders.models import RoundStatus
+from tests.factories import read_text
+from tests.tenders.factories import user
+
+
+def test_scenario_from_the_database_equals_the_hand_written_one(scored_round_with_exception):
+    rnd = scored_round_with_exception.round
+    a, b, c = (i.credit_code for i in scored_round_with_exception.insurers)
+    names = {i.credit_code: i.name for i in scored_round_with_exception.insurers}
+    expected = {
+        "format": "agri-insurance-allocation-scenario/1",
+        "round": {"id": f"SR-{rnd.id}", "name": "2029–2031年度遴选（中标测试）", "term_start_year": 2029},
+        "settings": {"min_insurers_per_county": 2, "max_insurers_per_county": 3, "market_share_cap": None,
+                     "time_limit_s": 60, "mip_gap": "0"},
+        "counties": [{"id": "361128", "name": "鄱阳县"},
+                     {"id": "361130", "name": "婺源县", "max_insurers": 4, "approval_ref": "赣农险组〔2025〕3号"}],
+        "lots": [
+            {"id": "361128-1", "county_id": "361128", "name": "鄱阳县第1标段", "products": ["rapeseed", "rice"],
+             "expected_premium": "1000000.00", "loss_ratio": "0.655"},
+            {"id": "361128-2", "county_id": "361128", "name": "鄱阳县第2标段", "products": ["citrus"],
+             "expected_premium": "2000000.00", "loss_ratio": "0.655"},
+            {"id": "361130-1", "county_id": "361130", "name": "婺源县第1标段", "products": ["rapeseed", "rice"],
+             "expected_premium": "1000000.00", "loss_ratio": "0.655"},
+            {"id": "361130-2", "county_id": "361130", "name": "婺源县第2标段", "products": ["citrus"],
+             "expected_premium": "2000000.00", "loss_ratio": "0.655"},
+        ],
+        "insurers": sorted([{"id": x, "name": names[x]} for x in (a, b, c)],
+                           key=lambda i: [ins.credit_code for ins in scored_round_with_exception.insurers]
+                           .index(i["id"])),
+        "bids": sorted([{"insurer_id": x, "lot_id": f"{county}-{n}", "score": s}
+                        for county in ("361128", "361130")
+                        for x, scores in ((a, ("91.5", "90")), (b, ("85", "88.25")), (c, ("80", "79")))
+                        for n, s in ((1, scores[0]), (2, scores[1]))],
+                       key=lambda d: (d["lot_id"], d["insurer_id"])),
+        "fixed": [], "forbidden": [],
+    }
+    built = service.build_scenario(rnd)
+    built["insurers"].sort(key=lambda i: [ins.credit_code for ins in scored_round_with_exception.insurers]
+                           .index(i["id"]))
+    assert built == expected
+    assert service.check_scenario(built)["lots"][0]["id"] == "361128-1"
+
+
+def _run(client, rnd) -> AllocationRun:
+    response = client.post(f"/allocation/rounds/{rnd.id}/runs")
+    assert response.status_code == 302, read_text(response)
+    run = _db.session.scalars(sa.select(AllocationRun).order_by(AllocationRun.id.desc())).first()
+    jobs.wait(run.job_id, timeout=60)
+    _db.session.expire_all()
+    return _db.session.get(AllocationRun, run.id)
+
+
+def test_run_whatif_compare_export_import_and_adopt(scored_round, login, db):
+    rnd = scored_round.round
+    city = login("city_agri")
+    run = _run(city, rnd)
+    assert run.status is RunStatus.DONE and run.solver_status == "optimal"
+    page = read_text(city.get(f"/allocation/runs/{run.id}"))
+    assert "鄱阳县" in page and "最优解" in page and scored_round.insurers[0].name in page
+    # what-if: forbid the best insurer a lot
+    a = scored_round.insurers[0].credit_code
+    response = city.post(f"/allocation/runs/{run.id}/whatif", data={
+        "pair_lot": "361128-1", "pair_insurer": a, "pair_kind": "forbidden", "cap_mode": "keep"})
+    assert response.status_code == 302
+    whatif = _db.session.scalars(sa.select(AllocationRun).order_by(AllocationRun.id.desc())).first()
+    jobs.wait(whatif.job_id, timeout=60)
+    db.session.expire_all()
+    whatif = db.session.get(AllocationRun, whatif.id)
+    assert {"lot_id": "361128-1", "insurer_id": a} in whatif.scenario["forbidden"]
+    assert whatif.result["awards"][0]["insurer_id"] != a
+    diff = read_text(city.get(f"/allocation/compare?a={run.id}&b={whatif.id}"))
+    assert "361128-1" in diff
+    # export the scenario and import it again as a run
+    exported = city.get(f"/allocation/runs/{run.id}/scenario.json").data
+    assert json.loads(exported)["format"] == "agri-insurance-allocation-scenario/1"
+    assert json.loads(city.get(f"/allocation/runs/{run.id}/result.json").data)["status"] == "optimal"
+    response = city.post(f"/allocation/rounds/{rnd.id}/import",
+                         data={"scenario": (io.BytesIO(exported), "scenario.json")}, content_type="multipart/form-data")
+    assert response.status_code == 302
+    bad = city.post(f"/allocation/rounds/{rnd.id}/import", data={"scenario": (io.BytesIO(b"{\"lots\": 1}"), "x.json")},
+                    content_type="multipart/form-data", follow_redirects=True)
+    assert "方案文件有误" in read_text(bad)
+    # adopt: awards, backups, round allocated; a second adoption is refused
+    assert city.post(f"/allocation/runs/{run.id}/adopt").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(AllocationRun, run.id).adopted
+    assert db.session.scalar(sa.select(sa.func.count(Award.id))) == 4
+    assert db.session.scalar(sa.select(sa.func.count(BackupUnderwriter.id))) >= 1
+    assert rnd.status is RoundStatus.ALLOCATED or db.session.get(type(rnd), rnd.id).status is RoundStatus.ALLOCATED
+    second = read_text(city.post(f"/allocation/runs/{whatif.id}/adopt", follow_redirects=True))
+    assert "不能再采用其他方案" in second
+    assert db.session.scalar(sa.select(sa.func.count(Award.id))) == 4
+
+
+def test_an_infeasible_run_explains_itself_and_cannot_be_adopted(scored_round, login, db):
+    rnd = scored_round.round
+    run = _run(login("city_agri"), rnd)
+    changes = {"extra_max": {}, "cap": "0.1"}  # three insurers × 10 % cannot cover the round
+    whatif = service.start_whatif(run, changes, user("city_agri"))
+    db.session.commit()
+    jobs.wait(whatif.job_id, timeout=60)
+    db.session.expire_all()
+    whatif = db.session.get(AllocationRun, whatif.id)
+    assert whatif.solver_status == "infeasible" and whatif.result["diagnostics"]
+    with pytest.raises(DomainError):
+        service.adopt(whatif, user("city_agri"))
+
+
+def test_a_failing_adoption_leaves_nothing_behind(scored_round, login, db, monkeypatch):
+    rnd = scored_round.round
+    run = _run(login("city_agri"), rnd)
+    from agri_insurance.awards import service as awards
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(awards, "_add_assignments", broken)
+    with pytest.raises(RuntimeError):
+        service.adopt(db.session.get(AllocationRun, run.id), user("city_agri"))
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(Award.id))) == 0
+    assert not db.session.get(AllocationRun, run.id).adopted
+
+
+@pytest.mark.postgres
+def test_concurrent_adoptions_only_one_wins(scored_round, login, db, app):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks are a PostgreSQL property; SQLite serialises writers")
+    rnd = scored_round.round
+    client = login("city_agri")
+    first, second = _run(client, rnd), _run(client, rnd)
+    run_ids = [first.id, second.id]
+    db.session.remove()
+    outcome: dict[int, str] = {}
+    barrier = threading.Barrier(2)
+
+    def adopt(run_id: int) -> None:
+        with app.app_context():
+            try:
+                run = _db.session.get(AllocationRun, run_id)
+                barrier.wait(timeout=10)
+                service.adopt(run, user("city_agri"))
+                _db.session.commit()
+                outcome[run_id] = "adopted"
+            except Exception as e:  # DomainError, or the unique index refusing a second adoption
+                _db.session.rollback()
+                outcome[run_id] = f"refused: {e}"
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=adopt, args=(rid,)) for rid in run_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(v.split(":")[0] for v in outcome.values()) == ["adopted", "refused"], outcome
+    assert _db.session.scalar(sa.select(sa.func.count(Award.id))) == 4
+    assert _db.session.scalar(sa.select(sa.func.count(AllocationRun.id)).where(
+        AllocationRun.adopted_at.is_not(None))) == 1

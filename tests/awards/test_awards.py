@@ -1,0 +1,183 @@
+"""Awards: working days across a weekend and a holiday, the public page, objections gating finalisation, an
+upheld objection sending the round back, notices read back (docx and PDF), the award list, OCDS."""
+
+import io
+import zipfile
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+from docx import Document
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from agri_insurance.awards import calendar, exports, ocds, service
+from agri_insurance.awards.models import Award, BackupUnderwriter, Holiday
+from agri_insurance.db_types import utcnow
+from agri_insurance.errors import DomainError
+from agri_insurance.subsidies.models import UnderwritingAssignment
+from agri_insurance.tenders.models import RoundStatus
+from tests.awards.factories import (
+    bidder_usernames,
+    file_objection,
+    insurer_of,
+    make_awarded_round,
+    make_finalised_round,
+    publish,
+)
+from tests.factories import read_text
+from tests.tenders.factories import PDF_BYTES, user
+
+
+def test_working_days_skip_the_weekend_and_listed_holidays():
+    friday = date(2026, 9, 25)
+    assert calendar.add_working_days(friday, 1, set()) == date(2026, 9, 28)   # over the weekend to Monday
+    assert calendar.add_working_days(friday, 5, set()) == date(2026, 10, 2)
+    national_day = {date(2026, 10, 1), date(2026, 10, 2), date(2026, 10, 5)}
+    assert calendar.add_working_days(friday, 5, national_day) == date(2026, 10, 7)
+    assert calendar.add_working_days(friday, 0, national_day) == friday
+
+
+def test_notice_period_uses_the_admin_holiday_list(login, db):
+    calendar.add_holiday(date(2026, 10, 1), "国庆节", user("admin"))
+    db.session.commit()
+    assert calendar.notice_end(date(2026, 9, 28), 5) == date(2026, 10, 6)  # Mon + 5 working days, 1 Oct skipped
+    client = login("admin")
+    page = read_text(client.get("/awards/holidays"))
+    assert "国庆节" in page
+    response = client.post("/awards/holidays", data={"day": "2026-10-01", "name": "重复"})
+    assert "已在节假日列表中" in read_text(response)
+
+
+def test_adoption_creates_awards_backups_and_assignments(demo, db):
+    rnd = make_awarded_round()
+    assert rnd.status is RoundStatus.ALLOCATED
+    awards = service.awards_of(rnd)
+    assert len(awards) == 4
+    names = bidder_usernames(3)
+    third = insurer_of(names[2])
+    backups = db.session.scalars(sa.select(BackupUnderwriter)).all()
+    assert {(b.rank, b.insurer_id) for b in backups} == {(1, third.id)}  # per county: the best not awarded there
+    assignments = db.session.scalars(sa.select(UnderwritingAssignment).where(
+        UnderwritingAssignment.source == "award")).all()
+    assert assignments and all(a.start_year == 2029 and a.end_year == 2031 for a in assignments)
+    with pytest.raises(DomainError):
+        service.create_awards(rnd, None, {awards[0].lot_id: (awards[0].insurer_id, None)}, {}, user("city_agri"))
+
+
+def test_public_page_without_login_shows_winners_backups_and_period(demo, db, app):
+    rnd = make_awarded_round()
+    anonymous = app.test_client()
+    assert anonymous.get(f"/awards/public/{rnd.id}").status_code == 404  # not yet published
+    notice = publish(rnd)
+    page = read_text(anonymous.get(f"/awards/public/{rnd.id}"))
+    assert rnd.name in page and insurer_of("insurer").name in page
+    assert insurer_of(bidder_usernames(3)[2]).name in page  # the backup underwriter
+    assert notice.ends_on.isoformat() in page
+    assert rnd.name in read_text(anonymous.get("/awards/public"))
+
+
+def test_objections_gate_finalisation(demo, db, login):
+    rnd = make_awarded_round()
+    publish(rnd, days_ago=1)
+    objection = file_objection(rnd)
+    city = user("city_agri")
+    with pytest.raises(DomainError, match="公示期"):
+        service.finalise(rnd, city)
+    later = utcnow() + timedelta(days=14)
+    with time_machine.travel(later, tick=False):
+        with pytest.raises(DomainError, match="质疑"):
+            service.file_objection(rnd, objection.insurer_id, "迟到的质疑", "x", objection.document, user("insurer"))
+        with pytest.raises(DomainError, match="未答复"):
+            service.finalise(rnd, city)
+        service.answer_objection(objection, False, "经复核，维持原结果。", city)
+        service.finalise(rnd, city)
+        db.session.commit()
+    assert rnd.status is RoundStatus.AWARDED
+    assert service.current_notice(rnd).outcome == "finalised"
+
+
+def test_objection_through_the_pages_with_a_pdf(demo, db, login):
+    rnd = make_awarded_round()
+    publish(rnd)
+    insurer = login("insurer")
+    response = insurer.post(f"/awards/rounds/{rnd.id}/objections/new", data={
+        "subject": "评分异议", "body": "机构设置得分有误", "document": (io.BytesIO(PDF_BYTES), "质疑函.pdf")},
+        content_type="multipart/form-data")
+    assert response.status_code == 302
+    objection = service.objections_of(rnd, user("city_agri"))[0]
+    assert insurer.get(f"/awards/objections/{objection.id}/document").data == PDF_BYTES
+    other = login(bidder_usernames(2)[1])
+    assert other.get(f"/awards/objections/{objection.id}/document").status_code == 404
+    city = login("city_agri")
+    response = city.post(f"/awards/objections/{objection.id}/answer", data={"decision": "rejected",
+                                                                            "answer": "维持原结果"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert service.pending_objections(rnd) == 0
+
+
+def test_upheld_objection_sends_the_round_back_to_evaluation(demo, db):
+    rnd = make_awarded_round()
+    publish(rnd)
+    objection = file_objection(rnd)
+    service.answer_objection(objection, True, "质疑成立，重新评审。", user("city_agri"))
+    db.session.commit()
+    assert rnd.status is RoundStatus.EVALUATION
+    assert db.session.scalar(sa.select(sa.func.count(Award.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(UnderwritingAssignment.id)).where(
+        UnderwritingAssignment.source == "award")) == 0
+    assert service.current_notice(rnd).outcome == "reopened"
+
+
+def test_notices_read_back_as_docx_and_pdf_with_lots_and_numbers(demo, db, login):
+    rnd = make_finalised_round()
+    own = insurer_of("insurer")
+    notices = exports.notices(rnd)
+    kinds = {n.insurer_name: n.kind for n in notices}
+    assert kinds[own.name] == "award" and list(kinds.values()).count("non_award") == 1
+    notice = exports.notice_for(rnd, own.name)
+    text = "\n".join(p.text for p in Document(io.BytesIO(exports.notice_docx(notice))).paragraphs)
+    cells = [c.text for t in Document(io.BytesIO(exports.notice_docx(notice))).tables for r in t.rows for c in r.cells]
+    assert "中标通知书" in text and notice.number in text and rnd.name in text and "2032年1月1日" in text
+    assert "361128-1" in cells and "鄱阳县" in cells and "1,000,000.00" in cells and "上饶市农业农村局" in text
+    pdf_text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(exports.notice_pdf(notice))).pages)
+    assert notice.number in pdf_text and "361130-1" in pdf_text and "1,000,000.00" in pdf_text
+    # the insurer downloads its own notice only; the bureau gets the zip
+    client = login("insurer")
+    assert client.get(f"/awards/rounds/{rnd.id}/notices/{notice.number}.pdf").data.startswith(b"%PDF")
+    other = next(n for n in notices if n.insurer_name != own.name)
+    assert client.get(f"/awards/rounds/{rnd.id}/notices/{other.number}.pdf").status_code == 404
+    archive = zipfile.ZipFile(io.BytesIO(login("city_agri").get(f"/awards/rounds/{rnd.id}/notices.zip").data))
+    assert len(archive.namelist()) == 2 * len(notices)
+
+
+def test_award_list_xlsx(demo, db, login):
+    rnd = make_awarded_round()
+    publish(rnd)
+    wb = load_workbook(io.BytesIO(login("county_agri").get(f"/awards/rounds/{rnd.id}/awards.xlsx").data))
+    rows = list(wb.worksheets[0].iter_rows(min_row=4, values_only=True))
+    assert len(rows) == 4 and rows[0][1] == "361128-1" and rows[0][4] == 1000000
+
+
+def test_ocds_release_package_validates(demo, db, login):
+    rnd = make_finalised_round()
+    package = ocds.release_package(rnd)
+    assert ocds.validation_errors(package) == []
+    release = package["releases"][0]
+    assert [lot["id"] for lot in release["tender"]["lots"]] == [lot.code for lot in rnd.lots]
+    assert release["bids"]["statistics"][0]["value"] == 3 and len(release["bids"]["details"]) == 3
+    assert {a["relatedLots"][0] for a in release["awards"]} == {lot.code for lot in rnd.lots}
+    roles = {p["name"]: p["roles"] for p in release["parties"]}
+    assert "supplier" in roles[insurer_of("insurer").name]
+    broken = {**package, "releases": [{**release, "tag": []}]}
+    assert ocds.validation_errors(broken)
+    assert login("city_agri").get(f"/awards/rounds/{rnd.id}/ocds.json").status_code == 200
+
+
+def test_holiday_list_edit(demo, db, login):
+    admin = login("admin")
+    assert admin.post("/awards/holidays", data={"day": "2027-01-01", "name": "元旦"}).status_code == 302
+    holiday = db.session.scalar(sa.select(Holiday))
+    assert admin.post(f"/awards/holidays/{holiday.id}/delete").status_code == 302
