@@ -70,6 +70,7 @@ def _register_blueprints(app: Flask) -> None:
     from agri_insurance.auth.views import bp as auth_bp
     from agri_insurance.awards.views import bp as awards_bp
     from agri_insurance.bids.views import bp as bids_bp
+    from agri_insurance.evaluation.views import bp as evaluation_bp
     from agri_insurance.jobs.views import bp as jobs_bp
     from agri_insurance.main.views import bp as main_bp
     from agri_insurance.reference.views import bp as reference_bp
@@ -83,6 +84,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(tenders_bp)
     app.register_blueprint(bids_bp)
+    app.register_blueprint(evaluation_bp)
     app.register_blueprint(subsidies_bp)
     app.register_blueprint(underwriting_bp)
     app.register_blueprint(jobs_bp)

@@ -94,6 +94,29 @@ ROUTES = {
     "bids.opening": ("GET", "/bids/rounds/{round}/opening", {A, CA, KA, INS}),
     "bids.opening_xlsx": ("GET", "/bids/rounds/{round}/opening.xlsx", {A, CA, KA, INS}),
     "bids.opening_pdf": ("GET", "/bids/rounds/{round}/opening.pdf", {A, CA, KA, INS}),
+    "evaluation.rounds": ("GET", "/evaluation/", {A, CA, EXP, INS}),
+    "evaluation.scheme": ("GET", "/evaluation/rounds/{round}/scheme", ALL),
+    "evaluation.new_criterion": ("GET", "/evaluation/rounds/{round}/criteria/new", {CA}),
+    "evaluation.edit_criterion": ("GET", "/evaluation/criteria/{criterion}/edit", {CA}),
+    "evaluation.delete_criterion": ("POST", "/evaluation/criteria/{criterion}/delete", {CA}),
+    "evaluation.reset_scheme": ("POST", "/evaluation/rounds/{round}/scheme/reset", {CA}),
+    "evaluation.edit_rules": ("GET", "/evaluation/rounds/{round}/rules", {CA}),
+    "evaluation.panel": ("GET", "/evaluation/rounds/{round}", {A, CA}),
+    "evaluation.check_eligibility": ("POST", "/evaluation/rounds/{round}/eligibility", {CA}),
+    "evaluation.decide": ("POST", "/evaluation/checks/{check}/decision", {CA}),
+    "evaluation.add_member": ("POST", "/evaluation/rounds/{round}/members", {CA}),
+    "evaluation.remove_member": ("POST", "/evaluation/members/{member}/delete", {CA}),
+    "evaluation.start_scoring": ("POST", "/evaluation/rounds/{round}/scoring", {CA}),
+    "evaluation.close_panel": ("POST", "/evaluation/rounds/{round}/close", {CA}),
+    "evaluation.ranking": ("GET", "/evaluation/rounds/{round}/ranking", {A, CA}),
+    "evaluation.ranking_pdf": ("GET", "/evaluation/rounds/{round}/ranking.pdf", {A, CA}),
+    "evaluation.summary_xlsx": ("GET", "/evaluation/rounds/{round}/summary.xlsx", {A, CA}),
+    "evaluation.score_sheet_xlsx": ("GET", "/evaluation/members/{member}/sheet.xlsx", {A, CA, EXP}),
+    "evaluation.expert_round": ("GET", "/evaluation/rounds/{round}/expert", {EXP}),
+    "evaluation.declare": ("POST", "/evaluation/rounds/{round}/conflicts", {EXP}),
+    "evaluation.score_bid": ("GET", "/evaluation/rounds/{round}/bids/{bid}/score", {EXP}),
+    "evaluation.submit": ("POST", "/evaluation/rounds/{round}/submit", {EXP}),
+    "evaluation.my_result": ("GET", "/evaluation/rounds/{round}/result", {INS}),
     "underwriting.template": ("GET", "/underwriting/template.xlsx", SUBSIDY_READERS),
     "underwriting.list_detail": ("GET", "/underwriting/claims/{claim}", SUBSIDY_READERS),
     "underwriting.upload": ("POST", "/underwriting/claims/{claim}/upload", {INS}),
@@ -159,7 +182,18 @@ def _fill(url: str, db, role=None) -> str:
     claim, assignment = _subsidy_objects(db)
     return url.format(own_county=county().id, own_insurer=insurer_id, victim=victim, claim=claim,
                       assignment=assignment, own_job=_own_job(db, role), import_job=_failed_import(db),
-                      **_tender_objects(db), **_award_objects(db, url))
+                      **_tender_objects(db), **_award_objects(db, url),
+                      **_evaluation_objects(db, url))
+
+
+def _evaluation_objects(db, url: str) -> dict:
+    """The demo expert on the first round's panel, a criterion of its scheme and (once its bids are opened) an
+    eligibility check flagged for common control (created once per test, only for evaluation URLs)."""
+    if "/evaluation/" not in url:
+        return {}
+    from tests.evaluation.factories import access_objects
+
+    return access_objects()
 
 
 def _award_objects(db, url: str) -> dict:

@@ -26,6 +26,8 @@ MENU = (
     NavItem(_l("遴选"), children=(
         NavItem(_l("遴选轮次"), "tenders.rounds"),
         NavItem(_l("本机构投标"), "bids.my_bids", frozenset({Role.INSURER})),
+        NavItem(_l("评审"), "evaluation.rounds",
+                frozenset({Role.ADMIN, Role.CITY_AGRI, Role.EXPERT, Role.INSURER})),
         NavItem(_l("中标结果"), "awards.rounds"),
     )),
     NavItem(_l("基础数据"), children=(

@@ -97,3 +97,30 @@ def score_all(rnd, member, points: dict[str, dict[str, str]] | None = None, defa
     if submit:
         service.submit_scores(member, actor)
     _db.session.commit()
+
+
+def access_objects() -> dict:
+    """For the access table and the sealing walk (see tests/test_access.py `_evaluation_objects`)."""
+    from agri_insurance.bids.service import opened_bids
+    from agri_insurance.evaluation import service
+    from agri_insurance.evaluation.models import Criterion, EligibilityCheck, PanelMember
+    from agri_insurance.tenders.models import SelectionRound
+
+    rnd = _db.session.scalar(sa.select(SelectionRound).order_by(SelectionRound.id))
+    member = _db.session.scalar(sa.select(PanelMember).order_by(PanelMember.id))
+    if member is None:
+        member = service.assign_expert(rnd, user("expert"), user("city_agri"))
+        _db.session.commit()
+    criterion = _db.session.scalar(sa.select(Criterion.id).order_by(Criterion.id))
+    if criterion is None:
+        service.scheme_for(rnd)
+        _db.session.commit()
+        criterion = _db.session.scalar(sa.select(Criterion.id).order_by(Criterion.id))
+    check = _db.session.scalar(sa.select(EligibilityCheck.id).order_by(EligibilityCheck.id))
+    bids = opened_bids(rnd)
+    if check is None and bids:
+        row = EligibilityCheck(round_id=rnd.id, bid_id=bids[0].id, failures=[], control_group="测试控股公司")
+        _db.session.add(row)
+        _db.session.commit()
+        check = row.id
+    return {"criterion": criterion, "member": member.id, "check": check or 0}

@@ -1,0 +1,117 @@
+"""Evaluation documents: each expert's score sheet and the summary sheet (xlsx, ready to print and sign), the
+ranking (PDF)."""
+
+from __future__ import annotations
+
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from agri_insurance.bids.service import opened_bids
+from agri_insurance.evaluation import service
+from agri_insurance.evaluation.models import PanelMember
+from agri_insurance.pdf import Spacer, build_pdf, mm, paragraph, table
+from agri_insurance.spreadsheets import write_table
+from agri_insurance.tenders.models import SelectionRound
+
+
+def _title(ws, lines: list[str]) -> int:
+    for row, text in enumerate(lines, start=1):
+        ws.cell(row=row, column=1, value=text).font = Font(bold=row == 1, size=14 if row == 1 else 11)
+    return len(lines) + 2
+
+
+def _signature(ws, row: int, label: str) -> None:
+    ws.cell(row=row + 2, column=1, value=label)
+    ws.cell(row=row + 3, column=1, value=_("日期：") + "____________")
+
+
+def score_sheet(member: PanelMember) -> Workbook:
+    """One expert's points on every bid it scores (blank cells where not yet scored), to print and sign."""
+    rnd = member.panel.round
+    criteria = service.subjective_criteria(rnd)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = _("专家评分表")
+    state = (_("已提交：%(time)s", time=format_datetime(member.submitted_at, "yyyy-MM-dd HH:mm"))
+             if member.submitted_at else _("未提交"))
+    start = _title(ws, [_("专家评分表"), rnd.name, _("评审专家：%(name)s", name=member.user.display_name), state])
+    given = {(s.bid_id, s.criterion_id): s for s in member.scores}
+    rows = []
+    for bid in service.bids_to_score(member):
+        points = [given[(bid.id, c.id)].points if (bid.id, c.id) in given else None for c in criteria]
+        total = sum(p for p in points if p is not None) if all(p is not None for p in points) else None
+        comments = "；".join(f"{c.code}：{given[(bid.id, c.id)].comment}" for c in criteria
+                            if (bid.id, c.id) in given and given[(bid.id, c.id)].comment)
+        rows.append([bid.insurer.name, *points, total, comments])
+    headers = [_("投标人"), *(f"{c.code} {c.name}（{c.max_points}）" for c in criteria), _("合计"), _("评语")]
+    last = write_table(ws, headers, rows, start_row=start, widths={1: 40, len(headers): 40})
+    if member.conflicts:
+        last += 2
+        ws.cell(row=last, column=1, value=_("回避（利益冲突）：%(names)s",
+                                            names="、".join(c.insurer.name for c in member.conflicts)))
+    _signature(ws, last, _("专家签字：") + "____________")
+    return wb
+
+
+def summary_workbook(rnd: SelectionRound) -> Workbook:
+    """The summary sheet: every bid's points per criterion, composite score and rank; per county the lot scores."""
+    scheme = service.scheme_for(rnd)
+    ranked = service.ranking(rnd)
+    bids = {b.id: b for b in opened_bids(rnd)}
+    scores = service.score_bids(rnd)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = _("评审汇总")
+    final = _("评审结束") if service.is_final(rnd) else _("评审未结束（临时结果）")
+    start = _title(ws, [_("综合评分汇总表"), rnd.name, final])
+    headers = [_("排名"), _("投标人"), *(f"{c.code} {c.name}（{c.max_points}）" for c in scheme.criteria),
+               _("综合得分"), _("资格审查")]
+    rows = []
+    for r in ranked:
+        s = scores.get(r.bid_id)
+        points = [s.points.get(c.id) if s else None for c in scheme.criteria]
+        rows.append([r.rank, bids[r.bid_id].insurer.name, *points, r.score,
+                     _("合格") if r.eligible else "；".join(r.reasons)])
+    last = write_table(ws, headers, rows, start_row=start, widths={2: 40, len(headers): 40})
+    _signature(ws, last, _("评审专家签字：") + "____________")
+    for region in rnd.counties():
+        sheet = wb.create_sheet(region.name[:31])
+        lots = [lot for lot in rnd.lots if lot.region_id == region.id]
+        county = service.county_ranking(rnd, region.id)
+        begin = _title(sheet, [_("%(county)s 标段得分", county=region.label), rnd.name])
+        rows = []
+        for r in county:
+            bid = bids[r.bid_id]
+            on = {lot.id for lot in bid.lots}
+            rows.append([r.rank, bid.insurer.name, r.score if r.eligible else None,
+                         *((r.score if lot.id in on and r.eligible else None) for lot in lots)])
+        write_table(sheet, [_("排名"), _("投标人"), _("本县得分"), *(lot.code for lot in lots)], rows,
+                    start_row=begin, widths={2: 40})
+    return wb
+
+
+def ranking_pdf(rnd: SelectionRound) -> bytes:
+    ranked = service.ranking(rnd)
+    bids = {b.id: b for b in opened_bids(rnd)}
+    story = [paragraph(_("综合评分排名"), "title"), paragraph(rnd.name)]
+    if not service.is_final(rnd):
+        story.append(paragraph(_("评审未结束（临时结果）")))
+    story.append(Spacer(1, 4 * mm))
+    rows = [[_("排名"), _("投标人"), _("综合得分"), _("资格审查")]]
+    rows += [[str(r.rank), bids[r.bid_id].insurer.name, str(r.score) if r.eligible else "—",
+              _("合格") if r.eligible else "；".join(r.reasons)] for r in ranked]
+    story.append(table(rows, col_widths=[14 * mm, 70 * mm, 24 * mm, 66 * mm]))
+    for region in rnd.counties():
+        county = service.county_ranking(rnd, region.id)
+        if not county:
+            continue
+        story += [Spacer(1, 4 * mm), paragraph(_("%(county)s（含本县机构设置得分）", county=region.label), "heading")]
+        rows = [[_("排名"), _("投标人"), _("本县得分")]]
+        rows += [[str(r.rank), bids[r.bid_id].insurer.name, str(r.score) if r.eligible else "—"] for r in county]
+        story.append(table(rows, col_widths=[14 * mm, 110 * mm, 50 * mm]))
+    story += [Spacer(1, 6 * mm), paragraph(_("同分排序规则：综合得分相同的，理赔服务水平得分高者在前；仍相同的，综合偿付能力充足率高者在前；"
+                                            "仍相同的，先提交投标文件者在前。")),
+              Spacer(1, 8 * mm), paragraph(_("评审专家签字：") + "____________    " + _("日期：") + "____________")]
+    return build_pdf(story, title=_("综合评分排名"))
