@@ -29,6 +29,7 @@ MENU = (
         NavItem(_l("评审"), "evaluation.rounds",
                 frozenset({Role.ADMIN, Role.CITY_AGRI, Role.EXPERT, Role.INSURER})),
         NavItem(_l("中标结果"), "awards.rounds"),
+        NavItem(_l("遴选结果公示"), "awards.public_list"),
     )),
     NavItem(_l("基础数据"), children=(
         NavItem(_l("行政区划"), "reference.regions"),
