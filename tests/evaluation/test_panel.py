@@ -1,0 +1,193 @@
+"""Scheme validation, eligibility defaults, common control with the recorded decision, conflicts of interest,
+the panel's states, aggregation over five experts."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from agri_insurance.audit.models import AuditEntry
+from agri_insurance.errors import DomainError
+from agri_insurance.evaluation import service
+from agri_insurance.evaluation.models import ControlDecision, Criterion, PanelStatus
+from agri_insurance.tenders.models import RoundStatus
+from tests.evaluation.factories import expert, insurer, make_evaluation_round, panel_ready, score_all
+from tests.tenders.factories import make_round, user
+
+D = Decimal
+
+
+def test_default_scheme_weights_sum_to_100_and_cover_the_seven_factors(demo, db):
+    rnd = make_round(actor=user("city_agri"))
+    scheme = service.scheme_for(rnd)
+    assert service.total_weight(scheme) == D(100) and service.scheme_problems(scheme) == []
+    assert len({c.factor for c in scheme.criteria}) == 7
+
+
+def test_weights_must_sum_exactly_100_before_publishing(demo, db):
+    from agri_insurance.tenders import service as tenders
+
+    city = user("city_agri")
+    rnd = make_round(actor=city)
+    c1 = next(c for c in service.scheme_for(rnd).criteria if c.code == "C1")
+    service.save_criterion(rnd, c1, {**_data(c1), "max_points": D("6.01")}, city)
+    db.session.commit()
+    assert "100.01" in service.scheme_problems(service.scheme_for(rnd))[0]
+    with pytest.raises(DomainError, match="100"):
+        tenders.publish_round(rnd, city)
+    db.session.rollback()
+    c1 = db.session.get(Criterion, c1.id)
+    service.save_criterion(rnd, c1, {**_data(c1), "max_points": D("6")}, city)
+    tenders.publish_round(rnd, city)
+    assert rnd.status is RoundStatus.OPEN
+    with pytest.raises(DomainError):  # fixed once the round is published
+        service.save_criterion(rnd, c1, {**_data(c1), "max_points": D("5")}, city)
+
+
+def _data(c):
+    return {"factor": c.factor.value, "code": c.code, "name": c.name, "kind": c.kind.value,
+            "max_points": c.max_points, "metric": c.metric, "higher_is_better": c.higher_is_better,
+            "bands": c.bands, "deduction_per_count": c.deduction_per_count, "guidance": c.guidance}
+
+
+def test_criterion_validation(demo, db):
+    city = user("city_agri")
+    rnd = make_round(actor=city)
+    base = {"factor": "claims", "code": "C9", "name": "x", "kind": "linear", "max_points": D("1"),
+            "metric": "core_solvency_pct", "higher_is_better": True, "bands": None, "deduction_per_count": None,
+            "guidance": None}
+    with pytest.raises(DomainError) as e:  # a solvency figure under claims service
+        service.save_criterion(rnd, None, base, city)
+    assert e.value.field == "metric"
+    with pytest.raises(DomainError) as e:
+        service.save_criterion(rnd, None, {**base, "metric": "avg_settlement_days", "kind": "banded",
+                                           "bands": "10, 2\nabc"}, city)
+    assert e.value.field == "bands"
+    with pytest.raises(DomainError) as e:
+        service.save_criterion(rnd, None, {**base, "code": "C1", "metric": "avg_settlement_days"}, city)
+    assert e.value.field == "code"
+    created = service.save_criterion(rnd, None, {**base, "metric": "avg_settlement_days", "kind": "banded",
+                                                 "bands": "15, 1\n20，0.5"}, city)
+    assert created.bands == [["15", "1"], ["20", "0.5"]]
+
+
+def test_eligibility_defaults(demo, db):
+    opened = date.today()
+    rnd, bids = make_evaluation_round({
+        "赣鄱财险": {},
+        "信江农险": {"comprehensive_solvency_pct": D("99.99")},
+        "怀玉财险": {"core_solvency_pct": D("49.5"), "risk_rating": "C"},
+        "龟峰财险": {"penalties": [{"decided_on": opened - timedelta(days=400), "amount": D("10000"),
+                                  "authority": "监管分局", "reason": "农险虚假理赔"}]},
+    })
+    checks = {c.bid.insurer.short_name: c for c in service.check_eligibility(rnd, user("city_agri"))}
+    assert checks["赣鄱财险"].eligible and checks["赣鄱财险"].failures == []
+    assert [f["gate"] for f in checks["信江农险"].failures] == ["solvency"]
+    assert [f["gate"] for f in checks["怀玉财险"].failures] == ["core_solvency", "risk_rating"]
+    assert [f["gate"] for f in checks["龟峰财险"].failures] == ["penalty"]
+    assert not any(checks[s].eligible for s in ("信江农险", "怀玉财险", "龟峰财险"))
+    text = service.check_reasons(checks["怀玉财险"])
+    assert "49.5" in text[0] and "50" in text[0] and "C" in text[1] and "A/B" in text[1]
+
+
+def test_old_penalty_and_missing_solvency(demo, db):
+    rnd, _bids = make_evaluation_round({
+        "赣鄱财险": {"penalties": [{"decided_on": date.today() - timedelta(days=365 * 3 + 30), "amount": D("1"),
+                                  "authority": None, "reason": None}]},
+        "信江农险": {},
+    })
+    from agri_insurance.bids.service import opened_bids
+
+    xin = next(b for b in opened_bids(rnd) if b.insurer.short_name == "信江农险")
+    xin.core_solvency_pct = None  # written after the opening only to test the gate on missing data
+    checks = {c.bid.insurer.short_name: c for c in service.check_eligibility(rnd, user("city_agri"))}
+    assert checks["赣鄱财险"].eligible  # older than 3 years
+    assert "core_solvency_missing" in [f["gate"] for f in checks["信江农险"].failures]
+
+
+def test_common_control_flags_both_and_records_the_decision(demo, db):
+    city = user("city_agri")
+    rnd, bids = make_evaluation_round({"赣鄱财险": {}, "三清财险": {}, "灵山财险": {}})  # 三清 and 灵山: one parent
+    checks = {c.bid.insurer.short_name: c for c in service.check_eligibility(rnd, city)}
+    assert not checks["赣鄱财险"].flagged
+    assert checks["三清财险"].control_group == checks["灵山财险"].control_group == "三清保险集团股份有限公司"
+    assert not checks["三清财险"].eligible and checks["三清财险"].control_decision is ControlDecision.PENDING
+    service.assign_expert(rnd, expert("expert"), city)
+    with pytest.raises(DomainError, match="三清"):
+        service.start_scoring(rnd, city)
+    with pytest.raises(DomainError):  # a decision needs its reason
+        service.decide_common_control(checks["灵山财险"], ControlDecision.EXCLUDED, " ", city)
+    service.decide_common_control(checks["三清财险"], ControlDecision.ADMITTED, "集团内两家分别独立经营，准予参加", city)
+    service.decide_common_control(checks["灵山财险"], ControlDecision.EXCLUDED, "同一集团只允许一家参加", city)
+    service.start_scoring(rnd, city)
+    db.session.commit()
+    assert [b.insurer.short_name for b in service.eligible_bids(rnd)] == ["赣鄱财险", "三清财险"]
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "eligibility.control_decided",
+                                                          AuditEntry.object_id == str(checks["灵山财险"].id)))
+    assert entry.details["decision"] == "excluded" and entry.details["note"] == "同一集团只允许一家参加"
+    assert entry.actor_name == "city_agri"
+    assert "同一集团只允许一家参加" in service.check_reasons(checks["灵山财险"])[0]
+    with pytest.raises(DomainError):  # fixed once the scoring started
+        service.check_eligibility(rnd, city)
+
+
+def test_conflict_of_interest_bars_scoring_that_insurer(demo, db):
+    rnd, bids = make_evaluation_round({"赣鄱财险": {}, "信江农险": {}})
+    members = panel_ready(rnd, experts=("expert", "expert2"))
+    member = members["expert"]
+    criteria = service.subjective_criteria(rnd)
+    with pytest.raises(DomainError, match="利益冲突"):  # no declaration yet
+        service.save_scores(member, bids["赣鄱财险"], {criteria[0].id: (D("3"), None)}, member.user)
+    service.declare_conflicts(member, [insurer("信江农险").id], "曾任该公司顾问", member.user)
+    with pytest.raises(DomainError, match="利益冲突"):
+        service.save_scores(member, bids["信江农险"], {criteria[0].id: (D("3"), None)}, member.user)
+    assert [b.id for b in service.bids_to_score(member)] == [bids["赣鄱财险"].id]
+    with pytest.raises(DomainError):  # above the criterion's maximum
+        service.save_scores(member, bids["赣鄱财险"], {criteria[0].id: (criteria[0].max_points + 1, None)},
+                            member.user)
+    score_all(rnd, member)
+    with pytest.raises(DomainError, match="expert2"):  # expert2 has not submitted
+        service.close_panel(rnd, user("city_agri"))
+    score_all(rnd, members["expert2"])
+    service.close_panel(rnd, user("city_agri"))
+    assert service.is_final(rnd)
+    assert service.panel_of(rnd).status is PanelStatus.CLOSED
+    with pytest.raises(DomainError):  # no corrections after closing
+        service.save_scores(member, bids["赣鄱财险"], {criteria[0].id: (D("1"), None)}, member.user)
+
+
+def test_close_refused_when_every_expert_is_conflicted_with_a_bidder(demo, db):
+    rnd, bids = make_evaluation_round({"赣鄱财险": {}, "信江农险": {}})
+    member = panel_ready(rnd)["expert"]
+    service.declare_conflicts(member, [insurer("信江农险").id], "", member.user)
+    score_all(rnd, member)
+    with pytest.raises(DomainError, match="信江"):
+        service.close_panel(rnd, user("city_agri"))
+
+
+def test_five_experts_drop_highest_and_lowest(demo, db):
+    rnd, bids = make_evaluation_round({"赣鄱财险": {}})
+    names = ("expert", "e2", "e3", "e4", "e5")
+    members = panel_ready(rnd, experts=names)
+    for name, points in zip(names, ("1", "3", "4", "4", "5"), strict=True):
+        score_all(rnd, members[name], default=points)
+    c4 = next(c for c in service.subjective_criteria(rnd) if c.code == "C4")
+    scores = service.score_bids(rnd)[bids["赣鄱财险"].id]
+    assert scores.points[c4.id] == D("3.67")  # (3+4+4)/3; the plain mean would be 3.40
+    assert sorted(scores.expert_points[c4.id]) == [D("1"), D("3"), D("4"), D("4"), D("5")]
+
+
+def test_five_experts_plain_mean_when_dropping_is_off(demo, db):
+    def no_drop(rnd):
+        scheme = service.scheme_for(rnd)
+        service.save_rules(rnd, {**{k: getattr(scheme, k) for k in service.RULE_FIELDS},
+                                 "drop_extremes_min_experts": 0}, user("city_agri"))
+
+    rnd, bids = make_evaluation_round({"赣鄱财险": {}}, scheme_edit=no_drop)
+    names = ("expert", "e2", "e3", "e4", "e5")
+    members = panel_ready(rnd, experts=names)
+    for name, points in zip(names, ("1", "3", "4", "4", "5"), strict=True):
+        score_all(rnd, members[name], default=points)
+    c4 = next(c for c in service.subjective_criteria(rnd) if c.code == "C4")
+    assert service.score_bids(rnd)[bids["赣鄱财险"].id].points[c4.id] == D("3.40")

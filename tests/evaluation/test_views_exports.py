@@ -1,0 +1,112 @@
+"""Pages and exports: experts see others' scores only after submitting, the bidder's own result, xlsx/PDF read back."""
+
+import io
+from decimal import Decimal
+
+import pytest
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from agri_insurance.evaluation import service
+from tests.evaluation.factories import insurer, insurer_user, make_evaluation_round, panel_ready, score_all
+from tests.factories import read_text
+from tests.tenders.factories import user
+
+D = Decimal
+
+
+@pytest.fixture
+def scored(login, db):
+    rnd, bids = make_evaluation_round({"赣鄱财险": {}, "信江农险": {"comprehensive_solvency_pct": D("160")},
+                                       "怀玉财险": {"risk_rating": "C"}})
+    members = panel_ready(rnd, experts=("expert", "expert2"))
+    score_all(rnd, members["expert2"], default="2")
+    return rnd, bids, members
+
+
+def test_expert_scores_through_the_pages_and_sees_others_only_after_submitting(scored, login, db):
+    rnd, bids, members = scored
+    client = login("expert")
+    page = read_text(client.get(f"/evaluation/rounds/{rnd.id}/expert"))
+    assert insurer("怀玉财险").name in page  # a bidder the expert may declare a conflict with, though ineligible
+    assert client.post(f"/evaluation/rounds/{rnd.id}/conflicts", data={"note": ""}).status_code == 302
+    criteria = service.subjective_criteria(rnd)
+    for bid in (bids["赣鄱财险"], bids["信江农险"]):
+        form = {f"c{c.id}": "4" for c in criteria}
+        assert client.post(f"/evaluation/rounds/{rnd.id}/bids/{bid.id}/score", data=form).status_code == 302
+    # an ineligible bid cannot be scored
+    assert client.get(f"/evaluation/rounds/{rnd.id}/bids/{bids['怀玉财险'].id}/score").status_code == 302
+    bad = client.post(f"/evaluation/rounds/{rnd.id}/bids/{bids['赣鄱财险'].id}/score",
+                      data={f"c{criteria[0].id}": "99"})
+    assert bad.status_code == 400
+    page = read_text(client.get(f"/evaluation/rounds/{rnd.id}/expert"))
+    assert "panel-scores" not in page and "expert2：" not in page  # expert2's 2.00 points stay hidden
+    assert client.post(f"/evaluation/rounds/{rnd.id}/submit").status_code == 302
+    page = read_text(client.get(f"/evaluation/rounds/{rnd.id}/expert"))
+    assert 'id="panel-scores"' in page and "expert2：2.00" in page
+
+
+def test_bidder_sees_reasons_after_the_checks_and_scores_after_closing(scored, login, db):
+    rnd, bids, members = scored
+    rejected = login(insurer_user("怀玉财险"))
+    page = read_text(rejected.get(f"/evaluation/rounds/{rnd.id}/result"))
+    assert "综合风险评级为C" in page
+    own = login("insurer")
+    assert "评审结束后可查看本机构得分" in read_text(own.get(f"/evaluation/rounds/{rnd.id}/result"))
+    score_all(rnd, members["expert"], default="4")
+    service.close_panel(rnd, user("city_agri"))
+    db.session.commit()
+    ranked = {r.bid_id: r for r in service.ranking(rnd)}[bids["赣鄱财险"].id]
+    page = read_text(own.get(f"/evaluation/rounds/{rnd.id}/result"))
+    assert f"综合得分：{ranked.score}" in page and insurer("信江农险").name not in page
+
+
+def test_exports_read_back(scored, login, db):
+    rnd, bids, members = scored
+    score_all(rnd, members["expert"], points={"赣鄱财险": {"C4": "4.5"}}, default="3")
+    service.close_panel(rnd, user("city_agri"))
+    db.session.commit()
+    city = login("city_agri")
+    ranked = service.ranking(rnd)
+
+    sheet = city.get(f"/evaluation/members/{members['expert'].id}/sheet.xlsx")
+    assert sheet.status_code == 200
+    ws = load_workbook(io.BytesIO(sheet.data)).active
+    rows = [r for r in ws.iter_rows(values_only=True) if any(v is not None for v in r)]
+    header = next(r for r in rows if r[0] == "投标人")
+    gan = next(r for r in rows if r[0] and "赣鄱" in str(r[0]))
+    assert header[1].startswith("C4") and D(str(gan[1])) == D("4.5")
+    assert D(str(gan[len(service.subjective_criteria(rnd)) + 1])) == D("13.5")  # 4.5 + 3 + 3 + 3
+    assert not any(r[0] and "怀玉" in str(r[0]) for r in rows)  # ineligible: not on the sheet
+    assert any(r[0] and str(r[0]).startswith("专家签字") for r in rows)
+
+    summary = city.get(f"/evaluation/rounds/{rnd.id}/summary.xlsx")
+    wb = load_workbook(io.BytesIO(summary.data))
+    rows = [r for r in wb.worksheets[0].iter_rows(values_only=True) if r and r[0] is not None]
+    data = [r for r in rows if isinstance(r[0], int)]
+    assert [(r[0], r[1]) for r in data] == [(x.rank, bids_by_id(bids)[x.bid_id].insurer.name) for x in ranked]
+    assert D(str(data[0][-2])) == ranked[0].score and "综合风险评级" in data[-1][-1]
+    assert "鄱阳县" in wb.sheetnames and "婺源县" in wb.sheetnames
+
+    pdf = city.get(f"/evaluation/rounds/{rnd.id}/ranking.pdf")
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "综合评分排名" in text and str(ranked[0].score) in text and str(ranked[1].score) in text
+    assert "鄱阳县" in text
+
+
+def bids_by_id(bids):
+    return {b.id: b for b in bids.values()}
+
+
+def test_panel_and_ranking_pages(scored, login, db):
+    rnd, bids, members = scored
+    city = login("city_agri")
+    page = read_text(city.get(f"/evaluation/rounds/{rnd.id}"))
+    assert "综合风险评级为C" in page and "未提交" in page
+    page = read_text(city.get(f"/evaluation/rounds/{rnd.id}/ranking"))
+    assert 'id="provisional"' in page
+    score_all(rnd, members["expert"])
+    assert city.post(f"/evaluation/rounds/{rnd.id}/close").status_code == 302
+    page = read_text(city.get(f"/evaluation/rounds/{rnd.id}/ranking"))
+    assert 'id="provisional"' not in page and 'id="county-361128"' in page
+    assert login("county_agri").get(f"/evaluation/rounds/{rnd.id}/ranking").status_code == 403
