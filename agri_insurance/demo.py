@@ -185,7 +185,10 @@ def load_demo_round() -> int:
             "region_id": regions[county], "code": code, "name": name, "townships": None,
             "expected_premium": Decimal(premium), "loss_ratio_pct": Decimal(loss), "notes": None,
             "product_ids": [products[c] for c in product_codes]}, actor)
-    tenders.publish_round(rnd, actor)
+    tenders.publish_round(rnd, actor)  # installs and fixes the default scoring scheme (evaluation)
+    from agri_insurance.evaluation.service import assign_expert
+
+    assign_expert(rnd, db.session.scalar(sa.select(User).where(User.username == "expert")), actor)
     return 1
 
 

@@ -413,6 +413,15 @@ def member_of(rnd: SelectionRound, user) -> PanelMember | None:
         EvaluationPanel.round_id == rnd.id, PanelMember.user_id == user.id))
 
 
+def assigned_rounds(user) -> list[tuple[SelectionRound, PanelMember]]:
+    """The rounds an expert is on the panel of (not cancelled), newest first: for the dashboard."""
+    rows = db.session.execute(sa.select(SelectionRound, PanelMember).join(
+        EvaluationPanel, EvaluationPanel.round_id == SelectionRound.id).join(PanelMember).where(
+        PanelMember.user_id == user.id, SelectionRound.status != RoundStatus.CANCELLED).order_by(
+        SelectionRound.id.desc())).all()
+    return [(r, m) for r, m in rows]
+
+
 def assign_expert(rnd: SelectionRound, expert: User, actor) -> PanelMember:
     """Put an expert user on the round's panel (any time before the panel closes)."""
     require(rnd.status is not RoundStatus.CANCELLED, _("已取消的遴选轮次不能指派专家"))

@@ -49,6 +49,10 @@ def dashboard_figures(user) -> dict:
         figures["county_schemes"] = count(sa.select(sa.func.count(SubsidyScheme.id)).where(
             SubsidyScheme.region_id == user.region_id))
     figures.update(_tender_figures(user))
+    if user.role is Role.EXPERT:
+        from agri_insurance.evaluation.service import assigned_rounds
+
+        figures["expert_rounds"] = assigned_rounds(user)
     return figures
 
 

@@ -110,3 +110,9 @@ def test_panel_and_ranking_pages(scored, login, db):
     page = read_text(city.get(f"/evaluation/rounds/{rnd.id}/ranking"))
     assert 'id="provisional"' not in page and 'id="county-361128"' in page
     assert login("county_agri").get(f"/evaluation/rounds/{rnd.id}/ranking").status_code == 403
+
+
+def test_expert_dashboard_lists_assigned_rounds(scored, login, db):
+    rnd, _bids, _members = scored
+    assert rnd.name in read_text(login("expert").get("/"))
+    assert 'id="expert-rounds"' not in read_text(login("city_agri").get("/"))
