@@ -43,15 +43,17 @@ class UnderwritingList(db.Model):
 
 
 class UnderwritingRow(db.Model):
+    """One insured household. Keyed by (list, row number in the file): two indexes only, so a million rows
+    load fast; the person index, covering list_id, answers the city-wide double-insurance question alone."""
+
     __tablename__ = "underwriting_rows"
     __table_args__ = (
-        # Double-insurance look-ups: the same person, product and year anywhere in the city.
-        sa.Index("ix_underwriting_rows_person", "product_id", "year", "id_number"),
+        sa.Index("ix_underwriting_rows_person", "product_id", "year", "id_number", "list_id"),
     )
 
-    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
-    list_id: Mapped[int] = mapped_column(sa.ForeignKey("underwriting_lists.id", ondelete="CASCADE"), index=True)
-    row_no: Mapped[int]
+    list_id: Mapped[int] = mapped_column(sa.ForeignKey("underwriting_lists.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    row_no: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(sa.String(100))
     id_kind: Mapped[str] = mapped_column(sa.String(1))  # P: resident ID (person), O: credit code (organisation)
     id_number: Mapped[str] = mapped_column(sa.String(18))
@@ -90,13 +92,20 @@ class UnderwritingFlag(db.Model):
     """A row the county bureau should look at before verifying: possible fraud or error."""
 
     __tablename__ = "underwriting_flags"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(["list_id", "row_no"], ["underwriting_rows.list_id", "underwriting_rows.row_no"],
+                                ondelete="CASCADE", name="fk_underwriting_flags_row"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     list_id: Mapped[int] = mapped_column(sa.ForeignKey("underwriting_lists.id", ondelete="CASCADE"), index=True)
-    row_id: Mapped[int] = mapped_column(sa.ForeignKey("underwriting_rows.id", ondelete="CASCADE"))
+    row_no: Mapped[int]
     kind: Mapped[FlagKind] = mapped_column(enum_type(FlagKind))
     other_list_id: Mapped[int | None] = mapped_column(sa.ForeignKey("underwriting_lists.id", ondelete="CASCADE"))
     detail: Mapped[str | None] = mapped_column(sa.String(200))
 
-    row = relationship("UnderwritingRow")
+    row = relationship(
+        "UnderwritingRow", viewonly=True, uselist=False,
+        primaryjoin="and_(UnderwritingFlag.list_id == foreign(UnderwritingRow.list_id), "
+                    "UnderwritingFlag.row_no == foreign(UnderwritingRow.row_no))")
     other_list = relationship("UnderwritingList", foreign_keys=[other_list_id])

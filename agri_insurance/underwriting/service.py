@@ -92,6 +92,7 @@ def import_list(claim: SubsidyClaim, path: Path, filename: str, actor, progress:
     writer.close()
     progress(82, _("正在比对重复投保"))
 
+    people, repeated = people
     underwriting_list.rows = count
     underwriting_list.households = len(people)
     underwriting_list.total_quantity = totals["quantity"]
@@ -99,7 +100,7 @@ def import_list(claim: SubsidyClaim, path: Path, filename: str, actor, progress:
     underwriting_list.total_premium = totals["premium"]
     underwriting_list.total_farmer_premium = totals["farmer_premium"]
     underwriting_list.reconciliation_problems = reconcile(claim, underwriting_list)
-    underwriting_list.flag_count = cross_check(underwriting_list, claim)
+    underwriting_list.flag_count = cross_check(underwriting_list, claim, people, repeated)
     db.session.flush()
     audit.record(actor, "underwriting_list.imported", claim,
                  _("上传承保清单：%(rows)s 行，%(households)s 户，标记 %(flags)s 处",
@@ -111,9 +112,14 @@ def import_list(claim: SubsidyClaim, path: Path, filename: str, actor, progress:
 
 
 def _read_rows(rows, validator, writer, findings: Findings, progress: Progress, total_bytes, filename):
-    """Validate every data row; write valid ones until the first error. Returns (count, totals, people)."""
+    """Validate every data row; write valid ones until the first error.
+
+    Returns (count, totals, people) where people maps an ID number to its first row and quantity, and keeps,
+    for people listed more than once, all their rows and their total quantity (for the in-list checks).
+    """
     totals = {"quantity": ZERO, "sum_insured": ZERO, "premium": ZERO, "farmer_premium": ZERO}
-    people: set[str] = set()
+    people: dict[str, tuple[int, Decimal]] = {}
+    repeated: dict[str, list] = {}  # id → [total quantity, row_no, row_no, …]
     count = 0
     for row_no, cells in enumerate(rows, start=2):
         if not any(c not in (None, "") for c in cells):
@@ -127,7 +133,16 @@ def _read_rows(rows, validator, writer, findings: Findings, progress: Progress, 
         totals["sum_insured"] += valid.sum_insured
         totals["premium"] += valid.premium
         totals["farmer_premium"] += valid.farmer_premium
-        people.add(valid.id_number)
+        first = people.get(valid.id_number)
+        if first is None:
+            people[valid.id_number] = (row_no, valid.quantity)
+        else:
+            group = repeated.get(valid.id_number)
+            if group is None:
+                repeated[valid.id_number] = [first[1] + valid.quantity, first[0], row_no]
+            else:
+                group[0] += valid.quantity
+                group.append(row_no)
         if count % 20000 == 0:
             progress(min(80, 5 + count * 75 // max(1, _estimate_rows(total_bytes, filename))),
                      _("已检查 %(n)s 行", n=f"{count:,}"))
@@ -135,8 +150,7 @@ def _read_rows(rows, validator, writer, findings: Findings, progress: Progress, 
         findings.add(2, "", _("清单没有数据行"))
     if findings.error_count:
         raise ListHasErrors(findings)
-    return count, totals, people
-
+    return count, totals, (people, repeated)
 
 def _estimate_rows(total_bytes: int | None, filename: str) -> int:
     if not total_bytes:
@@ -269,55 +283,63 @@ def reconcile(claim: SubsidyClaim, lst: UnderwritingList) -> list[str]:
     return problems
 
 
-def cross_check(lst: UnderwritingList, claim: SubsidyClaim) -> int:
+def cross_check(lst: UnderwritingList, claim: SubsidyClaim, people: dict, repeated: dict) -> int:
     """Flag rows insured twice (in the list, in the insurer's other claims, by other insurers) and households
-    above the product's limit. Flags go on both sides of a duplicate. Returns this list's flag count."""
-    rows, flags = UnderwritingRow.__table__, UnderwritingFlag.__table__
-    mine = rows.alias("mine")
-    same = rows.alias("same")
-    # 1. the same person twice or more in this list
-    dup_in_list = sa.select(same.c.id_number).where(same.c.list_id == lst.id).group_by(same.c.id_number).having(
-        sa.func.count() > 1)
-    db.session.execute(flags.insert().from_select(
-        ["list_id", "row_id", "kind"],
-        sa.select(sa.literal(lst.id), mine.c.id, sa.literal(FlagKind.DUPLICATE_IN_LIST.value))
-        .where(mine.c.list_id == lst.id, mine.c.id_number.in_(dup_in_list))))
-    # 2. the same person, product and year in another live claim's list (this insurer or another)
-    other = rows.alias("other")
-    lists = UnderwritingList.__table__
-    claims = SubsidyClaim.__table__
-    live_other = (sa.select(other.c.id.label("other_row"), other.c.list_id.label("other_list"),
-                            other.c.insurer_id.label("other_insurer"), mine.c.id.label("my_row"))
-                  .select_from(mine.join(other, sa.and_(other.c.product_id == mine.c.product_id,
-                                                         other.c.year == mine.c.year,
-                                                         other.c.id_number == mine.c.id_number,
-                                                         other.c.list_id != mine.c.list_id))
-                               .join(lists, lists.c.id == other.c.list_id)
-                               .join(claims, claims.c.id == lists.c.claim_id))
-                  .where(mine.c.list_id == lst.id, claims.c.status != ClaimStatus.RETURNED.value)
-                  .subquery())
-    kind = sa.case((live_other.c.other_insurer == claim.insurer_id, FlagKind.DUPLICATE_SAME_INSURER.value),
-                   else_=FlagKind.DUPLICATE_OTHER_INSURER.value)
-    db.session.execute(flags.insert().from_select(
-        ["list_id", "row_id", "kind", "other_list_id"],
-        sa.select(sa.literal(lst.id), live_other.c.my_row, kind, live_other.c.other_list)))
-    db.session.execute(flags.insert().from_select(
-        ["list_id", "row_id", "kind", "other_list_id"],
-        sa.select(live_other.c.other_list, live_other.c.other_row, kind, sa.literal(lst.id))))
-    # 3. households above the product's per-household limit
+    above the product's limit. Flags go on both sides of a duplicate. Returns this list's flag count.
+
+    The in-list checks use what the reader collected; the city-wide check is one grouped pass over the
+    product's and year's rows on the covering person index, then a look-up of the few people it finds.
+    """
+    flags: list[dict] = []
+
+    def flag(list_id, row_no, kind, other=None, detail=None):
+        flags.append({"list_id": list_id, "row_no": row_no, "kind": kind.value, "other_list_id": other,
+                      "detail": detail})
+
+    for rows_of_person in repeated.values():
+        for row_no in rows_of_person[1:]:
+            flag(lst.id, row_no, FlagKind.DUPLICATE_IN_LIST)
     limit = claim.product.household_limit
     if limit is not None:
-        heavy = sa.select(same.c.id_number).where(same.c.list_id == lst.id).group_by(same.c.id_number).having(
-            sa.func.sum(same.c.quantity) > limit)
-        db.session.execute(flags.insert().from_select(
-            ["list_id", "row_id", "kind", "detail"],
-            sa.select(sa.literal(lst.id), mine.c.id, sa.literal(FlagKind.OVER_HOUSEHOLD_MAX.value),
-                      sa.literal(_("每户上限 %(limit)s %(unit)s", limit=f"{limit:f}", unit=claim.product.unit)))
-            .where(mine.c.list_id == lst.id, mine.c.id_number.in_(heavy))))
-    _recount_flags([lst.id])
-    others = db.session.scalars(sa.select(UnderwritingFlag.list_id).where(
-        UnderwritingFlag.other_list_id == lst.id).distinct()).all()
-    _recount_flags(others)
+        detail = _("每户上限 %(limit)s %(unit)s", limit=f"{limit:f}", unit=claim.product.unit)
+        for id_number, (row_no, quantity) in people.items():
+            group = repeated.get(id_number)
+            if group is None and quantity > limit:
+                flag(lst.id, row_no, FlagKind.OVER_HOUSEHOLD_MAX, detail=detail)
+            elif group is not None and group[0] > limit:
+                for other_row in group[1:]:
+                    flag(lst.id, other_row, FlagKind.OVER_HOUSEHOLD_MAX, detail=detail)
+
+    rows = UnderwritingRow.__table__
+    returned = sa.select(UnderwritingList.id).join(SubsidyClaim).where(SubsidyClaim.status == ClaimStatus.RETURNED)
+    mine = sa.func.max(sa.case((rows.c.list_id == lst.id, 1), else_=0))
+    shared = db.session.scalars(
+        sa.select(rows.c.id_number)
+        .where(rows.c.product_id == claim.product_id, rows.c.year == claim.year, rows.c.list_id.not_in(returned))
+        .group_by(rows.c.id_number)
+        .having(sa.func.count(sa.distinct(rows.c.list_id)) > 1, mine == 1)).all()
+    touched: set[int] = set()
+    for start in range(0, len(shared), 5000):
+        chunk = shared[start:start + 5000]
+        found = db.session.execute(
+            sa.select(rows.c.id_number, rows.c.list_id, rows.c.row_no, rows.c.insurer_id)
+            .where(rows.c.product_id == claim.product_id, rows.c.year == claim.year,
+                   rows.c.id_number.in_(chunk), rows.c.list_id.not_in(returned))).all()
+        by_person: dict[str, list] = {}
+        for hit in found:
+            by_person.setdefault(hit.id_number, []).append(hit)
+        for hits in by_person.values():
+            my_rows = [h for h in hits if h.list_id == lst.id]
+            for other in (h for h in hits if h.list_id != lst.id):
+                kind = (FlagKind.DUPLICATE_SAME_INSURER if other.insurer_id == claim.insurer_id
+                        else FlagKind.DUPLICATE_OTHER_INSURER)
+                flag(other.list_id, other.row_no, kind, lst.id)
+                touched.add(other.list_id)
+                for mine_row in my_rows:
+                    flag(lst.id, mine_row.row_no, kind, other.list_id)
+    if flags:
+        db.session.execute(sa.insert(UnderwritingFlag), flags)
+    _recount_flags([lst.id, *touched])
     return db.session.scalar(sa.select(UnderwritingList.flag_count).where(UnderwritingList.id == lst.id))
 
 

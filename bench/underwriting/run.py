@@ -114,7 +114,7 @@ def phase_import(path: Path, totals: dict, period: str) -> dict:
             "households": totals["households"], "list_rows": totals["rows"], "notes": None}, insurer.insurer, insurer)
         db.session.commit()
         claim_id = claim.id
-        rows_before = db.session.scalar(sa.select(sa.func.count(UnderwritingRow.id)))
+        rows_before = db.session.scalar(sa.select(sa.func.count(UnderwritingRow.row_no)))
         db.session.remove()
 
         start = time.perf_counter()
@@ -129,7 +129,7 @@ def phase_import(path: Path, totals: dict, period: str) -> dict:
             db.session.rollback()
             error = {"errors": e.findings.error_count, "first": str(e)[:120]}
         seconds = time.perf_counter() - start
-        stored = db.session.scalar(sa.select(sa.func.count(UnderwritingRow.id))) - rows_before
+        stored = db.session.scalar(sa.select(sa.func.count(UnderwritingRow.row_no))) - rows_before
         result = {"seconds": seconds, "peak_mb": peak_mb(), "stored_rows": stored, "error": error}
         if outcome is not None:
             lst = outcome.list

@@ -2,7 +2,7 @@
 
 Revision ID: 0006_underwriting_lists
 Revises: 0002_subsidies
-Create Date: 2026-11-28 09:25:13.392531
+Create Date: 2026-11-28 09:58:23.738585
 
 """
 from alembic import op
@@ -39,9 +39,8 @@ def upgrade():
     sa.UniqueConstraint('claim_id', name=op.f('uq_underwriting_lists_claim_id'))
     )
     op.create_table('underwriting_rows',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('list_id', sa.Integer(), nullable=False),
-    sa.Column('row_no', sa.Integer(), nullable=False),
+    sa.Column('row_no', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('id_kind', sa.String(length=1), nullable=False),
     sa.Column('id_number', sa.String(length=18), nullable=False),
@@ -58,22 +57,21 @@ def upgrade():
     sa.ForeignKeyConstraint(['insurer_id'], ['insurers.id'], name=op.f('fk_underwriting_rows_insurer_id_insurers')),
     sa.ForeignKeyConstraint(['list_id'], ['underwriting_lists.id'], name=op.f('fk_underwriting_rows_list_id_underwriting_lists'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_underwriting_rows_product_id_products')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_underwriting_rows'))
+    sa.PrimaryKeyConstraint('list_id', 'row_no', name=op.f('pk_underwriting_rows'))
     )
     with op.batch_alter_table('underwriting_rows', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_underwriting_rows_list_id'), ['list_id'], unique=False)
-        batch_op.create_index('ix_underwriting_rows_person', ['product_id', 'year', 'id_number'], unique=False)
+        batch_op.create_index('ix_underwriting_rows_person', ['product_id', 'year', 'id_number', 'list_id'], unique=False)
 
     op.create_table('underwriting_flags',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('list_id', sa.Integer(), nullable=False),
-    sa.Column('row_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('row_no', sa.Integer(), nullable=False),
     sa.Column('kind', sa.Enum('duplicate_in_list', 'duplicate_same_insurer', 'duplicate_other_insurer', 'over_household_max', name='flagkind', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('other_list_id', sa.Integer(), nullable=True),
     sa.Column('detail', sa.String(length=200), nullable=True),
+    sa.ForeignKeyConstraint(['list_id', 'row_no'], ['underwriting_rows.list_id', 'underwriting_rows.row_no'], name='fk_underwriting_flags_row', ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['list_id'], ['underwriting_lists.id'], name=op.f('fk_underwriting_flags_list_id_underwriting_lists'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['other_list_id'], ['underwriting_lists.id'], name=op.f('fk_underwriting_flags_other_list_id_underwriting_lists'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['row_id'], ['underwriting_rows.id'], name=op.f('fk_underwriting_flags_row_id_underwriting_rows'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_underwriting_flags'))
     )
     with op.batch_alter_table('underwriting_flags', schema=None) as batch_op:
@@ -96,7 +94,6 @@ def downgrade():
     op.drop_table('underwriting_flags')
     with op.batch_alter_table('underwriting_rows', schema=None) as batch_op:
         batch_op.drop_index('ix_underwriting_rows_person')
-        batch_op.drop_index(batch_op.f('ix_underwriting_rows_list_id'))
 
     op.drop_table('underwriting_rows')
     op.drop_table('underwriting_lists')

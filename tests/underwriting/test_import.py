@@ -29,7 +29,7 @@ def errors_of(db, claim, path):
 
 
 def stored_rows(db) -> int:
-    return db.session.scalar(sa.select(sa.func.count(UnderwritingRow.id)))
+    return db.session.scalar(sa.select(sa.func.count(UnderwritingRow.row_no)))
 
 
 @pytest.mark.parametrize("writer", [write_xlsx, write_csv])

@@ -48,7 +48,7 @@ def test_a_failed_import_job_stores_nothing_and_reports_every_error(world, login
     client = login("insurer")
     job = upload(client, claim.id, bad)
     assert job.status.value == "failed" and "2 处错误" in job.error
-    assert db.session.scalar(sa.select(sa.func.count(UnderwritingRow.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(UnderwritingRow.row_no))) == 0
     assert db.session.scalar(sa.select(sa.func.count(UnderwritingList.id))) == 0
     page = read_text(client.get(f"/underwriting/claims/{claim.id}"))
     assert "最近一次上传有 2 处错误" in page and "十亩" in page
