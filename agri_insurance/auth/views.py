@@ -10,7 +10,7 @@ from agri_insurance.auth.permissions import login_required, public, roles_requir
 from agri_insurance.db_types import utcnow
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
-from agri_insurance.forms_util import show_domain_error
+from agri_insurance.forms_util import commit_or_flash, show_domain_error
 from agri_insurance.reference.models import Insurer, Region, RegionLevel
 
 bp = Blueprint("auth", __name__)
@@ -133,13 +133,9 @@ def edit_user(user_id: int):
 @roles_required(Role.ADMIN)
 def toggle_active(user_id: int):
     user = db.get_or_404(User, user_id)
-    try:
-        service.set_active(user, not user.active, current_user)
-        db.session.commit()
-        flash(_("已启用 %(u)s", u=user.username) if user.active else _("已停用 %(u)s", u=user.username), "success")
-    except DomainError as e:
-        db.session.rollback()
-        flash(e.message, "danger")
+    activate = not user.active
+    commit_or_flash(lambda: service.set_active(user, activate, current_user),
+                    _("已启用 %(u)s", u=user.username) if activate else _("已停用 %(u)s", u=user.username))
     return redirect(url_for("auth.users"))
 
 
@@ -149,13 +145,8 @@ def reset_password(user_id: int):
     user = db.get_or_404(User, user_id)
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        try:
-            service.reset_password(user, form.new_password.data, current_user)
-            db.session.commit()
-            flash(_("已重置 %(u)s 的密码，用户下次登录时须修改密码", u=user.username), "success")
-        except DomainError as e:
-            db.session.rollback()
-            flash(e.message, "danger")
+        commit_or_flash(lambda: service.reset_password(user, form.new_password.data, current_user),
+                        _("已重置 %(u)s 的密码，用户下次登录时须修改密码", u=user.username))
     else:
         flash(_("请填写新密码"), "danger")
     return redirect(url_for("auth.users"))

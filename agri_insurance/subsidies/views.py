@@ -10,7 +10,7 @@ from agri_insurance.auth.models import CITY_ROLES, Role
 from agri_insurance.auth.permissions import roles_required, scope_clause, scoped_get_or_404
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
-from agri_insurance.forms_util import show_domain_error
+from agri_insurance.forms_util import commit_or_flash, show_domain_error
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel
 from agri_insurance.spreadsheets import xlsx_download
 from agri_insurance.subsidies import exports, service
@@ -131,13 +131,7 @@ def _can_verify(claim) -> bool:
 
 
 def _act(claim, action, success: str):
-    try:
-        action()
-        db.session.commit()
-        flash(success, "success")
-    except DomainError as e:
-        db.session.rollback()
-        flash(e.message, "danger")
+    commit_or_flash(action, success)
     return redirect(url_for(".claim_detail", claim_id=claim.id))
 
 
@@ -152,15 +146,9 @@ def submit_claim(claim_id: int):
 @roles_required(Role.INSURER)
 def delete_claim(claim_id: int):
     claim = scoped_get_or_404(SubsidyClaim, claim_id)
-    try:
-        service.delete_draft(claim, current_user)
-        db.session.commit()
-        flash(_("草稿已删除"), "success")
+    if commit_or_flash(lambda: service.delete_draft(claim, current_user), _("草稿已删除")):
         return redirect(url_for(".claims"))
-    except DomainError as e:
-        db.session.rollback()
-        flash(e.message, "danger")
-        return redirect(url_for(".claim_detail", claim_id=claim.id))
+    return redirect(url_for(".claim_detail", claim_id=claim.id))
 
 
 @bp.post("/claims/<int:claim_id>/verify")
@@ -239,13 +227,7 @@ def assignments():
 @roles_required(*ASSIGNMENT_EDITORS)
 def delete_assignment(assignment_id: int):
     assignment = db.get_or_404(UnderwritingAssignment, assignment_id)
-    try:
-        service.delete_assignment(assignment, current_user)
-        db.session.commit()
-        flash(_("承保安排已删除"), "success")
-    except DomainError as e:
-        db.session.rollback()
-        flash(e.message, "danger")
+    commit_or_flash(lambda: service.delete_assignment(assignment, current_user), _("承保安排已删除"))
     return redirect(url_for(".assignments"))
 
 
