@@ -145,7 +145,9 @@ def load_demo_data() -> dict[str, int]:
     from flask import current_app
 
     if not current_app.testing:  # tests build the rounds they need themselves
-        created["rounds"] = load_demo_round()
+        from agri_insurance.awards.demo import load_demo_awarded_round
+
+        created["rounds"] = load_demo_round() + load_demo_awarded_round()
     return created
 
 

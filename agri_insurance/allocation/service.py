@@ -21,7 +21,7 @@ from agri_insurance.jobs import service as jobs
 from agri_insurance.reference.models import Insurer
 from agri_insurance.tenders import service as tenders
 from agri_insurance.tenders.models import RoundStatus, SelectionRound
-from optimization import SCENARIO_FORMAT, ScenarioError, parse_scenario, scenario_to_dict
+from optimization import SCENARIO_FORMAT, ScenarioError, parse_scenario, scenario_to_dict, solve_scenario
 
 JOB_KIND = "allocation.run"
 S = RoundStatus
@@ -104,6 +104,20 @@ def start_run(rnd: SelectionRound, actor) -> AllocationRun:
     """A run from the round's current evaluation; the solver runs as a job after the caller commits."""
     scenario = check_scenario(build_scenario(rnd))
     return _start(rnd, scenario, RunSource.DATABASE, _("按评审结果分配"), actor)
+
+
+def run_now(rnd: SelectionRound, actor) -> AllocationRun:
+    """A run from the round's current evaluation solved in this process, not as a job: for small rounds outside
+    a request (the demo data). The caller commits."""
+    scenario = check_scenario(build_scenario(rnd))
+    run = AllocationRun(round_id=rnd.id, number=_next_number(rnd), label=_("按评审结果分配"), source=RunSource.DATABASE,
+                        changes={}, scenario=scenario, status=RunStatus.QUEUED, created_by_id=getattr(actor, "id", None))
+    db.session.add(run)
+    db.session.flush()
+    audit.record(actor, "allocation.started", run, _("分配方案 #%(n)s：%(label)s", n=run.number, label=run.label),
+                 round_id=rnd.id, source=RunSource.DATABASE.value, changes={})
+    finish_run(run, solve_scenario(parse_scenario(scenario)).to_dict())
+    return run
 
 
 def start_import(rnd: SelectionRound, raw: Any, actor) -> AllocationRun:

@@ -1,0 +1,141 @@
+"""Demo data for the end of the selection: a second round whose evaluation is final, with an adopted allocation
+run, awards, backup underwriters and an open public notice, in three counties. Loaded by `flask demo-data` only
+(never under tests), through the services; idempotent."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from agri_insurance.auth import service as auth_service
+from agri_insurance.auth.models import Role, User
+from agri_insurance.db_types import utcnow
+from agri_insurance.extensions import db
+from agri_insurance.reference.models import Insurer, Product, Region
+
+AWARDED_ROUND_NAME = "2023–2025年度上饶市政策性农业保险承保机构遴选（演示·已公示）"
+AWARDED_LOTS = (  # county, code, name, products, expected annual premium, historical loss ratio %
+    ("361128", "PY-A1", "鄱阳县种植业标段", ("rice", "rapeseed"), "6800000", "66.0"),
+    ("361128", "PY-A2", "鄱阳县养殖业标段", ("breeding_sow",), "1900000", "80.5"),
+    ("361127", "YG-A1", "余干县种植业标段", ("rice", "peanut"), "4100000", "61.2"),
+    ("361127", "YG-A2", "余干县特色农业标段", ("camellia_oil",), "800000", "44.0"),
+    ("361130", "WY-A1", "婺源县种植业标段", ("rice", "rapeseed"), "1500000", "57.3"),
+    ("361130", "WY-A2", "婺源县林业标段", ("commercial_forest",), "1200000", "33.8"),
+)
+# insurer short name → (settlement days, on-time %, complaints per 10k, premium income (million) y1–y3, service
+# rating, comprehensive / core solvency %, risk rating, expert points (of 5), county set-ups by county code)
+AWARDED_BIDS = {
+    "赣鄱财险": ("16.5", "98.6", "0.20", ("92", "97", "104"), "AA", "248.0", "190.5", "A", "4.5",
+             {"361128": (True, 22, 45), "361127": (True, 14, 28), "361130": (True, 9, 16)}),
+    "信江农险": ("19.0", "97.1", "0.31", ("70", "74", "79"), "A", "221.4", "168.0", "A", "4",
+             {"361128": (True, 18, 36), "361127": (True, 16, 30), "361130": (True, 12, 22)}),
+    "三清财险": ("21.5", "95.8", "0.42", ("55", "58", "61"), "A", "196.3", "150.2", "B", "3.5",
+             {"361128": (True, 10, 20), "361127": (False, 6, 12), "361130": (True, 11, 20)}),
+    "怀玉财险": ("24.0", "94.0", "0.55", ("38", "40", "43"), "B", "172.9", "131.7", "B", "3",
+             {"361128": (False, 5, 9), "361127": (True, 9, 18), "361130": (False, 4, 8)}),
+}
+
+
+def _user(username: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.username == username))
+
+
+def _insurer_user(insurer: Insurer) -> User:
+    """An insurer user of `insurer`: the existing one, else `insurer<n>` as the subsidy demo names them."""
+    existing = db.session.scalar(sa.select(User).where(User.insurer_id == insurer.id).order_by(User.id))
+    if existing is not None:
+        return existing
+    index = db.session.scalar(sa.select(sa.func.count(Insurer.id)).where(Insurer.id <= insurer.id))
+    return auth_service.create_user(f"insurer{index}", f"{insurer.short_name} 业务员", Role.INSURER, "demo1234",
+                                    None, insurer_id=insurer.id)
+
+
+def _bid_data(rnd, short: str) -> dict:
+    days, on_time, complaints, income, rating, comp, core, risk, _points, setups = AWARDED_BIDS[short]
+    regions = {r.code: r.id for r in db.session.scalars(sa.select(Region))}
+    insurer = db.session.scalar(sa.select(Insurer).where(Insurer.short_name == short))
+    return {
+        "lot_ids": [lot.id for lot in rnd.lots],
+        "county_setups": [{"region_id": regions[code], "has_county_branch": branch, "township_stations": stations,
+                           "agri_staff": staff} for code, (branch, stations, staff) in setups.items()],
+        "avg_settlement_days": Decimal(days), "on_time_settlement_pct": Decimal(on_time),
+        "complaints_per_10k": Decimal(complaints),
+        **{f"premium_income_y{n}": Decimal(v) * 1_000_000 for n, v in enumerate(income, start=1)},
+        "service_rating": rating, "reinsurance_arrangement": "与再保险公司签订成数及超赔分保合同",
+        "catastrophe_reserve": Decimal("15000000"), "comprehensive_solvency_pct": Decimal(comp),
+        "core_solvency_pct": Decimal(core), "risk_rating": risk, "parent_company": insurer.parent_company,
+        "control_declaration": "本公司与本轮其他投标人不存在控股、管理等关联关系。",
+        "innovations": [{"name": f"{short}水稻完全成本保险", "filed_on": date(2022, 3, 15)}], "penalties": [],
+    }
+
+
+def load_demo_awarded_round() -> int:
+    """Create the publicised demo round (returns 1), or nothing when it exists (returns 0).
+
+    Bids are submitted while the round is open; then, as a demo shortcut, the bid period is moved two weeks into
+    the past (written directly, as if time had passed) so the bids can be opened; the rest goes through the
+    services: opening, eligibility, one expert's scores, closing the panel, an allocation run, adoption and the
+    public notice."""
+    from agri_insurance.allocation import service as allocation
+    from agri_insurance.awards import service as awards
+    from agri_insurance.bids import service as bids
+    from agri_insurance.bids.models import Bid
+    from agri_insurance.evaluation import service as evaluation
+    from agri_insurance.tenders import service as tenders
+    from agri_insurance.tenders.models import SelectionRound
+
+    if db.session.scalar(sa.select(SelectionRound.id).where(SelectionRound.name == AWARDED_ROUND_NAME)) is not None:
+        return 0
+    city, expert = _user("city_agri"), _user("expert")
+    now = utcnow().replace(second=0, microsecond=0)
+    rnd = tenders.create_round({
+        "name": AWARDED_ROUND_NAME, "term_start_year": 2023, "bid_deadline": now + timedelta(hours=1),
+        "opening_time": now + timedelta(hours=2), "notice_working_days": 5, "min_insurers": 2, "max_insurers": 3,
+        "market_share_cap_pct": None, "contact": "市农业农村局计划财务科 0793-8000000", "notes": None}, city)
+    products = {p.code: p.id for p in db.session.scalars(sa.select(Product))}
+    regions = {r.code: r.id for r in db.session.scalars(sa.select(Region))}
+    for county, code, name, product_codes, premium, loss in AWARDED_LOTS:
+        tenders.save_lot(rnd, None, {
+            "region_id": regions[county], "code": code, "name": name, "townships": None,
+            "expected_premium": Decimal(premium), "loss_ratio_pct": Decimal(loss), "notes": None,
+            "product_ids": [products[c] for c in product_codes]}, city)
+    tenders.publish_round(rnd, city)
+    for short in AWARDED_BIDS:
+        insurer = db.session.scalar(sa.select(Insurer).where(Insurer.short_name == short))
+        actor = _insurer_user(insurer)
+        bid = bids.start_bid(rnd, actor)
+        bids.save_bid(bid, _bid_data(rnd, short), actor)
+        bids.submit_bid(bid, actor)
+    db.session.flush()
+
+    # Demo shortcut: the bid period ended two weeks ago (receipts keep their order before the deadline).
+    shift = (now + timedelta(hours=2)) - (now - timedelta(days=14))
+    rnd.bid_deadline -= shift
+    rnd.opening_time -= shift
+    for bid in db.session.scalars(sa.select(Bid).where(Bid.round_id == rnd.id)):
+        bid.submitted_at -= shift
+        for receipt in bid.receipts:
+            receipt.submitted_at -= shift
+    db.session.flush()
+
+    tenders.refresh_status(rnd)
+    bids.open_bids(rnd, city)
+    tenders.start_evaluation(rnd, city, len(bids.opened_bids(rnd)))
+    evaluation.check_eligibility(rnd, city)
+    member = evaluation.assign_expert(rnd, expert, city)
+    evaluation.start_scoring(rnd, city)
+    evaluation.declare_conflicts(member, [], "", expert)
+    criteria = evaluation.subjective_criteria(rnd)
+    for bid in evaluation.bids_to_score(member):
+        points = Decimal(AWARDED_BIDS[bid.insurer.short_name][8])
+        evaluation.save_scores(member, bid, {c.id: (min(points, c.max_points), None) for c in criteria}, expert)
+    evaluation.submit_scores(member, expert)
+    evaluation.close_panel(rnd, city)
+
+    run = allocation.run_now(rnd, city)
+    allocation.adopt(run, city)
+    awards.publish(rnd, city)
+    db.session.flush()
+    return 1
