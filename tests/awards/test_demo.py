@@ -1,0 +1,26 @@
+"""The demo's publicised round (loaded by `flask demo-data`, never by the test fixtures): built through the
+services, with every county at two insurers, backups and an open notice; loading twice adds nothing."""
+
+import sqlalchemy as sa
+
+from agri_insurance.allocation.service import adopted_run
+from agri_insurance.awards import service
+from agri_insurance.awards.demo import AWARDED_LOTS, AWARDED_ROUND_NAME, load_demo_awarded_round
+from agri_insurance.tenders.models import RoundStatus, SelectionRound
+
+
+def test_demo_awarded_round_is_publicised_and_loads_once(demo, db):
+    assert db.session.scalar(sa.select(SelectionRound.id).where(SelectionRound.name == AWARDED_ROUND_NAME)) is None
+    assert load_demo_awarded_round() == 1
+    db.session.commit()
+    rnd = db.session.scalar(sa.select(SelectionRound).where(SelectionRound.name == AWARDED_ROUND_NAME))
+    assert rnd.status is RoundStatus.PUBLICISED
+    assert adopted_run(rnd).solver_status == "optimal"
+    awards = service.awards_of(rnd)
+    assert sorted(a.lot.code for a in awards) == sorted(code for _c, code, *_rest in AWARDED_LOTS)
+    for group in service.by_county(rnd):
+        assert len({a.insurer_id for a in group.awards}) == 2  # two lots, the county minimum of two insurers
+        assert [b.rank for b in group.backups] == [1, 2]  # the other two bidders
+    assert service.notice_is_open(service.current_notice(rnd))
+    assert load_demo_awarded_round() == 0
+    assert db.session.scalar(sa.select(sa.func.count(SelectionRound.id))) == 1
