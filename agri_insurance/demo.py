@@ -145,8 +145,9 @@ def load_demo_data() -> dict[str, int]:
     from flask import current_app
 
     if not current_app.testing:  # tests build the rounds they need themselves
-        from agri_insurance.awards.demo import load_demo_awarded_round
+        from agri_insurance.awards.demo import load_demo_awarded_round, load_demo_holidays
 
+        load_demo_holidays()
         created["rounds"] = load_demo_round() + load_demo_awarded_round()
     return created
 

@@ -192,6 +192,11 @@ def _improvement(result: dict) -> dict:
     return {"baseline": base["objective"], "feasible": True, "delta": delta, "pct": pct}
 
 
+def _points(score) -> str | None:
+    """A lot score as shown on the page: always two decimals (87.80, 99.00)."""
+    return None if score is None else f"{Decimal(str(score)).quantize(Decimal('0.01'))}"
+
+
 def result_view(run: AllocationRun) -> dict[str, Any]:
     """What the result page shows: per county its lots with winner, score and runner-up; totals; diagnostics."""
     scenario, result = run.scenario, run.result or {}
@@ -213,10 +218,10 @@ def result_view(run: AllocationRun) -> dict[str, Any]:
             runner = info.get("runner_up") or next(({"insurer_id": b["insurer_id"], "score": b["score"]}
                                                     for b in ranked if b["insurer_id"] != winner), None)
             rows.append({"lot": lot, "winner": winner, "winner_name": insurers.get(winner, "—") if winner else None,
-                         "score": info.get("score") or next((b["score"] for b in ranked
-                                                              if b["insurer_id"] == winner), None),
+                         "score": _points(info.get("score") or next((b["score"] for b in ranked
+                                                                     if b["insurer_id"] == winner), None)),
                          "runner_up": runner and {"name": insurers.get(runner["insurer_id"], runner["insurer_id"]),
-                                                  "score": runner["score"]},
+                                                  "score": _points(runner["score"])},
                          "bidders": len(ranked), "note": info.get("note")})
         chosen = sorted({r["winner_name"] for r in rows if r["winner"]})
         limit = limits.get(county["id"], {})

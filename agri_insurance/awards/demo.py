@@ -38,6 +38,22 @@ AWARDED_BIDS = {
 }
 
 
+DEMO_HOLIDAYS = ((date(2027, 1, 1), "元旦"),)
+
+
+def load_demo_holidays() -> int:
+    """The holiday list the notice period skips (the administrator keeps it up to date). Idempotent."""
+    from agri_insurance.awards import calendar
+    from agri_insurance.awards.models import Holiday
+
+    created = 0
+    for day, name in DEMO_HOLIDAYS:
+        if db.session.scalar(sa.select(Holiday.id).where(Holiday.day == day)) is None:
+            calendar.add_holiday(day, name, None)
+            created += 1
+    return created
+
+
 def _user(username: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.username == username))
 

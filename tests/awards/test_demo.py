@@ -24,3 +24,12 @@ def test_demo_awarded_round_is_publicised_and_loads_once(demo, db):
     assert service.notice_is_open(service.current_notice(rnd))
     assert load_demo_awarded_round() == 0
     assert db.session.scalar(sa.select(sa.func.count(SelectionRound.id))) == 1
+
+
+def test_demo_holidays_load_once(demo, db):
+    from agri_insurance.awards.demo import DEMO_HOLIDAYS, load_demo_holidays
+    from agri_insurance.awards.models import Holiday
+
+    assert load_demo_holidays() == len(DEMO_HOLIDAYS)
+    assert load_demo_holidays() == 0
+    assert sorted(db.session.scalars(sa.select(Holiday.day))) == sorted(day for day, _name in DEMO_HOLIDAYS)
