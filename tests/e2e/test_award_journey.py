@@ -8,6 +8,7 @@ gives the better-scored 赣鄱财险 the larger lot X-2 in each county and 信�
 each county's backup underwriter."""
 
 import io
+import re
 import threading
 
 import pytest
@@ -98,6 +99,7 @@ def test_bureau_allocates_adopts_publishes_and_downloads_a_notice(page, final_ro
     assert {code: cells[2] for code, cells in rows.items()} == {
         "361128-1": second, "361128-2": best, "361130-1": second, "361130-2": best}
     assert rows["361128-2"][4].startswith(second)  # the runner-up on the larger lot
+    assert all(re.fullmatch(r"\d+\.\d{2}", cells[3]) for cells in rows.values())  # scores with two decimals
 
     page.click("#adopt-run")
     page.wait_for_url(f"**/awards/rounds/{rnd.id}")
