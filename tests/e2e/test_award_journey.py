@@ -82,7 +82,10 @@ def test_bureau_allocates_adopts_publishes_and_downloads_a_notice(page, final_ro
     bar = page.locator("[data-job-progress] .progress-bar")
     bar.wait_for()
     assert bar.inner_text() != "100%"
-    assert "求解中" in page.locator("[data-job-progress] .job-message").inner_text()
+    # the page polls: it shows the job reach the solver (20 %) and stay there while the gate is shut
+    page.wait_for_function(
+        "document.querySelector('[data-job-progress] .job-message').textContent.includes('求解中')")
+    assert bar.inner_text() == "20%"
     solver_gate.set()
 
     # The page polls, the bar reaches 100 % and the page turns into the result.
