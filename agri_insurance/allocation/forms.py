@@ -9,7 +9,7 @@ class WhatIfForm(FlaskForm):
     pair_lot = SelectField(_l("标段"), validators=[Optional()])
     pair_insurer = SelectField(_l("承保机构"), validators=[Optional()])
     pair_kind = SelectField(_l("指定或排除"), validators=[Optional()])
-    cap_pct = DecimalField(_l("单家市场份额上限（%，留空为不设上限）"), places=2,
+    cap_pct = DecimalField(_l("新的市场份额上限（%）"), places=2,
                            validators=[Optional(), NumberRange(min=0.01, max=100)])
     cap_mode = SelectField(_l("市场份额上限"), validators=[Optional()])
     county = SelectField(_l("县（市、区）"), validators=[Optional()])

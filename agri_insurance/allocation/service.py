@@ -152,6 +152,7 @@ def start_whatif(parent: AllocationRun, changes: dict[str, Any], actor) -> Alloc
     for county_id, n in (changes.get("extra_max") or {}).items():
         county = next((c for c in scenario["counties"] if c["id"] == county_id), None)
         require(county is not None, _("请选择县（市、区）"))
+        require(int(n) >= 1, _("请填写该县承保机构上限"))
         county["max_insurers"] = int(n)
         county.setdefault("approval_ref", _("假设分析（待省级批准）"))
         parts.append(_("%(county)s 上限%(n)s家", county=county["name"], n=n))

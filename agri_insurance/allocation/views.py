@@ -113,15 +113,20 @@ def whatif(run_id: int):
     if not form.validate_on_submit():
         flash(_("请检查假设条件"), "danger")
         return redirect(url_for(".run_detail", run_id=run_id))
+    # A half-filled change (a lot without an insurer, a county without its maximum) goes to the service, which
+    # refuses it, rather than being dropped silently.
     changes: dict = {}
-    if form.pair_lot.data and form.pair_insurer.data:
+    if form.pair_lot.data or form.pair_insurer.data:
         changes[form.pair_kind.data or "fixed"] = [[form.pair_lot.data, form.pair_insurer.data]]
     if form.cap_mode.data == "none":
         changes["cap"] = None
-    elif form.cap_mode.data == "set" and form.cap_pct.data is not None:
+    elif form.cap_mode.data == "set":
+        if form.cap_pct.data is None:
+            flash(_("请填写新的市场份额上限（%）"), "danger")
+            return redirect(url_for(".run_detail", run_id=run_id))
         changes["cap"] = str(Decimal(form.cap_pct.data) / 100)
-    if form.county.data and form.county_max.data:
-        changes["extra_max"] = {form.county.data: form.county_max.data}
+    if form.county.data or form.county_max.data:
+        changes["extra_max"] = {form.county.data or "": form.county_max.data or 0}
     try:
         run = service.start_whatif(parent, changes, current_user)
         db.session.commit()

@@ -173,3 +173,18 @@ def test_concurrent_adoptions_only_one_wins(scored_round, login, db, app):
     assert _db.session.scalar(sa.select(sa.func.count(Award.id))) == 4
     assert _db.session.scalar(sa.select(sa.func.count(AllocationRun.id)).where(
         AllocationRun.adopted_at.is_not(None))) == 1
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"pair_lot": "361128-1", "pair_kind": "forbidden", "cap_mode": "keep"}, "请选择标段和承保机构"),
+    ({"cap_mode": "set"}, "请填写新的市场份额上限（%）"),
+    ({"county": "361128", "cap_mode": "keep"}, "请填写该县承保机构上限"),
+    ({"county_max": "4", "cap_mode": "keep"}, "请选择县（市、区）"),
+])
+def test_half_filled_whatif_is_refused_not_dropped(scored_round, login, db, data, message):
+    """A change the user began but did not finish is named back to the user; no run is started without it."""
+    city = login("city_agri")
+    run = _run(city, scored_round.round)
+    page = read_text(city.post(f"/allocation/runs/{run.id}/whatif", data=data, follow_redirects=True))
+    assert message in page
+    assert _db.session.scalar(sa.select(sa.func.count(AllocationRun.id))) == 1
