@@ -174,7 +174,7 @@ def objection_document(objection_id: int):
 # --- downloads ----------------------------------------------------------------------------------------
 
 def _notice_or_404(rnd: SelectionRound, number: str):
-    if not _visible_result(rnd):
+    if not _visible_result(rnd) or not service.awards_of(rnd):  # no awards (e.g. reopened): no notices at all
         abort(404)
     notice = next((n for n in exports.notices(rnd) if n.number == number), None)
     if notice is None:

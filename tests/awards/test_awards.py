@@ -131,6 +131,20 @@ def test_upheld_objection_sends_the_round_back_to_evaluation(demo, db):
     assert service.current_notice(rnd).outcome == "reopened"
 
 
+def test_a_reopened_round_offers_no_notices(demo, db, login):
+    """Without awards every bidder would get a 'non-award' notice: the page lists none and the links are gone."""
+    rnd = make_awarded_round()
+    publish(rnd)
+    number = exports.notice_for(rnd, insurer_of("insurer").name).number
+    city = login("city_agri")
+    assert city.get(f"/awards/rounds/{rnd.id}/notices/{number}.docx").status_code == 200
+    service.answer_objection(file_objection(rnd), True, "质疑成立，重新评审。", user("city_agri"))
+    db.session.commit()
+    page = read_text(city.get(f"/awards/rounds/{rnd.id}"))
+    assert "因质疑成立已退回评审" in page and 'id="notices"' not in page and "notices.zip" not in page
+    assert city.get(f"/awards/rounds/{rnd.id}/notices/{number}.docx").status_code == 404
+
+
 def test_notices_read_back_as_docx_and_pdf_with_lots_and_numbers(demo, db, login):
     rnd = make_finalised_round()
     own = insurer_of("insurer")
