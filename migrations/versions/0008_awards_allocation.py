@@ -1,7 +1,7 @@
 """awards and allocation: allocation runs, awards, backup underwriters, holidays, public notices, objections
 
 Revision ID: 0008_awards_allocation
-Revises: 0003_tenders_bids
+Revises: 0003_tenders_bids, 0005_jobs
 Create Date: 2026-11-28 09:52:09.534934
 
 """
@@ -11,9 +11,9 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0008_awards_allocation'
-down_revision = '0003_tenders_bids'
+down_revision = ('0003_tenders_bids', '0005_jobs')  # allocation_runs.job_id → jobs
 branch_labels = None
-depends_on = ('0005_jobs',)  # allocation_runs.job_id → jobs
+depends_on = None
 
 
 def upgrade():
