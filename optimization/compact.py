@@ -138,12 +138,20 @@ def _load(problem: Problem, lay: CompactLayout, slack: bool, time_limit: float |
 
 
 def solve_compact_highs(problem: Problem, time_limit: float | None = None, gap: float = 0.0,
-                        start: np.ndarray | None = None) -> tuple[MipOutcome, np.ndarray | None, dict]:
+                        start: np.ndarray | None = None, allowed: np.ndarray | None = None,
+                        ) -> tuple[MipOutcome, np.ndarray | None, dict]:
     """Solve the compact model with HiGHS. Returns the outcome, the chosen bid per assignable lot (bid
-    indices) and timings."""
+    indices) and timings. ``allowed`` (bool per bid): the other bids, and the participations no allowed bid
+    uses, are fixed to zero (the decomposition's reduced-cost fixing)."""
     t0 = time.perf_counter()
     lay = layout(problem)
     h = _load(problem, lay, False, time_limit)
+    if allowed is not None:
+        y_used = np.zeros(len(lay.y_ins), dtype=bool)
+        y_used[lay.bid_y[allowed]] = True
+        off = np.r_[np.flatnonzero(~allowed), lay.n_x + np.flatnonzero(~y_used)].astype(np.int32)
+        if len(off):
+            h.changeColsBounds(len(off), off, np.zeros(len(off)), np.zeros(len(off)))
     if start is not None:
         x = np.zeros(lay.n_x + len(lay.y_ins))
         x[start] = 1.0
