@@ -10,12 +10,16 @@ pattern per county subject to the capacities:
    ``sum_c V_c(pi) + pi . cap`` is a valid upper bound; the best one is kept. Dual smoothing (Wentges)
    keeps the number of rounds low.
 2. **Restricted master MIP.** The generated columns, binary, solved by HiGHS; the rank-order baseline (when
-   feasible) is the starting incumbent.
+   feasible) is the starting incumbent. On a large scale (more than ``_LARGE_COUNTIES`` counties) it gets
+   half the time and usually meets the requested gap by itself; on a smaller one it is a short look (8 %
+   of the time) over the columns plus every pattern within ``2 * gap * UB`` of its county's best.
 3. **Reduced-cost enumeration.** With the incumbent value ``LB`` and the bound ``UB = L(pi*)``, a county
    pattern whose Lagrangian value is more than ``UB - LB`` below its county's best cannot be part of any
-   better solution. Enumerating every pattern within that distance (depth-first, exact) and solving the
-   master MIP over them gives the proven optimum, or, if the enumeration is too large or time runs out,
-   the incumbent with the honest gap ``(UB - LB) / UB``.
+   better solution. Every pattern within that distance is enumerated (depth-first, exact); the compact
+   x/y model with every bid outside them fixed to zero is then solved by HiGHS from the incumbent, and its
+   MIP bound is a bound for the whole problem. It ends in the proven optimum, or, when time runs out, the
+   best allocation with the honest gap against ``min(UB, that bound)``; if the enumeration is too large,
+   the incumbent with the gap ``(UB - LB) / UB``.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ import random
 import tempfile
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from opt_checker import brute_force, check_result
 from opt_factory import scenario, two_county
@@ -155,3 +156,24 @@ def test_lot_without_bid_is_left_out_with_a_warning():
     assert result["status"] == "optimal"
     assert [d["subject_id"] for d in result["diagnostics"]] == ["B3"]
     assert "B3" not in {a["lot_id"] for a in result["awards"]}
+
+
+def test_compact_restricted_to_allowed_bids():
+    """The decomposition's exact phase: bids outside ``allowed`` (and participations no allowed bid uses) are
+    fixed to zero; with every bid allowed it is the plain compact model."""
+    from optimization.compact import solve_compact_highs
+
+    raw = two_county()
+    p = build_problem(parse_scenario(raw))
+    full, chosen, _ = solve_compact_highs(p, 10.0, 0.0)
+    same, chosen_all, _ = solve_compact_highs(p, 10.0, 0.0, allowed=np.ones(p.n_bids, dtype=bool))
+    assert full.status == same.status == "optimal"
+    assert list(chosen_all) == list(chosen)
+    allowed = np.ones(p.n_bids, dtype=bool)
+    allowed[chosen[0]] = False  # forbid one winning bid: the restricted optimum avoids it and is no better
+    out, restricted, _ = solve_compact_highs(p, 10.0, 0.0, allowed=allowed)
+    if restricted is not None:
+        assert chosen[0] not in set(restricted.tolist())
+        assert p.weight[restricted].sum() <= p.weight[chosen].sum() + 1e-9
+    else:
+        assert out.status == "infeasible"
