@@ -13,16 +13,12 @@ def register_cli(app: Flask) -> None:
     @click.option("--if-empty", is_flag=True, help="Only load when the database has no users yet.")
     def demo_data(if_empty: bool) -> None:
         """Load the Shangrao reference data and the fictional demo world (idempotent)."""
-        from agri_insurance.demo import database_is_empty, load_demo_data
+        from agri_insurance.demo import database_is_empty, load_everything
 
         if if_empty and not database_is_empty():
             click.echo("Database already has data; demo data not loaded.")
             return
-        from agri_insurance.demo import INSURERS
-        from agri_insurance.subsidies.demo import load_demo_subsidies
-
-        created = load_demo_data()
-        created["claims"] = load_demo_subsidies([name for name, _short, _parent in INSURERS])
+        created = load_everything()
         db.session.commit()
         click.echo(f"Demo data loaded: {created}")
 

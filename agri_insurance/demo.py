@@ -111,8 +111,9 @@ def load_reference_data() -> None:
     db.session.flush()
 
 
-def load_demo_data() -> dict[str, int]:
-    """Reference data, fictional insurers, city-wide subsidy schemes and one user per role."""
+def load_demo_data(with_rounds: bool | None = None) -> dict[str, int]:
+    """Reference data, fictional insurers, city-wide subsidy schemes and one user per role; and, unless under
+    test (`with_rounds` None means "not testing"), the demo selection rounds."""
     load_reference_data()
     created = {"insurers": 0, "schemes": 0, "users": 0}
     for index, (name, short, parent) in enumerate(INSURERS, start=1):
@@ -144,7 +145,9 @@ def load_demo_data() -> dict[str, int]:
     db.session.flush()
     from flask import current_app
 
-    if not current_app.testing:  # tests build the rounds they need themselves
+    if with_rounds is None:
+        with_rounds = not current_app.testing  # tests build the rounds they need themselves
+    if with_rounds:
         from agri_insurance.awards.demo import load_demo_awarded_round, load_demo_holidays
 
         load_demo_holidays()
@@ -193,6 +196,15 @@ def load_demo_round() -> int:
 
     assign_expert(rnd, db.session.scalar(sa.select(User).where(User.username == "expert")), actor)
     return 1
+
+
+def load_everything(with_rounds: bool | None = None) -> dict[str, int]:
+    """What `flask demo-data` loads: the demo world, its selection rounds and its subsidy claims."""
+    from agri_insurance.subsidies.demo import load_demo_subsidies
+
+    created = load_demo_data(with_rounds)
+    created["claims"] = load_demo_subsidies([name for name, _short, _parent in INSURERS])
+    return created
 
 
 def database_is_empty() -> bool:

@@ -40,6 +40,7 @@ CLAIMS = (
     ("361130", "commercial_forest", 2, 2026, "2026年全年", "310000.00", "paying", 35),
 )
 RATE = Decimal("5")
+CLAIM_YEARS = sorted({year for _c, _p, _i, year, *_rest in CLAIMS})
 
 
 def _insurer_users(insurers: list[Insurer]) -> list[User]:
@@ -64,10 +65,12 @@ def load_demo_subsidies(insurer_names: list[str]) -> int:
     counties = {r.code: r for r in db.session.scalars(sa.select(Region).where(Region.level == RegionLevel.COUNTY))}
     products = {p.code: p for p in db.session.scalars(sa.select(Product))}
     for code, product, index in ASSIGNMENTS:
-        if not service.may_claim(insurers[index].id, counties[code].id, products[product].id, 2026):
-            service.save_assignment({"insurer_id": insurers[index].id, "region_id": counties[code].id,
-                                     "product_id": products[product].id, "start_year": 2024, "end_year": 2026,
-                                     "notes": "演示数据"}, None)
+        # Only the years no assignment covers yet (the demo's awarded round may already cover some).
+        for year in CLAIM_YEARS:
+            if not service.may_claim(insurers[index].id, counties[code].id, products[product].id, year):
+                service.save_assignment({"insurer_id": insurers[index].id, "region_id": counties[code].id,
+                                         "product_id": products[product].id, "start_year": year, "end_year": year,
+                                         "notes": "演示数据"}, None)
     verifiers = {}
     county_agri = db.session.scalar(sa.select(User).where(User.username == "county_agri"))
     city_finance = db.session.scalar(sa.select(User).where(User.username == "city_finance"))

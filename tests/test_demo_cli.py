@@ -1,0 +1,24 @@
+"""`flask demo-data` on an empty database: everything a new user sees after `make run`, loaded once."""
+
+import sqlalchemy as sa
+
+from agri_insurance.demo import load_everything
+from agri_insurance.subsidies.models import SubsidyClaim
+from agri_insurance.tenders.models import SelectionRound
+
+
+def test_the_whole_demo_loads_on_an_empty_database_and_only_once(db):
+    created = load_everything(with_rounds=True)   # what the CLI does outside tests
+    db.session.commit()
+    assert created["rounds"] == 2 and created["claims"] == 10
+    assert db.session.scalar(sa.select(sa.func.count(SelectionRound.id))) == 2
+    assert db.session.scalar(sa.select(sa.func.count(SubsidyClaim.id))) == 10
+    again = load_everything(with_rounds=True)
+    db.session.commit()
+    assert again["claims"] == 0 and again.get("rounds", 0) == 0
+
+
+def test_demo_data_command_reports_what_it_loaded(app, db):
+    result = app.test_cli_runner().invoke(args=["demo-data"])
+    assert result.exit_code == 0, result.output
+    assert "Demo data loaded" in result.output and "'claims': 10" in result.output
