@@ -11,7 +11,7 @@ pattern per county subject to the capacities:
    keeps the number of rounds low.
 2. **Restricted master MIP.** The generated columns, binary, solved by HiGHS; the rank-order baseline (when
    feasible) is the starting incumbent. On a large scale (more than ``_LARGE_COUNTIES`` counties) it gets
-   half the time and usually meets the requested gap by itself; on a smaller one it is a short look (8 %
+   half the time and usually meets the requested gap by itself; on a smaller one it is a shorter look (20 %
    of the time) over the columns plus every pattern within ``2 * gap * UB`` of its county's best.
 3. **Reduced-cost enumeration.** With the incumbent value ``LB`` and the bound ``UB = L(pi*)``, a county
    pattern whose Lagrangian value is more than ``UB - LB`` below its county's best cannot be part of any
@@ -238,7 +238,7 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
     # on a large scale the restricted master usually reaches the requested gap by itself (half the time);
     # on a smaller one it is a short look for an incumbent, and the time goes to the exact phase below
     large = len(counties) > _LARGE_COUNTIES
-    box = remaining if not exact else remaining * (0.5 if large else 0.08)
+    box = remaining if not exact else remaining * (0.5 if large else 0.2)
     if exact and not large:
         # give the short look the patterns close to each county's Lagrangian best (better incumbents)
         near = _near_patterns(p, counties, best_pi, best_values, 2.0 * max(gap, 1e-6) * abs(best_ub))
