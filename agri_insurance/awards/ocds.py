@@ -102,7 +102,7 @@ def release(rnd: SelectionRound) -> dict:
                          "relatedLots": [award.lot.code],
                          "contractPeriod": tender["contractPeriod"]}
                 if award.insurer_id in bid_of:
-                    entry["relatedBids"] = [bid_of[award.insurer_id]]
+                    entry["relatedBid"] = bid_of[award.insurer_id]  # bid extension v1.1.5 (relatedBids came later)
                 result["awards"].append(entry)
                 party = parties.setdefault(ref["id"], {**ref, "roles": []})
                 if "supplier" not in party["roles"]:

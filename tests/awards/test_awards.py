@@ -183,6 +183,7 @@ def test_ocds_release_package_validates(demo, db, login):
     assert [lot["id"] for lot in release["tender"]["lots"]] == [lot.code for lot in rnd.lots]
     assert release["bids"]["statistics"][0]["value"] == 3 and len(release["bids"]["details"]) == 3
     assert {a["relatedLots"][0] for a in release["awards"]} == {lot.code for lot in rnd.lots}
+    assert {a["relatedBid"] for a in release["awards"]} <= {b["id"] for b in release["bids"]["details"]}
     roles = {p["name"]: p["roles"] for p in release["parties"]}
     assert "supplier" in roles[insurer_of("insurer").name]
     broken = {**package, "releases": [{**release, "tag": []}]}
