@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import flash
 from wtforms.fields.choices import SelectChoice
@@ -24,17 +25,37 @@ def choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-def commit_or_flash(action: Callable[[], object], success: str) -> bool:
-    """Run a service action and commit, flashing `success`; on a DomainError roll back and flash its message.
+@dataclass
+class Attempt:
+    """What `commit_or_flash` did: truthy when the action passed; `value` is what it returned."""
 
-    The one place a view's 'try the rule, commit or undo, tell the user' lives. Returns True on success.
+    ok: bool
+    value: object = None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def refuse(error: DomainError, form=None) -> None:
+    """Undo the request's changes and tell the user why: on the form field it names, else as a message."""
+    db.session.rollback()
+    if form is not None:
+        show_domain_error(form, error)
+    else:
+        flash(error.message, "danger")
+
+
+def commit_or_flash(action: Callable[[], object], success: str, form=None) -> Attempt:
+    """Run a service action and commit, flashing `success`; on a DomainError roll back and show its message
+    (on `form`'s field when a form is given).
+
+    The one place a view's 'try the rule, commit or undo, tell the user' lives.
     """
     try:
-        action()
+        value = action()
         db.session.commit()
     except DomainError as e:
-        db.session.rollback()
-        flash(e.message, "danger")
-        return False
+        refuse(e, form)
+        return Attempt(False)
     flash(success, "success")
-    return True
+    return Attempt(True, value)

@@ -14,7 +14,7 @@ from agri_insurance.auth.models import Role
 from agri_insurance.auth.permissions import roles_required, scoped_get_or_404
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
-from agri_insurance.forms_util import choices
+from agri_insurance.forms_util import choices, refuse
 from agri_insurance.jobs import service as jobs
 from agri_insurance.spreadsheets import download
 from agri_insurance.tenders import service as tenders
@@ -33,8 +33,7 @@ def _round(round_id: int) -> SelectionRound:
 
 
 def _fail(e: DomainError, endpoint: str, **kwargs):
-    db.session.rollback()
-    flash(str(e), "danger")
+    refuse(e)
     return redirect(url_for(endpoint, **kwargs))
 
 

@@ -56,14 +56,9 @@ def logout():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
-            service.change_own_password(current_user, form.current_password.data, form.new_password.data)
-            db.session.commit()
-            flash(_("密码已修改"), "success")
+        done = commit_or_flash(lambda: service.change_own_password(current_user, form.current_password.data, form.new_password.data), _("密码已修改"), form)
+        if done:
             return redirect(url_for("main.dashboard"))
-        except DomainError as e:
-            db.session.rollback()
-            show_domain_error(form, e)
     return render_template("auth/change_password.html", form=form), 400 if form.errors else 200
 
 

@@ -13,7 +13,7 @@ from agri_insurance.awards.forms import AnswerForm, HolidayForm, ObjectionForm
 from agri_insurance.awards.models import PUBLISHED_STATES, Holiday, Objection
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
-from agri_insurance.forms_util import show_domain_error
+from agri_insurance.forms_util import commit_or_flash, refuse, show_domain_error
 from agri_insurance.spreadsheets import download
 from agri_insurance.tenders import service as tenders
 from agri_insurance.tenders.models import SelectionRound
@@ -32,8 +32,7 @@ def _round(round_id: int) -> SelectionRound:
 
 
 def _fail(e: DomainError, round_id: int):
-    db.session.rollback()
-    flash(str(e), "danger")
+    refuse(e)
     return redirect(url_for(".round_awards", round_id=round_id))
 
 
@@ -93,12 +92,7 @@ def publish(round_id: int):
 @roles_required(*MANAGERS)
 def finalise(round_id: int):
     rnd = _round(round_id)
-    try:
-        service.finalise(rnd, current_user)
-        db.session.commit()
-        flash(_("公示期满，已确定中标，可下载中标通知书"), "success")
-    except DomainError as e:
-        return _fail(e, round_id)
+    commit_or_flash(lambda: service.finalise(rnd, current_user), _("公示期满，已确定中标，可下载中标通知书"))
     return redirect(url_for(".round_awards", round_id=round_id))
 
 
@@ -236,14 +230,9 @@ def ocds_json(round_id: int):
 def holidays():
     form = HolidayForm()
     if form.validate_on_submit():
-        try:
-            calendar.add_holiday(form.day.data, form.name.data, current_user)
-            db.session.commit()
-            flash(_("节假日已添加"), "success")
+        done = commit_or_flash(lambda: calendar.add_holiday(form.day.data, form.name.data, current_user), _("节假日已添加"), form)
+        if done:
             return redirect(url_for(".holidays"))
-        except DomainError as e:
-            db.session.rollback()
-            show_domain_error(form, e)
     rows = db.session.scalars(sa.select(Holiday).order_by(Holiday.day.desc())).all()
     return render_template("awards/holidays.html", form=form, holidays=rows)
 

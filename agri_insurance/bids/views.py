@@ -14,7 +14,7 @@ from agri_insurance.bids.forms import AttachmentForm, BidForm, BidUploadForm
 from agri_insurance.bids.models import Bid, BidAttachment, BidReceipt
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
-from agri_insurance.forms_util import show_domain_error
+from agri_insurance.forms_util import commit_or_flash, refuse
 from agri_insurance.spreadsheets import download, xlsx_download
 from agri_insurance.tenders import service as tenders_service
 from agri_insurance.tenders.models import RoundStatus, SelectionRound
@@ -38,8 +38,7 @@ def _back(bid: Bid):
 
 
 def _fail(bid: Bid, e: DomainError):
-    db.session.rollback()
-    flash(str(e), "danger")
+    refuse(e)
     return _back(bid)
 
 
@@ -123,14 +122,9 @@ def edit_bid(bid_id: int):
         form.risk_rating.data = bid.risk_rating.value if bid.risk_rating else ""
         _fill_form(form, bid)
     if form.validate_on_submit():
-        try:
-            service.save_bid(bid, form.to_data(), current_user)
-            db.session.commit()
-            flash(_("已保存"), "success")
+        done = commit_or_flash(lambda: service.save_bid(bid, form.to_data(), current_user), _("已保存"), form)
+        if done:
             return _back(bid)
-        except DomainError as e:
-            db.session.rollback()
-            show_domain_error(form, e)
     counties = {r.id: r for r in bid.round.counties()}
     return render_template("bids/bid_form.html", form=form, bid=bid, counties=counties), 400 if form.errors else 200
 
@@ -152,12 +146,7 @@ def submit(bid_id: int):
 @roles_required(*INSURER)
 def withdraw(bid_id: int):
     bid = _bid(bid_id)
-    try:
-        service.withdraw_bid(bid, current_user)
-        db.session.commit()
-        flash(_("投标文件已撤回；截止前可修改后重新提交"), "success")
-    except DomainError as e:
-        return _fail(bid, e)
+    commit_or_flash(lambda: service.withdraw_bid(bid, current_user), _("投标文件已撤回；截止前可修改后重新提交"))
     return _back(bid)
 
 
@@ -213,12 +202,7 @@ def attachment(attachment_id: int):
 def delete_attachment(attachment_id: int):
     item = scoped_get_or_404(BidAttachment, attachment_id)
     bid = item.bid
-    try:
-        service.delete_attachment(item, current_user)
-        db.session.commit()
-        flash(_("已删除"), "success")
-    except DomainError as e:
-        return _fail(bid, e)
+    commit_or_flash(lambda: service.delete_attachment(item, current_user), _("已删除"))
     return _back(bid)
 
 

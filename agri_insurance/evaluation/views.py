@@ -32,7 +32,7 @@ from agri_insurance.evaluation.models import (
     PanelStatus,
 )
 from agri_insurance.extensions import db
-from agri_insurance.forms_util import show_domain_error
+from agri_insurance.forms_util import refuse, show_domain_error
 from agri_insurance.spreadsheets import download, xlsx_download
 from agri_insurance.tenders.models import RoundStatus, SelectionRound
 from agri_insurance.tenders.views import get_round_or_404
@@ -45,8 +45,7 @@ PARTICIPANTS = (Role.ADMIN, Role.CITY_AGRI, Role.EXPERT, Role.INSURER)
 
 
 def _fail(e: DomainError, endpoint: str, **kwargs):
-    db.session.rollback()
-    flash(str(e), "danger")
+    refuse(e)
     return redirect(url_for(endpoint, **kwargs))
 
 

@@ -1,15 +1,14 @@
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from agri_insurance.auth.models import Role, User
 from agri_insurance.auth.permissions import ALL_ROLES, roles_required, scoped_get_or_404
-from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
-from agri_insurance.forms_util import show_domain_error
+from agri_insurance.forms_util import commit_or_flash
 from agri_insurance.reference import service
 from agri_insurance.reference.forms import InsurerForm, ProductForm, RegionForm, SubsidySchemeForm
 from agri_insurance.reference.models import (
@@ -36,14 +35,9 @@ def _edit(form, obj, save, list_endpoint: str, template: str, to_data=lambda f: 
     """The create/edit form cycle shared by the reference pages: validate, save, commit, redirect."""
     if form.validate_on_submit():
         data = {k: v for k, v in to_data(form).items() if k not in ("csrf_token", "submit")}
-        try:
-            save(obj, data, current_user)
-            db.session.commit()
-            flash(_("已保存"), "success")
+        done = commit_or_flash(lambda: save(obj, data, current_user), _("已保存"), form)
+        if done:
             return redirect(url_for(list_endpoint))
-        except DomainError as e:
-            db.session.rollback()
-            show_domain_error(form, e)
     return render_template(template, form=form, obj=obj, **context), 400 if form.errors else 200
 
 

@@ -78,14 +78,9 @@ def _claim_form(claim=None):
 def _save_claim_view(claim):
     form = _claim_form(claim)
     if form.validate_on_submit():
-        try:
-            saved = service.save_claim(claim, form.data, current_user.insurer, current_user)
-            db.session.commit()
-            flash(_("已保存草稿，核对无误后请提交"), "success")
-            return redirect(url_for(".claim_detail", claim_id=saved.id))
-        except DomainError as e:
-            db.session.rollback()
-            show_domain_error(form, e)
+        done = commit_or_flash(lambda: service.save_claim(claim, form.data, current_user.insurer, current_user), _("已保存草稿，核对无误后请提交"), form)
+        if done:
+            return redirect(url_for(".claim_detail", claim_id=done.value.id))
     units = {p.id: p.unit for p in _products()}
     return render_template("subsidies/claim_form.html", form=form, claim=claim, units=units), \
         400 if form.errors else 200
@@ -206,14 +201,9 @@ def assignments():
             form.start_year.data = service.local_today().year
             form.end_year.data = service.local_today().year + 2
         if form.validate_on_submit():
-            try:
-                service.save_assignment(form.data, current_user)
-                db.session.commit()
-                flash(_("承保安排已登记"), "success")
+            done = commit_or_flash(lambda: service.save_assignment(form.data, current_user), _("承保安排已登记"), form)
+            if done:
                 return redirect(url_for(".assignments"))
-            except DomainError as e:
-                db.session.rollback()
-                show_domain_error(form, e)
     elif request.method == "POST":
         abort(403)
     rows = db.session.scalars(sa.select(UnderwritingAssignment)

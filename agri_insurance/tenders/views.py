@@ -11,7 +11,7 @@ from agri_insurance.auth.permissions import ALL_ROLES, roles_required, scoped_ge
 from agri_insurance.bids import service as bids_service
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
-from agri_insurance.forms_util import show_domain_error
+from agri_insurance.forms_util import commit_or_flash, refuse, show_domain_error
 from agri_insurance.reference.models import Product, Region, RegionLevel
 from agri_insurance.spreadsheets import xlsx_download
 from agri_insurance.tenders import exports, service
@@ -47,8 +47,7 @@ def _round(round_id: int) -> SelectionRound:
 
 
 def _fail(e: DomainError, endpoint: str = ".round_detail", **kwargs):
-    db.session.rollback()
-    flash(str(e), "danger")
+    refuse(e)
     return redirect(url_for(endpoint, **kwargs))
 
 
@@ -79,14 +78,9 @@ def _round_data(form: RoundForm) -> dict:
 def new_round():
     form = RoundForm()
     if form.validate_on_submit():
-        try:
-            rnd = service.create_round(_round_data(form), current_user)
-            db.session.commit()
-            flash(_("已保存"), "success")
-            return redirect(url_for(".round_detail", round_id=rnd.id))
-        except DomainError as e:
-            db.session.rollback()
-            show_domain_error(form, e)
+        done = commit_or_flash(lambda: service.create_round(_round_data(form), current_user), _("已保存"), form)
+        if done:
+            return redirect(url_for(".round_detail", round_id=done.value.id))
     return render_template("tenders/round_form.html", form=form, rnd=None), 400 if form.errors else 200
 
 
@@ -99,14 +93,9 @@ def edit_round(round_id: int):
         form.bid_deadline.data = service.utc_to_local(rnd.bid_deadline)
         form.opening_time.data = service.utc_to_local(rnd.opening_time)
     if form.validate_on_submit():
-        try:
-            service.update_round(rnd, _round_data(form), current_user)
-            db.session.commit()
-            flash(_("已保存"), "success")
+        done = commit_or_flash(lambda: service.update_round(rnd, _round_data(form), current_user), _("已保存"), form)
+        if done:
             return redirect(url_for(".round_detail", round_id=rnd.id))
-        except DomainError as e:
-            db.session.rollback()
-            show_domain_error(form, e)
     return render_template("tenders/round_form.html", form=form, rnd=rnd), 400 if form.errors else 200
 
 
@@ -133,12 +122,7 @@ def round_detail(round_id: int):
 @roles_required(*MANAGERS)
 def publish(round_id: int):
     rnd = _round(round_id)
-    try:
-        service.publish_round(rnd, current_user)
-        db.session.commit()
-        flash(_("遴选轮次已发布，开始接受投标"), "success")
-    except DomainError as e:
-        return _fail(e, round_id=rnd.id)
+    commit_or_flash(lambda: service.publish_round(rnd, current_user), _("遴选轮次已发布，开始接受投标"))
     return redirect(url_for(".round_detail", round_id=rnd.id))
 
 
@@ -146,12 +130,7 @@ def publish(round_id: int):
 @roles_required(*MANAGERS)
 def start_evaluation(round_id: int):
     rnd = _round(round_id)
-    try:
-        service.start_evaluation(rnd, current_user, len(bids_service.opened_bids(rnd)))
-        db.session.commit()
-        flash(_("已进入评审"), "success")
-    except DomainError as e:
-        return _fail(e, round_id=rnd.id)
+    commit_or_flash(lambda: service.start_evaluation(rnd, current_user, len(bids_service.opened_bids(rnd))), _("已进入评审"))
     return redirect(url_for(".round_detail", round_id=rnd.id))
 
 
@@ -160,12 +139,7 @@ def start_evaluation(round_id: int):
 def cancel(round_id: int):
     rnd = _round(round_id)
     form = CancelForm()
-    try:
-        service.cancel_round(rnd, form.reason.data or "", current_user)
-        db.session.commit()
-        flash(_("遴选轮次已取消"), "success")
-    except DomainError as e:
-        return _fail(e, round_id=rnd.id)
+    commit_or_flash(lambda: service.cancel_round(rnd, form.reason.data or "", current_user), _("遴选轮次已取消"))
     return redirect(url_for(".round_detail", round_id=rnd.id))
 
 
@@ -202,12 +176,7 @@ def exception_document(exception_id: int):
 def delete_exception(exception_id: int):
     exception = scoped_get_or_404(CountyException, exception_id)
     round_id = exception.round_id
-    try:
-        service.delete_exception(exception, current_user)
-        db.session.commit()
-        flash(_("已删除"), "success")
-    except DomainError as e:
-        return _fail(e, round_id=round_id)
+    commit_or_flash(lambda: service.delete_exception(exception, current_user), _("已删除"))
     return redirect(url_for(".round_detail", round_id=round_id))
 
 
@@ -224,14 +193,9 @@ def _lot_form_cycle(rnd: SelectionRound, lot: Lot | None):
     if rnd.status is RoundStatus.OPEN and request.method == "GET":
         flash(_("本轮正在接受投标：修改标段将使已提交的投标文件失效，投标人须重新确认。"), "warning")
     if form.validate_on_submit():
-        try:
-            service.save_lot(rnd, lot, _lot_data(form), current_user)
-            db.session.commit()
-            flash(_("已保存"), "success")
+        done = commit_or_flash(lambda: service.save_lot(rnd, lot, _lot_data(form), current_user), _("已保存"), form)
+        if done:
             return redirect(url_for(".round_detail", round_id=rnd.id))
-        except DomainError as e:
-            db.session.rollback()
-            show_domain_error(form, e)
     return render_template("tenders/lot_form.html", form=form, rnd=rnd, lot=lot), 400 if form.errors else 200
 
 
@@ -253,12 +217,7 @@ def edit_lot(lot_id: int):
 def delete_lot(lot_id: int):
     lot = scoped_get_or_404(Lot, lot_id)
     round_id = lot.round_id
-    try:
-        service.delete_lot(lot, current_user)
-        db.session.commit()
-        flash(_("已删除"), "success")
-    except DomainError as e:
-        return _fail(e, round_id=round_id)
+    commit_or_flash(lambda: service.delete_lot(lot, current_user), _("已删除"))
     return redirect(url_for(".round_detail", round_id=round_id))
 
 
