@@ -441,6 +441,7 @@ def overdue_items(scope_clause, today: date | None = None) -> list[OverdueItem]:
     """Government shares still outstanding after their due date, worst first."""
     today = today or local_today()
     claims = db.session.scalars(sa.select(SubsidyClaim).where(SubsidyClaim.status.in_(COMMITTED), scope_clause)
+                                .options(sa.orm.selectinload(SubsidyClaim.shares))
                                 .order_by(SubsidyClaim.verified_at)).all()
     items = []
     for claim in claims:
@@ -468,6 +469,29 @@ def claims_for_report(scope_clause, year: int | None = None, region_id: int | No
     stmt = stmt.options(sa.orm.selectinload(SubsidyClaim.shares))
     return list(db.session.scalars(stmt.order_by(SubsidyClaim.region_id, SubsidyClaim.product_id,
                                                  SubsidyClaim.period, SubsidyClaim.id)))
+
+
+@dataclass
+class LedgerLine:
+    claim: SubsidyClaim
+    due: Decimal          # government shares (central, provincial, city, county)
+    paid: Decimal
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.due - self.paid
+
+
+def ledger(claims: list[SubsidyClaim]) -> tuple[list[LedgerLine], dict[str, Decimal]]:
+    """Per claim the government shares due and paid, and the totals of the ledger page."""
+    lines = []
+    for claim in claims:
+        shares = [s for s in claim.shares if s.level in GOVERNMENT_LEVELS]
+        lines.append(LedgerLine(claim, sum((s.amount for s in shares), ZERO), sum((s.paid for s in shares), ZERO)))
+    totals = {"premium": sum((line.claim.total_premium for line in lines), ZERO),
+              "due": sum((line.due for line in lines), ZERO), "paid": sum((line.paid for line in lines), ZERO)}
+    totals["outstanding"] = totals["due"] - totals["paid"]
+    return lines, totals
 
 
 def disbursement_by_county(year: int, scope_clause) -> list[dict[str, Any]]:

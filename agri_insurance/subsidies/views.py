@@ -279,8 +279,10 @@ def _ledger_scope():
 def ledger():
     year = _year_arg()
     region_id, name = _ledger_scope()
-    rows = service.claims_for_report(scope_clause(SubsidyClaim, current_user), year, region_id)
-    return render_template("subsidies/ledger.html", claims=rows, year=year, region_id=region_id, name=name,
+    lines, totals = service.ledger(service.claims_for_report(scope_clause(SubsidyClaim, current_user), year,
+                                                             region_id))
+    return render_template("subsidies/ledger.html", lines=lines, totals=totals, year=year, region_id=region_id,
+                           name=name,
                            counties=_counties() if current_user.role in CITY_ROLES else [])
 
 

@@ -230,3 +230,13 @@ def test_payments_total_is_kept_on_the_share(world, db):
     total = db.session.scalar(sa.select(sa.func.sum(Payment.amount)).where(Payment.claim_id == claim.id))
     assert claim.share(ShareLevel.CITY).paid == total == D("3.00")
     assert demo_insurer().id == claim.insurer_id
+
+
+def test_ledger_lines_and_totals_count_government_shares_only(world, db):
+    first = make_claim(status="verified", premium="1234567.89")
+    make_claim(status="verified", premium="100000.00", period="2026年第二季度")
+    service.confirm_payment(first, ShareLevel.COUNTY, D("1000.50"), date(2026, 3, 1), "K", user("county_finance"))
+    lines, totals = service.ledger(service.claims_for_report(sa.true(), 2026))
+    assert [line.due for line in lines] == [D("987654.31"), D("80000.00")]   # premium less the farmer's share
+    assert totals == {"premium": D("1334567.89"), "due": D("1067654.31"), "paid": D("1000.50"),
+                      "outstanding": D("1066653.81")}
