@@ -36,6 +36,7 @@ from agri_insurance.subsidies.models import (
     SubsidyClaim,
     UnderwritingAssignment,
 )
+from agri_insurance.underwriting import service as underwriting
 
 HUNDRED = Decimal(100)
 ZERO = Decimal("0.00")
@@ -180,12 +181,10 @@ def submit_claim(claim: SubsidyClaim, actor) -> None:
     require(claim.status is ClaimStatus.DRAFT, _("只有草稿可以提交"))
     require(may_claim(claim.insurer_id, claim.region_id, claim.product_id, claim.year),
             _("贵机构在该县（市、区）该年度不承保此险种，不能申请补贴"))
-    underwriting_list = _underwriting_list(claim)
+    underwriting_list = underwriting.list_of(claim)
     require(underwriting_list is not None, _("请先上传承保清单"))
     # The list is checked against the claim's figures as they are now (the claim may have been edited since).
-    from agri_insurance.underwriting.service import reconcile
-
-    problems = reconcile(claim, underwriting_list)
+    problems = underwriting.reconcile(claim, underwriting_list)
     underwriting_list.reconciliation_problems = problems
     require(not problems, _("承保清单与申请不一致：%(p)s", p="；".join(problems)))
     claim.status = ClaimStatus.SUBMITTED
@@ -253,14 +252,8 @@ def committed_amount(level: ShareLevel, year: int, region: Region) -> Decimal:
     return Decimal(db.session.scalar(stmt))
 
 
-def _underwriting_list(claim: SubsidyClaim):
-    from agri_insurance.underwriting.models import UnderwritingList
-
-    return db.session.scalar(sa.select(UnderwritingList).where(UnderwritingList.claim_id == claim.id))
-
-
 def flagged_rows(claim: SubsidyClaim) -> int:
-    underwriting_list = _underwriting_list(claim)
+    underwriting_list = underwriting.list_of(claim)
     return underwriting_list.flag_count if underwriting_list is not None else 0
 
 

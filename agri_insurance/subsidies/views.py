@@ -29,6 +29,7 @@ from agri_insurance.subsidies.models import (
     SubsidyClaim,
     UnderwritingAssignment,
 )
+from agri_insurance.underwriting import service as underwriting
 
 bp = Blueprint("subsidies", __name__, url_prefix="/subsidies")
 CLAIM_READERS = (Role.ADMIN, Role.CITY_AGRI, Role.CITY_FINANCE, Role.COUNTY_AGRI, Role.COUNTY_FINANCE, Role.INSURER)
@@ -114,7 +115,7 @@ def claim_detail(claim_id: int):
     payment_form.paid_on.data = service.local_today()
     budget = service.budget_checks(claim) if claim.status is ClaimStatus.SUBMITTED else []
     return render_template("subsidies/claim_detail.html", claim=claim, timeline=list(timeline),
-                           underwriting_list=service._underwriting_list(claim),
+                           underwriting_list=underwriting.list_of(claim),
                            payment_form=payment_form if levels else None, verify_form=VerifyForm(formdata=None),
                            return_form=ReturnForm(formdata=None), budget_checks=budget,
                            can_verify=_can_verify(claim))

@@ -47,6 +47,11 @@ class ImportOutcome:
     normalised_cells: int
 
 
+def list_of(claim: SubsidyClaim) -> UnderwritingList | None:
+    """The claim's current underwriting list, if one was imported."""
+    return db.session.scalar(sa.select(UnderwritingList).where(UnderwritingList.claim_id == claim.id))
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -160,7 +165,7 @@ def _estimate_rows(total_bytes: int | None, filename: str) -> int:
 
 
 def _remove_current_list(claim: SubsidyClaim) -> None:
-    old = db.session.scalar(sa.select(UnderwritingList).where(UnderwritingList.claim_id == claim.id))
+    old = list_of(claim)
     if old is None:
         return
     db.session.execute(sa.delete(UnderwritingFlag).where(

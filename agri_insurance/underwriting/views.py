@@ -14,10 +14,10 @@ from agri_insurance.jobs import service as jobs
 from agri_insurance.jobs.models import Job
 from agri_insurance.spreadsheets import xlsx_download
 from agri_insurance.subsidies.models import ClaimStatus, SubsidyClaim
-from agri_insurance.underwriting import exports
+from agri_insurance.underwriting import exports, service
 from agri_insurance.underwriting.forms import UploadListForm
 from agri_insurance.underwriting.jobs import IMPORT_KIND, report_path
-from agri_insurance.underwriting.models import UnderwritingFlag, UnderwritingList, UnderwritingRow
+from agri_insurance.underwriting.models import UnderwritingFlag, UnderwritingRow
 from agri_insurance.underwriting.parsing import mask_account, mask_id
 
 bp = Blueprint("underwriting", __name__, url_prefix="/underwriting")
@@ -50,7 +50,7 @@ def _latest_import_job(claim) -> Job | None:
 @roles_required(*READERS)
 def list_detail(claim_id: int):
     claim = scoped_get_or_404(SubsidyClaim, claim_id)
-    lst = db.session.scalar(sa.select(UnderwritingList).where(UnderwritingList.claim_id == claim.id))
+    lst = service.list_of(claim)
     flags, preview = [], []
     if lst is not None:
         flags = db.session.scalars(sa.select(UnderwritingFlag).where(UnderwritingFlag.list_id == lst.id)
@@ -111,7 +111,7 @@ def error_report(job_id: int):
 @roles_required(*READERS)
 def list_xlsx(claim_id: int):
     claim = scoped_get_or_404(SubsidyClaim, claim_id)
-    lst = db.session.scalar(sa.select(UnderwritingList).where(UnderwritingList.claim_id == claim.id))
+    lst = service.list_of(claim)
     if lst is None:
         abort(404)
     rows = db.session.scalars(sa.select(UnderwritingRow).where(UnderwritingRow.list_id == lst.id)
