@@ -36,6 +36,10 @@ from .oracle import CountyOracle, enumerate_patterns
 from .problem import Problem
 
 _LARGE_COUNTIES = 1000  # above this many counties the restricted master MIP gets half the time
+_CORE_STEPS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)  # core widths, in units of the absolute gap
+_CORE_SHARE = 0.3  # at most this share of the time left goes to the cores
+_CORE_STEP_SHARE = 0.1  # one core solve may take at most this share of the time left
+_CORE_PATTERNS = 5_000
 _ARTIFICIAL_COST = 1000.0  # per scaled premium unit; any capacity dual is at most the highest score (100)
 
 
@@ -232,12 +236,14 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
         timings["total_s"] = time.perf_counter() - t0
         return DecompositionResult("infeasible", None, None, None, None, True, timings, stats)
 
-    # ---- restricted master MIP ----------------------------------------------------------------------
+    # ---- incumbent: restricted master MIP, then (smaller scales) cores around it ------------------------
     remaining = deadline - time.perf_counter()
     stop_at = best_ub * (1 - gap) if gap > 0 else None
-    # on a large scale the restricted master usually reaches the requested gap by itself (half the time);
-    # on a smaller one it is a short look for an incumbent, and the time goes to the exact phase below
     large = len(counties) > _LARGE_COUNTIES
+    bound = best_ub
+    proven = False
+    # on a large scale the restricted master usually reaches the requested gap by itself (half the time);
+    # on a smaller one it is a short look for an incumbent, and the time goes to the cores and the exact phase
     box = remaining if not exact else remaining * (0.5 if large else 0.2)
     if exact and not large:
         # give the short look the patterns close to each county's Lagrangian best (better incumbents)
@@ -250,13 +256,21 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
     if cols is not None and start_cols is not None and \
             sum(master.col_profit[j] for j in cols) < sum(master.col_profit[j] for j in start_cols):
         cols = start_cols
-    t_mip = time.perf_counter()
-    timings["mip_s"] = t_mip - t_cg
     stats["mip_status"] = master.h.modelStatusToString(ms)
     incumbent_cols = cols if cols is not None else start_cols
+    if exact and not large and incumbent_cols is not None:
+        # the allocations that fill the binding capacities best differ from the incumbent in a few cheap
+        # patterns: small cores around it, solved to optimality, find them (and each one bounds the whole)
+        now = time.perf_counter()
+        core = _core_search(p, counties, cap_ins, best_pi, best_values, best_ub, gap,
+                            np.concatenate([master.col_bids[j] for j in incumbent_cols]),
+                            now + (deadline - now) * _CORE_SHARE, deadline)
+        stats.update(core.stats)
+        bound = min(bound, core.bound)
+        incumbent_cols = _add_assignment(master, p, core.chosen) or incumbent_cols
+    t_mip = time.perf_counter()
+    timings["mip_s"] = t_mip - t_cg
     lb = sum(master.col_profit[j] for j in incumbent_cols) if incumbent_cols is not None else -np.inf
-    bound = best_ub
-    proven = False
 
     # ---- reduced-cost enumeration: prove optimality or improve -----------------------------------
     if exact and incumbent_cols is not None and relative_gap(lb, bound) > 1e-12 \
@@ -291,7 +305,8 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
             start_bids = np.sort(np.concatenate([master.col_bids[j] for j in incumbent_cols]))
             allowed[start_bids] = True
             remaining = deadline - time.perf_counter()
-            out, chosen2, _ = solve_compact_highs(p, max(remaining, 0.05), gap / 2, start_bids, allowed)
+            # HiGHS prunes every node within its gap of the incumbent: ask for (just under) the requested gap
+            out, chosen2, _ = solve_compact_highs(p, max(remaining, 0.05), gap * (1 - 1e-3), start_bids, allowed)
             stats["exact_mip_status"] = out.model_status
             stats["exact_bids"] = int(allowed.sum())
             if chosen2 is not None and is_feasible(p, chosen2):
@@ -351,6 +366,69 @@ def _add_assignment(master: _Master, p: Problem, chosen: np.ndarray) -> list[int
     if len(cols) != len(master.counties):
         return None
     return cols
+
+
+@dataclass
+class _CoreOutcome:
+    chosen: np.ndarray | None
+    bound: float
+    stats: dict
+
+
+def _core_search(p: Problem, counties: np.ndarray, cap_ins: np.ndarray, pi: np.ndarray, values: np.ndarray,
+                 ub: float, gap: float, start: np.ndarray | None, core_deadline: float,
+                 deadline: float) -> _CoreOutcome:
+    """Best allocations over growing cores: the patterns within ``eps`` of their county's Lagrangian best.
+
+    A core is a small master MIP that HiGHS solves to optimality quickly; its optimum is usually near the
+    global one because the allocations that fill the binding capacities best differ from the Lagrangian
+    optimum in few, cheap patterns. Every solved core is also a bound: an allocation that uses a pattern
+    outside the core is worth at most ``ub - eps``, so the optimum is at most max(core bound, ub - eps).
+    The cores widen until the requested gap is proven, a core is not solved within its time box, or the
+    time share is spent.
+    """
+    best = None if start is None else np.asarray(start, dtype=np.int64)
+    lb = -np.inf if best is None else float(p.weight[best].sum())
+    bound = ub
+    unit = max(gap, 1e-7) * abs(ub)
+    stats: dict = {"cores": []}
+    pool = [] if best is None else [best]
+    started = time.perf_counter()
+    for step in _CORE_STEPS:
+        now = time.perf_counter()
+        if now >= core_deadline or (best is not None and relative_gap(lb, bound) <= gap):
+            break
+        eps = step * unit
+        patterns = _near_patterns(p, counties, pi, values, eps, limit=_CORE_PATTERNS)
+        if patterns is None:
+            break
+        core = _Master(p, counties, cap_ins)
+        core.add(patterns)
+        for earlier in pool[:-1]:
+            _add_assignment(core, p, earlier)  # crossing with earlier incumbents: their patterns too
+        start_cols = _add_assignment(core, p, best) if best is not None else None
+        box = min(core_deadline - now, (deadline - started) * _CORE_STEP_SHARE)
+        ms, cols, core_bound = core.mip(max(box, 0.05), max(gap / 4, 1e-9), start_cols,
+                                        ub * (1 - gap) if gap > 0 else None)
+        solved = ms in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kInfeasible)
+        if cols is not None:
+            value = sum(core.col_profit[j] for j in cols)
+            if value > lb:
+                lb = value
+                best = np.sort(np.concatenate([core.col_bids[j] for j in cols]))
+                pool.append(best)
+        stats["cores"].append({"eps": eps, "patterns": core.n_cols, "status": core.h.modelStatusToString(ms),
+                               "seconds": round(time.perf_counter() - now, 3), "value": lb})
+        # a better allocation outside this core must use a pattern at least eps below its county's best
+        if ms == highspy.HighsModelStatus.kInfeasible:
+            bound = min(bound, max(ub - eps, lb))
+        elif core_bound is not None and np.isfinite(core_bound):
+            bound = min(bound, max(core_bound, ub - eps, lb))
+        if not solved or eps >= ub - lb:
+            break  # the core is too hard to finish, or it already holds every improving pattern
+    stats["core_status"] = stats["cores"][-1]["status"] if stats["cores"] else ""
+    stats["core_bound"] = bound
+    return _CoreOutcome(None if best is None else best.astype(np.int32), bound, stats)
 
 
 def _near_patterns(p: Problem, counties: np.ndarray, pi: np.ndarray, values: np.ndarray, delta: float,
