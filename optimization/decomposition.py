@@ -9,17 +9,22 @@ pattern per county subject to the capacities:
    (:mod:`optimization.oracle`). For *any* ``pi >= 0`` the Lagrangian value
    ``sum_c V_c(pi) + pi . cap`` is a valid upper bound; the best one is kept. Dual smoothing (Wentges)
    keeps the number of rounds low.
-2. **Restricted master MIP.** The generated columns, binary, solved by HiGHS; the rank-order baseline (when
-   feasible) is the starting incumbent. On a large scale (more than ``_LARGE_COUNTIES`` counties) it gets
-   half the time and usually meets the requested gap by itself; on a smaller one it is a shorter look (20 %
-   of the time) over the columns plus every pattern within ``2 * gap * UB`` of its county's best.
-3. **Reduced-cost enumeration.** With the incumbent value ``LB`` and the bound ``UB = L(pi*)``, a county
+2. **Restricted master MIP.** The generated columns, binary, solved by HiGHS. On a large scale (more than
+   ``_LARGE_COUNTIES`` counties) it gets half the time and usually meets the requested gap by itself; on a
+   smaller one it is a short look (``_FIRST_MIP_SHARE`` of the time) over the columns plus every pattern within
+   ``2 * gap * UB`` of its county's best, for a first incumbent.
+3. **Cores** (smaller scales). Small master MIPs over the patterns within ``eps`` of their county's Lagrangian
+   best, plus the patterns of every incumbent so far, solved to optimality with ``eps`` growing in units of the
+   absolute gap. The allocations that fill the binding capacities best differ from the incumbent in a few
+   cheap patterns, which these find; each solved core is also a global bound, ``max(core bound, UB - eps)``.
+4. **Reduced-cost enumeration.** With the incumbent value ``LB`` and the bound ``UB = L(pi*)``, a county
    pattern whose Lagrangian value is more than ``UB - LB`` below its county's best cannot be part of any
    better solution. Every pattern within that distance is enumerated (depth-first, exact); the compact
-   x/y model with every bid outside them fixed to zero is then solved by HiGHS from the incumbent, and its
-   MIP bound is a bound for the whole problem. It ends in the proven optimum, or, when time runs out, the
-   best allocation with the honest gap against ``min(UB, that bound)``; if the enumeration is too large,
-   the incumbent with the gap ``(UB - LB) / UB``.
+   x/y model with every bid outside them fixed to zero is then solved by HiGHS from the incumbent, with the
+   requested gap as HiGHS's own (so it prunes every node within the gap of the incumbent), and its MIP bound
+   is a bound for the whole problem. It ends in the proven optimum, or, when time runs out, the best
+   allocation with the honest gap against ``min(UB, that bound)``; if the enumeration is too large, the
+   incumbent with the gap ``(UB - LB) / UB``.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from .oracle import CountyOracle, enumerate_patterns
 from .problem import Problem
 
 _LARGE_COUNTIES = 1000  # above this many counties the restricted master MIP gets half the time
+_FIRST_MIP_SHARE = 0.1  # up to _LARGE_COUNTIES: the share of the time for the first look at the master MIP
 _CORE_STEPS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)  # core widths, in units of the absolute gap
 _CORE_SHARE = 0.3  # at most this share of the time left goes to the cores
 _CORE_STEP_SHARE = 0.1  # one core solve may take at most this share of the time left
@@ -244,7 +250,7 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
     proven = False
     # on a large scale the restricted master usually reaches the requested gap by itself (half the time);
     # on a smaller one it is a short look for an incumbent, and the time goes to the cores and the exact phase
-    box = remaining if not exact else remaining * (0.5 if large else 0.2)
+    box = remaining if not exact else remaining * (0.5 if large else _FIRST_MIP_SHARE)
     if exact and not large:
         # give the short look the patterns close to each county's Lagrangian best (better incumbents)
         near = _near_patterns(p, counties, best_pi, best_values, 2.0 * max(gap, 1e-6) * abs(best_ub))
@@ -390,9 +396,10 @@ def _core_search(p: Problem, counties: np.ndarray, cap_ins: np.ndarray, pi: np.n
     best = None if start is None else np.asarray(start, dtype=np.int64)
     lb = -np.inf if best is None else float(p.weight[best].sum())
     bound = ub
-    unit = max(gap, 1e-7) * abs(ub)
+    unit = max(gap, 1e-6) * abs(ub)
     stats: dict = {"cores": []}
     pool = [] if best is None else [best]
+    last_size = last_pool = -1
     started = time.perf_counter()
     for step in _CORE_STEPS:
         now = time.perf_counter()
@@ -402,6 +409,9 @@ def _core_search(p: Problem, counties: np.ndarray, cap_ins: np.ndarray, pi: np.n
         patterns = _near_patterns(p, counties, pi, values, eps, limit=_CORE_PATTERNS)
         if patterns is None:
             break
+        if len(patterns) == last_size and len(pool) == last_pool:
+            continue  # the same core as the last one (the cores only grow)
+        last_size, last_pool = len(patterns), len(pool)
         core = _Master(p, counties, cap_ins)
         core.add(patterns)
         for earlier in pool[:-1]:
