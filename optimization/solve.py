@@ -8,7 +8,7 @@ from decimal import Decimal
 import numpy as np
 
 from .baseline import Baseline, is_feasible, rank_order_draft
-from .diagnostics import Diagnostic, diagnose, explain_infeasibility
+from .diagnostics import N_, Diagnostic, diagnose, explain_infeasibility, finding
 from .problem import Problem, build_problem
 from .result import CENT, Result, awards_and_counties, explain, objective_decimal
 from .scenario import Scenario, ScenarioError
@@ -71,9 +71,9 @@ def solve_scenario(scenario: Scenario, solver: str = "highs", time_limit: float 
     if status == "infeasible":
         diagnostics = diagnostics + explain_infeasibility(problem, time_limit=min(30.0, time_limit or 30.0))
     if status == "unknown":
-        diagnostics = diagnostics + [Diagnostic(
+        diagnostics = diagnostics + [finding(
             "time_limit_no_solution", "error", "round", scenario.round.id or "round",
-            "在时间限制内既未找到满足全部约束的分配，也未能证明不存在可行分配；请延长求解时间")]
+            N_("在时间限制内既未找到满足全部约束的分配，也未能证明不存在可行分配；请延长求解时间"))]
     return _finish(problem, status, solver_name, chosen if status in ("optimal", "feasible") else None,
                    objective, bound, baseline, diagnostics, t0, timings, g)
 

@@ -232,7 +232,15 @@ def result_view(run: AllocationRun) -> dict[str, Any]:
                                           or scenario["settings"]["max_insurers_per_county"]),
                          "approval_ref": county.get("approval_ref")})
     return {"counties": counties, "improvement": _improvement(result), "lots": lots,
-            "diagnostics": result.get("diagnostics", [])}
+            "diagnostics": [dict(d, text=diagnostic_text(d)) for d in result.get("diagnostics", [])]}
+
+
+def diagnostic_text(diagnostic: dict) -> str:
+    """A finding of the optimiser in the user's language: its template is in the catalogue (the optimiser
+    marks them with ``N_``); results stored before templates existed keep their Chinese message."""
+    if diagnostic.get("template"):
+        return _(diagnostic["template"], **diagnostic.get("params", {}))
+    return diagnostic["message"]
 
 
 def compare(a: AllocationRun, b: AllocationRun) -> dict[str, Any]:

@@ -120,6 +120,13 @@ def test_an_infeasible_run_explains_itself_and_cannot_be_adopted(scored_round, l
     assert whatif.solver_status == "infeasible" and whatif.result["diagnostics"]
     with pytest.raises(DomainError):
         service.adopt(whatif, user("city_agri"))
+    # the findings read in the user's language
+    city = login("city_agri")
+    chinese = read_text(city.get(f"/allocation/runs/{whatif.id}"))
+    assert "任何分配都无法满足该上限" in chinese
+    city.get("/lang/en")
+    english = read_text(city.get(f"/allocation/runs/{whatif.id}"))
+    assert "no allocation can meet the cap" in english and "任何分配都无法满足该上限" not in english
 
 
 def test_a_failing_adoption_leaves_nothing_behind(scored_round, login, db, monkeypatch):

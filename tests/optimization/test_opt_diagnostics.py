@@ -23,6 +23,9 @@ def test_county_with_a_single_eligible_bidder_is_named():
     [d] = errors(result)
     assert d["subject"] == "county" and d["subject_id"] == "A"
     assert d["message"] == "鄱阳县：仅1家合格投标人，至少需要2家"
+    # a user interface can say the same in another language: the template and what filled it travel along
+    assert d["params"] == {"county": "鄱阳县", "bidders": 1, "min": 2}
+    assert d["template"] % d["params"] == d["message"]
 
 
 def test_county_with_one_lot_cannot_have_two_underwriters():
