@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import Diagnostic
+from .diagnostics import N_, Diagnostic, finding
 
 SCENARIO_FORMAT = "agri-insurance-allocation-scenario/1"
 RESULT_FORMAT = "agri-insurance-allocation-result/1"
@@ -146,25 +146,26 @@ class _Reader:
     def __init__(self) -> None:
         self.errors: list[Diagnostic] = []
 
-    def error(self, entry: str, message: str, code: str = "format") -> None:
-        self.errors.append(Diagnostic(code=code, severity="error", subject="entry", subject_id=entry,
-                                      message=f"{entry}：{message}"))
+    def error(self, entry: str, template: str, code: str = "format", **params) -> None:
+        """Record a violation; ``template`` (marked ``N_``, starting with the entry's id) is filled with
+        ``params`` and ``entry``."""
+        self.errors.append(finding(code, "error", "entry", entry, template, entry=entry, **params))
 
     def obj(self, value: Any, entry: str, required: set[str], optional: set[str]) -> dict | None:
         if not isinstance(value, dict):
-            self.error(entry, "应为对象（JSON object）")
+            self.error(entry, N_("%(entry)s：应为对象（JSON object）"))
             return None
         for key in sorted(set(value) - required - optional):
-            self.error(entry, f"未知字段 “{key}”")
+            self.error(entry, N_("%(entry)s：未知字段 “%(key)s”"), key=key)
         for key in sorted(required - set(value)):
-            self.error(entry, f"缺少必填字段 “{key}”")
+            self.error(entry, N_("%(entry)s：缺少必填字段 “%(key)s”"), key=key)
         return value
 
     def string(self, value: Any, entry: str, key: str, required: bool = True) -> str | None:
         if value is None and not required:
             return None
         if not isinstance(value, str) or (required and not value.strip()):
-            self.error(entry, f"字段 “{key}” 应为非空字符串")
+            self.error(entry, N_("%(entry)s：字段 “%(key)s” 应为非空字符串"), key=key)
             return None
         return value
 
@@ -173,31 +174,31 @@ class _Reader:
         if value is None and allow_none:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
-            self.error(entry, f"字段 “{key}” 应为数字或数字字符串")
+            self.error(entry, N_("%(entry)s：字段 “%(key)s” 应为数字或数字字符串"), key=key)
             return None
         try:
             # floats go through repr so 0.1 stays 0.1
             number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
         except InvalidOperation:
-            self.error(entry, f"字段 “{key}” 不是有效数字：{value!r}")
+            self.error(entry, N_("%(entry)s：字段 “%(key)s” 不是有效数字：%(value)s"), key=key, value=repr(value))
             return None
         if not number.is_finite():
-            self.error(entry, f"字段 “{key}” 不是有限数字：{value!r}")
+            self.error(entry, N_("%(entry)s：字段 “%(key)s” 不是有限数字：%(value)s"), key=key, value=repr(value))
             return None
         if low is not None and number < low:
-            self.error(entry, f"字段 “{key}” 不能小于 {low}（当前 {number}）")
+            self.error(entry, N_("%(entry)s：字段 “%(key)s” 不能小于 %(low)s（当前 %(value)s）"), key=key, low=str(low), value=str(number))
             return None
         if high is not None and number > high:
-            self.error(entry, f"字段 “{key}” 不能大于 {high}（当前 {number}）")
+            self.error(entry, N_("%(entry)s：字段 “%(key)s” 不能大于 %(high)s（当前 %(value)s）"), key=key, high=str(high), value=str(number))
             return None
         return number
 
     def integer(self, value: Any, entry: str, key: str, low: int = 0) -> int | None:
         if isinstance(value, bool) or not isinstance(value, int):
-            self.error(entry, f"字段 “{key}” 应为整数")
+            self.error(entry, N_("%(entry)s：字段 “%(key)s” 应为整数"), key=key)
             return None
         if value < low:
-            self.error(entry, f"字段 “{key}” 不能小于 {low}（当前 {value}）")
+            self.error(entry, N_("%(entry)s：字段 “%(key)s” 不能小于 %(low)s（当前 %(value)s）"), key=key, low=str(low), value=str(value))
             return None
         return value
 
@@ -205,7 +206,7 @@ class _Reader:
         if value is None:
             return []
         if not isinstance(value, list):
-            self.error(entry, "应为数组（JSON array）")
+            self.error(entry, N_("%(entry)s：应为数组（JSON array）"))
             return []
         return value
 
@@ -221,11 +222,11 @@ def _parse_settings(r: _Reader, raw: Any) -> Settings:
     lo = r.integer(data.get("min_insurers_per_county", 2), "settings", "min_insurers_per_county", low=1)
     hi = r.integer(data.get("max_insurers_per_county", 3), "settings", "max_insurers_per_county", low=1)
     if lo is not None and hi is not None and lo > hi:
-        r.error("settings", f"每县最少承保机构数（{lo}）大于最多承保机构数（{hi}）")
+        r.error("settings", N_("%(entry)s：每县最少承保机构数（%(min)s）大于最多承保机构数（%(max)s）"), min=lo, max=hi)
     cap = r.decimal(data.get("market_share_cap"), "settings", "market_share_cap", allow_none=True,
                     low=Decimal(0), high=Decimal(1))
     if cap is not None and cap == 0:
-        r.error("settings", "字段 “market_share_cap” 必须大于 0")
+        r.error("settings", N_("%(entry)s：字段 “%(key)s” 必须大于 0"), key="market_share_cap")
         cap = None
     time_limit = r.decimal(data.get("time_limit_s", 60), "settings", "time_limit_s", allow_none=True,
                            low=Decimal(0))
@@ -247,7 +248,8 @@ def parse_scenario(raw: Any) -> Scenario:
     if top is None:
         raise ScenarioError(r.errors)
     if "format" in top and top.get("format") != SCENARIO_FORMAT:
-        r.error("scenario", f"format 应为 “{SCENARIO_FORMAT}”，实际为 {top.get('format')!r}")
+        r.error("scenario", N_("%(entry)s：format 应为 “%(expected)s”，实际为 %(actual)s"), expected=SCENARIO_FORMAT,
+                actual=repr(top.get("format")))
 
     round_ = Round(id="")
     raw_round = top.get("round")
@@ -276,14 +278,16 @@ def parse_scenario(raw: Any) -> Scenario:
             max_ins = r.integer(max_ins, entry, "max_insurers", low=1)
         ref = r.string(data.get("approval_ref"), entry, "approval_ref", required=False)
         if max_ins is not None and max_ins > settings.max_insurers_per_county and not ref:
-            r.error(entry, f"县级承保机构上限 {max_ins} 超过 {settings.max_insurers_per_county} 家，"
-                           "须经省农业工作领导小组批准并填写批准文号（approval_ref）", code="approval_missing")
+            r.error(entry, N_("%(entry)s：县级承保机构上限 %(max)s 超过 %(default)s 家，须经省农业工作领导小组批准并填写批准文号"
+                              "（approval_ref）"), code="approval_missing", max=max_ins,
+                    default=settings.max_insurers_per_county)
         if max_ins is not None and max_ins < settings.min_insurers_per_county:
-            r.error(entry, f"县级承保机构上限 {max_ins} 小于每县最少 {settings.min_insurers_per_county} 家")
+            r.error(entry, N_("%(entry)s：县级承保机构上限 %(max)s 小于每县最少 %(min)s 家"), max=max_ins,
+                    min=settings.min_insurers_per_county)
         if cid is None:
             continue
         if cid in seen:
-            r.error(entry, "县（区）编号重复", code="duplicate")
+            r.error(entry, N_("%(entry)s：县（区）编号重复"), code="duplicate")
             continue
         seen.add(cid)
         counties.append(County(id=cid, name=name or "", max_insurers=max_ins, approval_ref=ref))
@@ -299,18 +303,18 @@ def parse_scenario(raw: Any) -> Scenario:
         lid = r.string(data.get("id"), entry, "id")
         cid = r.string(data.get("county_id"), entry, "county_id")
         if cid is not None and cid not in county_ids:
-            r.error(entry, f"county_id “{cid}” 不在 counties 中", code="unknown_reference")
+            r.error(entry, N_("%(entry)s：county_id “%(id)s” 不在 counties 中"), code="unknown_reference", id=cid)
         premium = r.decimal(data.get("expected_premium"), entry, "expected_premium", low=Decimal(0))
         products = r.array(data.get("products"), entry)
         if not all(isinstance(p, str) for p in products):
-            r.error(entry, "字段 “products” 应为字符串数组")
+            r.error(entry, N_("%(entry)s：字段 “%(key)s” 应为字符串数组"), key="products")
             products = []
         loss = r.decimal(data.get("loss_ratio"), entry, "loss_ratio", allow_none=True, low=Decimal(0))
         name = r.string(data.get("name", ""), entry, "name", required=False) or ""
         if lid is None:
             continue
         if lid in seen:
-            r.error(entry, "标段编号重复", code="duplicate")
+            r.error(entry, N_("%(entry)s：标段编号重复"), code="duplicate")
             continue
         seen.add(lid)
         if cid is not None and premium is not None:
@@ -331,7 +335,7 @@ def parse_scenario(raw: Any) -> Scenario:
         if iid is None:
             continue
         if iid in seen:
-            r.error(entry, "承保机构编号重复", code="duplicate")
+            r.error(entry, N_("%(entry)s：承保机构编号重复"), code="duplicate")
             continue
         seen.add(iid)
         insurers.append(Insurer(id=iid, name=name or "", premium_capacity=cap))
@@ -349,7 +353,7 @@ def parse_scenario(raw: Any) -> Scenario:
         if iid is None or lid is None or score is None:
             continue
         if (lid, iid) in seen_pairs:
-            r.error(entry, "同一承保机构对同一标段重复投标", code="duplicate")
+            r.error(entry, N_("%(entry)s：同一承保机构对同一标段重复投标"), code="duplicate")
             continue
         seen_pairs.add((lid, iid))
         bids.append(Bid(insurer_id=iid, lot_id=lid, score=score))
@@ -366,23 +370,23 @@ def parse_scenario(raw: Any) -> Scenario:
             if iid is None or lid is None:
                 continue
             if (lid, iid) in seen_here:
-                r.error(entry, "重复", code="duplicate")
+                r.error(entry, N_("%(entry)s：重复"), code="duplicate")
                 continue
             seen_here.add((lid, iid))
             if key == "fixed" and (lid, iid) not in seen_pairs:
-                r.error(entry, "指定的承保机构没有该标段的合格投标", code="fixed_without_bid")
+                r.error(entry, N_("%(entry)s：指定的承保机构没有该标段的合格投标"), code="fixed_without_bid")
                 continue
             pairs[key].append(Pair(lot_id=lid, insurer_id=iid))
     fixed_lot: dict[str, str] = {}
     for p in pairs["fixed"]:
         if p.lot_id in fixed_lot:
-            r.error(f"fixed[{p.lot_id}]", f"标段被指定给两家承保机构（{fixed_lot[p.lot_id]}、{p.insurer_id}）",
-                    code="fixed_conflict")
+            r.error(f"fixed[{p.lot_id}]", N_("%(entry)s：标段被指定给两家承保机构（%(first)s、%(second)s）"), code="fixed_conflict",
+                    first=fixed_lot[p.lot_id], second=p.insurer_id)
         fixed_lot[p.lot_id] = p.insurer_id
     fixed_pairs = {(p.lot_id, p.insurer_id) for p in pairs["fixed"]}
     for p in pairs["forbidden"]:
         if (p.lot_id, p.insurer_id) in fixed_pairs:
-            r.error(f"forbidden[{p.lot_id}/{p.insurer_id}]", "同一标段与承保机构既被指定又被禁止",
+            r.error(f"forbidden[{p.lot_id}/{p.insurer_id}]", N_("%(entry)s：同一标段与承保机构既被指定又被禁止"),
                     code="fixed_conflict")
 
     if r.errors:
@@ -409,10 +413,10 @@ def _pair_refs(r: _Reader, data: dict, entry: str, lot_ids: set[str],
     iid = r.string(data.get("insurer_id"), entry, "insurer_id")
     lid = r.string(data.get("lot_id"), entry, "lot_id")
     if iid is not None and iid not in insurer_ids:
-        r.error(entry, f"insurer_id “{iid}” 不在 insurers 中", code="unknown_reference")
+        r.error(entry, N_("%(entry)s：insurer_id “%(id)s” 不在 insurers 中"), code="unknown_reference", id=iid)
         iid = None
     if lid is not None and lid not in lot_ids:
-        r.error(entry, f"lot_id “{lid}” 不在 lots 中", code="unknown_reference")
+        r.error(entry, N_("%(entry)s：lot_id “%(id)s” 不在 lots 中"), code="unknown_reference", id=lid)
         lid = None
     return iid, lid
 
@@ -425,15 +429,16 @@ def load_scenario(source: str | Path | dict) -> Scenario:
         try:
             text = Path(source).read_text(encoding="utf-8")
         except OSError as exc:
-            raise ScenarioError([Diagnostic(code="unreadable", severity="error", subject="entry",
-                                            subject_id=str(source), message=f"无法读取文件：{exc}")]) from exc
+            raise ScenarioError([finding("unreadable", "error", "entry", str(source), N_("无法读取文件：%(reason)s"),
+                                         reason=str(exc))]) from exc
     else:
         text = source
     try:
         raw = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
-        raise ScenarioError([Diagnostic(code="json", severity="error", subject="entry", subject_id="scenario",
-                                        message=f"scenario：不是有效的 JSON（第{exc.lineno}行第{exc.colno}列：{exc.msg}）")]) from exc
+        raise ScenarioError([finding("json", "error", "entry", "scenario",
+                                     N_("scenario：不是有效的 JSON（第%(line)s行第%(column)s列：%(reason)s）"),
+                                     line=exc.lineno, column=exc.colno, reason=exc.msg)]) from exc
     return parse_scenario(raw)
 
 

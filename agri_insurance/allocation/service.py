@@ -75,7 +75,8 @@ def check_scenario(raw: dict[str, Any]) -> dict[str, Any]:
     try:
         return scenario_to_dict(parse_scenario(raw))
     except ScenarioError as e:
-        raise DomainError(_("方案文件有误：%(errors)s", errors="；".join(d.message for d in e.diagnostics[:10]))) from e
+        raise DomainError(_("方案文件有误：%(errors)s",
+                            errors="；".join(diagnostic_text(d.to_dict()) for d in e.diagnostics[:10]))) from e
 
 
 # --- runs -------------------------------------------------------------------------------------------

@@ -96,6 +96,11 @@ def test_run_whatif_compare_export_import_and_adopt(scored_round, login, db):
     bad = city.post(f"/allocation/rounds/{rnd.id}/import", data={"scenario": (io.BytesIO(b"{\"lots\": 1}"), "x.json")},
                     content_type="multipart/form-data", follow_redirects=True)
     assert "方案文件有误" in read_text(bad)
+    city.get("/lang/en")
+    bad = city.post(f"/allocation/rounds/{rnd.id}/import", data={"scenario": (io.BytesIO(b"{\"lots\": 1}"), "x.json")},
+                    content_type="multipart/form-data", follow_redirects=True)
+    assert "The scenario file has errors" in read_text(bad) and "lots: should be a JSON array" in read_text(bad)
+    city.get("/lang/zh_CN")
     # adopt: awards, backups, round allocated; a second adoption is refused
     assert city.post(f"/allocation/runs/{run.id}/adopt").status_code == 302
     db.session.expire_all()

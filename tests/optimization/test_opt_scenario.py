@@ -46,8 +46,14 @@ def test_every_violation_is_reported_with_its_entry():
     raw["bids"][1]["score"] = 120
     raw["insurers"].append({"id": "X", "name": "dup"})
     raw["bids"].append({"lot_id": "A9", "insurer_id": "X", "score": 50})
-    ids = {d.subject_id for d in errors_of(raw)}
+    diags = errors_of(raw)
+    ids = {d.subject_id for d in diags}
     assert {"lots[A1]", "bids[A1/X]", "bids[A1/Y]", "insurers[X]", "bids[A9/X]"} <= ids
+    # each carries the template and values it was written from, so the web pages can show it in English
+    for d in diags:
+        assert d.template % d.params == d.message and d.params["entry"] == d.subject_id
+    [bad_score] = [d for d in diags if d.subject_id == "bids[A1/Y]"]
+    assert bad_score.to_dict()["params"] == {"entry": "bids[A1/Y]", "key": "score", "high": "100", "value": "120"}
 
 
 def test_missing_required_and_wrong_format():
