@@ -20,7 +20,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from agri_insurance.db_types import utcnow
 from agri_insurance.errors import DomainError, require
@@ -89,12 +90,32 @@ def save_bytes(data: bytes, original_name: str, actor) -> StoredFile:
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
+    # the file exists before its row is committed: if the transaction rolls back (a refused objection, bid,
+    # approval...), the file goes too (see _forget_written_files)
+    db.session.info.setdefault(_WRITTEN, []).append(target)
     stored = StoredFile(original_name=original_name, stored_name=stored_name, content_type=PDF_MIMETYPE,
                         size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
                         uploaded_by_id=getattr(actor, "id", None))
     db.session.add(stored)
     db.session.flush()
     return stored
+
+
+_WRITTEN = "agri_insurance.storage.written"
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_written_files(session: Session) -> None:
+    session.info.pop(_WRITTEN, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_written_files(session: Session, previous_transaction) -> None:
+    """Files written in a transaction that rolled back (the outermost one) have no row: delete them."""
+    if previous_transaction.parent is not None:
+        return
+    for path in session.info.pop(_WRITTEN, []):
+        Path(path).unlink(missing_ok=True)
 
 
 def read_bytes(stored: StoredFile) -> bytes:
