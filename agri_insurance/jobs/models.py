@@ -48,6 +48,7 @@ class Job(db.Model):
         sa.CheckConstraint("status <> 'failed' OR error IS NOT NULL", name="failed_has_error"),
         sa.CheckConstraint("status NOT IN ('done', 'failed') OR finished_at IS NOT NULL", name="finished_has_time"),
         sa.Index("ix_jobs_status_created", "status", "created_at"),
+        sa.Index("ix_jobs_kind_subject", "kind", "subject_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -56,6 +57,9 @@ class Job(db.Model):
     progress: Mapped[int] = mapped_column(default=0)
     message: Mapped[str] = mapped_column(sa.String(500), default="")
     params: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    # The record the job works on, its type given by `kind` (the claim of an underwriting import): pages find
+    # "the latest job for this claim" with an index instead of reading every job's params.
+    subject_id: Mapped[int | None]
     result: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     error: Mapped[str | None] = mapped_column(sa.Text)
     # The submitter's language: messages and errors the job writes are in it.

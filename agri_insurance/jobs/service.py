@@ -29,19 +29,27 @@ log = logging.getLogger(__name__)
 _PENDING = "agri_jobs_pending"
 
 
-def submit(kind: str, params: dict[str, Any], actor) -> Job:
+def submit(kind: str, params: dict[str, Any], actor, subject_id: int | None = None) -> Job:
     """Create a queued job of `kind` with `params` (JSON-able). Caller commits; the job starts after that.
+    `subject_id`: the record the job works on (its type follows from `kind`), for `latest_for`.
 
     Raises DomainError for an unknown kind.
     """
     require(get_handler(kind) is not None, _("未知的作业类型：%(kind)s", kind=kind))
     job = Job(kind=kind, status=JobStatus.QUEUED, progress=0, message="", params=_jsonable(dict(params)),
+              subject_id=subject_id,
               locale=str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"]),
               created_by_id=getattr(actor, "id", None))
     db.session.add(job)
     db.session.flush()
     db.session.info.setdefault(_PENDING, []).append(job.id)
     return job
+
+
+def latest_for(kind: str, subject_id: int) -> Job | None:
+    """The newest job of `kind` submitted for the record `subject_id`."""
+    return db.session.scalar(sa.select(Job).where(Job.kind == kind, Job.subject_id == subject_id)
+                             .order_by(Job.id.desc()).limit(1))
 
 
 def request_cancel(job: Job) -> None:

@@ -41,11 +41,6 @@ def template():
     return xlsx_download(wb, _("承保清单模板.xlsx"))
 
 
-def _latest_import_job(claim) -> Job | None:
-    recent = db.session.scalars(sa.select(Job).where(Job.kind == IMPORT_KIND).order_by(Job.id.desc()).limit(200))
-    return next((j for j in recent if (j.params or {}).get("claim_id") == claim.id), None)
-
-
 @bp.get("/claims/<int:claim_id>")
 @roles_required(*READERS)
 def list_detail(claim_id: int):
@@ -58,7 +53,7 @@ def list_detail(claim_id: int):
                                    .order_by(UnderwritingFlag.kind, UnderwritingFlag.id).limit(500)).all()
         preview = db.session.scalars(sa.select(UnderwritingRow).where(UnderwritingRow.list_id == lst.id)
                                      .order_by(UnderwritingRow.row_no).limit(PREVIEW_ROWS)).all()
-    job = _latest_import_job(claim)
+    job = jobs.latest_for(IMPORT_KIND, claim.id)
     failed_summary = None
     if job is not None and job.status.value == "failed":
         sidecar = report_path(job.id).with_suffix(".json")
@@ -90,7 +85,7 @@ def upload(claim_id: int):
     path = folder / f"{uuid.uuid4().hex}{suffix}"
     upload_file.save(path)
     job = jobs.submit(IMPORT_KIND, {"claim_id": claim.id, "path": str(path), "filename": upload_file.filename},
-                      current_user)
+                      current_user, subject_id=claim.id)
     db.session.commit()
     return redirect(url_for("jobs.job_detail", job_id=job.id))
 
@@ -98,9 +93,7 @@ def upload(claim_id: int):
 @bp.get("/jobs/<int:job_id>/errors.xlsx")
 @roles_required(Role.INSURER, Role.ADMIN, Role.CITY_AGRI)
 def error_report(job_id: int):
-    from agri_insurance.jobs.models import Job as JobModel
-
-    job = scoped_get_or_404(JobModel, job_id)
+    job = scoped_get_or_404(Job, job_id)
     path = report_path(job.id)
     if job.kind != IMPORT_KIND or not path.exists():
         abort(404)
