@@ -49,6 +49,26 @@ class StoredFile(db.Model):
         return f"<StoredFile {self.id} {self.original_name}>"
 
 
+# Files written in the session's current transaction: kept when it commits, deleted when it ends otherwise
+# (rolled back, or closed without a commit, as at the end of a request that failed).
+_WRITTEN = "agri_insurance.storage.written"
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_written_files(session: Session) -> None:
+    session.info.pop(_WRITTEN, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_written_files(session: Session, transaction) -> None:
+    """Runs after ``after_commit`` on a commit (the list is empty by then); on a rollback or close of the
+    outermost transaction the files written in it have no row: delete them."""
+    if transaction.parent is not None:
+        return
+    for path in session.info.pop(_WRITTEN, []):
+        Path(path).unlink(missing_ok=True)
+
+
 def upload_dir() -> Path:
     path = Path(current_app.config["UPLOAD_DIR"])
     path.mkdir(parents=True, exist_ok=True)
@@ -99,23 +119,6 @@ def save_bytes(data: bytes, original_name: str, actor) -> StoredFile:
     db.session.add(stored)
     db.session.flush()
     return stored
-
-
-_WRITTEN = "agri_insurance.storage.written"
-
-
-@event.listens_for(Session, "after_commit")
-def _keep_written_files(session: Session) -> None:
-    session.info.pop(_WRITTEN, None)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_written_files(session: Session, previous_transaction) -> None:
-    """Files written in a transaction that rolled back (the outermost one) have no row: delete them."""
-    if previous_transaction.parent is not None:
-        return
-    for path in session.info.pop(_WRITTEN, []):
-        Path(path).unlink(missing_ok=True)
 
 
 def read_bytes(stored: StoredFile) -> bytes:

@@ -28,3 +28,11 @@ def test_a_committed_file_stays_and_a_later_rollback_does_not_touch_it(db):
     assert storage.read_bytes(db.session.get(storage.StoredFile, kept.id)) == PDF
     assert kept.stored_name in files_on_disk() and len(files_on_disk()) >= 1
     assert db.session.scalar(sa.select(sa.func.count(storage.StoredFile.id))) == 1
+
+
+def test_a_file_whose_session_closes_without_a_commit_is_deleted(db):
+    """A request that fails with an unexpected error ends with the session removed, not rolled back."""
+    before = files_on_disk()
+    storage.save_bytes(PDF, "质疑函.pdf", None)
+    db.session.remove()
+    assert files_on_disk() == before
