@@ -45,7 +45,7 @@ _FIRST_MIP_SHARE = 0.1  # up to _LARGE_COUNTIES: the share of the time for the f
 _CORE_STEPS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)  # core widths, in units of the absolute gap
 _CORE_SHARE = 0.3  # at most this share of the time left goes to the cores
 _CORE_STEP_SHARE = 0.1  # one core solve may take at most this share of the time left
-_CORE_PATTERNS = 5_000
+_CORE_PATTERNS = 5_000  # a core with more patterns than this is not tried (too large to solve in its box)
 _ARTIFICIAL_COST = 1000.0  # per scaled premium unit; any capacity dual is at most the highest score (100)
 
 
