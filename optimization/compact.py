@@ -139,13 +139,16 @@ def _load(problem: Problem, lay: CompactLayout, slack: bool, time_limit: float |
 
 def solve_compact_highs(problem: Problem, time_limit: float | None = None, gap: float = 0.0,
                         start: np.ndarray | None = None, allowed: np.ndarray | None = None,
-                        ) -> tuple[MipOutcome, np.ndarray | None, dict]:
+                        shared=None, random_seed: int = 0) -> tuple[MipOutcome, np.ndarray | None, dict]:
     """Solve the compact model with HiGHS. Returns the outcome, the chosen bid per assignable lot (bid
     indices) and timings. ``allowed`` (bool per bid): the other bids, and the participations no allowed bid
-    uses, are fixed to zero (the decomposition's reduced-cost fixing)."""
+    uses, are fixed to zero (the decomposition's reduced-cost fixing). ``shared``: an incumbent shared with a
+    search running beside this one (``offer(bids)``, ``better_than(value)``); each side hands the other
+    every better allocation it finds; ``random_seed``: HiGHS's, for a second search that differs."""
     t0 = time.perf_counter()
     lay = layout(problem)
     h = _load(problem, lay, False, time_limit)
+    h.setOptionValue("random_seed", random_seed)
     if allowed is not None:
         y_used = np.zeros(len(lay.y_ins), dtype=bool)
         y_used[lay.bid_y[allowed]] = True
@@ -157,6 +160,8 @@ def solve_compact_highs(problem: Problem, time_limit: float | None = None, gap: 
         x[start] = 1.0
         x[lay.n_x + lay.bid_y[start]] = 1.0
         h.setSolution(_solution(x))
+    if shared is not None:
+        _share(h, problem, lay, shared)
     t1 = time.perf_counter()
     out = run_mip(h, gap)
     t2 = time.perf_counter()
@@ -166,6 +171,33 @@ def solve_compact_highs(problem: Problem, time_limit: float | None = None, gap: 
         out.objective = float(problem.weight[chosen].sum())
         out.gap = relative_gap(out.objective, max(out.bound, out.objective))
     return out, chosen, {"build_s": t1 - t0, "solve_s": t2 - t1}
+
+
+def _share(h, problem: Problem, lay: CompactLayout, shared) -> None:
+    n_cols = lay.n_x + len(lay.y_ins)
+
+    def found(event) -> None:
+        values = np.asarray(event.data_out.mip_solution)[: lay.n_x]
+        shared.offer(np.flatnonzero(values > 0.5))
+
+    last = [None]
+
+    def offered(event) -> None:
+        bids = shared.better_than(event.data_out.mip_primal_bound)
+        if bids is not None and bids is not last[0]:  # each allocation once: HiGHS may reject it
+            last[0] = bids
+            x = np.zeros(n_cols)
+            x[bids] = 1.0
+            x[lay.n_x + lay.bid_y[bids]] = 1.0
+            event.data_in.setSolution(x)
+
+    def finished(event) -> None:
+        if shared.proven.is_set():
+            event.interrupt()
+
+    h.cbMipImprovingSolution += found
+    h.cbMipUserSolution += offered
+    h.cbMipInterrupt += finished
 
 
 def _solution(values: np.ndarray):

@@ -29,6 +29,7 @@ pattern per county subject to the capacities:
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -46,6 +47,7 @@ _CORE_STEPS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)  # core widths, in
 _CORE_SHARE = 0.3  # at most this share of the time left goes to the cores
 _CORE_STEP_SHARE = 0.1  # one core solve may take at most this share of the time left
 _CORE_PATTERNS = 5_000  # a core with more patterns than this is not tried (too large to solve in its box)
+_SECOND_SEARCH_AFTER = 1.0  # seconds before the exact phase starts its second search (see _run_beside)
 _ARTIFICIAL_COST = 1000.0  # per scaled premium unit; any capacity dual is at most the highest score (100)
 
 
@@ -310,20 +312,34 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
                 allowed[bids] = True
             start_bids = np.sort(np.concatenate([master.col_bids[j] for j in incumbent_cols]))
             allowed[start_bids] = True
-            remaining = deadline - time.perf_counter()
-            # HiGHS prunes every node within its gap of the incumbent: ask for (just under) the requested gap
-            out, chosen2, _ = solve_compact_highs(p, max(remaining, 0.05), gap * (1 - 1e-3), start_bids, allowed)
-            stats["exact_mip_status"] = out.model_status
+            # HiGHS prunes every node within its gap of the incumbent: ask for (just under) the requested gap.
+            # Its search is serial and the time it needs varies a lot with its random seed (measured on the
+            # province scale: 26 s to more than 40 s over four seeds): after _SECOND_SEARCH_AFTER, a second
+            # search on the other core shares every allocation either finds, and the first to prove the gap
+            # stops the other
+            shared = _Incumbent(p)
+            shared.offer(start_bids)
+            outcomes: list = [None, None]
+
+            def search(k: int) -> None:
+                outcomes[k] = solve_compact_highs(p, max(deadline - time.perf_counter(), 0.05), gap * (1 - 1e-3),
+                                                  start_bids, allowed, shared, random_seed=k)
+                if outcomes[k][0].model_status == "Optimal":
+                    shared.proven.set()
+
+            _run_beside(search, _SECOND_SEARCH_AFTER)
+            outcomes = [o for o in outcomes if o is not None]
+            stats["exact_mip_status"] = [out.model_status for out, _, _ in outcomes]
             stats["exact_bids"] = int(allowed.sum())
-            if chosen2 is not None and is_feasible(p, chosen2):
-                lb2 = float(p.weight[chosen2].sum())
-                if lb2 > lb:
-                    incumbent_cols = _add_assignment(master, p, chosen2) or incumbent_cols
-                    lb = sum(master.col_profit[j] for j in incumbent_cols)
-            if out.bound is not None and np.isfinite(out.bound):
-                # every allocation better than the incumbent is in the restricted model: a global bound
-                bound = min(bound, max(lb, out.bound))
-                proven = out.model_status == "Optimal"
+            lb2, chosen2 = shared.get()
+            if chosen2 is not None and lb2 > lb:
+                incumbent_cols = _add_assignment(master, p, chosen2) or incumbent_cols
+                lb = sum(master.col_profit[j] for j in incumbent_cols)
+            for out, _, _ in outcomes:
+                if out.bound is not None and np.isfinite(out.bound):
+                    # every allocation better than the incumbent is in the restricted model: a global bound
+                    bound = min(bound, max(lb, out.bound))
+                    proven = proven or out.model_status == "Optimal"
             timings["exact_mip_s"] = time.perf_counter() - t_mip - timings["enumeration_s"]
     elif incumbent_cols is not None and relative_gap(lb, bound) <= 1e-12:
         proven = True
@@ -352,6 +368,59 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
     status = "optimal" if g <= gap + 1e-12 else "feasible"
     stats["columns"] = master.n_cols
     return DecompositionResult(status, chosen, objective, bound, g, proven, timings, stats)
+
+
+class _Incumbent:
+    """The best allocation found so far by searches running side by side (thread-safe)."""
+
+    def __init__(self, p: Problem):
+        self.p = p
+        self._lock = threading.Lock()
+        self.value = -np.inf
+        self.bids: np.ndarray | None = None
+        self.proven = threading.Event()  # one search proved the requested gap: the others can stop
+
+    def offer(self, bids: np.ndarray) -> None:
+        bids = np.sort(np.asarray(bids, dtype=np.int64))
+        value = float(self.p.weight[bids].sum())
+        with self._lock:
+            if value > self.value + 1e-12 * (1.0 + abs(value)) and is_feasible(self.p, bids):
+                self.value, self.bids = value, bids
+
+    def get(self) -> tuple[float, np.ndarray | None]:
+        with self._lock:
+            return self.value, self.bids
+
+    def better_than(self, value: float) -> np.ndarray | None:
+        """The best allocation if it is better than ``value`` (a search's own incumbent), else None."""
+        with self._lock:
+            return self.bids if self.value > value + 1e-9 * (1.0 + abs(value)) else None
+
+
+def _run_beside(search, after: float) -> None:
+    """``search(0)`` in this thread and, unless it has finished within ``after`` seconds, ``search(1)`` in a
+    second one beside it; an error in either is raised here. A search that ends quickly runs alone, so its
+    result does not depend on which of two searches was faster."""
+    errors: list[BaseException] = []
+    first_done = threading.Event()
+
+    def second() -> None:
+        if first_done.wait(after):
+            return
+        try:
+            search(1)
+        except BaseException as exc:  # handed to the calling thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=second, name="allocation-second-search", daemon=True)
+    thread.start()
+    try:
+        search(0)
+    finally:
+        first_done.set()
+        thread.join()
+    if errors:
+        raise errors[0]
 
 
 def _add_assignment(master: _Master, p: Problem, chosen: np.ndarray) -> list[int] | None:

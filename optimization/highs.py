@@ -17,9 +17,13 @@ INF = highspy.kHighsInf
 MS = highspy.HighsModelStatus
 
 
-def new_highs(time_limit: float | None = None, threads: int | None = None) -> highspy.Highs:
+def new_highs(time_limit: float | None = None, threads: int | None = 1) -> highspy.Highs:
     """A Highs instance with all output off. The library prints a banner to fd 1 on the first instance of a
-    process, before any option can be set; that first construction happens with fd 1 pointed at /dev/null."""
+    process, before any option can be set; that first construction happens with fd 1 pointed at /dev/null.
+
+    One thread by default: HiGHS's branch and bound is serial, and the idle workers of its thread pool spin
+    on the other core (measured: 1.6 cores busy for the same search, no faster), which a second search
+    running beside it (see :mod:`optimization.decomposition`) needs."""
     global _banner_done
     with _banner_lock:
         if not _banner_done:

@@ -1,6 +1,8 @@
 import os
 import random
 import tempfile
+import threading
+import time
 from decimal import Decimal
 
 import numpy as np
@@ -196,3 +198,68 @@ def test_cores_and_gap_pruning_never_claim_a_bound_below_the_optimum():
         if result.status == "optimal":
             assert truth.objective - result.objective <= Decimal("5e-5") * result.bound, seed
     assert cores_ran >= 4  # the scenarios exercise the cores, not only the first look
+
+
+class _RecordingIncumbent:
+    """Stands in for the decomposition's shared incumbent: hands one allocation over, records the others."""
+
+    def __init__(self, handed):
+        self.handed = handed
+        self.offered = []
+        self.asked = 0
+        self.proven = threading.Event()
+
+    def offer(self, bids):
+        self.offered.append(np.sort(np.asarray(bids)))
+
+    def better_than(self, value):
+        self.asked += 1
+        return self.handed
+
+
+def test_compact_search_shares_allocations_both_ways():
+    """Two searches side by side: every allocation HiGHS finds is offered to the other side (as bid indices
+    that form a valid allocation), and an allocation handed over is taken as HiGHS's own incumbent."""
+    from bench.allocation.generate import generate
+    from optimization.baseline import is_feasible, rank_order_draft
+    from optimization.compact import solve_compact_highs
+
+    p = build_problem(parse_scenario(generate("city", 1)))  # capacities bind: HiGHS has to branch
+    plain, optimum, _ = solve_compact_highs(p, 30.0, 0.0)
+    assert plain.status == "optimal"
+    draft = rank_order_draft(p)
+    found = _RecordingIncumbent(None)
+    out, chosen, _ = solve_compact_highs(p, 30.0, 0.0, draft.chosen if draft.feasible else None, shared=found)
+    assert found.offered, "HiGHS's allocations were not offered to the other search"
+    assert all(is_feasible(p, bids) for bids in found.offered)
+    assert list(found.offered[-1]) == sorted(chosen.tolist())
+    handed = _RecordingIncumbent(np.sort(optimum))
+    out, chosen, _ = solve_compact_highs(p, 30.0, 0.0, shared=handed)
+    assert handed.asked > 0
+    assert float(p.weight[chosen].sum()) == float(p.weight[optimum].sum())
+
+
+def test_second_search_runs_beside_a_slow_one_and_its_error_is_raised():
+    from optimization.decomposition import _run_beside
+
+    ran = []
+
+    def quick(k):
+        ran.append(k)
+
+    _run_beside(quick, after=5.0)
+    assert ran == [0]  # a search that ends at once runs alone: its result cannot depend on a race
+
+    started = threading.Event()
+
+    def slow(k):
+        if k == 0:
+            started.wait(5.0)  # the second search starts while the first is still busy
+            return
+        started.set()
+        raise RuntimeError("second search failed")
+
+    t0 = time.perf_counter()
+    with pytest.raises(RuntimeError, match="second search failed"):
+        _run_beside(slow, after=0.0)
+    assert time.perf_counter() - t0 < 5.0
