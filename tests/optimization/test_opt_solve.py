@@ -263,3 +263,24 @@ def test_second_search_runs_beside_a_slow_one_and_its_error_is_raised():
     with pytest.raises(RuntimeError, match="second search failed"):
         _run_beside(slow, after=0.0)
     assert time.perf_counter() - t0 < 5.0
+
+
+def test_a_copied_master_has_the_same_columns_and_optimum():
+    """The second first look solves a copy of the restricted master with another random seed: same columns,
+    same optimum."""
+    from bench.allocation.generate import generate
+    from optimization.decomposition import _Master, _near_patterns
+    from optimization.oracle import CountyOracle
+
+    p = build_problem(parse_scenario(generate("city", 2)))
+    counties = np.array([c for c in range(p.n_counties) if p.county_lots[c]])
+    cap_ins = np.flatnonzero(np.isfinite(p.cap))
+    values = CountyOracle(p).values(p.weight)
+    master = _Master(p, counties, cap_ins)
+    master.add(_near_patterns(p, counties, np.zeros(p.n_insurers), values, 0.02 * float(values[counties].sum())))
+    copy = master.copy(random_seed=1)
+    assert [b.tolist() for b in copy.col_bids] == [b.tolist() for b in master.col_bids]
+    _, cols, _ = master.mip(30.0, 1e-9, None)
+    _, copy_cols, _ = copy.mip(30.0, 1e-9, None)
+    assert cols is not None and copy_cols is not None
+    assert abs(sum(master.col_profit[j] for j in cols) - sum(copy.col_profit[j] for j in copy_cols)) <= 1e-9
