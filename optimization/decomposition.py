@@ -12,7 +12,8 @@ pattern per county subject to the capacities:
 2. **Restricted master MIP.** The generated columns, binary, solved by HiGHS. On a large scale (more than
    ``_LARGE_COUNTIES`` counties) it gets half the time and usually meets the requested gap by itself; on a
    smaller one it is a short look (``_FIRST_MIP_SHARE`` of the time) over the columns plus every pattern within
-   ``2 * gap * UB`` of its county's best, for a first incumbent.
+   ``2 * gap * UB`` of its county's best, for a first incumbent: two looks, one per core, with different
+   random seeds, the better one kept.
 3. **Cores** (smaller scales). Small master MIPs over the patterns within ``eps`` of their county's Lagrangian
    best, plus the patterns of every incumbent so far, solved to optimality with ``eps`` growing in units of the
    absolute gap. The allocations that fill the binding capacities best differ from the incumbent in a few
@@ -22,9 +23,14 @@ pattern per county subject to the capacities:
    better solution. Every pattern within that distance is enumerated (depth-first, exact); the compact
    x/y model with every bid outside them fixed to zero is then solved by HiGHS from the incumbent, with the
    requested gap as HiGHS's own (so it prunes every node within the gap of the incumbent), and its MIP bound
-   is a bound for the whole problem. It ends in the proven optimum, or, when time runs out, the best
-   allocation with the honest gap against ``min(UB, that bound)``; if the enumeration is too large, the
-   incumbent with the gap ``(UB - LB) / UB``.
+   is a bound for the whole problem. Two such searches run, one per core (random seeds 0 and 1), handing each
+   other every allocation they find; the first to prove the gap stops the other. It ends in the proven
+   optimum, or, when time runs out, the best allocation with the honest gap against ``min(UB, that bound)``;
+   if the enumeration is too large, the incumbent with the gap ``(UB - LB) / UB``.
+
+The second look and the second exact search start only after ``_SECOND_SEARCH_AFTER``: a solve that is done
+by then ran alone and gives the same allocation on every run. A longer one depends, like every time-boxed
+step here, on how fast the machine is; it is proven within the requested gap either way.
 """
 
 from __future__ import annotations
