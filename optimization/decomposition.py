@@ -428,9 +428,12 @@ class _Incumbent:
             return self.value, self.bids
 
     def better_than(self, value: float) -> np.ndarray | None:
-        """The best allocation if it is better than ``value`` (a search's own incumbent), else None."""
+        """The best allocation if it is better than ``value`` (a search's own incumbent, not finite while it
+        has none), else None."""
         with self._lock:
-            return self.bids if self.value > value + 1e-9 * (1.0 + abs(value)) else None
+            if self.bids is None or (np.isfinite(value) and self.value <= value + 1e-9 * (1.0 + abs(value))):
+                return None
+            return self.bids
 
 
 def _run_beside(search, after: float) -> None:

@@ -284,3 +284,27 @@ def test_a_copied_master_has_the_same_columns_and_optimum():
     _, copy_cols, _ = copy.mip(30.0, 1e-9, None)
     assert cols is not None and copy_cols is not None
     assert abs(sum(master.col_profit[j] for j in cols) - sum(copy.col_profit[j] for j in copy_cols)) <= 1e-9
+
+
+def test_shared_incumbent_keeps_the_best_valid_allocation():
+    from optimization.baseline import rank_order_draft
+    from optimization.decomposition import _Incumbent
+
+    raw = two_county()
+    p = build_problem(parse_scenario(raw))
+    best = solve_decomposition(p, gap=0.0).chosen
+    shared = _Incumbent(p)
+    assert shared.better_than(float("-inf")) is None  # nothing to hand over yet
+    worse = rank_order_draft(p).chosen
+    shared.offer(worse)
+    shared.offer(best)
+    shared.offer(worse)  # a worse one later does not replace it
+    value, bids = shared.get()
+    assert list(bids) == sorted(best.tolist()) and value == float(p.weight[best].sum())
+    extra = next(b for b in range(p.n_bids) if b not in set(best.tolist()))
+    broken = np.array(sorted(best.tolist() + [extra]))  # worth more, but one lot has two underwriters
+    assert p.weight[broken].sum() > value
+    shared.offer(broken)
+    assert list(shared.get()[1]) == sorted(best.tolist())
+    assert shared.better_than(float("-inf")) is not None  # a search without an incumbent takes it
+    assert shared.better_than(value) is None  # a search that has it already does not
