@@ -294,7 +294,7 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
     t_look = time.perf_counter()
     _run_beside(first_look, _SECOND_SEARCH_AFTER) if exact and not large else first_look(0)
     looks = [look for look in looks if look is not None]
-    stats["first_looks"] = [look[0] for look in looks]
+    stats["first_looks"] = [look[0] if np.isfinite(look[0]) else None for look in looks]
     value, ms, bids = max(looks, key=lambda look: look[0])  # the first on a tie: no race in that choice
     cols = _add_assignment(master, p, bids) if bids is not None else None
     if cols is not None and start_cols is not None and \
