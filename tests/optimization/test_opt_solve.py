@@ -200,6 +200,26 @@ def test_cores_and_gap_pruning_never_claim_a_bound_below_the_optimum():
     assert cores_ran >= 4  # the scenarios exercise the cores, not only the first look
 
 
+def test_two_searches_side_by_side_prove_the_true_optimum(monkeypatch):
+    """The second look and the second exact search start only on solves longer than a second, which the test
+    scenarios are not; without the delay they always run. Sharing allocations and stopping each other, the
+    two must still end in the optimum the compact model proves on its own, with an honest bound."""
+    from bench.allocation.generate import generate
+
+    monkeypatch.setattr("optimization.decomposition._SECOND_SEARCH_AFTER", 0.0)
+    two_looks = two_searches = 0
+    for seed in range(1, 9):
+        raw = generate("city", seed, counties=24)
+        truth = solve_scenario(parse_scenario(raw), method="compact", gap=0.0)
+        result = solve_scenario(parse_scenario(raw), gap=0.0)
+        check_result(raw, result.to_dict())
+        assert result.status == "optimal", seed
+        assert result.objective == truth.objective == result.bound, seed
+        two_looks += len(result.timings["stats"]["first_looks"]) == 2
+        two_searches += len(result.timings["stats"].get("exact_mip_status", [])) == 2
+    assert two_looks == 8 and two_searches >= 4, (two_looks, two_searches)
+
+
 class _RecordingIncumbent:
     """Stands in for the decomposition's shared incumbent: hands one allocation over, records the others."""
 
