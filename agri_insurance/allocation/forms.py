@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DecimalField, IntegerField, SelectField
-from wtforms.validators import NumberRange, Optional
+from wtforms import DecimalField, IntegerField, SelectField, StringField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 
 class WhatIfForm(FlaskForm):
@@ -18,3 +18,9 @@ class WhatIfForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     scenario = FileField(_l("方案文件（JSON）"), validators=[FileRequired()])
+
+
+class CapacityForm(FlaskForm):
+    insurer = SelectField(_l("承保机构"), coerce=int, validators=[InputRequired()])
+    amount = DecimalField(_l("承保能力上限（元，留空为取消）"), places=2, validators=[Optional(), NumberRange(min=0.01)])
+    basis = StringField(_l("依据"), validators=[Optional(), Length(max=200)])

@@ -109,3 +109,33 @@ class AllocationRun(db.Model):
 
     def __repr__(self) -> str:
         return f"<AllocationRun {self.id} #{self.number} {self.status.value}>"
+
+
+class InsurerCapacity(db.Model):
+    """承保能力上限: the most expected annual premium an insurer may be awarded in a round, set by the city
+    bureau (for instance from its solvency); every run built from the round's evaluation keeps to it."""
+
+    __tablename__ = "insurer_capacities"
+    __table_args__ = (
+        sa.UniqueConstraint("round_id", "insurer_id", name="uq_insurer_capacities_round_insurer"),
+        sa.CheckConstraint("premium_capacity > 0", name="capacity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("selection_rounds.id"), index=True)
+    insurer_id: Mapped[int] = mapped_column(sa.ForeignKey("insurers.id"))
+    premium_capacity: Mapped[Decimal] = mapped_column(Money)
+    basis: Mapped[str] = mapped_column(sa.String(200), default="")
+    set_at: Mapped[datetime] = mapped_column(default=utcnow)
+    set_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    round = relationship("SelectionRound")
+    insurer = relationship("Insurer")
+
+    @classmethod
+    def visible_to(cls, user):
+        from agri_insurance.auth.models import Role
+
+        if user.role in (Role.ADMIN, Role.CITY_AGRI):
+            return cls.round_id.in_(sa.select(SelectionRound.id))
+        return sa.false()

@@ -11,10 +11,11 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from agri_insurance.allocation import scores
-from agri_insurance.allocation.models import AllocationRun, RunSource, RunStatus
+from agri_insurance.allocation.models import AllocationRun, InsurerCapacity, RunSource, RunStatus
 from agri_insurance.audit import service as audit
 from agri_insurance.awards import service as awards
-from agri_insurance.db_types import utcnow
+from agri_insurance.bids.models import Bid, BidStatus
+from agri_insurance.db_types import to_fen, utcnow
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db
 from agri_insurance.jobs import service as jobs
@@ -36,7 +37,8 @@ def _num(value: Decimal) -> str:
 def build_scenario(rnd: SelectionRound) -> dict[str, Any]:
     """The round as an allocation scenario (formats/allocation-scenario.md): ids are the county code, the lot
     code and the insurer's unified social credit code; only eligible bids of the final evaluation, with their
-    lot scores; the round's county limits with the approved exceptions; the market-share cap."""
+    lot scores; the round's county limits with the approved exceptions; the insurers' premium capacities; the
+    market-share cap."""
     require(rnd.status is S.EVALUATION, _("只有评审中的轮次可以分配"))
     lot_scores = scores.lot_scores(rnd)
     lots = {lot.id: lot for lot in rnd.lots}
@@ -50,6 +52,7 @@ def build_scenario(rnd: SelectionRound) -> dict[str, Any]:
             county["approval_ref"] = limit.exception.approval_doc_no
         counties.append(county)
     cap = rnd.market_share_cap_pct
+    capacity = {c.insurer_id: c.premium_capacity for c in capacities(rnd)}
     return {
         "format": SCENARIO_FORMAT,
         "round": {"id": f"SR-{rnd.id}", "name": rnd.name, "term_start_year": rnd.term_start_year},
@@ -61,13 +64,63 @@ def build_scenario(rnd: SelectionRound) -> dict[str, Any]:
                   "products": [p.code for p in lot.products], "expected_premium": format(lot.expected_premium, "f"),
                   **({"loss_ratio": _num(lot.loss_ratio_pct / 100)} if lot.loss_ratio_pct is not None else {})}
                  for lot in rnd.lots],
-        "insurers": [{"id": insurers[i].credit_code, "name": insurers[i].name} for i in insurer_ids],
+        "insurers": [{"id": insurers[i].credit_code, "name": insurers[i].name,
+                      **({"premium_capacity": format(capacity[i], "f")} if i in capacity else {})}
+                     for i in insurer_ids],
         "bids": [{"insurer_id": insurers[s.insurer_id].credit_code, "lot_id": lots[s.lot_id].code,
                   "score": _num(s.score)}
                  for s in sorted(lot_scores, key=lambda s: (lots[s.lot_id].code, insurers[s.insurer_id].credit_code))],
         "fixed": [],
         "forbidden": [],
     }
+
+
+# --- insurer premium capacities (承保能力上限) ------------------------------------------------------------
+
+CAPACITY_LIMIT = Decimal("1e15")  # more than any premium a city could award; keeps the Numeric(18, 2) column
+
+
+def capacities(rnd: SelectionRound) -> list[InsurerCapacity]:
+    return list(db.session.scalars(sa.select(InsurerCapacity).where(InsurerCapacity.round_id == rnd.id)
+                                   .order_by(InsurerCapacity.insurer_id)))
+
+
+def capacity_insurers(rnd: SelectionRound) -> list[Insurer]:
+    """The insurers a capacity can be set for: those with a submitted bid in the round."""
+    return list(db.session.scalars(sa.select(Insurer).join(Bid, Bid.insurer_id == Insurer.id)
+                                   .where(Bid.round_id == rnd.id, Bid.status == BidStatus.SUBMITTED)
+                                   .order_by(Insurer.name)))
+
+
+def set_capacity(rnd: SelectionRound, insurer_id: int, amount: Decimal | None, basis: str, actor) -> None:
+    """Set (or, with no amount, remove) an insurer's premium capacity for the round; later runs built from the
+    evaluation keep to it, runs already made keep the scenario they were made with."""
+    require(rnd.status is S.EVALUATION, _("只有评审中的轮次可以设置承保能力上限"))
+    require(adopted_run(rnd) is None, _("本轮已采用分配方案，不能再修改承保能力上限"))
+    insurer = next((i for i in capacity_insurers(rnd) if i.id == insurer_id), None)
+    require(insurer is not None, _("请选择在本轮投标的承保机构"))
+    row = db.session.scalar(sa.select(InsurerCapacity).where(InsurerCapacity.round_id == rnd.id,
+                                                              InsurerCapacity.insurer_id == insurer_id))
+    if amount is None:
+        require(row is not None, _("%(name)s 未设置承保能力上限", name=insurer.name))
+        db.session.delete(row)
+        db.session.flush()
+        audit.record(actor, "allocation.capacity_removed", rnd, _("取消 %(name)s 的承保能力上限", name=insurer.name),
+                     insurer_id=insurer_id)
+        return
+    amount = to_fen(Decimal(amount))
+    require(Decimal(0) < amount < CAPACITY_LIMIT, _("承保能力上限应为大于0的金额（元）"))
+    if row is None:
+        row = InsurerCapacity(round_id=rnd.id, insurer_id=insurer_id, premium_capacity=amount)
+        db.session.add(row)
+    row.premium_capacity = amount
+    row.basis = (basis or "").strip()[:200]
+    row.set_at = utcnow()
+    row.set_by_id = getattr(actor, "id", None)
+    db.session.flush()
+    audit.record(actor, "allocation.capacity_set", rnd,
+                 _("%(name)s 承保能力上限 %(amount)s 元", name=insurer.name, amount=format(amount, ",.2f")),
+                 insurer_id=insurer_id, premium_capacity=format(amount, "f"), basis=row.basis)
 
 
 def check_scenario(raw: dict[str, Any]) -> dict[str, Any]:

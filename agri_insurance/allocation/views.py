@@ -8,13 +8,13 @@ from flask_login import current_user
 
 from agri_insurance.allocation import jobs as _jobs  # noqa: F401 - registers the job handler
 from agri_insurance.allocation import scores, service
-from agri_insurance.allocation.forms import ImportForm, WhatIfForm
+from agri_insurance.allocation.forms import CapacityForm, ImportForm, WhatIfForm
 from agri_insurance.allocation.models import AllocationRun, RunStatus
 from agri_insurance.auth.models import Role
 from agri_insurance.auth.permissions import roles_required, scoped_get_or_404
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
-from agri_insurance.forms_util import choices, refuse
+from agri_insurance.forms_util import choices, commit_or_flash, refuse
 from agri_insurance.jobs import service as jobs
 from agri_insurance.spreadsheets import download
 from agri_insurance.tenders import service as tenders
@@ -48,13 +48,35 @@ def _whatif_form(run: AllocationRun) -> WhatIfForm:
     return form
 
 
+def _capacity_form(rnd: SelectionRound) -> CapacityForm:
+    form = CapacityForm()
+    form.insurer.choices = choices([(i.id, i.name) for i in service.capacity_insurers(rnd)])
+    return form
+
+
 @bp.get("/rounds/<int:round_id>")
 @roles_required(*BUREAU)
 def round_runs(round_id: int):
     rnd = _round(round_id)
     return render_template("allocation/round_runs.html", rnd=rnd, runs=service.runs_of(rnd),
                            adopted=service.adopted_run(rnd), final=scores.is_final(rnd),
-                           manager=current_user.role in MANAGERS, import_form=ImportForm())
+                           manager=current_user.role in MANAGERS, import_form=ImportForm(),
+                           capacities=service.capacities(rnd), capacity_form=_capacity_form(rnd))
+
+
+@bp.post("/rounds/<int:round_id>/capacities")
+@roles_required(*MANAGERS)
+def set_capacity(round_id: int):
+    rnd = _round(round_id)
+    form = _capacity_form(rnd)
+    if not form.validate_on_submit():
+        flash("；".join(f"{form[name].label.text}：{'、'.join(errors)}" for name, errors in form.errors.items()),
+              "danger")
+    else:
+        commit_or_flash(lambda: service.set_capacity(rnd, form.insurer.data, form.amount.data, form.basis.data,
+                                                     current_user),
+                        _("承保能力上限已保存") if form.amount.data is not None else _("承保能力上限已取消"))
+    return redirect(url_for(".round_runs", round_id=round_id) + "#capacities")
 
 
 @bp.post("/rounds/<int:round_id>/runs")

@@ -4,6 +4,7 @@ and import, adoption in one transaction and only once (also concurrently, on Pos
 import io
 import json
 import threading
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -200,3 +201,54 @@ def test_half_filled_whatif_is_refused_not_dropped(scored_round, login, db, data
     page = read_text(city.post(f"/allocation/runs/{run.id}/whatif", data=data, follow_redirects=True))
     assert message in page
     assert _db.session.scalar(sa.select(sa.func.count(AllocationRun.id))) == 1
+
+
+def test_insurer_capacity_from_the_database_binds_later_runs(scored_round, login, db):
+    """承保能力上限: set by the city bureau for the round, carried into the scenario of every later run, kept by
+    the optimiser, audited; removed again with an empty amount. Runs made before keep their scenario."""
+    from agri_insurance.audit.models import AuditEntry
+
+    rnd = scored_round.round
+    best = scored_round.insurers[0]  # best everywhere: unconstrained it wins 2,000,000 of expected premium
+    city = login("city_agri")
+    before = _run(city, rnd)
+    premium = {lot["id"]: Decimal(lot["expected_premium"]) for lot in before.scenario["lots"]}
+
+    def won(run):
+        return sum(premium[a["lot_id"]] for a in run.result["awards"] if a["insurer_id"] == best.credit_code)
+
+    assert won(before) == Decimal("2000000")
+    page = read_text(city.post(f"/allocation/rounds/{rnd.id}/capacities",
+                               data={"insurer": best.id, "amount": "1500000", "basis": "偿付能力充足率 150%"},
+                               follow_redirects=True))
+    assert "承保能力上限已保存" in page and "1,500,000.00" in page and "偿付能力充足率 150%" in page
+    entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "allocation.capacity_set")).one()
+    assert entry.details["premium_capacity"] == "1500000.00"
+    after = _run(city, rnd)
+    listed = {i["id"]: i for i in after.scenario["insurers"]}
+    assert listed[best.credit_code]["premium_capacity"] == "1500000.00"
+    assert after.solver_status == "optimal" and won(after) <= Decimal("1500000")
+    db.session.expire_all()
+    assert "premium_capacity" not in {k for i in db.session.get(AllocationRun, before.id).scenario["insurers"]
+                                      for k in i}
+    # bad input is named and saves nothing; an empty amount removes the capacity
+    page = read_text(city.post(f"/allocation/rounds/{rnd.id}/capacities", data={"insurer": best.id, "amount": "0"},
+                               follow_redirects=True))
+    assert "承保能力上限（元，留空为取消）" in page
+    assert service.capacities(rnd)[0].premium_capacity == Decimal("1500000.00")
+    page = read_text(city.post(f"/allocation/rounds/{rnd.id}/capacities", data={"insurer": best.id, "amount": ""},
+                               follow_redirects=True))
+    assert "承保能力上限已取消" in page and service.capacities(rnd) == []
+    with pytest.raises(DomainError, match="未设置承保能力上限"):
+        service.set_capacity(rnd, best.id, None, "", user("city_agri"))
+
+
+def test_insurer_capacity_is_refused_once_a_run_is_adopted(scored_round, login, db):
+    rnd = scored_round.round
+    city = login("city_agri")
+    run = _run(city, rnd)
+    assert city.post(f"/allocation/runs/{run.id}/adopt").status_code == 302
+    db.session.expire_all()
+    rnd = db.session.get(type(rnd), rnd.id)
+    with pytest.raises(DomainError):
+        service.set_capacity(rnd, scored_round.insurers[0].id, Decimal("1000000"), "", user("city_agri"))
