@@ -14,6 +14,9 @@ class WhatIfForm(FlaskForm):
     cap_mode = SelectField(_l("市场份额上限"), validators=[Optional()])
     county = SelectField(_l("县（市、区）"), validators=[Optional()])
     county_max = IntegerField(_l("该县承保机构上限"), validators=[Optional(), NumberRange(min=1, max=20)])
+    capacity_insurer = SelectField(_l("承保能力上限：承保机构"), validators=[Optional()])
+    capacity_mode = SelectField(_l("承保能力上限"), validators=[Optional()])
+    capacity_amount = DecimalField(_l("新的承保能力上限（元）"), places=2, validators=[Optional(), NumberRange(min=0.01)])
 
 
 class ImportForm(FlaskForm):

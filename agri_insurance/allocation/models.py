@@ -65,7 +65,7 @@ class AllocationRun(db.Model):
     source: Mapped[RunSource] = mapped_column(enum_type(RunSource))
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("allocation_runs.id"))
     # what-if changes: {"fixed": [[lot_code, insurer_id]], "forbidden": [...], "cap": "0.35"|None,
-    #                   "extra_max": {region_code: n}}
+    #                   "extra_max": {region_code: n}, "capacity": {insurer_id: "amount"|None}}
     changes: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     scenario: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     result: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)

@@ -184,7 +184,8 @@ def start_import(rnd: SelectionRound, raw: Any, actor) -> AllocationRun:
 
 def start_whatif(parent: AllocationRun, changes: dict[str, Any], actor) -> AllocationRun:
     """A run of the parent's scenario with changes: fixed / forbidden (lot code, insurer credit code) pairs, the
-    market-share cap (a fraction, or None to drop it) and a county's maximum number of insurers."""
+    market-share cap (a fraction, or None to drop it), a county's maximum number of insurers and an insurer's
+    premium capacity (an amount in yuan, or None to drop it)."""
     rnd = parent.round
     require(rnd.status is S.EVALUATION, _("只有评审中的轮次可以分配"))
     scenario = copy.deepcopy(parent.scenario)
@@ -210,6 +211,18 @@ def start_whatif(parent: AllocationRun, changes: dict[str, Any], actor) -> Alloc
         county["max_insurers"] = int(n)
         county.setdefault("approval_ref", _("假设分析（待省级批准）"))
         parts.append(_("%(county)s 上限%(n)s家", county=county["name"], n=n))
+    for insurer_id, amount in (changes.get("capacity") or {}).items():
+        require(insurer_id in insurer_ids, _("请选择承保机构"))
+        entry = next(i for i in scenario["insurers"] if i["id"] == insurer_id)
+        if amount is None:
+            require("premium_capacity" in entry, _("%(name)s 未设置承保能力上限", name=entry["name"]))
+            del entry["premium_capacity"]
+            parts.append(_("取消 %(name)s 的承保能力上限", name=entry["name"]))
+        else:
+            amount = to_fen(Decimal(amount))
+            require(Decimal(0) < amount < CAPACITY_LIMIT, _("承保能力上限应为大于0的金额（元）"))
+            entry["premium_capacity"] = format(amount, "f")
+            parts.append(_("%(name)s 承保能力上限 %(amount)s 元", name=entry["name"], amount=format(amount, ",.2f")))
     require(parts, _("请至少设置一项变化"))
     scenario = check_scenario(scenario)
     return _start(rnd, scenario, RunSource.WHATIF, _("假设分析（基于 #%(n)s）：", n=parent.number) + "；".join(parts),

@@ -45,6 +45,8 @@ def _whatif_form(run: AllocationRun) -> WhatIfForm:
     form.pair_kind.choices = choices([("fixed", _l("指定给该机构")), ("forbidden", _l("不得给该机构"))])
     form.cap_mode.choices = choices([("keep", _l("不变")), ("set", _l("改为下列比例")), ("none", _l("取消上限"))])
     form.county.choices = choices([("", "—")] + [(c["id"], c["name"]) for c in run.scenario["counties"]])
+    form.capacity_insurer.choices = form.pair_insurer.choices
+    form.capacity_mode.choices = choices([("keep", _l("不变")), ("set", _l("改为下列金额")), ("none", _l("取消上限"))])
     return form
 
 
@@ -148,6 +150,15 @@ def whatif(run_id: int):
         changes["cap"] = str(Decimal(form.cap_pct.data) / 100)
     if form.county.data or form.county_max.data:
         changes["extra_max"] = {form.county.data or "": form.county_max.data or 0}
+    if form.capacity_insurer.data or form.capacity_mode.data in ("set", "none"):
+        if form.capacity_mode.data not in ("set", "none"):
+            flash(_("请选择承保能力上限改为多少或取消"), "danger")
+            return redirect(url_for(".run_detail", run_id=run_id))
+        if form.capacity_mode.data == "set" and form.capacity_amount.data is None:
+            flash(_("请填写新的承保能力上限（元）"), "danger")
+            return redirect(url_for(".run_detail", run_id=run_id))
+        changes["capacity"] = {form.capacity_insurer.data or "": None if form.capacity_mode.data == "none"
+                               else str(form.capacity_amount.data)}
     try:
         run = service.start_whatif(parent, changes, current_user)
         db.session.commit()

@@ -193,6 +193,9 @@ def test_concurrent_adoptions_only_one_wins(scored_round, login, db, app):
     ({"cap_mode": "set"}, "请填写新的市场份额上限（%）"),
     ({"county": "361128", "cap_mode": "keep"}, "请填写该县承保机构上限"),
     ({"county_max": "4", "cap_mode": "keep"}, "请选择县（市、区）"),
+    ({"capacity_mode": "set", "cap_mode": "keep"}, "请填写新的承保能力上限（元）"),
+    ({"capacity_mode": "set", "capacity_amount": "100", "cap_mode": "keep"}, "请选择承保机构"),
+    ({"capacity_mode": "none", "cap_mode": "keep"}, "请选择承保机构"),
 ])
 def test_half_filled_whatif_is_refused_not_dropped(scored_round, login, db, data, message):
     """A change the user began but did not finish is named back to the user; no run is started without it."""
@@ -252,3 +255,29 @@ def test_insurer_capacity_is_refused_once_a_run_is_adopted(scored_round, login, 
     rnd = db.session.get(type(rnd), rnd.id)
     with pytest.raises(DomainError):
         service.set_capacity(rnd, scored_round.insurers[0].id, Decimal("1000000"), "", user("city_agri"))
+
+
+def test_whatif_changes_an_insurers_capacity(scored_round, login, db):
+    """A what-if run with a premium capacity for one insurer: the new run keeps to it; dropping a capacity the
+    scenario does not have, or naming an insurer without saying what to do, is refused."""
+    rnd = scored_round.round
+    best = scored_round.insurers[0].credit_code
+    city = login("city_agri")
+    run = _run(city, rnd)
+    premium = {lot["id"]: Decimal(lot["expected_premium"]) for lot in run.scenario["lots"]}
+    response = city.post(f"/allocation/runs/{run.id}/whatif", data={
+        "cap_mode": "keep", "capacity_insurer": best, "capacity_mode": "set", "capacity_amount": "1500000"})
+    assert response.status_code == 302
+    whatif = _db.session.scalars(sa.select(AllocationRun).order_by(AllocationRun.id.desc())).first()
+    jobs.wait(whatif.job_id, timeout=60)
+    db.session.expire_all()
+    whatif = db.session.get(AllocationRun, whatif.id)
+    assert {i["id"]: i for i in whatif.scenario["insurers"]}[best]["premium_capacity"] == "1500000.00"
+    assert "1,500,000.00" in whatif.label
+    assert sum(premium[a["lot_id"]] for a in whatif.result["awards"] if a["insurer_id"] == best) <= 1500000
+    for data, message in (({"capacity_insurer": best, "capacity_mode": "none"}, "未设置承保能力上限"),
+                          ({"capacity_insurer": best, "capacity_mode": "keep"}, "请选择承保能力上限改为多少或取消")):
+        page = read_text(city.post(f"/allocation/runs/{run.id}/whatif", data={"cap_mode": "keep", **data},
+                                   follow_redirects=True))
+        assert message in page
+    assert _db.session.scalar(sa.select(sa.func.count(AllocationRun.id))) == 2
