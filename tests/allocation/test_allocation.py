@@ -274,6 +274,9 @@ def test_whatif_changes_an_insurers_capacity(scored_round, login, db):
     whatif = db.session.get(AllocationRun, whatif.id)
     assert {i["id"]: i for i in whatif.scenario["insurers"]}[best]["premium_capacity"] == "1500000.00"
     assert "1,500,000.00" in whatif.label
+    conditions = read_text(city.get(f"/allocation/runs/{whatif.id}")).split('id="run-conditions"')[1].split("</p>")[0]
+    assert scored_round.insurers[0].name in conditions and "1,500,000.00" in conditions
+    assert "承保能力上限：无" in read_text(city.get(f"/allocation/runs/{run.id}")).replace(" ", "").replace("\n", "")
     assert sum(premium[a["lot_id"]] for a in whatif.result["awards"] if a["insurer_id"] == best) <= 1500000
     for data, message in (({"capacity_insurer": best, "capacity_mode": "none"}, "未设置承保能力上限"),
                           ({"capacity_insurer": best, "capacity_mode": "keep"}, "请选择承保能力上限改为多少或取消")):
