@@ -36,6 +36,12 @@ class Attempt:
         return self.ok
 
 
+def flash_form_errors(form) -> None:
+    """A form posted from a page that does not show it again: every field's errors as one message."""
+    flash("；".join(f"{form[name].label.text}：{'，'.join(errors)}" for name, errors in form.errors.items()),
+          "danger")
+
+
 def refuse(error: DomainError, form=None) -> None:
     """Undo the request's changes and tell the user why: on the form field it names, else as a message."""
     db.session.rollback()

@@ -56,7 +56,8 @@ def logout():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        done = commit_or_flash(lambda: service.change_own_password(current_user, form.current_password.data, form.new_password.data), _("密码已修改"), form)
+        done = commit_or_flash(lambda: service.change_own_password(current_user, form.current_password.data,
+                                                                   form.new_password.data), _("密码已修改"), form)
         if done:
             return redirect(url_for("main.dashboard"))
     return render_template("auth/change_password.html", form=form), 400 if form.errors else 200

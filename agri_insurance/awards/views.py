@@ -230,7 +230,8 @@ def ocds_json(round_id: int):
 def holidays():
     form = HolidayForm()
     if form.validate_on_submit():
-        done = commit_or_flash(lambda: calendar.add_holiday(form.day.data, form.name.data, current_user), _("节假日已添加"), form)
+        done = commit_or_flash(lambda: calendar.add_holiday(form.day.data, form.name.data, current_user),
+                               _("节假日已添加"), form)
         if done:
             return redirect(url_for(".holidays"))
     rows = db.session.scalars(sa.select(Holiday).order_by(Holiday.day.desc())).all()

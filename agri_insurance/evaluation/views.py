@@ -32,7 +32,7 @@ from agri_insurance.evaluation.models import (
     PanelStatus,
 )
 from agri_insurance.extensions import db
-from agri_insurance.forms_util import refuse, show_domain_error
+from agri_insurance.forms_util import commit_or_flash
 from agri_insurance.spreadsheets import download, xlsx_download
 from agri_insurance.tenders.models import RoundStatus, SelectionRound
 from agri_insurance.tenders.views import get_round_or_404
@@ -42,17 +42,6 @@ MANAGERS = (Role.CITY_AGRI,)
 BUREAU = (Role.ADMIN, Role.CITY_AGRI)
 EXPERTS = (Role.EXPERT,)
 PARTICIPANTS = (Role.ADMIN, Role.CITY_AGRI, Role.EXPERT, Role.INSURER)
-
-
-def _fail(e: DomainError, endpoint: str, **kwargs):
-    refuse(e)
-    return redirect(url_for(endpoint, **kwargs))
-
-
-def _done(message: str, endpoint: str, **kwargs):
-    db.session.commit()
-    flash(message, "success")
-    return redirect(url_for(endpoint, **kwargs))
 
 
 # --- lists -------------------------------------------------------------------------------------------------
@@ -97,12 +86,9 @@ def _criterion_cycle(rnd: SelectionRound, criterion: Criterion | None):
         form.kind.data = criterion.kind.value
         form.bands.data = "\n".join(f"{b}, {p}" for b, p in (criterion.bands or []))
     if form.validate_on_submit():
-        try:
-            service.save_criterion(rnd, criterion, form.to_data(), current_user)
-            return _done(_("已保存"), ".scheme", round_id=rnd.id)
-        except DomainError as e:
-            db.session.rollback()
-            show_domain_error(form, e)
+        if commit_or_flash(lambda: service.save_criterion(rnd, criterion, form.to_data(), current_user), _("已保存"),
+                           form):
+            return redirect(url_for(".scheme", round_id=rnd.id))
     return render_template("evaluation/criterion_form.html", form=form, rnd=rnd,
                            criterion=criterion), 400 if form.errors else 200
 
@@ -125,22 +111,16 @@ def edit_criterion(criterion_id: int):
 def delete_criterion(criterion_id: int):
     criterion = scoped_get_or_404(Criterion, criterion_id)
     round_id = criterion.scheme.round_id
-    try:
-        service.delete_criterion(criterion, current_user)
-        return _done(_("已删除"), ".scheme", round_id=round_id)
-    except DomainError as e:
-        return _fail(e, ".scheme", round_id=round_id)
+    commit_or_flash(lambda: service.delete_criterion(criterion, current_user), _("已删除"))
+    return redirect(url_for(".scheme", round_id=round_id))
 
 
 @bp.post("/rounds/<int:round_id>/scheme/reset")
 @roles_required(*MANAGERS)
 def reset_scheme(round_id: int):
     rnd = get_round_or_404(round_id)
-    try:
-        service.reset_scheme(rnd, current_user)
-        return _done(_("评分方案已恢复为默认"), ".scheme", round_id=rnd.id)
-    except DomainError as e:
-        return _fail(e, ".scheme", round_id=rnd.id)
+    commit_or_flash(lambda: service.reset_scheme(rnd, current_user), _("评分方案已恢复为默认"))
+    return redirect(url_for(".scheme", round_id=rnd.id))
 
 
 @bp.route("/rounds/<int:round_id>/rules", methods=["GET", "POST"])
@@ -152,12 +132,8 @@ def edit_rules(round_id: int):
     if request.method == "GET":
         form.allowed_risk_ratings.data = list(scheme.allowed_risk_ratings)
     if form.validate_on_submit():
-        try:
-            service.save_rules(rnd, form.to_data(), current_user)
-            return _done(_("已保存"), ".scheme", round_id=rnd.id)
-        except DomainError as e:
-            db.session.rollback()
-            show_domain_error(form, e)
+        if commit_or_flash(lambda: service.save_rules(rnd, form.to_data(), current_user), _("已保存"), form):
+            return redirect(url_for(".scheme", round_id=rnd.id))
     db.session.commit()
     return render_template("evaluation/rules_form.html", form=form, rnd=rnd), 400 if form.errors else 200
 
@@ -188,11 +164,8 @@ def panel(round_id: int):
 @roles_required(*MANAGERS)
 def check_eligibility(round_id: int):
     rnd = get_round_or_404(round_id)
-    try:
-        service.check_eligibility(rnd, current_user)
-        return _done(_("资格审查已完成"), ".panel", round_id=rnd.id)
-    except DomainError as e:
-        return _fail(e, ".panel", round_id=rnd.id)
+    commit_or_flash(lambda: service.check_eligibility(rnd, current_user), _("资格审查已完成"))
+    return redirect(url_for(".panel", round_id=rnd.id))
 
 
 @bp.post("/checks/<int:check_id>/decision")
@@ -201,13 +174,12 @@ def decide(check_id: int):
     check = scoped_get_or_404(EligibilityCheck, check_id)
     form = DecisionForm()
     round_id = check.round_id
-    try:
-        if not form.validate_on_submit():
-            raise DomainError(_("请选择决定并填写理由"))
-        service.decide_common_control(check, ControlDecision(form.decision.data), form.note.data, current_user)
-        return _done(_("决定已记录"), ".panel", round_id=round_id)
-    except DomainError as e:
-        return _fail(e, ".panel", round_id=round_id)
+    if not form.validate_on_submit():
+        flash(_("请选择决定并填写理由"), "danger")
+    else:
+        commit_or_flash(lambda: service.decide_common_control(check, ControlDecision(form.decision.data),
+                                                              form.note.data, current_user), _("决定已记录"))
+    return redirect(url_for(".panel", round_id=round_id))
 
 
 @bp.post("/rounds/<int:round_id>/members")
@@ -215,13 +187,11 @@ def decide(check_id: int):
 def add_member(round_id: int):
     rnd = get_round_or_404(round_id)
     form = MemberForm(experts=_experts())
-    try:
-        if not form.validate_on_submit():
-            raise DomainError(_("请选择启用的评审专家"))
-        service.assign_expert(rnd, db.session.get(User, form.user_id.data), current_user)
-        return _done(_("已指派"), ".panel", round_id=rnd.id)
-    except DomainError as e:
-        return _fail(e, ".panel", round_id=rnd.id)
+    if not form.validate_on_submit():
+        flash(_("请选择启用的评审专家"), "danger")
+    else:
+        commit_or_flash(lambda: service.assign_expert(rnd, db.session.get(User, form.user_id.data), current_user), _("已指派"))
+    return redirect(url_for(".panel", round_id=rnd.id))
 
 
 @bp.post("/members/<int:member_id>/delete")
@@ -229,33 +199,25 @@ def add_member(round_id: int):
 def remove_member(member_id: int):
     member = scoped_get_or_404(PanelMember, member_id)
     round_id = member.panel.round_id
-    try:
-        service.remove_expert(member, current_user)
-        return _done(_("已移出"), ".panel", round_id=round_id)
-    except DomainError as e:
-        return _fail(e, ".panel", round_id=round_id)
+    commit_or_flash(lambda: service.remove_expert(member, current_user), _("已移出"))
+    return redirect(url_for(".panel", round_id=round_id))
 
 
 @bp.post("/rounds/<int:round_id>/scoring")
 @roles_required(*MANAGERS)
 def start_scoring(round_id: int):
     rnd = get_round_or_404(round_id)
-    try:
-        service.start_scoring(rnd, current_user)
-        return _done(_("专家评分已开始"), ".panel", round_id=rnd.id)
-    except DomainError as e:
-        return _fail(e, ".panel", round_id=rnd.id)
+    commit_or_flash(lambda: service.start_scoring(rnd, current_user), _("专家评分已开始"))
+    return redirect(url_for(".panel", round_id=rnd.id))
 
 
 @bp.post("/rounds/<int:round_id>/close")
 @roles_required(*MANAGERS)
 def close_panel(round_id: int):
     rnd = get_round_or_404(round_id)
-    try:
-        service.close_panel(rnd, current_user)
-        return _done(_("评审已结束，排名已确定"), ".ranking", round_id=rnd.id)
-    except DomainError as e:
-        return _fail(e, ".panel", round_id=rnd.id)
+    if commit_or_flash(lambda: service.close_panel(rnd, current_user), _("评审已结束，排名已确定")):
+        return redirect(url_for(".ranking", round_id=rnd.id))
+    return redirect(url_for(".panel", round_id=rnd.id))
 
 
 # --- ranking and exports ------------------------------------------------------------------------------------
@@ -348,13 +310,12 @@ def declare(round_id: int):
     rnd, member = _membership(round_id)
     bidders = sorted({b.insurer for b in bids_service.opened_bids(rnd)}, key=lambda i: i.name)
     form = ConflictForm(insurers=bidders)
-    try:
-        if not form.validate_on_submit():
-            raise DomainError(_("只能对本轮投标人声明利益冲突"))
-        service.declare_conflicts(member, form.insurer_ids.data or [], form.note.data, current_user)
-        return _done(_("利益冲突声明已记录"), ".expert_round", round_id=rnd.id)
-    except DomainError as e:
-        return _fail(e, ".expert_round", round_id=rnd.id)
+    if not form.validate_on_submit():
+        flash(_("只能对本轮投标人声明利益冲突"), "danger")
+    else:
+        commit_or_flash(lambda: service.declare_conflicts(member, form.insurer_ids.data or [], form.note.data,
+                                                          current_user), _("利益冲突声明已记录"))
+    return redirect(url_for(".expert_round", round_id=rnd.id))
 
 
 @bp.route("/rounds/<int:round_id>/bids/<int:bid_id>/score", methods=["GET", "POST"])
@@ -390,10 +351,13 @@ def score_bid(round_id: int, bid_id: int):
         if not errors:
             try:
                 service.save_scores(member, bid, entered, current_user)
-                return _done(_("评分已保存"), ".expert_round", round_id=rnd.id)
+                db.session.commit()
             except DomainError as e:
                 db.session.rollback()
-                errors[e.field or ""] = e.message
+                errors[e.field or ""] = e.message  # shown beside the criterion it names
+            else:
+                flash(_("评分已保存"), "success")
+                return redirect(url_for(".expert_round", round_id=rnd.id))
     return render_template("evaluation/score_form.html", rnd=rnd, member=member, bid=bid, criteria=criteria,
                            values=values, errors=errors, form=form), 400 if errors else 200
 
@@ -402,11 +366,8 @@ def score_bid(round_id: int, bid_id: int):
 @roles_required(*EXPERTS)
 def submit(round_id: int):
     rnd, member = _membership(round_id)
-    try:
-        service.submit_scores(member, current_user)
-        return _done(_("评分已提交"), ".expert_round", round_id=rnd.id)
-    except DomainError as e:
-        return _fail(e, ".expert_round", round_id=rnd.id)
+    commit_or_flash(lambda: service.submit_scores(member, current_user), _("评分已提交"))
+    return redirect(url_for(".expert_round", round_id=rnd.id))
 
 
 # --- the bidder's own result -------------------------------------------------------------------------------

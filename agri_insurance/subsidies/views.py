@@ -10,7 +10,7 @@ from agri_insurance.auth.models import CITY_ROLES, Role
 from agri_insurance.auth.permissions import roles_required, scope_clause, scoped_get_or_404
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
-from agri_insurance.forms_util import commit_or_flash, show_domain_error
+from agri_insurance.forms_util import commit_or_flash, flash_form_errors, show_domain_error
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel
 from agri_insurance.spreadsheets import xlsx_download
 from agri_insurance.subsidies import exports, service
@@ -79,7 +79,8 @@ def _claim_form(claim=None):
 def _save_claim_view(claim):
     form = _claim_form(claim)
     if form.validate_on_submit():
-        done = commit_or_flash(lambda: service.save_claim(claim, form.data, current_user.insurer, current_user), _("已保存草稿，核对无误后请提交"), form)
+        done = commit_or_flash(lambda: service.save_claim(claim, form.data, current_user.insurer, current_user),
+                               _("已保存草稿，核对无误后请提交"), form)
         if done:
             return redirect(url_for(".claim_detail", claim_id=done.value.id))
     units = {p.id: p.unit for p in _products()}
@@ -180,8 +181,7 @@ def add_payment(claim_id: int):
     claim = scoped_get_or_404(SubsidyClaim, claim_id)
     form = PaymentForm(levels=service.payable_levels(current_user))
     if not form.validate_on_submit():
-        errors = "；".join(f"{getattr(form, name).label.text}：{'，'.join(msgs)}" for name, msgs in form.errors.items())
-        flash(errors, "danger")
+        flash_form_errors(form)
         return redirect(url_for(".claim_detail", claim_id=claim.id))
     return _act(claim, lambda: service.confirm_payment(
         claim, ShareLevel(form.level.data), form.amount.data, form.paid_on.data, form.voucher_no.data,
