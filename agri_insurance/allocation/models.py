@@ -129,13 +129,6 @@ class InsurerCapacity(db.Model):
     set_at: Mapped[datetime] = mapped_column(default=utcnow)
     set_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
+    # no visible_to: capacities are only read through their round, whose pages check role and scope
     round = relationship("SelectionRound")
     insurer = relationship("Insurer")
-
-    @classmethod
-    def visible_to(cls, user):
-        from agri_insurance.auth.models import Role
-
-        if user.role in (Role.ADMIN, Role.CITY_AGRI):
-            return cls.round_id.in_(sa.select(SelectionRound.id))
-        return sa.false()

@@ -80,6 +80,22 @@ def build_scenario(rnd: SelectionRound) -> dict[str, Any]:
 CAPACITY_LIMIT = Decimal("1e15")  # more than any premium a city could award; keeps the Numeric(18, 2) column
 
 
+def _capacity_amount(amount) -> Decimal:
+    """A premium capacity as entered (yuan), to the fen; DomainError unless it is above 0."""
+    amount = to_fen(Decimal(amount))
+    require(Decimal(0) < amount < CAPACITY_LIMIT, _("承保能力上限应为大于0的金额（元）"))
+    return amount
+
+
+def run_conditions(run: AllocationRun) -> dict[str, Any]:
+    """What a run was computed under, from its own scenario: the market-share cap (percent) and the insurers'
+    premium capacities (yuan)."""
+    cap = run.scenario["settings"].get("market_share_cap")
+    return {"cap_pct": None if cap is None else Decimal(cap) * 100,
+            "capacities": [(i["name"], Decimal(i["premium_capacity"])) for i in run.scenario["insurers"]
+                           if i.get("premium_capacity") is not None]}
+
+
 def capacities(rnd: SelectionRound) -> list[InsurerCapacity]:
     return list(db.session.scalars(sa.select(InsurerCapacity).where(InsurerCapacity.round_id == rnd.id)
                                    .order_by(InsurerCapacity.insurer_id)))
@@ -108,8 +124,7 @@ def set_capacity(rnd: SelectionRound, insurer_id: int, amount: Decimal | None, b
         audit.record(actor, "allocation.capacity_removed", rnd, _("取消 %(name)s 的承保能力上限", name=insurer.name),
                      insurer_id=insurer_id)
         return
-    amount = to_fen(Decimal(amount))
-    require(Decimal(0) < amount < CAPACITY_LIMIT, _("承保能力上限应为大于0的金额（元）"))
+    amount = _capacity_amount(amount)
     if row is None:
         row = InsurerCapacity(round_id=rnd.id, insurer_id=insurer_id, premium_capacity=amount)
         db.session.add(row)
@@ -219,8 +234,7 @@ def start_whatif(parent: AllocationRun, changes: dict[str, Any], actor) -> Alloc
             del entry["premium_capacity"]
             parts.append(_("取消 %(name)s 的承保能力上限", name=entry["name"]))
         else:
-            amount = to_fen(Decimal(amount))
-            require(Decimal(0) < amount < CAPACITY_LIMIT, _("承保能力上限应为大于0的金额（元）"))
+            amount = _capacity_amount(amount)
             entry["premium_capacity"] = format(amount, "f")
             parts.append(_("%(name)s 承保能力上限 %(amount)s 元", name=entry["name"], amount=format(amount, ",.2f")))
     require(parts, _("请至少设置一项变化"))

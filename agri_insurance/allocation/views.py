@@ -14,7 +14,7 @@ from agri_insurance.auth.models import Role
 from agri_insurance.auth.permissions import roles_required, scoped_get_or_404
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
-from agri_insurance.forms_util import choices, commit_or_flash, refuse
+from agri_insurance.forms_util import choices, commit_or_flash, flash_form_errors, refuse
 from agri_insurance.jobs import service as jobs
 from agri_insurance.spreadsheets import download
 from agri_insurance.tenders import service as tenders
@@ -72,8 +72,7 @@ def set_capacity(round_id: int):
     rnd = _round(round_id)
     form = _capacity_form(rnd)
     if not form.validate_on_submit():
-        flash("；".join(f"{form[name].label.text}：{'、'.join(errors)}" for name, errors in form.errors.items()),
-              "danger")
+        flash_form_errors(form)
     else:
         commit_or_flash(lambda: service.set_capacity(rnd, form.insurer.data, form.amount.data, form.basis.data,
                                                      current_user),
@@ -123,6 +122,7 @@ def run_detail(run_id: int):
         db.session.commit()
     others = [r for r in service.runs_of(run.round) if r.id != run.id and r.status is RunStatus.DONE]
     return render_template("allocation/run_detail.html", run=run, rnd=run.round, state=state,
+                           conditions=service.run_conditions(run),
                            view=service.result_view(run) if run.status is RunStatus.DONE else None,
                            adopted=service.adopted_run(run.round), others=others,
                            manager=current_user.role in MANAGERS, form=_whatif_form(run))

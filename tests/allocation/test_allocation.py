@@ -61,6 +61,11 @@ def test_scenario_from_the_database_equals_the_hand_written_one(scored_round_wit
 def _run(client, rnd) -> AllocationRun:
     response = client.post(f"/allocation/rounds/{rnd.id}/runs")
     assert response.status_code == 302, read_text(response)
+    return _finished_latest_run()
+
+
+def _finished_latest_run() -> AllocationRun:
+    """The newest run, once its job has finished."""
     run = _db.session.scalars(sa.select(AllocationRun).order_by(AllocationRun.id.desc())).first()
     jobs.wait(run.job_id, timeout=60)
     _db.session.expire_all()
@@ -79,10 +84,7 @@ def test_run_whatif_compare_export_import_and_adopt(scored_round, login, db):
     response = city.post(f"/allocation/runs/{run.id}/whatif", data={
         "pair_lot": "361128-1", "pair_insurer": a, "pair_kind": "forbidden", "cap_mode": "keep"})
     assert response.status_code == 302
-    whatif = _db.session.scalars(sa.select(AllocationRun).order_by(AllocationRun.id.desc())).first()
-    jobs.wait(whatif.job_id, timeout=60)
-    db.session.expire_all()
-    whatif = db.session.get(AllocationRun, whatif.id)
+    whatif = _finished_latest_run()
     assert {"lot_id": "361128-1", "insurer_id": a} in whatif.scenario["forbidden"]
     assert whatif.result["awards"][0]["insurer_id"] != a
     diff = read_text(city.get(f"/allocation/compare?a={run.id}&b={whatif.id}"))
@@ -266,16 +268,14 @@ def test_whatif_changes_an_insurers_capacity(scored_round, login, db):
     run = _run(city, rnd)
     premium = {lot["id"]: Decimal(lot["expected_premium"]) for lot in run.scenario["lots"]}
     response = city.post(f"/allocation/runs/{run.id}/whatif", data={
-        "cap_mode": "keep", "capacity_insurer": best, "capacity_mode": "set", "capacity_amount": "1500000"})
+        "cap_mode": "set", "cap_pct": "35", "capacity_insurer": best, "capacity_mode": "set",
+        "capacity_amount": "1500000"})
     assert response.status_code == 302
-    whatif = _db.session.scalars(sa.select(AllocationRun).order_by(AllocationRun.id.desc())).first()
-    jobs.wait(whatif.job_id, timeout=60)
-    db.session.expire_all()
-    whatif = db.session.get(AllocationRun, whatif.id)
+    whatif = _finished_latest_run()
     assert {i["id"]: i for i in whatif.scenario["insurers"]}[best]["premium_capacity"] == "1500000.00"
     assert "1,500,000.00" in whatif.label
     conditions = read_text(city.get(f"/allocation/runs/{whatif.id}")).split('id="run-conditions"')[1].split("</p>")[0]
-    assert scored_round.insurers[0].name in conditions and "1,500,000.00" in conditions
+    assert scored_round.insurers[0].name in conditions and "1,500,000.00" in conditions and "35%" in conditions
     assert "承保能力上限：无" in read_text(city.get(f"/allocation/runs/{run.id}")).replace(" ", "").replace("\n", "")
     assert sum(premium[a["lot_id"]] for a in whatif.result["awards"] if a["insurer_id"] == best) <= 1500000
     for data, message in (({"capacity_insurer": best, "capacity_mode": "none"}, "未设置承保能力上限"),
