@@ -268,7 +268,8 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
     # on a large scale the restricted master usually reaches the requested gap by itself (half the time);
     # on a smaller one it is a short look for an incumbent, and the time goes to the cores and the exact phase
     box = remaining if not exact else remaining * (0.5 if large else _FIRST_MIP_SHARE)
-    if exact and not large:
+    small_exact = exact and not large  # a second look beside the first, then the cores, then the exact phase
+    if small_exact:
         # give the short look the patterns close to each county's Lagrangian best (better incumbents)
         near = _near_patterns(p, counties, best_pi, best_values, 2.0 * max(gap, 1e-6) * abs(best_ub))
         if near is not None:
@@ -280,6 +281,7 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
     # 6373.737, and the cores then reach the optimum from there); the better one is kept.
     looks: list = [None, None]
     looked = threading.Event()  # one look has ended (proven, or at the requested gap): the other stops too
+    t_look = time.perf_counter()
 
     def first_look(k: int) -> None:
         m = master if k == 0 else master.copy(random_seed=k)
@@ -291,18 +293,17 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
         value = -np.inf if cols_k is None else sum(m.col_profit[j] for j in cols_k)
         looks[k] = (value, ms_k, None if cols_k is None else np.concatenate([m.col_bids[j] for j in cols_k]))
 
-    t_look = time.perf_counter()
-    _run_beside(first_look, _SECOND_SEARCH_AFTER) if exact and not large else first_look(0)
+    _run_beside(first_look, _SECOND_SEARCH_AFTER) if small_exact else first_look(0)
     looks = [look for look in looks if look is not None]
     stats["first_looks"] = [look[0] if np.isfinite(look[0]) else None for look in looks]
-    value, ms, bids = max(looks, key=lambda look: look[0])  # the first on a tie: no race in that choice
+    _, ms, bids = max(looks, key=lambda look: look[0])  # the first on a tie: no race in that choice
     cols = _add_assignment(master, p, bids) if bids is not None else None
     if cols is not None and start_cols is not None and \
             sum(master.col_profit[j] for j in cols) < sum(master.col_profit[j] for j in start_cols):
         cols = start_cols
     stats["mip_status"] = master.h.modelStatusToString(ms)
     incumbent_cols = cols if cols is not None else start_cols
-    if exact and not large and incumbent_cols is not None:
+    if small_exact and incumbent_cols is not None:
         # the allocations that fill the binding capacities best differ from the incumbent in a few cheap
         # patterns: small cores around it, solved to optimality, find them (and each one bounds the whole)
         now = time.perf_counter()
