@@ -98,6 +98,7 @@ def run_conditions(run: AllocationRun) -> dict[str, Any]:
 
 def capacities(rnd: SelectionRound) -> list[InsurerCapacity]:
     return list(db.session.scalars(sa.select(InsurerCapacity).where(InsurerCapacity.round_id == rnd.id)
+                                   .options(sa.orm.selectinload(InsurerCapacity.insurer))
                                    .order_by(InsurerCapacity.insurer_id)))
 
 
