@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from agri_insurance.allocation import scores
 from agri_insurance.allocation.models import AllocationRun, InsurerCapacity, RunSource, RunStatus
@@ -122,7 +123,7 @@ def set_capacity(rnd: SelectionRound, insurer_id: int, amount: Decimal | None, b
         require(row is not None, _("%(name)s 未设置承保能力上限", name=insurer.name))
         db.session.delete(row)
         db.session.flush()
-        audit.record(actor, "allocation.capacity_removed", rnd, _("取消 %(name)s 的承保能力上限", name=insurer.name),
+        audit.record(actor, "allocation.capacity_removed", rnd, _l("取消 %(name)s 的承保能力上限", name=insurer.name),
                      insurer_id=insurer_id)
         return
     amount = _capacity_amount(amount)
@@ -135,7 +136,7 @@ def set_capacity(rnd: SelectionRound, insurer_id: int, amount: Decimal | None, b
     row.set_by_id = getattr(actor, "id", None)
     db.session.flush()
     audit.record(actor, "allocation.capacity_set", rnd,
-                 _("%(name)s 承保能力上限 %(amount)s 元", name=insurer.name, amount=format(amount, ",.2f")),
+                 _l("%(name)s 承保能力上限 %(amount)s 元", name=insurer.name, amount=format(amount, ",.2f")),
                  insurer_id=insurer_id, premium_capacity=format(amount, "f"), basis=row.basis)
 
 
@@ -165,7 +166,7 @@ def _start(rnd: SelectionRound, scenario: dict, source: RunSource, label: str, a
     job = jobs.submit(JOB_KIND, {"run_id": run.id}, actor)
     run.job_id = job.id
     db.session.flush()
-    audit.record(actor, "allocation.started", run, _("分配方案 #%(n)s：%(label)s", n=run.number, label=run.label),
+    audit.record(actor, "allocation.started", run, _l("分配方案 #%(n)s：%(label)s", n=run.number, label=run.label),
                  round_id=rnd.id, source=source.value, changes=changes or {})
     return run
 
@@ -184,7 +185,7 @@ def run_now(rnd: SelectionRound, actor) -> AllocationRun:
                         changes={}, scenario=scenario, status=RunStatus.QUEUED, created_by_id=getattr(actor, "id", None))
     db.session.add(run)
     db.session.flush()
-    audit.record(actor, "allocation.started", run, _("分配方案 #%(n)s：%(label)s", n=run.number, label=run.label),
+    audit.record(actor, "allocation.started", run, _l("分配方案 #%(n)s：%(label)s", n=run.number, label=run.label),
                  round_id=rnd.id, source=RunSource.DATABASE.value, changes={})
     finish_run(run, solve_scenario(parse_scenario(scenario)).to_dict())
     return run
@@ -380,7 +381,7 @@ def adopt(run: AllocationRun, actor) -> list:
     run.adopted_by_id = getattr(actor, "id", None)
     db.session.flush()  # the partial unique index refuses a second adopted run here
     created = awards.create_awards(rnd, run, winners, rankings, actor)
-    audit.record(actor, "allocation.adopted", run, _("采用分配方案 #%(n)s：%(name)s", n=run.number, name=rnd.name),
+    audit.record(actor, "allocation.adopted", run, _l("采用分配方案 #%(n)s：%(name)s", n=run.number, name=rnd.name),
                  round_id=rnd.id, objective=run.objective)
     return created
 

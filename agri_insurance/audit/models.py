@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,8 +26,27 @@ class AuditEntry(db.Model):
     action: Mapped[str] = mapped_column(sa.String(64), index=True)
     object_type: Mapped[str] = mapped_column(sa.String(64))
     object_id: Mapped[str | None] = mapped_column(sa.String(64))
-    summary: Mapped[str] = mapped_column(sa.String(500))
+    summary: Mapped[str] = mapped_column(sa.String(500))  # in Chinese when summary_message is set
+    # {"msgid", "params"}: the summary as a message, shown in each reader's language (None: entries written
+    # before it was kept, and summaries given as plain text)
+    summary_message: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+    @property
+    def display_summary(self) -> str:
+        """The summary in the reader's language where it was kept as a message, else as stored."""
+        if not self.summary_message:
+            return self.summary
+        try:
+            return _render(self.summary_message)[:500]
+        except (KeyError, TypeError, ValueError):  # a message whose parameters changed since: the stored text
+            return self.summary
+
+
+def _render(message: dict[str, Any]) -> str:
+    params = {name: _render(value) if isinstance(value, dict) and "msgid" in value else value
+              for name, value in (message.get("params") or {}).items()}
+    return gettext(message["msgid"], **params)
 
 
 class AuditLogIsAppendOnly(RuntimeError):

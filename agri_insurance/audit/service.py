@@ -1,9 +1,18 @@
-"""Writing the audit log. Services call record() for every create, update and state change."""
+"""Writing the audit log. Services call record() for every create, update and state change.
+
+A summary given as a lazy string (``_l("...", name=...)``) is kept as its message id and parameters as well as
+its Chinese text, so that every reader sees it in their own language (``AuditEntry.display_summary``); a plain
+string is kept as it is.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+
+from flask import current_app, has_app_context
+from flask_babel import force_locale
+from flask_babel.speaklater import LazyString
 
 from agri_insurance.audit.models import AuditEntry
 from agri_insurance.extensions import db
@@ -23,8 +32,25 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def record(actor, action: str, obj, summary: str, **details: Any) -> AuditEntry:
-    """Append one entry. `actor` is a User or None (system); `obj` any mapped object with an id.
+def _message(text: LazyString) -> dict[str, Any]:
+    """A lazy string as {"msgid", "params"}; a parameter that is itself a lazy string (a status label) is kept
+    the same way, so that it is translated too."""
+    msgid, params = text._args[0], text._kwargs
+    return {"msgid": msgid, "params": {name: _message(value) if isinstance(value, LazyString) else _jsonable(value)
+                                       for name, value in params.items()}}
+
+
+def _stored_text(summary: str | LazyString) -> str:
+    """The summary's text as stored: a lazy one in the system's default language (Chinese)."""
+    if isinstance(summary, LazyString) and has_app_context():
+        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+            return str(summary)
+    return str(summary)
+
+
+def record(actor, action: str, obj, summary: str | LazyString, **details: Any) -> AuditEntry:
+    """Append one entry. `actor` is a User or None (system); `obj` any mapped object with an id; `summary`
+    preferably a lazy string (see the module's docstring).
 
     The caller commits, so the entry lands in the same transaction as the change it describes.
     """
@@ -36,7 +62,8 @@ def record(actor, action: str, obj, summary: str, **details: Any) -> AuditEntry:
         action=action,
         object_type=type(obj).__name__ if obj is not None else "",
         object_id=str(obj.id) if obj is not None else None,
-        summary=summary[:500],
+        summary=_stored_text(summary)[:500],
+        summary_message=_message(summary) if isinstance(summary, LazyString) else None,
         details=_jsonable(details),
     )
     db.session.add(entry)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from agri_insurance.audit import service as audit
@@ -65,7 +66,7 @@ def authenticate(username: str, password: str, now: datetime | None = None) -> L
         if user.failed_logins >= limit:
             user.locked_until = now + timedelta(minutes=current_app.config["LOCKOUT_MINUTES"])
             user.failed_logins = 0
-            audit.record(None, "user.locked", user, _("连续登录失败，账户锁定：%(u)s", u=user.username))
+            audit.record(None, "user.locked", user, _l("连续登录失败，账户锁定：%(u)s", u=user.username))
             return LoginResult(None, _("登录失败次数过多，账户已锁定，请%(minutes)s分钟后再试",
                                        minutes=current_app.config["LOCKOUT_MINUTES"]))
         left = limit - user.failed_logins
@@ -75,7 +76,7 @@ def authenticate(username: str, password: str, now: datetime | None = None) -> L
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
-    audit.record(user, "user.login", user, _("登录：%(u)s", u=user.username))
+    audit.record(user, "user.login", user, _l("登录：%(u)s", u=user.username))
     return LoginResult(user)
 
 
@@ -105,7 +106,7 @@ def create_user(username: str, display_name: str, role: Role, password: str, act
     user.must_change_password = actor is not None
     db.session.add(user)
     db.session.flush()
-    audit.record(actor, "user.created", user, _("新建用户：%(u)s", u=username), role=role.value,
+    audit.record(actor, "user.created", user, _l("新建用户：%(u)s", u=username), role=role.value,
                  region_id=region_id, insurer_id=insurer_id)
     return user
 
@@ -120,7 +121,7 @@ def update_user(user: User, display_name: str, role: Role, region_id: int | None
     for key, value in values.items():
         setattr(user, key, value)
     if diff:
-        audit.record(actor, "user.updated", user, _("修改用户：%(u)s", u=user.username), changes=diff)
+        audit.record(actor, "user.updated", user, _l("修改用户：%(u)s", u=user.username), changes=diff)
     return user
 
 
@@ -130,7 +131,7 @@ def set_active(user: User, active: bool, actor) -> None:
         return
     user.active = active
     action = "user.activated" if active else "user.deactivated"
-    summary = _("启用用户：%(u)s", u=user.username) if active else _("停用用户：%(u)s", u=user.username)
+    summary = _l("启用用户：%(u)s", u=user.username) if active else _l("停用用户：%(u)s", u=user.username)
     audit.record(actor, action, user, summary)
 
 
@@ -139,7 +140,7 @@ def reset_password(user: User, new_password: str, actor) -> None:
     user.must_change_password = True
     user.failed_logins = 0
     user.locked_until = None
-    audit.record(actor, "user.password_reset", user, _("重置密码：%(u)s", u=user.username))
+    audit.record(actor, "user.password_reset", user, _l("重置密码：%(u)s", u=user.username))
 
 
 def change_own_password(user: User, current_password: str, new_password: str) -> None:
@@ -150,4 +151,4 @@ def change_own_password(user: User, current_password: str, new_password: str) ->
     except DomainError as e:
         raise DomainError(e.message, "new_password") from e
     user.must_change_password = False
-    audit.record(user, "user.password_changed", user, _("修改密码：%(u)s", u=user.username))
+    audit.record(user, "user.password_changed", user, _l("修改密码：%(u)s", u=user.username))

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from agri_insurance.audit import service as audit
 from agri_insurance.awards.models import Holiday
@@ -45,12 +46,12 @@ def add_holiday(day: date, name: str, actor) -> Holiday:
     holiday = Holiday(day=day, name=name)
     db.session.add(holiday)
     db.session.flush()
-    audit.record(actor, "holiday.created", holiday, _("新增节假日：%(day)s %(name)s", day=day.isoformat(), name=name))
+    audit.record(actor, "holiday.created", holiday, _l("新增节假日：%(day)s %(name)s", day=day.isoformat(), name=name))
     return holiday
 
 
 def delete_holiday(holiday: Holiday, actor) -> None:
     audit.record(actor, "holiday.deleted", holiday,
-                 _("删除节假日：%(day)s %(name)s", day=holiday.day.isoformat(), name=holiday.name))
+                 _l("删除节假日：%(day)s %(name)s", day=holiday.day.isoformat(), name=holiday.name))
     db.session.delete(holiday)
     db.session.flush()

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from agri_insurance.audit import service as audit
 from agri_insurance.awards import calendar
@@ -134,7 +135,7 @@ def create_awards(rnd: SelectionRound, run, winners: dict[int, tuple[int, Decima
     db.session.flush()
     _add_assignments(rnd, awards, lots, actor)
     tenders.mark_allocated(rnd, actor)
-    audit.record(actor, "awards.created", rnd, _("确定分配方案：%(name)s，%(n)s个标段中标", name=rnd.name, n=len(awards)),
+    audit.record(actor, "awards.created", rnd, _l("确定分配方案：%(name)s，%(n)s个标段中标", name=rnd.name, n=len(awards)),
                  run_id=getattr(run, "id", None),
                  awards={lots[a.lot_id].code: a.insurer_id for a in awards})
     return awards
@@ -208,7 +209,7 @@ def publish(rnd: SelectionRound, actor) -> PublicNotice:
     db.session.add(notice)
     db.session.flush()
     audit.record(actor, "notice.opened", notice,
-                 _("中标结果公示：%(name)s，%(start)s至%(end)s（%(n)s个工作日）", name=rnd.name,
+                 _l("中标结果公示：%(name)s，%(start)s至%(end)s（%(n)s个工作日）", name=rnd.name,
                    start=starts.isoformat(), end=ends.isoformat(), n=rnd.notice_working_days),
                  round_id=rnd.id, starts_on=starts, ends_on=ends)
     return notice
@@ -228,7 +229,7 @@ def file_objection(rnd: SelectionRound, insurer_id: int, subject: str, body: str
                           body=body, document=document, filed_by_id=getattr(actor, "id", None))
     db.session.add(objection)
     db.session.flush()
-    audit.record(actor, "objection.filed", objection, _("提出质疑：%(subject)s", subject=objection.subject),
+    audit.record(actor, "objection.filed", objection, _l("提出质疑：%(subject)s", subject=objection.subject),
                  round_id=rnd.id, insurer_id=insurer_id, document_sha256=document.sha256)
     return objection
 
@@ -248,7 +249,7 @@ def answer_objection(objection: Objection, upheld: bool, answer: str, actor) -> 
     objection.answered_by_id = getattr(actor, "id", None)
     db.session.flush()
     audit.record(actor, "objection.answered", objection,
-                 _("答复质疑：%(subject)s（%(status)s）", subject=objection.subject, status=objection.status.label),
+                 _l("答复质疑：%(subject)s（%(status)s）", subject=objection.subject, status=objection.status.label),
                  round_id=rnd.id, upheld=upheld)
     if upheld:
         notice = current_notice(rnd)
@@ -257,7 +258,7 @@ def answer_objection(objection: Objection, upheld: bool, answer: str, actor) -> 
             notice.outcome = "reopened"
         reason = _("质疑成立：%(subject)s", subject=objection.subject)
         _revoke(rnd, reason, actor)
-        tenders.transition(rnd, S.EVALUATION, actor, _("质疑成立，退回评审：%(name)s", name=rnd.name),
+        tenders.transition(rnd, S.EVALUATION, actor, _l("质疑成立，退回评审：%(name)s", name=rnd.name),
                            objection_id=objection.id)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from agri_insurance.audit import service as audit
 from agri_insurance.auth.models import Role
@@ -178,7 +179,7 @@ def start_bid(rnd: SelectionRound, user) -> Bid:
               parent_company=user.insurer.parent_company)
     db.session.add(bid)
     db.session.flush()
-    audit.record(sealed_actor(user), "bid.created", bid, _("新建投标文件（密封）"), round_id=rnd.id)
+    audit.record(sealed_actor(user), "bid.created", bid, _l("新建投标文件（密封）"), round_id=rnd.id)
     return bid
 
 
@@ -234,7 +235,7 @@ def save_bid(bid: Bid, data: dict[str, Any], user) -> None:
                      for p in data.get("penalties") or []]
     bid.updated_at = utcnow()
     db.session.flush()
-    audit.record(sealed_actor(user), "bid.saved", bid, _("投标文件已保存（密封）"), round_id=rnd.id)
+    audit.record(sealed_actor(user), "bid.saved", bid, _l("投标文件已保存（密封）"), round_id=rnd.id)
 
 
 def add_attachment(bid: Bid, stored_file, title: str, user) -> BidAttachment:
@@ -244,7 +245,7 @@ def add_attachment(bid: Bid, stored_file, title: str, user) -> BidAttachment:
     db.session.add(attachment)
     bid.updated_at = utcnow()
     db.session.flush()
-    audit.record(sealed_actor(user), "bid.attachment_added", bid, _("投标文件增加附件（密封）"), round_id=bid.round_id)
+    audit.record(sealed_actor(user), "bid.attachment_added", bid, _l("投标文件增加附件（密封）"), round_id=bid.round_id)
     return attachment
 
 
@@ -258,7 +259,7 @@ def delete_attachment(attachment: BidAttachment, user) -> None:
     db.session.flush()
     storage.discard(stored)
     db.session.expire(bid, ["attachments"])
-    audit.record(sealed_actor(user), "bid.attachment_deleted", bid, _("投标文件删除附件（密封）"),
+    audit.record(sealed_actor(user), "bid.attachment_deleted", bid, _l("投标文件删除附件（密封）"),
                  round_id=bid.round_id)
 
 
@@ -306,7 +307,7 @@ def submit_bid(bid: Bid, user) -> BidReceipt:
     db.session.add(receipt)
     db.session.flush()
     # The receipt (number, hash) stays with the sealed bid; the audit log only records that a submission happened.
-    audit.record(sealed_actor(user), "bid.submitted", bid, _("投标文件已提交（密封）"), round_id=bid.round_id)
+    audit.record(sealed_actor(user), "bid.submitted", bid, _l("投标文件已提交（密封）"), round_id=bid.round_id)
     return receipt
 
 
@@ -316,7 +317,7 @@ def withdraw_bid(bid: Bid, user) -> None:
     _move(bid, B.WITHDRAWN)
     bid.withdrawn_at = utcnow()
     db.session.flush()
-    audit.record(sealed_actor(user), "bid.withdrawn", bid, _("投标文件已撤回（密封）"), round_id=bid.round_id)
+    audit.record(sealed_actor(user), "bid.withdrawn", bid, _l("投标文件已撤回（密封）"), round_id=bid.round_id)
 
 
 def invalidate_submitted_bids(rnd: SelectionRound, reason: str, actor) -> int:
@@ -330,7 +331,7 @@ def invalidate_submitted_bids(rnd: SelectionRound, reason: str, actor) -> int:
     db.session.flush()
     if bids:
         audit.record(actor, "bid.invalidated", rnd,
-                     _("标段或规则变更，%(n)s 份已提交的投标文件需重新确认", n=len(bids)),
+                     _l("标段或规则变更，%(n)s 份已提交的投标文件需重新确认", n=len(bids)),
                      reason=reason, count=len(bids))
     return len(bids)
 
@@ -368,7 +369,7 @@ def open_bids(rnd: SelectionRound, actor) -> BidOpening:
     rnd.opened_by_id = getattr(actor, "id", None)
     opening = BidOpening(round_id=rnd.id, opened_at=now, opened_by_id=rnd.opened_by_id, entries=entries)
     db.session.add(opening)
-    tenders.transition(rnd, RoundStatus.OPENED, actor, _("开标：%(name)s，%(n)s 份投标", name=rnd.name, n=len(entries)),
+    tenders.transition(rnd, RoundStatus.OPENED, actor, _l("开标：%(name)s，%(n)s 份投标", name=rnd.name, n=len(entries)),
                        bidders=[e["insurer"] for e in entries])
     return opening
 

@@ -226,7 +226,7 @@ def scheme_for(rnd: SelectionRound, actor=None) -> ScoringScheme:
         _add_default_criteria(scheme)
         db.session.add(scheme)
         db.session.flush()
-        audit.record(actor, "scheme.created", scheme, _("评分方案（默认）：%(name)s", name=rnd.name), round_id=rnd.id)
+        audit.record(actor, "scheme.created", scheme, _l("评分方案（默认）：%(name)s", name=rnd.name), round_id=rnd.id)
     return scheme
 
 
@@ -315,7 +315,7 @@ def save_criterion(rnd: SelectionRound, criterion: Criterion | None, data: dict[
         criterion = Criterion(**values)
         scheme.criteria.append(criterion)
         db.session.flush()
-        audit.record(actor, "criterion.created", criterion, _("新增评分项：%(code)s %(name)s", code=criterion.code,
+        audit.record(actor, "criterion.created", criterion, _l("新增评分项：%(code)s %(name)s", code=criterion.code,
                                                               name=criterion.name), round_id=rnd.id, **values)
         return criterion
     diff = audit.changes(criterion, list(values), values)
@@ -323,7 +323,7 @@ def save_criterion(rnd: SelectionRound, criterion: Criterion | None, data: dict[
         setattr(criterion, name, value)
     db.session.flush()
     if diff:
-        audit.record(actor, "criterion.updated", criterion, _("修改评分项：%(code)s", code=criterion.code),
+        audit.record(actor, "criterion.updated", criterion, _l("修改评分项：%(code)s", code=criterion.code),
                      round_id=rnd.id, changes=diff)
     return criterion
 
@@ -331,7 +331,7 @@ def save_criterion(rnd: SelectionRound, criterion: Criterion | None, data: dict[
 def delete_criterion(criterion: Criterion, actor) -> None:
     rnd = criterion.scheme.round
     require_scheme_editable(rnd)
-    audit.record(actor, "criterion.deleted", criterion, _("删除评分项：%(code)s %(name)s", code=criterion.code,
+    audit.record(actor, "criterion.deleted", criterion, _l("删除评分项：%(code)s %(name)s", code=criterion.code,
                                                           name=criterion.name), round_id=rnd.id)
     criterion.scheme.criteria.remove(criterion)
     db.session.flush()
@@ -345,7 +345,7 @@ def reset_scheme(rnd: SelectionRound, actor) -> ScoringScheme:
     db.session.flush()
     _add_default_criteria(scheme)
     db.session.flush()
-    audit.record(actor, "scheme.reset", scheme, _("评分方案恢复为默认：%(name)s", name=rnd.name), round_id=rnd.id)
+    audit.record(actor, "scheme.reset", scheme, _l("评分方案恢复为默认：%(name)s", name=rnd.name), round_id=rnd.id)
     return scheme
 
 
@@ -368,7 +368,7 @@ def save_rules(rnd: SelectionRound, data: dict[str, Any], actor) -> ScoringSchem
         setattr(scheme, name, value)
     db.session.flush()
     if diff:
-        audit.record(actor, "scheme.rules_updated", scheme, _("修改资格条件和汇总规则：%(name)s", name=rnd.name),
+        audit.record(actor, "scheme.rules_updated", scheme, _l("修改资格条件和汇总规则：%(name)s", name=rnd.name),
                      round_id=rnd.id, changes=diff)
     return scheme
 
@@ -378,7 +378,7 @@ def freeze_scheme(rnd: SelectionRound, actor) -> ScoringScheme:
     scheme = scheme_for(rnd, actor)
     problems = scheme_problems(scheme)
     require(not problems, _("评分方案无效：%(problems)s", problems="；".join(problems)))
-    audit.record(actor, "scheme.fixed", scheme, _("评分方案随遴选公告发布并固定：%(name)s", name=rnd.name),
+    audit.record(actor, "scheme.fixed", scheme, _l("评分方案随遴选公告发布并固定：%(name)s", name=rnd.name),
                  round_id=rnd.id, total=str(total_weight(scheme)), criteria=[c.code for c in scheme.criteria])
     return scheme
 
@@ -432,7 +432,7 @@ def assign_expert(rnd: SelectionRound, expert: User, actor) -> PanelMember:
     member = PanelMember(panel=panel, user=expert)
     db.session.add(member)
     db.session.flush()
-    audit.record(actor, "panel.member_added", member, _("指派评审专家：%(name)s", name=expert.display_name),
+    audit.record(actor, "panel.member_added", member, _l("指派评审专家：%(name)s", name=expert.display_name),
                  round_id=rnd.id, user_id=expert.id)
     return member
 
@@ -441,7 +441,7 @@ def remove_expert(member: PanelMember, actor) -> None:
     rnd = member.panel.round
     require(member.panel.status is not P.CLOSED, _("评审已结束，不能再调整专家"))
     require(not member.scores, _("该专家已经评分，不能移出专家组"))
-    audit.record(actor, "panel.member_removed", member, _("移出评审专家：%(name)s", name=member.user.display_name),
+    audit.record(actor, "panel.member_removed", member, _l("移出评审专家：%(name)s", name=member.user.display_name),
                  round_id=rnd.id, user_id=member.user_id)
     member.panel.members.remove(member)
     db.session.flush()
@@ -544,7 +544,7 @@ def check_eligibility(rnd: SelectionRound, actor) -> list[EligibilityCheck]:
         checks.append(check)
     panel.eligibility_checked_at = now
     db.session.flush()
-    audit.record(actor, "eligibility.checked", panel, _("资格审查：%(n)s 份投标，%(ok)s 份合格，%(f)s 份待决定（同一控制）",
+    audit.record(actor, "eligibility.checked", panel, _l("资格审查：%(n)s 份投标，%(ok)s 份合格，%(f)s 份待决定（同一控制）",
                                                         n=len(checks), ok=sum(c.eligible for c in checks),
                                                         f=sum(c.flagged for c in checks)),
                  round_id=rnd.id, results={c.bid_id: {"failures": c.failures, "control_group": c.control_group}
@@ -575,7 +575,7 @@ def decide_common_control(check: EligibilityCheck, decision: ControlDecision, no
     check.decided_by_id = getattr(actor, "id", None)
     db.session.flush()
     audit.record(actor, "eligibility.control_decided", check,
-                 _("同一控制决定：%(insurer)s %(decision)s", insurer=check.bid.insurer.name,
+                 _l("同一控制决定：%(insurer)s %(decision)s", insurer=check.bid.insurer.name,
                    decision=decision.label), round_id=rnd.id, bid_id=check.bid_id, parent=check.control_group,
                  decision=decision.value, note=note)
 
@@ -598,7 +598,7 @@ def start_scoring(rnd: SelectionRound, actor) -> None:
     panel.status = P.SCORING
     panel.scoring_started_at = utcnow()
     db.session.flush()
-    audit.record(actor, "panel.scoring_started", panel, _("专家评分开始：%(name)s", name=rnd.name),
+    audit.record(actor, "panel.scoring_started", panel, _l("专家评分开始：%(name)s", name=rnd.name),
                  round_id=rnd.id, status=[P.CHECKING.value, P.SCORING.value],
                  eligible=[c.bid_id for c in checks if c.eligible])
 
@@ -634,7 +634,7 @@ def declare_conflicts(member: PanelMember, insurer_ids: list[int], note: str, ac
     member.declared_at = utcnow()
     db.session.flush()
     audit.record(actor, "panel.conflicts_declared", member,
-                 _("专家声明利益冲突：%(n)s 家", n=len(chosen)) if chosen else _("专家声明无利益冲突"),
+                 _l("专家声明利益冲突：%(n)s 家", n=len(chosen)) if chosen else _l("专家声明无利益冲突"),
                  round_id=rnd.id, insurer_ids=sorted(chosen))
 
 
@@ -681,7 +681,7 @@ def save_scores(member: PanelMember, bid: Bid, points: dict[int, tuple[Decimal |
     db.session.flush()
     if changes:
         action = "score.corrected" if member.submitted_at else "score.saved"
-        audit.record(actor, action, member, _("专家评分：%(insurer)s", insurer=bid.insurer.name),
+        audit.record(actor, action, member, _l("专家评分：%(insurer)s", insurer=bid.insurer.name),
                      round_id=rnd.id, bid_id=bid.id, changes=changes)
 
 
@@ -704,7 +704,7 @@ def submit_scores(member: PanelMember, actor) -> None:
     require(not missing, _("还有未评分项：%(items)s", items="、".join(missing[:10])))
     member.submitted_at = utcnow()
     db.session.flush()
-    audit.record(actor, "panel.scores_submitted", member, _("专家提交评分：%(name)s", name=member.user.display_name),
+    audit.record(actor, "panel.scores_submitted", member, _l("专家提交评分：%(name)s", name=member.user.display_name),
                  round_id=rnd.id)
 
 
@@ -729,7 +729,7 @@ def close_panel(rnd: SelectionRound, actor) -> None:
     panel.closed_by_id = getattr(actor, "id", None)
     db.session.flush()
     result = ranking(rnd)
-    audit.record(actor, "panel.closed", panel, _("评审结束：%(name)s", name=rnd.name), round_id=rnd.id,
+    audit.record(actor, "panel.closed", panel, _l("评审结束：%(name)s", name=rnd.name), round_id=rnd.id,
                  status=[P.SCORING.value, P.CLOSED.value],
                  ranking=[{"bid_id": r.bid_id, "score": str(r.score), "rank": r.rank} for r in result])
 

@@ -18,7 +18,7 @@ def selftest(ctx: JobContext, steps: int = 5, delay: float = 0.2, fail: bool = F
     """Writes one audit entry, reports progress in `steps` steps, then succeeds (or fails when `fail`)."""
     from agri_insurance.audit.service import record
 
-    record(ctx.actor, "jobs.selftest", None, _("作业自检 #%(id)s", id=ctx.job_id), job_id=ctx.job_id)
+    record(ctx.actor, "jobs.selftest", None, _l("作业自检 #%(id)s", id=ctx.job_id), job_id=ctx.job_id)
     steps = max(1, min(int(steps), 100))
     for step in range(1, steps + 1):
         ctx.check_cancelled()

@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from agri_insurance.audit import service as audit
 from agri_insurance.errors import DomainError, require
@@ -175,12 +176,12 @@ def _save(model, obj, data: dict[str, Any], fields: list[str], actor, kind: str,
         obj = model(**values)
         db.session.add(obj)
         db.session.flush()
-        audit.record(actor, f"{kind}.created", obj, _("新建：%(title)s", title=title), **values)
+        audit.record(actor, f"{kind}.created", obj, _l("新建：%(title)s", title=title), **values)
     else:
         diff = audit.changes(obj, list(values), values)
         for name, value in values.items():
             setattr(obj, name, value)
         db.session.flush()
         if diff:
-            audit.record(actor, f"{kind}.updated", obj, _("修改：%(title)s", title=title), changes=diff)
+            audit.record(actor, f"{kind}.updated", obj, _l("修改：%(title)s", title=title), changes=diff)
     return obj

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from agri_insurance.audit import service as audit
 from agri_insurance.auth.models import Role
@@ -92,7 +93,7 @@ def save_assignment(data: dict[str, Any], actor) -> UnderwritingAssignment:
     db.session.add(assignment)
     db.session.flush()
     audit.record(actor, "assignment.created", assignment,
-                 _("登记承保安排：%(insurer)s %(county)s %(product)s %(start)s–%(end)s",
+                 _l("登记承保安排：%(insurer)s %(county)s %(product)s %(start)s–%(end)s",
                    insurer=assignment.insurer.short_name, county=assignment.region.name,
                    product=assignment.product.name, start=assignment.start_year, end=assignment.end_year))
     return assignment
@@ -104,7 +105,7 @@ def delete_assignment(assignment: UnderwritingAssignment, actor) -> None:
         SubsidyClaim.product_id == assignment.product_id,
         SubsidyClaim.year.between(assignment.start_year, assignment.end_year)).limit(1))
     require(used is None, _("已有补贴申请依据此承保安排，不能删除"))
-    audit.record(actor, "assignment.deleted", assignment, _("删除承保安排"),
+    audit.record(actor, "assignment.deleted", assignment, _l("删除承保安排"),
                  insurer_id=assignment.insurer_id, region_id=assignment.region_id,
                  product_id=assignment.product_id, start_year=assignment.start_year, end_year=assignment.end_year)
     db.session.delete(assignment)
@@ -152,17 +153,19 @@ def save_claim(claim: SubsidyClaim | None, data: dict[str, Any], insurer: Insure
     if claim is None:
         claim = SubsidyClaim(insurer_id=insurer.id, created_by_id=actor.id, status=ClaimStatus.DRAFT, **data)
         db.session.add(claim)
-        action, summary = "claim.created", _("新建补贴申请")
+        action = "claim.created"
     else:
         changes = audit.changes(claim, list(data), data)
         for key, value in data.items():
             setattr(claim, key, value)
-        action, summary = "claim.updated", _("修改补贴申请")
+        action = "claim.updated"
     claim.scheme_id = scheme.id
     _set_shares(claim, scheme, amounts)
     db.session.flush()
     details = {"premium": data["total_premium"]} if action == "claim.created" else {"changes": changes}
-    audit.record(actor, action, claim, f"{summary}：{claim.title}", **details)
+    summary = _l("新建补贴申请：%(title)s", title=claim.title) if action == "claim.created" \
+        else _l("修改补贴申请：%(title)s", title=claim.title)
+    audit.record(actor, action, claim, summary, **details)
     return claim
 
 
@@ -189,13 +192,13 @@ def submit_claim(claim: SubsidyClaim, actor) -> None:
     require(not problems, _("承保清单与申请不一致：%(p)s", p="；".join(problems)))
     claim.status = ClaimStatus.SUBMITTED
     claim.submitted_at = utcnow()
-    audit.record(actor, "claim.submitted", claim, _("提交补贴申请：%(t)s", t=claim.title),
+    audit.record(actor, "claim.submitted", claim, _l("提交补贴申请：%(t)s", t=claim.title),
                  premium=claim.total_premium)
 
 
 def delete_draft(claim: SubsidyClaim, actor) -> None:
     require(claim.status is ClaimStatus.DRAFT, _("只有草稿可以删除"))
-    audit.record(actor, "claim.deleted", claim, _("删除补贴申请草稿：%(t)s", t=claim.title))
+    audit.record(actor, "claim.deleted", claim, _l("删除补贴申请草稿：%(t)s", t=claim.title))
     db.session.delete(claim)
 
 
@@ -283,7 +286,7 @@ def verify_claim(claim: SubsidyClaim, actor, confirm_over_budget: bool = False,
     if over:
         details["over_budget"] = [{"region": c.region.code, "level": c.level.value, "budget": c.budget,
                                    "committed": c.committed, "claim": c.this_claim} for c in over]
-    audit.record(actor, "claim.verified", claim, _("核验通过：%(t)s", t=claim.title), **details)
+    audit.record(actor, "claim.verified", claim, _l("核验通过：%(t)s", t=claim.title), **details)
     return checks
 
 
@@ -293,7 +296,7 @@ def return_claim(claim: SubsidyClaim, reason: str, actor) -> None:
     require(reason, _("退回须填写理由"), "reason")
     claim.returned_reason = reason
     claim.status = ClaimStatus.RETURNED
-    audit.record(actor, "claim.returned", claim, _("退回补贴申请：%(t)s", t=claim.title), reason=reason)
+    audit.record(actor, "claim.returned", claim, _l("退回补贴申请：%(t)s", t=claim.title), reason=reason)
 
 
 # --- payments ---------------------------------------------------------------------------------------
@@ -346,11 +349,11 @@ def confirm_payment(claim: SubsidyClaim, level: ShareLevel, amount: Decimal, pai
         claim.settled_at = utcnow()
     db.session.flush()
     audit.record(actor, "payment.confirmed", claim,
-                 _("确认拨付 %(level)s %(amount)s 元", level=level.label, amount=f"{amount:,.2f}"),
+                 _l("确认拨付 %(level)s %(amount)s 元", level=level.label, amount=f"{amount:,.2f}"),
                  level=level.value, amount=amount, paid_on=paid_on, voucher_no=voucher_no,
                  payment_id=payment.id)
     if settled:
-        audit.record(actor, "claim.settled", claim, _("市县补贴已全部拨付：%(t)s", t=claim.title))
+        audit.record(actor, "claim.settled", claim, _l("市县补贴已全部拨付：%(t)s", t=claim.title))
     return payment
 
 
@@ -380,7 +383,7 @@ def save_budget(year: int, region: Region, amount: Decimal, actor) -> Budget:
     else:
         budget.amount = amount
     db.session.flush()
-    audit.record(actor, "budget.saved", budget, _("设置%(region)s %(year)s年度补贴预算 %(amount)s 元",
+    audit.record(actor, "budget.saved", budget, _l("设置%(region)s %(year)s年度补贴预算 %(amount)s 元",
                                                   region=region.name, year=year, amount=f"{amount:,.2f}"),
                  old=old, new=amount)
     return budget

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from agri_insurance.audit import service as audit
 from agri_insurance.db_types import utcnow
@@ -83,8 +84,9 @@ def term_start_utc(rnd: SelectionRound) -> datetime:
 
 # --- the state machine --------------------------------------------------------------------------------
 
-def transition(rnd: SelectionRound, target: RoundStatus, actor, summary: str, **details: Any) -> None:
-    """Move `rnd` to `target` if the table allows it; otherwise DomainError. Audited."""
+def transition(rnd: SelectionRound, target: RoundStatus, actor, summary, **details: Any) -> None:
+    """Move `rnd` to `target` if the table allows it; otherwise DomainError. Audited (`summary`: a lazy
+    string, see audit.record)."""
     if target not in ROUND_TRANSITIONS[rnd.status]:
         raise DomainError(_("遴选轮次当前状态为“%(current)s”，不能变更为“%(target)s”",
                             current=rnd.status.label, target=target.label))
@@ -95,7 +97,7 @@ def transition(rnd: SelectionRound, target: RoundStatus, actor, summary: str, **
     audit.record(actor, f"round.{target.value}", rnd, summary, status=[old.value, target.value], **details)
 
 
-def _advance_by_clock(rnd: SelectionRound, source: RoundStatus, target: RoundStatus, summary: str) -> bool:
+def _advance_by_clock(rnd: SelectionRound, source: RoundStatus, target: RoundStatus, summary) -> bool:
     # A conditional UPDATE: when two requests notice the deadline at once, exactly one moves the round.
     now = utcnow()
     result = db.session.execute(
@@ -120,10 +122,10 @@ def refresh_status(rnd: SelectionRound) -> bool:
     changed = False
     if rnd.status is S.OPEN and now >= rnd.bid_deadline:
         changed |= _advance_by_clock(rnd, S.OPEN, S.CLOSED,
-                                     _("投标截止时间已到，自动截标：%(name)s", name=rnd.name))
+                                     _l("投标截止时间已到，自动截标：%(name)s", name=rnd.name))
     if rnd.status is S.IN_FORCE and now >= term_end_utc(rnd):
         changed |= _advance_by_clock(rnd, S.IN_FORCE, S.EXPIRED,
-                                     _("服务期届满，轮次到期：%(name)s", name=rnd.name))
+                                     _l("服务期届满，轮次到期：%(name)s", name=rnd.name))
     return changed
 
 
@@ -171,24 +173,24 @@ def publish_round(rnd: SelectionRound, actor) -> None:
     from agri_insurance.evaluation.service import freeze_scheme
 
     freeze_scheme(rnd, actor)  # the scoring scheme and eligibility gates are valid and fixed from now on
-    transition(rnd, S.OPEN, actor, _("发布遴选公告，开始接受投标：%(name)s", name=rnd.name))
+    transition(rnd, S.OPEN, actor, _l("发布遴选公告，开始接受投标：%(name)s", name=rnd.name))
 
 
 def start_evaluation(rnd: SelectionRound, actor, bid_count: int) -> None:
     """opened → evaluation: there must be at least one opened bid to evaluate."""
     require(rnd.status is S.OPENED, _("只有已开标的轮次可以进入评审"))
     require(bid_count > 0, _("没有有效投标，不能进入评审；请取消本轮遴选"))
-    transition(rnd, S.EVALUATION, actor, _("进入评审：%(name)s", name=rnd.name))
+    transition(rnd, S.EVALUATION, actor, _l("进入评审：%(name)s", name=rnd.name))
 
 
 def mark_allocated(rnd: SelectionRound, actor) -> None:
     """evaluation → allocated (called by the allocation module when a run is adopted)."""
-    transition(rnd, S.ALLOCATED, actor, _("分配方案已确定：%(name)s", name=rnd.name))
+    transition(rnd, S.ALLOCATED, actor, _l("分配方案已确定：%(name)s", name=rnd.name))
 
 
 def mark_publicised(rnd: SelectionRound, actor) -> None:
     """allocated → publicised: the public notice (公示) starts now."""
-    transition(rnd, S.PUBLICISED, actor, _("结果公示开始：%(name)s", name=rnd.name))
+    transition(rnd, S.PUBLICISED, actor, _l("结果公示开始：%(name)s", name=rnd.name))
     rnd.publicised_at = utcnow()
 
 
@@ -204,14 +206,14 @@ def mark_awarded(rnd: SelectionRound, actor) -> None:
     ends = notice_ends_on(rnd)
     require(ends is not None and local_today() > ends,
             _("公示期（%(n)s个工作日）尚未结束", n=rnd.notice_working_days))
-    transition(rnd, S.AWARDED, actor, _("公示期满，确定中标：%(name)s", name=rnd.name))
+    transition(rnd, S.AWARDED, actor, _l("公示期满，确定中标：%(name)s", name=rnd.name))
 
 
 def put_in_force(rnd: SelectionRound, actor) -> None:
     """awarded → in force, from the first day of the term."""
     require(rnd.status is S.AWARDED, _("只有已中标的轮次可以开始执行"))
     require(utcnow() >= term_start_utc(rnd), _("服务期自%(year)s年1月1日开始", year=rnd.term_start_year))
-    transition(rnd, S.IN_FORCE, actor, _("服务期开始：%(name)s", name=rnd.name))
+    transition(rnd, S.IN_FORCE, actor, _l("服务期开始：%(name)s", name=rnd.name))
 
 
 def cancel_round(rnd: SelectionRound, reason: str, actor) -> None:
@@ -222,7 +224,7 @@ def cancel_round(rnd: SelectionRound, reason: str, actor) -> None:
             _("遴选轮次当前状态为“%(current)s”，不能取消", current=rnd.status.label))
     rnd.cancel_reason = reason
     rnd.cancelled_at = utcnow()
-    transition(rnd, S.CANCELLED, actor, _("取消遴选轮次：%(name)s", name=rnd.name), reason=reason)
+    transition(rnd, S.CANCELLED, actor, _l("取消遴选轮次：%(name)s", name=rnd.name), reason=reason)
 
 
 # --- rounds: create and edit ------------------------------------------------------------------------
@@ -248,7 +250,7 @@ def create_round(data: dict[str, Any], actor) -> SelectionRound:
     rnd = SelectionRound(**values, status=S.DRAFT, created_by_id=getattr(actor, "id", None))
     db.session.add(rnd)
     db.session.flush()
-    audit.record(actor, "round.created", rnd, _("新建遴选轮次：%(name)s", name=rnd.name), **values)
+    audit.record(actor, "round.created", rnd, _l("新建遴选轮次：%(name)s", name=rnd.name), **values)
     return rnd
 
 
@@ -266,7 +268,7 @@ def update_round(rnd: SelectionRound, data: dict[str, Any], actor) -> None:
     for name, value in values.items():
         setattr(rnd, name, value)
     db.session.flush()
-    audit.record(actor, "round.updated", rnd, _("修改遴选轮次：%(name)s", name=rnd.name), changes=diff)
+    audit.record(actor, "round.updated", rnd, _l("修改遴选轮次：%(name)s", name=rnd.name), changes=diff)
     rules_changed(rnd, actor, _("遴选规则已修改"))
 
 
@@ -323,7 +325,7 @@ def add_exception(rnd: SelectionRound, region: Region, max_insurers: int, approv
     db.session.add(exception)
     db.session.flush()
     audit.record(actor, "county_exception.created", exception,
-                 _("县级例外：%(county)s 最多%(n)s家承保机构（%(doc)s）", county=region.label, n=max_insurers,
+                 _l("县级例外：%(county)s 最多%(n)s家承保机构（%(doc)s）", county=region.label, n=max_insurers,
                    doc=exception.approval_doc_no),
                  round_id=rnd.id, region=region.code, max_insurers=max_insurers,
                  approval_doc_no=exception.approval_doc_no, approval_date=approval_date,
@@ -337,7 +339,7 @@ def delete_exception(exception: CountyException, actor) -> None:
     refresh_status(rnd)
     require(rnd.status in EXCEPTION_STATES, _("分配方案确定后不能再删除县级例外"))
     audit.record(actor, "county_exception.deleted", exception,
-                 _("删除县级例外：%(county)s", county=exception.region.label), round_id=rnd.id)
+                 _l("删除县级例外：%(county)s", county=exception.region.label), round_id=rnd.id)
     db.session.delete(exception)
     db.session.flush()
     db.session.expire(rnd, ["exceptions"])
@@ -391,7 +393,7 @@ def save_lot(rnd: SelectionRound, lot: Lot | None, data: dict[str, Any], actor) 
         lot.products = products
         db.session.add(lot)
         db.session.flush()
-        audit.record(actor, "lot.created", lot, _("新建标段：%(code)s %(name)s", code=lot.code, name=lot.name),
+        audit.record(actor, "lot.created", lot, _l("新建标段：%(code)s %(name)s", code=lot.code, name=lot.name),
                      round_id=rnd.id, products=[p.code for p in products], **values)
         rules_changed(rnd, actor, _("标段已变更"))
         return lot
@@ -408,7 +410,7 @@ def save_lot(rnd: SelectionRound, lot: Lot | None, data: dict[str, Any], actor) 
         db.session.expire(rnd, ["lots"])
         if rnd.status is S.OPEN:
             _check_lot_counts(rnd)
-        audit.record(actor, "lot.updated", lot, _("修改标段：%(code)s", code=lot.code), changes=diff)
+        audit.record(actor, "lot.updated", lot, _l("修改标段：%(code)s", code=lot.code), changes=diff)
         rules_changed(rnd, actor, _("标段已变更"))
     return lot
 
@@ -416,7 +418,7 @@ def save_lot(rnd: SelectionRound, lot: Lot | None, data: dict[str, Any], actor) 
 def delete_lot(lot: Lot, actor) -> None:
     rnd = lot.round
     _require_editable(rnd)
-    audit.record(actor, "lot.deleted", lot, _("删除标段：%(code)s %(name)s", code=lot.code, name=lot.name),
+    audit.record(actor, "lot.deleted", lot, _l("删除标段：%(code)s %(name)s", code=lot.code, name=lot.name),
                  round_id=rnd.id)
     db.session.delete(lot)
     db.session.flush()
@@ -438,7 +440,7 @@ def import_lots(rnd: SelectionRound, rows: list[dict[str, Any]], actor) -> list[
         db.session.add(lot)
         db.session.flush()
         created.append(lot)
-    audit.record(actor, "lot.imported", rnd, _("导入标段 %(n)s 个：%(name)s", n=len(created), name=rnd.name),
+    audit.record(actor, "lot.imported", rnd, _l("导入标段 %(n)s 个：%(name)s", n=len(created), name=rnd.name),
                  codes=[lot.code for lot in created])
     db.session.expire(rnd, ["lots"])
     rules_changed(rnd, actor, _("标段已变更"))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from agri_insurance.audit import service as audit
 from agri_insurance.db_types import FEN
@@ -108,7 +109,7 @@ def import_list(claim: SubsidyClaim, path: Path, filename: str, actor, progress:
     underwriting_list.flag_count = cross_check(underwriting_list, claim, people, repeated)
     db.session.flush()
     audit.record(actor, "underwriting_list.imported", claim,
-                 _("上传承保清单：%(rows)s 行，%(households)s 户，标记 %(flags)s 处",
+                 _l("上传承保清单：%(rows)s 行，%(households)s 户，标记 %(flags)s 处",
                    rows=count, households=len(people), flags=underwriting_list.flag_count),
                  filename=filename, sha256=underwriting_list.sha256, rows=count,
                  reconciled=underwriting_list.reconciled)
