@@ -36,3 +36,29 @@ def test_audit_page_filters_by_action(login):
     assert "subsidy_scheme.created" in page and "user.login" not in page
     page = read_text(client.get("/audit/?actor=nobody-at-all"))
     assert "没有符合条件的记录" in page
+
+
+def test_a_summary_is_shown_in_each_readers_language_and_stored_in_chinese(login, db):
+    from flask_babel import force_locale
+    from flask_babel import lazy_gettext as _l
+
+    from agri_insurance.subsidies.models import LEVEL_LABELS, ShareLevel
+
+    user = db.session.scalar(sa.select(User).where(User.username == "city_agri"))
+    with force_locale("en"):  # the actor reads English: the entry is still stored in Chinese, its label too
+        entry = audit.record(user, "test.language", user, _l("确认拨付 %(level)s %(amount)s 元",
+                                                             level=LEVEL_LABELS[ShareLevel.COUNTY], amount="7,750.00"))
+        db.session.commit()
+        assert entry.display_summary == "Payment confirmed: County ¥7,750.00"
+    assert entry.summary == "确认拨付 县级财政 7,750.00 元"
+    client = login("city_agri")
+    assert "确认拨付 县级财政 7,750.00 元" in read_text(client.get("/audit/?action=test.language"))
+    client.get("/lang/en")
+    assert "Payment confirmed: County ¥7,750.00" in read_text(client.get("/audit/?action=test.language"))
+
+
+def test_entries_written_as_plain_text_are_shown_as_written(demo, db):
+    user = db.session.scalar(sa.select(User).where(User.username == "city_agri"))
+    entry = audit.record(user, "test.plain", user, "纯文本摘要")
+    db.session.commit()
+    assert entry.summary_message is None and entry.display_summary == "纯文本摘要"
