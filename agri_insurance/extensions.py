@@ -27,3 +27,17 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+
+
+def lock_for_update(obj):
+    """SELECT ... FOR UPDATE the row of ``obj`` and read it again, so the rule checked next sees what a
+    transaction that held the lock committed. Only the primary key is selected: PostgreSQL cannot lock the
+    nullable side of the outer joins a model's eagerly loaded relationships add. SQLite ignores FOR UPDATE (it
+    serialises writers anyway)."""
+    from sqlalchemy import select
+
+    model = type(obj)
+    db.session.flush()
+    db.session.execute(select(model.id).where(model.id == obj.id).with_for_update())
+    db.session.refresh(obj)
+    return obj

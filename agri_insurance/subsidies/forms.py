@@ -1,3 +1,4 @@
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -9,13 +10,27 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
 
 from agri_insurance.forms_util import choices
+from agri_insurance.subsidies.models import MAX_MONEY
+
+MAX_COUNT = 10_000_000  # households and list rows: far above any county's, well inside an INTEGER column
+
+
+def finite_amount(form, field) -> None:
+    """Refuse NaN and ±Infinity (Decimal parses "Infinity") and what a Money column (Numeric(18, 2)) cannot
+    hold, as a form error on the field instead of a failure further on."""
+    if field.data is None:
+        return
+    if not field.data.is_finite():
+        raise StopValidation(_("应为数字"))
+    if abs(field.data) > MAX_MONEY:
+        raise StopValidation(_("数值过大"))
 
 
 def _money(label, **kwargs):
-    return DecimalField(label, places=2, validators=[InputRequired(), NumberRange(min=0)], **kwargs)
+    return DecimalField(label, places=2, validators=[InputRequired(), finite_amount, NumberRange(min=0)], **kwargs)
 
 
 class ClaimForm(FlaskForm):
@@ -24,14 +39,17 @@ class ClaimForm(FlaskForm):
     year = IntegerField(_l("年度"), validators=[DataRequired(), NumberRange(min=2000, max=2100)])
     period = StringField(_l("申请期间"), validators=[DataRequired(), Length(max=30)],
                          description=_l("如 2026年第一季度、早稻季、全年"))
-    quantity = DecimalField(_l("承保数量"), places=2, validators=[InputRequired(), NumberRange(min=0)])
+    quantity = _money(_l("承保数量"))
     unit = StringField(_l("单位"), validators=[DataRequired(), Length(max=10)])
     sum_insured = _money(_l("保险金额（元）"))
-    premium_rate = DecimalField(_l("费率（%）"), places=4, validators=[InputRequired(), NumberRange(min=0, max=100)])
+    premium_rate = DecimalField(_l("费率（%）"), places=4,
+                                validators=[InputRequired(), finite_amount, NumberRange(min=0, max=100)])
     total_premium = _money(_l("保费合计（元）"))
     farmer_premium = _money(_l("农户自缴保费（元）"))
-    households = IntegerField(_l("承保户数"), validators=[InputRequired(), NumberRange(min=0)], default=0)
-    list_rows = IntegerField(_l("清单行数"), validators=[InputRequired(), NumberRange(min=0)], default=0)
+    households = IntegerField(_l("承保户数"), validators=[InputRequired(), NumberRange(min=0, max=MAX_COUNT)],
+                              default=0)
+    list_rows = IntegerField(_l("清单行数"), validators=[InputRequired(), NumberRange(min=0, max=MAX_COUNT)],
+                             default=0)
     notes = TextAreaField(_l("备注"), validators=[Optional(), Length(max=2000)])
 
     def __init__(self, *args, counties=(), products=(), **kwargs):
@@ -51,7 +69,7 @@ class ReturnForm(FlaskForm):
 
 class PaymentForm(FlaskForm):
     level = SelectField(_l("级次"), validators=[DataRequired()])
-    amount = DecimalField(_l("拨付金额（元）"), places=2, validators=[InputRequired(), NumberRange(min=0)])
+    amount = _money(_l("拨付金额（元）"))
     paid_on = DateField(_l("拨付日期"), validators=[DataRequired()])
     voucher_no = StringField(_l("凭证号"), validators=[DataRequired(), Length(max=60)])
 
@@ -78,7 +96,7 @@ class AssignmentForm(FlaskForm):
 class BudgetForm(FlaskForm):
     region_id = SelectField(_l("预算级次"), coerce=int, validators=[DataRequired()])
     year = IntegerField(_l("年度"), validators=[DataRequired(), NumberRange(min=2000, max=2100)])
-    amount = DecimalField(_l("预算金额（元）"), places=2, validators=[InputRequired(), NumberRange(min=0)])
+    amount = _money(_l("预算金额（元）"))
 
     def __init__(self, *args, regions=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,10 +1,15 @@
 """Premium subsidy rules: shares (R5, R6), who may claim, the claim workflow, payments, budgets, overdue (R7).
 
-Rounding rule (the one place money is rounded): the farmer's, central, provincial and city shares are
-premium × percent / 100 rounded half-up to the fen; the county's share is the remainder. So the five shares
-always add up exactly to the claim's premium. The farmer's share is rounded on its own (not a remainder)
-because it must match what farmers actually paid, row by row in the underwriting list; the county, which pays
-last and closest to the claim, absorbs the last fen.
+Rounding rule (split_premium is the one place shares are rounded):
+1. The farmers' share is what they pay: the claim's farmer premium, which must be within a fen of the scheme's
+   farmer percentage (premium × percent / 100, rounded half-up to the fen), because it must match what farmers
+   actually paid, row by row in the underwriting list.
+2. Each government level (central, provincial, city, county) gets premium × percent / 100 rounded half-up to
+   the fen.
+3. What is left over (at most a few fen, either way) goes to the government level with the largest percentage;
+   on a tie the first of central, provincial, city, county. A level with 0 % so never owes a fen, and no share
+   is negative (if taking back fen would push the largest level below zero, the next largest gives the rest).
+So the government shares and the farmer premium always add up exactly to the claim's premium.
 """
 
 from __future__ import annotations
@@ -23,12 +28,14 @@ from agri_insurance.audit import service as audit
 from agri_insurance.auth.models import Role
 from agri_insurance.db_types import FEN, to_fen, utcnow
 from agri_insurance.errors import DomainError, require
-from agri_insurance.extensions import db
+from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel, SubsidyScheme
 from agri_insurance.subsidies.models import (
     COMMITTED,
     GOVERNMENT_LEVELS,
+    LEVEL_LABELS,
     LOCAL_LEVELS,
+    MAX_MONEY,
     Budget,
     ClaimShare,
     ClaimStatus,
@@ -45,11 +52,26 @@ ZERO = Decimal("0.00")
 
 # --- shares ---------------------------------------------------------------------------------------
 
-def split_premium(premium: Decimal, pcts: dict[ShareLevel, Decimal]) -> dict[ShareLevel, Decimal]:
-    """Amounts per level for `premium` (see the module docstring for the rounding rule)."""
-    rounded = (ShareLevel.CENTRAL, ShareLevel.PROVINCIAL, ShareLevel.CITY, ShareLevel.FARMER)
-    amounts = {level: to_fen(premium * pcts[level] / HUNDRED) for level in rounded}
-    amounts[ShareLevel.COUNTY] = premium - sum(amounts.values(), ZERO)
+def split_premium(premium: Decimal, pcts: dict[ShareLevel, Decimal],
+                  farmer: Decimal | None = None) -> dict[ShareLevel, Decimal]:
+    """Amounts per level for `premium` (see the module docstring for the rounding rule).
+
+    `farmer`: what the farmers pay (the claim's farmer premium, between 0 and the premium); None: their share
+    by the scheme. The government levels share exactly the rest.
+    """
+    amounts = {level: to_fen(premium * pcts[level] / HUNDRED) for level in GOVERNMENT_LEVELS}
+    amounts[ShareLevel.FARMER] = to_fen(premium * pcts[ShareLevel.FARMER] / HUNDRED) if farmer is None else farmer
+    remainder = premium - sum(amounts.values(), ZERO)
+    # Largest percentage first; sorted() is stable, so ties keep the order central, provincial, city, county.
+    absorbers = sorted(GOVERNMENT_LEVELS, key=lambda level: -pcts[level])
+    if remainder > 0:
+        amounts[absorbers[0]] += remainder
+    for level in absorbers:  # a negative remainder is taken back, largest level first, never below zero
+        if remainder >= 0:
+            break
+        taken = min(amounts[level], -remainder)
+        amounts[level] -= taken
+        remainder += taken
     return {level: amounts[level] for level in ShareLevel}
 
 
@@ -115,21 +137,40 @@ def delete_assignment(assignment: UnderwritingAssignment, actor) -> None:
 
 CLAIM_FIELDS = ("region_id", "product_id", "year", "period", "quantity", "unit", "sum_insured", "premium_rate",
                 "total_premium", "farmer_premium", "households", "list_rows", "notes")
+# What an underwriting list is for: its rows carry the product and year and were collected in the county.
+LIST_SCOPE_FIELDS = ("region_id", "product_id", "year")
+MONEY_FIELDS = ("quantity", "sum_insured", "premium_rate", "total_premium", "farmer_premium")
+
+
+def require_amount(value: Decimal | None, field: str) -> None:
+    """Refuse NaN, ±Infinity (Decimal parses them) and amounts no Money column holds, naming the field."""
+    if value is None:
+        return
+    require(value.is_finite(), _("应为数字"), field)
+    require(abs(value) <= MAX_MONEY, _("数值过大"), field)
 
 
 def save_claim(claim: SubsidyClaim | None, data: dict[str, Any], insurer: Insurer, actor) -> SubsidyClaim:
     """Create or edit a draft claim after checking every rule; computes its shares. Caller commits."""
     if claim is not None:
         require(claim.status is ClaimStatus.DRAFT, _("只有草稿可以修改"))
+        require(not underwriting.import_pending(claim), _("承保清单正在导入，请等导入完成后再操作"))
     data = {k: data.get(k) for k in CLAIM_FIELDS}
     data["period"] = (data["period"] or "").strip()
     require(data["period"], _("请填写申请期间"), "period")
     product = db.session.get(Product, data["product_id"])
     require(product is not None, _("请选择险种"), "product_id")
+    for key in MONEY_FIELDS:
+        require_amount(data[key], key)
     require(data["quantity"] is not None and data["quantity"] > 0, _("承保数量必须大于0"), "quantity")
     require(data["total_premium"] is not None and data["total_premium"] > 0, _("保费必须大于0"),
             "total_premium")
     require(data["sum_insured"] is not None and data["sum_insured"] > 0, _("保险金额必须大于0"), "sum_insured")
+    for key in ("sum_insured", "total_premium", "farmer_premium"):
+        require(data[key] is None or data[key] == to_fen(data[key]), _("最多两位小数"), key)
+    farmer = data["farmer_premium"]
+    require(farmer is not None and farmer >= 0, _("不能为负数"), "farmer_premium")
+    require(farmer <= data["total_premium"], _("农户自缴保费不能大于保费"), "farmer_premium")
     expected = data["sum_insured"] * data["premium_rate"] / HUNDRED
     require(abs(expected - data["total_premium"]) <= FEN,
             _("保费应等于保险金额×费率（%(expected)s 元），相差不得超过1分", expected=f"{to_fen(expected):,.2f}"),
@@ -138,10 +179,17 @@ def save_claim(claim: SubsidyClaim | None, data: dict[str, Any], insurer: Insure
             _("贵机构在该县（市、区）%(year)s年度不承保此险种，不能申请补贴", year=data["year"]), "product_id")
     scheme = applicable_scheme(product.id, data["region_id"], data["year"])
     require(scheme is not None, _("%(year)s年度尚无该险种的补贴方案", year=data["year"]), "year")
-    amounts = split_premium(data["total_premium"], scheme_pcts(scheme))
-    require(abs(data["farmer_premium"] - amounts[ShareLevel.FARMER]) <= FEN,
+    pcts = scheme_pcts(scheme)
+    expected_farmer = split_premium(data["total_premium"], pcts)[ShareLevel.FARMER]
+    # A fen of leeway (the list's rows are rounded one by one), unless no government level pays anything.
+    leeway = FEN if any(pcts[level] > 0 for level in GOVERNMENT_LEVELS) else ZERO
+    require(abs(farmer - expected_farmer) <= leeway,
             _("农户自缴保费应为 %(expected)s 元（按补贴方案计算），相差不得超过1分",
-              expected=f"{amounts[ShareLevel.FARMER]:,.2f}"), "farmer_premium")
+              expected=f"{expected_farmer:,.2f}"), "farmer_premium")
+    # The farmers' share is the farmer premium as entered (what they paid, as the list shows); the government
+    # levels share premium − farmer premium. Shares computed from the scheme's farmer share instead could
+    # leave the government shares and the farmer premium a fen above or below the premium.
+    amounts = split_premium(data["total_premium"], pcts, farmer=farmer)
     duplicate = db.session.scalar(sa.select(SubsidyClaim.id).where(
         SubsidyClaim.insurer_id == insurer.id, SubsidyClaim.region_id == data["region_id"],
         SubsidyClaim.product_id == product.id, SubsidyClaim.year == data["year"],
@@ -156,6 +204,10 @@ def save_claim(claim: SubsidyClaim | None, data: dict[str, Any], insurer: Insure
         action = "claim.created"
     else:
         changes = audit.changes(claim, list(data), data)
+        if any(key in changes for key in LIST_SCOPE_FIELDS):
+            # A list for another county, product or year must not be submitted as this claim's: it goes now,
+            # in this transaction, and the insurer uploads the right one (the page says so).
+            underwriting.remove_list(claim, actor, reason="claim_scope_changed")
         for key, value in data.items():
             setattr(claim, key, value)
         action = "claim.updated"
@@ -181,7 +233,11 @@ def _set_shares(claim: SubsidyClaim, scheme: SubsidyScheme, amounts: dict[ShareL
 
 
 def submit_claim(claim: SubsidyClaim, actor) -> None:
+    # Locked first: an import job re-checks the claim under the same lock before it stores a list, so the
+    # list checked here is the one the claim is submitted with.
+    claim = lock_for_update(claim)
     require(claim.status is ClaimStatus.DRAFT, _("只有草稿可以提交"))
+    require(not underwriting.import_pending(claim), _("承保清单正在导入，请等导入完成后再操作"))
     require(may_claim(claim.insurer_id, claim.region_id, claim.product_id, claim.year),
             _("贵机构在该县（市、区）该年度不承保此险种，不能申请补贴"))
     underwriting_list = underwriting.list_of(claim)
@@ -197,7 +253,11 @@ def submit_claim(claim: SubsidyClaim, actor) -> None:
 
 
 def delete_draft(claim: SubsidyClaim, actor) -> None:
+    """Delete a draft claim and its underwriting list, if any. Caller commits."""
+    claim = lock_for_update(claim)
     require(claim.status is ClaimStatus.DRAFT, _("只有草稿可以删除"))
+    require(not underwriting.import_pending(claim), _("承保清单正在导入，请等导入完成后再操作"))
+    underwriting.remove_list(claim, actor, reason="claim_deleted")
     audit.record(actor, "claim.deleted", claim, _l("删除补贴申请草稿：%(t)s", t=claim.title))
     db.session.delete(claim)
 
@@ -314,24 +374,29 @@ def confirm_payment(claim: SubsidyClaim, level: ShareLevel, amount: Decimal, pai
                     actor) -> Payment:
     """Record one level's payment against a verified claim. Caller commits.
 
-    The share row is locked (SELECT … FOR UPDATE on PostgreSQL) so two clerks confirming at once cannot both
-    pay the same outstanding amount; the database also refuses paid > amount and a repeated voucher.
+    The claim's row is locked first (SELECT … FOR UPDATE on PostgreSQL), then its shares are read: two clerks
+    confirming at once cannot both pay the same outstanding amount, and when the county and the city pay their
+    last amounts at the same moment the second one waits, sees the first one's payment and settles the claim.
+    The database also refuses paid > amount and a repeated voucher.
     """
     require(level in payable_levels(actor), _("您无权确认该级次的拨付"))
     if actor.role is Role.COUNTY_FINANCE:
         require(claim.region_id == actor.region_id, _("只能确认本县的拨付"))
-    share = db.session.scalar(sa.select(ClaimShare).where(ClaimShare.claim_id == claim.id,
-                                                          ClaimShare.level == level).with_for_update())
-    db.session.refresh(claim)
+    claim = lock_for_update(claim)
+    shares = {s.level: s for s in db.session.scalars(
+        sa.select(ClaimShare).where(ClaimShare.claim_id == claim.id).with_for_update()
+        .execution_options(populate_existing=True))}
+    share = shares.get(level)
     # A settled claim (local shares paid) still takes the central and provincial shares passed on later.
     require(claim.status in COMMITTED, _("只有已核验的申请可以拨付"))
     require(share is not None, _("该申请没有此级次的补贴"))
     voucher_no = (voucher_no or "").strip()
     require(voucher_no, _("请填写凭证号"), "voucher_no")
+    require_amount(amount, "amount")
     require(amount is not None and amount >= FEN, _("拨付金额至少为0.01元"), "amount")
-    require(amount == to_fen(amount), _("拨付金额最多两位小数"), "amount")
     require(amount <= share.outstanding,
             _("拨付金额超出应付余额 %(left)s 元", left=f"{share.outstanding:,.2f}"), "amount")
+    require(amount == to_fen(amount), _("拨付金额最多两位小数"), "amount")
     require(paid_on <= (utcnow() + timedelta(hours=8)).date(), _("拨付日期不能晚于今天"), "paid_on")
     duplicate = db.session.scalar(sa.select(Payment.id).where(
         Payment.claim_id == claim.id, Payment.level == level, Payment.voucher_no == voucher_no))
@@ -343,13 +408,13 @@ def confirm_payment(claim: SubsidyClaim, level: ShareLevel, amount: Decimal, pai
     if claim.status is ClaimStatus.VERIFIED:
         claim.status = ClaimStatus.PAYING
     settled = claim.status is ClaimStatus.PAYING and all(
-        s.outstanding == 0 for s in claim.shares if s.level in LOCAL_LEVELS)
+        s.outstanding == 0 for s in shares.values() if s.level in LOCAL_LEVELS)
     if settled:
         claim.status = ClaimStatus.SETTLED
         claim.settled_at = utcnow()
     db.session.flush()
     audit.record(actor, "payment.confirmed", claim,
-                 _l("确认拨付 %(level)s %(amount)s 元", level=level.label, amount=f"{amount:,.2f}"),
+                 _l("确认拨付 %(level)s %(amount)s 元", level=LEVEL_LABELS[level], amount=f"{amount:,.2f}"),
                  level=level.value, amount=amount, paid_on=paid_on, voucher_no=voucher_no,
                  payment_id=payment.id)
     if settled:
@@ -373,6 +438,7 @@ def budget_regions(user) -> list[Region]:
 
 def save_budget(year: int, region: Region, amount: Decimal, actor) -> Budget:
     require(region in budget_regions(actor), _("您无权设置该地区的预算"), "region_id")
+    require_amount(amount, "amount")
     require(amount is not None and amount >= 0, _("预算金额不能为负"), "amount")
     require(amount == to_fen(amount), _("预算金额最多两位小数"), "amount")
     budget = db.session.scalar(sa.select(Budget).where(Budget.year == year, Budget.region_id == region.id))

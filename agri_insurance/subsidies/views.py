@@ -78,13 +78,16 @@ def _claim_form(claim=None):
 
 def _save_claim_view(claim):
     form = _claim_form(claim)
+    has_list = claim is not None and underwriting.list_of(claim) is not None
     if form.validate_on_submit():
         done = commit_or_flash(lambda: service.save_claim(claim, form.data, current_user.insurer, current_user),
                                _("已保存草稿，核对无误后请提交"), form)
         if done:
+            if has_list and underwriting.list_of(done.value) is None:
+                flash(_("县（市、区）、险种或年度已修改，原承保清单已删除，请重新上传承保清单"), "warning")
             return redirect(url_for(".claim_detail", claim_id=done.value.id))
     units = {p.id: p.unit for p in _products()}
-    return render_template("subsidies/claim_form.html", form=form, claim=claim, units=units), \
+    return render_template("subsidies/claim_form.html", form=form, claim=claim, units=units, has_list=has_list), \
         400 if form.errors else 200
 
 

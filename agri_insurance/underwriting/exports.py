@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask_babel import gettext as _
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from agri_insurance.spreadsheets import write_table
@@ -54,7 +55,7 @@ def write_error_report(findings: Findings, path: Path) -> None:
     header = [_("行号"), _("列"), _("问题")]
     ws.append(header)
     for error in findings.errors:
-        ws.append([error.row, error.column, error.message])
+        ws.append([error.row, _cell_text(error.column), _cell_text(error.message)])  # they may quote the cell
     wb.save(path)
     summary = {"error_count": findings.error_count,
                "first": [[e.row, e.column, e.message] for e in findings.errors[:FIRST_ERRORS_SHOWN]]}
@@ -68,7 +69,14 @@ def list_workbook(rows, title: str, show_full_ids: bool = False) -> Workbook:
     ws.append([title])
     ws.append([_("行号"), *[header for key, header in COLUMNS if key not in ("product", "unit")]])
     for r in rows:
-        ws.append([r.row_no, r.name, r.id_number if show_full_ids else mask_id(r.id_number), r.township, r.village,
+        ws.append([r.row_no, _cell_text(r.name), r.id_number if show_full_ids else mask_id(r.id_number),
+                   _cell_text(r.township), _cell_text(r.village),
                    r.quantity, r.sum_insured, r.premium, r.farmer_premium,
                    r.bank_account if show_full_ids else mask_account(r.bank_account)])
     return wb
+
+
+def _cell_text(text: str) -> str:
+    """`text` with a visible replacement character (�) for each character a worksheet cannot hold. The import
+    refuses them, but error messages quote the refused cell, and rows stored before it did must still export."""
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", text) if text else text

@@ -14,7 +14,7 @@ from agri_insurance.subsidies.models import SubsidyClaim
 from agri_insurance.underwriting import service
 from agri_insurance.underwriting.exports import write_error_report
 
-IMPORT_KIND = "underwriting.import"
+IMPORT_KIND = service.IMPORT_KIND
 
 
 def report_path(job_id: int) -> Path:

@@ -5,7 +5,9 @@ breakage real spreadsheets bring gets a clear message rather than a silent wrong
 - ID numbers a spreadsheet turned into numbers (3.61128E+17: the last digits are lost) are refused;
 - full-width characters (１２３, ＡＢＣ) and stray spaces are normalised (NFKC, strip) and counted;
 - thousand separators in amounts (1,234.50) are accepted only in the standard grouping;
-- a unit inside a number cell (12.5亩) or a number in the unit column (columns shifted) is refused.
+- a unit inside a number cell (12.5亩) or a number in the unit column (columns shifted) is refused;
+- control characters inside a text cell (a line break, tab or vertical tab pasted from Word) are refused: the
+  stored list must be exactly what the insurer sent, and spreadsheets cannot hold most of them.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ _GROUPED_NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _SCIENTIFIC = re.compile(r"\d(?:\.\d+)?[eE][+-]?\d+")
 _UNIT_SUFFIX = re.compile(r"[\d.,]+\s*[^\d.,\s]+$")
 _BANK_ACCOUNT = re.compile(r"\d{12,30}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")   # Unicode category Cc
 CENT = Decimal("0.01")
 
 
@@ -141,6 +144,7 @@ class RowValidator:
             cells[i] for i in self.fast_indexes)
         for text, limit in ((name, 100), (township, 50), (village, 50), (product, 50)):
             if (type(text) is not str or not text or len(text) > limit or text != text.strip()
+                    or not text.isprintable()  # control characters (and rarer ones: the full checks decide)
                     or not (text.isascii() or unicodedata.is_normalized("NFKC", text))):
                 return None
         if product not in self.product_names or unit != self.unit:
@@ -192,6 +196,9 @@ class RowValidator:
             return None
         if len(text) > max_length:
             self.findings.add(row, header_text(key), _("超过%(n)s个字符", n=max_length))
+            return None
+        if _CONTROL.search(text):
+            self.findings.add(row, header_text(key), _("含有换行、制表符等控制字符（常见于从 Word 复制的内容），请删除"))
             return None
         return text
 

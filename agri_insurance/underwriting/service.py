@@ -21,12 +21,14 @@ from flask_babel import lazy_gettext as _l
 from agri_insurance.audit import service as audit
 from agri_insurance.db_types import FEN
 from agri_insurance.errors import DomainError, require
-from agri_insurance.extensions import db
+from agri_insurance.extensions import db, lock_for_update
+from agri_insurance.jobs.models import Job, JobStatus
 from agri_insurance.subsidies.models import ClaimStatus, SubsidyClaim
 from agri_insurance.underwriting.models import FlagKind, UnderwritingFlag, UnderwritingList, UnderwritingRow
 from agri_insurance.underwriting.parsing import Findings, RowValidator, ValidRow, iter_rows, map_header
 
 ALLOWED_SUFFIXES = (".xlsx", ".csv")
+IMPORT_KIND = "underwriting.import"  # the import job's kind; its subject_id is the claim's id
 BATCH = 5000
 ZERO = Decimal("0.00")
 Progress = Callable[[int, str], None]
@@ -51,6 +53,24 @@ class ImportOutcome:
 def list_of(claim: SubsidyClaim) -> UnderwritingList | None:
     """The claim's current underwriting list, if one was imported."""
     return db.session.scalar(sa.select(UnderwritingList).where(UnderwritingList.claim_id == claim.id))
+
+
+def import_pending(claim: SubsidyClaim) -> bool:
+    """Whether an import job for the claim is queued or running: its list may be replaced any moment."""
+    return db.session.scalar(sa.select(Job.id).where(
+        Job.kind == IMPORT_KIND, Job.subject_id == claim.id,
+        Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING))).limit(1)) is not None
+
+
+def remove_list(claim: SubsidyClaim, actor, reason: str) -> UnderwritingList | None:
+    """Delete the claim's list (rows, flags) in the caller's transaction and audit it; `reason` says why
+    (e.g. "claim_deleted"). Returns the removed list, or None when the claim had none. Caller commits."""
+    old = _remove_current_list(claim)
+    if old is not None:
+        audit.record(actor, "underwriting_list.removed", claim,
+                     _l("删除承保清单：%(filename)s（%(rows)s 行）", filename=old.filename, rows=old.rows),
+                     reason=reason, filename=old.filename, sha256=old.sha256, rows=old.rows)
+    return old
 
 
 def file_sha256(path: Path) -> str:
@@ -96,6 +116,13 @@ def import_list(claim: SubsidyClaim, path: Path, filename: str, actor, progress:
         writer.abort()  # leave the connection usable so the caller can roll back
         raise
     writer.close()
+    # Reading a large file takes a while (it runs as a job): the claim may have been submitted or moved to
+    # another county, product or year meanwhile. Lock its row and look again before the list becomes its
+    # list; submit_claim takes the same lock first, so it either waits for this list or this import fails.
+    scope = (claim.region_id, claim.product_id, claim.year)
+    lock_for_update(claim)
+    require(claim.status is ClaimStatus.DRAFT and (claim.region_id, claim.product_id, claim.year) == scope,
+            _("导入期间申请已被提交或修改，清单未导入，请重新上传"))
     progress(82, _("正在比对重复投保"))
 
     people, repeated = people
@@ -165,15 +192,21 @@ def _estimate_rows(total_bytes: int | None, filename: str) -> int:
     return max(1, total_bytes // per_row)
 
 
-def _remove_current_list(claim: SubsidyClaim) -> None:
+def _remove_current_list(claim: SubsidyClaim) -> UnderwritingList | None:
     old = list_of(claim)
     if old is None:
-        return
+        return None
+    # The flags this list placed on other claims' lists (their farmers insured here too) go with it, so those
+    # lists are counted again: their "核查标记 N 处" must not count flags that no longer exist.
+    others = db.session.scalars(sa.select(UnderwritingFlag.list_id).distinct().where(
+        UnderwritingFlag.other_list_id == old.id, UnderwritingFlag.list_id != old.id)).all()
     db.session.execute(sa.delete(UnderwritingFlag).where(
         sa.or_(UnderwritingFlag.list_id == old.id, UnderwritingFlag.other_list_id == old.id)))
     db.session.execute(sa.delete(UnderwritingRow).where(UnderwritingRow.list_id == old.id))
     db.session.delete(old)
     db.session.flush()
+    _recount_flags(others)
+    return old
 
 
 # --- storing rows -------------------------------------------------------------------------------------

@@ -75,6 +75,9 @@ def upload(claim_id: int):
     if claim.status is not ClaimStatus.DRAFT:
         flash(_("只有草稿状态的申请可以上传承保清单"), "danger")
         return redirect(url_for(".list_detail", claim_id=claim.id))
+    if service.import_pending(claim):   # a second import at once would fail on the claim's one list
+        flash(_("承保清单正在导入，请等导入完成后再操作"), "danger")
+        return redirect(url_for(".list_detail", claim_id=claim.id))
     if not form.validate_on_submit():
         flash("；".join(form.file.errors) or _("请选择文件"), "danger")
         return redirect(url_for(".list_detail", claim_id=claim.id))

@@ -28,7 +28,7 @@ def test_claim_from_submission_to_payment(page, browser, live_server, underwriti
     page.fill("#list_rows", "850")
     page.click("#claim-form button[type=submit]")
     page.wait_for_url("**/subsidies/claims/*")
-    assert page.locator("#shares tr[data-level=central] td").nth(2).inner_text() == "555,555.55"
+    assert page.locator("#shares tr[data-level=central] td").nth(2).inner_text() == "555,555.56"
     claim_url = page.url
 
     # The underwriting list: uploaded, checked as a background job with a progress bar, then reconciled.
@@ -62,7 +62,7 @@ def test_claim_from_submission_to_payment(page, browser, live_server, underwriti
     log_in(finance, "county_finance")
     finance.goto(claim_url)
     finance.select_option("#level", "county")
-    finance.fill("#amount", "61728.40")
+    finance.fill("#amount", "61728.39")
     finance.fill("#voucher_no", "鄱财农〔2026〕12号")
     finance.click("#confirm-payment")
     assert finance.get_by_text("拨付已登记").is_visible()
@@ -70,7 +70,7 @@ def test_claim_from_submission_to_payment(page, browser, live_server, underwriti
     assert "鄱财农〔2026〕12号" in finance.locator("#payments").inner_text()
 
     finance.goto("/subsidies/ledger?year=2026")
-    assert "61,728.40" in finance.locator("table").inner_text()
+    assert "61,728.39" in finance.locator("table").inner_text()
     finance.goto("/subsidies/overview?year=2026")
     finance.wait_for_function("document.querySelectorAll('canvas').length === 3")
     assert "鄱阳县" in finance.locator("#growth").inner_text()

@@ -11,8 +11,8 @@ from agri_insurance.auth.models import User
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db as _db
 from agri_insurance.subsidies import service
-from agri_insurance.subsidies.models import ClaimShare, Payment, ShareLevel, SubsidyClaim
-from tests.subsidies.factories import assign, make_claim
+from agri_insurance.subsidies.models import ClaimShare, ClaimStatus, Payment, ShareLevel, SubsidyClaim
+from tests.subsidies.factories import assign, make_claim, user
 
 pytestmark = pytest.mark.postgres
 
@@ -70,6 +70,63 @@ def test_concurrent_confirmations_cannot_double_pay(app, demo, db):
     share = db.session.scalar(sa.select(ClaimShare).where(ClaimShare.claim_id == claim_id,
                                                           ClaimShare.level == ShareLevel.COUNTY))
     assert share.paid == D("5000.00")
+
+
+def _pay(app, claim_id: int, username: str, level: ShareLevel, amount: str, voucher: str,
+         locked: threading.Event | None, hold: threading.Event | None, outcome: dict) -> None:
+    with app.app_context():
+        try:
+            claim = _db.session.get(SubsidyClaim, claim_id)
+            clerk = _db.session.scalar(sa.select(User).where(User.username == username))
+            service.confirm_payment(claim, level, D(amount), date(2026, 3, 1), voucher, clerk)
+            if locked is not None:
+                locked.set()
+                hold.wait(timeout=10)
+            _db.session.commit()
+            outcome[voucher] = "paid"
+        except DomainError as e:
+            _db.session.rollback()
+            outcome[voucher] = e.message
+        finally:
+            _db.session.remove()
+
+
+def test_county_and_city_paying_their_last_amounts_at_once_settle_the_claim(app, demo, db):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks are a PostgreSQL property; SQLite serialises writers")
+    assign()
+    db.session.commit()
+    claim = make_claim(status="verified", premium="100000.00")           # county 5,000.00, city 5,000.00
+    service.confirm_payment(claim, ShareLevel.COUNTY, D("1000.00"), date(2026, 3, 1), "KF-0", user("county_finance"))
+    db.session.commit()                                                  # paying: 4,000 (county) + 5,000 (city) left
+    claim_id = claim.id
+    db.session.remove()
+
+    outcome: dict[str, str] = {}
+    locked, hold = threading.Event(), threading.Event()
+    county = threading.Thread(target=_pay, args=(app, claim_id, "county_finance", ShareLevel.COUNTY, "4000.00",
+                                                 "KF-1", locked, hold, outcome))
+    county.start()
+    assert locked.wait(timeout=10)
+    city_done = threading.Event()
+
+    def city_clerk():
+        _pay(app, claim_id, "city_finance", ShareLevel.CITY, "5000.00", "SF-1", None, None, outcome)
+        city_done.set()
+
+    city = threading.Thread(target=city_clerk)
+    city.start()
+    # The city clerk waits on the claim's lock, so it decides on settlement after the county payment commits
+    # (before, each saw the other share outstanding and the claim stayed "paying" with nothing left to pay).
+    assert not city_done.wait(timeout=1.0), "the city confirmation did not wait for the county's"
+    hold.set()
+    county.join(timeout=10)
+    city.join(timeout=10)
+
+    assert outcome == {"KF-1": "paid", "SF-1": "paid"}
+    settled = db.session.get(SubsidyClaim, claim_id)
+    assert all(settled.share(level).outstanding == 0 for level in (ShareLevel.CITY, ShareLevel.COUNTY))
+    assert settled.status is ClaimStatus.SETTLED
 
 
 def test_database_refuses_paid_above_the_share(app, demo, db):

@@ -34,7 +34,7 @@ def refused(**kwargs) -> DomainError:
 
 def test_claim_gets_shares_from_the_scheme(world):
     claim = save(premium="1234567.89")
-    assert claim.share(ShareLevel.CENTRAL).amount == D("555555.55")
+    assert claim.share(ShareLevel.CENTRAL).amount == D("555555.56")   # 555555.5505 + the fen left over
     assert sum(s.amount for s in claim.shares) == D("1234567.89")
 
 
@@ -240,3 +240,123 @@ def test_ledger_lines_and_totals_count_government_shares_only(world, db):
     assert [line.due for line in lines] == [D("987654.31"), D("80000.00")]   # premium less the farmer's share
     assert totals == {"premium": D("1334567.89"), "due": D("1067654.31"), "paid": D("1000.50"),
                       "outstanding": D("1066653.81")}
+
+
+def _scheme_without_county_share():
+    from agri_insurance.reference import service as reference_service
+    from tests.subsidies.factories import product
+
+    reference_service.save_scheme(None, {
+        "product_id": product("rice").id, "region_id": county().id, "year": 2026, "central_pct": D(45),
+        "provincial_pct": D(25), "city_pct": D(10), "county_pct": D(0), "farmer_pct": D(20),
+        "deviation_reason": None, "notes": None}, None)
+
+
+def test_a_county_with_no_share_owes_nothing_and_the_claim_settles(world, db):
+    _scheme_without_county_share()
+    claim = save(premium="1000.06")          # the county's "remainder" was −0.01: the database refused it
+    assert claim.share(ShareLevel.COUNTY).amount == 0
+    assert sum(s.amount for s in claim.shares) == D("1000.06")
+    claim = make_claim(status="verified", premium="1000.01", period="2026年第二季度")
+    assert claim.share(ShareLevel.COUNTY).amount == 0   # it owed 0.01 on a 0 % share
+    service.confirm_payment(claim, ShareLevel.CITY, claim.share(ShareLevel.CITY).amount, date(2026, 3, 1), "S1",
+                            user("city_finance"))
+    assert claim.status is ClaimStatus.SETTLED
+
+
+def test_farmer_premium_a_fen_off_the_scheme_and_the_shares_add_up_to_the_premium(world, db):
+    farmer = claim_data(premium="1000.03")["farmer_premium"]          # 200.006 → 200.01
+    claim = save(premium="1000.03", farmer_premium=farmer + D("0.01"))
+    government = sum(s.amount for s in claim.shares if s.level is not ShareLevel.FARMER)
+    assert claim.share(ShareLevel.FARMER).amount == claim.farmer_premium == D("200.02")
+    assert government + claim.farmer_premium == D("1000.03")        # was 1000.04: a fen owed twice
+    [line], _totals = service.ledger([claim])
+    assert line.due == D("800.01")
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("sum_insured", D("1e30"), "数值过大"),
+    ("total_premium", D("Infinity"), "应为数字"),
+    ("farmer_premium", D("NaN"), "应为数字"),
+    ("total_premium", D("1000.005"), "最多两位小数"),
+])
+def test_amounts_no_column_can_hold_are_refused_naming_the_field(world, field, value, message):
+    error = refused(**{field: value})
+    assert (error.field, error.message) == (field, message)
+
+
+def test_huge_or_non_finite_payment_and_budget_amounts_are_refused(world, db):
+    claim = make_claim(status="verified")
+    for amount in (D("Infinity"), D("NaN"), D("1e30"), D("12345678901234567890123456789")):
+        with pytest.raises(DomainError) as info:
+            service.confirm_payment(claim, ShareLevel.COUNTY, amount, date(2026, 3, 1), "K", user("county_finance"))
+        assert info.value.field == "amount"
+        with pytest.raises(DomainError) as info:
+            service.save_budget(2026, county(), amount, user("county_finance"))
+        assert info.value.field == "amount"
+
+
+def test_deleting_a_draft_removes_its_underwriting_list_with_an_audit_entry(world, db):
+    from agri_insurance.underwriting import service as underwriting
+    from agri_insurance.underwriting.demo import attach_matching_list
+    from agri_insurance.underwriting.models import UnderwritingList, UnderwritingRow
+
+    draft = make_claim()
+    draft.list_rows = draft.households
+    attach_matching_list(draft, user("insurer"))
+    db.session.commit()
+    claim_id = draft.id
+    service.delete_draft(draft, user("insurer"))
+    db.session.commit()                       # was an IntegrityError: the list kept pointing at the claim
+    assert db.session.scalar(sa.select(sa.func.count(UnderwritingList.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(UnderwritingRow.row_no))) == 0
+    actions = db.session.scalars(sa.select(AuditEntry.action).where(
+        AuditEntry.object_id == str(claim_id)).order_by(AuditEntry.id)).all()
+    assert actions[-2:] == ["underwriting_list.removed", "claim.deleted"]
+    assert underwriting.import_pending(draft) is False
+
+
+def test_changing_product_year_or_county_of_a_draft_drops_its_list(world, db):
+    from agri_insurance.underwriting import service as underwriting
+    from agri_insurance.underwriting.demo import attach_matching_list
+
+    assign(product_code="rapeseed")
+    draft = make_claim()
+    draft.list_rows = draft.households
+    attach_matching_list(draft, user("insurer"))
+    db.session.commit()
+    data = {k: getattr(draft, k) for k in service.CLAIM_FIELDS}
+    service.save_claim(draft, {**data, "notes": "改备注"}, demo_insurer(), user("insurer"))
+    assert underwriting.list_of(draft) is not None        # other edits keep the list
+    rapeseed = claim_data(product_code="rapeseed")
+    service.save_claim(draft, {**data, "product_id": rapeseed["product_id"],
+                               "farmer_premium": rapeseed["farmer_premium"]}, demo_insurer(), user("insurer"))
+    db.session.commit()
+    assert underwriting.list_of(draft) is None            # a rice list must not go in as the rapeseed claim's
+    with pytest.raises(DomainError, match="请先上传承保清单"):
+        service.submit_claim(draft, user("insurer"))
+
+
+def test_no_submit_edit_or_delete_while_a_list_import_is_queued_or_running(world, db):
+    from agri_insurance.jobs.models import Job, JobStatus
+    from agri_insurance.underwriting.demo import attach_matching_list
+    from agri_insurance.underwriting.service import IMPORT_KIND
+
+    draft = make_claim()
+    draft.list_rows = draft.households
+    attach_matching_list(draft, user("insurer"))
+    job = Job(kind=IMPORT_KIND, status=JobStatus.RUNNING, progress=10, message="", params={}, subject_id=draft.id,
+              created_by_id=user("insurer").id)
+    db.session.add(job)
+    db.session.commit()
+    for action in (lambda: service.submit_claim(draft, user("insurer")),
+                   lambda: service.delete_draft(draft, user("insurer")),
+                   lambda: service.save_claim(draft, {k: getattr(draft, k) for k in service.CLAIM_FIELDS},
+                                              demo_insurer(), user("insurer"))):
+        with pytest.raises(DomainError, match="正在导入"):
+            action()
+        db.session.rollback()
+    job.status, job.progress, job.finished_at = JobStatus.DONE, 100, datetime(2026, 3, 1)
+    db.session.commit()
+    service.submit_claim(draft, user("insurer"))
+    assert draft.status is ClaimStatus.SUBMITTED

@@ -54,7 +54,7 @@ def test_full_journey_through_the_pages(world, login, db):
     assert response.status_code == 302
     claim_id = int(response.location.rsplit("/", 1)[1])
     page = read_text(insurer.get(response.location))
-    assert "555,555.55" in page and "草稿" in page
+    assert "555,555.56" in page and "草稿" in page   # central 555,555.5505 + the fen left over
     page = read_text(insurer.post(f"/subsidies/claims/{claim_id}/submit", follow_redirects=True))
     assert "请先上传承保清单" in page and _claim(db, claim_id).status is ClaimStatus.DRAFT
     upload_matching_list(insurer, db, claim_id)
@@ -70,7 +70,7 @@ def test_full_journey_through_the_pages(world, login, db):
     page = read_text(finance.get(f"/subsidies/claims/{claim_id}"))
     assert "确认拨付" in page
     response = finance.post(f"/subsidies/claims/{claim_id}/payments", data={
-        "level": "county", "amount": "61728.40", "paid_on": "2026-03-01", "voucher_no": "鄱财农〔2026〕12号"})
+        "level": "county", "amount": "61728.39", "paid_on": "2026-03-01", "voucher_no": "鄱财农〔2026〕12号"})
     assert response.status_code == 302
     claim = _claim(db, claim_id)
     assert claim.status is ClaimStatus.PAYING and claim.share(ShareLevel.COUNTY).outstanding == 0
@@ -228,3 +228,59 @@ def test_city_agri_records_an_assignment(world, login, db):
         "insurer_id": demo_insurer().id, "region_id": county("361130").id, "product_id": product("citrus").id,
         "start_year": 2028, "end_year": 2029})
     assert response.status_code == 400 and "重叠" in read_text(response)
+
+
+def _draft_with_list(db):
+    from agri_insurance.underwriting.demo import attach_matching_list
+    from tests.subsidies.factories import user
+
+    claim = make_claim()
+    claim.list_rows = claim.households
+    attach_matching_list(claim, user("insurer"))
+    db.session.commit()
+    return claim.id
+
+
+def test_a_draft_with_an_uploaded_list_can_be_deleted(world, login, db):
+    claim_id = _draft_with_list(db)
+    response = login("insurer").post(f"/subsidies/claims/{claim_id}/delete", follow_redirects=True)
+    assert response.status_code == 200 and "草稿已删除" in read_text(response)
+    assert _claim(db, claim_id) is None
+
+
+def test_changing_the_product_of_a_draft_asks_for_the_list_again(world, login, db):
+    from agri_insurance.underwriting import service as underwriting
+
+    assign(product_code="rapeseed")
+    claim_id = _draft_with_list(db)
+    insurer = login("insurer")
+    assert "原清单将被删除" in read_text(insurer.get(f"/subsidies/claims/{claim_id}/edit"))
+    claim = _claim(db, claim_id)
+    data = {k: getattr(claim, k) for k in ("region_id", "year", "period", "quantity", "unit", "sum_insured",
+                                           "premium_rate", "total_premium", "households", "list_rows", "notes")}
+    rapeseed = claim_data(product_code="rapeseed")
+    data.update(product_id=rapeseed["product_id"], farmer_premium=rapeseed["farmer_premium"])
+    page = read_text(insurer.post(f"/subsidies/claims/{claim_id}/edit", data=_form(data), follow_redirects=True))
+    assert "原承保清单已删除，请重新上传承保清单" in page and "尚未上传" in page
+    assert underwriting.list_of(_claim(db, claim_id)) is None
+    page = read_text(insurer.post(f"/subsidies/claims/{claim_id}/submit", follow_redirects=True))
+    assert "请先上传承保清单" in page and _claim(db, claim_id).status is ClaimStatus.DRAFT
+
+
+@pytest.mark.parametrize("amount", ["Infinity", "NaN", "1e30", "12345678901234567890123456789"])
+def test_huge_or_non_finite_amounts_are_form_errors(world, login, db, amount):
+    from agri_insurance.subsidies.models import Budget
+
+    claim = make_claim(status="verified")
+    finance = login("county_finance")
+    page = read_text(finance.post(f"/subsidies/claims/{claim.id}/payments", data={
+        "level": "county", "amount": amount, "paid_on": "2026-03-01", "voucher_no": "K1"}, follow_redirects=True))
+    assert "拨付金额（元）" in page and ("数值过大" in page or "应为数字" in page)
+    assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 0
+    response = finance.post("/subsidies/budgets", data={"region_id": county().id, "year": "2026", "amount": amount})
+    assert response.status_code == 400 and ("数值过大" in read_text(response) or "应为数字" in read_text(response))
+    assert db.session.scalar(sa.select(sa.func.count(Budget.id))) == 0
+    data = _form(claim_data(period="二"))
+    data["sum_insured"] = amount
+    response = login("insurer").post("/subsidies/claims/new", data=data)
+    assert response.status_code == 400 and ("数值过大" in read_text(response) or "应为数字" in read_text(response))

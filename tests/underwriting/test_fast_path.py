@@ -32,6 +32,9 @@ BREAKAGES = [
     lambda r: r.__setitem__(10, 6.2e18),
     lambda r: r.__setitem__(2, "x" * 51),
     lambda r: r.__setitem__(8, "1e3"),
+    lambda r: r.__setitem__(0, "王\x0b小明"),
+    lambda r: r.__setitem__(3, "第1\n村"),
+    lambda r: r.__setitem__(2, "饶丰\x7f镇"),
 ]
 
 

@@ -197,3 +197,52 @@ def test_returned_claims_do_not_count_as_double_insurance(world, db, tmp_path, s
     db.session.commit()
     run_import(db, claim_for(small_list), write_csv(tmp_path / "b.csv", small_list))
     assert db.session.scalar(sa.select(sa.func.count(UnderwritingFlag.id))) == 0
+
+
+@pytest.mark.parametrize("writer", [write_xlsx, write_csv])
+def test_control_characters_pasted_from_word_are_refused_naming_row_and_column(world, db, tmp_path, small_list,
+                                                                               writer):
+    data = [list(r) for r in small_list]
+    # A vertical tab (the list could never be exported again); xlsx files hold it escaped, as Excel writes it.
+    data[3][0] = "王_x000B_小明" if writer is write_xlsx else "王\x0b小明"
+    data[5][3] = "第1\n村"                         # a line break inside the cell
+    suffix = "xlsx" if writer is write_xlsx else "csv"
+    findings = errors_of(db, claim_for(small_list), writer(tmp_path / f"ctl.{suffix}", data))
+    assert [(e.row, e.column) for e in findings.errors] == [(5, "姓名/名称"), (7, "村")]
+    assert all("控制字符" in e.message for e in findings.errors)
+    assert stored_rows(db) == 0
+
+
+def test_removing_a_list_recounts_the_flags_it_placed_on_other_lists(world, db, tmp_path):
+    first = rows(5)
+    q1 = claim_for(first)
+    run_import(db, q1, write_csv(tmp_path / "q1.csv", first))
+    second = claim_for(first, period="2026年第二季度")          # the same five farmers again
+    run_import(db, second, write_csv(tmp_path / "q2.csv", first))
+    db.session.expire_all()
+    assert service.list_of(q1).flag_count == 5
+    others = rows(5, start=100)                                # the second list replaced by other farmers
+    run_import(db, second, write_csv(tmp_path / "q2b.csv", others))
+    db.session.expire_all()
+    assert service.list_of(q1).flag_count == 0                 # was still 5: "核查标记 5 处" for nothing
+    assert db.session.scalar(sa.select(sa.func.count(UnderwritingFlag.id))) == 0
+
+
+def test_an_import_does_not_replace_the_list_of_a_claim_submitted_meanwhile(world, db, tmp_path, small_list,
+                                                                           monkeypatch):
+    from agri_insurance.subsidies.models import SubsidyClaim
+
+    claim = claim_for(small_list)
+    lock = service.lock_for_update
+
+    def submitted_meanwhile(obj):
+        # While the job read the file, the insurer submitted the claim in another transaction (committed just
+        # before the job takes the claim's lock; on the rows' own connection the COPY is over by then).
+        db.session.execute(sa.update(SubsidyClaim.__table__).where(SubsidyClaim.id == claim.id)
+                           .values(status="submitted"))
+        return lock(obj)
+
+    monkeypatch.setattr(service, "lock_for_update", submitted_meanwhile)
+    with pytest.raises(DomainError, match="导入期间申请已被提交或修改"):
+        run_import(db, claim, write_csv(tmp_path / "late.csv", small_list))
+    assert stored_rows(db) == 0 and service.list_of(claim) is None

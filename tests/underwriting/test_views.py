@@ -100,3 +100,42 @@ def test_template_has_the_exact_headers_and_text_id_column(world, login):
     assert [c.value for c in ws[1]] == [header for _key, header in COLUMNS]
     assert ws["B2"].number_format == "@"
     assert county() is not None
+
+
+def test_control_characters_are_reported_by_row_and_a_list_holding_them_still_exports(world, login, db, small_list):
+    claim = claim_for(small_list)
+    bad = [list(r) for r in small_list]
+    bad[2][0] = "王\x0b小明"
+    bad[4][5] = "1\x0b0"                          # quoted in its error message
+    client = login("insurer")
+    job = upload(client, claim.id, bad)
+    assert job.status.value == "failed" and "2 处错误" in job.error   # not "系统错误": the report was written
+    ws = load_workbook(io.BytesIO(client.get(f"/underwriting/jobs/{job.id}/errors.xlsx").data)).active
+    assert [(r[0], r[1]) for r in ws.iter_rows(min_row=3, values_only=True)] == [(4, "姓名/名称"), (6, "承保数量")]
+
+    # A list stored before the import refused them still exports (it was a 500).
+    upload(client, claim.id, small_list)
+    db.session.execute(sa.update(UnderwritingRow).where(UnderwritingRow.row_no == 2).values(name="李\x0b四"))
+    db.session.commit()
+    response = client.get(f"/underwriting/claims/{claim.id}/list.xlsx")
+    assert response.status_code == 200
+    ws = load_workbook(io.BytesIO(response.data)).active
+    assert ws.cell(row=3, column=2).value == "李\ufffd四"
+
+
+def test_no_second_upload_while_an_import_is_running(world, login, db, small_list):
+    from agri_insurance.jobs.models import Job, JobStatus
+    from agri_insurance.underwriting.jobs import IMPORT_KIND
+
+    claim = claim_for(small_list)
+    db.session.add(Job(kind=IMPORT_KIND, status=JobStatus.RUNNING, progress=10, message="", params={},
+                       subject_id=claim.id))
+    db.session.commit()
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_csv(Path(folder) / "f.csv", small_list)
+        with path.open("rb") as fh:
+            page = read_text(login("insurer").post(f"/underwriting/claims/{claim.id}/upload",
+                                                   data={"file": (fh, "清单.csv")}, content_type="multipart/form-data",
+                                                   follow_redirects=True))
+    assert "承保清单正在导入" in page
+    assert db.session.scalar(sa.select(sa.func.count(Job.id))) == 1
