@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from agri_insurance.audit import service as audit
 from agri_insurance.awards import calendar
 from agri_insurance.awards.models import (
+    OBJECTION_STATUS_LABELS,
     PUBLISHED_STATES,
     Award,
     BackupUnderwriter,
@@ -191,6 +192,39 @@ def _revoke(rnd: SelectionRound, reason: str, actor) -> None:
     db.session.expire_all()
 
 
+def withdraw_for_cancellation(rnd: SelectionRound, reason: str, actor) -> None:
+    """The round is being cancelled (tenders.cancel_round, same transaction): its result goes with it. Pending
+    objections are answered with the cancellation, the running public notice is closed, and the awards, backups
+    and the underwriting assignments made at adoption are revoked (so nobody claims subsidies on them)."""
+    now = utcnow()
+    pending = db.session.scalars(sa.select(Objection).where(
+        Objection.round_id == rnd.id, Objection.status == ObjectionStatus.PENDING).order_by(Objection.id)).all()
+    answer = _("本轮遴选已取消，中标结果已撤销，质疑不再审查。取消原因：%(reason)s", reason=reason)
+    for objection in pending:
+        objection.status = ObjectionStatus.REJECTED  # answered, not upheld: the round is not re-evaluated
+        objection.answer = answer
+        objection.answered_at = now
+        objection.answered_by_id = getattr(actor, "id", None)
+        db.session.flush()
+        audit.record(actor, "objection.answered", objection,
+                     _l("答复质疑：%(subject)s（%(status)s）", subject=objection.subject,
+                    status=OBJECTION_STATUS_LABELS[objection.status]),
+                     round_id=rnd.id, upheld=False, cancelled=True)
+    notice = current_notice(rnd)
+    if notice is not None and notice.closed_at is None:
+        notice.closed_at = now
+        notice.outcome = "cancelled"
+        db.session.flush()
+        audit.record(actor, "notice.closed", notice, _l("终止公示（遴选轮次已取消）：%(name)s", name=rnd.name),
+                     round_id=rnd.id, outcome="cancelled")
+    revoked = {a.lot.code: a.insurer_id for a in awards_of(rnd)}
+    if revoked:
+        name = rnd.name
+        _revoke(rnd, _("遴选轮次已取消：%(reason)s", reason=reason), actor)
+        audit.record(actor, "awards.revoked", rnd, _l("遴选轮次取消，撤销中标结果：%(name)s", name=name),
+                     reason=reason, awards=revoked)
+
+
 # --- public notice ------------------------------------------------------------------------------------
 
 def publish(rnd: SelectionRound, actor) -> PublicNotice:
@@ -249,7 +283,8 @@ def answer_objection(objection: Objection, upheld: bool, answer: str, actor) -> 
     objection.answered_by_id = getattr(actor, "id", None)
     db.session.flush()
     audit.record(actor, "objection.answered", objection,
-                 _l("答复质疑：%(subject)s（%(status)s）", subject=objection.subject, status=objection.status.label),
+                 _l("答复质疑：%(subject)s（%(status)s）", subject=objection.subject,
+                    status=OBJECTION_STATUS_LABELS[objection.status]),
                  round_id=rnd.id, upheld=upheld)
     if upheld:
         notice = current_notice(rnd)

@@ -14,7 +14,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from agri_insurance.bids.models import SERVICE_RATINGS, RiskRating
 from agri_insurance.forms_util import choices
@@ -45,6 +45,28 @@ class CountySetupForm(Form):
     township_stations = IntegerField(_l("乡镇服务站（个）"), validators=[Optional(), NumberRange(min=0, max=10000)])
     agri_staff = IntegerField(_l("农险专职人员（人）"), validators=[Optional(), NumberRange(min=0, max=100000)])
 
+    def has_data(self) -> bool:
+        """A row left blank is dropped, whatever its county."""
+        return bool(self.has_county_branch.data) or self.township_stations.data is not None \
+            or self.agri_staff.data is not None
+
+    def region(self) -> int | None:
+        """The county id of the (hidden) field, None when blank or not a number."""
+        raw = "" if self.region_id.data is None else str(self.region_id.data).strip()
+        return int(raw) if raw.isascii() and raw.isdigit() else None
+
+    def validate_region_id(self, field) -> None:
+        # A hidden field: blank or tampered, it is refused here (the service checks it belongs to the round).
+        if self.has_data() and self.region() is None:
+            raise ValidationError(_l("请选择县（市、区）"))
+
+
+def one_row_per_county(form, field) -> None:
+    """The county rows name each county once (one institution set-up per bid and county)."""
+    counties = [e.form.region() for e in field.entries if e.form.has_data() and e.form.region() is not None]
+    if len(counties) != len(set(counties)):
+        raise ValidationError(_l("机构设置中同一县只能填写一行"))
+
 
 class InnovationForm(Form):
     name = StringField(_l("产品名称"), validators=[Optional(), Length(max=200)])
@@ -60,7 +82,7 @@ class PenaltyForm(Form):
 
 class BidForm(FlaskForm):
     lot_ids = MultiCheckboxField(_l("投标标段"), coerce=int)
-    county_setups = FieldList(FormField(CountySetupForm))
+    county_setups = FieldList(FormField(CountySetupForm), validators=[one_row_per_county])
     avg_settlement_days = DecimalField(FIELD_LABELS["avg_settlement_days"], places=2,
                                        validators=[Optional(), NumberRange(min=0, max=3650)])
     on_time_settlement_pct = DecimalField(FIELD_LABELS["on_time_settlement_pct"], places=2,
@@ -97,10 +119,9 @@ class BidForm(FlaskForm):
         data = {name: getattr(self, name).data for name in SCALAR_FIELDS}
         data["lot_ids"] = list(self.lot_ids.data or [])
         data["county_setups"] = [
-            {"region_id": int(e.region_id.data), "has_county_branch": bool(e.has_county_branch.data),
+            {"region_id": e.form.region(), "has_county_branch": bool(e.has_county_branch.data),
              "township_stations": e.township_stations.data or 0, "agri_staff": e.agri_staff.data or 0}
-            for e in self.county_setups
-            if e.has_county_branch.data or e.township_stations.data is not None or e.agri_staff.data is not None
+            for e in self.county_setups if e.form.has_data()
         ]
         data["innovations"] = [{"name": e.form.name.data, "filed_on": e.form.filed_on.data}
                                for e in self.innovations if (e.form.name.data or "").strip()]

@@ -207,6 +207,8 @@ def save_bid(bid: Bid, data: dict[str, Any], user) -> None:
     setups = data.get("county_setups") or []
     for s in setups:
         require(s["region_id"] in county_ids, _("机构设置中的县不在本轮遴选范围内"), "county_setups")
+    require(len({s["region_id"] for s in setups}) == len(setups), _("机构设置中同一县只能填写一行"), "county_setups")
+    for s in setups:
         require(s["township_stations"] >= 0 and s["agri_staff"] >= 0, _("数量不能为负数"), "county_setups")
     for p in data.get("penalties") or []:
         require(p["amount"] >= 0, _("处罚金额不能为负数"), "penalties")

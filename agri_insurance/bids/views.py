@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 
 from agri_insurance import storage
 from agri_insurance.auth.models import Role
@@ -67,6 +68,12 @@ def start(round_id: int):
         db.session.rollback()
         flash(str(e), "danger")
         return redirect(url_for("tenders.round_detail", round_id=rnd.id))
+    except IntegrityError:
+        # A double click: the other request created the bid first (uq_bids_round_insurer); go to that one.
+        db.session.rollback()
+        bid = service.bid_for(rnd, current_user.insurer_id)
+        if bid is None:
+            raise
     return redirect(url_for(".edit_bid", bid_id=bid.id))
 
 

@@ -54,6 +54,7 @@ from agri_insurance.bids.models import Bid
 from agri_insurance.db_types import utcnow
 from agri_insurance.errors import DomainError, require
 from agri_insurance.evaluation.models import (
+    CONTROL_DECISION_LABELS,
     ConflictDeclaration,
     ControlDecision,
     Criterion,
@@ -576,8 +577,8 @@ def decide_common_control(check: EligibilityCheck, decision: ControlDecision, no
     db.session.flush()
     audit.record(actor, "eligibility.control_decided", check,
                  _l("同一控制决定：%(insurer)s %(decision)s", insurer=check.bid.insurer.name,
-                   decision=decision.label), round_id=rnd.id, bid_id=check.bid_id, parent=check.control_group,
-                 decision=decision.value, note=note)
+                   decision=CONTROL_DECISION_LABELS[decision]),
+                 round_id=rnd.id, bid_id=check.bid_id, parent=check.control_group, decision=decision.value, note=note)
 
 
 def eligible_bids(rnd: SelectionRound) -> list[Bid]:
@@ -648,10 +649,14 @@ def bids_to_score(member: PanelMember) -> list[Bid]:
 
 
 def save_scores(member: PanelMember, bid: Bid, points: dict[int, tuple[Decimal | None, str | None]], actor) -> None:
-    """Record (or correct, until the panel closes) the expert's points for `bid`: {criterion_id: (points, comment)}."""
+    """Record (or correct, until the expert submits) the expert's points for `bid`: {criterion_id: (points, comment)}.
+
+    Submitted scores are final: from the submission on the expert sees the other experts' scores
+    (`sees_panel_scores`), so changing its own afterwards would no longer be an independent judgement."""
     rnd = member.panel.round
     _require_evaluating(rnd)
     require(member.panel.status is P.SCORING, _("当前不在专家评分阶段"))
+    require(member.submitted_at is None, _("评分已提交，不能再修改"))
     require(member.declared_at is not None, _("评分前请先声明是否存在利益冲突"))
     require(bid.insurer_id not in member.conflicted_insurer_ids,
             _("您已声明与该投标人存在利益冲突，不能为其评分"))
@@ -680,8 +685,7 @@ def save_scores(member: PanelMember, bid: Bid, points: dict[int, tuple[Decimal |
             score.points, score.comment, score.updated_at = value, comment, now
     db.session.flush()
     if changes:
-        action = "score.corrected" if member.submitted_at else "score.saved"
-        audit.record(actor, action, member, _l("专家评分：%(insurer)s", insurer=bid.insurer.name),
+        audit.record(actor, "score.saved", member, _l("专家评分：%(insurer)s", insurer=bid.insurer.name),
                      round_id=rnd.id, bid_id=bid.id, changes=changes)
 
 

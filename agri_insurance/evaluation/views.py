@@ -330,6 +330,9 @@ def score_bid(round_id: int, bid_id: int):
     if member.declared_at is None:
         flash(_("评分前请先声明是否存在利益冲突"), "warning")
         return redirect(url_for(".expert_round", round_id=rnd.id))
+    if member.submitted_at is not None:
+        flash(_("评分已提交，不能再修改"), "warning")
+        return redirect(url_for(".expert_round", round_id=rnd.id))
     criteria = service.subjective_criteria(rnd)
     form = ActionForm()
     errors = {}

@@ -32,8 +32,12 @@ class RoundForm(FlaskForm):
     opening_time = DateTimeLocalField(_l("开标时间（北京时间）"), format=DATETIME_FORMAT, validators=[InputRequired()])
     notice_working_days = IntegerField(_l("公示期（工作日）"), default=5,
                                        validators=[InputRequired(), NumberRange(min=0, max=60)])
-    min_insurers = IntegerField(_l("每县承保机构下限"), default=2, validators=[InputRequired(), NumberRange(min=2, max=20)])
-    max_insurers = IntegerField(_l("每县承保机构上限"), default=3, validators=[InputRequired(), NumberRange(min=2, max=20)])
+    min_insurers = IntegerField(_l("每县承保机构下限"), default=2, validators=[InputRequired(), NumberRange(min=2, max=3)])
+    # R3: in principle at most 3 per county; a county needing more gets an exception with the provincial approval.
+    max_insurers = IntegerField(_l("每县承保机构上限"), default=3, validators=[
+        InputRequired(), NumberRange(min=2),
+        NumberRange(max=3, message=_l("每县承保机构原则上不超过%(n)s家；个别县确需更多的，请登记附省级批准文件的县级例外",
+                                      n=3))])
     market_share_cap_pct = DecimalField(_l("单家市场份额上限（%）"), places=2,
                                         validators=[Optional(), NumberRange(min=0, max=100)])
     contact = StringField(_l("联系人及电话"), validators=[Optional(), Length(max=200)])

@@ -2,14 +2,14 @@
 
 Every function checks, changes and audits; none commits (the caller does). Times are naive UTC.
 The server clock decides deadlines: `refresh_status()` advances a round that the clock has moved on
-(open → closed after the bid deadline, in force → expired after the term) and is called whenever a round
-is read by a page, so no scheduler is needed.
+(open → closed after the bid deadline, awarded → in force when the term starts, in force → expired after the
+term) and is called whenever a round is read by a page, so no scheduler is needed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,6 +42,9 @@ ROUND_TRANSITIONS: dict[RoundStatus, frozenset[RoundStatus]] = {
     S.EXPIRED: frozenset(),
     S.CANCELLED: frozenset(),
 }
+# R3: at least 2 underwriters per county and in principle at most 3; more only through a county exception.
+MIN_INSURERS_PER_COUNTY = 2
+MAX_INSURERS_PER_COUNTY = 3
 # Lots and rules may change while the round is a draft or open (open: submitted bids are invalidated).
 EDITABLE_STATES = (S.DRAFT, S.OPEN)
 # County exceptions may be recorded until the allocation is made.
@@ -63,16 +66,6 @@ def local_today() -> date:
     return utc_to_local(utcnow()).date()
 
 
-def add_working_days(start: date, days: int) -> date:
-    """The date `days` working days (Monday–Friday) after `start`. Public holidays are not modelled."""
-    current = start
-    while days > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            days -= 1
-    return current
-
-
 def term_end_utc(rnd: SelectionRound) -> datetime:
     """The first instant after the term: 1 January of the year after the term's last year, local time."""
     return local_to_utc(datetime(rnd.term_end_year + 1, 1, 1))
@@ -84,38 +77,52 @@ def term_start_utc(rnd: SelectionRound) -> datetime:
 
 # --- the state machine --------------------------------------------------------------------------------
 
-def transition(rnd: SelectionRound, target: RoundStatus, actor, summary, **details: Any) -> None:
+def _conditional_update(rnd: SelectionRound, source: RoundStatus, target: RoundStatus,
+                        values: dict[str, Any] | None = None) -> bool:
+    """UPDATE ... SET status = target WHERE id = rnd.id AND status = source (plus `values` in the same statement).
+
+    When two requests (a double click, two users, the clock) move the same round at once, exactly one of them
+    changes the row; the other gets False. `rnd` is reloaded either way."""
+    db.session.flush()  # pending changes of this request go first (e.g. opened_at before "opened")
+    result = db.session.execute(
+        sa.update(SelectionRound)
+        .where(SelectionRound.id == rnd.id, SelectionRound.status == source)
+        .values(status=target, status_changed_at=utcnow(), **(values or {}))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(rnd)
+    return result.rowcount == 1
+
+
+def transition(rnd: SelectionRound, target: RoundStatus, actor, summary, *, values: dict[str, Any] | None = None,
+               **details: Any) -> None:
     """Move `rnd` to `target` if the table allows it; otherwise DomainError. Audited (`summary`: a lazy
-    string, see audit.record)."""
+    string, see audit.record). `values`: other columns written in the same conditional UPDATE (e.g. the
+    cancellation reason, which the database requires together with the status).
+
+    The UPDATE only applies if the round still has the status this request read: a second, concurrent request
+    (a double click on 公示) gets a DomainError and the caller rolls its transaction back."""
     if target not in ROUND_TRANSITIONS[rnd.status]:
         raise DomainError(_("遴选轮次当前状态为“%(current)s”，不能变更为“%(target)s”",
                             current=rnd.status.label, target=target.label))
     old = rnd.status
-    rnd.status = target
-    rnd.status_changed_at = utcnow()
-    db.session.flush()
+    if not _conditional_update(rnd, old, target, values):
+        raise DomainError(_("遴选轮次的状态刚被他人变更（当前为“%(current)s”），请刷新页面后重试",
+                            current=rnd.status.label))
     audit.record(actor, f"round.{target.value}", rnd, summary, status=[old.value, target.value], **details)
 
 
 def _advance_by_clock(rnd: SelectionRound, source: RoundStatus, target: RoundStatus, summary) -> bool:
     # A conditional UPDATE: when two requests notice the deadline at once, exactly one moves the round.
-    now = utcnow()
-    result = db.session.execute(
-        sa.update(SelectionRound)
-        .where(SelectionRound.id == rnd.id, SelectionRound.status == source)
-        .values(status=target, status_changed_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        db.session.refresh(rnd)
+    if not _conditional_update(rnd, source, target):
         return False
-    db.session.refresh(rnd)
     audit.record(None, f"round.{target.value}", rnd, summary, status=[source.value, target.value], automatic=True)
     return True
 
 
 def refresh_status(rnd: SelectionRound) -> bool:
-    """Apply what the clock implies (open → closed at the deadline; in force → expired after the term).
+    """Apply what the clock implies (open → closed at the deadline; awarded → in force on the first day of the
+    term; in force → expired after the term).
 
     Returns True when the round changed (the caller commits)."""
     now = utcnow()
@@ -123,6 +130,8 @@ def refresh_status(rnd: SelectionRound) -> bool:
     if rnd.status is S.OPEN and now >= rnd.bid_deadline:
         changed |= _advance_by_clock(rnd, S.OPEN, S.CLOSED,
                                      _l("投标截止时间已到，自动截标：%(name)s", name=rnd.name))
+    if rnd.status is S.AWARDED and now >= term_start_utc(rnd):
+        changed |= _advance_by_clock(rnd, S.AWARDED, S.IN_FORCE, _l("服务期开始：%(name)s", name=rnd.name))
     if rnd.status is S.IN_FORCE and now >= term_end_utc(rnd):
         changed |= _advance_by_clock(rnd, S.IN_FORCE, S.EXPIRED,
                                      _l("服务期届满，轮次到期：%(name)s", name=rnd.name))
@@ -134,7 +143,7 @@ def refresh_all() -> bool:
     now = utcnow()
     candidates = db.session.scalars(sa.select(SelectionRound).where(sa.or_(
         sa.and_(SelectionRound.status == S.OPEN, SelectionRound.bid_deadline <= now),
-        SelectionRound.status == S.IN_FORCE,
+        SelectionRound.status.in_((S.AWARDED, S.IN_FORCE)),
     ))).all()
     changed = False
     for rnd in candidates:
@@ -154,14 +163,14 @@ def min_lots_per_county(rnd: SelectionRound) -> int:
     return max(2, rnd.min_insurers)
 
 
-def _check_lot_counts(rnd: SelectionRound) -> None:
+def _check_lot_counts(rnd: SelectionRound, field: str | None = None) -> None:
     counts = lots_per_county(rnd)
-    require(counts, _("遴选轮次还没有标段"))
+    require(counts, _("遴选轮次还没有标段"), field)
     needed = min_lots_per_county(rnd)
     short = [f"{region.label}（{n}）" for region, n in sorted(counts.items(), key=lambda kv: kv[0].code)
              if n < needed]
     require(not short, _("每个县（市、区）至少需要%(n)s个标段，以下县不足：%(counties)s", n=needed,
-                         counties="、".join(short)))
+                         counties="、".join(short)), field)
 
 
 def publish_round(rnd: SelectionRound, actor) -> None:
@@ -195,9 +204,17 @@ def mark_publicised(rnd: SelectionRound, actor) -> None:
 
 
 def notice_ends_on(rnd: SelectionRound) -> date | None:
+    """Last day of the public notice: the recorded notice's (working days less the listed holidays), else
+    computed on the same calendar from the day the round was publicised."""
     if rnd.publicised_at is None:
         return None
-    return add_working_days(utc_to_local(rnd.publicised_at).date(), rnd.notice_working_days)
+    from agri_insurance.awards import calendar
+    from agri_insurance.awards.service import current_notice
+
+    notice = current_notice(rnd)
+    if notice is not None:
+        return notice.ends_on
+    return calendar.notice_end(utc_to_local(rnd.publicised_at).date(), rnd.notice_working_days)
 
 
 def mark_awarded(rnd: SelectionRound, actor) -> None:
@@ -217,14 +234,19 @@ def put_in_force(rnd: SelectionRound, actor) -> None:
 
 
 def cancel_round(rnd: SelectionRound, reason: str, actor) -> None:
-    """Cancel from any state before awarded, with a reason."""
+    """Cancel from any state before awarded, with a reason. A round with a result (allocated or publicised) loses
+    it in the same transaction: the awards, backups and the underwriting assignments they created are revoked,
+    the public notice is closed and pending objections are answered (awards.service.withdraw_for_cancellation)."""
     reason = (reason or "").strip()
     require(reason, _("请填写取消原因"), "reason")
     require(S.CANCELLED in ROUND_TRANSITIONS[rnd.status],
             _("遴选轮次当前状态为“%(current)s”，不能取消", current=rnd.status.label))
-    rnd.cancel_reason = reason
-    rnd.cancelled_at = utcnow()
-    transition(rnd, S.CANCELLED, actor, _l("取消遴选轮次：%(name)s", name=rnd.name), reason=reason)
+    if rnd.status in (S.ALLOCATED, S.PUBLICISED):
+        from agri_insurance.awards.service import withdraw_for_cancellation
+
+        withdraw_for_cancellation(rnd, reason, actor)
+    transition(rnd, S.CANCELLED, actor, _l("取消遴选轮次：%(name)s", name=rnd.name),
+               values={"cancel_reason": reason, "cancelled_at": utcnow()}, reason=reason)
 
 
 # --- rounds: create and edit ------------------------------------------------------------------------
@@ -236,7 +258,10 @@ ROUND_FIELDS = ["name", "term_start_year", "bid_deadline", "opening_time", "noti
 def _validate_round(data: dict[str, Any]) -> None:
     require((data.get("name") or "").strip(), _("请填写名称"), "name")
     require(data["opening_time"] >= data["bid_deadline"], _("开标时间不能早于投标截止时间"), "opening_time")
-    require(2 <= data["min_insurers"], _("每县承保机构不少于2家"), "min_insurers")
+    require(MIN_INSURERS_PER_COUNTY <= data["min_insurers"], _("每县承保机构不少于2家"), "min_insurers")
+    require(data["max_insurers"] <= MAX_INSURERS_PER_COUNTY,
+            _("每县承保机构原则上不超过%(n)s家；个别县确需更多的，请登记附省级批准文件的县级例外",
+              n=MAX_INSURERS_PER_COUNTY), "max_insurers")
     require(data["max_insurers"] >= data["min_insurers"], _("每县承保机构上限不能小于下限"), "max_insurers")
     cap = data.get("market_share_cap_pct")
     require(cap is None or Decimal(0) < cap <= Decimal(100), _("市场份额上限应在0到100之间"), "market_share_cap_pct")
@@ -267,6 +292,9 @@ def update_round(rnd: SelectionRound, data: dict[str, Any], actor) -> None:
         return
     for name, value in values.items():
         setattr(rnd, name, value)
+    if rnd.status is S.OPEN:
+        db.session.expire(rnd, ["lots"])
+        _check_lot_counts(rnd, "min_insurers")  # an open round keeps enough lots per county; the caller rolls back
     db.session.flush()
     audit.record(actor, "round.updated", rnd, _l("修改遴选轮次：%(name)s", name=rnd.name), changes=diff)
     rules_changed(rnd, actor, _("遴选规则已修改"))

@@ -8,6 +8,7 @@ from flask_login import current_user
 from agri_insurance import storage
 from agri_insurance.auth.models import Role
 from agri_insurance.auth.permissions import ALL_ROLES, roles_required, scoped_get_or_404
+from agri_insurance.awards.models import PUBLISHED_STATES
 from agri_insurance.bids import service as bids_service
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
@@ -114,7 +115,8 @@ def round_detail(round_id: int):
         exceptions_editable=rnd.status in service.EXCEPTION_STATES,
         bid_count=bids_service.submitted_count(rnd) if current_user.role in (Role.ADMIN, Role.CITY_AGRI) else None,
         own_bid=own_bid, cancel_form=CancelForm(), can_see_opening=bids_service.can_see_opening(
-            rnd, current_user, opening), notice_ends_on=service.notice_ends_on(rnd),
+            rnd, current_user, opening),
+        notice_ends_on=service.notice_ends_on(rnd) if rnd.status in PUBLISHED_STATES else None,
         can_cancel=RoundStatus.CANCELLED in service.ROUND_TRANSITIONS[rnd.status])
 
 

@@ -196,3 +196,72 @@ def test_holiday_list_edit(demo, db, login):
     assert admin.post("/awards/holidays", data={"day": "2027-01-01", "name": "元旦"}).status_code == 302
     holiday = db.session.scalar(sa.select(Holiday))
     assert admin.post(f"/awards/holidays/{holiday.id}/delete").status_code == 302
+
+
+def test_cancelling_a_publicised_round_withdraws_its_result(demo, db, login):
+    """Cancelled after the allocation: no awards, no right to claim subsidies, no open notice, no pending objection."""
+    from agri_insurance.audit.models import AuditEntry
+    from agri_insurance.awards.models import Objection
+    from agri_insurance.subsidies.service import may_claim
+    from agri_insurance.tenders.models import SelectionRound
+
+    rnd = make_awarded_round()
+    publish(rnd)
+    objection = file_objection(rnd)
+    winner = insurer_of("insurer")
+    lot = next(lot for lot in rnd.lots if lot.code.endswith("-1"))
+    claim_key = (winner.id, lot.region_id, lot.products[0].id, rnd.term_start_year)
+    assert may_claim(*claim_key)
+    city = login("city_agri")
+    assert 'id="cancel-warning"' in read_text(city.get(f"/tenders/{rnd.id}"))
+    response = city.post(f"/tenders/{rnd.id}/cancel", data={"reason": "财政预算调整，重新组织遴选"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    rnd = db.session.get(SelectionRound, rnd.id)
+    assert rnd.status is RoundStatus.CANCELLED and rnd.cancel_reason == "财政预算调整，重新组织遴选"
+    assert not service.awards_of(rnd) and not db.session.scalars(sa.select(BackupUnderwriter)).all()
+    assert not may_claim(*claim_key)
+    notice = service.current_notice(rnd)
+    assert notice.closed_at is not None and notice.outcome == "cancelled"
+    assert not service.notice_is_open(notice)
+    assert service.pending_objections(rnd) == 0
+    assert "财政预算调整" in db.session.get(Objection, objection.id).answer
+    assert city.get(f"/awards/public/{rnd.id}").status_code == 404
+    assert "遴选轮次已取消" in read_text(city.get(f"/awards/rounds/{rnd.id}"))
+    actions = set(db.session.scalars(sa.select(AuditEntry.action)))
+    assert {"round.cancelled", "awards.revoked", "notice.closed", "objection.answered"} <= actions
+
+
+def test_a_second_publication_of_the_same_result_is_refused(demo, db):
+    """A double click on 公示: the second request read the round as allocated before the first committed."""
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    from agri_insurance.audit.models import AuditEntry
+    from agri_insurance.awards.models import PublicNotice
+
+    rnd = make_awarded_round()
+    city = user("city_agri")
+    service.publish(rnd, city)
+    db.session.commit()
+    set_committed_value(rnd, "status", RoundStatus.ALLOCATED)  # what the slower request had read
+    with pytest.raises(DomainError, match="刚被他人变更"):
+        service.publish(rnd, city)
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(PublicNotice.id))) == 1
+    actions = list(db.session.scalars(sa.select(AuditEntry.action).where(
+        AuditEntry.action.in_(("notice.opened", "round.publicised")))))
+    assert sorted(actions) == ["notice.opened", "round.publicised"]
+    assert db.session.get(type(rnd), rnd.id).status is RoundStatus.PUBLICISED
+
+
+def test_round_page_shows_the_notice_end_on_the_holiday_calendar(demo, db, login):
+    from datetime import datetime
+
+    calendar.add_holiday(date(2026, 10, 1), "国庆节", user("admin"))
+    rnd = make_awarded_round()
+    with time_machine.travel(datetime(2026, 9, 25, 2, 0), tick=False):  # Friday, 10:00 Beijing
+        notice = service.publish(rnd, user("city_agri"))
+        db.session.commit()
+    assert notice.ends_on == date(2026, 10, 5)  # 1 October is a holiday
+    page = read_text(login("insurer").get(f"/tenders/{rnd.id}"))
+    assert "至2026-10-05" in page and "2026-10-02" not in page  # not Monday–Friday only

@@ -138,7 +138,7 @@ def test_changing_lots_or_rules_while_open_invalidates_submitted_bids(change, op
                                     "product_ids": [p.id for p in lot.products]}, city)
     elif change == "rules":
         data = {k: getattr(rnd, k) for k in tenders.ROUND_FIELDS}
-        tenders.update_round(rnd, {**data, "max_insurers": 4}, city)
+        tenders.update_round(rnd, {**data, "market_share_cap_pct": Decimal("40")}, city)
     elif change == "exception":
         make_exception(rnd)
     else:
@@ -209,3 +209,45 @@ def test_attachments_are_pdf_only_size_limited_and_served_only_to_the_owner(open
     # Not the bureau before the opening, not another insurer, and not through /static.
     assert login("city_agri").get(f"/bids/attachments/{attachment.id}").status_code == 404
     assert client.get(f"/static/../instance/uploads/{stored.stored_name}").status_code == 404
+
+
+def test_a_double_click_on_start_bid_opens_the_existing_bid(open_round, login, db, monkeypatch):
+    """The second request did not yet see the first one's bid: the unique constraint refuses it, no error page."""
+    bid = make_bid(open_round, submit=False)
+    real_bid_for = service.bid_for
+    calls = []
+
+    def not_yet_committed(rnd, insurer_id):
+        calls.append(insurer_id)
+        return None if len(calls) == 1 else real_bid_for(rnd, insurer_id)
+
+    monkeypatch.setattr(service, "bid_for", not_yet_committed)
+    response = login("insurer").post(f"/bids/rounds/{open_round.id}/start")
+    assert response.status_code == 302 and response.location.endswith(f"/bids/{bid.id}/edit")
+    assert db.session.scalar(sa.select(sa.func.count(Bid.id))) == 1
+
+
+def _bid_form(**fields) -> dict:
+    return {"service_rating": "", "risk_rating": "", **fields}
+
+
+@pytest.mark.parametrize("region_id", ["", "abc", "1e3"])
+def test_a_blank_or_tampered_county_row_is_refused(region_id, open_round, login, db):
+    bid = make_bid(open_round, submit=False)
+    response = login("insurer").post(f"/bids/{bid.id}/edit", data=_bid_form(**{
+        "county_setups-0-region_id": region_id, "county_setups-0-agri_staff": "5"}))
+    assert response.status_code == 400 and "请选择县（市、区）" in response.get_data(as_text=True)
+
+
+def test_a_repeated_county_row_is_refused(open_round, login, db):
+    bid = make_bid(open_round, submit=False)
+    county = str(open_round.lots[0].region_id)
+    response = login("insurer").post(f"/bids/{bid.id}/edit", data=_bid_form(**{
+        "county_setups-0-region_id": county, "county_setups-0-agri_staff": "5",
+        "county_setups-1-region_id": county, "county_setups-1-agri_staff": "7"}))
+    assert response.status_code == 400 and "同一县只能填写一行" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert [s.agri_staff for s in db.session.get(Bid, bid.id).county_setups] == [30, 30]  # unchanged
+    twice = [{"region_id": int(county), "has_county_branch": True, "township_stations": 1, "agri_staff": 2}] * 2
+    with pytest.raises(DomainError, match="同一县只能填写一行"):
+        service.save_bid(bid, bid_data(open_round, county_setups=twice), user("insurer"))

@@ -7,6 +7,7 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from agri_insurance.errors import DomainError
 from agri_insurance.evaluation import service
 from tests.evaluation.factories import insurer, insurer_user, make_evaluation_round, panel_ready, score_all
 from tests.factories import read_text
@@ -116,3 +117,23 @@ def test_expert_dashboard_lists_assigned_rounds(scored, login, db):
     rnd, _bids, _members = scored
     assert rnd.name in read_text(login("expert").get("/"))
     assert 'id="expert-rounds"' not in read_text(login("city_agri").get("/"))
+
+
+def test_an_expert_cannot_change_scores_after_submitting_and_seeing_the_others(scored, login, db):
+    rnd, bids, members = scored
+    member = members["expert"]
+    score_all(rnd, member, default="4")  # declares, scores and submits; from now on sees expert2's scores
+    criteria = service.subjective_criteria(rnd)
+    bid = bids["赣鄱财险"]
+    with pytest.raises(DomainError, match="已提交"):
+        service.save_scores(member, bid, {criteria[0].id: (D("1"), None)}, member.user)
+    db.session.rollback()
+    client = login("expert")
+    page = read_text(client.get(f"/evaluation/rounds/{rnd.id}/expert"))
+    assert 'id="panel-scores"' in page and "score-link" not in page
+    response = client.post(f"/evaluation/rounds/{rnd.id}/bids/{bid.id}/score", data={f"c{criteria[0].id}": "1"})
+    assert response.status_code == 302
+    assert "不能再修改" in read_text(client.get(f"/evaluation/rounds/{rnd.id}/expert"))
+    db.session.expire_all()
+    mine = {s.criterion_id: s.points for s in db.session.get(type(member), member.id).scores if s.bid_id == bid.id}
+    assert mine[criteria[0].id] == min(D("4"), criteria[0].max_points)

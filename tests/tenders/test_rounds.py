@@ -12,6 +12,7 @@ from agri_insurance.db_types import utcnow
 from agri_insurance.errors import DomainError
 from agri_insurance.tenders import service
 from agri_insurance.tenders.models import RoundStatus as S
+from tests.factories import read_text
 from tests.tenders.factories import make_bid, make_round, region, user
 
 
@@ -38,8 +39,8 @@ def test_transition_allows_exactly_the_table(ref, db):
             rnd.cancel_reason = "测试" if source is S.CANCELLED else None
             db.session.flush()
             if target in service.ROUND_TRANSITIONS[source]:
-                rnd.cancel_reason = "测试" if target is S.CANCELLED else None
-                service.transition(rnd, target, None, "t")
+                values = {"cancel_reason": "测试" if target is S.CANCELLED else None}
+                service.transition(rnd, target, None, "t", values=values)
                 db.session.flush()
                 assert rnd.status is target
                 assert _actions(db, rnd)[-1] == f"round.{target.value}"
@@ -217,3 +218,77 @@ def test_round_pages_flow_for_the_bureau(login, db):
     db.session.refresh(rnd)
     assert rnd.status is S.OPEN
     assert "2027–2029年度遴选" in login("county_agri").get("/tenders/").get_data(as_text=True)
+
+
+def _round_form(rnd, **changes) -> dict:
+    data = {"name": rnd.name, "term_start_year": rnd.term_start_year,
+            "bid_deadline": service.utc_to_local(rnd.bid_deadline).strftime("%Y-%m-%dT%H:%M"),
+            "opening_time": service.utc_to_local(rnd.opening_time).strftime("%Y-%m-%dT%H:%M"),
+            "notice_working_days": rnd.notice_working_days, "min_insurers": rnd.min_insurers,
+            "max_insurers": rnd.max_insurers}
+    data.update(changes)
+    return data
+
+
+def test_more_than_three_insurers_per_county_needs_a_county_exception(login, db):
+    """R3: the round's maximum is at most 3; a county needing more gets an exception with the provincial approval."""
+    from agri_insurance.tenders.models import SelectionRound
+
+    city = login("city_agri")
+    form = {"name": "2027–2029年度遴选", "term_start_year": 2027, "bid_deadline": "2030-01-10T17:00",
+            "opening_time": "2030-01-11T09:30", "notice_working_days": 5, "min_insurers": 2, "max_insurers": 4}
+    response = city.post("/tenders/new", data=form)
+    assert response.status_code == 400 and "省级批准" in read_text(response)
+    assert city.post("/tenders/new", data={**form, "min_insurers": 4}).status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count(SelectionRound.id))) == 0
+    data = {"name": "x", "term_start_year": 2027, "bid_deadline": utcnow() + timedelta(days=3),
+            "opening_time": utcnow() + timedelta(days=4), "notice_working_days": 5, "min_insurers": 2,
+            "max_insurers": 4}
+    with pytest.raises(DomainError, match="不超过3家") as error:
+        service.create_round(data, user("city_agri"))
+    assert error.value.field == "max_insurers"
+    with pytest.raises(DomainError, match="上限不能小于下限"):
+        service.create_round({**data, "min_insurers": 3, "max_insurers": 2}, user("city_agri"))
+    rnd = make_round()
+    with pytest.raises(DomainError, match="不超过3家"):
+        service.update_round(rnd, {**_round_form(rnd), "bid_deadline": rnd.bid_deadline,
+                                   "opening_time": rnd.opening_time, "max_insurers": 4}, user("city_agri"))
+    db.session.rollback()
+    assert db.session.get(SelectionRound, rnd.id).max_insurers == 3
+    assert city.post(f"/tenders/{rnd.id}/edit", data=_round_form(rnd, max_insurers=4)).status_code == 400
+    db.session.expire_all()
+    assert db.session.get(SelectionRound, rnd.id).max_insurers == 3
+
+
+def test_raising_the_minimum_on_an_open_round_needs_enough_lots(login, db):
+    from agri_insurance.bids.models import BidStatus
+    from agri_insurance.tenders.models import SelectionRound
+
+    rnd = make_round(lots_per_county=2, publish=True)
+    bid = make_bid(rnd)
+    response = login("city_agri").post(f"/tenders/{rnd.id}/edit", data=_round_form(rnd, min_insurers=3))
+    assert response.status_code == 400 and "至少需要3个标段" in read_text(response)
+    db.session.expire_all()
+    rnd = db.session.get(SelectionRound, rnd.id)
+    assert rnd.min_insurers == 2 and rnd.rules_version == 1  # nothing saved
+    assert db.session.get(type(bid), bid.id).status is BidStatus.SUBMITTED
+    assert "round.updated" not in _actions(db, rnd)
+
+
+def test_an_awarded_round_goes_into_force_by_the_clock(demo, db, login):
+    from tests.awards.factories import make_finalised_round
+
+    rnd = make_finalised_round()  # term 2032–2034
+    assert rnd.status is S.AWARDED
+    start = service.term_start_utc(rnd)
+    assert start == datetime(2031, 12, 31, 16, 0)  # 1 January 2032, 00:00 Beijing
+    with time_machine.travel(start - timedelta(seconds=1), tick=False):
+        assert service.refresh_all() is False and rnd.status is S.AWARDED
+    with time_machine.travel(start, tick=False):
+        page = read_text(login("county_agri").get(f"/tenders/{rnd.id}"))
+        assert "执行中" in page
+    db.session.expire_all()
+    assert db.session.get(type(rnd), rnd.id).status is S.IN_FORCE
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "round.in_force"))
+    assert entry.actor_name == "system" and entry.details["automatic"] is True
+    assert entry.details["status"] == ["awarded", "in_force"]
