@@ -233,6 +233,9 @@ def _set_shares(claim: SubsidyClaim, scheme: SubsidyScheme, amounts: dict[ShareL
 
 
 def submit_claim(claim: SubsidyClaim, actor) -> None:
+    # Refused at once while an import runs: on PostgreSQL its new list's foreign key holds a share lock on the
+    # claim's row until the job commits, so the lock below would wait for the whole import.
+    require(not underwriting.import_pending(claim), _("承保清单正在导入，请等导入完成后再操作"))
     # Locked first: an import job re-checks the claim under the same lock before it stores a list, so the
     # list checked here is the one the claim is submitted with.
     claim = lock_for_update(claim)
@@ -254,6 +257,7 @@ def submit_claim(claim: SubsidyClaim, actor) -> None:
 
 def delete_draft(claim: SubsidyClaim, actor) -> None:
     """Delete a draft claim and its underwriting list, if any. Caller commits."""
+    require(not underwriting.import_pending(claim), _("承保清单正在导入，请等导入完成后再操作"))  # see submit_claim
     claim = lock_for_update(claim)
     require(claim.status is ClaimStatus.DRAFT, _("只有草稿可以删除"))
     require(not underwriting.import_pending(claim), _("承保清单正在导入，请等导入完成后再操作"))

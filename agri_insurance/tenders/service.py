@@ -353,7 +353,7 @@ def add_exception(rnd: SelectionRound, region: Region, max_insurers: int, approv
     db.session.add(exception)
     db.session.flush()
     audit.record(actor, "county_exception.created", exception,
-                 _l("县级例外：%(county)s 最多%(n)s家承保机构（%(doc)s）", county=region.label, n=max_insurers,
+                 _l("县级例外：%(county)s 最多%(n)s家承保机构（%(doc)s）", county=region.name, n=max_insurers,
                    doc=exception.approval_doc_no),
                  round_id=rnd.id, region=region.code, max_insurers=max_insurers,
                  approval_doc_no=exception.approval_doc_no, approval_date=approval_date,
@@ -367,7 +367,7 @@ def delete_exception(exception: CountyException, actor) -> None:
     refresh_status(rnd)
     require(rnd.status in EXCEPTION_STATES, _("分配方案确定后不能再删除县级例外"))
     audit.record(actor, "county_exception.deleted", exception,
-                 _l("删除县级例外：%(county)s", county=exception.region.label), round_id=rnd.id)
+                 _l("删除县级例外：%(county)s", county=exception.region.name), round_id=rnd.id)
     db.session.delete(exception)
     db.session.flush()
     db.session.expire(rnd, ["exceptions"])

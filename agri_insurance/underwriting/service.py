@@ -11,15 +11,17 @@ import hashlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from agri_insurance.audit import service as audit
-from agri_insurance.db_types import FEN
+from agri_insurance.db_types import FEN, utcnow
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.jobs.models import Job, JobStatus
@@ -56,9 +58,13 @@ def list_of(claim: SubsidyClaim) -> UnderwritingList | None:
 
 
 def import_pending(claim: SubsidyClaim) -> bool:
-    """Whether an import job for the claim is queued or running: its list may be replaced any moment."""
+    """Whether an import job for the claim is queued or running: its list may be replaced any moment.
+
+    A job older than the job timeout no longer counts: its worker was stopped (RQ records that, but a process
+    killed in a restart may leave the job "running"), and the claim must not stay blocked for good."""
+    since = utcnow() - timedelta(seconds=int(current_app.config.get("JOB_TIMEOUT", 3600)))
     return db.session.scalar(sa.select(Job.id).where(
-        Job.kind == IMPORT_KIND, Job.subject_id == claim.id,
+        Job.kind == IMPORT_KIND, Job.subject_id == claim.id, Job.created_at >= since,
         Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING))).limit(1)) is not None
 
 

@@ -360,3 +360,27 @@ def test_no_submit_edit_or_delete_while_a_list_import_is_queued_or_running(world
     db.session.commit()
     service.submit_claim(draft, user("insurer"))
     assert draft.status is ClaimStatus.SUBMITTED
+
+
+def test_an_import_left_running_by_a_stopped_worker_blocks_the_claim_only_until_the_job_timeout(world, db):
+    from datetime import timedelta
+
+    from agri_insurance.db_types import utcnow
+    from agri_insurance.jobs.models import Job, JobStatus
+    from agri_insurance.underwriting.demo import attach_matching_list
+    from agri_insurance.underwriting.service import IMPORT_KIND
+
+    draft = make_claim()
+    draft.list_rows = draft.households
+    attach_matching_list(draft, user("insurer"))
+    job = Job(kind=IMPORT_KIND, status=JobStatus.RUNNING, progress=10, message="", params={}, subject_id=draft.id,
+              created_by_id=user("insurer").id, created_at=utcnow() - timedelta(seconds=3000))
+    db.session.add(job)
+    db.session.commit()
+    with pytest.raises(DomainError, match="正在导入"):
+        service.submit_claim(draft, user("insurer"))
+    db.session.rollback()
+    job.created_at = utcnow() - timedelta(seconds=3700)  # older than the job timeout (3,600 s): its worker is gone
+    db.session.commit()
+    service.submit_claim(draft, user("insurer"))
+    assert draft.status is ClaimStatus.SUBMITTED
