@@ -83,8 +83,11 @@ CAPACITY_LIMIT = Decimal("1e15")  # more than any premium a city could award; ke
 
 def _capacity_amount(amount) -> Decimal:
     """A premium capacity as entered (yuan), to the fen; DomainError unless it is above 0."""
-    amount = to_fen(Decimal(amount))
-    require(Decimal(0) < amount < CAPACITY_LIMIT, _("承保能力上限应为大于0的金额（元）"))
+    amount = Decimal(amount)
+    # checked before rounding: Infinity, NaN and amounts beyond the column cannot be rounded to the fen
+    require(amount.is_finite() and Decimal(0) < amount < CAPACITY_LIMIT, _("承保能力上限应为大于0的金额（元）"))
+    amount = to_fen(amount)
+    require(amount > 0, _("承保能力上限应为大于0的金额（元）"))
     return amount
 
 
@@ -370,12 +373,12 @@ def adopt(run: AllocationRun, actor) -> list:
     lots = {lot.code: lot for lot in rnd.lots}
     credit = {i["id"] for i in run.scenario["insurers"]}
     insurers = {i.credit_code: i for i in db.session.scalars(sa.select(Insurer).where(Insurer.credit_code.in_(credit)))}
-    bid_scores = {(b["lot_id"], b["insurer_id"]): Decimal(str(b["score"])) for b in run.scenario["bids"]}
-    winners = {}
+    chosen = {}
     for award in run.result["awards"]:
         lot, insurer = lots.get(award["lot_id"]), insurers.get(award["insurer_id"])
         require(lot is not None and insurer is not None, _("分配方案中的标段或承保机构在本轮不存在"))
-        winners[lot.id] = (insurer.id, bid_scores.get((award["lot_id"], award["insurer_id"])))
+        chosen[lot.id] = insurer.id
+    winners = _check_against_round(rnd, chosen)
     rankings = {region_id: scores.county_ranking(rnd, region_id) for region_id in {lot.region_id for lot in rnd.lots}}
     run.adopted_at = utcnow()
     run.adopted_by_id = getattr(actor, "id", None)
@@ -384,6 +387,44 @@ def adopt(run: AllocationRun, actor) -> list:
     audit.record(actor, "allocation.adopted", run, _l("采用分配方案 #%(n)s：%(name)s", n=run.number, name=rnd.name),
                  round_id=rnd.id, objective=run.objective)
     return created
+
+
+def _check_against_round(rnd: SelectionRound, chosen: dict[int, int]) -> dict[int, tuple[int, Decimal]]:
+    """The run's awards ({lot id: insurer id}) checked against the round as it is now, whatever the run was
+    computed from (an imported file, a what-if with other limits or capacities, a county exception deleted
+    since): every lot with an eligible bid is awarded, to an eligible bidder; each county has between the
+    round's minimum and its maximum (or its approved exception's) underwriters; no insurer goes above its
+    premium capacity or the market-share cap. Returns {lot id: (insurer id, the bid's lot score)}."""
+    eligible = {(s.lot_id, s.insurer_id): s.score for s in scores.lot_scores(rnd)}
+    lots = {lot.id: lot for lot in rnd.lots}
+    for lot_id, lot in lots.items():
+        if any(key[0] == lot_id for key in eligible):
+            require(lot_id in chosen, _("分配方案没有分配标段 %(lot)s", lot=lot.code))
+    names = {i.id: i.name for i in db.session.scalars(sa.select(Insurer).where(Insurer.id.in_(set(chosen.values()))))}
+    for lot_id, insurer_id in chosen.items():
+        require((lot_id, insurer_id) in eligible, _("%(insurer)s 不是标段 %(lot)s 的合格投标人，不能中标",
+                                                    insurer=names.get(insurer_id, insurer_id), lot=lots[lot_id].code))
+    per_county: dict[int, set[int]] = {}
+    for lot_id, insurer_id in chosen.items():
+        per_county.setdefault(lots[lot_id].region_id, set()).add(insurer_id)
+    for region_id, limit in tenders.county_limits(rnd).items():
+        n = len(per_county.get(region_id, ()))
+        if region_id in per_county:
+            require(limit.min_insurers <= n <= limit.max_insurers,
+                    _("%(county)s 有 %(n)s 家承保机构，本轮要求 %(lo)s–%(hi)s 家", county=limit.region.label, n=n,
+                      lo=limit.min_insurers, hi=limit.max_insurers))
+    premium: dict[int, Decimal] = {}
+    for lot_id, insurer_id in chosen.items():
+        premium[insurer_id] = premium.get(insurer_id, Decimal(0)) + lots[lot_id].expected_premium
+    caps = {c.insurer_id: c.premium_capacity for c in capacities(rnd)}
+    share_cap = None if rnd.market_share_cap_pct is None else \
+        rnd.market_share_cap_pct / 100 * sum((lot.expected_premium for lot in lots.values()), Decimal(0))
+    for insurer_id, amount in premium.items():
+        limits = [c for c in (caps.get(insurer_id), share_cap) if c is not None]
+        require(not limits or amount <= min(limits),
+                _("%(insurer)s 分得保费 %(amount)s 元，超过其承保能力上限或市场份额上限", insurer=names.get(insurer_id),
+                  amount=f"{amount:,.2f}"))
+    return {lot_id: (insurer_id, eligible[(lot_id, insurer_id)]) for lot_id, insurer_id in chosen.items()}
 
 
 def _matches_round(run: AllocationRun, rnd: SelectionRound) -> bool:

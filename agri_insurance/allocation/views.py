@@ -103,7 +103,7 @@ def import_scenario(round_id: int):
     try:
         try:
             raw = json.loads(form.scenario.data.read(5 * 1024 * 1024).decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        except (ValueError, RecursionError) as e:  # bad UTF-8 or JSON, a 5,000-digit number, deep nesting
             raise DomainError(_("方案文件不是有效的 JSON：%(error)s", error=str(e)[:200])) from e
         run = service.start_import(rnd, raw, current_user)
         db.session.commit()

@@ -284,3 +284,51 @@ def test_whatif_changes_an_insurers_capacity(scored_round, login, db):
                                    follow_redirects=True))
         assert message in page
     assert _db.session.scalar(sa.select(sa.func.count(AllocationRun.id))) == 2
+
+
+def test_an_imported_run_that_breaks_the_rounds_rules_cannot_be_adopted(scored_round, login, db):
+    # A scenario file edited by hand: one insurer per county allowed, and a best insurer with score 100 everywhere.
+    rnd = scored_round.round
+    city = login("city_agri")
+    run = _run(city, rnd)
+    scenario = json.loads(city.get(f"/allocation/runs/{run.id}/scenario.json").data)
+    favourite = scored_round.insurers[-1].credit_code
+    scenario["settings"]["min_insurers_per_county"] = 1
+    scenario["bids"] = [{**bid, "score": "100"} for bid in scenario["bids"] if bid["insurer_id"] == favourite]
+    response = city.post(f"/allocation/rounds/{rnd.id}/import", content_type="multipart/form-data",
+                         data={"scenario": (io.BytesIO(json.dumps(scenario).encode()), "scenario.json")})
+    assert response.status_code == 302
+    tampered = _finished_latest_run()
+    assert tampered.ok and {a["insurer_id"] for a in tampered.result["awards"]} == {favourite}
+    page = read_text(city.post(f"/allocation/runs/{tampered.id}/adopt", follow_redirects=True))
+    assert "本轮要求 2–3 家" in page
+    db.session.expire_all()
+    assert not db.session.get(AllocationRun, tampered.id).adopted
+    assert db.session.scalar(sa.select(sa.func.count(Award.id))) == 0
+    # the run computed from the round itself is still adopted as before, with the lot scores of the evaluation
+    assert city.post(f"/allocation/runs/{run.id}/adopt").status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count(Award.id))) == 4
+
+
+@pytest.mark.parametrize("amount", ["Infinity", "NaN", "1e30", "12345678901234567890123456789"])
+def test_a_capacity_no_column_can_hold_is_refused_on_the_page(scored_round, login, db, amount):
+    rnd = scored_round.round
+    city = login("city_agri")
+    run = _run(city, rnd)
+    best = scored_round.insurers[0]
+    response = city.post(f"/allocation/rounds/{rnd.id}/capacities", data={"insurer": best.id, "amount": amount},
+                         follow_redirects=True)
+    assert response.status_code == 200 and "承保能力上限" in read_text(response)
+    assert service.capacities(rnd) == []
+    response = city.post(f"/allocation/runs/{run.id}/whatif", follow_redirects=True, data={
+        "cap_mode": "keep", "capacity_insurer": best.credit_code, "capacity_mode": "set", "capacity_amount": amount})
+    assert response.status_code == 200
+    assert db.session.scalar(sa.select(sa.func.count(AllocationRun.id))) == 1
+
+
+@pytest.mark.parametrize("content", [b"[" * 100_000 + b"]" * 100_000, b'{"lots": ' + b"9" * 5000 + b"}"])
+def test_a_hostile_scenario_file_is_named_as_invalid_not_a_server_error(scored_round, login, db, content):
+    rnd = scored_round.round
+    response = login("city_agri").post(f"/allocation/rounds/{rnd.id}/import", content_type="multipart/form-data",
+                                       data={"scenario": (io.BytesIO(content), "x.json")}, follow_redirects=True)
+    assert response.status_code == 200 and "方案文件" in read_text(response)
