@@ -12,6 +12,8 @@ import sqlalchemy as sa
 Money = sa.Numeric(18, 2)
 Percent = sa.Numeric(7, 4)
 FEN = Decimal("0.01")
+# The largest amount a Money column holds: forms and rules refuse anything above it.
+MAX_MONEY = Decimal("9999999999999999.99")
 
 
 def to_fen(amount: Decimal) -> Decimal:

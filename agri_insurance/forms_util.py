@@ -1,13 +1,18 @@
-"""Helpers shared by views: put a DomainError on the form field it names."""
+"""Helpers shared by views: put a DomainError on the form field it names; keep redirects on this site."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from flask import flash
+from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import StopValidation
 
+from agri_insurance.db_types import MAX_MONEY
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
 
@@ -65,3 +70,31 @@ def commit_or_flash(action: Callable[[], object], success: str, form=None) -> At
         return Attempt(False)
     flash(success, "success")
     return Attempt(True, value)
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """`target` when it is a path on this site, else `default`: the one check for `?next=` redirects.
+
+    Refused: anything with a control or format character, whitespace or a backslash (browsers drop tabs
+    and newlines and read a backslash as "/", so "/<tab>/evil.com" becomes "//evil.com"), a scheme or host,
+    and anything not starting with exactly one "/".
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return default
+    if any(c.isspace() or c == "\\" or unicodedata.category(c).startswith("C") for c in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    return target
+
+
+def finite_amount(form, field) -> None:
+    """Refuse NaN and ±Infinity (Decimal parses "Infinity") and what a Money column (Numeric(18, 2)) cannot
+    hold, as a form error on the field instead of a failure further on."""
+    if field.data is None:
+        return
+    if not field.data.is_finite():
+        raise StopValidation(_("应为数字"))
+    if abs(field.data) > MAX_MONEY:
+        raise StopValidation(_("数值过大"))

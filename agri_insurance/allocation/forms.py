@@ -4,6 +4,8 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import DecimalField, IntegerField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from agri_insurance.forms_util import finite_amount
+
 
 class WhatIfForm(FlaskForm):
     pair_lot = SelectField(_l("标段"), validators=[Optional()])
@@ -16,7 +18,8 @@ class WhatIfForm(FlaskForm):
     county_max = IntegerField(_l("该县承保机构上限"), validators=[Optional(), NumberRange(min=1, max=20)])
     capacity_insurer = SelectField(_l("承保能力上限：承保机构"), validators=[Optional()])
     capacity_mode = SelectField(_l("承保能力上限"), validators=[Optional()])
-    capacity_amount = DecimalField(_l("新的承保能力上限（元）"), places=2, validators=[Optional(), NumberRange(min=0.01)])
+    capacity_amount = DecimalField(_l("新的承保能力上限（元）"), places=2,
+                                   validators=[Optional(), finite_amount, NumberRange(min=0.01)])
 
 
 class ImportForm(FlaskForm):
@@ -25,5 +28,6 @@ class ImportForm(FlaskForm):
 
 class CapacityForm(FlaskForm):
     insurer = SelectField(_l("承保机构"), coerce=int, validators=[InputRequired()])
-    amount = DecimalField(_l("承保能力上限（元，留空为取消）"), places=2, validators=[Optional(), NumberRange(min=0.01)])
+    amount = DecimalField(_l("承保能力上限（元，留空为取消）"), places=2,
+                         validators=[Optional(), finite_amount, NumberRange(min=0.01)])
     basis = StringField(_l("依据"), validators=[Optional(), Length(max=200)])

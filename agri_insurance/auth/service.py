@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from agri_insurance.audit import service as audit
@@ -50,27 +52,57 @@ class LoginResult:
     error: str | None = None
 
 
-def authenticate(username: str, password: str, now: datetime | None = None) -> LoginResult:
-    """Check a login. Consecutive failures lock the account; the caller commits (also on failure)."""
-    now = now or utcnow()
-    user = db.session.scalar(sa.select(User).where(User.username == username.strip()))
+def _locked_message(user: User, now: datetime) -> str:
+    minutes = max(1, math.ceil((user.locked_until - now).total_seconds() / 60))
+    return _("登录失败次数过多，账户已锁定，请%(minutes)s分钟后再试", minutes=minutes)
+
+
+@lru_cache(maxsize=4)
+def _dummy_hash(method: str) -> str:
+    """A hash to check unknown usernames against, so they take as long as a wrong password."""
+    return generate_password_hash("not-a-real-password-0", method=method)
+
+
+def _count_failure(user: User, now: datetime) -> LoginResult:
+    """Add one failure in the database itself (UPDATE ... SET failed_logins = failed_logins + 1), so parallel
+    wrong passwords cannot overwrite each other's count, and lock the account once the count reaches the limit.
+    The UPDATE holds the row until the caller commits."""
     generic = _("用户名或密码错误")
+    count = db.session.execute(
+        sa.update(User)
+        .where(User.id == user.id, sa.or_(User.locked_until.is_(None), User.locked_until <= now))
+        .values(failed_logins=sa.func.coalesce(User.failed_logins, 0) + 1)
+        .returning(User.failed_logins)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if count is None:  # locked by a parallel request since we read the row
+        db.session.refresh(user)
+        return LoginResult(None, _locked_message(user, now) if user.locked_until else generic)
+    set_committed_value(user, "failed_logins", count)
+    if count >= current_app.config["LOGIN_MAX_FAILURES"]:
+        user.locked_until = now + timedelta(minutes=current_app.config["LOCKOUT_MINUTES"])
+        user.failed_logins = 0
+        audit.record(None, "user.locked", user, _l("连续登录失败，账户锁定：%(u)s", u=user.username))
+        return LoginResult(None, _locked_message(user, now))
+    return LoginResult(None, generic)
+
+
+def authenticate(username: str, password: str, now: datetime | None = None) -> LoginResult:
+    """Check a login. Consecutive failures lock the account; the caller commits (also on failure).
+
+    An unknown username and a wrong password get the same message and take the same time (a dummy hash is
+    checked), so the login page does not tell who has an account. Only an account that is actually locked
+    says so, with the minutes left; a deactivated account says so only to someone who knows its password.
+    """
+    now = now or utcnow()
+    user = db.session.scalar(sa.select(User).where(User.username == (username or "").strip()))
     if user is None:
-        return LoginResult(None, generic)
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
+        return LoginResult(None, _("用户名或密码错误"))
     if user.locked_until is not None and user.locked_until > now:
-        minutes = max(1, math.ceil((user.locked_until - now).total_seconds() / 60))
-        return LoginResult(None, _("登录失败次数过多，账户已锁定，请%(minutes)s分钟后再试", minutes=minutes))
+        return LoginResult(None, _locked_message(user, now))
     if not check_password_hash(user.password_hash, password):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        limit = current_app.config["LOGIN_MAX_FAILURES"]
-        if user.failed_logins >= limit:
-            user.locked_until = now + timedelta(minutes=current_app.config["LOCKOUT_MINUTES"])
-            user.failed_logins = 0
-            audit.record(None, "user.locked", user, _l("连续登录失败，账户锁定：%(u)s", u=user.username))
-            return LoginResult(None, _("登录失败次数过多，账户已锁定，请%(minutes)s分钟后再试",
-                                       minutes=current_app.config["LOCKOUT_MINUTES"]))
-        left = limit - user.failed_logins
-        return LoginResult(None, _("用户名或密码错误，再失败%(left)s次账户将被锁定", left=left))
+        return _count_failure(user, now)
     if not user.active:
         return LoginResult(None, _("账户已停用，请联系系统管理员"))
     user.failed_logins = 0

@@ -10,16 +10,25 @@ from agri_insurance.auth.permissions import login_required, public, roles_requir
 from agri_insurance.db_types import utcnow
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
-from agri_insurance.forms_util import commit_or_flash, show_domain_error
+from agri_insurance.forms_util import commit_or_flash, safe_next, show_domain_error
 from agri_insurance.reference.models import Insurer, Region, RegionLevel
 
 bp = Blueprint("auth", __name__)
 
+# What a user who must still replace an initial or reset password may reach besides the change-password page.
+PASSWORD_CHANGE_EXEMPT = frozenset({"auth.change_password", "auth.logout", "static", "main.set_language",
+                                    "main.healthz"})
 
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("main.dashboard")
+
+@bp.before_app_request
+def require_password_change():
+    """An account with an initial or reset password can do nothing else until it chooses its own."""
+    if request.endpoint is None or request.endpoint in PASSWORD_CHANGE_EXEMPT:
+        return None
+    if current_user.is_authenticated and current_user.must_change_password:
+        flash(_("请先修改初始密码"), "warning")
+        return redirect(url_for("auth.change_password"))
+    return None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -37,7 +46,7 @@ def login():
             if result.user.must_change_password:
                 flash(_("请先修改初始密码"), "warning")
                 return redirect(url_for("auth.change_password"))
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next"), url_for("main.dashboard")))
         error = result.error
     status = 401 if error else 200
     return render_template("auth/login.html", form=form, error=error), status

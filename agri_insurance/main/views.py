@@ -2,6 +2,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from flask_login import current_user
 
 from agri_insurance.auth.permissions import login_required, public
+from agri_insurance.forms_util import safe_next
 from agri_insurance.main.service import dashboard_figures
 
 bp = Blueprint("main", __name__)
@@ -18,11 +19,7 @@ def dashboard():
 def set_language(code: str):
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
-    target = request.args.get("next") or ""
-    # Only same-site paths: never redirect to another host.
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("main.dashboard")
-    return redirect(target)
+    return redirect(safe_next(request.args.get("next"), url_for("main.dashboard")))
 
 
 @bp.get("/healthz")

@@ -1,10 +1,11 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
 
 from agri_insurance.forms_util import choices
 from agri_insurance.reference.models import ProductCategory, ProductKind, RegionLevel
+from agri_insurance.reference.service import PCT_QUANTUM
 
 
 def _optional_int(value):
@@ -52,8 +53,16 @@ class InsurerForm(FlaskForm):
     active = BooleanField(_l("启用"), default=True)
 
 
+def _at_most_4_places(form, field):
+    """Shares are stored as Numeric(7, 4): a fifth decimal would be rounded away and break the 100 % sum."""
+    value = field.data
+    if value is not None and (not value.is_finite() or value != value.quantize(PCT_QUANTUM)):
+        raise StopValidation(_l("比例最多保留4位小数"))
+
+
 def _pct_field(label):
-    return DecimalField(label, places=4, validators=[InputRequired(), NumberRange(min=0, max=100)], default=0)
+    return DecimalField(label, places=4, default=0,
+                        validators=[InputRequired(), _at_most_4_places, NumberRange(min=0, max=100)])
 
 
 class SubsidySchemeForm(FlaskForm):

@@ -24,6 +24,8 @@ from agri_insurance.reference.models import (
 )
 
 HUNDRED = Decimal("100")
+# Shares are stored as Numeric(7, 4): at most four decimal places.
+PCT_QUANTUM = Decimal("0.0001")
 # R5: city + county together subsidise 5 %–30 % of the premium of a central product.
 LOCAL_SHARE_MIN = Decimal("5")
 LOCAL_SHARE_MAX = Decimal("30")
@@ -108,6 +110,9 @@ def validate_shares(category: ProductCategory, shares: dict[str, Decimal], devia
     """Raise DomainError unless the shares obey the policy rules for the product's category."""
     for level in SHARE_LEVELS:
         value = shares[level]
+        # Checked before the sum: a fifth decimal would be rounded on storing and break the 100 % total.
+        require(value.is_finite() and value == value.quantize(PCT_QUANTUM), _("比例最多保留4位小数"),
+                f"{level}_pct")
         require(Decimal(0) <= value <= HUNDRED, _("各级分担比例应在0到100之间"), f"{level}_pct")
     total = sum((shares[level] for level in SHARE_LEVELS), Decimal(0))
     require(total == HUNDRED, _("各级分担比例合计应为100%%，当前为%(total)s%%", total=_pct(total)), "farmer_pct")

@@ -1,4 +1,3 @@
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -10,23 +9,11 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from agri_insurance.forms_util import choices
-from agri_insurance.subsidies.models import MAX_MONEY
+from agri_insurance.forms_util import choices, finite_amount
 
 MAX_COUNT = 10_000_000  # households and list rows: far above any county's, well inside an INTEGER column
-
-
-def finite_amount(form, field) -> None:
-    """Refuse NaN and ±Infinity (Decimal parses "Infinity") and what a Money column (Numeric(18, 2)) cannot
-    hold, as a form error on the field instead of a failure further on."""
-    if field.data is None:
-        return
-    if not field.data.is_finite():
-        raise StopValidation(_("应为数字"))
-    if abs(field.data) > MAX_MONEY:
-        raise StopValidation(_("数值过大"))
 
 
 def _money(label, **kwargs):

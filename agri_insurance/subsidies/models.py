@@ -62,8 +62,6 @@ STATUS_LABELS = {
     ClaimStatus.SETTLED: _l("已结清"),
 }
 COMMITTED = (ClaimStatus.VERIFIED, ClaimStatus.PAYING, ClaimStatus.SETTLED)
-# The largest amount a Money column (Numeric(18, 2)) holds: forms and rules refuse anything above it.
-MAX_MONEY = Decimal("9999999999999999.99")
 
 
 class UnderwritingAssignment(db.Model):

@@ -26,7 +26,7 @@ from flask_babel import lazy_gettext as _l
 
 from agri_insurance.audit import service as audit
 from agri_insurance.auth.models import Role
-from agri_insurance.db_types import FEN, to_fen, utcnow
+from agri_insurance.db_types import FEN, MAX_MONEY, to_fen, utcnow
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel, SubsidyScheme
@@ -35,7 +35,6 @@ from agri_insurance.subsidies.models import (
     GOVERNMENT_LEVELS,
     LEVEL_LABELS,
     LOCAL_LEVELS,
-    MAX_MONEY,
     Budget,
     ClaimShare,
     ClaimStatus,

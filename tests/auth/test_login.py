@@ -16,12 +16,65 @@ def test_login_lands_on_the_dashboard_in_chinese(login):
 
 
 def test_wrong_password_is_refused_without_saying_which_part_was_wrong(client, demo):
-    response = client.post("/login", data={"username": "city_agri", "password": "wrong-pass1"})
-    assert response.status_code == 401
-    assert "用户名或密码错误" in read_text(response)
-    response = client.post("/login", data={"username": "nobody", "password": "wrong-pass1"})
-    assert response.status_code == 401
-    assert "用户名或密码错误" in read_text(response)
+    known = client.post("/login", data={"username": "city_agri", "password": "wrong-pass1"})
+    assert known.status_code == 401
+    assert "用户名或密码错误" in read_text(known)
+    assert "再失败" not in read_text(known)
+    unknown = client.post("/login", data={"username": "nobody", "password": "wrong-pass1"})
+    assert unknown.status_code == 401
+    # The same page, apart from the username typed back into the form: nothing tells who has an account.
+    assert read_text(known).replace("city_agri", "?") == read_text(unknown).replace("nobody", "?")
+
+
+def test_a_deactivated_account_with_a_wrong_password_looks_like_any_wrong_password(client, demo, db):
+    user = db.session.scalar(sa.select(User).where(User.username == "expert"))
+    user.active = False
+    db.session.commit()
+    page = read_text(client.post("/login", data={"username": "expert", "password": "wrong-pass1"}))
+    assert "用户名或密码错误" in page and "停用" not in page
+
+
+def test_an_unknown_username_costs_a_password_check_too(client, demo, monkeypatch):
+    """No timing difference: an unknown user is checked against a dummy hash."""
+    from agri_insurance.auth import service
+
+    checked = []
+    real = service.check_password_hash
+    monkeypatch.setattr(service, "check_password_hash", lambda h, p: checked.append(h) or real(h, p))
+    client.post("/login", data={"username": "nobody", "password": "wrong-pass1"})
+    client.post("/login", data={"username": "city_agri", "password": "wrong-pass1"})
+    assert len(checked) == 2
+    assert checked[0].split("$")[0] == checked[1].split("$")[0]  # same method and cost
+
+
+def test_failures_are_counted_in_the_database_not_from_a_stale_copy(app, demo, db):
+    """Parallel wrong passwords must each count: the increment is done by the database on the current value.
+
+    Here this session holds the user with failed_logins=0 while another request (another connection) has
+    meanwhile counted four failures; the fifth failure must lock the account, not write back 0 + 1."""
+    from agri_insurance.auth import service
+
+    user = db.session.scalar(sa.select(User).where(User.username == "insurer"))
+    assert user.failed_logins == 0
+    with db.engine.begin() as other:
+        other.execute(sa.update(User).where(User.id == user.id).values(failed_logins=4))
+    result = service.authenticate("insurer", "bad-guess1")
+    db.session.commit()
+    assert "账户已锁定" in result.error
+    db.session.expire_all()
+    user = db.session.get(User, user.id)
+    assert user.locked_until is not None and user.failed_logins == 0
+
+
+def test_each_failure_adds_one_to_what_the_database_holds(app, demo, db):
+    from agri_insurance.auth import service
+
+    user = db.session.scalar(sa.select(User).where(User.username == "insurer"))
+    with db.engine.begin() as other:
+        other.execute(sa.update(User).where(User.id == user.id).values(failed_logins=2))
+    service.authenticate("insurer", "bad-guess1")
+    db.session.commit()
+    assert db.session.scalar(sa.select(User.failed_logins).where(User.id == user.id)) == 3
 
 
 def test_logout_ends_the_session(login):
@@ -36,7 +89,8 @@ def test_five_failures_lock_the_account_for_15_minutes(client, demo, db):
     with time_machine.travel(start, tick=False):
         for _ in range(4):
             response = client.post("/login", data={"username": "insurer", "password": "bad-guess1"})
-            assert "再失败" in read_text(response)
+            assert "用户名或密码错误" in read_text(response) and "锁定" not in read_text(response)
+        # Only an account that is actually locked says so.
         response = client.post("/login", data={"username": "insurer", "password": "bad-guess1"})
         assert "账户已锁定" in read_text(response)
         # Even the right password is refused while locked, and the user is told why.

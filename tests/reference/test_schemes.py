@@ -37,6 +37,16 @@ def test_four_decimal_shares_summing_to_100_are_accepted(app):
         validate_shares(CENTRAL, shares("45", "25.3333", "3.3333", "3.3334", "23"), None)
 
 
+def test_more_than_four_decimal_places_are_refused_before_the_sum(app):
+    """Numeric(7, 4) would round 3.33335 on storing; the sum checked here would no longer be the one stored."""
+    with app.test_request_context():
+        error = refused(CENTRAL, shares("45", "25.33325", "3.33335", "3.3334", "23"))
+        assert error.field == "provincial_pct"
+        assert "最多保留4位小数" in error.message
+        # Trailing zeros are not extra precision.
+        validate_shares(CENTRAL, shares("45.00000", "25", "5", "5", "20.000000"), None)
+
+
 @pytest.mark.parametrize("city, county, farmer", [("2", "2", "26"), ("20", "11", "-1")])
 def test_central_local_share_outside_5_to_30_is_refused(app, city, county, farmer):
     with app.test_request_context():

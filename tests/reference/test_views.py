@@ -115,3 +115,14 @@ def test_shangrao_has_twelve_counties_with_their_codes(ref, db):
     codes = db.session.scalars(sa.select(Region.code).where(Region.level == RegionLevel.COUNTY)).all()
     assert sorted(codes) == ["361102", "361103", "361104", "361123", "361124", "361125", "361126", "361127",
                              "361128", "361129", "361130", "361181"]
+
+
+def test_scheme_form_refuses_a_fifth_decimal_place_on_the_field(login, db):
+    client = login("city_agri")
+    rice = db.session.scalar(sa.select(Product).where(Product.code == "rice"))
+    response = client.post("/reference/schemes/new", data={
+        "product_id": rice.id, "region_id": "", "year": 2027, "central_pct": "45", "provincial_pct": "25",
+        "city_pct": "5.00001", "county_pct": "4.99999", "farmer_pct": "20"})
+    assert response.status_code == 400
+    assert "最多保留4位小数" in read_text(response)
+    assert db.session.scalar(sa.select(SubsidyScheme).where(SubsidyScheme.year == 2027)) is None
