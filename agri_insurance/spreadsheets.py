@@ -14,6 +14,8 @@ from urllib.parse import quote
 
 from flask import Response
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -41,6 +43,7 @@ def write_table(ws: Worksheet, headers: Sequence[str], rows: Iterable[Sequence],
         row_no += 1
         for col, value in enumerate(row, start=1):
             cell = ws.cell(row=row_no, column=col, value=_cell_value(value))
+            _keep_as_text(cell)
             if col in money:
                 cell.number_format = MONEY_FORMAT
             elif isinstance(value, datetime):
@@ -58,12 +61,42 @@ def _cell_value(value):
     if isinstance(value, Decimal):
         return value  # openpyxl writes Decimal as a number
     if hasattr(value, "label") and hasattr(value, "value"):
-        return str(value.label)  # enums shown by their translated label
+        return cell_text(str(value.label))  # enums shown by their translated label
     if value is None:
         return None
-    if isinstance(value, str | int | float | date | datetime):
+    if isinstance(value, str):
+        return cell_text(value)
+    if isinstance(value, int | float | date | datetime):
         return value
-    return str(value)
+    return cell_text(str(value))
+
+
+def cell_text(text: str) -> str:
+    """`text` with a visible replacement character (�) for each character a worksheet cannot hold (a vertical
+    tab pasted from Word, say): openpyxl refuses to write them. Imports refuse them where they can, but error
+    messages quote refused cells and older data may hold them."""
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", text) if text else text
+
+
+def _keep_as_text(cell) -> None:
+    # openpyxl stores a string beginning with "=" as a formula: text a user typed ("=HYPERLINK(...)" as a name)
+    # must stay text, or the file carries a live formula (or one WPS/Excel cannot read)
+    if isinstance(cell.value, str) and cell.value.startswith("="):
+        cell.data_type = "s"
+
+
+def text_cell(ws, text: str | None, **kwargs) -> WriteOnlyCell:
+    """A cell for a write-only sheet holding user text as text (see cell_text and _keep_as_text)."""
+    cell = WriteOnlyCell(ws, value=cell_text(text) if isinstance(text, str) else text, **kwargs)
+    _keep_as_text(cell)
+    return cell
+
+
+def money_cell(ws, amount: Decimal | None) -> WriteOnlyCell:
+    """A money cell for a write-only sheet: a number with the '#,##0.00' format."""
+    cell = WriteOnlyCell(ws, value=amount)
+    cell.number_format = MONEY_FORMAT
+    return cell
 
 
 def workbook_bytes(wb: Workbook) -> bytes:

@@ -4,6 +4,7 @@ the award list as xlsx."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from datetime import date
@@ -79,7 +80,8 @@ class Notice:
 
     @property
     def filename_stem(self) -> str:
-        return f"{self.title}_{self.number}_{self.insurer_name}"
+        # no path separators or characters Windows refuses: a "/" in a name made a folder inside notices.zip
+        return re.sub(r'[\\/:*?"<>|]', "_", f"{self.title}_{self.number}_{self.insurer_name}")
 
 
 def _lot(lot) -> NoticeLot:

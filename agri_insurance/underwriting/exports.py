@@ -7,10 +7,9 @@ from pathlib import Path
 
 from flask_babel import gettext as _
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from agri_insurance.spreadsheets import write_table
+from agri_insurance.spreadsheets import money_cell, text_cell, write_table
 from agri_insurance.underwriting.parsing import COLUMNS, Findings, mask_account, mask_id
 
 FIRST_ERRORS_SHOWN = 50
@@ -55,7 +54,7 @@ def write_error_report(findings: Findings, path: Path) -> None:
     header = [_("行号"), _("列"), _("问题")]
     ws.append(header)
     for error in findings.errors:
-        ws.append([error.row, _cell_text(error.column), _cell_text(error.message)])  # they may quote the cell
+        ws.append([error.row, text_cell(ws, error.column), text_cell(ws, error.message)])  # they may quote the cell
     wb.save(path)
     summary = {"error_count": findings.error_count,
                "first": [[e.row, e.column, e.message] for e in findings.errors[:FIRST_ERRORS_SHOWN]]}
@@ -69,14 +68,11 @@ def list_workbook(rows, title: str, show_full_ids: bool = False) -> Workbook:
     ws.append([title])
     ws.append([_("行号"), *[header for key, header in COLUMNS if key not in ("product", "unit")]])
     for r in rows:
-        ws.append([r.row_no, _cell_text(r.name), r.id_number if show_full_ids else mask_id(r.id_number),
-                   _cell_text(r.township), _cell_text(r.village),
-                   r.quantity, r.sum_insured, r.premium, r.farmer_premium,
+        ws.append([r.row_no, text_cell(ws, r.name), r.id_number if show_full_ids else mask_id(r.id_number),
+                   text_cell(ws, r.township), text_cell(ws, r.village),
+                   r.quantity, money_cell(ws, r.sum_insured), money_cell(ws, r.premium),
+                   money_cell(ws, r.farmer_premium),
                    r.bank_account if show_full_ids else mask_account(r.bank_account)])
     return wb
 
 
-def _cell_text(text: str) -> str:
-    """`text` with a visible replacement character (�) for each character a worksheet cannot hold. The import
-    refuses them, but error messages quote the refused cell, and rows stored before it did must still export."""
-    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", text) if text else text

@@ -265,3 +265,12 @@ def test_round_page_shows_the_notice_end_on_the_holiday_calendar(demo, db, login
     assert notice.ends_on == date(2026, 10, 5)  # 1 October is a holiday
     page = read_text(login("insurer").get(f"/tenders/{rnd.id}"))
     assert "至2026-10-05" in page and "2026-10-02" not in page  # not Monday–Friday only
+
+
+def test_a_notice_file_name_has_no_path_separator_or_character_windows_refuses():
+    from datetime import date
+
+    from agri_insurance.awards.exports import Notice
+
+    notice = Notice("award", "SR1-001", "轮次", "2026–2028", '某某/财险:上饶*中心?"支公司"', [], date(2026, 11, 28), "市农业农村局")
+    assert notice.filename_stem == "中标通知书_SR1-001_某某_财险_上饶_中心__支公司_"
