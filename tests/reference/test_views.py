@@ -1,6 +1,7 @@
 import re
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
 from agri_insurance.audit.models import AuditEntry
@@ -51,13 +52,18 @@ def test_editing_an_insurer_records_old_and_new_values(login, db):
     assert entry.details["changes"]["short_name"] == [insurer.short_name, "改名财险"]
 
 
-def test_scheme_form_refuses_central_local_share_above_30(login, db):
+@pytest.mark.parametrize("city_pct, county_pct, farmer_pct, message", [
+    ("20", "10.5", "-0.5", None),                        # city + county above 30 % (and a negative farmer share)
+    ("5.00001", "4.99999", "20", "最多保留4位小数"),        # a fifth decimal place the column cannot hold
+])
+def test_scheme_form_refuses_bad_shares_and_saves_nothing(login, db, city_pct, county_pct, farmer_pct, message):
     client = login("city_agri")
     rice = db.session.scalar(sa.select(Product).where(Product.code == "rice"))
     response = client.post("/reference/schemes/new", data={
         "product_id": rice.id, "region_id": "", "year": 2027, "central_pct": "45", "provincial_pct": "25",
-        "city_pct": "20", "county_pct": "10.5", "farmer_pct": "-0.5"})
+        "city_pct": city_pct, "county_pct": county_pct, "farmer_pct": farmer_pct})
     assert response.status_code == 400
+    assert message is None or message in read_text(response)
     assert db.session.scalar(sa.select(SubsidyScheme).where(SubsidyScheme.year == 2027)) is None
 
 
@@ -117,12 +123,3 @@ def test_shangrao_has_twelve_counties_with_their_codes(ref, db):
                              "361128", "361129", "361130", "361181"]
 
 
-def test_scheme_form_refuses_a_fifth_decimal_place_on_the_field(login, db):
-    client = login("city_agri")
-    rice = db.session.scalar(sa.select(Product).where(Product.code == "rice"))
-    response = client.post("/reference/schemes/new", data={
-        "product_id": rice.id, "region_id": "", "year": 2027, "central_pct": "45", "provincial_pct": "25",
-        "city_pct": "5.00001", "county_pct": "4.99999", "farmer_pct": "20"})
-    assert response.status_code == 400
-    assert "最多保留4位小数" in read_text(response)
-    assert db.session.scalar(sa.select(SubsidyScheme).where(SubsidyScheme.year == 2027)) is None

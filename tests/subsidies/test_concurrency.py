@@ -17,15 +17,15 @@ from tests.subsidies.factories import assign, make_claim, user
 pytestmark = pytest.mark.postgres
 
 
-def _confirm(app, claim_id: int, voucher: str, hold: threading.Event | None, locked: threading.Event | None,
-             outcome: dict) -> None:
+def _pay(app, claim_id: int, username: str, level: ShareLevel, amount: str, voucher: str,
+         locked: threading.Event | None, hold: threading.Event | None, outcome: dict) -> None:
     with app.app_context():
         try:
             claim = _db.session.get(SubsidyClaim, claim_id)
-            clerk = _db.session.scalar(sa.select(User).where(User.username == "county_finance"))
-            service.confirm_payment(claim, ShareLevel.COUNTY, D("5000.00"), date(2026, 3, 1), voucher, clerk)
+            clerk = _db.session.scalar(sa.select(User).where(User.username == username))
+            service.confirm_payment(claim, level, D(amount), date(2026, 3, 1), voucher, clerk)
             if locked is not None:
-                locked.set()          # the share row is locked by this transaction now
+                locked.set()          # this transaction holds its locks now
                 hold.wait(timeout=10)
             _db.session.commit()
             outcome[voucher] = "paid"
@@ -46,13 +46,14 @@ def test_concurrent_confirmations_cannot_double_pay(app, demo, db):
 
     outcome: dict[str, str] = {}
     locked, hold = threading.Event(), threading.Event()
-    first = threading.Thread(target=_confirm, args=(app, claim_id, "KF-A", hold, locked, outcome))
+    first = threading.Thread(target=_pay, args=(app, claim_id, "county_finance", ShareLevel.COUNTY, "5000.00",
+                                                "KF-A", locked, hold, outcome))
     first.start()
     assert locked.wait(timeout=10)
     second_done = threading.Event()
 
     def second_clerk():
-        _confirm(app, claim_id, "KF-B", None, None, outcome)
+        _pay(app, claim_id, "county_finance", ShareLevel.COUNTY, "5000.00", "KF-B", None, None, outcome)
         second_done.set()
 
     second = threading.Thread(target=second_clerk)
@@ -70,25 +71,6 @@ def test_concurrent_confirmations_cannot_double_pay(app, demo, db):
     share = db.session.scalar(sa.select(ClaimShare).where(ClaimShare.claim_id == claim_id,
                                                           ClaimShare.level == ShareLevel.COUNTY))
     assert share.paid == D("5000.00")
-
-
-def _pay(app, claim_id: int, username: str, level: ShareLevel, amount: str, voucher: str,
-         locked: threading.Event | None, hold: threading.Event | None, outcome: dict) -> None:
-    with app.app_context():
-        try:
-            claim = _db.session.get(SubsidyClaim, claim_id)
-            clerk = _db.session.scalar(sa.select(User).where(User.username == username))
-            service.confirm_payment(claim, level, D(amount), date(2026, 3, 1), voucher, clerk)
-            if locked is not None:
-                locked.set()
-                hold.wait(timeout=10)
-            _db.session.commit()
-            outcome[voucher] = "paid"
-        except DomainError as e:
-            _db.session.rollback()
-            outcome[voucher] = e.message
-        finally:
-            _db.session.remove()
 
 
 def test_county_and_city_paying_their_last_amounts_at_once_settle_the_claim(app, demo, db):
