@@ -18,7 +18,7 @@ from agri_insurance.awards import service as awards
 from agri_insurance.bids.models import Bid, BidStatus
 from agri_insurance.db_types import to_fen, utcnow
 from agri_insurance.errors import DomainError, require
-from agri_insurance.extensions import db
+from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.jobs import service as jobs
 from agri_insurance.reference.models import Insurer
 from agri_insurance.tenders import service as tenders
@@ -352,19 +352,11 @@ def compare(a: AllocationRun, b: AllocationRun) -> dict[str, Any]:
 
 # --- adoption -------------------------------------------------------------------------------------------
 
-def _lock_round(rnd: SelectionRound) -> SelectionRound:
-    """SELECT ... FOR UPDATE on the round (PostgreSQL): concurrent adoptions of one round queue here."""
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(sa.select(SelectionRound.id).where(SelectionRound.id == rnd.id).with_for_update())
-    db.session.refresh(rnd)
-    return rnd
-
-
 def adopt(run: AllocationRun, actor) -> list:
     """Adopt `run`: its awards, the backup underwriters and the underwriting assignments are created in the
     caller's one transaction; the round moves to allocated. Only one run per round is ever adopted: the round
     row is locked and its status re-read, and a partial unique index refuses a second adopted run."""
-    rnd = _lock_round(run.round)
+    rnd = lock_for_update(run.round)  # concurrent adoptions of one round queue here
     require(rnd.status is S.EVALUATION, _("本轮已确定分配方案（或不在评审阶段），不能再采用其他方案"))
     require(adopted_run(rnd) is None, _("本轮已采用其他分配方案"))
     require(run.ok, _("只有求得可行解的分配方案可以采用"))
@@ -397,9 +389,8 @@ def _check_against_round(rnd: SelectionRound, chosen: dict[int, int]) -> dict[in
     premium capacity or the market-share cap. Returns {lot id: (insurer id, the bid's lot score)}."""
     eligible = {(s.lot_id, s.insurer_id): s.score for s in scores.lot_scores(rnd)}
     lots = {lot.id: lot for lot in rnd.lots}
-    for lot_id, lot in lots.items():
-        if any(key[0] == lot_id for key in eligible):
-            require(lot_id in chosen, _("分配方案没有分配标段 %(lot)s", lot=lot.code))
+    missing = sorted({lot_id for lot_id, _insurer in eligible} - set(chosen))
+    require(not missing, _("分配方案没有分配标段 %(lot)s", lot=lots[missing[0]].code if missing else ""))
     names = {i.id: i.name for i in db.session.scalars(sa.select(Insurer).where(Insurer.id.in_(set(chosen.values()))))}
     for lot_id, insurer_id in chosen.items():
         require((lot_id, insurer_id) in eligible, _("%(insurer)s 不是标段 %(lot)s 的合格投标人，不能中标",
@@ -407,12 +398,12 @@ def _check_against_round(rnd: SelectionRound, chosen: dict[int, int]) -> dict[in
     per_county: dict[int, set[int]] = {}
     for lot_id, insurer_id in chosen.items():
         per_county.setdefault(lots[lot_id].region_id, set()).add(insurer_id)
-    for region_id, limit in tenders.county_limits(rnd).items():
-        n = len(per_county.get(region_id, ()))
-        if region_id in per_county:
-            require(limit.min_insurers <= n <= limit.max_insurers,
-                    _("%(county)s 有 %(n)s 家承保机构，本轮要求 %(lo)s–%(hi)s 家", county=limit.region.label, n=n,
-                      lo=limit.min_insurers, hi=limit.max_insurers))
+    county_limits = tenders.county_limits(rnd)
+    for region_id, insurers in per_county.items():
+        limit, n = county_limits[region_id], len(insurers)
+        require(limit.min_insurers <= n <= limit.max_insurers,
+                _("%(county)s 有 %(n)s 家承保机构，本轮要求 %(lo)s–%(hi)s 家", county=limit.region.label, n=n,
+                  lo=limit.min_insurers, hi=limit.max_insurers))
     premium: dict[int, Decimal] = {}
     for lot_id, insurer_id in chosen.items():
         premium[insurer_id] = premium.get(insurer_id, Decimal(0)) + lots[lot_id].expected_premium
@@ -420,8 +411,8 @@ def _check_against_round(rnd: SelectionRound, chosen: dict[int, int]) -> dict[in
     share_cap = None if rnd.market_share_cap_pct is None else \
         rnd.market_share_cap_pct / 100 * sum((lot.expected_premium for lot in lots.values()), Decimal(0))
     for insurer_id, amount in premium.items():
-        limits = [c for c in (caps.get(insurer_id), share_cap) if c is not None]
-        require(not limits or amount <= min(limits),
+        ceilings = [c for c in (caps.get(insurer_id), share_cap) if c is not None]
+        require(not ceilings or amount <= min(ceilings),
                 _("%(insurer)s 分得保费 %(amount)s 元，超过其承保能力上限或市场份额上限", insurer=names.get(insurer_id),
                   amount=f"{amount:,.2f}"))
     return {lot_id: (insurer_id, eligible[(lot_id, insurer_id)]) for lot_id, insurer_id in chosen.items()}
