@@ -7,6 +7,7 @@ import time_machine
 
 from agri_insurance.audit.models import AuditEntry
 from agri_insurance.errors import DomainError
+from agri_insurance.extensions import db as _db
 from agri_insurance.subsidies import service
 from agri_insurance.subsidies.models import ClaimStatus, Payment, ShareLevel
 from tests.factories import county, make_insurer
@@ -337,7 +338,8 @@ def test_changing_product_year_or_county_of_a_draft_drops_its_list(world, db):
         service.submit_claim(draft, user("insurer"))
 
 
-def test_no_submit_edit_or_delete_while_a_list_import_is_queued_or_running(world, db):
+def _draft_with_a_running_import(**job_fields):
+    """A draft claim with a matching list, and an import job for it still running."""
     from agri_insurance.jobs.models import Job, JobStatus
     from agri_insurance.underwriting.demo import attach_matching_list
     from agri_insurance.underwriting.service import IMPORT_KIND
@@ -346,9 +348,16 @@ def test_no_submit_edit_or_delete_while_a_list_import_is_queued_or_running(world
     draft.list_rows = draft.households
     attach_matching_list(draft, user("insurer"))
     job = Job(kind=IMPORT_KIND, status=JobStatus.RUNNING, progress=10, message="", params={}, subject_id=draft.id,
-              created_by_id=user("insurer").id)
-    db.session.add(job)
-    db.session.commit()
+              created_by_id=user("insurer").id, **job_fields)
+    _db.session.add(job)
+    _db.session.commit()
+    return draft, job
+
+
+def test_no_submit_edit_or_delete_while_a_list_import_is_queued_or_running(world, db):
+    from agri_insurance.jobs.models import JobStatus
+
+    draft, job = _draft_with_a_running_import()
     for action in (lambda: service.submit_claim(draft, user("insurer")),
                    lambda: service.delete_draft(draft, user("insurer")),
                    lambda: service.save_claim(draft, {k: getattr(draft, k) for k in service.CLAIM_FIELDS},
@@ -366,17 +375,8 @@ def test_an_import_left_running_by_a_stopped_worker_blocks_the_claim_only_until_
     from datetime import timedelta
 
     from agri_insurance.db_types import utcnow
-    from agri_insurance.jobs.models import Job, JobStatus
-    from agri_insurance.underwriting.demo import attach_matching_list
-    from agri_insurance.underwriting.service import IMPORT_KIND
 
-    draft = make_claim()
-    draft.list_rows = draft.households
-    attach_matching_list(draft, user("insurer"))
-    job = Job(kind=IMPORT_KIND, status=JobStatus.RUNNING, progress=10, message="", params={}, subject_id=draft.id,
-              created_by_id=user("insurer").id, created_at=utcnow() - timedelta(seconds=3000))
-    db.session.add(job)
-    db.session.commit()
+    draft, job = _draft_with_a_running_import(created_at=utcnow() - timedelta(seconds=3000))
     with pytest.raises(DomainError, match="正在导入"):
         service.submit_claim(draft, user("insurer"))
     db.session.rollback()
