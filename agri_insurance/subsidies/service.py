@@ -212,6 +212,10 @@ def save_claim(claim: SubsidyClaim | None, data: dict[str, Any], insurer: Insure
         action = "claim.updated"
     claim.scheme_id = scheme.id
     _set_shares(claim, scheme, amounts)
+    kept_list = underwriting.list_of(claim) if action == "claim.updated" else None
+    if kept_list is not None:
+        # The list stays (same county, product and year); what it is checked against may have changed.
+        kept_list.reconciliation_problems = underwriting.reconcile(claim, kept_list)
     db.session.flush()
     details = {"premium": data["total_premium"]} if action == "claim.created" else {"changes": changes}
     summary = _l("新建补贴申请：%(title)s", title=claim.title) if action == "claim.created" \

@@ -118,8 +118,11 @@ def claim_detail(claim_id: int):
     payment_form = PaymentForm(levels=levels, formdata=None)
     payment_form.paid_on.data = service.local_today()
     budget = service.budget_checks(claim) if claim.status is ClaimStatus.SUBMITTED else []
+    underwriting_list = underwriting.list_of(claim)
     return render_template("subsidies/claim_detail.html", claim=claim, timeline=list(timeline),
-                           underwriting_list=underwriting.list_of(claim),
+                           underwriting_list=underwriting_list,
+                           list_reconciled=underwriting_list is not None
+                           and not underwriting.reconcile(claim, underwriting_list),
                            payment_form=payment_form if levels else None, verify_form=VerifyForm(formdata=None),
                            return_form=ReturnForm(formdata=None), budget_checks=budget,
                            can_verify=_can_verify(claim))

@@ -46,8 +46,10 @@ def template():
 def list_detail(claim_id: int):
     claim = scoped_get_or_404(SubsidyClaim, claim_id)
     lst = service.list_of(claim)
-    flags, preview = [], []
+    flags, preview, problems = [], [], []
     if lst is not None:
+        # Reconciled afresh against the claim as it is now, in the reader's language.
+        problems = service.reconcile(claim, lst)
         flags = db.session.scalars(sa.select(UnderwritingFlag).where(UnderwritingFlag.list_id == lst.id)
                                    .options(sa.orm.joinedload(UnderwritingFlag.row))
                                    .order_by(UnderwritingFlag.kind, UnderwritingFlag.id).limit(500)).all()
@@ -62,6 +64,7 @@ def list_detail(claim_id: int):
     can_upload = current_user.role is Role.INSURER and claim.status is ClaimStatus.DRAFT
     show_full = sees_full_ids(claim)
     return render_template("underwriting/list_detail.html", claim=claim, lst=lst, flags=flags, preview=preview,
+                           problems=problems,
                            job=job, failed_summary=failed_summary, form=UploadListForm() if can_upload else None,
                            show_id=(lambda n: n if show_full else mask_id(n)),
                            show_account=(lambda a: (a or "") if show_full else mask_account(a)))

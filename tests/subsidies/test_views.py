@@ -284,3 +284,29 @@ def test_huge_or_non_finite_amounts_are_form_errors(world, login, db, amount):
     data["sum_insured"] = amount
     response = login("insurer").post("/subsidies/claims/new", data=data)
     assert response.status_code == 400 and ("数值过大" in read_text(response) or "应为数字" in read_text(response))
+
+
+def test_an_edit_that_keeps_the_list_shows_the_list_checked_against_the_new_figures(world, login, db):
+    from agri_insurance.underwriting import service as underwriting
+
+    claim_id = _draft_with_list(db)
+    insurer = login("insurer")
+    claim = _claim(db, claim_id)
+    data = {k: getattr(claim, k) for k in ("region_id", "product_id", "year", "period", "quantity", "unit",
+                                           "sum_insured", "premium_rate", "total_premium", "farmer_premium",
+                                           "households", "list_rows", "notes")}
+    n = claim.households
+    assert "与申请一致" in read_text(insurer.get(f"/subsidies/claims/{claim_id}"))
+    insurer.post(f"/subsidies/claims/{claim_id}/edit", data=_form({**data, "households": n + 1}))
+    assert "与申请不一致" in read_text(insurer.get(f"/subsidies/claims/{claim_id}"))
+    page = read_text(insurer.get(f"/underwriting/claims/{claim_id}"))
+    assert "清单与申请不一致" in page and f"承保户数：清单 {n} 户，申请填报 {n + 1} 户" in page
+    assert not underwriting.list_of(_claim(db, claim_id)).reconciled
+    # The differences read in the reader's language.
+    insurer.get("/lang/en")
+    page = read_text(insurer.get(f"/underwriting/claims/{claim_id}"))
+    assert f"Households: {n} in the list, {n + 1} in the claim" in page
+    insurer.get("/lang/zh_CN")
+    insurer.post(f"/subsidies/claims/{claim_id}/edit", data=_form(data))
+    assert "清单与申请一致，可以提交" in read_text(insurer.get(f"/underwriting/claims/{claim_id}"))
+    assert underwriting.list_of(_claim(db, claim_id)).reconciled
