@@ -7,6 +7,8 @@ from pathlib import Path
 
 from flask_babel import gettext as _
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from agri_insurance.spreadsheets import money_cell, text_cell, write_table
@@ -61,8 +63,9 @@ def write_error_report(findings: Findings, path: Path) -> None:
     path.with_suffix(".json").write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
 
 
-def list_workbook(rows, title: str, show_full_ids: bool = False) -> Workbook:
-    """The stored list; ID numbers and bank accounts are masked unless the reader's role needs them."""
+def list_workbook(lst, rows, title: str, show_full_ids: bool = False) -> Workbook:
+    """The stored list ``lst`` (its ``rows``), with its totals in a last row to check against the claim; ID
+    numbers and bank accounts are masked unless the reader's role needs them."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(_("承保清单")[:31])
     ws.append([title])
@@ -73,6 +76,13 @@ def list_workbook(rows, title: str, show_full_ids: bool = False) -> Workbook:
                    r.quantity, money_cell(ws, r.sum_insured), money_cell(ws, r.premium),
                    money_cell(ws, r.farmer_premium),
                    r.bank_account if show_full_ids else mask_account(r.bank_account)])
+    totals = [text_cell(ws, _("合计")), text_cell(ws, _("%(n)s 户", n=lst.households)), None, None, None,
+              WriteOnlyCell(ws, value=lst.total_quantity), money_cell(ws, lst.total_sum_insured),
+              money_cell(ws, lst.total_premium), money_cell(ws, lst.total_farmer_premium)]
+    for cell in totals:
+        if cell is not None:
+            cell.font = Font(bold=True)
+    ws.append(totals)
     return wb
 
 

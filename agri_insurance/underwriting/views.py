@@ -117,4 +117,4 @@ def list_xlsx(claim_id: int):
                               .order_by(UnderwritingRow.row_no).execution_options(yield_per=5000))
     title = _("承保清单：%(t)s", t=claim.title)
     # Exports are masked for everyone: a file travels further than a page.
-    return xlsx_download(exports.list_workbook(rows, title, show_full_ids=False), f"{title}.xlsx")
+    return xlsx_download(exports.list_workbook(lst, rows, title, show_full_ids=False), f"{title}.xlsx")

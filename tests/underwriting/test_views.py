@@ -40,6 +40,27 @@ def test_ids_are_masked_for_other_roles_and_in_exports(world, login, db, small_l
         assert ids[0] == masked and full not in ids
 
 
+def test_the_list_export_ends_with_its_totals_as_numbers(world, login, db, small_list):
+    from decimal import Decimal
+
+    from tests.underwriting.factories import totals
+
+    claim = claim_for(small_list)
+    client = login("insurer")
+    upload(client, claim.id, small_list)
+    ws = load_workbook(io.BytesIO(client.get(f"/underwriting/claims/{claim.id}/list.xlsx").data)).active
+    table = list(ws.iter_rows(min_row=3))
+    assert len(table) == len(small_list) + 1
+    last = table[-1]
+    expected = totals(small_list)
+    assert last[0].value == "合计" and last[1].value == f"{expected['households']} 户" and last[0].font.bold
+    assert [Decimal(str(c.value)) for c in last[5:9]] == \
+        [expected[k] for k in ("quantity", "sum_insured", "premium", "farmer")]
+    assert all(c.number_format == "#,##0.00" for c in last[6:9])
+    # the rows above add up to it
+    assert sum(Decimal(str(row[7].value)) for row in table[:-1]) == expected["premium"]
+
+
 def test_a_failed_import_job_stores_nothing_and_reports_every_error(world, login, db, small_list):
     claim = claim_for(small_list)
     bad = [list(r) for r in small_list]
