@@ -7,6 +7,7 @@ Exports users open in WPS/Excel: a bold frozen header row, sensible column width
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -26,6 +27,8 @@ DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEADER_FILL = PatternFill("solid", fgColor="E2EFDA")
+# Unicode category Cc: refused in imported text cells (a line break, tab or vertical tab pasted from Word)
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def write_table(ws: Worksheet, headers: Sequence[str], rows: Iterable[Sequence], *,

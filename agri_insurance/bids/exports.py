@@ -134,7 +134,8 @@ def parse_bid(bid: Bid, data: bytes) -> tuple[dict[str, Any], x.Issues]:
         elif key == "risk_rating":
             result[key] = x.choice(cell, issues, {r.value: r for r in RiskRating})
         else:
-            result[key] = x.text(cell, issues, max_length=4000 if key != "parent_company" else 120)
+            result[key] = x.text(cell, issues, max_length=4000 if key != "parent_company" else 120,
+                                 multiline=key != "parent_company")
 
     lots_by_code = {lot.code: lot for lot in rnd.lots}
     result["lot_ids"] = []
@@ -180,7 +181,7 @@ def parse_bid(bid: Bid, data: bytes) -> tuple[dict[str, Any], x.Issues]:
             "decided_on": x.day(row[H_PEN_DATE], issues, required=True),
             "amount": x.decimal(row[H_PEN_AMOUNT], issues, required=True),
             "authority": x.text(row[H_PEN_AUTH], issues, max_length=120),
-            "reason": x.text(row[H_PEN_REASON], issues, max_length=2000),
+            "reason": x.text(row[H_PEN_REASON], issues, max_length=2000, multiline=True),
         })
     return result, issues
 

@@ -117,11 +117,11 @@ def parse_lots(rnd: SelectionRound, data: bytes) -> tuple[list[dict[str, Any]], 
                 pid = x.choice(row[header], issues, product_options, required=(header == H_PRODUCTS[0]))
                 if pid is not None and pid not in product_ids:
                     product_ids.append(pid)
-        townships = x.text(row[H_TOWNSHIPS], issues, max_length=2000) if H_TOWNSHIPS in row.cells else None
+        townships = x.text(row[H_TOWNSHIPS], issues, max_length=2000, multiline=True) if H_TOWNSHIPS in row.cells else None
         premium = x.decimal(row[H_PREMIUM], issues, required=True, minimum=Decimal(0))
         loss = x.decimal(row[H_LOSS], issues, minimum=Decimal(0), maximum=Decimal(1000)) if H_LOSS in row.cells \
             else None
-        notes = x.text(row[H_NOTES], issues, max_length=2000) if H_NOTES in row.cells else None
+        notes = x.text(row[H_NOTES], issues, max_length=2000, multiline=True) if H_NOTES in row.cells else None
         result.append({"region_id": region_id, "code": code, "name": name, "product_ids": product_ids,
                        "townships": townships, "expected_premium": premium, "loss_ratio_pct": loss, "notes": notes})
     if not rows and not issues:

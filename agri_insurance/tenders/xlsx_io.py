@@ -18,6 +18,8 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from agri_insurance.spreadsheets import CONTROL_CHARACTERS
+
 YES = ("是", "yes", "y", "true", "1", "有")
 NO = ("否", "no", "n", "false", "0", "无")
 
@@ -125,7 +127,10 @@ def _issue(issues: Issues, cell: Cell, message: str) -> None:
     issues.add(cell.sheet, cell.row, cell.column, cell.header, message)
 
 
-def text(cell: Cell, issues: Issues, required: bool = False, max_length: int = 200) -> str | None:
+def text(cell: Cell, issues: Issues, required: bool = False, max_length: int = 200,
+         multiline: bool = False) -> str | None:
+    """The cell as trimmed text. Control characters (a vertical tab or line break pasted from Word) are refused,
+    except line breaks in a ``multiline`` field; they would be stored and end up in every page and file."""
     if cell.blank:
         if required:
             _issue(issues, cell, _("不能为空"))
@@ -134,6 +139,11 @@ def text(cell: Cell, issues: Issues, required: bool = False, max_length: int = 2
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     result = str(value).strip()
+    if multiline:
+        result = result.replace("\r\n", "\n").replace("\r", "\n")
+    if CONTROL_CHARACTERS.search(result.replace("\n", "") if multiline else result):
+        _issue(issues, cell, _("含有换行、制表符等控制字符（常见于从 Word 复制的内容），请删除"))
+        return None
     if len(result) > max_length:
         _issue(issues, cell, _("不能超过%(n)s个字", n=max_length))
         return None

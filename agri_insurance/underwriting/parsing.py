@@ -24,6 +24,7 @@ from pathlib import Path
 from flask_babel import gettext as _
 
 from agri_insurance.reference.codes import is_valid_credit_code, is_valid_id_number
+from agri_insurance.spreadsheets import CONTROL_CHARACTERS
 
 # Column keys in file order, with the exact header text of the template.
 COLUMNS = (
@@ -49,7 +50,6 @@ _GROUPED_NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _SCIENTIFIC = re.compile(r"\d(?:\.\d+)?[eE][+-]?\d+")
 _UNIT_SUFFIX = re.compile(r"[\d.,]+\s*[^\d.,\s]+$")
 _BANK_ACCOUNT = re.compile(r"\d{12,30}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")   # Unicode category Cc
 CENT = Decimal("0.01")
 
 
@@ -197,7 +197,7 @@ class RowValidator:
         if len(text) > max_length:
             self.findings.add(row, header_text(key), _("超过%(n)s个字符", n=max_length))
             return None
-        if _CONTROL.search(text):
+        if CONTROL_CHARACTERS.search(text):
             self.findings.add(row, header_text(key), _("含有换行、制表符等控制字符（常见于从 Word 复制的内容），请删除"))
             return None
         return text

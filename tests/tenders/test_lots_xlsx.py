@@ -102,6 +102,21 @@ def test_bad_cells_are_all_reported_and_nothing_is_saved(login, draft, db):
     assert db.session.scalar(sa.select(sa.func.count(Lot.id))) == 0
 
 
+def test_a_tab_or_line_break_in_a_one_line_cell_is_refused_but_notes_keep_their_lines(login, draft, db):
+    pasted = [list(GOOD[0]), list(GOOD[1])]
+    pasted[0][2] = "鄱阳县\t第一标段"          # a tab pasted from Word into the lot name
+    pasted[1][1] = "PY-2\n"                      # trailing whitespace is trimmed, not refused
+    pasted[1][11] = "圩区\r\n低洼易涝"            # a line break inside the notes is fine
+    response = _upload(login("city_agri"), draft, _xlsx(pasted))
+    assert response.status_code == 400
+    assert "第2行C列（标段名称）：含有换行、制表符等控制字符" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Lot.id))) == 0
+    pasted[0][2] = "鄱阳县第一标段"
+    assert _upload(login("city_agri"), draft, _xlsx(pasted)).status_code == 302
+    notes = db.session.scalar(sa.select(Lot.notes).where(Lot.code == "PY-2"))
+    assert notes == "圩区\n低洼易涝"
+
+
 def test_wrong_sheet_missing_column_and_not_an_xlsx(login, draft, db):
     client = login("city_agri")
     page = _upload(client, draft, _xlsx(GOOD, sheet="Sheet1")).get_data(as_text=True)
