@@ -105,6 +105,7 @@ class ObjectionStatus(enum.StrEnum):
     PENDING = "pending"
     REJECTED = "rejected"   # answered, not upheld
     UPHELD = "upheld"       # answered, upheld: the round goes back to evaluation
+    CLOSED = "closed"       # not examined: the round was cancelled while it was pending (the answer says so)
 
     @property
     def label(self) -> str:
@@ -112,7 +113,8 @@ class ObjectionStatus(enum.StrEnum):
 
 
 OBJECTION_STATUS_LABELS = {ObjectionStatus.PENDING: _l("待答复"), ObjectionStatus.REJECTED: _l("已答复（不成立）"),
-                           ObjectionStatus.UPHELD: _l("已答复（成立）")}
+                           ObjectionStatus.UPHELD: _l("已答复（成立）"),
+                           ObjectionStatus.CLOSED: _l("已终止（遴选已取消）")}
 
 
 class Objection(db.Model):

@@ -8,6 +8,8 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -25,7 +27,7 @@ from agri_insurance.awards.models import (
 from agri_insurance.bids.models import Bid, BidStatus
 from agri_insurance.db_types import utcnow
 from agri_insurance.errors import require
-from agri_insurance.extensions import db
+from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.tenders import service as tenders
 from agri_insurance.tenders.models import Lot, RoundStatus, SelectionRound
 
@@ -107,8 +109,8 @@ def is_published(rnd: SelectionRound) -> bool:
 def create_awards(rnd: SelectionRound, run, winners: dict[int, tuple[int, Decimal | None]],
                   rankings: dict[int, list[tuple[int, Decimal | None]]], actor) -> list[Award]:
     """The adopted run's awards: `winners` {lot_id: (insurer_id, score)}; `rankings` {region_id: [(insurer_id,
-    score)] best first, eligible only} gives the backup underwriters. Moves the round to allocated, and adds
-    underwriting assignments (source "award") so the winners can claim subsidies for their lots."""
+    score)] best first, eligible only} gives the backup underwriters. Moves the round to allocated. The winners
+    may claim subsidies only once the result is final (see `finalise`)."""
     require(rnd.status is S.EVALUATION, _("只有评审中的轮次可以确定分配方案"))
     require(winners, _("分配方案没有任何中标标段"))
     existing = db.session.scalar(sa.select(sa.func.count(Award.id)).where(Award.round_id == rnd.id))
@@ -134,7 +136,6 @@ def create_awards(rnd: SelectionRound, run, winners: dict[int, tuple[int, Decima
             db.session.add(BackupUnderwriter(round_id=rnd.id, region_id=region_id, insurer_id=insurer_id, rank=rank,
                                              score=score))
     db.session.flush()
-    _add_assignments(rnd, awards, lots, actor)
     tenders.mark_allocated(rnd, actor)
     audit.record(actor, "awards.created", rnd, _l("确定分配方案：%(name)s，%(n)s个标段中标", name=rnd.name, n=len(awards)),
                  run_id=getattr(run, "id", None),
@@ -146,30 +147,44 @@ def _assignment_note(rnd: SelectionRound) -> str:
     return f"遴选轮次#{rnd.id} 中标"
 
 
-def _add_assignments(rnd: SelectionRound, awards: list[Award], lots: dict[int, Lot], actor) -> None:
+def _add_assignments(rnd: SelectionRound, awards: list[Award], actor) -> int:
+    """Underwriting assignments (source "award") for the years of the term that no assignment of the same
+    insurer, county and product covers yet (one recorded by hand may cover some of them). Returns how many."""
     from agri_insurance.subsidies.models import UnderwritingAssignment as UA
 
-    seen = set()
-    for award in awards:
-        lot = lots[award.lot_id]
-        for product in lot.products:
-            key = (award.insurer_id, lot.region_id, product.id)
-            if key in seen:
-                continue
-            seen.add(key)
-            overlap = db.session.scalar(sa.select(UA.id).where(
-                UA.insurer_id == award.insurer_id, UA.region_id == lot.region_id, UA.product_id == product.id,
-                UA.start_year <= rnd.term_end_year, UA.end_year >= rnd.term_start_year))
-            if overlap is not None:
-                continue  # already recorded by hand for these years
-            db.session.add(UA(insurer_id=award.insurer_id, region_id=lot.region_id, product_id=product.id,
-                              start_year=rnd.term_start_year, end_year=rnd.term_end_year, source=ASSIGNMENT_SOURCE,
+    term = range(rnd.term_start_year, rnd.term_end_year + 1)
+    added = 0
+    for insurer_id, region_id, product_id in sorted({(a.insurer_id, a.lot.region_id, p.id)
+                                                      for a in awards for p in a.lot.products}):
+        covered = set()
+        for start, end in db.session.execute(sa.select(UA.start_year, UA.end_year).where(
+                UA.insurer_id == insurer_id, UA.region_id == region_id, UA.product_id == product_id,
+                UA.start_year <= term[-1], UA.end_year >= term[0])):
+            covered.update(range(start, end + 1))
+        missing = [year for year in term if year not in covered]
+        for span in _consecutive(missing):
+            db.session.add(UA(insurer_id=insurer_id, region_id=region_id, product_id=product_id,
+                              start_year=span[0], end_year=span[-1], source=ASSIGNMENT_SOURCE,
                               notes=_assignment_note(rnd)))
+            added += 1
     db.session.flush()
+    return added
+
+
+def _consecutive(years: list[int]) -> list[list[int]]:
+    spans: list[list[int]] = []
+    for year in years:
+        if spans and spans[-1][-1] == year - 1:
+            spans[-1].append(year)
+        else:
+            spans.append([year])
+    return spans
 
 
 def _revoke(rnd: SelectionRound, reason: str, actor) -> None:
-    """Undo an adoption: awards, backups and the assignments they created go; the run is marked revoked."""
+    """Undo an adoption: awards and backups go; the run is marked revoked. Assignments are made when the result
+    is final, after which a round can no longer be withdrawn; those a round got at its adoption before that
+    rule (older data) go too, unless a claim already rests on them."""
     from agri_insurance.allocation.models import AllocationRun
     from agri_insurance.subsidies.models import SubsidyClaim
     from agri_insurance.subsidies.models import UnderwritingAssignment as UA
@@ -193,36 +208,48 @@ def _revoke(rnd: SelectionRound, reason: str, actor) -> None:
 
 
 def withdraw_for_cancellation(rnd: SelectionRound, reason: str, actor) -> None:
-    """The round is being cancelled (tenders.cancel_round, same transaction): its result goes with it. Pending
-    objections are answered with the cancellation, the running public notice is closed, and the awards, backups
-    and the underwriting assignments made at adoption are revoked (so nobody claims subsidies on them)."""
+    """The round is being cancelled (tenders.cancel_round, same transaction): its result, if any, goes with it
+    (see `_withdraw_result`)."""
+    with _in_chinese():
+        answer = _("本轮遴选已取消，中标结果已撤销，质疑不再审查。取消原因：%(reason)s", reason=reason)
+        revoke_reason = _("遴选轮次已取消：%(reason)s", reason=reason)
+    _withdraw_result(rnd, actor, outcome="cancelled", objection_answer=answer, revoke_reason=revoke_reason,
+                     notice_summary=_l("终止公示（遴选轮次已取消）：%(name)s", name=rnd.name),
+                     awards_summary=_l("遴选轮次取消，撤销中标结果：%(name)s", name=rnd.name), reason=reason)
+
+
+def _withdraw_result(rnd: SelectionRound, actor, *, outcome: str, objection_answer: str, revoke_reason: str,
+                     notice_summary, awards_summary, **details) -> None:
+    """The result goes, each step audited: pending objections are closed unexamined with `objection_answer`,
+    the running public notice is closed with `outcome`, and the awards and backups are revoked."""
     now = utcnow()
     pending = db.session.scalars(sa.select(Objection).where(
         Objection.round_id == rnd.id, Objection.status == ObjectionStatus.PENDING).order_by(Objection.id)).all()
-    answer = _("本轮遴选已取消，中标结果已撤销，质疑不再审查。取消原因：%(reason)s", reason=reason)
     for objection in pending:
-        objection.status = ObjectionStatus.REJECTED  # answered, not upheld: the round is not re-evaluated
-        objection.answer = answer
+        objection.status = ObjectionStatus.CLOSED  # neither upheld nor rejected: it was not examined
+        objection.answer = objection_answer
         objection.answered_at = now
         objection.answered_by_id = getattr(actor, "id", None)
         db.session.flush()
         audit.record(actor, "objection.answered", objection,
                      _l("答复质疑：%(subject)s（%(status)s）", subject=objection.subject,
-                    status=OBJECTION_STATUS_LABELS[objection.status]),
-                     round_id=rnd.id, upheld=False, cancelled=True)
+                        status=OBJECTION_STATUS_LABELS[objection.status]),
+                     round_id=rnd.id, upheld=False, closed=True, **details)
     notice = current_notice(rnd)
     if notice is not None and notice.closed_at is None:
         notice.closed_at = now
-        notice.outcome = "cancelled"
+        notice.outcome = outcome
         db.session.flush()
-        audit.record(actor, "notice.closed", notice, _l("终止公示（遴选轮次已取消）：%(name)s", name=rnd.name),
-                     round_id=rnd.id, outcome="cancelled")
+        audit.record(actor, "notice.closed", notice, notice_summary, round_id=rnd.id, outcome=outcome, **details)
     revoked = {a.lot.code: a.insurer_id for a in awards_of(rnd)}
     if revoked:
-        name = rnd.name
-        _revoke(rnd, _("遴选轮次已取消：%(reason)s", reason=reason), actor)
-        audit.record(actor, "awards.revoked", rnd, _l("遴选轮次取消，撤销中标结果：%(name)s", name=name),
-                     reason=reason, awards=revoked)
+        _revoke(rnd, revoke_reason, actor)
+        audit.record(actor, "awards.revoked", rnd, awards_summary, awards=revoked, **details)
+
+
+def _in_chinese():
+    """Text stored as a record (an answer, a reason) is written in Chinese, as the bureau writes it."""
+    return force_locale(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 # --- public notice ------------------------------------------------------------------------------------
@@ -270,7 +297,9 @@ def file_objection(rnd: SelectionRound, insurer_id: int, subject: str, body: str
 
 def answer_objection(objection: Objection, upheld: bool, answer: str, actor) -> None:
     """The bureau's written answer. An upheld objection ends the notice and sends the round back to evaluation:
-    the awards are withdrawn and a new run must be adopted and published."""
+    the awards are withdrawn, the other pending objections closed, and a new run must be adopted and published."""
+    # Locked: two answers at once must not both pass (a "not upheld" written over an upheld one).
+    objection = lock_for_update(objection)
     require(objection.status is ObjectionStatus.PENDING, _("该质疑已答复"))
     answer = (answer or "").strip()
     require(answer, _("请填写答复内容"), "answer")
@@ -287,12 +316,14 @@ def answer_objection(objection: Objection, upheld: bool, answer: str, actor) -> 
                     status=OBJECTION_STATUS_LABELS[objection.status]),
                  round_id=rnd.id, upheld=upheld)
     if upheld:
-        notice = current_notice(rnd)
-        if notice is not None and notice.closed_at is None:
-            notice.closed_at = utcnow()
-            notice.outcome = "reopened"
-        reason = _("质疑成立：%(subject)s", subject=objection.subject)
-        _revoke(rnd, reason, actor)
+        with _in_chinese():
+            others = _("另一质疑（%(subject)s）成立，中标结果已撤销并退回评审，本质疑不再单独审查。",
+                       subject=objection.subject)
+            revoke_reason = _("质疑成立：%(subject)s", subject=objection.subject)
+        _withdraw_result(rnd, actor, outcome="reopened", objection_answer=others, revoke_reason=revoke_reason,
+                         notice_summary=_l("终止公示（质疑成立，退回评审）：%(name)s", name=rnd.name),
+                         awards_summary=_l("质疑成立，撤销中标结果：%(name)s", name=rnd.name),
+                         objection_id=objection.id)
         tenders.transition(rnd, S.EVALUATION, actor, _l("质疑成立，退回评审：%(name)s", name=rnd.name),
                            objection_id=objection.id)
 
@@ -310,6 +341,11 @@ def finalise(rnd: SelectionRound, actor) -> None:
     notice.closed_at = utcnow()
     notice.outcome = "finalised"
     db.session.flush()
+    # From now on the winners may claim subsidies for their lots' counties and products (not before: a result
+    # still open to objections must not be acted on, and a withdrawn one must leave nothing behind).
+    added = _add_assignments(rnd, awards_of(rnd), actor)
+    audit.record(actor, "assignments.created", rnd, _l("确定中标，登记承保资格：%(name)s，%(n)s项", name=rnd.name,
+                                                       n=added), round_id=rnd.id)
 
 
 def issue_date(rnd: SelectionRound) -> date:

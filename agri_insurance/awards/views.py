@@ -68,8 +68,10 @@ def round_awards(round_id: int):
     return render_template(
         "awards/round_awards.html", rnd=rnd, visible=visible, counties=service.by_county(rnd) if visible else [],
         notice=notice, notice_open=service.notice_is_open(notice),
-        objections=service.objections_of(rnd, current_user) if visible else [],
-        pending=service.pending_objections(rnd) if visible else 0, today=tenders.local_today(),
+        # the objector and the bureau see their objections whatever became of the result
+        objections=service.objections_of(rnd, current_user),
+        pending=service.pending_objections(rnd) if visible and current_user.role in BUREAU else 0,
+        today=tenders.local_today(),
         notices=exports.notices(rnd) if visible and current_user.role in BUREAU else [],
         own_notice=own_notice, can_object=bidder and service.notice_is_open(notice) and rnd.status is tenders.S.PUBLICISED,
         manager=current_user.role in MANAGERS, answer_form=AnswerForm())

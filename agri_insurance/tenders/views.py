@@ -8,6 +8,7 @@ from flask_login import current_user
 from agri_insurance import storage
 from agri_insurance.auth.models import Role
 from agri_insurance.auth.permissions import ALL_ROLES, roles_required, scoped_get_or_404
+from agri_insurance.awards import service as awards_service
 from agri_insurance.awards.models import PUBLISHED_STATES
 from agri_insurance.bids import service as bids_service
 from agri_insurance.errors import DomainError
@@ -117,7 +118,9 @@ def round_detail(round_id: int):
         own_bid=own_bid, cancel_form=CancelForm(), can_see_opening=bids_service.can_see_opening(
             rnd, current_user, opening),
         notice_ends_on=service.notice_ends_on(rnd) if rnd.status in PUBLISHED_STATES else None,
-        can_cancel=RoundStatus.CANCELLED in service.ROUND_TRANSITIONS[rnd.status])
+        can_cancel=RoundStatus.CANCELLED in service.ROUND_TRANSITIONS[rnd.status],
+        # an objector reaches its objections and their answers even when the result is withdrawn
+        has_objections=current_user.role is Role.INSURER and bool(awards_service.objections_of(rnd, current_user)))
 
 
 @bp.post("/<int:round_id>/publish")

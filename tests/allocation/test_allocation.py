@@ -145,7 +145,7 @@ def test_a_failing_adoption_leaves_nothing_behind(scored_round, login, db, monke
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(awards, "_add_assignments", broken)
+    monkeypatch.setattr(awards.tenders, "mark_allocated", broken)  # after the awards and backups are added
     with pytest.raises(RuntimeError):
         service.adopt(db.session.get(AllocationRun, run.id), user("city_agri"))
     db.session.rollback()

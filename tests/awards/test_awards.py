@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from agri_insurance.awards import calendar, exports, ocds, service
-from agri_insurance.awards.models import Award, BackupUnderwriter, Holiday
+from agri_insurance.awards.models import Award, BackupUnderwriter, Holiday, ObjectionStatus
 from agri_insurance.db_types import utcnow
 from agri_insurance.errors import DomainError
 from agri_insurance.subsidies.models import UnderwritingAssignment
@@ -59,11 +59,51 @@ def test_adoption_creates_awards_backups_and_assignments(demo, db):
     third = insurer_of(names[2])
     backups = db.session.scalars(sa.select(BackupUnderwriter)).all()
     assert {(b.rank, b.insurer_id) for b in backups} == {(1, third.id)}  # per county: the best not awarded there
-    assignments = db.session.scalars(sa.select(UnderwritingAssignment).where(
-        UnderwritingAssignment.source == "award")).all()
-    assert assignments and all(a.start_year == 2029 and a.end_year == 2031 for a in assignments)
     with pytest.raises(DomainError):
         service.create_awards(rnd, None, {awards[0].lot_id: (awards[0].insurer_id, None)}, {}, user("city_agri"))
+
+
+def test_winners_may_claim_subsidies_only_once_the_result_is_final(demo, db, login):
+    """Not at adoption: a draft claim on a result still open to objections would block its withdrawal, and
+    would tell the insurer it won before the result is public."""
+    from agri_insurance.subsidies.service import may_claim
+
+    rnd = make_awarded_round()
+    winner = insurer_of("insurer")
+    lot = next(a.lot for a in service.awards_of(rnd) if a.insurer_id == winner.id)
+    key = (winner.id, lot.region_id, lot.products[0].id)
+    assert not any(may_claim(*key, year) for year in (2029, 2030, 2031))
+    publish(rnd, days_ago=21)
+    assert not may_claim(*key, 2029)
+    with time_machine.travel(utcnow(), tick=False):
+        service.finalise(rnd, user("city_agri"))
+        db.session.commit()
+    assert all(may_claim(*key, year) for year in (2029, 2030, 2031)) and not may_claim(*key, 2032)
+    assignments = db.session.scalars(sa.select(UnderwritingAssignment).where(
+        UnderwritingAssignment.source == "award")).all()
+    assert assignments and all((a.start_year, a.end_year) == (2029, 2031) for a in assignments)
+    from agri_insurance.audit.models import AuditEntry
+    assert db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "assignments.created")) is not None
+
+
+def test_a_hand_recorded_assignment_for_part_of_the_term_leaves_the_other_years_to_the_award(demo, db):
+    from agri_insurance.subsidies.service import may_claim
+
+    rnd = make_awarded_round()
+    winner = insurer_of("insurer")
+    lot = next(a.lot for a in service.awards_of(rnd) if a.insurer_id == winner.id)
+    product = lot.products[0]
+    db.session.add(UnderwritingAssignment(insurer_id=winner.id, region_id=lot.region_id, product_id=product.id,
+                                          start_year=2027, end_year=2029, source="manual"))
+    db.session.commit()
+    publish(rnd, days_ago=21)
+    service.finalise(rnd, user("city_agri"))
+    db.session.commit()
+    assert all(may_claim(winner.id, lot.region_id, product.id, year) for year in (2029, 2030, 2031))
+    added = db.session.scalars(sa.select(UnderwritingAssignment).where(
+        UnderwritingAssignment.source == "award", UnderwritingAssignment.insurer_id == winner.id,
+        UnderwritingAssignment.product_id == product.id, UnderwritingAssignment.region_id == lot.region_id)).all()
+    assert [(a.start_year, a.end_year) for a in added] == [(2030, 2031)]
 
 
 def test_public_page_without_login_shows_winners_backups_and_period(demo, db, app):
@@ -110,6 +150,10 @@ def test_objection_through_the_pages_with_a_pdf(demo, db, login):
     assert insurer.get(f"/awards/objections/{objection.id}/document").data == PDF_BYTES
     other = login(bidder_usernames(2)[1])
     assert other.get(f"/awards/objections/{objection.id}/document").status_code == 404
+    # another bidder sees neither the objection nor that there is one; the bureau sees both
+    page = read_text(other.get(f"/awards/rounds/{rnd.id}"))
+    assert "评分异议" not in page and "件质疑待答复" not in page
+    assert "1件质疑待答复" in read_text(login("city_agri").get(f"/awards/rounds/{rnd.id}"))
     city = login("city_agri")
     response = city.post(f"/awards/objections/{objection.id}/answer", data={"decision": "rejected",
                                                                             "answer": "维持原结果"})
@@ -129,6 +173,26 @@ def test_upheld_objection_sends_the_round_back_to_evaluation(demo, db):
     assert db.session.scalar(sa.select(sa.func.count(UnderwritingAssignment.id)).where(
         UnderwritingAssignment.source == "award")) == 0
     assert service.current_notice(rnd).outcome == "reopened"
+
+
+def test_an_upheld_objection_closes_the_others_and_is_audited_like_a_cancellation(demo, db):
+    from agri_insurance.audit.models import AuditEntry
+    from agri_insurance.awards.models import Objection
+
+    rnd = make_awarded_round()
+    publish(rnd)
+    upheld = file_objection(rnd)
+    other = file_objection(rnd, username=bidder_usernames(2)[1], subject="另一标段的异议")
+    service.answer_objection(upheld, True, "质疑成立，重新评审。", user("city_agri"))
+    db.session.commit()
+    other = db.session.get(Objection, other.id)
+    assert other.status is ObjectionStatus.CLOSED and "不再单独审查" in other.answer
+    assert service.pending_objections(rnd) == 0
+    actions = list(db.session.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.id)))
+    assert {"objection.answered", "notice.closed", "awards.revoked", "round.evaluation"} <= set(actions), actions
+    # answering it again (a second tab, a double click) is refused
+    with pytest.raises(DomainError, match="已答复"):
+        service.answer_objection(db.session.get(Objection, upheld.id), False, "不成立", user("city_agri"))
 
 
 def test_a_reopened_round_offers_no_notices(demo, db, login):
@@ -211,7 +275,7 @@ def test_cancelling_a_publicised_round_withdraws_its_result(demo, db, login):
     winner = insurer_of("insurer")
     lot = next(lot for lot in rnd.lots if lot.code.endswith("-1"))
     claim_key = (winner.id, lot.region_id, lot.products[0].id, rnd.term_start_year)
-    assert may_claim(*claim_key)
+    assert not may_claim(*claim_key)  # not before the result is final, so no claim can hold the withdrawal up
     city = login("city_agri")
     assert 'id="cancel-warning"' in read_text(city.get(f"/tenders/{rnd.id}"))
     response = city.post(f"/tenders/{rnd.id}/cancel", data={"reason": "财政预算调整，重新组织遴选"})
@@ -225,7 +289,14 @@ def test_cancelling_a_publicised_round_withdraws_its_result(demo, db, login):
     assert notice.closed_at is not None and notice.outcome == "cancelled"
     assert not service.notice_is_open(notice)
     assert service.pending_objections(rnd) == 0
-    assert "财政预算调整" in db.session.get(Objection, objection.id).answer
+    closed = db.session.get(Objection, objection.id)
+    assert "财政预算调整" in closed.answer
+    # not "answered, not upheld": it was never examined, and the objector reads that
+    assert closed.status is ObjectionStatus.CLOSED
+    objector = login("insurer")
+    assert 'id="awards-link"' in read_text(objector.get(f"/tenders/{rnd.id}"))
+    page = read_text(objector.get(f"/awards/rounds/{rnd.id}"))
+    assert "本轮遴选已取消：财政预算调整" in page and "已终止（遴选已取消）" in page and "质疑不再审查" in page
     assert city.get(f"/awards/public/{rnd.id}").status_code == 404
     assert "遴选轮次已取消" in read_text(city.get(f"/awards/rounds/{rnd.id}"))
     actions = set(db.session.scalars(sa.select(AuditEntry.action)))
