@@ -14,6 +14,7 @@ Percent = sa.Numeric(7, 4)
 FEN = Decimal("0.01")
 # The largest amount a Money column holds: forms and rules refuse anything above it.
 MAX_MONEY = Decimal("9999999999999999.99")
+MAX_RATIO_PCT = Decimal("999.99")  # a loss ratio in percent, within Percent (Numeric(7, 4))
 
 
 def to_fen(amount: Decimal) -> Decimal:

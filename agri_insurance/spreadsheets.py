@@ -88,6 +88,13 @@ def _keep_as_text(cell) -> None:
         cell.data_type = "s"
 
 
+def put_text(ws: Worksheet, row: int, column: int, text: str | None):
+    """User text (a round's name in a title, say) into a cell of a normal sheet, kept as text."""
+    cell = ws.cell(row=row, column=column, value=cell_text(text) if isinstance(text, str) else text)
+    _keep_as_text(cell)
+    return cell
+
+
 def text_cell(ws, text: str | None, **kwargs) -> WriteOnlyCell:
     """A cell for a write-only sheet holding user text as text (see cell_text and _keep_as_text)."""
     cell = WriteOnlyCell(ws, value=cell_text(text) if isinstance(text, str) else text, **kwargs)

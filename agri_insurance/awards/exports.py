@@ -22,7 +22,7 @@ from agri_insurance import pdf
 from agri_insurance.awards import service
 from agri_insurance.bids.models import Bid, BidStatus
 from agri_insurance.extensions import db
-from agri_insurance.spreadsheets import workbook_bytes, write_table
+from agri_insurance.spreadsheets import cell_text, put_text, workbook_bytes, write_table
 from agri_insurance.tenders.models import SelectionRound
 
 DEFAULT_ISSUING_BODY = "上饶市农业农村局"
@@ -123,18 +123,24 @@ def _cjk(run) -> None:
     run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "SimSun")
 
 
+def _add_run(paragraph, text: str):
+    # names typed by users reach the document: a character XML cannot hold (a pasted vertical tab) becomes �
+    # instead of python-docx refusing the whole notice
+    run = paragraph.add_run(cell_text(text))
+    _cjk(run)
+    return run
+
+
 def notice_docx(notice: Notice) -> bytes:
     doc = Document()
     heading = doc.add_paragraph()
     heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    run = heading.add_run(notice.title)
-    run.bold = True
-    _cjk(run)
+    _add_run(heading, notice.title).bold = True
     number = doc.add_paragraph()
     number.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    _cjk(number.add_run(f"编号：{notice.number}"))
+    _add_run(number, f"编号：{notice.number}")
     for text in notice.paragraphs():
-        _cjk(doc.add_paragraph().add_run(text))
+        _add_run(doc.add_paragraph(), text)
     rows = notice.table_rows()
     table = doc.add_table(rows=len(rows), cols=len(rows[0]))
     table.style = "Table Grid"
@@ -142,14 +148,14 @@ def notice_docx(notice: Notice) -> bytes:
         for c, value in enumerate(row):
             cell = table.cell(r, c)
             cell.text = ""
-            _cjk(cell.paragraphs[0].add_run(value))
+            _add_run(cell.paragraphs[0], value)
     for text in (f"遴选轮次：{notice.round_name}", f"服务期：{notice.term}"):
-        _cjk(doc.add_paragraph().add_run(text))
+        _add_run(doc.add_paragraph(), text)
     for text in (notice.issuing_body, f"{notice.issue_date.year}年{notice.issue_date.month}月{notice.issue_date.day}日"):
         p = doc.add_paragraph()
         p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-        _cjk(p.add_run(text))
-    doc.core_properties.title = f"{notice.title} {notice.number}"
+        _add_run(p, text)
+    doc.core_properties.title = cell_text(f"{notice.title} {notice.number}")
     buffer = io.BytesIO()
     doc.save(buffer)
     return buffer.getvalue()
@@ -186,7 +192,7 @@ def award_list_xlsx(rnd: SelectionRound) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = _("中标结果")
-    ws.cell(row=1, column=1, value=rnd.name)
+    put_text(ws, 1, 1, rnd.name)
     headers = [_("县（市、区）"), _("标段编号"), _("标段名称"), _("险种"), _("预计年保费（元）"), _("承保机构"), _("综合得分")]
     rows = [[a.lot.region.name, a.lot.code, a.lot.name, a.lot.product_labels, a.lot.expected_premium,
              a.insurer.name, a.score] for a in service.awards_of(rnd)]

@@ -4,11 +4,11 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from agri_insurance.forms_util import choices
+from agri_insurance.forms_util import choices, one_line
 
 
 class ObjectionForm(FlaskForm):
-    subject = StringField(_l("质疑事项"), validators=[DataRequired(), Length(max=200)])
+    subject = StringField(_l("质疑事项"), validators=[DataRequired(), Length(max=200), one_line])
     body = TextAreaField(_l("质疑内容及理由"), validators=[DataRequired(), Length(max=10000)])
     document = FileField(_l("质疑函（加盖公章的PDF）"), validators=[FileRequired()])
 
@@ -25,4 +25,4 @@ class AnswerForm(FlaskForm):
 
 class HolidayForm(FlaskForm):
     day = DateField(_l("日期"), validators=[InputRequired()])
-    name = StringField(_l("名称"), validators=[DataRequired(), Length(max=100)])
+    name = StringField(_l("名称"), validators=[DataRequired(), Length(max=100), one_line])

@@ -286,6 +286,10 @@ def file_objection(rnd: SelectionRound, insurer_id: int, subject: str, body: str
     require(subject, _("请填写质疑事项"), "subject")
     require(body, _("请填写质疑内容及理由"), "body")
     require(document is not None, _("请上传加盖公章的质疑函（PDF）"), "document")
+    repeated = db.session.scalar(sa.select(Objection.id).where(
+        Objection.notice_id == notice.id, Objection.insurer_id == insurer_id, Objection.subject == subject[:200],
+        Objection.body == body))
+    require(repeated is None, _("已提交过相同的质疑，请勿重复提交"), "subject")  # a double click, a second tab
     objection = Objection(round_id=rnd.id, notice_id=notice.id, insurer_id=insurer_id, subject=subject[:200],
                           body=body, document=document, filed_by_id=getattr(actor, "id", None))
     db.session.add(objection)

@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from agri_insurance.bids.models import SERVICE_RATINGS, Bid, BidOpening, BidReceipt, RiskRating
 from agri_insurance.bids.service import SCALAR_FIELDS
 from agri_insurance.pdf import Spacer, build_pdf, mm, paragraph, table
-from agri_insurance.spreadsheets import write_table
+from agri_insurance.spreadsheets import put_text, write_table
 from agri_insurance.tenders import xlsx_io as x
 from agri_insurance.tenders.models import SelectionRound
 
@@ -231,7 +231,7 @@ def opening_workbook(opening: BidOpening, rnd: SelectionRound) -> Workbook:
     wb = Workbook()
     ws = wb.active
     ws.title = _("开标记录")
-    ws.cell(row=1, column=1, value=_("%(name)s 开标记录", name=rnd.name))
+    put_text(ws, 1, 1, _("%(name)s 开标记录", name=rnd.name))
     ws.cell(row=2, column=1, value=_("开标时间：%(time)s", time=_local(opening.opened_at)))
     write_table(ws, opening_headers(), opening_rows(opening, rnd), start_row=4,
                 widths={2: 36, 3: 22, 4: 40, 5: 18, 6: 20, 7: 70, 8: 8})

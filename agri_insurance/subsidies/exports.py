@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from agri_insurance.spreadsheets import MONEY_FORMAT, write_table
+from agri_insurance.spreadsheets import MONEY_FORMAT, put_text, write_table
 from agri_insurance.subsidies.models import GOVERNMENT_LEVELS, ShareLevel, SubsidyClaim
 
 
@@ -37,7 +37,7 @@ def ledger_workbook(claims: list[SubsidyClaim], title: str) -> Workbook:
     wb = Workbook()
     ws = wb.active
     ws.title = _("台账")[:31]
-    ws.cell(row=1, column=1, value=title).font = Font(bold=True, size=14)
+    put_text(ws, 1, 1, title).font = Font(bold=True, size=14)
     headers = _headers()
     money_cols = list(range(8, len(headers) + 1))
     last = write_table(ws, headers, (_row(c) for c in claims), money_columns=money_cols, start_row=3,

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from openpyxl import Workbook
 
+from agri_insurance.db_types import MAX_MONEY, MAX_RATIO_PCT
 from agri_insurance.extensions import db
 from agri_insurance.reference.models import Product, Region, RegionLevel
 from agri_insurance.spreadsheets import write_table
@@ -118,8 +119,8 @@ def parse_lots(rnd: SelectionRound, data: bytes) -> tuple[list[dict[str, Any]], 
                 if pid is not None and pid not in product_ids:
                     product_ids.append(pid)
         townships = x.text(row[H_TOWNSHIPS], issues, max_length=2000, multiline=True) if H_TOWNSHIPS in row.cells else None
-        premium = x.decimal(row[H_PREMIUM], issues, required=True, minimum=Decimal(0))
-        loss = x.decimal(row[H_LOSS], issues, minimum=Decimal(0), maximum=Decimal(1000)) if H_LOSS in row.cells \
+        premium = x.decimal(row[H_PREMIUM], issues, required=True, minimum=Decimal(0), maximum=MAX_MONEY)
+        loss = x.decimal(row[H_LOSS], issues, minimum=Decimal(0), maximum=MAX_RATIO_PCT) if H_LOSS in row.cells \
             else None
         notes = x.text(row[H_NOTES], issues, max_length=2000, multiline=True) if H_NOTES in row.cells else None
         result.append({"region_id": region_id, "code": code, "name": name, "product_ids": product_ids,

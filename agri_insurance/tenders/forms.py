@@ -14,7 +14,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from agri_insurance.forms_util import choices
+from agri_insurance.db_types import MAX_RATIO_PCT
+from agri_insurance.forms_util import choices, finite_amount, one_line
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -25,7 +26,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class RoundForm(FlaskForm):
-    name = StringField(_l("名称"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("名称"), validators=[DataRequired(), Length(max=200), one_line])
     term_start_year = IntegerField(_l("服务期起始年度"), validators=[InputRequired(), NumberRange(min=2000, max=2100)])
     bid_deadline = DateTimeLocalField(_l("投标截止时间（北京时间）"), format=DATETIME_FORMAT,
                                       validators=[InputRequired()])
@@ -40,7 +41,7 @@ class RoundForm(FlaskForm):
                                       n=3))])
     market_share_cap_pct = DecimalField(_l("单家市场份额上限（%）"), places=2,
                                         validators=[Optional(), NumberRange(min=0, max=100)])
-    contact = StringField(_l("联系人及电话"), validators=[Optional(), Length(max=200)])
+    contact = StringField(_l("联系人及电话"), validators=[Optional(), Length(max=200), one_line])
     notes = TextAreaField(_l("说明"), validators=[Optional(), Length(max=4000)])
 
 
@@ -50,12 +51,14 @@ class CancelForm(FlaskForm):
 
 class LotForm(FlaskForm):
     region_id = SelectField(_l("县（市、区）"), coerce=int, validators=[DataRequired()])
-    code = StringField(_l("标段编号"), validators=[DataRequired(), Length(max=40)])
-    name = StringField(_l("标段名称"), validators=[DataRequired(), Length(max=200)])
+    code = StringField(_l("标段编号"), validators=[DataRequired(), Length(max=40), one_line])
+    name = StringField(_l("标段名称"), validators=[DataRequired(), Length(max=200), one_line])
     product_ids = MultiCheckboxField(_l("险种"), coerce=int, validators=[DataRequired()])
-    townships = StringField(_l("乡镇（可选）"), validators=[Optional(), Length(max=2000)])
-    expected_premium = DecimalField(_l("预计年保费（元）"), places=2, validators=[InputRequired(), NumberRange(min=0)])
-    loss_ratio_pct = DecimalField(_l("历史赔付率（%）"), places=2, validators=[Optional(), NumberRange(min=0)])
+    townships = StringField(_l("乡镇（可选）"), validators=[Optional(), Length(max=2000), one_line])
+    expected_premium = DecimalField(_l("预计年保费（元）"), places=2,
+                                    validators=[InputRequired(), finite_amount, NumberRange(min=0)])
+    loss_ratio_pct = DecimalField(_l("历史赔付率（%）"), places=2,
+                                  validators=[Optional(), finite_amount, NumberRange(min=0, max=MAX_RATIO_PCT)])
     notes = TextAreaField(_l("备注"), validators=[Optional(), Length(max=2000)])
 
     def __init__(self, *args, counties=(), products=(), **kwargs):
@@ -67,7 +70,7 @@ class LotForm(FlaskForm):
 class ExceptionForm(FlaskForm):
     region_id = SelectField(_l("县（市、区）"), coerce=int, validators=[DataRequired()])
     max_insurers = IntegerField(_l("承保机构上限（家）"), validators=[InputRequired(), NumberRange(min=1, max=20)])
-    approval_doc_no = StringField(_l("省级批准文号"), validators=[DataRequired(), Length(max=100)])
+    approval_doc_no = StringField(_l("省级批准文号"), validators=[DataRequired(), Length(max=100), one_line])
     approval_date = DateField(_l("批准日期"), validators=[InputRequired()])
     document = FileField(_l("批准文件（PDF）"), validators=[FileRequired()])
 

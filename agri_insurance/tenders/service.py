@@ -19,10 +19,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from agri_insurance.audit import service as audit
-from agri_insurance.db_types import utcnow
+from agri_insurance.db_types import MAX_MONEY, MAX_RATIO_PCT, utcnow
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db
 from agri_insurance.reference.models import Product, Region, RegionLevel
+from agri_insurance.spreadsheets import CONTROL_CHARACTERS
 from agri_insurance.tenders.models import CountyException, Lot, RoundStatus, SelectionRound
 
 S = RoundStatus
@@ -386,14 +387,22 @@ def _require_editable(rnd: SelectionRound) -> None:
 
 def _validate_lot(rnd: SelectionRound, lot: Lot | None, data: dict[str, Any]) -> list[Product]:
     code = (data.get("code") or "").strip()
+    name = (data.get("name") or "").strip()
     require(code, _("请填写标段编号"), "code")
-    require((data.get("name") or "").strip(), _("请填写标段名称"), "name")
+    require(name, _("请填写标段名称"), "name")
+    # the lot design assistant's codes and names come straight from its page, not through the lot form
+    for field, text, longest in (("code", code, 40), ("name", name, 200)):
+        require(len(text) <= longest, _("不能超过%(n)s个字", n=longest), field)
+        require(not CONTROL_CHARACTERS.search(text), _("含有换行、制表符等控制字符（常见于从 Word 复制的内容），请删除"),
+                field)
     region = db.session.get(Region, data.get("region_id") or 0)
     require(region is not None and region.level is RegionLevel.COUNTY, _("请选择县（市、区）"), "region_id")
     premium = data.get("expected_premium")
     require(premium is not None and premium >= 0, _("预计年保费不能为负数"), "expected_premium")
+    require(premium <= MAX_MONEY, _("数值过大"), "expected_premium")
     ratio = data.get("loss_ratio_pct")
     require(ratio is None or ratio >= 0, _("赔付率不能为负数"), "loss_ratio_pct")
+    require(ratio is None or ratio <= MAX_RATIO_PCT, _("数值过大"), "loss_ratio_pct")
     duplicate = db.session.scalar(sa.select(Lot.id).where(
         Lot.round_id == rnd.id, Lot.code == code, Lot.id != (lot.id if lot else -1)))
     require(duplicate is None, _("标段编号 %(code)s 已存在", code=code), "code")

@@ -11,6 +11,7 @@ from agri_insurance.auth.permissions import ALL_ROLES, roles_required, scoped_ge
 from agri_insurance.awards import service as awards_service
 from agri_insurance.awards.models import PUBLISHED_STATES
 from agri_insurance.bids import service as bids_service
+from agri_insurance.db_types import MAX_MONEY, MAX_RATIO_PCT
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
 from agri_insurance.forms_util import commit_or_flash, refuse, show_domain_error
@@ -287,6 +288,8 @@ def _parse_history(text: str) -> list[Cell]:
             raise DomainError(_("第%(n)s行：保费和赔付率应为数字", n=number), "history") from e
         if not premium.is_finite() or not ratio.is_finite() or premium < 0 or ratio < 0:
             raise DomainError(_("第%(n)s行：保费和赔付率不能为负数", n=number), "history")
+        if premium > MAX_MONEY or ratio > MAX_RATIO_PCT:
+            raise DomainError(_("第%(n)s行：数值过大", n=number), "history")
         cell_id = f"{product.code}@{township}" if township else product.code
         if any(c.id == cell_id for c in cells):
             raise DomainError(_("第%(n)s行：险种重复", n=number), "history")
@@ -310,10 +313,17 @@ def lot_design_assistant(round_id: int):
             cells = {c.id: c for c in parsed}
             if request.form.get("accept"):
                 groups = []
+                placed: set[str] = set()
                 for index in range(form.lot_count.data):
                     members = [cells[c] for c in request.form.getlist(f"group_{index}") if c in cells]
                     if not members:
                         continue
+                    twice = [c for c in members if c.id in placed]
+                    if twice:  # its premium would count in two lots
+                        where = f"（{twice[0].township}）" if twice[0].township else ""
+                        raise DomainError(_("“%(cell)s”只能划入一个标段",
+                                            cell=products[twice[0].product].label + where), "history")
+                    placed.update(c.id for c in members)
                     premium = sum((c.expected_premium for c in members), Decimal(0))
                     claims = sum((c.expected_premium * c.loss_ratio for c in members), Decimal(0))
                     townships = sorted({c.township for c in members if c.township})
@@ -325,6 +335,8 @@ def lot_design_assistant(round_id: int):
                         "townships": "、".join(townships) or None,
                         "product_ids": sorted({products[c.product].id for c in members}),
                     })
+                if not groups:
+                    raise DomainError(_("请至少为一个标段选择险种"), "history")
                 service.apply_lot_design(rnd, region, groups, current_user)
                 db.session.commit()
                 flash(_("已按方案新建 %(n)s 个标段", n=len(groups)), "success")

@@ -68,7 +68,7 @@ def list_workbook(lst, rows, title: str, show_full_ids: bool = False) -> Workboo
     numbers and bank accounts are masked unless the reader's role needs them."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(_("承保清单")[:31])
-    ws.append([title])
+    ws.append([text_cell(ws, title)])
     ws.append([_("行号"), *[header for key, header in COLUMNS if key not in ("product", "unit")]])
     for r in rows:
         ws.append([r.row_no, text_cell(ws, r.name), r.id_number if show_full_ids else mask_id(r.id_number),

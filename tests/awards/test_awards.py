@@ -148,6 +148,10 @@ def test_objection_through_the_pages_with_a_pdf(demo, db, login):
     assert response.status_code == 302
     objection = service.objections_of(rnd, user("city_agri"))[0]
     assert insurer.get(f"/awards/objections/{objection.id}/document").data == PDF_BYTES
+    again = insurer.post(f"/awards/rounds/{rnd.id}/objections/new", data={
+        "subject": "评分异议", "body": "机构设置得分有误", "document": (io.BytesIO(PDF_BYTES), "质疑函.pdf")},
+        content_type="multipart/form-data")
+    assert "已提交过相同的质疑" in read_text(again) and len(service.objections_of(rnd, user("city_agri"))) == 1
     other = login(bidder_usernames(2)[1])
     assert other.get(f"/awards/objections/{objection.id}/document").status_code == 404
     # another bidder sees neither the objection nor that there is one; the bureau sees both
@@ -237,6 +241,23 @@ def test_award_list_xlsx(demo, db, login):
     wb = load_workbook(io.BytesIO(login("county_agri").get(f"/awards/rounds/{rnd.id}/awards.xlsx").data))
     rows = list(wb.worksheets[0].iter_rows(min_row=4, values_only=True))
     assert len(rows) == 4 and rows[0][1] == "361128-1" and rows[0][4] == 1000000
+
+
+def test_names_stored_before_the_forms_refused_odd_characters_still_export(demo, db, login):
+    """A pasted vertical tab in a round's or lot's name gave a 500 on the xlsx and the Word notices; a name
+    starting with '=' became a live formula in the xlsx."""
+    rnd = make_finalised_round()
+    rnd.name = "=HYPERLINK(\"http://x\")遴选"
+    rnd.lots[0].name = "鄱阳县\x0b第一标段"
+    db.session.commit()
+    city = login("city_agri")
+    ws = load_workbook(io.BytesIO(city.get(f"/awards/rounds/{rnd.id}/awards.xlsx").data)).worksheets[0]
+    assert ws["A1"].data_type == "s" and ws["A1"].value == rnd.name
+    assert "鄱阳县\ufffd第一标段" in [row[2] for row in ws.iter_rows(min_row=4, values_only=True)]
+    archive = zipfile.ZipFile(io.BytesIO(city.get(f"/awards/rounds/{rnd.id}/notices.zip").data))
+    docx_name = next(n for n in archive.namelist() if n.endswith(".docx"))
+    document = Document(io.BytesIO(archive.read(docx_name)))
+    assert any(rnd.name in p.text for p in document.paragraphs)
 
 
 def test_ocds_release_package_validates(demo, db, login):

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from agri_insurance.errors import DomainError
+from agri_insurance.reference.models import Product
 from agri_insurance.tenders import service
 from agri_insurance.tenders.models import CountyException, Lot
 from tests.tenders.factories import PDF_BYTES, make_round, region, user
@@ -106,3 +107,34 @@ def test_lot_design_input_errors_name_the_line(login, db):
         as_text=True)
     assert "险种数少于标段数" in page
     assert user("city_agri") is not None
+
+
+def test_lot_design_refuses_a_product_in_two_lots_an_empty_accept_and_huge_numbers(login, db):
+    from werkzeug.datastructures import MultiDict
+
+    rnd = make_round(counties=())
+    city = login("city_agri")
+    form = {"region_id": region("361127").id, "lot_count": 2, "history": "水稻, 4000000, 70\n油菜, 1000000, 40",
+            "accept": "1", "code_0": "YG-1", "name_0": "一", "code_1": "YG-2", "name_1": "二"}
+    twice = MultiDict([*form.items(), ("group_0", "rice"), ("group_0", "rapeseed"), ("group_1", "rice")])
+    page = city.post(f"/tenders/{rnd.id}/lot-design", data=twice).get_data(as_text=True)
+    assert "“水稻”只能划入一个标段" in page
+    page = city.post(f"/tenders/{rnd.id}/lot-design", data=form).get_data(as_text=True)
+    assert "请至少为一个标段选择险种" in page
+    tab = MultiDict([*{**form, "name_0": "一\t标段"}.items(), ("group_0", "rice"), ("group_1", "rapeseed")])
+    assert "控制字符" in city.post(f"/tenders/{rnd.id}/lot-design", data=tab).get_data(as_text=True)
+    huge = {**form, "history": "水稻, 1e30, 70\n油菜, 1000000, 40"}
+    assert "第1行：数值过大" in city.post(f"/tenders/{rnd.id}/lot-design", data=huge).get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Lot.id))) == 0
+
+
+@pytest.mark.parametrize("field, value", [("expected_premium", "Infinity"), ("expected_premium", "1e30"),
+                                          ("loss_ratio_pct", "NaN"), ("loss_ratio_pct", "1000")])
+def test_the_lot_form_refuses_numbers_no_column_can_hold(login, db, field, value):
+    rnd = make_round(counties=())
+    data = {"region_id": region("361127").id, "code": "YG-1", "name": "余干县第一标段",
+            "product_ids": [db.session.scalar(sa.select(Product.id).where(Product.code == "rice"))],
+            "expected_premium": "1000000", "loss_ratio_pct": "60", field: value}
+    response = login("city_agri").post(f"/tenders/{rnd.id}/lots/new", data=data)
+    assert response.status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count(Lot.id))) == 0
