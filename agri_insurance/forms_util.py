@@ -43,9 +43,10 @@ class Attempt:
 
 
 def flash_form_errors(form) -> None:
-    """A form posted from a page that does not show it again: every field's errors as one message."""
-    flash("；".join(f"{form[name].label.text}：{'，'.join(errors)}" for name, errors in form.errors.items()),
-          "danger")
+    """A form posted from a page that does not show it again: one message per error, naming its field."""
+    for name, errors in form.errors.items():
+        for error in errors:
+            flash(_("%(field)s：%(error)s", field=form[name].label.text, error=error), "danger")
 
 
 def refuse(error: DomainError, form=None) -> None:

@@ -58,7 +58,12 @@ def rounds():
 @bp.get("/rounds/<int:round_id>")
 @roles_required(*ALL_ROLES)
 def round_awards(round_id: int):
-    rnd = _round(round_id)
+    return _round_page(_round(round_id))
+
+
+def _round_page(rnd: SelectionRound, answering: int | None = None, answer_form: AnswerForm | None = None):
+    """The round's result page; `answer_form`: a posted answer to objection `answering`, shown again with
+    what was typed."""
     visible = _visible_result(rnd)
     notice = service.current_notice(rnd) if visible else None
     own_notice = None
@@ -74,7 +79,8 @@ def round_awards(round_id: int):
         today=tenders.local_today(),
         notices=exports.notices(rnd) if visible and current_user.role in BUREAU else [],
         own_notice=own_notice, can_object=bidder and service.notice_is_open(notice) and rnd.status is tenders.S.PUBLICISED,
-        manager=current_user.role in MANAGERS, answer_form=AnswerForm())
+        manager=current_user.role in MANAGERS, answer_form=AnswerForm(formdata=None), answering=answering,
+        posted_answer=answer_form)
 
 
 @bp.post("/rounds/<int:round_id>/publish")
@@ -149,14 +155,15 @@ def answer_objection(objection_id: int):
     form = AnswerForm()
     if not form.validate_on_submit():
         flash(_("请选择答复结论并填写答复内容"), "danger")
-        return redirect(url_for(".round_awards", round_id=objection.round_id))
+        return _round_page(_round(objection.round_id), objection.id, form), 400
     try:
         service.answer_objection(objection, form.decision.data == "upheld", form.answer.data, current_user)
         db.session.commit()
         flash(_("质疑已答复") if form.decision.data != "upheld" else _("质疑成立：本轮已退回评审，请重新确定分配方案"),
               "success")
     except DomainError as e:
-        return _fail(e, objection.round_id)
+        refuse(e)
+        return _round_page(_round(objection.round_id), objection.id, form), 400
     return redirect(url_for(".round_awards", round_id=objection.round_id))
 
 

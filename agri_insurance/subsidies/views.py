@@ -10,7 +10,7 @@ from agri_insurance.auth.models import CITY_ROLES, Role
 from agri_insurance.auth.permissions import roles_required, scope_clause, scoped_get_or_404
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
-from agri_insurance.forms_util import commit_or_flash, flash_form_errors, show_domain_error
+from agri_insurance.forms_util import commit_or_flash, show_domain_error
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel
 from agri_insurance.spreadsheets import xlsx_download
 from agri_insurance.subsidies import exports, service
@@ -110,13 +110,18 @@ def edit_claim(claim_id: int):
 @bp.get("/claims/<int:claim_id>")
 @roles_required(*CLAIM_READERS)
 def claim_detail(claim_id: int):
-    claim = scoped_get_or_404(SubsidyClaim, claim_id)
+    return _claim_page(scoped_get_or_404(SubsidyClaim, claim_id))
+
+
+def _claim_page(claim: SubsidyClaim, payment_form: PaymentForm | None = None):
+    """The claim page; `payment_form`: a posted payment form to show again with its errors and values."""
     timeline = db.session.scalars(sa.select(AuditEntry).where(
         AuditEntry.object_type == "SubsidyClaim", AuditEntry.object_id == str(claim.id)).order_by(AuditEntry.id))
     levels = [lvl for lvl in service.payable_levels(current_user)
               if claim.status in COMMITTED and claim.share(lvl) is not None and claim.share(lvl).outstanding > 0]
-    payment_form = PaymentForm(levels=levels, formdata=None)
-    payment_form.paid_on.data = service.local_today()
+    if payment_form is None:
+        payment_form = PaymentForm(levels=levels, formdata=None)
+        payment_form.paid_on.data = service.local_today()
     budget = service.budget_checks(claim) if claim.status is ClaimStatus.SUBMITTED else []
     underwriting_list = underwriting.list_of(claim)
     return render_template("subsidies/claim_detail.html", claim=claim, timeline=list(timeline),
@@ -186,12 +191,12 @@ def return_claim(claim_id: int):
 def add_payment(claim_id: int):
     claim = scoped_get_or_404(SubsidyClaim, claim_id)
     form = PaymentForm(levels=service.payable_levels(current_user))
-    if not form.validate_on_submit():
-        flash_form_errors(form)
+    if form.validate_on_submit() and commit_or_flash(lambda: service.confirm_payment(
+            claim, ShareLevel(form.level.data), form.amount.data, form.paid_on.data, form.voucher_no.data,
+            current_user), _("拨付已登记"), form):
         return redirect(url_for(".claim_detail", claim_id=claim.id))
-    return _act(claim, lambda: service.confirm_payment(
-        claim, ShareLevel(form.level.data), form.amount.data, form.paid_on.data, form.voucher_no.data,
-        current_user), _("拨付已登记"))
+    # the form again, with what was typed and each error at its field
+    return _claim_page(claim, payment_form=form), 400
 
 
 # --- underwriting assignments ----------------------------------------------------------------------------

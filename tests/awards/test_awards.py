@@ -159,6 +159,11 @@ def test_objection_through_the_pages_with_a_pdf(demo, db, login):
     assert "评分异议" not in page and "件质疑待答复" not in page
     assert "1件质疑待答复" in read_text(login("city_agri").get(f"/awards/rounds/{rnd.id}"))
     city = login("city_agri")
+    # no conclusion chosen: the answer typed is still there to finish
+    response = city.post(f"/awards/objections/{objection.id}/answer", data={"answer": "经复核，评分无误。"})
+    assert response.status_code == 400
+    page = read_text(response)
+    assert "请选择答复结论" in page and "经复核，评分无误。</textarea>" in page
     response = city.post(f"/awards/objections/{objection.id}/answer", data={"decision": "rejected",
                                                                             "answer": "维持原结果"})
     assert response.status_code == 302

@@ -132,6 +132,28 @@ def test_overpayment_through_the_page_is_refused_with_the_balance(world, login, 
     assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 0
 
 
+def test_a_refused_payment_keeps_what_was_typed_with_each_error_at_its_field(world, login, db):
+    import lxml.html
+
+    claim = make_claim(status="verified", premium="100000.00")
+    finance = login("county_finance")
+    for data, field, message in (
+            ({"amount": "-5", "voucher_no": ""}, "voucher_no", "必填"),
+            ({"amount": "5000.01", "voucher_no": "XC-2026-0099"}, "amount", "超出应付余额")):
+        response = finance.post(f"/subsidies/claims/{claim.id}/payments",
+                                data={"level": "county", "paid_on": "2026-03-01", **data})
+        assert response.status_code == 400
+        form = lxml.html.fromstring(read_text(response)).xpath('//form[.//input[@name="amount"]]')[0]
+
+        def value(name, form=form):
+            return form.xpath(f'.//input[@name="{name}"]')[0].get("value", "")
+
+        assert value("amount") == data["amount"] and value("voucher_no") == data["voucher_no"]
+        assert value("paid_on") == "2026-03-01"                                   # not reset to today
+        assert message in form.xpath(f'.//input[@name="{field}"]/..')[0].text_content()
+    assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 0
+
+
 def test_over_budget_verification_needs_the_confirmation_box(world, login, db):
     from agri_insurance.subsidies import service
     from tests.subsidies.factories import user
