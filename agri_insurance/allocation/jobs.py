@@ -14,7 +14,8 @@ from agri_insurance.jobs.registry import JobContext, job_handler
 from optimization import ScenarioError, invalid_result, parse_scenario, solve_scenario
 
 
-@job_handler(service.JOB_KIND, label=_l("分配方案计算"))
+@job_handler(service.JOB_KIND, label=_l("分配方案计算"),
+             page=lambda params: url_for("allocation.run_detail", run_id=params["run_id"]))
 def run_allocation(ctx: JobContext, run_id: int) -> dict:
     run = db.session.get(AllocationRun, run_id)
     if run is None:

@@ -86,6 +86,13 @@ class Job(db.Model):
         return kind_label(self.kind)
 
     @property
+    def page_url(self) -> str | None:
+        """The page the job was started from, if its kind names one."""
+        from agri_insurance.jobs.registry import page_url
+
+        return page_url(self.kind, self.params or {})
+
+    @property
     def summary(self) -> str | None:
         """The handler's one-line summary of its result, if it gave one."""
         return (self.result or {}).get("summary") if self.status is JobStatus.DONE else None

@@ -32,16 +32,20 @@ log = logging.getLogger(__name__)
 Handler = Callable[..., dict[str, Any] | None]
 _HANDLERS: dict[str, Handler] = {}
 _LABELS: dict[str, object] = {}
+_PAGES: dict[str, Callable[[dict[str, Any]], str]] = {}
 
 
 class JobCancelled(DomainError):
     """Raised by `JobContext.check_cancelled` when someone asked the job to stop."""
 
 
-def job_handler(kind: str, label=None) -> Callable[[Handler], Handler]:
+def job_handler(kind: str, label=None, page: Callable[[dict[str, Any]], str] | None = None
+                ) -> Callable[[Handler], Handler]:
     """Register `func(ctx: JobContext, **params) -> dict` as the handler of jobs of `kind`.
 
     `label` (a lazy_gettext string) names the kind on job pages; without it the kind itself is shown.
+    `page(params)`: the URL of the page the job was started from (the claim's list, the round's runs), linked
+    from the job's page whatever became of the job, so a failed job is no dead end.
     """
 
     def decorator(func: Handler) -> Handler:
@@ -51,6 +55,8 @@ def job_handler(kind: str, label=None) -> Callable[[Handler], Handler]:
         _HANDLERS[kind] = func
         if label is not None:
             _LABELS[kind] = label
+        if page is not None:
+            _PAGES[kind] = page
         return func
 
     return decorator
@@ -62,6 +68,14 @@ def get_handler(kind: str) -> Handler | None:
 
 def kind_label(kind: str) -> str:
     return str(_LABELS.get(kind, kind))
+
+
+def page_url(kind: str, params: dict[str, Any]) -> str | None:
+    page = _PAGES.get(kind)
+    try:
+        return page(params) if page is not None else None
+    except (KeyError, TypeError, ValueError):  # params of an older version of the kind
+        return None
 
 
 def registered_kinds() -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -21,7 +21,8 @@ def report_path(job_id: int) -> Path:
     return Path(current_app.config["UPLOAD_DIR"]) / "reports" / f"underwriting-{job_id}-errors.xlsx"
 
 
-@job_handler(IMPORT_KIND, label=_l("导入承保清单"))
+@job_handler(IMPORT_KIND, label=_l("导入承保清单"),
+             page=lambda params: url_for("underwriting.list_detail", claim_id=params["claim_id"]))
 def import_list_job(ctx: JobContext, claim_id: int, path: str, filename: str) -> dict:
     claim = db.session.get(SubsidyClaim, claim_id)
     upload = Path(path)

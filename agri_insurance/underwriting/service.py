@@ -109,7 +109,8 @@ def import_list(claim: SubsidyClaim, path: Path, filename: str, actor, progress:
     except StopIteration:
         raise DomainError(_("文件是空的"), "file") from None
     except Exception as e:  # a damaged or mislabelled file
-        raise DomainError(_("无法读取文件：%(err)s", err=type(e).__name__), "file") from e
+        raise DomainError(_("无法读取文件：文件已损坏，或不是 xlsx/csv 文件。请用模板填写后另存为 xlsx 再上传。"),
+                          "file") from e
     positions = map_header(list(header), findings)
     if positions is None:
         raise ListHasErrors(findings)

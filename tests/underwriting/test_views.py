@@ -73,6 +73,8 @@ def test_a_failed_import_job_stores_nothing_and_reports_every_error(world, login
     assert db.session.scalar(sa.select(sa.func.count(UnderwritingList.id))) == 0
     page = read_text(client.get(f"/underwriting/claims/{claim.id}"))
     assert "最近一次上传有 2 处错误" in page and "十亩" in page
+    # the failed job's page leads back to the list page (it was a dead end)
+    assert f'id="job-page" href="/underwriting/claims/{claim.id}"' in read_text(client.get(f"/jobs/{job.id}"))
     report = client.get(f"/underwriting/jobs/{job.id}/errors.xlsx")
     ws = load_workbook(io.BytesIO(report.data)).active
     rows = list(ws.iter_rows(min_row=3, values_only=True))
@@ -95,6 +97,17 @@ def test_reconciliation_failure_blocks_submission(world, login, db, small_list):
     assert "承保清单与申请不一致" in page
     db.session.expire_all()
     assert claim.status.value == "draft"
+
+
+def test_a_damaged_file_is_refused_in_words_a_user_understands(world, login, db, small_list):
+    claim = claim_for(small_list)
+    client = login("insurer")
+    response = client.post(f"/underwriting/claims/{claim.id}/upload",
+                           data={"file": (io.BytesIO(b"PK\x03\x04 not really a zip"), "清单.xlsx")},
+                           content_type="multipart/form-data")
+    job = jobs.wait(int(response.location.rsplit("/", 1)[1]), timeout=30)
+    assert job.status.value == "failed"
+    assert "文件已损坏，或不是 xlsx/csv 文件" in job.error and "Error" not in job.error
 
 
 def test_verifier_must_confirm_flagged_rows(world, login, db, small_list):
