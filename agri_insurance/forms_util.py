@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 from flask import flash
 from flask_babel import gettext as _
+from flask_wtf.i18n import translations as flask_wtf_translations
+from wtforms import Form
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation
 
@@ -16,6 +18,15 @@ from agri_insurance.db_types import MAX_MONEY
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
 from agri_insurance.spreadsheets import CONTROL_CHARACTERS
+
+
+class SubForm(Form):
+    """A repeated part of a FlaskForm (in a FormField): WTForms' own messages ("Number must be at least 0.")
+    in the reader's language, as in the FlaskForm around it; a plain wtforms.Form gives them in English."""
+
+    class Meta:
+        def get_translations(self, form):
+            return flask_wtf_translations
 
 
 def show_domain_error(form, error: DomainError) -> None:

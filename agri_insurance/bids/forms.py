@@ -6,7 +6,6 @@ from wtforms import (
     DateField,
     DecimalField,
     FieldList,
-    Form,
     FormField,
     HiddenField,
     IntegerField,
@@ -17,7 +16,7 @@ from wtforms import (
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from agri_insurance.bids.models import SERVICE_RATINGS, RiskRating
-from agri_insurance.forms_util import choices
+from agri_insurance.forms_util import SubForm, choices
 from agri_insurance.tenders.forms import MultiCheckboxField
 
 FIELD_LABELS = {
@@ -39,7 +38,7 @@ FIELD_LABELS = {
 MONEY = {"places": 2, "validators": [Optional(), NumberRange(min=0)]}
 
 
-class CountySetupForm(Form):
+class CountySetupForm(SubForm):
     region_id = HiddenField()
     has_county_branch = BooleanField(_l("设有县级分支机构"))
     township_stations = IntegerField(_l("乡镇服务站（个）"), validators=[Optional(), NumberRange(min=0, max=10000)])
@@ -68,12 +67,12 @@ def one_row_per_county(form, field) -> None:
         raise ValidationError(_l("机构设置中同一县只能填写一行"))
 
 
-class InnovationForm(Form):
+class InnovationForm(SubForm):
     name = StringField(_l("产品名称"), validators=[Optional(), Length(max=200)])
     filed_on = DateField(_l("备案日期"), validators=[Optional()])
 
 
-class PenaltyForm(Form):
+class PenaltyForm(SubForm):
     decided_on = DateField(_l("处罚日期"), validators=[Optional()])
     amount = DecimalField(_l("处罚金额（元）"), places=2, validators=[Optional(), NumberRange(min=0)])
     authority = StringField(_l("处罚机关"), validators=[Optional(), Length(max=120)])

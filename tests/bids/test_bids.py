@@ -251,3 +251,26 @@ def test_a_repeated_county_row_is_refused(open_round, login, db):
     twice = [{"region_id": int(county), "has_county_branch": True, "township_stations": 1, "agri_staff": 2}] * 2
     with pytest.raises(DomainError, match="同一县只能填写一行"):
         service.save_bid(bid, bid_data(open_round, county_setups=twice), user("insurer"))
+
+
+def test_errors_in_repeated_rows_read_in_the_page_language_next_to_their_field(open_round, login, db):
+    import lxml.html
+
+    bid = make_bid(open_round, submit=False)
+    client = login("insurer")
+    county = str(open_round.lots[0].region_id)
+    response = client.post(f"/bids/{bid.id}/edit", data=_bid_form(**{
+        "county_setups-0-region_id": county, "county_setups-0-township_stations": "-3",
+        "penalties-0-amount": "-5", "penalties-0-authority": "某监管局"}))
+    assert response.status_code == 400
+    page = lxml.html.fromstring(response.get_data(as_text=True))
+
+    def message(name):
+        return page.xpath(f'//input[@name="{name}"]/..')[0].text_content()
+
+    assert "数值" in message("penalties-0-amount") and "Number" not in message("penalties-0-amount")
+    assert "数值" in message("county_setups-0-township_stations")
+    client.get("/lang/en")
+    page = lxml.html.fromstring(client.post(f"/bids/{bid.id}/edit", data=_bid_form(**{
+        "penalties-0-amount": "-5", "penalties-0-authority": "x"})).get_data(as_text=True))
+    assert "Number must be at least 0" in message("penalties-0-amount")
