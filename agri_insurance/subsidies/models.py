@@ -156,10 +156,12 @@ class SubsidyClaim(db.Model):
     def visible_to(cls, user):
         if user.role is Role.INSURER:
             return cls.insurer_id == user.insurer_id
+        # a draft is the insurer's own work until it is submitted: nobody else sees it, or counts it as owed
+        submitted = cls.status != ClaimStatus.DRAFT
         if user.role.needs_county:
-            return cls.region_id == user.region_id
+            return sa.and_(submitted, cls.region_id == user.region_id)
         if user.role in CITY_ROLES:
-            return sa.true()
+            return submitted
         return sa.false()
 
     def share(self, level: ShareLevel) -> ClaimShare | None:

@@ -526,9 +526,13 @@ def overdue_items(scope_clause, today: date | None = None) -> list[OverdueItem]:
 
 # --- reports ------------------------------------------------------------------------------------------
 
+# What the reports count: claims submitted and not returned. A draft is not yet a claim (the insurer may still
+# change or delete it), so it is neither owed nor premium of the county.
+REPORTED = (ClaimStatus.SUBMITTED, *COMMITTED)
+
 def claims_for_report(scope_clause, year: int | None = None, region_id: int | None = None,
                       insurer_id: int | None = None) -> list[SubsidyClaim]:
-    stmt = sa.select(SubsidyClaim).where(scope_clause, SubsidyClaim.status != ClaimStatus.RETURNED)
+    stmt = sa.select(SubsidyClaim).where(scope_clause, SubsidyClaim.status.in_(REPORTED))
     if year:
         stmt = stmt.where(SubsidyClaim.year == year)
     if region_id:
@@ -578,7 +582,7 @@ def disbursement_by_county(year: int, scope_clause) -> list[dict[str, Any]]:
 def premium_by_product(year: int, scope_clause) -> list[dict[str, Any]]:
     rows = db.session.execute(
         sa.select(Product.name, sa.func.sum(SubsidyClaim.total_premium)).join(Product)
-        .where(SubsidyClaim.year == year, SubsidyClaim.status != ClaimStatus.RETURNED, scope_clause)
+        .where(SubsidyClaim.year == year, SubsidyClaim.status.in_(REPORTED), scope_clause)
         .group_by(Product.code, Product.name).order_by(Product.code)).all()
     return [{"product": name, "premium": Decimal(total)} for name, total in rows]
 
@@ -589,7 +593,7 @@ def premium_growth(year: int, scope_clause) -> list[dict[str, Any]]:
         rows = db.session.execute(
             sa.select(Region.name, sa.func.sum(SubsidyClaim.total_premium))
             .join(Region, Region.id == SubsidyClaim.region_id)
-            .where(SubsidyClaim.year == y, SubsidyClaim.status != ClaimStatus.RETURNED, scope_clause)
+            .where(SubsidyClaim.year == y, SubsidyClaim.status.in_(REPORTED), scope_clause)
             .group_by(Region.code, Region.name)).all()
         return {name: Decimal(total) for name, total in rows}
 

@@ -184,6 +184,8 @@ def test_ledger_xlsx_has_the_right_totals(world, login, db):
 
     first = make_claim(status="verified", premium="1234567.89")
     make_claim(status="verified", premium="100000.00", period="2026年第二季度")
+    draft = make_claim(premium="999999.00", period="2026年第三季度")  # the insurer's unfinished work: not owed
+    assert login("county_finance").get(f"/subsidies/claims/{draft.id}").status_code == 404
     service.confirm_payment(first, ShareLevel.COUNTY, D("1000.50"), __import__("datetime").date(2026, 3, 1), "K",
                             user("county_finance"))
     db.session.commit()

@@ -27,6 +27,9 @@ def test_ids_are_masked_for_other_roles_and_in_exports(world, login, db, small_l
     claim = claim_for(small_list)
     job = upload(login("insurer"), claim.id, small_list)
     assert job.status.value == "done"
+    # a draft is the insurer's own: nobody else sees it (nor its list) until it is submitted
+    assert login("county_agri").get(f"/underwriting/claims/{claim.id}").status_code == 404
+    assert login("insurer").post(f"/subsidies/claims/{claim.id}/submit").status_code == 302
     full = small_list[0][1]
     masked = full[:6] + "********" + full[-4:]
     assert full in read_text(login("insurer").get(f"/underwriting/claims/{claim.id}"))       # the collector
