@@ -6,12 +6,49 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext
+from flask_babel import gettext, lazy_pgettext
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agri_insurance.db_types import utcnow
 from agri_insurance.extensions import db
+
+# What each kind of audited record is called on the audit page (the stored object_type is the model's name);
+# in their own context: a menu says "Selection rounds", an entry's object is one "Selection round".
+
+OBJECT_TYPE_LABELS = {
+    "AllocationRun": lazy_pgettext("audit object", "分配方案"),
+    "InsurerCapacity": lazy_pgettext("audit object", "承保能力上限"),
+    "Award": lazy_pgettext("audit object", "中标"),
+    "Holiday": lazy_pgettext("audit object", "节假日"),
+    "PublicNotice": lazy_pgettext("audit object", "公示"),
+    "Objection": lazy_pgettext("audit object", "质疑"),
+    "Bid": lazy_pgettext("audit object", "投标"),
+    "BidOpening": lazy_pgettext("audit object", "开标"),
+    "ScoringScheme": lazy_pgettext("audit object", "评分方案"),
+    "EvaluationPanel": lazy_pgettext("audit object", "评审委员会"),
+    "EligibilityCheck": lazy_pgettext("audit object", "资格审查"),
+    "PanelMember": lazy_pgettext("audit object", "评审专家"),
+    "ExpertScore": lazy_pgettext("audit object", "专家评分"),
+    "Region": lazy_pgettext("audit object", "行政区划"),
+    "Product": lazy_pgettext("audit object", "险种"),
+    "Insurer": lazy_pgettext("audit object", "承保机构"),
+    "SubsidyScheme": lazy_pgettext("audit object", "补贴方案"),
+    "UnderwritingAssignment": lazy_pgettext("audit object", "承保安排"),
+    "SubsidyClaim": lazy_pgettext("audit object", "补贴申请"),
+    "Payment": lazy_pgettext("audit object", "拨付"),
+    "Budget": lazy_pgettext("audit object", "预算"),
+    "SelectionRound": lazy_pgettext("audit object", "遴选轮次"),
+    "Lot": lazy_pgettext("audit object", "标段"),
+    "CountyException": lazy_pgettext("audit object", "县级例外"),
+    "UnderwritingList": lazy_pgettext("audit object", "承保清单"),
+    "User": lazy_pgettext("audit object", "用户"),
+    "Job": lazy_pgettext("audit object", "后台作业"),
+}
+
+
+def object_type_label(object_type: str | None) -> str:
+    return str(OBJECT_TYPE_LABELS.get(object_type, object_type or ""))
 
 
 class AuditEntry(db.Model):
@@ -31,6 +68,10 @@ class AuditEntry(db.Model):
     # before it was kept, and summaries given as plain text)
     summary_message: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+    @property
+    def object_label(self) -> str:
+        return object_type_label(self.object_type)
 
     @property
     def display_summary(self) -> str:

@@ -3,7 +3,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import Blueprint, render_template, request
 
-from agri_insurance.audit.models import AuditEntry
+from agri_insurance.audit.models import AuditEntry, object_type_label
 from agri_insurance.auth.models import Role
 from agri_insurance.auth.permissions import roles_required
 from agri_insurance.extensions import db
@@ -41,4 +41,5 @@ def entries():
     pagination = db.paginate(stmt.order_by(AuditEntry.id.desc()), page=page, per_page=PAGE_SIZE, error_out=False)
     object_types = db.session.scalars(sa.select(AuditEntry.object_type).distinct().order_by(AuditEntry.object_type))
     return render_template("audit/entries.html", pagination=pagination, object_types=list(object_types),
+                           object_type_label=object_type_label,
                            args=args, filter_args={k: v for k, v in args.items() if k != "page" and v})

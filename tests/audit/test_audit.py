@@ -36,6 +36,11 @@ def test_audit_page_filters_by_action(login):
     assert "subsidy_scheme.created" in page and "user.login" not in page
     page = read_text(client.get("/audit/?actor=nobody-at-all"))
     assert "没有符合条件的记录" in page
+    # objects are named in the reader's language, not by their model names
+    page = read_text(client.get("/audit/?object_type=SubsidyScheme"))
+    assert '<option value="SubsidyScheme" selected>补贴方案</option>' in page and "补贴方案 #" in page
+    client.get("/lang/en")
+    assert "Subsidy scheme #" in read_text(client.get("/audit/?object_type=SubsidyScheme"))
 
 
 def test_a_summary_is_shown_in_each_readers_language_and_stored_in_chinese(login, db):
