@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
+from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
@@ -40,9 +40,10 @@ def table(rows: list[list], col_widths: list[float] | None = None, header: bool 
     return result
 
 
-def build_pdf(flowables: list, title: str = "") -> bytes:
+def build_pdf(flowables: list, title: str = "", wide: bool = False) -> bytes:
+    """An A4 document (`wide`: landscape, 261 mm between the margins instead of 174, for wide tables)."""
     buffer = io.BytesIO()
-    doc = SimpleDocTemplate(buffer, pagesize=A4, title=title, leftMargin=18 * mm, rightMargin=18 * mm,
+    doc = SimpleDocTemplate(buffer, pagesize=landscape(A4) if wide else A4, title=title, leftMargin=18 * mm, rightMargin=18 * mm,
                             topMargin=18 * mm, bottomMargin=18 * mm)
     doc.build(flowables)
     return buffer.getvalue()

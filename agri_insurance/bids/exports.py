@@ -248,6 +248,7 @@ def opening_pdf(opening: BidOpening, rnd: SelectionRound) -> bytes:
         paragraph(_("投标人数：%(n)s", n=len(opening.entries))),
         Spacer(1, 4 * mm),
         table([[headers[0], headers[1], headers[3], headers[4], headers[5], headers[6], headers[7]], *rows],
-              col_widths=[10 * mm, 32 * mm, 30 * mm, 22 * mm, 22 * mm, 40 * mm, 12 * mm]),
+              col_widths=[12 * mm, 48 * mm, 56 * mm, 34 * mm, 30 * mm, 60 * mm, 21 * mm]),
     ]
-    return build_pdf(flowables, title=_("开标记录"))
+    # landscape: a receipt number, a time and a header such as "Verification" each fit on one line
+    return build_pdf(flowables, title=_("开标记录"), wide=True)

@@ -50,8 +50,11 @@ def test_opening_record_lists_submitted_bids_with_their_receipts(demo, db, login
         assert any(c.startswith("开标时间：") for c in cells)
 
         pdf = city.get(f"/bids/rounds/{rnd.id}/opening.pdf")
-        text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages).replace("\n", "")
-        assert "开标记录" in text and a.latest_receipt.receipt_no in text
+        pages = PdfReader(io.BytesIO(pdf.data)).pages
+        lines = "".join(p.extract_text() for p in pages)
+        assert "开标记录" in lines.replace("\n", "")
+        assert a.latest_receipt.receipt_no in lines  # on one line: its column is wide enough (landscape)
+        assert pages[0].mediabox.width > pages[0].mediabox.height
 
         # Bidders of the round and the county bureau see it; an insurer that did not (validly) bid does not.
         assert login("sanqing").get(f"/bids/rounds/{rnd.id}/opening").status_code == 200
