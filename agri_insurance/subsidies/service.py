@@ -520,7 +520,8 @@ def overdue_items(scope_clause, today: date | None = None) -> list[OverdueItem]:
         for share in claim.shares:
             if share.level in GOVERNMENT_LEVELS and share.outstanding > 0:
                 items.append(OverdueItem(claim, share, due, (today - due).days))
-    items.sort(key=lambda i: (-i.days_overdue, i.claim.region.code, i.share.level.value))
+    order = list(ShareLevel)  # central, provincial, city, county: as every table lists the levels
+    items.sort(key=lambda i: (-i.days_overdue, i.claim.region.code, order.index(i.share.level)))
     return items
 
 
