@@ -115,6 +115,10 @@ def _register_template_helpers(app: Flask) -> None:
     def localtime(value, fmt: str = "yyyy-MM-dd HH:mm") -> str:
         return format_datetime(value, fmt) if value else "—"
 
+    from agri_insurance.i18n import join_names, with_note
+
+    app.jinja_env.globals.update(join_names=join_names, with_note=with_note)
+
     @app.context_processor
     def inject_globals():
         from flask_babel import get_locale

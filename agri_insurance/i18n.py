@@ -16,3 +16,13 @@ def is_english() -> bool:
 def pick(zh: str, en: str | None) -> str:
     """The English name when the user reads English and one exists, else the Chinese one."""
     return en if en and is_english() else zh
+
+
+def join_names(names) -> str:
+    """Names listed for the reader: 水稻、油菜 in Chinese, "Rice, Rapeseed" in English."""
+    return (", " if is_english() else "、").join(str(n) for n in names)
+
+
+def with_note(text: str, note: str) -> str:
+    """A name with a note in brackets: 能繁母猪（中央政策性）, "Breeding sows (Central policy)"."""
+    return f"{text} ({note})" if is_english() else f"{text}（{note}）"

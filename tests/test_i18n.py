@@ -31,3 +31,16 @@ def test_english_pages_show_no_chinese_in_the_navigation(login):
     user_menu_start = nav.find('id="user-menu"')
     chrome = nav[:user_menu_start]  # names of people and organisations stay as they are
     assert not any("\u4e00" <= ch <= "\u9fff" for ch in chrome.replace("中文", "")), chrome
+
+
+def test_lists_and_notes_are_punctuated_for_the_reader(app):
+    from flask_babel import force_locale
+
+    from agri_insurance.i18n import join_names, with_note
+
+    with app.test_request_context():
+        with force_locale("zh_CN"):
+            assert join_names(["水稻", "油菜"]) == "水稻、油菜" and with_note("能繁母猪", "中央政策性") == "能繁母猪（中央政策性）"
+        with force_locale("en"):
+            assert join_names(["Rice", "Rapeseed"]) == "Rice, Rapeseed"
+            assert with_note("Breeding sows", "Central policy") == "Breeding sows (Central policy)"

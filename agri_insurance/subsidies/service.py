@@ -29,6 +29,7 @@ from agri_insurance.auth.models import Role
 from agri_insurance.db_types import FEN, MAX_MONEY, to_fen, utcnow
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db, lock_for_update
+from agri_insurance.i18n import pick
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel, SubsidyScheme
 from agri_insurance.subsidies.models import (
     COMMITTED,
@@ -571,42 +572,42 @@ def ledger(claims: list[SubsidyClaim]) -> tuple[list[LedgerLine], dict[str, Deci
 def disbursement_by_county(year: int, scope_clause) -> list[dict[str, Any]]:
     """Per county: local (city + county) shares of verified claims and how much of them is paid."""
     rows = db.session.execute(
-        sa.select(Region.name, sa.func.coalesce(sa.func.sum(ClaimShare.amount), 0),
+        sa.select(Region.name, Region.name_en, sa.func.coalesce(sa.func.sum(ClaimShare.amount), 0),
                   sa.func.coalesce(sa.func.sum(ClaimShare.paid), 0))
         .select_from(SubsidyClaim).join(ClaimShare).join(Region, Region.id == SubsidyClaim.region_id)
         .where(SubsidyClaim.year == year, SubsidyClaim.status.in_(COMMITTED), ClaimShare.level.in_(LOCAL_LEVELS),
                scope_clause)
-        .group_by(Region.code, Region.name).order_by(Region.code)).all()
-    return [{"county": name, "due": Decimal(due), "paid": Decimal(paid)} for name, due, paid in rows]
+        .group_by(Region.code, Region.name, Region.name_en).order_by(Region.code)).all()
+    return [{"county": pick(name, name_en), "due": Decimal(due), "paid": Decimal(paid)}
+            for name, name_en, due, paid in rows]
 
 
 def premium_by_product(year: int, scope_clause) -> list[dict[str, Any]]:
     rows = db.session.execute(
-        sa.select(Product.name, sa.func.sum(SubsidyClaim.total_premium)).join(Product)
+        sa.select(Product.name, Product.name_en, sa.func.sum(SubsidyClaim.total_premium)).join(Product)
         .where(SubsidyClaim.year == year, SubsidyClaim.status.in_(REPORTED), scope_clause)
-        .group_by(Product.code, Product.name).order_by(Product.code)).all()
-    return [{"product": name, "premium": Decimal(total)} for name, total in rows]
+        .group_by(Product.code, Product.name, Product.name_en).order_by(Product.code)).all()
+    return [{"product": pick(name, name_en), "premium": Decimal(total)} for name, name_en, total in rows]
 
 
 def premium_growth(year: int, scope_clause) -> list[dict[str, Any]]:
     """Per county: premium this year against last year (R8: counties whose premium fell are flagged)."""
-    def totals(y: int) -> dict[str, Decimal]:
+    def totals(y: int) -> dict[int, Decimal]:
         rows = db.session.execute(
-            sa.select(Region.name, sa.func.sum(SubsidyClaim.total_premium))
-            .join(Region, Region.id == SubsidyClaim.region_id)
+            sa.select(SubsidyClaim.region_id, sa.func.sum(SubsidyClaim.total_premium))
             .where(SubsidyClaim.year == y, SubsidyClaim.status.in_(REPORTED), scope_clause)
-            .group_by(Region.code, Region.name)).all()
-        return {name: Decimal(total) for name, total in rows}
+            .group_by(SubsidyClaim.region_id)).all()
+        return {region_id: Decimal(total) for region_id, total in rows}
 
     current, previous = totals(year), totals(year - 1)
-    counties = db.session.scalars(sa.select(Region.name).where(Region.level == RegionLevel.COUNTY)
+    counties = db.session.scalars(sa.select(Region).where(Region.level == RegionLevel.COUNTY)
                                   .order_by(Region.code)).all()
     result = []
-    for name in counties:
-        if name not in current and name not in previous:
+    for county in counties:
+        if county.id not in current and county.id not in previous:
             continue
-        now, before = current.get(name, ZERO), previous.get(name, ZERO)
+        now, before = current.get(county.id, ZERO), previous.get(county.id, ZERO)
         growth = None if before == 0 else ((now - before) / before * HUNDRED).quantize(Decimal("0.1"))
-        result.append({"county": name, "premium": now, "previous": before, "growth_pct": growth,
+        result.append({"county": county.label, "premium": now, "previous": before, "growth_pct": growth,
                        "lagging": growth is not None and growth < 0})
     return result

@@ -278,12 +278,12 @@ def overdue():
 def _ledger_scope():
     """(region_id, title) of the ledger asked for; county users always get their own county."""
     if current_user.role.needs_county:
-        return current_user.region_id, current_user.region.name
+        return current_user.region_id, current_user.region.label
     region_id = request.args.get("region_id", type=int)
     region = db.session.get(Region, region_id) if region_id else None
     if region is None or region.level is not RegionLevel.COUNTY:
         return None, _("上饶市")
-    return region.id, region.name
+    return region.id, region.label
 
 
 @bp.get("/ledger")

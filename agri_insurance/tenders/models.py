@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from agri_insurance.auth.models import Role
 from agri_insurance.db_types import Money, Percent, enum_type, utcnow
 from agri_insurance.extensions import db
+from agri_insurance.i18n import join_names
 
 TERM_YEARS = 3  # R1
 
@@ -158,7 +159,7 @@ class Lot(db.Model):
 
     @property
     def product_labels(self) -> str:
-        return "、".join(p.label for p in self.products)
+        return join_names(p.label for p in self.products)
 
     def __repr__(self) -> str:
         return f"<Lot {self.code}>"

@@ -235,7 +235,15 @@ def test_overview_shows_negative_growth(world, login, db):
     make_claim(status="verified", premium="100000.00", year=2026)
     page = read_text(login("city_agri").get("/subsidies/overview?year=2026"))
     growth = page.split('id="growth"')[1]
-    assert "负增长" in growth and "-50.0%" in growth
+    assert "负增长" in growth and "-50.0%" in growth and "鄱阳县" in growth
+    # an English reader gets the county's English name in the reports and the ledger's title
+    city = login("city_agri")
+    city.get("/lang/en")
+    growth = read_text(city.get("/subsidies/overview?year=2026")).split('id="growth"')[1]
+    assert "Poyang County" in growth and "鄱阳县" not in growth
+    county = login("county_finance")
+    county.get("/lang/en")
+    assert "<h1" in (page := read_text(county.get("/subsidies/ledger?year=2026"))) and "Poyang County" in page
 
 
 def test_city_agri_records_an_assignment(world, login, db):
