@@ -296,7 +296,8 @@ def submit_bid(bid: Bid, user) -> BidReceipt:
     _require_own(bid, user)
     _require_accepting(bid.round)
     problems = missing_for_submission(bid)
-    require(not problems, _("投标文件不完整：%(problems)s", problems="；".join(problems)))
+    # the bid's page lists what is missing ("提交前还需完善"): the message only says how much, not all of it again
+    require(not problems, _("投标文件不完整，还有%(n)s项需要完善，见“提交前还需完善”清单", n=len(problems)))
     _move(bid, B.SUBMITTED)
     now = utcnow()
     bid.submitted_at = now

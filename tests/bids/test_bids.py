@@ -97,7 +97,9 @@ def test_incomplete_bid_is_not_submitted(open_round, db):
     service.save_bid(bid, bid_data(open_round, county_setups=[], catastrophe_reserve=None), insurer)
     with pytest.raises(DomainError) as error:
         service.submit_bid(bid, insurer)
-    assert "鄱阳县的机构设置情况" in str(error.value) and "大灾风险准备金余额" in str(error.value)
+    missing = service.missing_for_submission(bid)
+    assert f"还有{len(missing)}项需要完善" in str(error.value)
+    assert any("鄱阳县的机构设置情况" in m for m in missing) and any("大灾风险准备金余额" in m for m in missing)
     assert bid.status is BidStatus.DRAFT and not bid.receipts
 
 
