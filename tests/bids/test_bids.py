@@ -92,8 +92,9 @@ def test_withdraw_edit_and_resubmit_before_the_deadline_then_nothing_changes(ope
 def test_incomplete_bid_is_not_submitted(open_round, db):
     insurer = user("insurer")
     bid = service.start_bid(open_round, insurer)
-    with pytest.raises(DomainError, match="至少选择一个标段"):
+    with pytest.raises(DomainError, match="需要完善"):
         service.submit_bid(bid, insurer)
+    assert any("至少选择一个标段" in m for m in service.missing_for_submission(bid))
     service.save_bid(bid, bid_data(open_round, county_setups=[], catastrophe_reserve=None), insurer)
     with pytest.raises(DomainError) as error:
         service.submit_bid(bid, insurer)
