@@ -91,7 +91,7 @@ class User(UserMixin, db.Model):
         if self.insurer is not None:
             return self.insurer.name
         if self.region is not None:
-            return self.region.name
+            return self.region.label
         return ""
 
     def __repr__(self) -> str:
