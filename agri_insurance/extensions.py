@@ -30,14 +30,22 @@ babel = Babel()
 
 
 def lock_for_update(obj):
-    """SELECT ... FOR UPDATE the row of ``obj`` and read it again, so the rule checked next sees what a
-    transaction that held the lock committed. Only the primary key is selected: PostgreSQL cannot lock the
-    nullable side of the outer joins a model's eagerly loaded relationships add. SQLite ignores FOR UPDATE (it
-    serialises writers anyway)."""
-    from sqlalchemy import select
+    """Lock the row of ``obj`` until commit and read it again, so the rule checked next sees what a transaction
+    that held the lock committed.
+
+    PostgreSQL: SELECT ... FOR UPDATE of the primary key only (it cannot lock the nullable side of the outer
+    joins a model's eagerly loaded relationships add). SQLite has no row locks and ignores FOR UPDATE: a write
+    that changes nothing takes its database-wide write lock instead, so a second writer waits here (up to the
+    driver's busy timeout) and then reads what the first committed. Without it, two payments of the same share
+    both passed the balance check and the second overwrote the first one's `paid`."""
+    from sqlalchemy import select, update
 
     model = type(obj)
     db.session.flush()
-    db.session.execute(select(model.id).where(model.id == obj.id).with_for_update())
+    if db.session.get_bind().dialect.name == "sqlite":
+        table = model.__table__
+        db.session.execute(update(table).where(table.c.id == obj.id).values(id=table.c.id))
+    else:
+        db.session.execute(select(model.id).where(model.id == obj.id).with_for_update())
     db.session.refresh(obj)
     return obj

@@ -153,6 +153,9 @@ def require_amount(value: Decimal | None, field: str) -> None:
 def save_claim(claim: SubsidyClaim | None, data: dict[str, Any], insurer: Insurer, actor) -> SubsidyClaim:
     """Create or edit a draft claim after checking every rule; computes its shares. Caller commits."""
     if claim is not None:
+        require(not underwriting.import_pending(claim), _("承保清单正在导入，请等导入完成后再操作"))  # see submit
+        # Locked: an edit must not land on a claim submitted (or deleted) meanwhile from another tab.
+        claim = lock_for_update(claim)
         require(claim.status is ClaimStatus.DRAFT, _("只有草稿可以修改"))
         require(not underwriting.import_pending(claim), _("承保清单正在导入，请等导入完成后再操作"))
     data = {k: data.get(k) for k in CLAIM_FIELDS}
@@ -335,6 +338,7 @@ def verify_claim(claim: SubsidyClaim, actor, confirm_over_budget: bool = False,
     Rows the cross-checks flagged (double insurance, household limit) must be looked at first: the verifier
     confirms having reviewed them, and that is recorded.
     """
+    claim = lock_for_update(claim)  # a verification and a return at once: the second sees the first's status
     require(claim.status is ClaimStatus.SUBMITTED, _("只有已提交的申请可以核验"))
     require(claim.region_id == actor.region_id, _("只能核验本县的申请"))
     flags = flagged_rows(claim)
@@ -359,6 +363,7 @@ def verify_claim(claim: SubsidyClaim, actor, confirm_over_budget: bool = False,
 
 
 def return_claim(claim: SubsidyClaim, reason: str, actor) -> None:
+    claim = lock_for_update(claim)  # see verify_claim
     require(claim.status is ClaimStatus.SUBMITTED, _("只有已提交的申请可以退回"))
     reason = (reason or "").strip()
     require(reason, _("退回须填写理由"), "reason")

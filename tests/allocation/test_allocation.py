@@ -153,10 +153,7 @@ def test_a_failing_adoption_leaves_nothing_behind(scored_round, login, db, monke
     assert not db.session.get(AllocationRun, run.id).adopted
 
 
-@pytest.mark.postgres
 def test_concurrent_adoptions_only_one_wins(scored_round, login, db, app):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("row locks are a PostgreSQL property; SQLite serialises writers")
     rnd = scored_round.round
     client = login("city_agri")
     first, second = _run(client, rnd), _run(client, rnd)

@@ -1,4 +1,5 @@
-"""Two clerks confirm the same outstanding share at the same moment: only one payment lands (PostgreSQL)."""
+"""Two clerks confirm the same outstanding share at the same moment: only one payment lands (PostgreSQL row locks;
+SQLite's write lock, taken by lock_for_update)."""
 
 import threading
 from datetime import date
@@ -13,8 +14,6 @@ from agri_insurance.extensions import db as _db
 from agri_insurance.subsidies import service
 from agri_insurance.subsidies.models import ClaimShare, ClaimStatus, Payment, ShareLevel, SubsidyClaim
 from tests.subsidies.factories import assign, make_claim, user
-
-pytestmark = pytest.mark.postgres
 
 
 def _pay(app, claim_id: int, username: str, level: ShareLevel, amount: str, voucher: str,
@@ -37,8 +36,6 @@ def _pay(app, claim_id: int, username: str, level: ShareLevel, amount: str, vouc
 
 
 def test_concurrent_confirmations_cannot_double_pay(app, demo, db):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("row locks are a PostgreSQL property; SQLite serialises writers")
     assign()
     db.session.commit()
     claim_id = make_claim(status="verified", premium="100000.00").id     # county share 5,000.00
@@ -74,8 +71,6 @@ def test_concurrent_confirmations_cannot_double_pay(app, demo, db):
 
 
 def test_county_and_city_paying_their_last_amounts_at_once_settle_the_claim(app, demo, db):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("row locks are a PostgreSQL property; SQLite serialises writers")
     assign()
     db.session.commit()
     claim = make_claim(status="verified", premium="100000.00")           # county 5,000.00, city 5,000.00
@@ -121,3 +116,45 @@ def test_database_refuses_paid_above_the_share(app, demo, db):
     with pytest.raises(sa.exc.IntegrityError):
         db.session.commit()
     db.session.rollback()
+
+
+def _act(app, claim_id: int, username: str, action, locked, hold, outcome: dict, key: str) -> None:
+    with app.app_context():
+        try:
+            claim = _db.session.get(SubsidyClaim, claim_id)
+            actor = _db.session.scalar(sa.select(User).where(User.username == username))
+            action(claim, actor)
+            if locked is not None:
+                locked.set()
+                hold.wait(timeout=10)
+            _db.session.commit()
+            outcome[key] = "done"
+        except DomainError as e:
+            _db.session.rollback()
+            outcome[key] = e.message
+        finally:
+            _db.session.remove()
+
+
+def test_a_verification_and_a_return_at_once_cannot_both_happen(app, demo, db):
+    assign()
+    db.session.commit()
+    claim_id = make_claim(status="submitted", premium="100000.00").id
+    db.session.remove()
+    outcome: dict[str, str] = {}
+    locked, hold = threading.Event(), threading.Event()
+    verify = threading.Thread(target=_act, args=(app, claim_id, "county_agri",
+                                                 lambda c, a: service.verify_claim(c, a), locked, hold, outcome,
+                                                 "verify"))
+    verify.start()
+    assert locked.wait(timeout=10)
+    give_back = threading.Thread(target=_act, args=(app, claim_id, "county_agri",
+                                                    lambda c, a: service.return_claim(c, "数量不符", a), None, None,
+                                                    outcome, "return"))
+    give_back.start()
+    hold.set()
+    verify.join(timeout=10)
+    give_back.join(timeout=10)
+    assert outcome["verify"] == "done" and "只有已提交的申请可以退回" in outcome["return"]
+    claim = db.session.get(SubsidyClaim, claim_id)
+    assert claim.status is ClaimStatus.VERIFIED and claim.returned_reason is None
