@@ -15,7 +15,7 @@ from agri_insurance.allocation import scores
 from agri_insurance.allocation.models import AllocationRun, InsurerCapacity, RunSource, RunStatus
 from agri_insurance.audit import service as audit
 from agri_insurance.awards import service as awards
-from agri_insurance.bids.models import Bid, BidStatus
+from agri_insurance.bids import service as bids_service
 from agri_insurance.db_types import to_fen, utcnow
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db, lock_for_update
@@ -107,10 +107,10 @@ def capacities(rnd: SelectionRound) -> list[InsurerCapacity]:
 
 
 def capacity_insurers(rnd: SelectionRound) -> list[Insurer]:
-    """The insurers a capacity can be set for: those with a submitted bid in the round."""
-    return list(db.session.scalars(sa.select(Insurer).join(Bid, Bid.insurer_id == Insurer.id)
-                                   .where(Bid.round_id == rnd.id, Bid.status == BidStatus.SUBMITTED)
-                                   .order_by(Insurer.name)))
+    """The insurers a capacity can be set for: those whose bids were opened. None before the opening: who has
+    bid is sealed until then, from the bureau too (a list of submitted bids, or a refusal that differs by
+    insurer, would tell)."""
+    return sorted((bid.insurer for bid in bids_service.opened_bids(rnd)), key=lambda insurer: insurer.name)
 
 
 def set_capacity(rnd: SelectionRound, insurer_id: int, amount: Decimal | None, basis: str, actor) -> None:

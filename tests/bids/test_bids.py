@@ -277,3 +277,20 @@ def test_errors_in_repeated_rows_read_in_the_page_language_next_to_their_field(o
     page = lxml.html.fromstring(client.post(f"/bids/{bid.id}/edit", data=_bid_form(**{
         "penalties-0-amount": "-5", "penalties-0-authority": "x"})).get_data(as_text=True))
     assert "Number must be at least 0" in message("penalties-0-amount")
+
+
+def test_the_allocation_page_does_not_tell_the_bureau_who_has_bid_before_the_opening(open_round, login, db):
+    bid = make_bid(open_round)
+    bidder = bid.insurer
+    other = make_insurer()
+    db.session.commit()
+    city = login("city_agri")
+    page = city.get(f"/allocation/rounds/{open_round.id}").get_data(as_text=True)
+    assert bidder.name not in page
+    answers = set()
+    for insurer in (bidder, other):
+        response = city.post(f"/allocation/rounds/{open_round.id}/capacities",
+                             data={"insurer": insurer.id, "amount": "1000000", "basis": "偿付能力"},
+                             follow_redirects=True)
+        answers.add(response.get_data(as_text=True).split('class="alert')[1][:200])
+    assert len(answers) == 1  # the same refusal whether the insurer has bid or not
