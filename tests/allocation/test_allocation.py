@@ -128,6 +128,7 @@ def test_an_infeasible_run_explains_itself_and_cannot_be_adopted(scored_round, l
     assert whatif.solver_status == "infeasible" and whatif.result["diagnostics"]
     with pytest.raises(DomainError):
         service.adopt(whatif, user("city_agri"))
+    db.session.rollback()  # as the page does: the refused adoption's lock goes with it
     # the findings read in the user's language
     city = login("city_agri")
     chinese = read_text(city.get(f"/allocation/runs/{whatif.id}"))
