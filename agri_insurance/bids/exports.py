@@ -47,7 +47,7 @@ INFO_ROWS = {
 NUMBER_RULES = {  # field: (places, maximum)
     "avg_settlement_days": (2, Decimal(3650)),
     "on_time_settlement_pct": (2, Decimal(100)),
-    "complaints_per_10k": (4, None),
+    "complaints_per_10k": (4, Decimal(10000)),
     "premium_income_y1": (2, None),
     "premium_income_y2": (2, None),
     "premium_income_y3": (2, None),
@@ -157,8 +157,8 @@ def parse_bid(bid: Bid, data: bytes) -> tuple[dict[str, Any], x.Issues]:
     for row in x.read_table(wb, SETUP_SHEET, [H_COUNTY, H_BRANCH, H_STATIONS, H_STAFF], issues):
         region_id = x.choice(row[H_COUNTY], issues, county_options, required=True)
         branch = x.yes_no(row[H_BRANCH], issues)
-        stations = x.integer(row[H_STATIONS], issues)
-        staff = x.integer(row[H_STAFF], issues)
+        stations = x.integer(row[H_STATIONS], issues, maximum=10000)  # as the bid form allows
+        staff = x.integer(row[H_STAFF], issues, maximum=100000)
         if region_id is not None and region_id in seen_counties:
             x.report_duplicate(row[H_COUNTY], issues, _("与第%(row)s行重复", row=seen_counties[region_id]))
             continue

@@ -16,7 +16,7 @@ from wtforms import (
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from agri_insurance.bids.models import SERVICE_RATINGS, RiskRating
-from agri_insurance.forms_util import SubForm, choices
+from agri_insurance.forms_util import SubForm, choices, finite_amount
 from agri_insurance.tenders.forms import MultiCheckboxField
 
 FIELD_LABELS = {
@@ -35,7 +35,7 @@ FIELD_LABELS = {
     "parent_company": _l("上级（控股）公司"),
     "control_declaration": _l("关联关系声明"),
 }
-MONEY = {"places": 2, "validators": [Optional(), NumberRange(min=0)]}
+MONEY = {"places": 2, "validators": [Optional(), finite_amount, NumberRange(min=0)]}
 
 
 class CountySetupForm(SubForm):
@@ -74,7 +74,7 @@ class InnovationForm(SubForm):
 
 class PenaltyForm(SubForm):
     decided_on = DateField(_l("处罚日期"), validators=[Optional()])
-    amount = DecimalField(_l("处罚金额（元）"), places=2, validators=[Optional(), NumberRange(min=0)])
+    amount = DecimalField(_l("处罚金额（元）"), places=2, validators=[Optional(), finite_amount, NumberRange(min=0)])
     authority = StringField(_l("处罚机关"), validators=[Optional(), Length(max=120)])
     reason = StringField(_l("处罚事由"), validators=[Optional(), Length(max=2000)])
 
@@ -83,11 +83,11 @@ class BidForm(FlaskForm):
     lot_ids = MultiCheckboxField(_l("投标标段"), coerce=int)
     county_setups = FieldList(FormField(CountySetupForm), validators=[one_row_per_county])
     avg_settlement_days = DecimalField(FIELD_LABELS["avg_settlement_days"], places=2,
-                                       validators=[Optional(), NumberRange(min=0, max=3650)])
+                                       validators=[Optional(), finite_amount, NumberRange(min=0, max=3650)])
     on_time_settlement_pct = DecimalField(FIELD_LABELS["on_time_settlement_pct"], places=2,
-                                          validators=[Optional(), NumberRange(min=0, max=100)])
+                                          validators=[Optional(), finite_amount, NumberRange(min=0, max=100)])
     complaints_per_10k = DecimalField(FIELD_LABELS["complaints_per_10k"], places=4,
-                                      validators=[Optional(), NumberRange(min=0)])
+                                      validators=[Optional(), finite_amount, NumberRange(min=0, max=10000)])
     premium_income_y1 = DecimalField(FIELD_LABELS["premium_income_y1"], **MONEY)
     premium_income_y2 = DecimalField(FIELD_LABELS["premium_income_y2"], **MONEY)
     premium_income_y3 = DecimalField(FIELD_LABELS["premium_income_y3"], **MONEY)
@@ -98,9 +98,9 @@ class BidForm(FlaskForm):
                                             validators=[Optional(), Length(max=4000)])
     catastrophe_reserve = DecimalField(FIELD_LABELS["catastrophe_reserve"], **MONEY)
     comprehensive_solvency_pct = DecimalField(FIELD_LABELS["comprehensive_solvency_pct"], places=2,
-                                              validators=[Optional(), NumberRange(min=0, max=9999)])
+                                              validators=[Optional(), finite_amount, NumberRange(min=0, max=9999)])
     core_solvency_pct = DecimalField(FIELD_LABELS["core_solvency_pct"], places=2,
-                                     validators=[Optional(), NumberRange(min=0, max=9999)])
+                                     validators=[Optional(), finite_amount, NumberRange(min=0, max=9999)])
     risk_rating = SelectField(FIELD_LABELS["risk_rating"], validators=[Optional()])
     parent_company = StringField(FIELD_LABELS["parent_company"], validators=[Optional(), Length(max=120)])
     control_declaration = TextAreaField(FIELD_LABELS["control_declaration"], validators=[Optional(), Length(max=4000)])

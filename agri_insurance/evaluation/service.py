@@ -51,7 +51,7 @@ from flask_babel import lazy_gettext as _l
 from agri_insurance.audit import service as audit
 from agri_insurance.auth.models import Role, User
 from agri_insurance.bids.models import Bid
-from agri_insurance.db_types import utcnow
+from agri_insurance.db_types import MAX_MONEY, utcnow
 from agri_insurance.errors import DomainError, require
 from agri_insurance.evaluation.models import (
     CONTROL_DECISION_LABELS,
@@ -299,6 +299,9 @@ def parse_bands(text, max_points: Decimal) -> list[list[str]]:
             bound, points = (Decimal(str(v).strip()) for v in pair)
         except (InvalidOperation, ValueError, TypeError) as e:
             raise DomainError(_("分档第%(n)s行应为：界值, 得分", n=number), "bands") from e
+        # "nan" or "inf" parse as Decimals and would break every ranking computed with the band
+        require(bound.is_finite() and points.is_finite() and abs(bound) <= MAX_MONEY,
+                _("分档第%(n)s行应为：界值, 得分", n=number), "bands")
         require(ZERO <= points <= max_points, _("分档第%(n)s行的得分应在0到分值之间", n=number), "bands")
         bands.append([format(bound.normalize(), "f"), format(points.normalize(), "f")])
     require(bands, _("请填写至少一个分档"), "bands")

@@ -18,6 +18,7 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from agri_insurance.db_types import MAX_MONEY
 from agri_insurance.spreadsheets import CONTROL_CHARACTERS
 
 YES = ("是", "yes", "y", "true", "1", "有")
@@ -172,7 +173,9 @@ def decimal(cell: Cell, issues: Issues, required: bool = False, minimum: Decimal
     if minimum is not None and number < minimum:
         _issue(issues, cell, _("不能小于%(min)s", min=minimum))
         return None
-    if maximum is not None and number > maximum:
+    if maximum is None:
+        maximum = MAX_MONEY  # what a Money column holds; a larger number cannot be stored
+    if number > maximum:
         _issue(issues, cell, _("不能大于%(max)s", max=maximum))
         return None
     if -number.as_tuple().exponent > places:
@@ -181,8 +184,10 @@ def decimal(cell: Cell, issues: Issues, required: bool = False, minimum: Decimal
     return number
 
 
-def integer(cell: Cell, issues: Issues, required: bool = False, minimum: int = 0) -> int | None:
-    number = decimal(cell, issues, required, Decimal(minimum), None, places=0)
+def integer(cell: Cell, issues: Issues, required: bool = False, minimum: int = 0,
+            maximum: int = 2_147_483_647) -> int | None:
+    """A whole number (at most an INTEGER column's largest, unless a smaller `maximum` is given)."""
+    number = decimal(cell, issues, required, Decimal(minimum), Decimal(maximum), places=0)
     return int(number) if number is not None else None
 
 

@@ -294,3 +294,19 @@ def test_the_allocation_page_does_not_tell_the_bureau_who_has_bid_before_the_ope
                              follow_redirects=True)
         answers.add(response.get_data(as_text=True).split('class="alert')[1][:200])
     assert len(answers) == 1  # the same refusal whether the insurer has bid or not
+
+
+@pytest.mark.parametrize("field, value", [("catastrophe_reserve", "Infinity"), ("premium_income_y1", "1e30"),
+                                          ("complaints_per_10k", "Infinity"), ("penalties-0-amount", "Infinity")])
+def test_the_bid_form_refuses_numbers_that_would_break_the_ranking(open_round, login, db, field, value):
+    """∞ − ∞ in a linear criterion made the whole round's ranking a 500."""
+    bid = make_bid(open_round, submit=False)
+    data = _bid_form(**{field: value})
+    if field.startswith("penalties"):
+        data.update({"penalties-0-decided_on": "2025-01-01", "penalties-0-authority": "某监管局"})
+    response = login("insurer").post(f"/bids/{bid.id}/edit", data=data)
+    assert response.status_code == 400
+    db.session.expire_all()
+    stored = db.session.get(Bid, bid.id)
+    assert all(v is None or v.is_finite() for v in (stored.catastrophe_reserve, stored.premium_income_y1,
+                                                    stored.complaints_per_10k))

@@ -82,3 +82,13 @@ def test_aggregation_rounds_once_to_two_decimals():
     assert mean == D(23) / 3 and round_points(mean) == D("7.67")
     assert aggregate([], 5) is None
     assert round_points(D("2.675")) == D("2.68") and round_points(D("2.665")) == D("2.67")  # half up
+
+
+
+@pytest.mark.parametrize("text", ["nan, 10", "100, nan", "inf, 5", "1e30, 5"])
+def test_bands_refuse_numbers_no_ranking_can_use(text):
+    from agri_insurance.errors import DomainError
+    from agri_insurance.evaluation.service import parse_bands
+
+    with pytest.raises(DomainError, match="分档第1行"):
+        parse_bands(text, Decimal(10))
