@@ -35,7 +35,7 @@ from agri_insurance.bids.models import (
 )
 from agri_insurance.db_types import utcnow
 from agri_insurance.errors import DomainError, require
-from agri_insurance.extensions import db
+from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.tenders import service as tenders
 from agri_insurance.tenders.models import Lot, RoundStatus, SelectionRound
 
@@ -184,6 +184,9 @@ def start_bid(rnd: SelectionRound, user) -> Bid:
 
 
 def require_editable(bid: Bid, user) -> None:
+    """The bid may be changed by `user` now. Locks it first: a change from another tab must not land after a
+    submission it raced with (the submitted bid would no longer match its receipt)."""
+    lock_for_update(bid)
     _require_own(bid, user)
     _require_accepting(bid.round)
     require(bid.editable, _("已提交的投标文件不能修改；如需修改请先撤回"))
@@ -293,6 +296,7 @@ def _move(bid: Bid, target: BidStatus) -> None:
 
 def submit_bid(bid: Bid, user) -> BidReceipt:
     """Submit (or re-submit / re-confirm) before the deadline; returns the receipt with the content hash."""
+    lock_for_update(bid)  # a double click: the second waits, then numbers its receipt after the first
     _require_own(bid, user)
     _require_accepting(bid.round)
     problems = missing_for_submission(bid)
@@ -315,6 +319,7 @@ def submit_bid(bid: Bid, user) -> BidReceipt:
 
 
 def withdraw_bid(bid: Bid, user) -> None:
+    lock_for_update(bid)
     _require_own(bid, user)
     _require_accepting(bid.round)
     _move(bid, B.WITHDRAWN)
@@ -353,6 +358,7 @@ def invalidated_bids_of(user) -> list[Bid]:
 
 def open_bids(rnd: SelectionRound, actor) -> BidOpening:
     """closed → opened, at or after the opening time: freeze the opening record (开标记录)."""
+    lock_for_update(rnd)  # a double click: the second sees the round opened and is refused
     tenders.refresh_status(rnd)
     require(rnd.status is RoundStatus.CLOSED,
             _("只有已截标的轮次可以开标（当前状态：%(s)s）", s=rnd.status.label))

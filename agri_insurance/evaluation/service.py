@@ -67,7 +67,7 @@ from agri_insurance.evaluation.models import (
     PanelStatus,
     ScoringScheme,
 )
-from agri_insurance.extensions import db
+from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.tenders.models import RoundStatus, SelectionRound
 
 K = CriterionKind
@@ -618,6 +618,7 @@ def declare_conflicts(member: PanelMember, insurer_ids: list[int], note: str, ac
     expert from scoring those insurers' bids; scores already given to them are removed."""
     from agri_insurance.bids.service import opened_bids
 
+    member = lock_for_update(member)  # see save_scores
     rnd = member.panel.round
     _require_evaluating(rnd)
     require(member.panel.status is not P.CLOSED, _("评审已结束"))
@@ -656,6 +657,8 @@ def save_scores(member: PanelMember, bid: Bid, points: dict[int, tuple[Decimal |
 
     Submitted scores are final: from the submission on the expert sees the other experts' scores
     (`sees_panel_scores`), so changing its own afterwards would no longer be an independent judgement."""
+    # Locked: a save from a second tab must not land after the submission it raced with.
+    member = lock_for_update(member)
     rnd = member.panel.round
     _require_evaluating(rnd)
     require(member.panel.status is P.SCORING, _("当前不在专家评分阶段"))
@@ -702,6 +705,7 @@ def missing_scores(member: PanelMember) -> list[str]:
 
 def submit_scores(member: PanelMember, actor) -> None:
     """The expert has scored every bid it may score; from now on it sees the other experts' scores."""
+    member = lock_for_update(member)  # see save_scores
     rnd = member.panel.round
     _require_evaluating(rnd)
     require(member.panel.status is P.SCORING, _("当前不在专家评分阶段"))
