@@ -180,19 +180,7 @@ def save_claim(claim: SubsidyClaim | None, data: dict[str, Any], insurer: Insure
             "total_premium")
     require(may_claim(insurer.id, data["region_id"], product.id, data["year"]),
             _("贵机构在该县（市、区）%(year)s年度不承保此险种，不能申请补贴", year=data["year"]), "product_id")
-    scheme = applicable_scheme(product.id, data["region_id"], data["year"])
-    require(scheme is not None, _("%(year)s年度尚无该险种的补贴方案", year=data["year"]), "year")
-    pcts = scheme_pcts(scheme)
-    expected_farmer = split_premium(data["total_premium"], pcts)[ShareLevel.FARMER]
-    # A fen of leeway (the list's rows are rounded one by one), unless no government level pays anything.
-    leeway = FEN if any(pcts[level] > 0 for level in GOVERNMENT_LEVELS) else ZERO
-    require(abs(farmer - expected_farmer) <= leeway,
-            _("农户自缴保费应为 %(expected)s 元（按补贴方案计算），相差不得超过1分",
-              expected=f"{expected_farmer:,.2f}"), "farmer_premium")
-    # The farmers' share is the farmer premium as entered (what they paid, as the list shows); the government
-    # levels share premium − farmer premium. Shares computed from the scheme's farmer share instead could
-    # leave the government shares and the farmer premium a fen above or below the premium.
-    amounts = split_premium(data["total_premium"], pcts, farmer=farmer)
+    scheme, amounts = _scheme_and_shares(product.id, data["region_id"], data["year"], data["total_premium"], farmer)
     duplicate = db.session.scalar(sa.select(SubsidyClaim.id).where(
         SubsidyClaim.insurer_id == insurer.id, SubsidyClaim.region_id == data["region_id"],
         SubsidyClaim.product_id == product.id, SubsidyClaim.year == data["year"],
@@ -228,6 +216,24 @@ def save_claim(claim: SubsidyClaim | None, data: dict[str, Any], insurer: Insure
     return claim
 
 
+def _scheme_and_shares(product_id: int, region_id: int, year: int, premium: Decimal,
+                       farmer: Decimal) -> tuple[SubsidyScheme, dict[ShareLevel, Decimal]]:
+    """The scheme in force for the claim and its shares of `premium`; the farmer premium must match it."""
+    scheme = applicable_scheme(product_id, region_id, year)
+    require(scheme is not None, _("%(year)s年度尚无该险种的补贴方案", year=year), "year")
+    pcts = scheme_pcts(scheme)
+    expected_farmer = split_premium(premium, pcts)[ShareLevel.FARMER]
+    # A fen of leeway (the list's rows are rounded one by one), unless no government level pays anything.
+    leeway = FEN if any(pcts[level] > 0 for level in GOVERNMENT_LEVELS) else ZERO
+    require(abs(farmer - expected_farmer) <= leeway,
+            _("农户自缴保费应为 %(expected)s 元（按补贴方案计算），相差不得超过1分",
+              expected=f"{expected_farmer:,.2f}"), "farmer_premium")
+    # The farmers' share is the farmer premium as entered (what they paid, as the list shows); the government
+    # levels share premium − farmer premium. Shares computed from the scheme's farmer share instead could
+    # leave the government shares and the farmer premium a fen above or below the premium.
+    return scheme, split_premium(premium, pcts, farmer=farmer)
+
+
 def _set_shares(claim: SubsidyClaim, scheme: SubsidyScheme, amounts: dict[ShareLevel, Decimal]) -> None:
     pcts = scheme_pcts(scheme)
     existing = {s.level: s for s in claim.shares}
@@ -250,6 +256,12 @@ def submit_claim(claim: SubsidyClaim, actor) -> None:
     require(not underwriting.import_pending(claim), _("承保清单正在导入，请等导入完成后再操作"))
     require(may_claim(claim.insurer_id, claim.region_id, claim.product_id, claim.year),
             _("贵机构在该县（市、区）该年度不承保此险种，不能申请补贴"))
+    # The shares as the scheme in force now says (it may have changed, or a county scheme been added, since the
+    # draft was saved): a claim goes to the finance bureaus with the shares they will be asked to pay.
+    scheme, amounts = _scheme_and_shares(claim.product_id, claim.region_id, claim.year, claim.total_premium,
+                                         claim.farmer_premium)
+    claim.scheme_id = scheme.id
+    _set_shares(claim, scheme, amounts)
     underwriting_list = underwriting.list_of(claim)
     require(underwriting_list is not None, _("请先上传承保清单"))
     # The list is checked against the claim's figures as they are now (the claim may have been edited since).

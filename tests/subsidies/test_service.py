@@ -57,6 +57,44 @@ def test_county_scheme_overrides_the_city_wide_one(world):
     assert claim.share(ShareLevel.FARMER).amount == D("15000.00")
 
 
+def test_a_scheme_changed_after_the_draft_is_applied_at_submission(world, db):
+    """The finance bureaus are asked for the shares of the scheme in force when the claim is submitted."""
+    from agri_insurance.reference import service as reference_service
+    from agri_insurance.underwriting.demo import attach_matching_list
+    from tests.subsidies.factories import product
+
+    claim = save(premium="100000.00")                       # city-wide scheme: county 5 %, farmer 20 %
+    claim.list_rows = claim.households
+    attach_matching_list(claim, user("insurer"))
+    db.session.commit()
+    reference_service.save_scheme(None, {
+        "product_id": product("rice").id, "region_id": county().id, "year": 2026, "central_pct": D(45),
+        "provincial_pct": D(25), "city_pct": D(5), "county_pct": D(10), "farmer_pct": D(15)}, None)
+    db.session.commit()
+    # the farmers paid 20 % as the list shows; the county scheme now says 15 %: refused, nothing changes
+    with pytest.raises(DomainError, match="农户自缴保费应为 15,000.00 元"):
+        service.submit_claim(claim, user("insurer"))
+    db.session.rollback()
+    assert claim.status is ClaimStatus.DRAFT and claim.share(ShareLevel.COUNTY).amount == D("5000.00")
+
+
+def test_a_county_scheme_added_after_the_draft_sets_the_submitted_shares(world, db):
+    from agri_insurance.reference import service as reference_service
+    from agri_insurance.underwriting.demo import attach_matching_list
+    from tests.subsidies.factories import product
+
+    claim = save(premium="100000.00")                       # city 5 %, county 5 %
+    claim.list_rows = claim.households
+    attach_matching_list(claim, user("insurer"))
+    reference_service.save_scheme(None, {
+        "product_id": product("rice").id, "region_id": county().id, "year": 2026, "central_pct": D(45),
+        "provincial_pct": D(25), "city_pct": D(0), "county_pct": D(10), "farmer_pct": D(20)}, None)
+    service.submit_claim(claim, user("insurer"))
+    db.session.commit()
+    assert claim.share(ShareLevel.COUNTY).amount == D("10000.00") and claim.share(ShareLevel.CITY).amount == 0
+    assert sum(s.amount for s in claim.shares) == D("100000.00") and claim.scheme.region_id == county().id
+
+
 @pytest.mark.parametrize("overrides, field", [
     ({"quantity": D(0)}, "quantity"),
     ({"quantity": D(-5)}, "quantity"),
