@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
 
-from agri_insurance.forms_util import choices
+from agri_insurance.forms_util import choices, finite_amount
 from agri_insurance.reference.models import ProductCategory, ProductKind, RegionLevel
 from agri_insurance.reference.service import PCT_QUANTUM
 
@@ -32,7 +32,8 @@ class ProductForm(FlaskForm):
     category = SelectField(_l("类别"), validators=[DataRequired()])
     kind = SelectField(_l("类型"), validators=[DataRequired()])
     unit = StringField(_l("计量单位"), validators=[DataRequired(), Length(max=10)])
-    household_limit = DecimalField(_l("每户承保上限"), places=2, validators=[Optional(), NumberRange(min=0)],
+    household_limit = DecimalField(_l("每户承保上限"), places=2,
+                                   validators=[Optional(), finite_amount, NumberRange(min=0, max=999999999999)],
                                    description=_l("承保清单中单户合计数量超过此值时提示核验人员；留空则不检查"))
     active = BooleanField(_l("启用"), default=True)
 
@@ -56,7 +57,11 @@ class InsurerForm(FlaskForm):
 def _at_most_4_places(form, field):
     """Shares are stored as Numeric(7, 4): a fifth decimal would be rounded away and break the 100 % sum."""
     value = field.data
-    if value is not None and (not value.is_finite() or value != value.quantize(PCT_QUANTUM)):
+    if value is None:
+        return
+    if not value.is_finite() or abs(value) > 1000:  # 1e30 cannot even be quantized (InvalidOperation: a 500)
+        raise StopValidation(_l("各级分担比例应在0到100之间"))
+    if value != value.quantize(PCT_QUANTUM):
         raise StopValidation(_l("比例最多保留4位小数"))
 
 

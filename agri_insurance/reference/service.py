@@ -97,6 +97,11 @@ def save_product(product: Product | None, data: dict[str, Any], actor) -> Produc
         sa.select(Product).where(Product.code == code, Product.id != (product.id if product else -1))
     )
     require(clash is None, _("险种代码 %(code)s 已存在", code=code), "code")
+    if product is not None and data.get("category") not in (None, product.category):
+        # its schemes were checked against the old category's rules (R5, R6), and claims use them
+        schemes = db.session.scalar(sa.select(sa.func.count(SubsidyScheme.id))
+                                    .where(SubsidyScheme.product_id == product.id))
+        require(not schemes, _("该险种已有 %(n)s 个补贴方案，不能再改变类别；请新建险种", n=schemes), "category")
     return _save(Product, product, {**data, "code": code}, PRODUCT_FIELDS, actor, "product", data["name"])
 
 

@@ -55,6 +55,7 @@ def test_editing_an_insurer_records_old_and_new_values(login, db):
 @pytest.mark.parametrize("city_pct, county_pct, farmer_pct, message", [
     ("20", "10.5", "-0.5", None),                        # city + county above 30 % (and a negative farmer share)
     ("5.00001", "4.99999", "20", "最多保留4位小数"),        # a fifth decimal place the column cannot hold
+    ("1e30", "5", "20", "应在0到100之间"),                 # too large to round: it was a 500
 ])
 def test_scheme_form_refuses_bad_shares_and_saves_nothing(login, db, city_pct, county_pct, farmer_pct, message):
     client = login("city_agri")
@@ -123,3 +124,20 @@ def test_shangrao_has_twelve_counties_with_their_codes(ref, db):
                              "361128", "361129", "361130", "361181"]
 
 
+
+
+
+def test_a_products_category_cannot_change_once_it_has_schemes(login, db):
+    """Its schemes obey the old category's rules (R5/R6): rice as 'specialty' would keep a central share."""
+    client = login("city_agri")
+    rice = db.session.scalar(sa.select(Product).where(Product.code == "rice"))
+    data = {"code": "rice", "name": rice.name, "name_en": rice.name_en, "category": "specialty",
+            "kind": rice.kind.value, "unit": rice.unit, "active": "y"}
+    response = client.post(f"/reference/products/{rice.id}/edit", data=data)
+    assert response.status_code == 400 and "不能再改变类别" in read_text(response)
+    db.session.expire_all()
+    assert db.session.get(Product, rice.id).category.value == "central"
+    for limit in ("Infinity", "1e30", "sNaN"):
+        response = client.post(f"/reference/products/{rice.id}/edit",
+                               data={**data, "category": "central", "household_limit": limit})
+        assert response.status_code == 400, limit
