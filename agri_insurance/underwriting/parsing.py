@@ -226,10 +226,10 @@ class RowValidator:
             elif _GROUPED_NUMBER.fullmatch(text):
                 value = Decimal(text.replace(",", ""))
             elif _UNIT_SUFFIX.fullmatch(text):
-                self.findings.add(row, column, _("“%(text)s”含有单位，请只填数字，单位填在“单位”列", text=text))
+                self.findings.add(row, column, _("“%(text)s”含有单位，请只填数字，单位填在“单位”列", text=quoted(text)))
                 return None
             else:
-                self.findings.add(row, column, _("“%(text)s”不是数字", text=text))
+                self.findings.add(row, column, _("“%(text)s”不是数字", text=quoted(text)))
                 return None
         try:
             rounded = value.quantize(CENT)
@@ -287,11 +287,12 @@ class RowValidator:
         product = self._string(cells, "product", row)
         if product is not None and product not in self.product_names:
             self.findings.add(row, header_text("product"),
-                              _("险种“%(p)s”与申请的险种不一致", p=product))
+                              _("险种“%(p)s”与申请的险种不一致", p=quoted(product)))
         quantity = self._amount(cells, "quantity", row, positive=True)
         unit_raw = self._cell(cells, "unit")
         if isinstance(unit_raw, int | float) or _PLAIN_NUMBER.fullmatch(_text(unit_raw)):
-            self.findings.add(row, header_text("unit"), _("单位列是数字“%(v)s”，可能与承保数量列错位", v=_text(unit_raw)))
+            self.findings.add(row, header_text("unit"), _("单位列是数字“%(v)s”，可能与承保数量列错位",
+                                                           v=quoted(_text(unit_raw))))
         else:
             unit = self._string(cells, "unit", row, max_length=10)
             if unit is not None and unit != self.unit:
@@ -323,6 +324,15 @@ def mask_id(number: str) -> str:
     if len(number) <= 10:
         return number[:2] + "*" * max(0, len(number) - 4) + number[-2:]
     return number[:6] + "*" * (len(number) - 10) + number[-4:]
+
+
+_LONG_NUMBER = re.compile(r"\d{12,}[\dXx]*")
+
+
+def quoted(text: str) -> str:
+    """A cell's text for an error message: an ID number or bank account that landed in another column (columns
+    shifted) is masked, since the message is shown and stored where the list itself would be masked."""
+    return _LONG_NUMBER.sub(lambda m: mask_id(m.group(0)), text)
 
 
 def mask_account(account: str | None) -> str:

@@ -57,7 +57,8 @@ def list_detail(claim_id: int):
                                      .order_by(UnderwritingRow.row_no).limit(PREVIEW_ROWS)).all()
     job = jobs.latest_for(IMPORT_KIND, claim.id)
     failed_summary = None
-    if job is not None and job.status.value == "failed":
+    # the failed upload's findings quote its cells: for the insurer that uploaded it, not for the bureaus
+    if job is not None and job.status.value == "failed" and current_user.role is Role.INSURER:
         sidecar = report_path(job.id).with_suffix(".json")
         if sidecar.exists():
             failed_summary = json.loads(sidecar.read_text(encoding="utf-8"))

@@ -113,6 +113,25 @@ def test_a_damaged_file_is_refused_in_words_a_user_understands(world, login, db,
     assert "文件已损坏，或不是 xlsx/csv 文件" in job.error and "Error" not in job.error
 
 
+def test_an_id_number_quoted_in_an_error_message_is_masked(world, login, db, small_list):
+    """Columns shifted: the ID number lands in the unit column and the error quotes it."""
+    claim = claim_for(small_list)
+    bad = [list(r) for r in small_list]
+    full = bad[3][1]
+    bad[3][6] = full                                   # the unit column
+    job = upload(login("insurer"), claim.id, bad)
+    assert job.status.value == "failed"
+    page = read_text(login("insurer").get(f"/underwriting/claims/{claim.id}"))
+    assert full[:6] + "********" + full[-4:] in page and full not in page
+    ws = load_workbook(io.BytesIO(login("insurer").get(f"/underwriting/jobs/{job.id}/errors.xlsx").data)).active
+    assert all(full not in str(c) for row in ws.iter_rows(values_only=True) for c in row)
+    # the claim goes in with an earlier good list: the bureaus do not get the failed upload's findings
+    upload(login("insurer"), claim.id, small_list)
+    upload(login("insurer"), claim.id, bad)
+    assert login("insurer").post(f"/subsidies/claims/{claim.id}/submit").status_code == 302
+    assert "最近一次上传有" not in read_text(login("county_finance").get(f"/underwriting/claims/{claim.id}"))
+
+
 def test_verifier_must_confirm_flagged_rows(world, login, db, small_list):
     data = [list(r) for r in small_list]
     data[1][1] = data[0][1]
