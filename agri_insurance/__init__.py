@@ -65,6 +65,9 @@ def create_app(config: Config | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from agri_insurance.forms_util import RecordIdConverter
+
+    app.url_map.converters["int"] = RecordIdConverter  # before any route is added: every <int:...> uses it
     from agri_insurance.allocation.views import bp as allocation_bp
     from agri_insurance.audit.views import bp as audit_bp
     from agri_insurance.auth.views import bp as auth_bp

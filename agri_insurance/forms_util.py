@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from flask import flash
 from flask_babel import gettext as _
 from flask_wtf.i18n import translations as flask_wtf_translations
+from werkzeug.routing import IntegerConverter
 from wtforms import Form
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation
@@ -27,6 +28,25 @@ class SubForm(Form):
     class Meta:
         def get_translations(self, form):
             return flask_wtf_translations
+
+
+LARGEST_ID = 2**63 - 1  # SQLite's INTEGER (PostgreSQL compares larger numbers, SQLite's driver overflows: a 500)
+
+
+class RecordIdConverter(IntegerConverter):
+    """<int:...> in routes: a number a database id can be; a larger one is simply not found (404)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", LARGEST_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def int_arg(text: str) -> int:
+    """`request.args.get(name, type=int_arg)`: a whole number a database can compare, else the default."""
+    number = int(text)
+    if abs(number) > LARGEST_ID:
+        raise ValueError(text)
+    return number
 
 
 def show_domain_error(form, error: DomainError) -> None:

@@ -316,3 +316,14 @@ def test_insurer_user_cannot_open_another_insurers_page(login, db):
 def test_unknown_page_is_a_styled_404(login):
     response = login("expert").get("/no/such/page")
     assert response.status_code == 404 and "页面不存在" in response.get_data(as_text=True)
+
+
+def test_numbers_too_large_for_the_database_are_not_found_rather_than_an_error(login, db):
+    huge = "99999999999999999999"
+    client = login("city_agri")
+    for url in (f"/subsidies/claims/{huge}", f"/tenders/{huge}", f"/awards/rounds/{huge}"):
+        assert client.get(url).status_code == 404, url
+    for url in (f"/subsidies/ledger?year={huge}", f"/subsidies/overview?year={huge}",
+                f"/subsidies/ledger?region_id={huge}", f"/reference/schemes?year={huge}", f"/audit/?page={huge}",
+                f"/allocation/compare?a={huge}&b=1"):
+        assert client.get(url).status_code in (200, 404), url

@@ -14,7 +14,7 @@ from agri_insurance.auth.models import Role
 from agri_insurance.auth.permissions import roles_required, scoped_get_or_404
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
-from agri_insurance.forms_util import choices, commit_or_flash, flash_form_errors, refuse
+from agri_insurance.forms_util import choices, commit_or_flash, flash_form_errors, int_arg, refuse
 from agri_insurance.jobs import service as jobs
 from agri_insurance.spreadsheets import download
 from agri_insurance.tenders import service as tenders
@@ -170,8 +170,8 @@ def whatif(run_id: int):
 @bp.get("/compare")
 @roles_required(*BUREAU)
 def compare():
-    a = scoped_get_or_404(AllocationRun, request.args.get("a", type=int) or 0)
-    b = scoped_get_or_404(AllocationRun, request.args.get("b", type=int) or 0)
+    a = scoped_get_or_404(AllocationRun, request.args.get("a", type=int_arg) or 0)
+    b = scoped_get_or_404(AllocationRun, request.args.get("b", type=int_arg) or 0)
     if a.round_id != b.round_id:
         abort(404)
     return render_template("allocation/compare.html", a=a, b=b, rnd=a.round, diff=service.compare(a, b))

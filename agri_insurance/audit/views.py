@@ -7,6 +7,7 @@ from agri_insurance.audit.models import AuditEntry, object_type_label
 from agri_insurance.auth.models import Role
 from agri_insurance.auth.permissions import roles_required
 from agri_insurance.extensions import db
+from agri_insurance.forms_util import int_arg
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PAGE_SIZE = 50
@@ -37,7 +38,7 @@ def entries():
         stmt = stmt.where(AuditEntry.created_at >= date_from - timedelta(hours=8))
     if date_to := _parse_date(args.get("to")):
         stmt = stmt.where(AuditEntry.created_at < date_to + timedelta(days=1, hours=-8))
-    page = max(1, args.get("page", 1, type=int))
+    page = max(1, args.get("page", 1, type=int_arg))
     pagination = db.paginate(stmt.order_by(AuditEntry.id.desc()), page=page, per_page=PAGE_SIZE, error_out=False)
     object_types = db.session.scalars(sa.select(AuditEntry.object_type).distinct().order_by(AuditEntry.object_type))
     return render_template("audit/entries.html", pagination=pagination, object_types=list(object_types),

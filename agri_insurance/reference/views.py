@@ -8,7 +8,7 @@ from flask_login import current_user
 from agri_insurance.auth.models import Role, User
 from agri_insurance.auth.permissions import ALL_ROLES, roles_required, scoped_get_or_404
 from agri_insurance.extensions import db
-from agri_insurance.forms_util import commit_or_flash
+from agri_insurance.forms_util import commit_or_flash, int_arg
 from agri_insurance.reference import service
 from agri_insurance.reference.forms import InsurerForm, ProductForm, RegionForm, SubsidySchemeForm
 from agri_insurance.reference.models import (
@@ -165,7 +165,7 @@ def edit_insurer(insurer_id: int):
 @bp.get("/schemes")
 @roles_required(*ALL_ROLES)
 def schemes():
-    year = request.args.get("year", type=int)
+    year = request.args.get("year", type=int_arg)
     stmt = sa.select(SubsidyScheme).join(Product).order_by(
         SubsidyScheme.year.desc(), Product.category, Product.code, SubsidyScheme.region_id.nulls_first())
     if year:
@@ -180,7 +180,7 @@ def _scheme_form(scheme=None):
                                                                                     Product.code)).all()
     form = SubsidySchemeForm(obj=scheme, products=products, counties=_counties())
     if scheme is None and request.method == "GET":
-        product_id = request.args.get("product_id", type=int)
+        product_id = request.args.get("product_id", type=int_arg)
         product = db.session.get(Product, product_id) if product_id else None
         if product is not None:
             form.product_id.data = product.id

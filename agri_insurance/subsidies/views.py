@@ -10,7 +10,7 @@ from agri_insurance.auth.models import CITY_ROLES, Role
 from agri_insurance.auth.permissions import roles_required, scope_clause, scoped_get_or_404
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
-from agri_insurance.forms_util import commit_or_flash, show_domain_error
+from agri_insurance.forms_util import commit_or_flash, int_arg, show_domain_error
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel
 from agri_insurance.spreadsheets import xlsx_download
 from agri_insurance.subsidies import exports, service
@@ -49,7 +49,7 @@ def _products():
 
 
 def _year_arg() -> int:
-    return request.args.get("year", type=int) or service.local_today().year
+    return request.args.get("year", type=int_arg) or service.local_today().year
 
 
 # --- claims ------------------------------------------------------------------------------------------
@@ -61,7 +61,7 @@ def claims():
     status = request.args.get("status")
     if status in {s.value for s in ClaimStatus}:
         stmt = stmt.where(SubsidyClaim.status == ClaimStatus(status))
-    year = request.args.get("year", type=int)
+    year = request.args.get("year", type=int_arg)
     if year:
         stmt = stmt.where(SubsidyClaim.year == year)
     rows = db.session.scalars(stmt.order_by(SubsidyClaim.id.desc())).all()
@@ -279,7 +279,7 @@ def _ledger_scope():
     """(region_id, title) of the ledger asked for; county users always get their own county."""
     if current_user.role.needs_county:
         return current_user.region_id, current_user.region.label
-    region_id = request.args.get("region_id", type=int)
+    region_id = request.args.get("region_id", type=int_arg)
     region = db.session.get(Region, region_id) if region_id else None
     if region is None or region.level is not RegionLevel.COUNTY:
         return None, _("上饶市")
@@ -313,7 +313,7 @@ def ledger_xlsx():
 def statement_xlsx():
     year = _year_arg()
     insurer_id = current_user.insurer_id if current_user.role is Role.INSURER else request.args.get(
-        "insurer_id", type=int)
+        "insurer_id", type=int_arg)
     insurer = db.session.get(Insurer, insurer_id) if insurer_id else None
     if insurer is None:
         abort(404)

@@ -10,6 +10,7 @@ from flask_login import current_user
 from agri_insurance.auth.models import Role
 from agri_insurance.auth.permissions import roles_required, scoped_get_or_404
 from agri_insurance.extensions import db
+from agri_insurance.forms_util import int_arg
 from agri_insurance.jobs import service as jobs
 from agri_insurance.jobs.models import Job
 from agri_insurance.spreadsheets import xlsx_download
@@ -35,7 +36,7 @@ def sees_full_ids(claim) -> bool:
 @bp.get("/template.xlsx")
 @roles_required(*READERS)
 def template():
-    claim_id = request.args.get("claim_id", type=int)
+    claim_id = request.args.get("claim_id", type=int_arg)
     claim = scoped_get_or_404(SubsidyClaim, claim_id) if claim_id else None
     wb = exports.template_workbook(claim.product.name if claim else "", claim.product.unit if claim else "")
     return xlsx_download(wb, _("承保清单模板.xlsx"))
