@@ -26,3 +26,8 @@ def join_names(names) -> str:
 def with_note(text: str, note: str) -> str:
     """A name with a note in brackets: 能繁母猪（中央政策性）, "Breeding sows (Central policy)"."""
     return f"{text} ({note})" if is_english() else f"{text}（{note}）"
+
+
+def join_sentences(parts) -> str:
+    """Messages run together for the reader: "；" between them in Chinese, "; " in English."""
+    return ("; " if is_english() else "；").join(str(p) for p in parts)

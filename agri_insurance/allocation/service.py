@@ -19,6 +19,7 @@ from agri_insurance.bids import service as bids_service
 from agri_insurance.db_types import to_fen, utcnow
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db, lock_for_update
+from agri_insurance.i18n import join_sentences
 from agri_insurance.jobs import service as jobs
 from agri_insurance.reference.models import Insurer
 from agri_insurance.tenders import service as tenders
@@ -149,7 +150,7 @@ def check_scenario(raw: dict[str, Any]) -> dict[str, Any]:
         return scenario_to_dict(parse_scenario(raw))
     except ScenarioError as e:
         raise DomainError(_("方案文件有误：%(errors)s",
-                            errors="；".join(diagnostic_text(d.to_dict()) for d in e.diagnostics[:10]))) from e
+                            errors=join_sentences(diagnostic_text(d.to_dict()) for d in e.diagnostics[:10]))) from e
 
 
 # --- runs -------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from agri_insurance.auth.models import Role, User
 from agri_insurance.db_types import utcnow
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db
+from agri_insurance.i18n import join_sentences
 
 PASSWORD_MIN_LENGTH = 8
 
@@ -42,7 +43,7 @@ def hash_password(password: str) -> str:
 def set_password(user: User, password: str) -> None:
     problems = password_problems(password, user.username)
     if problems:
-        raise DomainError("；".join(problems), "password")
+        raise DomainError(join_sentences(problems), "password")
     user.password_hash = hash_password(password)
 
 

@@ -12,6 +12,7 @@ from openpyxl import Workbook
 
 from agri_insurance.bids.models import SERVICE_RATINGS, Bid, BidOpening, BidReceipt, RiskRating
 from agri_insurance.bids.service import SCALAR_FIELDS
+from agri_insurance.i18n import join_names, with_note
 from agri_insurance.pdf import Spacer, build_pdf, mm, paragraph, table
 from agri_insurance.spreadsheets import put_text, write_table
 from agri_insurance.tenders import xlsx_io as x
@@ -216,7 +217,7 @@ def receipt_pdf(bid: Bid, receipt: BidReceipt) -> bytes:
 def opening_rows(opening: BidOpening, rnd: SelectionRound) -> list[list]:
     lots = {lot.code: lot for lot in rnd.lots}
     return [[i, e["insurer"], e["credit_code"],
-             "、".join(f"{code}（{lots[code].region.name}）" if code in lots else code for code in e["lots"]),
+             join_names(with_note(code, lots[code].region.label) if code in lots else code for code in e["lots"]),
              e["receipt_no"], _local(datetime.fromisoformat(e["submitted_at"])), e["sha256"],
              _("一致") if e["verified"] else _("不一致")]
             for i, e in enumerate(opening.entries, start=1)]

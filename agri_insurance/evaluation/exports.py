@@ -11,6 +11,7 @@ from openpyxl.styles import Font
 from agri_insurance.bids.service import opened_bids
 from agri_insurance.evaluation import service
 from agri_insurance.evaluation.models import PanelMember
+from agri_insurance.i18n import join_sentences
 from agri_insurance.pdf import Spacer, build_pdf, mm, paragraph, table
 from agri_insurance.spreadsheets import write_table
 from agri_insurance.tenders.models import SelectionRound
@@ -42,7 +43,7 @@ def score_sheet(member: PanelMember) -> Workbook:
     for bid in service.bids_to_score(member):
         points = [given[(bid.id, c.id)].points if (bid.id, c.id) in given else None for c in criteria]
         total = sum(p for p in points if p is not None) if all(p is not None for p in points) else None
-        comments = "；".join(f"{c.code}：{given[(bid.id, c.id)].comment}" for c in criteria
+        comments = join_sentences(f"{c.code}：{given[(bid.id, c.id)].comment}" for c in criteria
                             if (bid.id, c.id) in given and given[(bid.id, c.id)].comment)
         rows.append([bid.insurer.name, *points, total, comments])
     headers = [_("投标人"), *(f"{c.code} {c.name}（{c.max_points}）" for c in criteria), _("合计"), _("评语")]
@@ -73,11 +74,11 @@ def summary_workbook(rnd: SelectionRound) -> Workbook:
         s = scores.get(r.bid_id)
         points = [s.points.get(c.id) if s else None for c in scheme.criteria]
         rows.append([r.rank, bids[r.bid_id].insurer.name, *points, r.score,
-                     _("合格") if r.eligible else "；".join(r.reasons)])
+                     _("合格") if r.eligible else join_sentences(r.reasons)])
     last = write_table(ws, headers, rows, start_row=start, widths={2: 40, len(headers): 40})
     _signature(ws, last, _("评审专家签字：") + "____________")
     for region in rnd.counties():
-        sheet = wb.create_sheet(region.name[:31])
+        sheet = wb.create_sheet(region.label[:31])
         lots = [lot for lot in rnd.lots if lot.region_id == region.id]
         county = service.county_ranking(rnd, region.id)
         begin = _title(sheet, [_("%(county)s 标段得分", county=region.label), rnd.name])
@@ -101,7 +102,7 @@ def ranking_pdf(rnd: SelectionRound) -> bytes:
     story.append(Spacer(1, 4 * mm))
     rows = [[_("排名"), _("投标人"), _("综合得分"), _("资格审查")]]
     rows += [[str(r.rank), bids[r.bid_id].insurer.name, str(r.score) if r.eligible else "—",
-              _("合格") if r.eligible else "；".join(r.reasons)] for r in ranked]
+              _("合格") if r.eligible else join_sentences(r.reasons)] for r in ranked]
     story.append(table(rows, col_widths=[14 * mm, 70 * mm, 24 * mm, 66 * mm]))
     for region in rnd.counties():
         county = service.county_ranking(rnd, region.id)

@@ -68,6 +68,7 @@ from agri_insurance.evaluation.models import (
     ScoringScheme,
 )
 from agri_insurance.extensions import db, lock_for_update
+from agri_insurance.i18n import join_sentences
 from agri_insurance.tenders.models import RoundStatus, SelectionRound
 
 K = CriterionKind
@@ -381,7 +382,7 @@ def freeze_scheme(rnd: SelectionRound, actor) -> ScoringScheme:
     """Called when the round is published: the scheme must be valid, and is fixed from now on."""
     scheme = scheme_for(rnd, actor)
     problems = scheme_problems(scheme)
-    require(not problems, _("评分方案无效：%(problems)s", problems="；".join(problems)))
+    require(not problems, _("评分方案无效：%(problems)s", problems=join_sentences(problems)))
     audit.record(actor, "scheme.fixed", scheme, _l("评分方案随遴选公告发布并固定：%(name)s", name=rnd.name),
                  round_id=rnd.id, total=str(total_weight(scheme)), criteria=[c.code for c in scheme.criteria])
     return scheme

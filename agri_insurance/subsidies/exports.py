@@ -22,7 +22,7 @@ def _headers() -> list[str]:
 
 
 def _row(claim: SubsidyClaim) -> list:
-    row = [claim.id, claim.region.name, claim.insurer.short_name, claim.product.name, claim.year, claim.period,
+    row = [claim.id, claim.region.label, claim.insurer.short_name, claim.product.label, claim.year, claim.period,
            claim.status.label, claim.total_premium, claim.share(ShareLevel.FARMER).amount]
     outstanding = Decimal("0.00")
     for level in GOVERNMENT_LEVELS:

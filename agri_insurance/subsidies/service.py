@@ -29,7 +29,7 @@ from agri_insurance.auth.models import Role
 from agri_insurance.db_types import FEN, MAX_MONEY, to_fen, utcnow
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db, lock_for_update
-from agri_insurance.i18n import pick
+from agri_insurance.i18n import join_sentences, pick
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel, SubsidyScheme
 from agri_insurance.subsidies.models import (
     COMMITTED,
@@ -267,7 +267,7 @@ def submit_claim(claim: SubsidyClaim, actor) -> None:
     # The list is checked against the claim's figures as they are now (the claim may have been edited since).
     problems = underwriting.reconcile(claim, underwriting_list)
     underwriting_list.reconciliation_problems = problems
-    require(not problems, _("承保清单与申请不一致：%(p)s", p="；".join(problems)))
+    require(not problems, _("承保清单与申请不一致：%(p)s", p=join_sentences(problems)))
     claim.status = ClaimStatus.SUBMITTED
     claim.submitted_at = utcnow()
     audit.record(actor, "claim.submitted", claim, _l("提交补贴申请：%(t)s", t=claim.title),
@@ -309,7 +309,7 @@ class OverBudget(DomainError):
         parts = [_("%(region)s补贴预算 %(budget)s 元，已承诺 %(committed)s 元，本申请 %(claim)s 元，将超出 %(over)s 元",
                    region=c.region.name, budget=f"{c.budget:,.2f}", committed=f"{c.committed:,.2f}",
                    claim=f"{c.this_claim:,.2f}", over=f"{-c.remaining_after:,.2f}") for c in checks]
-        super().__init__("；".join(parts))
+        super().__init__(join_sentences(parts))
         self.checks = checks
 
 

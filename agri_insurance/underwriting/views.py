@@ -11,6 +11,7 @@ from agri_insurance.auth.models import Role
 from agri_insurance.auth.permissions import roles_required, scoped_get_or_404
 from agri_insurance.extensions import db
 from agri_insurance.forms_util import int_arg
+from agri_insurance.i18n import join_sentences
 from agri_insurance.jobs import service as jobs
 from agri_insurance.jobs.models import Job
 from agri_insurance.spreadsheets import xlsx_download
@@ -84,7 +85,7 @@ def upload(claim_id: int):
         flash(_("承保清单正在导入，请等导入完成后再操作"), "danger")
         return redirect(url_for(".list_detail", claim_id=claim.id))
     if not form.validate_on_submit():
-        flash("；".join(form.file.errors) or _("请选择文件"), "danger")
+        flash(join_sentences(form.file.errors) or _("请选择文件"), "danger")
         return redirect(url_for(".list_detail", claim_id=claim.id))
     upload_file = form.file.data
     suffix = Path(upload_file.filename).suffix.lower()

@@ -244,6 +244,9 @@ def test_overview_shows_negative_growth(world, login, db):
     county = login("county_finance")
     county.get("/lang/en")
     assert "<h1" in (page := read_text(county.get("/subsidies/ledger?year=2026"))) and "Poyang County" in page
+    ws = load_workbook(io.BytesIO(county.get("/subsidies/ledger.xlsx?year=2026").data)).active
+    first = [c.value for c in ws[4]]
+    assert "Poyang County" in first and "Rice" in first and "鄱阳县" not in first
 
 
 def test_city_agri_records_an_assignment(world, login, db):
