@@ -310,3 +310,19 @@ def test_the_bid_form_refuses_numbers_that_would_break_the_ranking(open_round, l
     stored = db.session.get(Bid, bid.id)
     assert all(v is None or v.is_finite() for v in (stored.catastrophe_reserve, stored.premium_income_y1,
                                                     stored.complaints_per_10k))
+
+
+def test_an_insurer_with_a_sealed_bid_keeps_its_name_until_the_opening(open_round, db):
+    """The receipt hashes the name: renamed before the opening, a genuine bid would read as tampered with."""
+    from agri_insurance.reference import service as reference
+
+    bid = make_bid(open_round)
+    insurer = bid.insurer
+    data = {k: getattr(insurer, k) for k in ("name", "short_name", "credit_code", "parent_company",
+                                             "contact_person", "contact_phone", "address", "active")}
+    with pytest.raises(DomainError, match="开标前不能修改名称"):
+        reference.save_insurer(insurer, {**data, "name": insurer.name + "（更名）"}, user("admin"))
+    db.session.rollback()
+    reference.save_insurer(insurer, {**data, "contact_phone": "0793-1234567"}, user("admin"))  # other fields: fine
+    db.session.commit()
+    assert service.verify_receipt(bid, bid.latest_receipt)
