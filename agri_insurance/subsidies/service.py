@@ -313,8 +313,10 @@ class OverBudget(DomainError):
         self.checks = checks
 
 
-def budget_checks(claim: SubsidyClaim) -> list[BudgetCheck]:
-    """The city's and the county's budget position if this claim were verified (levels with a budget only)."""
+def budget_checks(claim: SubsidyClaim, lock: bool = False) -> list[BudgetCheck]:
+    """The city's and the county's budget position if this claim were verified (levels with a budget only).
+    `lock`: lock the budgets first (verification), so two claims verified at once are checked one after the
+    other: each would otherwise see the budget without the other and both pass without the confirmation."""
     city = db.session.scalar(sa.select(Region).where(Region.level == RegionLevel.CITY))
     checks = []
     for level, region in ((ShareLevel.COUNTY, claim.region), (ShareLevel.CITY, city)):
@@ -324,6 +326,8 @@ def budget_checks(claim: SubsidyClaim) -> list[BudgetCheck]:
                                                            Budget.region_id == region.id))
         if budget is None:
             continue
+        if lock:
+            budget = lock_for_update(budget)
         checks.append(BudgetCheck(region, level, budget.amount, committed_amount(level, claim.year, region),
                                   claim.share(level).amount))
     return checks
@@ -356,7 +360,7 @@ def verify_claim(claim: SubsidyClaim, actor, confirm_over_budget: bool = False,
     flags = flagged_rows(claim)
     require(flags == 0 or flags_reviewed,
             _("承保清单有 %(n)s 处核查标记，请查看后勾选“已核查标记的行”再核验", n=flags), "flags_reviewed")
-    checks = budget_checks(claim)
+    checks = budget_checks(claim, lock=True)
     over = [c for c in checks if c.exceeds]
     if over and not confirm_over_budget:
         raise OverBudget(over)

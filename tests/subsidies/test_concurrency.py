@@ -158,3 +158,31 @@ def test_a_verification_and_a_return_at_once_cannot_both_happen(app, demo, db):
     assert outcome["verify"] == "done" and "只有已提交的申请可以退回" in outcome["return"]
     claim = db.session.get(SubsidyClaim, claim_id)
     assert claim.status is ClaimStatus.VERIFIED and claim.returned_reason is None
+
+
+def test_two_claims_verified_at_once_are_checked_against_the_budget_one_after_the_other(app, demo, db):
+    """The budget holds one claim's county share: the second verification must see the first and ask for the
+    over-budget confirmation (each used to see the budget without the other)."""
+    from tests.factories import county
+
+    assign()
+    service.save_budget(2026, county(), D("6000.00"), user("county_finance"))   # one county share: 5,000.00
+    first = make_claim(status="submitted", premium="100000.00").id
+    second = make_claim(status="submitted", premium="100000.00", period="2026年第二季度").id
+    db.session.commit()
+    db.session.remove()
+    outcome: dict[str, str] = {}
+    locked, hold = threading.Event(), threading.Event()
+    one = threading.Thread(target=_act, args=(app, first, "county_agri", lambda c, a: service.verify_claim(c, a),
+                                              locked, hold, outcome, "first"))
+    one.start()
+    assert locked.wait(timeout=10)
+    two = threading.Thread(target=_act, args=(app, second, "county_agri", lambda c, a: service.verify_claim(c, a),
+                                              None, None, outcome, "second"))
+    two.start()
+    two.join(timeout=1.0)  # it waits for the budget the first verification holds (or, unlocked, finishes)
+    hold.set()
+    one.join(timeout=10)
+    two.join(timeout=10)
+    assert outcome["first"] == "done" and "预算" in outcome["second"]
+    assert db.session.get(SubsidyClaim, second).status is ClaimStatus.SUBMITTED
