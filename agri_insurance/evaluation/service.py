@@ -283,6 +283,8 @@ def _validate_criterion(scheme: ScoringScheme, criterion: Criterion | None, data
     if kind is K.DEDUCTION:
         per = values["deduction_per_count"]
         require(per is not None and per > 0, _("请填写每次扣分"), "deduction_per_count")
+        # stored with two decimals: 0.001 would become 0.00, a deduction that deducts nothing
+        require(per.is_finite() and per == per.quantize(Decimal("0.01")), _("最多两位小数"), "deduction_per_count")
     else:
         values["deduction_per_count"] = None
     return values

@@ -168,6 +168,8 @@ class RowValidator:
                     return None
             else:
                 return None
+            if amount >= ROW_AMOUNT_LIMIT:
+                return None
             amounts.append(amount)
         quantity, sum_insured, premium, farmer = amounts
         if quantity <= 0 or sum_insured <= 0 or premium <= 0 or farmer < 0 or farmer > premium:
@@ -238,6 +240,9 @@ class RowValidator:
             return None
         if value != rounded:
             self.findings.add(row, column, _("最多两位小数"))
+            return None
+        if rounded >= ROW_AMOUNT_LIMIT:  # the row's columns hold 12 digits before the point
+            self.findings.add(row, column, _("数值过大"))
             return None
         if value < 0 or (positive and value == 0):
             self.findings.add(row, column, _("必须大于0") if positive else _("不能为负数"))
@@ -326,6 +331,7 @@ def mask_id(number: str) -> str:
     return number[:6] + "*" * (len(number) - 10) + number[-4:]
 
 
+ROW_AMOUNT_LIMIT = Decimal("1e12")  # Numeric(14, 2): the smallest of a row's money and quantity columns
 _LONG_NUMBER = re.compile(r"\d{12,}[\dXx]*")
 
 

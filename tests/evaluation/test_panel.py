@@ -70,6 +70,10 @@ def test_criterion_validation(demo, db):
     created = service.save_criterion(rnd, None, {**base, "metric": "avg_settlement_days", "kind": "banded",
                                                  "bands": "15, 1\n20，0.5"}, city)
     assert created.bands == [["15", "1"], ["20", "0.5"]]
+    with pytest.raises(DomainError, match="最多两位小数") as e:  # stored as 0.00: a deduction of nothing
+        service.save_criterion(rnd, None, {**base, "factor": "compliance", "code": "P9", "kind": "deduction",
+                                           "metric": "penalty_count", "deduction_per_count": D("0.001")}, city)
+    assert e.value.field == "deduction_per_count"
 
 
 def test_eligibility_defaults(demo, db):

@@ -35,6 +35,8 @@ BREAKAGES = [
     lambda r: r.__setitem__(0, "王\x0b小明"),
     lambda r: r.__setitem__(3, "第1\n村"),
     lambda r: r.__setitem__(2, "饶丰\x7f镇"),
+    lambda r: r.__setitem__(7, "1000000000000.00"),   # more than a row's columns hold
+    lambda r: r.__setitem__(5, 1e13),
 ]
 
 
@@ -62,3 +64,11 @@ def test_fast_and_full_checks_agree(index, breaks):
     if fast_result is not None and normalised:
         # Anything the full checks had to normalise must not have slipped through the fast path unnoticed.
         assert run(row, fast=True)[2] == normalised
+
+
+
+def test_an_amount_no_row_column_holds_is_an_error_on_its_cell():
+    row = list(BASE[0])
+    row[8] = "1000000000000"
+    valid, errors, _normalised = run(row, fast=True)
+    assert valid is None and [(e.column, e.message) for e in errors] == [("保费（元）", "数值过大")]
