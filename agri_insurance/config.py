@@ -62,6 +62,9 @@ class Config:
         self.UPLOAD_DIR = str(Path(os.environ.get("UPLOAD_DIR", INSTANCE_DIR / "uploads")))
         # R7: each level's subsidy payment falls due this many days after the county verifies the claim.
         self.PAYMENT_DUE_DAYS = int(os.environ.get("PAYMENT_DUE_DAYS", "30"))
+        # An underwriting list with more rows than this is exported by a background job (DESIGN.md: bulk exports
+        # run as jobs); a smaller one is written in the request.
+        self.DIRECT_EXPORT_ROWS = int(os.environ.get("DIRECT_EXPORT_ROWS", "50000"))
 
 
 class TestingConfig(Config):
@@ -76,3 +79,4 @@ class TestingConfig(Config):
         self.REDIS_URL = None
         self.UPLOAD_DIR = str(Path(instance_dir or INSTANCE_DIR) / "uploads")
         self.PAYMENT_DUE_DAYS = 30
+        self.DIRECT_EXPORT_ROWS = 50000

@@ -122,6 +122,8 @@ ROUTES = {
     "underwriting.upload": ("POST", "/underwriting/claims/{claim}/upload", {INS}),
     "underwriting.error_report": ("GET", "/underwriting/jobs/{import_job}/errors.xlsx", {INS, A, CA}),
     "underwriting.list_xlsx": ("GET", "/underwriting/claims/{claim}/list.xlsx", SUBSIDY_READERS),
+    "underwriting.export_list": ("POST", "/underwriting/claims/{claim}/export", SUBSIDY_READERS),
+    "underwriting.exported_list": ("GET", "/underwriting/exports/{export_job}.xlsx", SUBSIDY_READERS),
     "jobs.jobs": ("GET", "/jobs", ALL),
     "jobs.job_detail": ("GET", "/jobs/{own_job}", ALL),
     "jobs.job_status": ("GET", "/jobs/{own_job}.json", ALL),
@@ -183,6 +185,7 @@ def _fill(url: str, db, role=None) -> str:
     claim, assignment = _subsidy_objects(db)
     return url.format(own_county=county().id, own_insurer=insurer_id, victim=victim, claim=claim,
                       assignment=assignment, own_job=_own_job(db, role), import_job=_failed_import(db),
+                      export_job=_export_job(db, role) if "{export_job}" in url else None,
                       **_tender_objects(db), **_award_objects(db, url),
                       **_evaluation_objects(db, url))
 
@@ -227,6 +230,24 @@ def _failed_import(db) -> int:
         findings.add(2, "证件号码", "不能为空")
         write_error_report(findings, report_path(job.id))
     assert current_app.config["UPLOAD_DIR"]
+    return job.id
+
+
+def _export_job(db, role) -> int:
+    """A finished list export of the logged-in role's demo user (admin's for anonymous requests), with its file."""
+    from agri_insurance.db_types import utcnow
+    from agri_insurance.jobs.models import Job, JobStatus
+    from agri_insurance.underwriting.jobs import EXPORT_KIND, export_path
+
+    owner = db.session.scalar(sa.select(User).where(User.username == (role.value if role else "admin")))
+    job = Job(kind=EXPORT_KIND, status=JobStatus.DONE, progress=100, message="", params={"claim_id": 0},
+              result={"filename": "清单.xlsx"}, finished_at=utcnow(), created_by_id=owner.id)
+    db.session.add(job)
+    db.session.commit()
+    export_path(job.id).parent.mkdir(parents=True, exist_ok=True)
+    from openpyxl import Workbook
+
+    Workbook().save(export_path(job.id))
     return job.id
 
 

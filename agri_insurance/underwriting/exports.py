@@ -63,14 +63,17 @@ def write_error_report(findings: Findings, path: Path) -> None:
     path.with_suffix(".json").write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
 
 
-def list_workbook(lst, rows, title: str, show_full_ids: bool = False) -> Workbook:
+def list_workbook(lst, rows, title: str, show_full_ids: bool = False, progress=None) -> Workbook:
     """The stored list ``lst`` (its ``rows``), with its totals in a last row to check against the claim; ID
-    numbers and bank accounts are masked unless the reader's role needs them."""
+    numbers and bank accounts are masked unless the reader's role needs them. ``progress(rows_written)`` is
+    called every 10,000 rows (a background export's progress bar)."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(_("承保清单")[:31])
     ws.append([text_cell(ws, title)])
     ws.append([_("行号"), *[header for key, header in COLUMNS if key not in ("product", "unit")]])
-    for r in rows:
+    for written, r in enumerate(rows, start=1):
+        if progress is not None and written % 10_000 == 0:
+            progress(written)
         ws.append([r.row_no, text_cell(ws, r.name), r.id_number if show_full_ids else mask_id(r.id_number),
                    text_cell(ws, r.township), text_cell(ws, r.village),
                    r.quantity, money_cell(ws, r.sum_insured), money_cell(ws, r.premium),

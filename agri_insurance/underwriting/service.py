@@ -52,6 +52,12 @@ class ImportOutcome:
     normalised_cells: int
 
 
+def rows_of(lst: UnderwritingList):
+    """The list's rows in file order, streamed (a list may hold a million)."""
+    return db.session.scalars(sa.select(UnderwritingRow).where(UnderwritingRow.list_id == lst.id)
+                              .order_by(UnderwritingRow.row_no).execution_options(yield_per=5000))
+
+
 def list_of(claim: SubsidyClaim) -> UnderwritingList | None:
     """The claim's current underwriting list, if one was imported."""
     return db.session.scalar(sa.select(UnderwritingList).where(UnderwritingList.claim_id == claim.id))

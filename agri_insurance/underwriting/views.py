@@ -18,7 +18,7 @@ from agri_insurance.spreadsheets import xlsx_download
 from agri_insurance.subsidies.models import ClaimStatus, SubsidyClaim
 from agri_insurance.underwriting import exports, service
 from agri_insurance.underwriting.forms import UploadListForm
-from agri_insurance.underwriting.jobs import IMPORT_KIND, report_path
+from agri_insurance.underwriting.jobs import EXPORT_KIND, IMPORT_KIND, export_path, list_title, report_path
 from agri_insurance.underwriting.models import UnderwritingFlag, UnderwritingRow
 from agri_insurance.underwriting.parsing import mask_account, mask_id
 
@@ -67,7 +67,7 @@ def list_detail(claim_id: int):
     can_upload = current_user.role is Role.INSURER and claim.status is ClaimStatus.DRAFT
     show_full = sees_full_ids(claim)
     return render_template("underwriting/list_detail.html", claim=claim, lst=lst, flags=flags, preview=preview,
-                           problems=problems,
+                           problems=problems, direct_export_rows=current_app.config["DIRECT_EXPORT_ROWS"],
                            job=job, failed_summary=failed_summary, form=UploadListForm() if can_upload else None,
                            show_id=(lambda n: n if show_full else mask_id(n)),
                            show_account=(lambda a: (a or "") if show_full else mask_account(a)))
@@ -116,8 +116,32 @@ def list_xlsx(claim_id: int):
     lst = service.list_of(claim)
     if lst is None:
         abort(404)
-    rows = db.session.scalars(sa.select(UnderwritingRow).where(UnderwritingRow.list_id == lst.id)
-                              .order_by(UnderwritingRow.row_no).execution_options(yield_per=5000))
-    title = _("承保清单：%(t)s", t=claim.title)
+    if lst.rows > current_app.config["DIRECT_EXPORT_ROWS"]:
+        flash(_("清单有 %(n)s 行，请用“后台导出”", n=f"{lst.rows:,}"), "warning")
+        return redirect(url_for(".list_detail", claim_id=claim.id))
+    title = list_title(claim)
     # Exports are masked for everyone: a file travels further than a page.
-    return xlsx_download(exports.list_workbook(lst, rows, title, show_full_ids=False), f"{title}.xlsx")
+    return xlsx_download(exports.list_workbook(lst, service.rows_of(lst), title, show_full_ids=False),
+                         f"{title}.xlsx")
+
+
+@bp.post("/claims/<int:claim_id>/export")
+@roles_required(*READERS)
+def export_list(claim_id: int):
+    """A large list is written by a background job (progress bar); its page links to the file."""
+    claim = scoped_get_or_404(SubsidyClaim, claim_id)
+    if service.list_of(claim) is None:
+        abort(404)
+    job = jobs.submit(EXPORT_KIND, {"claim_id": claim.id}, current_user, subject_id=claim.id)
+    db.session.commit()
+    return redirect(url_for("jobs.job_detail", job_id=job.id))
+
+
+@bp.get("/exports/<int:job_id>.xlsx")
+@roles_required(*READERS)
+def exported_list(job_id: int):
+    job = scoped_get_or_404(Job, job_id)  # the user who asked for it (and the supervisors)
+    path = export_path(job.id)
+    if job.kind != EXPORT_KIND or job.status.value != "done" or not path.exists():
+        abort(404)
+    return send_file(path, as_attachment=True, download_name=(job.result or {}).get("filename") or path.name)

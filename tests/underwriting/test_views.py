@@ -64,6 +64,33 @@ def test_the_list_export_ends_with_its_totals_as_numbers(world, login, db, small
     assert sum(Decimal(str(row[7].value)) for row in table[:-1]) == expected["premium"]
 
 
+def test_a_large_list_is_exported_by_a_background_job_masked_with_its_totals(world, login, db, small_list, app,
+                                                                            monkeypatch):
+    claim = claim_for(small_list)
+    upload(login("insurer"), claim.id, small_list)
+    monkeypatch.setitem(app.config, "DIRECT_EXPORT_ROWS", 10)  # "large": more rows than written in the request
+    county_user = login("county_finance")
+    assert login("insurer").post(f"/subsidies/claims/{claim.id}/submit").status_code == 302
+    page = read_text(county_user.get(f"/underwriting/claims/{claim.id}"))
+    assert 'id="export-job"' in page and "后台导出（40 行" in page
+    response = county_user.get(f"/underwriting/claims/{claim.id}/list.xlsx", follow_redirects=True)
+    assert "请用“后台导出”" in read_text(response)
+    response = county_user.post(f"/underwriting/claims/{claim.id}/export")
+    job = jobs.wait(int(response.location.rsplit("/", 1)[1]), timeout=30)
+    assert job.status.value == "done" and "已导出 40 行" in job.result["summary"]
+    job_page = read_text(county_user.get(f"/jobs/{job.id}"))
+    assert f"/underwriting/exports/{job.id}.xlsx" in job_page
+    download = county_user.get(f"/underwriting/exports/{job.id}.xlsx")
+    assert download.status_code == 200 and "attachment" in download.headers["Content-Disposition"]
+    ws = load_workbook(io.BytesIO(download.data)).active
+    table = list(ws.iter_rows(min_row=3, values_only=True))
+    full = small_list[0][1]
+    assert len(table) == 41 and table[0][2] == full[:6] + "********" + full[-4:] and table[-1][0] == "合计"
+    # another county user cannot fetch this one's file
+    other = make_user("other_finance", Role.COUNTY_FINANCE, region=county("361130"))
+    assert other is not None and login("other_finance").get(f"/underwriting/exports/{job.id}.xlsx").status_code == 404
+
+
 def test_a_failed_import_job_stores_nothing_and_reports_every_error(world, login, db, small_list):
     claim = claim_for(small_list)
     bad = [list(r) for r in small_list]
