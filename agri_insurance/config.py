@@ -64,7 +64,7 @@ class Config:
         self.PAYMENT_DUE_DAYS = int(os.environ.get("PAYMENT_DUE_DAYS", "30"))
         # An underwriting list with more rows than this is exported by a background job (DESIGN.md: bulk exports
         # run as jobs); a smaller one is written in the request.
-        self.DIRECT_EXPORT_ROWS = int(os.environ.get("DIRECT_EXPORT_ROWS", "50000"))
+        self.DIRECT_EXPORT_ROWS = int(os.environ.get("DIRECT_EXPORT_ROWS", "20000"))
 
 
 class TestingConfig(Config):
@@ -79,4 +79,4 @@ class TestingConfig(Config):
         self.REDIS_URL = None
         self.UPLOAD_DIR = str(Path(instance_dir or INSTANCE_DIR) / "uploads")
         self.PAYMENT_DUE_DAYS = 30
-        self.DIRECT_EXPORT_ROWS = 50000
+        self.DIRECT_EXPORT_ROWS = 20000

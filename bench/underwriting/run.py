@@ -1,6 +1,6 @@
 """Underwriting list import benchmark on PostgreSQL: read + validate + store + cross-check, against a read-only floor.
 
-    python -m bench.underwriting.run 100000 1000000 [--format xlsx|csv] [--errors-too]
+    python -m bench.underwriting.run 100000 1000000 [--format xlsx|csv] [--errors-too] [--export]
 
 Each measurement runs in its own process, so peak memory (ru_maxrss) is that phase's alone. The database is
 `<TEST_DATABASE_URL base>/bench_underwriting`, created afresh. The list is imported through the same service
@@ -130,12 +130,33 @@ def phase_import(path: Path, totals: dict, period: str) -> dict:
             error = {"errors": e.findings.error_count, "first": str(e)[:120]}
         seconds = time.perf_counter() - start
         stored = db.session.scalar(sa.select(sa.func.count(UnderwritingRow.row_no))) - rows_before
-        result = {"seconds": seconds, "peak_mb": peak_mb(), "stored_rows": stored, "error": error}
+        result = {"seconds": seconds, "peak_mb": peak_mb(), "stored_rows": stored, "error": error,
+                  "claim_id": claim_id}
         if outcome is not None:
             lst = outcome.list
             result.update({"rows": lst.rows, "households": lst.households, "flags": lst.flag_count,
                            "reconciled": lst.reconciled})
         return result
+
+
+def phase_export(claim_id: int) -> dict:
+    """What the background export job does: the stored list, masked, with its totals row, saved as xlsx."""
+    import tempfile
+
+    app = _app()
+    from agri_insurance.extensions import db
+    from agri_insurance.subsidies.models import SubsidyClaim
+    from agri_insurance.underwriting import service
+    from agri_insurance.underwriting.exports import list_workbook
+
+    with app.test_request_context(), tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        claim = db.session.get(SubsidyClaim, claim_id)
+        lst = service.list_of(claim)
+        path = Path(folder) / "list.xlsx"
+        list_workbook(lst, service.rows_of(lst), "bench").save(path)
+        seconds = time.perf_counter() - start
+        return {"seconds": seconds, "peak_mb": peak_mb(), "rows": lst.rows, "bytes": path.stat().st_size}
 
 
 def _subprocess(phase: str, *args: str) -> dict:
@@ -156,12 +177,17 @@ def main() -> None:
     parser.add_argument("--count", type=int)
     parser.add_argument("--totals")
     parser.add_argument("--period", default="2026年全年")
+    parser.add_argument("--export", action="store_true", help="also time the export of each imported list")
+    parser.add_argument("--claim", type=int)
     args = parser.parse_args()
     if args.phase == "floor":
         print(json.dumps(phase_floor(Path(args.path))))
         return
     if args.phase == "setup":
         print(json.dumps(phase_setup(Path(args.path), args.count)))
+        return
+    if args.phase == "export":
+        print(json.dumps(phase_export(args.claim)))
         return
     if args.phase == "import":
         print(json.dumps(phase_import(Path(args.path), json.loads(args.totals), args.period), default=str))
@@ -181,6 +207,11 @@ def main() -> None:
               f"{result['seconds']:.1f} s | {size / result['seconds']:,.0f} | "
               f"{result['seconds'] / floor['seconds']:.1f}× | {result['peak_mb']:.0f} MB | {result.get('flags')} | "
               f"{result['stored_rows']:,} |", flush=True)
+        if args.export:
+            exported = _subprocess("export", "--claim", str(result["claim_id"]))
+            print(f"| {size:,} exported (masked xlsx, totals row) | | | {exported['seconds']:.1f} s | "
+                  f"{size / exported['seconds']:,.0f} | | {exported['peak_mb']:.0f} MB | | "
+                  f"{exported['bytes'] / 1e6:.0f} MB file |", flush=True)
         if args.errors_too:
             bad = generate(size, args.format, errors=30)
             failed = _subprocess("import", "--path", str(bad), "--totals", json.dumps(setup["totals"]),
