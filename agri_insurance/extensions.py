@@ -44,7 +44,9 @@ def lock_for_update(obj):
     db.session.flush()
     if db.session.get_bind().dialect.name == "sqlite":
         table = model.__table__
-        db.session.execute(update(table).where(table.c.id == obj.id).values(id=table.c.id))
+        # each column that has an onupdate (updated_at) set to itself too, or the "no-op" would change it
+        unchanged = {c.name: c for c in table.columns if c.primary_key or c.onupdate is not None}
+        db.session.execute(update(table).where(table.c.id == obj.id).values(unchanged))
     else:
         db.session.execute(select(model.id).where(model.id == obj.id).with_for_update())
     db.session.refresh(obj)

@@ -18,7 +18,7 @@ from wtforms.validators import StopValidation
 from agri_insurance.db_types import MAX_MONEY
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
-from agri_insurance.spreadsheets import CONTROL_CHARACTERS
+from agri_insurance.spreadsheets import CONTROL_CHARACTERS, CONTROL_CHARACTERS_REFUSED
 
 
 class SubForm(Form):
@@ -126,7 +126,7 @@ def one_line(form, field) -> None:
     """Refuse control characters (a tab or vertical tab pasted from Word) in a one-line text: stored, they
     would reach every page, file and notice."""
     if field.data and CONTROL_CHARACTERS.search(field.data):
-        raise StopValidation(_("含有换行、制表符等控制字符（常见于从 Word 复制的内容），请删除"))
+        raise StopValidation(str(CONTROL_CHARACTERS_REFUSED))
 
 
 def finite_amount(form, field) -> None:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from urllib.parse import quote
 
 from flask import Response
+from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -29,6 +30,7 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 HEADER_FILL = PatternFill("solid", fgColor="E2EFDA")
 # Unicode category Cc: refused in imported text cells (a line break, tab or vertical tab pasted from Word)
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+CONTROL_CHARACTERS_REFUSED = _l("含有换行、制表符等控制字符（常见于从 Word 复制的内容），请删除")
 
 
 def write_table(ws: Worksheet, headers: Sequence[str], rows: Iterable[Sequence], *,

@@ -185,7 +185,7 @@ def _fill(url: str, db, role=None) -> str:
     claim, assignment = _subsidy_objects(db)
     return url.format(own_county=county().id, own_insurer=insurer_id, victim=victim, claim=claim,
                       assignment=assignment, own_job=_own_job(db, role), import_job=_failed_import(db),
-                      export_job=_export_job(db, role) if "{export_job}" in url else None,
+                      export_job=_export_job(db, role, claim) if "{export_job}" in url else None,
                       **_tender_objects(db), **_award_objects(db, url),
                       **_evaluation_objects(db, url))
 
@@ -233,14 +233,15 @@ def _failed_import(db) -> int:
     return job.id
 
 
-def _export_job(db, role) -> int:
-    """A finished list export of the logged-in role's demo user (admin's for anonymous requests), with its file."""
+def _export_job(db, role, claim_id: int) -> int:
+    """A finished export of the claim's list by the logged-in role's demo user (admin's for anonymous requests),
+    with its file."""
     from agri_insurance.db_types import utcnow
     from agri_insurance.jobs.models import Job, JobStatus
     from agri_insurance.underwriting.jobs import EXPORT_KIND, export_path
 
     owner = db.session.scalar(sa.select(User).where(User.username == (role.value if role else "admin")))
-    job = Job(kind=EXPORT_KIND, status=JobStatus.DONE, progress=100, message="", params={"claim_id": 0},
+    job = Job(kind=EXPORT_KIND, status=JobStatus.DONE, progress=100, message="", params={"claim_id": claim_id},
               result={"filename": "清单.xlsx"}, finished_at=utcnow(), created_by_id=owner.id)
     db.session.add(job)
     db.session.commit()

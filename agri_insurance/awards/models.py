@@ -105,7 +105,7 @@ class ObjectionStatus(enum.StrEnum):
     PENDING = "pending"
     REJECTED = "rejected"   # answered, not upheld
     UPHELD = "upheld"       # answered, upheld: the round goes back to evaluation
-    CLOSED = "closed"       # not examined: the round was cancelled while it was pending (the answer says so)
+    CLOSED = "closed"       # not examined on its own: the result it was about was withdrawn (the answer says why)
 
     @property
     def label(self) -> str:
@@ -114,7 +114,7 @@ class ObjectionStatus(enum.StrEnum):
 
 OBJECTION_STATUS_LABELS = {ObjectionStatus.PENDING: _l("待答复"), ObjectionStatus.REJECTED: _l("已答复（不成立）"),
                            ObjectionStatus.UPHELD: _l("已答复（成立）"),
-                           ObjectionStatus.CLOSED: _l("已终止（遴选已取消）")}
+                           ObjectionStatus.CLOSED: _l("已终止（未单独审查）")}
 
 
 class Objection(db.Model):

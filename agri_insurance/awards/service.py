@@ -286,6 +286,7 @@ def file_objection(rnd: SelectionRound, insurer_id: int, subject: str, body: str
     require(subject, _("请填写质疑事项"), "subject")
     require(body, _("请填写质疑内容及理由"), "body")
     require(document is not None, _("请上传加盖公章的质疑函（PDF）"), "document")
+    lock_for_update(notice)  # a double click: the second request sees the first one's objection
     repeated = db.session.scalar(sa.select(Objection.id).where(
         Objection.notice_id == notice.id, Objection.insurer_id == insurer_id, Objection.subject == subject[:200],
         Objection.body == body))
@@ -302,7 +303,10 @@ def file_objection(rnd: SelectionRound, insurer_id: int, subject: str, body: str
 def answer_objection(objection: Objection, upheld: bool, answer: str, actor) -> None:
     """The bureau's written answer. An upheld objection ends the notice and sends the round back to evaluation:
     the awards are withdrawn, the other pending objections closed, and a new run must be adopted and published."""
-    # Locked: two answers at once must not both pass (a "not upheld" written over an upheld one).
+    # Locked, the round first as every withdrawal of its result does (cancellation too): two answers at once are
+    # given one after the other, so a "not upheld" is not written over an upheld one, nor an answer over the
+    # closing of the others, and two locks are never taken in opposite orders.
+    lock_for_update(objection.round)
     objection = lock_for_update(objection)
     require(objection.status is ObjectionStatus.PENDING, _("该质疑已答复"))
     answer = (answer or "").strip()

@@ -156,7 +156,9 @@ class SubsidyClaim(db.Model):
     def visible_to(cls, user):
         if user.role is Role.INSURER:
             return cls.insurer_id == user.insurer_id
-        # a draft is the insurer's own work until it is submitted: nobody else sees it, or counts it as owed
+        if user.role is Role.ADMIN:
+            return sa.true()  # support: the administrator sees every claim, drafts too
+        # a draft is the insurer's own work until it is submitted: no bureau sees it, or counts it as owed
         submitted = cls.status != ClaimStatus.DRAFT
         if user.role.needs_county:
             return sa.and_(submitted, cls.region_id == user.region_id)

@@ -153,11 +153,8 @@ def require_amount(value: Decimal | None, field: str) -> None:
 def save_claim(claim: SubsidyClaim | None, data: dict[str, Any], insurer: Insurer, actor) -> SubsidyClaim:
     """Create or edit a draft claim after checking every rule; computes its shares. Caller commits."""
     if claim is not None:
-        require(not underwriting.import_pending(claim), _("承保清单正在导入，请等导入完成后再操作"))  # see submit
-        # Locked: an edit must not land on a claim submitted (or deleted) meanwhile from another tab.
-        claim = lock_for_update(claim)
-        require(claim.status is ClaimStatus.DRAFT, _("只有草稿可以修改"))
-        require(not underwriting.import_pending(claim), _("承保清单正在导入，请等导入完成后再操作"))
+        # an edit must not land on a claim submitted (or deleted) meanwhile from another tab
+        claim = _lock_draft(claim, _("只有草稿可以修改"))
     data = {k: data.get(k) for k in CLAIM_FIELDS}
     data["period"] = (data["period"] or "").strip()
     require(data["period"], _("请填写申请期间"), "period")
@@ -246,14 +243,9 @@ def _set_shares(claim: SubsidyClaim, scheme: SubsidyScheme, amounts: dict[ShareL
 
 
 def submit_claim(claim: SubsidyClaim, actor) -> None:
-    # Refused at once while an import runs: on PostgreSQL its new list's foreign key holds a share lock on the
-    # claim's row until the job commits, so the lock below would wait for the whole import.
-    require(not underwriting.import_pending(claim), _("承保清单正在导入，请等导入完成后再操作"))
-    # Locked first: an import job re-checks the claim under the same lock before it stores a list, so the
-    # list checked here is the one the claim is submitted with.
-    claim = lock_for_update(claim)
-    require(claim.status is ClaimStatus.DRAFT, _("只有草稿可以提交"))
-    require(not underwriting.import_pending(claim), _("承保清单正在导入，请等导入完成后再操作"))
+    # Locked: an import job re-checks the claim under the same lock before it stores a list, so the list checked
+    # here is the one the claim is submitted with.
+    claim = _lock_draft(claim, _("只有草稿可以提交"))
     require(may_claim(claim.insurer_id, claim.region_id, claim.product_id, claim.year),
             _("贵机构在该县（市、区）该年度不承保此险种，不能申请补贴"))
     # The shares as the scheme in force now says (it may have changed, or a county scheme been added, since the
@@ -274,12 +266,22 @@ def submit_claim(claim: SubsidyClaim, actor) -> None:
                  premium=claim.total_premium)
 
 
+def _lock_draft(claim: SubsidyClaim, not_a_draft: str) -> SubsidyClaim:
+    """The draft, locked, with no list import running (refused with `not_a_draft` once it is not a draft).
+
+    An import is checked before the lock too: on PostgreSQL a running import's new list holds a share lock on
+    the claim's row (its foreign key) until the job commits, so the lock would wait for the whole import. And
+    after it: an upload may have started in between."""
+    require(not underwriting.import_pending(claim), _("承保清单正在导入，请等导入完成后再操作"))
+    claim = lock_for_update(claim)
+    require(claim.status is ClaimStatus.DRAFT, not_a_draft)
+    require(not underwriting.import_pending(claim), _("承保清单正在导入，请等导入完成后再操作"))
+    return claim
+
+
 def delete_draft(claim: SubsidyClaim, actor) -> None:
     """Delete a draft claim and its underwriting list, if any. Caller commits."""
-    require(not underwriting.import_pending(claim), _("承保清单正在导入，请等导入完成后再操作"))  # see submit_claim
-    claim = lock_for_update(claim)
-    require(claim.status is ClaimStatus.DRAFT, _("只有草稿可以删除"))
-    require(not underwriting.import_pending(claim), _("承保清单正在导入，请等导入完成后再操作"))
+    claim = _lock_draft(claim, _("只有草稿可以删除"))
     underwriting.remove_list(claim, actor, reason="claim_deleted")
     audit.record(actor, "claim.deleted", claim, _l("删除补贴申请草稿：%(t)s", t=claim.title))
     db.session.delete(claim)

@@ -118,7 +118,7 @@ def parse_lots(rnd: SelectionRound, data: bytes) -> tuple[list[dict[str, Any]], 
                 pid = x.choice(row[header], issues, product_options, required=(header == H_PRODUCTS[0]))
                 if pid is not None and pid not in product_ids:
                     product_ids.append(pid)
-        townships = x.text(row[H_TOWNSHIPS], issues, max_length=2000, multiline=True) if H_TOWNSHIPS in row.cells else None
+        townships = x.text(row[H_TOWNSHIPS], issues, max_length=2000) if H_TOWNSHIPS in row.cells else None
         premium = x.decimal(row[H_PREMIUM], issues, required=True, minimum=Decimal(0), maximum=MAX_MONEY)
         loss = x.decimal(row[H_LOSS], issues, minimum=Decimal(0), maximum=MAX_RATIO_PCT) if H_LOSS in row.cells \
             else None

@@ -21,9 +21,9 @@ from flask_babel import lazy_gettext as _l
 from agri_insurance.audit import service as audit
 from agri_insurance.db_types import MAX_MONEY, MAX_RATIO_PCT, utcnow
 from agri_insurance.errors import DomainError, require
-from agri_insurance.extensions import db
+from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.reference.models import Product, Region, RegionLevel
-from agri_insurance.spreadsheets import CONTROL_CHARACTERS
+from agri_insurance.spreadsheets import CONTROL_CHARACTERS, CONTROL_CHARACTERS_REFUSED
 from agri_insurance.tenders.models import CountyException, Lot, RoundStatus, SelectionRound
 
 S = RoundStatus
@@ -236,8 +236,10 @@ def put_in_force(rnd: SelectionRound, actor) -> None:
 
 def cancel_round(rnd: SelectionRound, reason: str, actor) -> None:
     """Cancel from any state before awarded, with a reason. A round with a result (allocated or publicised) loses
-    it in the same transaction: the awards, backups and the underwriting assignments they created are revoked,
-    the public notice is closed and pending objections are answered (awards.service.withdraw_for_cancellation)."""
+    it in the same transaction: the awards and backups are revoked, the public notice is closed and pending
+    objections are closed unexamined (awards.service.withdraw_for_cancellation). Underwriting assignments are made
+    only when a result is final, which a cancellable round's never is."""
+    rnd = lock_for_update(rnd)  # the round first, as an objection's answer locks it (see answer_objection)
     reason = (reason or "").strip()
     require(reason, _("请填写取消原因"), "reason")
     require(S.CANCELLED in ROUND_TRANSITIONS[rnd.status],
@@ -393,8 +395,7 @@ def _validate_lot(rnd: SelectionRound, lot: Lot | None, data: dict[str, Any]) ->
     # the lot design assistant's codes and names come straight from its page, not through the lot form
     for field, text, longest in (("code", code, 40), ("name", name, 200)):
         require(len(text) <= longest, _("不能超过%(n)s个字", n=longest), field)
-        require(not CONTROL_CHARACTERS.search(text), _("含有换行、制表符等控制字符（常见于从 Word 复制的内容），请删除"),
-                field)
+        require(not CONTROL_CHARACTERS.search(text), str(CONTROL_CHARACTERS_REFUSED), field)
     region = db.session.get(Region, data.get("region_id") or 0)
     require(region is not None and region.level is RegionLevel.COUNTY, _("请选择县（市、区）"), "region_id")
     premium = data.get("expected_premium")

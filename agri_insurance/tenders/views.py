@@ -15,6 +15,7 @@ from agri_insurance.db_types import MAX_MONEY, MAX_RATIO_PCT
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
 from agri_insurance.forms_util import commit_or_flash, refuse, show_domain_error
+from agri_insurance.i18n import with_note
 from agri_insurance.reference.models import Product, Region, RegionLevel
 from agri_insurance.spreadsheets import xlsx_download
 from agri_insurance.tenders import exports, service
@@ -320,9 +321,9 @@ def lot_design_assistant(round_id: int):
                         continue
                     twice = [c for c in members if c.id in placed]
                     if twice:  # its premium would count in two lots
-                        where = f"（{twice[0].township}）" if twice[0].township else ""
-                        raise DomainError(_("“%(cell)s”只能划入一个标段",
-                                            cell=products[twice[0].product].label + where), "history")
+                        label = products[twice[0].product].label
+                        raise DomainError(_("“%(cell)s”只能划入一个标段", cell=with_note(label, twice[0].township)
+                                            if twice[0].township else label), "history")
                     placed.update(c.id for c in members)
                     premium = sum((c.expected_premium for c in members), Decimal(0))
                     claims = sum((c.expected_premium * c.loss_ratio for c in members), Decimal(0))

@@ -19,7 +19,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from agri_insurance.db_types import MAX_MONEY
-from agri_insurance.spreadsheets import CONTROL_CHARACTERS
+from agri_insurance.spreadsheets import CONTROL_CHARACTERS, CONTROL_CHARACTERS_REFUSED
 
 YES = ("是", "yes", "y", "true", "1", "有")
 NO = ("否", "no", "n", "false", "0", "无")
@@ -143,7 +143,7 @@ def text(cell: Cell, issues: Issues, required: bool = False, max_length: int = 2
     if multiline:
         result = result.replace("\r\n", "\n").replace("\r", "\n")
     if CONTROL_CHARACTERS.search(result.replace("\n", "") if multiline else result):
-        _issue(issues, cell, _("含有换行、制表符等控制字符（常见于从 Word 复制的内容），请删除"))
+        _issue(issues, cell, str(CONTROL_CHARACTERS_REFUSED))
         return None
     if len(result) > max_length:
         _issue(issues, cell, _("不能超过%(n)s个字", n=max_length))

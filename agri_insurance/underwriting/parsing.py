@@ -24,7 +24,7 @@ from pathlib import Path
 from flask_babel import gettext as _
 
 from agri_insurance.reference.codes import is_valid_credit_code, is_valid_id_number
-from agri_insurance.spreadsheets import CONTROL_CHARACTERS
+from agri_insurance.spreadsheets import CONTROL_CHARACTERS, CONTROL_CHARACTERS_REFUSED
 
 # Column keys in file order, with the exact header text of the template.
 COLUMNS = (
@@ -200,7 +200,7 @@ class RowValidator:
             self.findings.add(row, header_text(key), _("超过%(n)s个字符", n=max_length))
             return None
         if CONTROL_CHARACTERS.search(text):
-            self.findings.add(row, header_text(key), _("含有换行、制表符等控制字符（常见于从 Word 复制的内容），请删除"))
+            self.findings.add(row, header_text(key), str(CONTROL_CHARACTERS_REFUSED))
             return None
         return text
 

@@ -144,4 +144,5 @@ def exported_list(job_id: int):
     path = export_path(job.id)
     if job.kind != EXPORT_KIND or job.status.value != "done" or not path.exists():
         abort(404)
+    scoped_get_or_404(SubsidyClaim, (job.params or {}).get("claim_id") or 0)  # and the claim must be theirs to see
     return send_file(path, as_attachment=True, download_name=(job.result or {}).get("filename") or path.name)

@@ -50,7 +50,7 @@ def test_notice_period_uses_the_admin_holiday_list(login, db):
     assert "已在节假日列表中" in read_text(response)
 
 
-def test_adoption_creates_awards_backups_and_assignments(demo, db):
+def test_adoption_creates_awards_and_backups(demo, db):
     rnd = make_awarded_round()
     assert rnd.status is RoundStatus.ALLOCATED
     awards = service.awards_of(rnd)
@@ -322,7 +322,7 @@ def test_cancelling_a_publicised_round_withdraws_its_result(demo, db, login):
     objector = login("insurer")
     assert 'id="awards-link"' in read_text(objector.get(f"/tenders/{rnd.id}"))
     page = read_text(objector.get(f"/awards/rounds/{rnd.id}"))
-    assert "本轮遴选已取消：财政预算调整" in page and "已终止（遴选已取消）" in page and "质疑不再审查" in page
+    assert "本轮遴选已取消：财政预算调整" in page and "已终止（未单独审查）" in page and "质疑不再审查" in page
     assert city.get(f"/awards/public/{rnd.id}").status_code == 404
     assert "遴选轮次已取消" in read_text(city.get(f"/awards/rounds/{rnd.id}"))
     actions = set(db.session.scalars(sa.select(AuditEntry.action)))

@@ -91,6 +91,19 @@ def test_a_large_list_is_exported_by_a_background_job_masked_with_its_totals(wor
     assert other is not None and login("other_finance").get(f"/underwriting/exports/{job.id}.xlsx").status_code == 404
 
 
+def test_a_drafts_export_is_the_insurers_until_the_claim_is_submitted(world, login, db, small_list, app,
+                                                                     monkeypatch):
+    claim = claim_for(small_list)
+    insurer = login("insurer")
+    upload(insurer, claim.id, small_list)
+    monkeypatch.setitem(app.config, "DIRECT_EXPORT_ROWS", 10)
+    job = jobs.wait(int(insurer.post(f"/underwriting/claims/{claim.id}/export").location.rsplit("/", 1)[1]), 30)
+    assert insurer.get(f"/underwriting/exports/{job.id}.xlsx").status_code == 200
+    # city_agri sees every job, but not a draft's list; the administrator sees drafts (support)
+    assert login("city_agri").get(f"/underwriting/exports/{job.id}.xlsx").status_code == 404
+    assert login("admin").get(f"/underwriting/exports/{job.id}.xlsx").status_code == 200
+
+
 def test_a_failed_import_job_stores_nothing_and_reports_every_error(world, login, db, small_list):
     claim = claim_for(small_list)
     bad = [list(r) for r in small_list]
