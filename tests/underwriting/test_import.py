@@ -153,6 +153,11 @@ def test_a_new_valid_file_replaces_the_old_list(world, db, tmp_path, small_list)
 
 
 def test_duplicates_in_the_list_and_across_insurers_are_flagged(world, db, tmp_path, small_list):
+    _flagged_across_insurers(db, tmp_path, small_list)
+
+
+def _flagged_across_insurers(db, tmp_path, small_list):
+    """Our list (one farmer twice), then another insurer's draft holding one of our farmers; returns theirs."""
     data = [list(r) for r in small_list]
     data[10][1] = data[0][1]                       # the same farmer twice in one list
     run_import(db, claim_for(data), write_csv(tmp_path / "mine.csv", data))
@@ -172,6 +177,19 @@ def test_duplicates_in_the_list_and_across_insurers_are_flagged(world, db, tmp_p
     assert sorted(f.row.row_no for f in cross) == [5, 7]   # both sides are flagged
     counts = dict(db.session.execute(sa.select(UnderwritingList.claim_id, UnderwritingList.flag_count)).all())
     assert sorted(counts.values()) == [1, 3]
+    return claim
+
+
+def test_a_flag_against_another_insurers_draft_does_not_name_it_to_the_bureau(world, db, tmp_path, small_list,
+                                                                               login):
+    from tests.factories import read_text
+
+    theirs = _flagged_across_insurers(db, tmp_path, small_list)
+    mine = db.session.scalar(sa.select(UnderwritingList.claim_id).where(UnderwritingList.claim_id != theirs.id))
+    assert login("insurer").post(f"/subsidies/claims/{mine}/submit").status_code == 302
+    page = read_text(login("county_agri").get(f"/underwriting/claims/{mine}"))
+    assert "另见其他机构尚未提交的申请" in page and f"另见补贴申请 #{theirs.id}" not in page
+    assert f"另见补贴申请 #{theirs.id}" in read_text(login("admin").get(f"/underwriting/claims/{mine}"))
 
 
 def test_same_insurer_other_claim_and_household_limit(world, db, tmp_path):
