@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from agri_insurance.audit import service as audit
-from agri_insurance.awards.models import Holiday
+from agri_insurance.awards.models import Holiday, PublicNotice
 from agri_insurance.errors import require
 from agri_insurance.extensions import db
 
@@ -47,7 +47,23 @@ def add_holiday(day: date, name: str, actor) -> Holiday:
     db.session.add(holiday)
     db.session.flush()
     audit.record(actor, "holiday.created", holiday, _l("新增节假日：%(day)s %(name)s", day=day.isoformat(), name=name))
+    _extend_running_notices(day, actor)
     return holiday
+
+
+def _extend_running_notices(day: date, actor) -> None:
+    """A holiday announced inside a running notice period moves its end (节假日顺延): the period keeps its number of
+    working days. A deleted holiday never shortens one: bidders may already rely on the published end."""
+    running = db.session.scalars(sa.select(PublicNotice).where(
+        PublicNotice.closed_at.is_(None), PublicNotice.starts_on < day, PublicNotice.ends_on >= day)).all()
+    for notice in running:
+        ends = notice_end(notice.starts_on, notice.working_days)
+        if ends > notice.ends_on:
+            before, notice.ends_on = notice.ends_on, ends
+            db.session.flush()
+            audit.record(actor, "notice.extended", notice,
+                         _l("节假日顺延公示期：%(before)s 改为 %(after)s", before=before.isoformat(), after=ends.isoformat()),
+                         round_id=notice.round_id, holiday=day)
 
 
 def delete_holiday(holiday: Holiday, actor) -> None:

@@ -50,6 +50,27 @@ def test_notice_period_uses_the_admin_holiday_list(login, db):
     assert "已在节假日列表中" in read_text(response)
 
 
+def test_a_holiday_announced_during_the_notice_moves_its_end_and_deleting_it_does_not_shorten_it(demo, db, login):
+    from agri_insurance.audit.models import AuditEntry
+
+    rnd = make_awarded_round()
+    notice = publish(rnd)
+    first_end = notice.ends_on
+    # a weekday inside the period (not the publication day itself)
+    day = next(notice.starts_on + timedelta(days=n) for n in range(1, 8)
+               if (notice.starts_on + timedelta(days=n)).weekday() < 5)
+    assert day <= first_end
+    calendar.add_holiday(day, "临时假日", user("admin"))
+    db.session.commit()
+    later = service.current_notice(rnd).ends_on
+    assert later > first_end and later == calendar.notice_end(notice.starts_on, notice.working_days)
+    assert db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "notice.extended")) is not None
+    assert later.isoformat() in read_text(login("insurer").get(f"/awards/rounds/{rnd.id}"))
+    calendar.delete_holiday(db.session.scalar(sa.select(Holiday).where(Holiday.day == day)), user("admin"))
+    db.session.commit()
+    assert service.current_notice(rnd).ends_on == later
+
+
 def test_adoption_creates_awards_and_backups(demo, db):
     rnd = make_awarded_round()
     assert rnd.status is RoundStatus.ALLOCATED
