@@ -129,7 +129,7 @@ ROUTES = {
     "jobs.job_status": ("GET", "/jobs/{own_job}.json", ALL),
     "allocation.round_runs": ("GET", "/allocation/rounds/{round}", {A, CA}),
     "allocation.start_run": ("POST", "/allocation/rounds/{round}/runs", {CA}),
-    "allocation.import_scenario": ("POST", "/allocation/rounds/{round}/import", {A, CA}),
+    "allocation.import_scenario": ("POST", "/allocation/rounds/{round}/import", {CA}),
     "allocation.set_capacity": ("POST", "/allocation/rounds/{round}/capacities", {CA}),
     "allocation.run_detail": ("GET", "/allocation/runs/{run}", {A, CA}),
     "allocation.whatif": ("POST", "/allocation/runs/{run}/whatif", {CA}),
