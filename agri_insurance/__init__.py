@@ -118,9 +118,9 @@ def _register_template_helpers(app: Flask) -> None:
     def localtime(value, fmt: str = "yyyy-MM-dd HH:mm") -> str:
         return format_datetime(value, fmt) if value else "—"
 
-    from agri_insurance.i18n import join_names, with_note
+    from agri_insurance.i18n import with_note
 
-    app.jinja_env.globals.update(join_names=join_names, with_note=with_note)
+    app.jinja_env.globals.update(with_note=with_note)
 
     @app.context_processor
     def inject_globals():

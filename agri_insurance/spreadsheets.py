@@ -90,18 +90,21 @@ def _keep_as_text(cell) -> None:
         cell.data_type = "s"
 
 
-def put_text(ws: Worksheet, row: int, column: int, text: str | None):
-    """User text (a round's name in a title, say) into a cell of a normal sheet, kept as text."""
-    cell = ws.cell(row=row, column=column, value=cell_text(text) if isinstance(text, str) else text)
+def _with_text(cell, text: str | None):
+    """`cell` holding user text as text (see cell_text and _keep_as_text)."""
+    cell.value = cell_text(text) if isinstance(text, str) else text
     _keep_as_text(cell)
     return cell
+
+
+def put_text(ws: Worksheet, row: int, column: int, text: str | None):
+    """User text (a round's name in a title, say) into a cell of a normal sheet, kept as text."""
+    return _with_text(ws.cell(row=row, column=column), text)
 
 
 def text_cell(ws, text: str | None, **kwargs) -> WriteOnlyCell:
-    """A cell for a write-only sheet holding user text as text (see cell_text and _keep_as_text)."""
-    cell = WriteOnlyCell(ws, value=cell_text(text) if isinstance(text, str) else text, **kwargs)
-    _keep_as_text(cell)
-    return cell
+    """A cell for a write-only sheet holding user text as text."""
+    return _with_text(WriteOnlyCell(ws, **kwargs), text)
 
 
 def money_cell(ws, amount: Decimal | None) -> WriteOnlyCell:

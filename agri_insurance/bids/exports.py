@@ -202,7 +202,7 @@ def receipt_pdf(bid: Bid, receipt: BidReceipt) -> bytes:
         [_("统一社会信用代码"), bid.insurer.credit_code],
         [_("回执编号"), receipt.receipt_no],
         [_("提交时间（北京时间）"), _local(receipt.submitted_at)],
-        [_("投标标段"), "、".join(lot.code for lot in bid.lots) if receipt == bid.latest_receipt else "—"],
+        [_("投标标段"), join_names(lot.code for lot in bid.lots) if receipt == bid.latest_receipt else "—"],
         [_("投标文件摘要（SHA-256）"), receipt.sha256],
     ]
     flowables = [

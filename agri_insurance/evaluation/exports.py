@@ -11,7 +11,7 @@ from openpyxl.styles import Font
 from agri_insurance.bids.service import opened_bids
 from agri_insurance.evaluation import service
 from agri_insurance.evaluation.models import PanelMember
-from agri_insurance.i18n import join_sentences
+from agri_insurance.i18n import join_names, join_sentences
 from agri_insurance.pdf import Spacer, build_pdf, mm, paragraph, table
 from agri_insurance.spreadsheets import write_table
 from agri_insurance.tenders.models import SelectionRound
@@ -51,7 +51,7 @@ def score_sheet(member: PanelMember) -> Workbook:
     if member.conflicts:
         last += 2
         ws.cell(row=last, column=1, value=_("回避（利益冲突）：%(names)s",
-                                            names="、".join(c.insurer.name for c in member.conflicts)))
+                                            names=join_names(c.insurer.name for c in member.conflicts)))
     _signature(ws, last, _("专家签字：") + "____________")
     return wb
 

@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from agri_insurance.evaluation.models import ControlDecision, CriterionKind, Factor
 from agri_insurance.forms_util import choices
+from agri_insurance.i18n import with_note
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -86,7 +87,7 @@ class MemberForm(FlaskForm):
 
     def __init__(self, *args, experts=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.user_id.choices = choices([(u.id, f"{u.display_name}（{u.username}）") for u in experts])
+        self.user_id.choices = choices([(u.id, with_note(u.display_name, u.username)) for u in experts])
 
 
 class ConflictForm(FlaskForm):

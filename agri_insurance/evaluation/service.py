@@ -68,7 +68,7 @@ from agri_insurance.evaluation.models import (
     ScoringScheme,
 )
 from agri_insurance.extensions import db, lock_for_update
-from agri_insurance.i18n import join_sentences
+from agri_insurance.i18n import join_names, join_sentences, with_note
 from agri_insurance.tenders.models import RoundStatus, SelectionRound
 
 K = CriterionKind
@@ -245,7 +245,7 @@ def scheme_problems(scheme: ScoringScheme) -> list[str]:
     covered = {c.factor for c in scheme.criteria}
     missing = [f.label for f in Factor if f not in covered]
     if missing:
-        problems.append(_("以下评分因素还没有评分项：%(factors)s", factors="、".join(missing)))
+        problems.append(_("以下评分因素还没有评分项：%(factors)s", factors=join_names(missing)))
     return problems
 
 
@@ -477,9 +477,9 @@ def check_reasons(check: EligibilityCheck) -> list[str]:
     """Why the bid is not (or not yet) eligible, translated."""
     reasons = [failure_text(f) for f in check.failures]
     if check.flagged and check.control_decision is not ControlDecision.ADMITTED:
-        reasons.append(_("与其他投标人同受“%(parent)s”控制：%(decision)s", parent=check.control_group,
-                         decision=check.control_decision.label)
-                       + (f"（{check.decision_note}）" if check.decision_note else ""))
+        reason = _("与其他投标人同受“%(parent)s”控制：%(decision)s", parent=check.control_group,
+                   decision=check.control_decision.label)
+        reasons.append(with_note(reason, check.decision_note) if check.decision_note else reason)
     return reasons
 
 
@@ -599,7 +599,7 @@ def start_scoring(rnd: SelectionRound, actor) -> None:
     checks = eligibility_checks(rnd)
     require(checks, _("请先进行资格审查"))
     pending = [c.bid.insurer.name for c in checks if c.flagged and c.control_decision is ControlDecision.PENDING]
-    require(not pending, _("以下同一控制的投标人尚待决定：%(names)s", names="、".join(pending)))
+    require(not pending, _("以下同一控制的投标人尚待决定：%(names)s", names=join_names(pending)))
     require(any(c.eligible for c in checks), _("没有合格的投标人，不能进入专家评分"))
     require(panel.members, _("请先指派评审专家"))
     panel.status = P.SCORING
@@ -715,7 +715,7 @@ def submit_scores(member: PanelMember, actor) -> None:
     require(member.declared_at is not None, _("评分前请先声明是否存在利益冲突"))
     require(member.submitted_at is None, _("评分已提交"))
     missing = missing_scores(member)
-    require(not missing, _("还有未评分项：%(items)s", items="、".join(missing[:10])))
+    require(not missing, _("还有未评分项：%(items)s", items=join_names(missing[:10])))
     member.submitted_at = utcnow()
     db.session.flush()
     audit.record(actor, "panel.scores_submitted", member, _l("专家提交评分：%(name)s", name=member.user.display_name),
@@ -733,11 +733,11 @@ def close_panel(rnd: SelectionRound, actor) -> None:
     panel = _panel_for(rnd)
     require(panel.status is P.SCORING, _("只有专家评分阶段可以结束评审"))
     waiting = [m.user.display_name for m in panel.members if m.submitted_at is None]
-    require(not waiting, _("以下专家尚未提交评分：%(names)s", names="、".join(waiting)))
+    require(not waiting, _("以下专家尚未提交评分：%(names)s", names=join_names(waiting)))
     scored = {(s.bid_id, s.criterion_id) for m in panel.members for s in m.scores}
     unscored = [f"{b.insurer.name} {c.code}" for b in eligible_bids(rnd) for c in subjective_criteria(rnd)
                 if (b.id, c.id) not in scored]
-    require(not unscored, _("以下投标的专家评分项无人可评（专家均有利益冲突）：%(items)s", items="、".join(unscored)))
+    require(not unscored, _("以下投标的专家评分项无人可评（专家均有利益冲突）：%(items)s", items=join_names(unscored)))
     panel.status = P.CLOSED
     panel.closed_at = utcnow()
     panel.closed_by_id = getattr(actor, "id", None)

@@ -4,6 +4,7 @@ from wtforms import BooleanField, DecimalField, IntegerField, SelectField, Strin
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
 
 from agri_insurance.forms_util import choices, finite_amount
+from agri_insurance.i18n import with_note
 from agri_insurance.reference.models import ProductCategory, ProductKind, RegionLevel
 from agri_insurance.reference.service import PCT_QUANTUM
 
@@ -84,5 +85,5 @@ class SubsidySchemeForm(FlaskForm):
 
     def __init__(self, *args, products=(), counties=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.product_id.choices = choices([(p.id, f"{p.label}（{p.category.label}）") for p in products])
+        self.product_id.choices = choices([(p.id, with_note(p.label, p.category.label)) for p in products])
         self.region_id.choices = choices([("", _l("全市"))] + [(r.id, r.label) for r in counties])

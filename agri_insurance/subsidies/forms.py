@@ -12,6 +12,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from agri_insurance.forms_util import choices, finite_amount
+from agri_insurance.i18n import with_note
 
 MAX_COUNT = 10_000_000  # households and list rows: far above any county's, well inside an INTEGER column
 
@@ -42,7 +43,7 @@ class ClaimForm(FlaskForm):
     def __init__(self, *args, counties=(), products=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.region_id.choices = choices([(r.id, r.label) for r in counties])
-        self.product_id.choices = choices([(p.id, f"{p.label}（{p.unit}）") for p in products])
+        self.product_id.choices = choices([(p.id, with_note(p.label, p.unit)) for p in products])
 
 
 class VerifyForm(FlaskForm):

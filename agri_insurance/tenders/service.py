@@ -22,6 +22,7 @@ from agri_insurance.audit import service as audit
 from agri_insurance.db_types import MAX_MONEY, MAX_RATIO_PCT, utcnow
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db, lock_for_update
+from agri_insurance.i18n import join_names, with_note
 from agri_insurance.reference.models import Product, Region, RegionLevel
 from agri_insurance.spreadsheets import CONTROL_CHARACTERS, CONTROL_CHARACTERS_REFUSED
 from agri_insurance.tenders.models import CountyException, Lot, RoundStatus, SelectionRound
@@ -168,10 +169,10 @@ def _check_lot_counts(rnd: SelectionRound, field: str | None = None) -> None:
     counts = lots_per_county(rnd)
     require(counts, _("遴选轮次还没有标段"), field)
     needed = min_lots_per_county(rnd)
-    short = [f"{region.label}（{n}）" for region, n in sorted(counts.items(), key=lambda kv: kv[0].code)
+    short = [with_note(region.label, str(n)) for region, n in sorted(counts.items(), key=lambda kv: kv[0].code)
              if n < needed]
     require(not short, _("每个县（市、区）至少需要%(n)s个标段，以下县不足：%(counties)s", n=needed,
-                         counties="、".join(short)), field)
+                         counties=join_names(short)), field)
 
 
 def publish_round(rnd: SelectionRound, actor) -> None:
