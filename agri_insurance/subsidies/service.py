@@ -201,10 +201,6 @@ def save_claim(claim: SubsidyClaim | None, data: dict[str, Any], insurer: Insure
         action = "claim.updated"
     claim.scheme_id = scheme.id
     _set_shares(claim, scheme, amounts)
-    kept_list = underwriting.list_of(claim) if action == "claim.updated" else None
-    if kept_list is not None:
-        # The list stays (same county, product and year); what it is checked against may have changed.
-        kept_list.reconciliation_problems = underwriting.reconcile(claim, kept_list)
     db.session.flush()
     details = {"premium": data["total_premium"]} if action == "claim.created" else {"changes": changes}
     summary = _l("新建补贴申请：%(title)s", title=claim.title) if action == "claim.created" \
@@ -258,7 +254,6 @@ def submit_claim(claim: SubsidyClaim, actor) -> None:
     require(underwriting_list is not None, _("请先上传承保清单"))
     # The list is checked against the claim's figures as they are now (the claim may have been edited since).
     problems = underwriting.reconcile(claim, underwriting_list)
-    underwriting_list.reconciliation_problems = problems
     require(not problems, _("承保清单与申请不一致：%(p)s", p=join_sentences(problems)))
     claim.status = ClaimStatus.SUBMITTED
     claim.submitted_at = utcnow()

@@ -43,10 +43,10 @@ def import_list_job(ctx: JobContext, claim_id: int, path: str, filename: str) ->
     lst = outcome.list
     summary = _("已导入 %(rows)s 行（%(households)s 户），标记 %(flags)s 处", rows=lst.rows, households=lst.households,
                 flags=lst.flag_count)
-    if not lst.reconciled:
+    if not outcome.reconciled:
         summary += _("；清单与申请不一致，请修改后再提交")
     return {"summary": summary, "redirect": f"/underwriting/claims/{claim_id}", "rows": lst.rows,
-            "normalised_cells": outcome.normalised_cells, "reconciled": lst.reconciled}
+            "normalised_cells": outcome.normalised_cells, "reconciled": outcome.reconciled}
 
 
 @job_handler(EXPORT_KIND, label=_l("导出承保清单"),

@@ -29,17 +29,11 @@ class UnderwritingList(db.Model):
     total_sum_insured: Mapped[Decimal] = mapped_column(Money)
     total_premium: Mapped[Decimal] = mapped_column(Money)
     total_farmer_premium: Mapped[Decimal] = mapped_column(Money)
-    # Differences from the claim, in words; empty when the list reconciles and the claim may be submitted.
-    reconciliation_problems: Mapped[list] = mapped_column(sa.JSON, default=list)
     flag_count: Mapped[int] = mapped_column(default=0)
     uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     claim = relationship("SubsidyClaim", backref=sa.orm.backref("underwriting_list", uselist=False))
-
-    @property
-    def reconciled(self) -> bool:
-        return not self.reconciliation_problems
 
 
 class UnderwritingRow(db.Model):

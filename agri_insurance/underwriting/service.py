@@ -50,6 +50,7 @@ class ListHasErrors(DomainError):
 class ImportOutcome:
     list: UnderwritingList
     normalised_cells: int
+    reconciled: bool  # the list matched the claim when it was imported (pages reconcile afresh: see reconcile)
 
 
 def rows_of(lst: UnderwritingList):
@@ -107,7 +108,7 @@ def import_list(claim: SubsidyClaim, path: Path, filename: str, actor, progress:
     underwriting_list = UnderwritingList(
         claim_id=claim.id, filename=filename[:255], sha256=file_sha256(path), rows=0, households=0,
         total_quantity=ZERO, total_sum_insured=ZERO, total_premium=ZERO, total_farmer_premium=ZERO,
-        reconciliation_problems=[], flag_count=0, uploaded_by_id=actor.id)
+        flag_count=0, uploaded_by_id=actor.id)
     db.session.add(underwriting_list)
     db.session.flush()
 
@@ -148,16 +149,16 @@ def import_list(claim: SubsidyClaim, path: Path, filename: str, actor, progress:
     underwriting_list.total_sum_insured = totals["sum_insured"]
     underwriting_list.total_premium = totals["premium"]
     underwriting_list.total_farmer_premium = totals["farmer_premium"]
-    underwriting_list.reconciliation_problems = reconcile(claim, underwriting_list)
+    reconciled = not reconcile(claim, underwriting_list)
     underwriting_list.flag_count = cross_check(underwriting_list, claim, people, repeated)
     db.session.flush()
     audit.record(actor, "underwriting_list.imported", claim,
                  _l("上传承保清单：%(rows)s 行，%(households)s 户，标记 %(flags)s 处",
                    rows=count, households=len(people), flags=underwriting_list.flag_count),
                  filename=filename, sha256=underwriting_list.sha256, rows=count,
-                 reconciled=underwriting_list.reconciled)
+                 reconciled=reconciled)
     progress(100, _("导入完成"))
-    return ImportOutcome(underwriting_list, findings.normalised_cells)
+    return ImportOutcome(underwriting_list, findings.normalised_cells, reconciled)
 
 
 def _read_rows(rows, validator, writer, findings: Findings, progress: Progress, total_bytes, filename):

@@ -135,7 +135,7 @@ def phase_import(path: Path, totals: dict, period: str) -> dict:
         if outcome is not None:
             lst = outcome.list
             result.update({"rows": lst.rows, "households": lst.households, "flags": lst.flag_count,
-                           "reconciled": lst.reconciled})
+                           "reconciled": outcome.reconciled})
         return result
 
 

@@ -336,7 +336,8 @@ def test_an_edit_that_keeps_the_list_shows_the_list_checked_against_the_new_figu
     assert "与申请不一致" in read_text(insurer.get(f"/subsidies/claims/{claim_id}"))
     page = read_text(insurer.get(f"/underwriting/claims/{claim_id}"))
     assert "清单与申请不一致" in page and f"承保户数：清单 {n} 户，申请填报 {n + 1} 户" in page
-    assert not underwriting.list_of(_claim(db, claim_id)).reconciled
+    claim = _claim(db, claim_id)
+    assert underwriting.reconcile(claim, underwriting.list_of(claim))
     # The differences read in the reader's language.
     insurer.get("/lang/en")
     page = read_text(insurer.get(f"/underwriting/claims/{claim_id}"))
@@ -344,4 +345,5 @@ def test_an_edit_that_keeps_the_list_shows_the_list_checked_against_the_new_figu
     insurer.get("/lang/zh_CN")
     insurer.post(f"/subsidies/claims/{claim_id}/edit", data=_form(data))
     assert "清单与申请一致，可以提交" in read_text(insurer.get(f"/underwriting/claims/{claim_id}"))
-    assert underwriting.list_of(_claim(db, claim_id)).reconciled
+    claim = _claim(db, claim_id)
+    assert not underwriting.reconcile(claim, underwriting.list_of(claim))

@@ -40,7 +40,7 @@ def test_valid_list_is_stored_with_totals_and_reconciles(world, db, tmp_path, sm
     lst = outcome.list
     assert (lst.rows, lst.households) == (40, 40)
     assert lst.total_premium == D("2000.00") and lst.total_farmer_premium == D("400.00")
-    assert lst.reconciled and lst.flag_count == 0
+    assert outcome.reconciled and not service.reconcile(claim, lst) and lst.flag_count == 0
     assert stored_rows(db) == 40
 
 
@@ -146,10 +146,10 @@ def test_bad_row_at_the_end_of_a_large_file_stores_nothing(world, db, tmp_path):
 def test_a_new_valid_file_replaces_the_old_list(world, db, tmp_path, small_list):
     claim = claim_for(small_list)
     run_import(db, claim, write_csv(tmp_path / "a.csv", small_list))
-    run_import(db, claim, write_csv(tmp_path / "b.csv", small_list[:10]))
+    outcome = run_import(db, claim, write_csv(tmp_path / "b.csv", small_list[:10]))
     assert stored_rows(db) == 10
     lst = db.session.scalar(sa.select(UnderwritingList))
-    assert not lst.reconciled and any("承保户数" in p for p in lst.reconciliation_problems)
+    assert not outcome.reconciled and any("承保户数" in p for p in service.reconcile(claim, lst))
 
 
 def test_duplicates_in_the_list_and_across_insurers_are_flagged(world, db, tmp_path, small_list):
