@@ -63,6 +63,11 @@ def write_error_report(findings: Findings, path: Path) -> None:
     path.with_suffix(".json").write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
 
 
+def list_title(claim) -> str:
+    """The export's title and file name."""
+    return _("承保清单：%(t)s", t=claim.title)
+
+
 def list_workbook(lst, rows, title: str, show_full_ids: bool = False, progress=None) -> Workbook:
     """The stored list ``lst`` (its ``rows``), with its totals in a last row to check against the claim; ID
     numbers and bank accounts are masked unless the reader's role needs them. ``progress(rows_written)`` is

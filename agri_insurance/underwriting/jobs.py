@@ -13,7 +13,7 @@ from agri_insurance.extensions import db
 from agri_insurance.jobs.registry import JobContext, job_handler
 from agri_insurance.subsidies.models import SubsidyClaim
 from agri_insurance.underwriting import service
-from agri_insurance.underwriting.exports import list_workbook, write_error_report
+from agri_insurance.underwriting.exports import list_title, list_workbook, write_error_report
 
 IMPORT_KIND = service.IMPORT_KIND
 EXPORT_KIND = "underwriting.export"
@@ -27,8 +27,11 @@ def export_path(job_id: int) -> Path:
     return Path(current_app.config["UPLOAD_DIR"]) / "exports" / f"underwriting-{job_id}-list.xlsx"
 
 
-@job_handler(IMPORT_KIND, label=_l("导入承保清单"),
-             page=lambda params: url_for("underwriting.list_detail", claim_id=params["claim_id"]))
+def _list_page(params: dict) -> str:
+    return url_for("underwriting.list_detail", claim_id=params["claim_id"])
+
+
+@job_handler(IMPORT_KIND, label=_l("导入承保清单"), page=_list_page)
 def import_list_job(ctx: JobContext, claim_id: int, path: str, filename: str) -> dict:
     claim = db.session.get(SubsidyClaim, claim_id)
     upload = Path(path)
@@ -45,12 +48,11 @@ def import_list_job(ctx: JobContext, claim_id: int, path: str, filename: str) ->
                 flags=lst.flag_count)
     if not outcome.reconciled:
         summary += _("；清单与申请不一致，请修改后再提交")
-    return {"summary": summary, "redirect": f"/underwriting/claims/{claim_id}", "rows": lst.rows,
+    return {"summary": summary, "redirect": _list_page({"claim_id": claim_id}), "rows": lst.rows,
             "normalised_cells": outcome.normalised_cells, "reconciled": outcome.reconciled}
 
 
-@job_handler(EXPORT_KIND, label=_l("导出承保清单"),
-             page=lambda params: url_for("underwriting.list_detail", claim_id=params["claim_id"]))
+@job_handler(EXPORT_KIND, label=_l("导出承保清单"), page=_list_page)
 def export_list_job(ctx: JobContext, claim_id: int) -> dict:
     """A large list as xlsx, masked as every export is, written to a file the job's page links to."""
     claim = db.session.get(SubsidyClaim, claim_id)
@@ -71,7 +73,3 @@ def export_list_job(ctx: JobContext, claim_id: int) -> dict:
     workbook.save(path)
     return {"summary": _("已导出 %(n)s 行，证件号码已脱敏", n=f"{lst.rows:,}"),
             "redirect": url_for("underwriting.exported_list", job_id=ctx.job_id), "filename": f"{title}.xlsx"}
-
-
-def list_title(claim: SubsidyClaim) -> str:
-    return _("承保清单：%(t)s", t=claim.title)

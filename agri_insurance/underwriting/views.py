@@ -18,7 +18,7 @@ from agri_insurance.spreadsheets import xlsx_download
 from agri_insurance.subsidies.models import ClaimStatus, SubsidyClaim
 from agri_insurance.underwriting import exports, service
 from agri_insurance.underwriting.forms import UploadListForm
-from agri_insurance.underwriting.jobs import EXPORT_KIND, IMPORT_KIND, export_path, list_title, report_path
+from agri_insurance.underwriting.jobs import EXPORT_KIND, IMPORT_KIND, export_path, report_path
 from agri_insurance.underwriting.models import UnderwritingFlag, UnderwritingRow
 from agri_insurance.underwriting.parsing import mask_account, mask_id
 
@@ -119,7 +119,7 @@ def list_xlsx(claim_id: int):
     if lst.rows > current_app.config["DIRECT_EXPORT_ROWS"]:
         flash(_("清单有 %(n)s 行，请用“后台导出”", n=f"{lst.rows:,}"), "warning")
         return redirect(url_for(".list_detail", claim_id=claim.id))
-    title = list_title(claim)
+    title = exports.list_title(claim)
     # Exports are masked for everyone: a file travels further than a page.
     return xlsx_download(exports.list_workbook(lst, service.rows_of(lst), title, show_full_ids=False),
                          f"{title}.xlsx")
