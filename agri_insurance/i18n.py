@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import has_request_context
-from flask_babel import get_locale
+from flask import current_app, has_request_context
+from flask_babel import force_locale, get_locale
 
 
 def is_english() -> bool:
@@ -31,3 +31,9 @@ def with_note(text: str, note: str) -> str:
 def join_sentences(parts) -> str:
     """Messages run together for the reader: "；" between them in Chinese, "; " in English."""
     return ("; " if is_english() else "；").join(str(p) for p in parts)
+
+
+def in_record_language():
+    """`with in_record_language():` text stored as a record (an audit summary, an answer, a reason) is written in
+    the system's default language, Chinese, as the bureau writes it, whoever's request writes it."""
+    return force_locale(current_app.config["BABEL_DEFAULT_LOCALE"])

@@ -10,12 +10,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask import current_app, has_app_context
-from flask_babel import force_locale
+from flask import has_app_context
 from flask_babel.speaklater import LazyString
 
 from agri_insurance.audit.models import AuditEntry
 from agri_insurance.extensions import db
+from agri_insurance.i18n import in_record_language
 
 
 def _jsonable(value: Any) -> Any:
@@ -43,7 +43,7 @@ def _message(text: LazyString) -> dict[str, Any]:
 def _stored_text(summary: str | LazyString) -> str:
     """The summary's text as stored: a lazy one in the system's default language (Chinese)."""
     if isinstance(summary, LazyString) and has_app_context():
-        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        with in_record_language():
             return str(summary)
     return str(summary)
 

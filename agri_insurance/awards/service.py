@@ -8,8 +8,6 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -28,6 +26,7 @@ from agri_insurance.bids.models import Bid, BidStatus
 from agri_insurance.db_types import utcnow
 from agri_insurance.errors import require
 from agri_insurance.extensions import db, lock_for_update
+from agri_insurance.i18n import in_record_language
 from agri_insurance.tenders import service as tenders
 from agri_insurance.tenders.models import Lot, RoundStatus, SelectionRound
 
@@ -147,7 +146,7 @@ def _assignment_note(rnd: SelectionRound) -> str:
     return f"遴选轮次#{rnd.id} 中标"
 
 
-def _add_assignments(rnd: SelectionRound, awards: list[Award], actor) -> int:
+def _add_assignments(rnd: SelectionRound, awards: list[Award]) -> int:
     """Underwriting assignments (source "award") for the years of the term that no assignment of the same
     insurer, county and product covers yet (one recorded by hand may cover some of them). Returns how many."""
     from agri_insurance.subsidies.models import UnderwritingAssignment as UA
@@ -210,7 +209,7 @@ def _revoke(rnd: SelectionRound, reason: str, actor) -> None:
 def withdraw_for_cancellation(rnd: SelectionRound, reason: str, actor) -> None:
     """The round is being cancelled (tenders.cancel_round, same transaction): its result, if any, goes with it
     (see `_withdraw_result`)."""
-    with _in_chinese():
+    with in_record_language():
         answer = _("本轮遴选已取消，中标结果已撤销，质疑不再审查。取消原因：%(reason)s", reason=reason)
         revoke_reason = _("遴选轮次已取消：%(reason)s", reason=reason)
     _withdraw_result(rnd, actor, outcome="cancelled", objection_answer=answer, revoke_reason=revoke_reason,
@@ -245,11 +244,6 @@ def _withdraw_result(rnd: SelectionRound, actor, *, outcome: str, objection_answ
     if revoked:
         _revoke(rnd, revoke_reason, actor)
         audit.record(actor, "awards.revoked", rnd, awards_summary, awards=revoked, **details)
-
-
-def _in_chinese():
-    """Text stored as a record (an answer, a reason) is written in Chinese, as the bureau writes it."""
-    return force_locale(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 # --- public notice ------------------------------------------------------------------------------------
@@ -324,7 +318,7 @@ def answer_objection(objection: Objection, upheld: bool, answer: str, actor) -> 
                     status=OBJECTION_STATUS_LABELS[objection.status]),
                  round_id=rnd.id, upheld=upheld)
     if upheld:
-        with _in_chinese():
+        with in_record_language():
             others = _("另一质疑（%(subject)s）成立，中标结果已撤销并退回评审，本质疑不再单独审查。",
                        subject=objection.subject)
             revoke_reason = _("质疑成立：%(subject)s", subject=objection.subject)
@@ -351,7 +345,7 @@ def finalise(rnd: SelectionRound, actor) -> None:
     db.session.flush()
     # From now on the winners may claim subsidies for their lots' counties and products (not before: a result
     # still open to objections must not be acted on, and a withdrawn one must leave nothing behind).
-    added = _add_assignments(rnd, awards_of(rnd), actor)
+    added = _add_assignments(rnd, awards_of(rnd))
     audit.record(actor, "assignments.created", rnd, _l("确定中标，登记承保资格：%(name)s，%(n)s项", name=rnd.name,
                                                        n=added), round_id=rnd.id)
 
