@@ -26,6 +26,7 @@ from agri_insurance.i18n import join_names, with_note
 from agri_insurance.reference.models import Product, Region, RegionLevel
 from agri_insurance.spreadsheets import CONTROL_CHARACTERS, CONTROL_CHARACTERS_REFUSED
 from agri_insurance.tenders.models import CountyException, Lot, RoundStatus, SelectionRound
+from optimization.lot_design import Cell, design_lots
 
 S = RoundStatus
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -486,9 +487,71 @@ def import_lots(rnd: SelectionRound, rows: list[dict[str, Any]], actor) -> list[
     return created
 
 
-def apply_lot_design(rnd: SelectionRound, region: Region, groups: list[dict[str, Any]], actor) -> list[Lot]:
-    """Create the lots of an accepted lot-design proposal for one county (codes given by the bureau)."""
-    rows = [{"region_id": region.id, "code": g["code"], "name": g["name"], "townships": g.get("townships"),
-             "expected_premium": g["expected_premium"], "loss_ratio_pct": g.get("loss_ratio_pct"),
-             "notes": g.get("notes"), "product_ids": g["product_ids"]} for g in groups]
+# --- lot design assistant (R2) ------------------------------------------------------------------------
+
+def parse_lot_history(text: str, products: list[Product]) -> list[Cell]:
+    """Lines "险种, 年保费, 赔付率%" or "险种, 乡镇, 年保费, 赔付率%" → cells for `design_lots`; DomainError naming
+    the line otherwise. A product is named by its Chinese or English name or its code."""
+    by_spelling = {spelling.lower(): p for p in products for spelling in (p.name, p.name_en, p.code) if spelling}
+    cells: list[Cell] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.replace("，", ",").replace("\t", ",").split(",")]
+        if len(parts) not in (3, 4):
+            raise DomainError(_("第%(n)s行应为：险种, [乡镇,] 年保费, 赔付率", n=number), "history")
+        product = by_spelling.get(parts[0].lower())
+        if product is None:
+            raise DomainError(_("第%(n)s行：未知险种“%(name)s”", n=number, name=parts[0][:40]), "history")
+        township = parts[1] if len(parts) == 4 else None
+        try:
+            premium, ratio = Decimal(parts[-2].replace(",", "")), Decimal(parts[-1].rstrip("%"))
+        except ArithmeticError as e:
+            raise DomainError(_("第%(n)s行：保费和赔付率应为数字", n=number), "history") from e
+        if not premium.is_finite() or not ratio.is_finite() or premium < 0 or ratio < 0:
+            raise DomainError(_("第%(n)s行：保费和赔付率不能为负数", n=number), "history")
+        if premium > MAX_MONEY or ratio > MAX_RATIO_PCT:
+            raise DomainError(_("第%(n)s行：数值过大", n=number), "history")
+        cell_id = f"{product.code}@{township}" if township else product.code
+        if any(c.id == cell_id for c in cells):
+            raise DomainError(_("第%(n)s行：险种重复", n=number), "history")
+        cells.append(Cell(cell_id, product.code, premium, ratio, township))
+    return cells
+
+
+def propose_lots(cells: list[Cell], lot_count: int):
+    """The balanced partition of the county's cells into `lot_count` lots (optimization.lot_design)."""
+    require(len(cells) >= lot_count, _("险种数少于标段数"), "lot_count")
+    try:
+        return design_lots(cells, lot_count)
+    except ValueError as e:
+        raise DomainError(_("无法生成方案：%(reason)s", reason=str(e)), "history") from e
+
+
+def apply_lot_design(rnd: SelectionRound, region: Region, cells: list[Cell],
+                     picks: list[tuple[str, str, list[str]]], actor) -> list[Lot]:
+    """Create the lots of an accepted proposal for one county: `picks` is (code, name, cell ids) per lot as the
+    bureau edited them. Each lot's premium is its cells' sum and its loss ratio their premium-weighted mean; a
+    cell may be in one lot only (its premium would count twice)."""
+    by_id = {c.id: c for c in cells}
+    products = {p.code: p for p in db.session.scalars(sa.select(Product))}
+    rows, placed = [], set()
+    for code, name, cell_ids in picks:
+        members = [by_id[c] for c in cell_ids if c in by_id]
+        if not members:
+            continue
+        twice = next((c for c in members if c.id in placed), None)
+        if twice is not None:
+            label = products[twice.product].label
+            raise DomainError(_("“%(cell)s”只能划入一个标段",
+                                cell=with_note(label, twice.township) if twice.township else label), "history")
+        placed.update(c.id for c in members)
+        premium = sum((c.expected_premium for c in members), Decimal(0))
+        claims = sum((c.expected_premium * c.loss_ratio for c in members), Decimal(0))
+        rows.append({"region_id": region.id, "code": code.strip(), "name": name.strip(),
+                     "expected_premium": premium,
+                     "loss_ratio_pct": (claims / premium).quantize(Decimal("0.01")) if premium else None,
+                     "townships": "、".join(sorted({c.township for c in members if c.township})) or None,
+                     "notes": None, "product_ids": sorted({products[c.product].id for c in members})})
+    require(rows, _("请至少为一个标段选择险种"), "history")
     return import_lots(rnd, rows, actor)

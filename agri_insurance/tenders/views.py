@@ -1,4 +1,3 @@
-from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -11,11 +10,9 @@ from agri_insurance.auth.permissions import ALL_ROLES, roles_required, scoped_ge
 from agri_insurance.awards import service as awards_service
 from agri_insurance.awards.models import PUBLISHED_STATES
 from agri_insurance.bids import service as bids_service
-from agri_insurance.db_types import MAX_MONEY, MAX_RATIO_PCT
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
 from agri_insurance.forms_util import commit_or_flash, refuse, show_domain_error
-from agri_insurance.i18n import with_note
 from agri_insurance.reference.models import Product, Region, RegionLevel
 from agri_insurance.spreadsheets import xlsx_download
 from agri_insurance.tenders import exports, service
@@ -28,7 +25,6 @@ from agri_insurance.tenders.forms import (
     UploadForm,
 )
 from agri_insurance.tenders.models import CountyException, Lot, RoundStatus, SelectionRound
-from optimization.lot_design import Cell, design_lots
 
 bp = Blueprint("tenders", __name__, url_prefix="/tenders")
 MANAGERS = (Role.CITY_AGRI,)
@@ -266,38 +262,6 @@ def lots_export(round_id: int):
 
 # --- lot design assistant (R2) ------------------------------------------------------------------------
 
-def _parse_history(text: str) -> list[Cell]:
-    """Lines "险种, 年保费, 赔付率%" or "险种, 乡镇, 年保费, 赔付率%" → cells for `design_lots`."""
-    products = {}
-    for p in _products():
-        for spelling in (p.name, p.name_en, p.code):
-            products[spelling.lower()] = p
-    cells: list[Cell] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = [p.strip() for p in line.replace("，", ",").replace("\t", ",").split(",")]
-        if len(parts) not in (3, 4):
-            raise DomainError(_("第%(n)s行应为：险种, [乡镇,] 年保费, 赔付率", n=number), "history")
-        product = products.get(parts[0].lower())
-        if product is None:
-            raise DomainError(_("第%(n)s行：未知险种“%(name)s”", n=number, name=parts[0][:40]), "history")
-        township = parts[1] if len(parts) == 4 else None
-        try:
-            premium, ratio = Decimal(parts[-2].replace(",", "")), Decimal(parts[-1].rstrip("%"))
-        except ArithmeticError as e:
-            raise DomainError(_("第%(n)s行：保费和赔付率应为数字", n=number), "history") from e
-        if not premium.is_finite() or not ratio.is_finite() or premium < 0 or ratio < 0:
-            raise DomainError(_("第%(n)s行：保费和赔付率不能为负数", n=number), "history")
-        if premium > MAX_MONEY or ratio > MAX_RATIO_PCT:
-            raise DomainError(_("第%(n)s行：数值过大", n=number), "history")
-        cell_id = f"{product.code}@{township}" if township else product.code
-        if any(c.id == cell_id for c in cells):
-            raise DomainError(_("第%(n)s行：险种重复", n=number), "history")
-        cells.append(Cell(cell_id, product.code, premium, ratio, township))
-    return cells
-
-
 @bp.route("/<int:round_id>/lot-design", methods=["GET", "POST"])
 @roles_required(*MANAGERS)
 def lot_design_assistant(round_id: int):
@@ -310,44 +274,16 @@ def lot_design_assistant(round_id: int):
     if form.validate_on_submit():
         region = db.session.get(Region, form.region_id.data)
         try:
-            parsed = _parse_history(form.history.data)
+            parsed = service.parse_lot_history(form.history.data, list(products.values()))
             cells = {c.id: c for c in parsed}
             if request.form.get("accept"):
-                groups = []
-                placed: set[str] = set()
-                for index in range(form.lot_count.data):
-                    members = [cells[c] for c in request.form.getlist(f"group_{index}") if c in cells]
-                    if not members:
-                        continue
-                    twice = [c for c in members if c.id in placed]
-                    if twice:  # its premium would count in two lots
-                        label = products[twice[0].product].label
-                        raise DomainError(_("“%(cell)s”只能划入一个标段", cell=with_note(label, twice[0].township)
-                                            if twice[0].township else label), "history")
-                    placed.update(c.id for c in members)
-                    premium = sum((c.expected_premium for c in members), Decimal(0))
-                    claims = sum((c.expected_premium * c.loss_ratio for c in members), Decimal(0))
-                    townships = sorted({c.township for c in members if c.township})
-                    groups.append({
-                        "code": request.form.get(f"code_{index}", "").strip(),
-                        "name": request.form.get(f"name_{index}", "").strip(),
-                        "expected_premium": premium,
-                        "loss_ratio_pct": (claims / premium).quantize(Decimal("0.01")) if premium else None,
-                        "townships": "、".join(townships) or None,
-                        "product_ids": sorted({products[c.product].id for c in members}),
-                    })
-                if not groups:
-                    raise DomainError(_("请至少为一个标段选择险种"), "history")
-                service.apply_lot_design(rnd, region, groups, current_user)
+                picks = [(request.form.get(f"code_{i}", ""), request.form.get(f"name_{i}", ""),
+                          request.form.getlist(f"group_{i}")) for i in range(form.lot_count.data)]
+                created = service.apply_lot_design(rnd, region, parsed, picks, current_user)
                 db.session.commit()
-                flash(_("已按方案新建 %(n)s 个标段", n=len(groups)), "success")
+                flash(_("已按方案新建 %(n)s 个标段", n=len(created)), "success")
                 return redirect(url_for(".round_detail", round_id=rnd.id))
-            if len(parsed) < form.lot_count.data:
-                raise DomainError(_("险种数少于标段数"), "lot_count")
-            try:
-                design = design_lots(parsed, form.lot_count.data)
-            except ValueError as e:
-                raise DomainError(_("无法生成方案：%(reason)s", reason=str(e)), "history") from e
+            design = service.propose_lots(parsed, form.lot_count.data)
         except DomainError as e:
             db.session.rollback()
             show_domain_error(form, e)

@@ -69,11 +69,12 @@ def test_lot_design_assistant_proposes_balanced_lots_and_creates_them(login, db)
     page = city.post(f"/tenders/{rnd.id}/lot-design", data=form).get_data(as_text=True)
     assert "方案：余干县，2 个标段" in page
     # Accept the proposal as shown (the page's checkboxes), with the bureau's codes.
-    from agri_insurance.tenders.views import _parse_history
+    from agri_insurance.reference.models import Product
+    from agri_insurance.tenders.service import parse_lot_history
     from optimization.lot_design import design_lots
 
     with city.application.test_request_context():
-        design = design_lots(_parse_history(history), 2)
+        design = design_lots(parse_lot_history(history, db.session.scalars(sa.select(Product)).all()), 2)
     accept = {**form, "accept": "1"}
     for index in range(len(design.lots)):
         accept[f"code_{index}"] = f"YG-{index + 1}"
