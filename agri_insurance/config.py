@@ -11,6 +11,8 @@ import os
 import secrets
 from pathlib import Path
 
+from agri_insurance.clock import LOCAL_TZ
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("AGRI_INSTANCE_DIR", PROJECT_ROOT / "instance"))
 
@@ -41,7 +43,7 @@ def normalise_database_url(url: str) -> str:
 class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     BABEL_DEFAULT_LOCALE = "zh_CN"
-    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    BABEL_DEFAULT_TIMEZONE = LOCAL_TZ.key  # pages show times as the clock counts them
     LANGUAGES = ("zh_CN", "en")
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True

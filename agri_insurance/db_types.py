@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
@@ -20,11 +19,6 @@ MAX_RATIO_PCT = Decimal("999.99")  # a loss ratio in percent, within Percent (Nu
 def to_fen(amount: Decimal) -> Decimal:
     """Round a yuan amount to the fen, half away from zero (the accounting convention)."""
     return amount.quantize(FEN, rounding=ROUND_HALF_UP)
-
-
-def utcnow() -> datetime:
-    """Naive UTC 'now'. All stored datetimes are naive UTC; pages show them in Asia/Shanghai."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def enum_type(enum_cls: type[enum.Enum], length: int = 32) -> sa.Enum:

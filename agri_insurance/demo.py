@@ -171,7 +171,7 @@ def load_demo_round() -> int:
     """One selection round open for bids (deadline 30 days ahead) with lots in three counties. Idempotent."""
     from datetime import timedelta
 
-    from agri_insurance.db_types import utcnow
+    from agri_insurance.clock import utcnow
     from agri_insurance.tenders import service as tenders
     from agri_insurance.tenders.models import SelectionRound
 

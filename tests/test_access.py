@@ -214,7 +214,7 @@ def _failed_import(db) -> int:
     """A failed list import of the demo insurer, with its error report on disk (created once per test)."""
     from flask import current_app
 
-    from agri_insurance.db_types import utcnow
+    from agri_insurance.clock import utcnow
     from agri_insurance.jobs.models import Job, JobStatus
     from agri_insurance.underwriting.exports import write_error_report
     from agri_insurance.underwriting.jobs import IMPORT_KIND, report_path
@@ -236,7 +236,7 @@ def _failed_import(db) -> int:
 def _export_job(db, role, claim_id: int) -> int:
     """A finished export of the claim's list by the logged-in role's demo user (admin's for anonymous requests),
     with its file."""
-    from agri_insurance.db_types import utcnow
+    from agri_insurance.clock import utcnow
     from agri_insurance.jobs.models import Job, JobStatus
     from agri_insurance.underwriting.jobs import EXPORT_KIND, export_path
 

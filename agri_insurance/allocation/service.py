@@ -16,7 +16,8 @@ from agri_insurance.allocation.models import AllocationRun, InsurerCapacity, Run
 from agri_insurance.audit import service as audit
 from agri_insurance.awards import service as awards
 from agri_insurance.bids import service as bids_service
-from agri_insurance.db_types import to_fen, utcnow
+from agri_insurance.clock import utcnow
+from agri_insurance.db_types import to_fen
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.i18n import join_sentences

@@ -10,7 +10,7 @@ from flask_babel import gettext, lazy_pgettext
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from agri_insurance.db_types import utcnow
+from agri_insurance.clock import utcnow
 from agri_insurance.extensions import db
 
 # What each kind of audited record is called on the audit page (the stored object_type is the model's name);

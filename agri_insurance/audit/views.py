@@ -3,6 +3,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import Blueprint, render_template, request
 
+from agri_insurance import clock
 from agri_insurance.audit.models import AuditEntry, object_type_label
 from agri_insurance.auth.models import Role
 from agri_insurance.auth.permissions import roles_required
@@ -15,7 +16,7 @@ PAGE_SIZE = 50
 
 def _parse_date(value: str | None):
     try:
-        return datetime.strptime(value, "%Y-%m-%d") if value else None
+        return datetime.strptime(value, "%Y-%m-%d").date() if value else None
     except ValueError:
         return None
 
@@ -33,11 +34,11 @@ def entries():
         stmt = stmt.where(AuditEntry.object_type == args["object_type"])
     if args.get("object_id"):
         stmt = stmt.where(AuditEntry.object_id == args["object_id"].strip())
-    # Dates are entered in local time (Asia/Shanghai, UTC+8); entries are stored in UTC.
+    # Dates are local calendar days; entries are stored in UTC.
     if date_from := _parse_date(args.get("from")):
-        stmt = stmt.where(AuditEntry.created_at >= date_from - timedelta(hours=8))
+        stmt = stmt.where(AuditEntry.created_at >= clock.start_of_local_day(date_from))
     if date_to := _parse_date(args.get("to")):
-        stmt = stmt.where(AuditEntry.created_at < date_to + timedelta(days=1, hours=-8))
+        stmt = stmt.where(AuditEntry.created_at < clock.start_of_local_day(date_to + timedelta(days=1)))
     page = max(1, args.get("page", 1, type=int_arg))
     pagination = db.paginate(stmt.order_by(AuditEntry.id.desc()), page=page, per_page=PAGE_SIZE, error_out=False)
     object_types = db.session.scalars(sa.select(AuditEntry.object_type).distinct().order_by(AuditEntry.object_type))

@@ -11,7 +11,8 @@ from flask_babel import lazy_pgettext
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from agri_insurance.db_types import enum_type, utcnow
+from agri_insurance.clock import utcnow
+from agri_insurance.db_types import enum_type
 from agri_insurance.extensions import db
 
 

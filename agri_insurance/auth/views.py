@@ -7,7 +7,7 @@ from agri_insurance.auth import service
 from agri_insurance.auth.forms import ChangePasswordForm, LoginForm, ResetPasswordForm, UserForm
 from agri_insurance.auth.models import Role, User
 from agri_insurance.auth.permissions import login_required, public, roles_required
-from agri_insurance.db_types import utcnow
+from agri_insurance.clock import utcnow
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
 from agri_insurance.forms_util import commit_or_flash, safe_next, show_domain_error

@@ -1,31 +1,18 @@
-"""The working-day calendar of the public notice: Monday to Friday, less the holidays the admin lists."""
+"""The holidays the admin lists, and the public notice's end counted on them (clock.add_working_days)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from agri_insurance import clock
 from agri_insurance.audit import service as audit
 from agri_insurance.awards.models import Holiday, PublicNotice
 from agri_insurance.errors import require
 from agri_insurance.extensions import db
-
-
-def is_working_day(day: date, holidays: set[date]) -> bool:
-    return day.weekday() < 5 and day not in holidays
-
-
-def add_working_days(start: date, days: int, holidays: set[date]) -> date:
-    """The date `days` working days after `start` (start itself not counted); `start` for 0 days."""
-    current = start
-    while days > 0:
-        current += timedelta(days=1)
-        if is_working_day(current, holidays):
-            days -= 1
-    return current
 
 
 def holidays_from(start: date) -> set[date]:
@@ -35,7 +22,7 @@ def holidays_from(start: date) -> set[date]:
 
 def notice_end(start: date, days: int) -> date:
     """Last day of a notice period of `days` working days published on `start`."""
-    return add_working_days(start, days, holidays_from(start))
+    return clock.add_working_days(start, days, holidays_from(start))
 
 
 def add_holiday(day: date, name: str, actor) -> Holiday:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from agri_insurance.awards import exports, service
 from agri_insurance.bids.models import Bid, BidStatus
-from agri_insurance.db_types import utcnow
+from agri_insurance.clock import utcnow
 from agri_insurance.extensions import db
 from agri_insurance.tenders.models import RoundStatus, SelectionRound
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from agri_insurance import clock
 from agri_insurance.audit import service as audit
 from agri_insurance.awards import calendar
 from agri_insurance.awards.models import (
@@ -23,7 +24,7 @@ from agri_insurance.awards.models import (
     PublicNotice,
 )
 from agri_insurance.bids.models import Bid, BidStatus
-from agri_insurance.db_types import utcnow
+from agri_insurance.clock import utcnow
 from agri_insurance.errors import require
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.i18n import in_record_language
@@ -79,7 +80,7 @@ def current_notice(rnd: SelectionRound) -> PublicNotice | None:
 
 
 def notice_is_open(notice: PublicNotice | None) -> bool:
-    return notice is not None and notice.closed_at is None and tenders.local_today() <= notice.ends_on
+    return notice is not None and notice.closed_at is None and clock.local_today() <= notice.ends_on
 
 
 def objections_of(rnd: SelectionRound, user) -> list[Objection]:
@@ -257,7 +258,7 @@ def publish(rnd: SelectionRound, actor) -> PublicNotice:
     run_id = db.session.scalar(sa.select(AllocationRun.id).where(
         AllocationRun.round_id == rnd.id, AllocationRun.adopted_at.is_not(None), AllocationRun.revoked_at.is_(None)))
     tenders.mark_publicised(rnd, actor)
-    starts = tenders.local_today()
+    starts = clock.local_today()
     ends = calendar.notice_end(starts, rnd.notice_working_days)
     notice = PublicNotice(round_id=rnd.id, run_id=run_id, starts_on=starts, ends_on=ends,
                           working_days=rnd.notice_working_days, opened_by_id=getattr(actor, "id", None))
@@ -335,7 +336,7 @@ def finalise(rnd: SelectionRound, actor) -> None:
     require(rnd.status is S.PUBLICISED, _("只有公示中的轮次可以确定中标"))
     notice = current_notice(rnd)
     require(notice is not None and notice.closed_at is None, _("本轮没有进行中的公示"))
-    require(tenders.local_today() > notice.ends_on,
+    require(clock.local_today() > notice.ends_on,
             _("公示期至%(end)s结束，期满后才能确定中标", end=notice.ends_on.isoformat()))
     pending = pending_objections(rnd)
     require(not pending, _("还有%(n)s件质疑未答复，不能确定中标", n=pending))
@@ -354,5 +355,5 @@ def issue_date(rnd: SelectionRound) -> date:
     """The date on the notices: the day the result was finalised, or today for a draft before that."""
     notice = current_notice(rnd)
     if notice is not None and notice.outcome == "finalised" and notice.closed_at is not None:
-        return tenders.utc_to_local(notice.closed_at).date()
-    return tenders.local_today()
+        return clock.local_date(notice.closed_at)
+    return clock.local_today()

@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from agri_insurance import storage
+from agri_insurance import clock, storage
 from agri_insurance.auth.models import Role
 from agri_insurance.auth.permissions import ALL_ROLES, public, roles_required, scoped_get_or_404
 from agri_insurance.awards import calendar, exports, ocds, service
@@ -76,7 +76,7 @@ def _round_page(rnd: SelectionRound, answering: int | None = None, answer_form: 
         # the objector and the bureau see their objections whatever became of the result
         objections=service.objections_of(rnd, current_user),
         pending=service.pending_objections(rnd) if visible and current_user.role in BUREAU else 0,
-        today=tenders.local_today(),
+        today=clock.local_today(),
         notices=exports.notices(rnd) if visible and current_user.role in BUREAU else [],
         own_notice=own_notice, can_object=bidder and service.notice_is_open(notice) and rnd.status is tenders.S.PUBLICISED,
         manager=current_user.role in MANAGERS, answer_form=AnswerForm(formdata=None), answering=answering,

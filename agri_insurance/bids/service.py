@@ -33,7 +33,7 @@ from agri_insurance.bids.models import (
     BidStatus,
     RiskRating,
 )
-from agri_insurance.db_types import utcnow
+from agri_insurance.clock import utcnow
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.tenders import service as tenders

@@ -51,7 +51,8 @@ from flask_babel import lazy_gettext as _l
 from agri_insurance.audit import service as audit
 from agri_insurance.auth.models import Role, User
 from agri_insurance.bids.models import Bid
-from agri_insurance.db_types import MAX_MONEY, utcnow
+from agri_insurance.clock import utcnow
+from agri_insurance.db_types import MAX_MONEY
 from agri_insurance.errors import DomainError, require
 from agri_insurance.evaluation.models import (
     CONTROL_DECISION_LABELS,

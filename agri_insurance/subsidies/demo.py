@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from agri_insurance.auth import service as auth_service
 from agri_insurance.auth.models import Role, User
-from agri_insurance.db_types import utcnow
+from agri_insurance.clock import utcnow
 from agri_insurance.extensions import db
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel
 from agri_insurance.subsidies import service

@@ -10,8 +10,10 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from agri_insurance import clock
 from agri_insurance.auth.models import CITY_ROLES, Role
-from agri_insurance.db_types import Money, Percent, enum_type, utcnow
+from agri_insurance.clock import utcnow
+from agri_insurance.db_types import Money, Percent, enum_type
 from agri_insurance.extensions import db
 
 
@@ -173,9 +175,7 @@ class SubsidyClaim(db.Model):
     def due_date(self) -> date | None:
         if self.verified_at is None or self.due_days is None:
             return None
-        from datetime import timedelta
-
-        return (self.verified_at + timedelta(hours=8)).date() + timedelta(days=self.due_days)
+        return clock.days_after(self.verified_at, self.due_days)
 
     @property
     def title(self) -> str:

@@ -15,7 +15,7 @@ So the government shares and the farmer premium always add up exactly to the cla
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -24,9 +24,11 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from agri_insurance import clock
 from agri_insurance.audit import service as audit
 from agri_insurance.auth.models import Role
-from agri_insurance.db_types import FEN, MAX_MONEY, to_fen, utcnow
+from agri_insurance.clock import utcnow
+from agri_insurance.db_types import FEN, MAX_MONEY, to_fen
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.i18n import join_sentences, pick
@@ -423,7 +425,7 @@ def confirm_payment(claim: SubsidyClaim, level: ShareLevel, amount: Decimal, pai
     require(amount <= share.outstanding,
             _("拨付金额超出应付余额 %(left)s 元", left=f"{share.outstanding:,.2f}"), "amount")
     require(amount == to_fen(amount), _("拨付金额最多两位小数"), "amount")
-    require(paid_on <= (utcnow() + timedelta(hours=8)).date(), _("拨付日期不能晚于今天"), "paid_on")
+    require(paid_on <= clock.local_today(), _("拨付日期不能晚于今天"), "paid_on")
     duplicate = db.session.scalar(sa.select(Payment.id).where(
         Payment.claim_id == claim.id, Payment.level == level, Payment.voucher_no == voucher_no))
     require(duplicate is None, _("凭证号 %(v)s 已登记过", v=voucher_no), "voucher_no")
@@ -521,13 +523,9 @@ class OverdueItem:
     days_overdue: int
 
 
-def local_today() -> date:
-    return (utcnow() + timedelta(hours=8)).date()  # the bureaus work in Asia/Shanghai time
-
-
 def overdue_items(scope_clause, today: date | None = None) -> list[OverdueItem]:
     """Government shares still outstanding after their due date, worst first."""
-    today = today or local_today()
+    today = today or clock.local_today()
     claims = db.session.scalars(sa.select(SubsidyClaim).where(SubsidyClaim.status.in_(COMMITTED), scope_clause)
                                 .options(sa.orm.selectinload(SubsidyClaim.shares))
                                 .order_by(SubsidyClaim.verified_at)).all()

@@ -5,6 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from agri_insurance import clock
 from agri_insurance.audit.models import AuditEntry
 from agri_insurance.auth.models import CITY_ROLES, Role
 from agri_insurance.auth.permissions import roles_required, scope_clause, scoped_get_or_404
@@ -49,7 +50,7 @@ def _products():
 
 
 def _year_arg() -> int:
-    return request.args.get("year", type=int_arg) or service.local_today().year
+    return request.args.get("year", type=int_arg) or clock.local_today().year
 
 
 # --- claims ------------------------------------------------------------------------------------------
@@ -72,7 +73,7 @@ def claims():
 def _claim_form(claim=None):
     form = ClaimForm(obj=claim, counties=_counties(), products=_products())
     if claim is None and request.method == "GET":
-        form.year.data = service.local_today().year
+        form.year.data = clock.local_today().year
     return form
 
 
@@ -121,7 +122,7 @@ def _claim_page(claim: SubsidyClaim, payment_form: PaymentForm | None = None):
               if claim.status in COMMITTED and claim.share(lvl) is not None and claim.share(lvl).outstanding > 0]
     if payment_form is None:
         payment_form = PaymentForm(levels=levels, formdata=None)
-        payment_form.paid_on.data = service.local_today()
+        payment_form.paid_on.data = clock.local_today()
     budget = service.budget_checks(claim) if claim.status is ClaimStatus.SUBMITTED else []
     underwriting_list = underwriting.list_of(claim)
     return render_template("subsidies/claim_detail.html", claim=claim, timeline=list(timeline),
@@ -210,8 +211,8 @@ def assignments():
         insurers = db.session.scalars(sa.select(Insurer).where(Insurer.active).order_by(Insurer.name)).all()
         form = AssignmentForm(insurers=insurers, counties=_counties(), products=_products())
         if request.method == "GET":
-            form.start_year.data = service.local_today().year
-            form.end_year.data = service.local_today().year + 2
+            form.start_year.data = clock.local_today().year
+            form.end_year.data = clock.local_today().year + 2
         if form.validate_on_submit():
             done = commit_or_flash(lambda: service.save_assignment(form.data, current_user), _("承保安排已登记"), form)
             if done:
@@ -272,7 +273,7 @@ def budgets():
 @roles_required(*CLAIM_READERS)
 def overdue():
     items = service.overdue_items(scope_clause(SubsidyClaim, current_user))
-    return render_template("subsidies/overdue.html", items=items, today=service.local_today())
+    return render_template("subsidies/overdue.html", items=items, today=clock.local_today())
 
 
 def _ledger_scope():

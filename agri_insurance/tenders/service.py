@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from agri_insurance import clock
 from agri_insurance.audit import service as audit
-from agri_insurance.db_types import MAX_MONEY, MAX_RATIO_PCT, utcnow
+from agri_insurance.clock import utcnow
+from agri_insurance.db_types import MAX_MONEY, MAX_RATIO_PCT
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.i18n import join_names, with_note
@@ -29,7 +30,6 @@ from agri_insurance.tenders.models import CountyException, Lot, RoundStatus, Sel
 from optimization.lot_design import Cell, design_lots
 
 S = RoundStatus
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 # The whole state machine in one table: from-status → the statuses it may move to.
 ROUND_TRANSITIONS: dict[RoundStatus, frozenset[RoundStatus]] = {
@@ -56,26 +56,13 @@ EXCEPTION_STATES = (S.DRAFT, S.OPEN, S.CLOSED, S.OPENED, S.EVALUATION)
 
 # --- time -------------------------------------------------------------------------------------------
 
-def local_to_utc(value: datetime) -> datetime:
-    """A naive Asia/Shanghai time (as typed in a form) → naive UTC (as stored)."""
-    return value.replace(tzinfo=LOCAL_TZ).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
-
-
-def utc_to_local(value: datetime) -> datetime:
-    return value.replace(tzinfo=ZoneInfo("UTC")).astimezone(LOCAL_TZ).replace(tzinfo=None)
-
-
-def local_today() -> date:
-    return utc_to_local(utcnow()).date()
-
-
 def term_end_utc(rnd: SelectionRound) -> datetime:
     """The first instant after the term: 1 January of the year after the term's last year, local time."""
-    return local_to_utc(datetime(rnd.term_end_year + 1, 1, 1))
+    return clock.start_of_local_year(rnd.term_end_year + 1)
 
 
 def term_start_utc(rnd: SelectionRound) -> datetime:
-    return local_to_utc(datetime(rnd.term_start_year, 1, 1))
+    return clock.start_of_local_year(rnd.term_start_year)
 
 
 # --- the state machine --------------------------------------------------------------------------------
@@ -217,14 +204,14 @@ def notice_ends_on(rnd: SelectionRound) -> date | None:
     notice = current_notice(rnd)
     if notice is not None:
         return notice.ends_on
-    return calendar.notice_end(utc_to_local(rnd.publicised_at).date(), rnd.notice_working_days)
+    return calendar.notice_end(clock.to_local(rnd.publicised_at).date(), rnd.notice_working_days)
 
 
 def mark_awarded(rnd: SelectionRound, actor) -> None:
     """publicised → awarded, once the notice period (working days) is over."""
     require(rnd.status is S.PUBLICISED, _("只有公示中的轮次可以确定中标"))
     ends = notice_ends_on(rnd)
-    require(ends is not None and local_today() > ends,
+    require(ends is not None and clock.local_today() > ends,
             _("公示期（%(n)s个工作日）尚未结束", n=rnd.notice_working_days))
     transition(rnd, S.AWARDED, actor, _l("公示期满，确定中标：%(name)s", name=rnd.name))
 
@@ -348,7 +335,7 @@ def add_exception(rnd: SelectionRound, region: Region, max_insurers: int, approv
     require(max_insurers > rnd.max_insurers,
             _("例外上限应大于本轮的一般上限（%(n)s家）", n=rnd.max_insurers), "max_insurers")
     require((approval_doc_no or "").strip(), _("请填写省级批准文号"), "approval_doc_no")
-    require(approval_date <= local_today(), _("批准日期不能晚于今天"), "approval_date")
+    require(approval_date <= clock.local_today(), _("批准日期不能晚于今天"), "approval_date")
     duplicate = db.session.scalar(sa.select(CountyException.id).where(
         CountyException.round_id == rnd.id, CountyException.region_id == region.id))
     require(duplicate is None, _("%(county)s 已有例外记录", county=region.label), "region_id")

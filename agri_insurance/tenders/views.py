@@ -4,7 +4,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from agri_insurance import storage
+from agri_insurance import clock, storage
 from agri_insurance.auth.models import Role
 from agri_insurance.auth.permissions import ALL_ROLES, roles_required, scoped_get_or_404
 from agri_insurance.awards import service as awards_service
@@ -66,8 +66,8 @@ def rounds():
 
 def _round_data(form: RoundForm) -> dict:
     data = {name: getattr(form, name).data for name in service.ROUND_FIELDS}
-    data["bid_deadline"] = service.local_to_utc(data["bid_deadline"])
-    data["opening_time"] = service.local_to_utc(data["opening_time"])
+    data["bid_deadline"] = clock.to_utc(data["bid_deadline"])
+    data["opening_time"] = clock.to_utc(data["opening_time"])
     for name in ("contact", "notes"):
         data[name] = (data[name] or "").strip() or None
     return data
@@ -90,8 +90,8 @@ def edit_round(round_id: int):
     rnd = _round(round_id)
     form = RoundForm(obj=rnd)
     if request.method == "GET":
-        form.bid_deadline.data = service.utc_to_local(rnd.bid_deadline)
-        form.opening_time.data = service.utc_to_local(rnd.opening_time)
+        form.bid_deadline.data = clock.to_local(rnd.bid_deadline)
+        form.opening_time.data = clock.to_local(rnd.opening_time)
     if form.validate_on_submit():
         done = commit_or_flash(lambda: service.update_round(rnd, _round_data(form), current_user), _("已保存"), form)
         if done:

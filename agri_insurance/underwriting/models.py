@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from agri_insurance.db_types import Money, enum_type, utcnow
+from agri_insurance.clock import utcnow
+from agri_insurance.db_types import Money, enum_type
 from agri_insurance.extensions import db
 
 

@@ -21,7 +21,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from agri_insurance.audit import service as audit
-from agri_insurance.db_types import FEN, utcnow
+from agri_insurance.clock import utcnow
+from agri_insurance.db_types import FEN
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.jobs.models import Job, JobStatus

@@ -9,7 +9,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 import time_machine
 
-from agri_insurance.db_types import utcnow
+from agri_insurance.clock import utcnow
 from agri_insurance.extensions import db as _db
 from tests.tenders.factories import PDF_BYTES, make_bid, make_round, user
 

@@ -12,9 +12,10 @@ from docx import Document
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from agri_insurance import clock
 from agri_insurance.awards import calendar, exports, ocds, service
 from agri_insurance.awards.models import Award, BackupUnderwriter, Holiday, ObjectionStatus
-from agri_insurance.db_types import utcnow
+from agri_insurance.clock import utcnow
 from agri_insurance.errors import DomainError
 from agri_insurance.subsidies.models import UnderwritingAssignment
 from agri_insurance.tenders.models import RoundStatus
@@ -32,11 +33,11 @@ from tests.tenders.factories import PDF_BYTES, user
 
 def test_working_days_skip_the_weekend_and_listed_holidays():
     friday = date(2026, 9, 25)
-    assert calendar.add_working_days(friday, 1, set()) == date(2026, 9, 28)   # over the weekend to Monday
-    assert calendar.add_working_days(friday, 5, set()) == date(2026, 10, 2)
+    assert clock.add_working_days(friday, 1, set()) == date(2026, 9, 28)   # over the weekend to Monday
+    assert clock.add_working_days(friday, 5, set()) == date(2026, 10, 2)
     national_day = {date(2026, 10, 1), date(2026, 10, 2), date(2026, 10, 5)}
-    assert calendar.add_working_days(friday, 5, national_day) == date(2026, 10, 7)
-    assert calendar.add_working_days(friday, 0, national_day) == friday
+    assert clock.add_working_days(friday, 5, national_day) == date(2026, 10, 7)
+    assert clock.add_working_days(friday, 0, national_day) == friday
 
 
 def test_notice_period_uses_the_admin_holiday_list(login, db):

@@ -8,7 +8,7 @@ from openpyxl import load_workbook
 
 from agri_insurance.bids import service
 from agri_insurance.bids.models import Bid
-from agri_insurance.db_types import utcnow
+from agri_insurance.clock import utcnow
 from agri_insurance.extensions import db as _db
 from tests.tenders.factories import make_bid, make_round, user
 

@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from agri_insurance.audit.models import AuditEntry
 from agri_insurance.bids import service
 from agri_insurance.bids.models import Bid, BidStatus
-from agri_insurance.db_types import utcnow
+from agri_insurance.clock import utcnow
 from agri_insurance.errors import DomainError
 from agri_insurance.tenders import service as tenders
 from tests.factories import make_insurer, make_user

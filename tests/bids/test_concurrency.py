@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from agri_insurance.auth.models import User
 from agri_insurance.bids import service
 from agri_insurance.bids.models import Bid, BidStatus
-from agri_insurance.db_types import utcnow
+from agri_insurance.clock import utcnow
 from agri_insurance.extensions import db as _db
 from tests.concurrency import second_waits_for_first
 from tests.tenders.factories import bid_data, make_bid, make_round

@@ -10,7 +10,7 @@ from pypdf import PdfReader
 
 from agri_insurance.auth.models import Role
 from agri_insurance.bids import service
-from agri_insurance.db_types import utcnow
+from agri_insurance.clock import utcnow
 from agri_insurance.reference.models import Insurer
 from tests.factories import make_user
 from tests.tenders.factories import make_bid, make_round, user

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from pypdf import PdfReader
 
-from agri_insurance.db_types import utcnow
+from agri_insurance.clock import utcnow
 from tests.e2e.conftest import log_in
 from tests.tenders.factories import make_round
 

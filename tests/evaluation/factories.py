@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import time_machine
 
 from agri_insurance.auth.models import Role, User
-from agri_insurance.db_types import utcnow
+from agri_insurance.clock import utcnow
 from agri_insurance.extensions import db as _db
 from agri_insurance.reference.models import Insurer
 from tests.factories import make_user

@@ -7,7 +7,7 @@ import threading
 import sqlalchemy as sa
 
 from agri_insurance.auth.models import User
-from agri_insurance.db_types import utcnow
+from agri_insurance.clock import utcnow
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
 from agri_insurance.jobs.models import Job, JobStatus

@@ -112,7 +112,7 @@ def test_the_lock_changes_nothing_it_locks(app, demo, db):
     """SQLite's lock is an UPDATE of the row to itself: it must not touch updated_at (an onupdate column)."""
     import time_machine
 
-    from agri_insurance.db_types import utcnow
+    from agri_insurance.clock import utcnow
     from agri_insurance.extensions import lock_for_update
     from agri_insurance.subsidies.models import Budget
     from tests.factories import county

@@ -412,7 +412,7 @@ def test_no_submit_edit_or_delete_while_a_list_import_is_queued_or_running(world
 def test_an_import_left_running_by_a_stopped_worker_blocks_the_claim_only_until_the_job_timeout(world, db):
     from datetime import timedelta
 
-    from agri_insurance.db_types import utcnow
+    from agri_insurance.clock import utcnow
 
     draft, job = _draft_with_a_running_import(created_at=utcnow() - timedelta(seconds=3000))
     with pytest.raises(DomainError, match="正在导入"):

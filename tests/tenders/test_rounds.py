@@ -6,9 +6,10 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
+from agri_insurance import clock
 from agri_insurance.audit.models import AuditEntry
 from agri_insurance.bids import service as bids
-from agri_insurance.db_types import utcnow
+from agri_insurance.clock import utcnow
 from agri_insurance.errors import DomainError
 from agri_insurance.tenders import service
 from agri_insurance.tenders.models import RoundStatus as S
@@ -222,8 +223,8 @@ def test_round_pages_flow_for_the_bureau(login, db):
 
 def _round_form(rnd, **changes) -> dict:
     data = {"name": rnd.name, "term_start_year": rnd.term_start_year,
-            "bid_deadline": service.utc_to_local(rnd.bid_deadline).strftime("%Y-%m-%dT%H:%M"),
-            "opening_time": service.utc_to_local(rnd.opening_time).strftime("%Y-%m-%dT%H:%M"),
+            "bid_deadline": clock.to_local(rnd.bid_deadline).strftime("%Y-%m-%dT%H:%M"),
+            "opening_time": clock.to_local(rnd.opening_time).strftime("%Y-%m-%dT%H:%M"),
             "notice_working_days": rnd.notice_working_days, "min_insurers": rnd.min_insurers,
             "max_insurers": rnd.max_insurers}
     data.update(changes)
