@@ -50,6 +50,7 @@ def create_app(config: Config | None = None) -> Flask:
         user = db.session.get(User, int(user_id))
         return user if user is not None and user.active else None
 
+    _connect_listeners()
     _register_blueprints(app)
     _register_template_helpers(app)
     _register_error_pages(app)
@@ -62,6 +63,15 @@ def create_app(config: Config | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _connect_listeners() -> None:
+    """Every module that reacts to another's announcements connects here, once (docs/architecture.md lists who
+    listens to what). The owners of a life (tenders, subsidies) never import them."""
+    from agri_insurance.awards import listeners as _awards  # noqa: F401
+    from agri_insurance.bids import listeners as _bids  # noqa: F401
+    from agri_insurance.evaluation import listeners as _evaluation  # noqa: F401
+    from agri_insurance.underwriting import listeners as _underwriting  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:

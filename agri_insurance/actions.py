@@ -67,3 +67,19 @@ class Actions(tuple):
 
     def names(self) -> list[str]:
         return [a.name for a in self]
+
+
+@dataclass(frozen=True)
+class PagePart:
+    """A piece another module adds to an owner's page (the round page shows the bids' count, the insurer's own
+    bid, the end of the public notice): `template` is rendered where the page has the `slot`, with `context`.
+    The owner's page stays ignorant of the modules that add to it, as its service is of those that listen."""
+
+    slot: str
+    template: str
+    context: Mapping[str, Any] = field(default_factory=dict)
+    order: int = 100
+
+
+def parts_for(parts: Iterable[PagePart], slot: str) -> list[PagePart]:
+    return sorted((p for p in parts if p.slot == slot), key=lambda p: p.order)

@@ -1,0 +1,1 @@
+"""What awards does when another module announces something (agri_insurance.announcements)."""

@@ -1,0 +1,1 @@
+"""What bids does when another module announces something (agri_insurance.announcements)."""

@@ -1,0 +1,1 @@
+"""What evaluation does when another module announces something (agri_insurance.announcements)."""

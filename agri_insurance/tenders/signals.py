@@ -1,0 +1,49 @@
+"""What happens to a selection round, announced by tenders (the owner of its life) to whoever must react.
+
+tenders imports none of its listeners; they connect in their own package (`<module>/listeners.py`, imported by
+the application) and run in the caller's transaction in the order they declare (agri_insurance.announcements).
+Every status change announces itself from `tenders.service.transition` (or the clock's advance), with:
+sender the round; `actor` (None for the clock), `previous` (the status it left) and the change's own details.
+
+Who listens is listed in docs/architecture.md; `round_moved[status].listeners()` tells at run time.
+"""
+
+from __future__ import annotations
+
+from agri_insurance.announcements import Announcement
+from agri_insurance.tenders.models import RoundStatus
+
+S = RoundStatus
+
+round_published = Announcement("round-published", "draft → open: bids are accepted from now on")
+round_closed = Announcement("round-closed", "open → closed: the bid deadline passed (the clock)")
+round_opened = Announcement("round-opened", "closed → opened: the bids were opened")
+round_in_evaluation = Announcement("round-in-evaluation", "→ evaluation (from opened, or back from publicised)")
+round_allocated = Announcement("round-allocated", "evaluation → allocated: an allocation run was adopted")
+round_publicised = Announcement("round-publicised", "allocated → publicised: the public notice runs")
+round_awarded = Announcement("round-awarded", "publicised → awarded: the result is final")
+round_in_force = Announcement("round-in-force", "awarded → in force: the term started (the clock)")
+round_expired = Announcement("round-expired", "in force → expired: the term ended (the clock)")
+round_cancelled = Announcement("round-cancelled", "→ cancelled; details: reason")
+
+# the announcement each status change makes
+round_moved: dict[RoundStatus, Announcement] = {
+    S.OPEN: round_published,
+    S.CLOSED: round_closed,
+    S.OPENED: round_opened,
+    S.EVALUATION: round_in_evaluation,
+    S.ALLOCATED: round_allocated,
+    S.PUBLICISED: round_publicised,
+    S.AWARDED: round_awarded,
+    S.IN_FORCE: round_in_force,
+    S.EXPIRED: round_expired,
+    S.CANCELLED: round_cancelled,
+}
+
+# Lots, county limits or rules of an open round changed (submitted bids no longer answer them); details: what
+round_rules_changed = Announcement("round-rules-changed", "an open round's lots or rules changed; details: what")
+
+# Collected, not reacted to: what other modules offer on the round page. Listeners return lists of
+# agri_insurance.actions.Action (keyword `user`) and of PagePart (keyword `user`).
+round_actions = Announcement("round-actions", "the actions other modules offer on a round to `user`")
+round_page_parts = Announcement("round-page-parts", "what other modules show on the round page to `user`")
