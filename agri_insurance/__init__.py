@@ -55,7 +55,7 @@ def create_app(config: Config | None = None) -> Flask:
     _register_template_helpers(app)
     _register_error_pages(app)
 
-    from agri_insurance.auth.permissions import enforce_declared_access
+    from agri_insurance.access import enforce_declared_access
 
     app.before_request(enforce_declared_access)
 

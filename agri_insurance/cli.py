@@ -27,10 +27,10 @@ def register_cli(app: Flask) -> None:
     @click.password_option()
     def create_admin(username: str, password: str) -> None:
         """Create an administrator account (for a production database without demo data)."""
-        from agri_insurance.auth.models import Role
         from agri_insurance.auth.service import create_user
         from agri_insurance.demo import load_reference_data
         from agri_insurance.errors import DomainError
+        from agri_insurance.roles import Role
 
         try:
             load_reference_data()

@@ -7,7 +7,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from agri_insurance.auth import service as auth_service
-from agri_insurance.auth.models import Role, User
+from agri_insurance.auth.models import User
 from agri_insurance.extensions import db
 from agri_insurance.reference import service as reference_service
 from agri_insurance.reference.codes import credit_code_check_char
@@ -20,6 +20,7 @@ from agri_insurance.reference.models import (
     RegionLevel,
     SubsidyScheme,
 )
+from agri_insurance.roles import Role
 
 CITY = ("361100", "上饶市", "Shangrao City")
 COUNTIES = (

@@ -89,11 +89,12 @@ def refuse(error: DomainError, form=None) -> None:
         flash(error.message, "danger")
 
 
-def commit_or_flash(action: Callable[[], object], success: str, form=None) -> Attempt:
-    """Run a service action and commit, flashing `success`; on a DomainError roll back and show its message
-    (on `form`'s field when a form is given).
+def commit_or_flash(action: Callable[[], object], success: str | None = None, form=None) -> Attempt:
+    """Run a service action and commit, flashing `success` (if any); on a DomainError roll back and show its
+    message (on `form`'s field when a form is given).
 
-    The one place a view's 'try the rule, commit or undo, tell the user' lives.
+    The one way a view refuses an action: every view that changes something calls its service through this,
+    then redirects or renders by the returned Attempt. No view writes its own `try/except DomainError`.
     """
     try:
         value = action()
@@ -101,7 +102,8 @@ def commit_or_flash(action: Callable[[], object], success: str, form=None) -> At
     except DomainError as e:
         refuse(e, form)
         return Attempt(False)
-    flash(success, "success")
+    if success:
+        flash(success, "success")
     return Attempt(True, value)
 
 

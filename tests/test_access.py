@@ -3,8 +3,8 @@
 import pytest
 import sqlalchemy as sa
 
+from agri_insurance.access import PUBLIC, declared_access
 from agri_insurance.auth.models import Role, User
-from agri_insurance.auth.permissions import PUBLIC, declared_access
 from tests.factories import county
 
 A, CA, KA, INS, EXP, KF, CF = (Role.ADMIN, Role.CITY_AGRI, Role.COUNTY_AGRI, Role.INSURER, Role.EXPERT,

@@ -102,7 +102,7 @@ class AllocationRun(db.Model):
 
     @classmethod
     def visible_to(cls, user):
-        from agri_insurance.auth.models import Role
+        from agri_insurance.roles import Role
 
         if user.role in (Role.ADMIN, Role.CITY_AGRI):
             return cls.round_id.in_(sa.select(SelectionRound.id))

@@ -6,16 +6,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from agri_insurance.access import roles_required, scoped_get_or_404
 from agri_insurance.allocation import jobs as _jobs  # noqa: F401 - registers the job handler
 from agri_insurance.allocation import scores, service
 from agri_insurance.allocation.forms import CapacityForm, ImportForm, WhatIfForm
 from agri_insurance.allocation.models import AllocationRun, RunStatus
-from agri_insurance.auth.models import Role
-from agri_insurance.auth.permissions import roles_required, scoped_get_or_404
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
 from agri_insurance.forms_util import choices, commit_or_flash, flash_form_errors, int_arg, refuse
 from agri_insurance.jobs import service as jobs
+from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import download
 from agri_insurance.tenders import service as tenders
 from agri_insurance.tenders.models import SelectionRound

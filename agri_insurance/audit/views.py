@@ -4,11 +4,11 @@ import sqlalchemy as sa
 from flask import Blueprint, render_template, request
 
 from agri_insurance import clock
+from agri_insurance.access import roles_required
 from agri_insurance.audit.models import AuditEntry, object_type_label
-from agri_insurance.auth.models import Role
-from agri_insurance.auth.permissions import roles_required
 from agri_insurance.extensions import db
 from agri_insurance.forms_util import int_arg
+from agri_insurance.roles import Role
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PAGE_SIZE = 50

@@ -3,8 +3,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from agri_insurance.auth.models import Role
 from agri_insurance.forms_util import choices
+from agri_insurance.roles import Role
 
 
 class LoginForm(FlaskForm):

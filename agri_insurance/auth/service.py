@@ -15,11 +15,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from agri_insurance.audit import service as audit
-from agri_insurance.auth.models import Role, User
+from agri_insurance.auth.models import User
 from agri_insurance.clock import utcnow
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db
 from agri_insurance.i18n import join_sentences
+from agri_insurance.roles import Role
 
 PASSWORD_MIN_LENGTH = 8
 

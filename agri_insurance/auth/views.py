@@ -3,15 +3,16 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from agri_insurance.access import login_required, public, roles_required
 from agri_insurance.auth import service
 from agri_insurance.auth.forms import ChangePasswordForm, LoginForm, ResetPasswordForm, UserForm
-from agri_insurance.auth.models import Role, User
-from agri_insurance.auth.permissions import login_required, public, roles_required
+from agri_insurance.auth.models import User
 from agri_insurance.clock import utcnow
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
 from agri_insurance.forms_util import commit_or_flash, safe_next, show_domain_error
 from agri_insurance.reference.models import Insurer, Region, RegionLevel
+from agri_insurance.roles import Role
 
 bp = Blueprint("auth", __name__)
 

@@ -10,10 +10,11 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from agri_insurance.auth import service as auth_service
-from agri_insurance.auth.models import Role, User
+from agri_insurance.auth.models import User
 from agri_insurance.clock import utcnow
 from agri_insurance.extensions import db
 from agri_insurance.reference.models import Insurer, Product, Region
+from agri_insurance.roles import Role
 
 AWARDED_ROUND_NAME = "2023–2025年度上饶市政策性农业保险承保机构遴选（演示·已公示）"
 AWARDED_LOTS = (  # county, code, name, products, expected annual premium, historical loss ratio %

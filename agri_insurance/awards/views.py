@@ -6,14 +6,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from agri_insurance import clock, storage
-from agri_insurance.auth.models import Role
-from agri_insurance.auth.permissions import ALL_ROLES, public, roles_required, scoped_get_or_404
+from agri_insurance.access import ALL_ROLES, public, roles_required, scoped_get_or_404
 from agri_insurance.awards import calendar, exports, ocds, service
 from agri_insurance.awards.forms import AnswerForm, HolidayForm, ObjectionForm
 from agri_insurance.awards.models import PUBLISHED_STATES, Holiday, Objection
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
 from agri_insurance.forms_util import commit_or_flash, refuse, show_domain_error
+from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import download
 from agri_insurance.tenders import service as tenders
 from agri_insurance.tenders.models import SelectionRound

@@ -20,7 +20,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from agri_insurance.audit import service as audit
-from agri_insurance.auth.models import Role
 from agri_insurance.bids.models import (
     SERVICE_RATINGS,
     Bid,
@@ -36,6 +35,7 @@ from agri_insurance.bids.models import (
 from agri_insurance.clock import utcnow
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db, lock_for_update
+from agri_insurance.roles import Role
 from agri_insurance.tenders import service as tenders
 from agri_insurance.tenders.models import Lot, RoundStatus, SelectionRound
 

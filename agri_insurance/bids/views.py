@@ -8,14 +8,14 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from agri_insurance import storage
-from agri_insurance.auth.models import Role
-from agri_insurance.auth.permissions import roles_required, scoped_get_or_404
+from agri_insurance.access import roles_required, scoped_get_or_404
 from agri_insurance.bids import exports, service
 from agri_insurance.bids.forms import AttachmentForm, BidForm, BidUploadForm
 from agri_insurance.bids.models import Bid, BidAttachment, BidReceipt
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
 from agri_insurance.forms_util import commit_or_flash, refuse
+from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import download, xlsx_download
 from agri_insurance.tenders import service as tenders_service
 from agri_insurance.tenders.models import RoundStatus, SelectionRound

@@ -49,7 +49,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from agri_insurance.audit import service as audit
-from agri_insurance.auth.models import Role, User
+from agri_insurance.auth.models import User
 from agri_insurance.bids.models import Bid
 from agri_insurance.clock import utcnow
 from agri_insurance.db_types import MAX_MONEY
@@ -70,6 +70,7 @@ from agri_insurance.evaluation.models import (
 )
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.i18n import join_names, join_sentences, with_note
+from agri_insurance.roles import Role
 from agri_insurance.tenders.models import RoundStatus, SelectionRound
 
 K = CriterionKind

@@ -9,8 +9,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from agri_insurance.auth.models import Role, User
-from agri_insurance.auth.permissions import ALL_ROLES, roles_required, scoped_get_or_404
+from agri_insurance.access import ALL_ROLES, roles_required, scoped_get_or_404
+from agri_insurance.auth.models import User
 from agri_insurance.bids import service as bids_service
 from agri_insurance.errors import DomainError
 from agri_insurance.evaluation import exports, service
@@ -33,6 +33,7 @@ from agri_insurance.evaluation.models import (
 )
 from agri_insurance.extensions import db
 from agri_insurance.forms_util import commit_or_flash
+from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import download, xlsx_download
 from agri_insurance.tenders.models import RoundStatus, SelectionRound
 from agri_insurance.tenders.views import get_round_or_404

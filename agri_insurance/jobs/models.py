@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from agri_insurance.auth.models import Role
 from agri_insurance.clock import utcnow
 from agri_insurance.db_types import enum_type
 from agri_insurance.extensions import db
+from agri_insurance.roles import Role
 
 
 class JobStatus(enum.StrEnum):

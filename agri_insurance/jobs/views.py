@@ -7,7 +7,7 @@ from flask import Blueprint, abort, jsonify, render_template
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from agri_insurance.auth.permissions import login_required, scope_clause, scoped_get_or_404
+from agri_insurance.access import login_required, scope_clause, scoped_get_or_404
 from agri_insurance.extensions import db
 from agri_insurance.jobs import handlers, service  # noqa: F401 - handlers registers the built-in kinds
 from agri_insurance.jobs.models import Job

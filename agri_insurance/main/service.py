@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from agri_insurance.audit.models import AuditEntry
-from agri_insurance.auth.models import Role, User
+from agri_insurance.auth.models import User
 from agri_insurance.extensions import db
 from agri_insurance.reference.models import (
     Insurer,
@@ -15,6 +15,7 @@ from agri_insurance.reference.models import (
     RegionLevel,
     SubsidyScheme,
 )
+from agri_insurance.roles import Role
 
 OVERDUE_WATCHERS = (Role.ADMIN, Role.CITY_AGRI, Role.CITY_FINANCE, Role.COUNTY_AGRI, Role.COUNTY_FINANCE,
                     Role.INSURER)
@@ -40,7 +41,7 @@ def dashboard_figures(user) -> dict:
         ).all()
     if user.role in OVERDUE_WATCHERS:
         # R7: finance and agriculture bureaus see what is late before anything else.
-        from agri_insurance.auth.permissions import scope_clause
+        from agri_insurance.access import scope_clause
         from agri_insurance.subsidies.models import SubsidyClaim
         from agri_insurance.subsidies.service import overdue_items
 

@@ -1,7 +1,7 @@
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from agri_insurance.auth.permissions import login_required, public
+from agri_insurance.access import login_required, public
 from agri_insurance.forms_util import safe_next
 from agri_insurance.main.service import dashboard_figures
 

@@ -5,8 +5,8 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from agri_insurance.auth.models import Role, User
-from agri_insurance.auth.permissions import ALL_ROLES, roles_required, scoped_get_or_404
+from agri_insurance.access import ALL_ROLES, roles_required, scoped_get_or_404
+from agri_insurance.auth.models import User
 from agri_insurance.extensions import db
 from agri_insurance.forms_util import commit_or_flash, int_arg
 from agri_insurance.reference import service
@@ -21,6 +21,7 @@ from agri_insurance.reference.models import (
     RegionLevel,
     SubsidyScheme,
 )
+from agri_insurance.roles import Role
 
 bp = Blueprint("reference", __name__, url_prefix="/reference")
 EDITORS = (Role.ADMIN, Role.CITY_AGRI)

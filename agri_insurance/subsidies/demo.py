@@ -11,10 +11,11 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from agri_insurance.auth import service as auth_service
-from agri_insurance.auth.models import Role, User
+from agri_insurance.auth.models import User
 from agri_insurance.clock import utcnow
 from agri_insurance.extensions import db
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel
+from agri_insurance.roles import Role
 from agri_insurance.subsidies import service
 from agri_insurance.subsidies.models import ShareLevel, SubsidyClaim
 from agri_insurance.underwriting.demo import attach_matching_list

@@ -11,10 +11,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agri_insurance import clock
-from agri_insurance.auth.models import CITY_ROLES, Role
 from agri_insurance.clock import utcnow
 from agri_insurance.db_types import Money, Percent, enum_type
 from agri_insurance.extensions import db
+from agri_insurance.roles import CITY_ROLES, Role
 
 
 class ShareLevel(enum.StrEnum):

@@ -26,13 +26,13 @@ from flask_babel import lazy_gettext as _l
 
 from agri_insurance import clock
 from agri_insurance.audit import service as audit
-from agri_insurance.auth.models import Role
 from agri_insurance.clock import utcnow
 from agri_insurance.db_types import FEN, MAX_MONEY, to_fen
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.i18n import join_sentences, pick
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel, SubsidyScheme
+from agri_insurance.roles import Role
 from agri_insurance.subsidies.models import (
     COMMITTED,
     GOVERNMENT_LEVELS,

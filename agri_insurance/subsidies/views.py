@@ -6,13 +6,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from agri_insurance import clock
+from agri_insurance.access import roles_required, scope_clause, scoped_get_or_404
 from agri_insurance.audit.models import AuditEntry
-from agri_insurance.auth.models import CITY_ROLES, Role
-from agri_insurance.auth.permissions import roles_required, scope_clause, scoped_get_or_404
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
 from agri_insurance.forms_util import commit_or_flash, int_arg, show_domain_error
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel
+from agri_insurance.roles import CITY_ROLES, Role
 from agri_insurance.spreadsheets import xlsx_download
 from agri_insurance.subsidies import exports, service
 from agri_insurance.subsidies.forms import (

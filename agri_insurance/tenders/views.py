@@ -5,8 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from agri_insurance import clock, storage
-from agri_insurance.auth.models import Role
-from agri_insurance.auth.permissions import ALL_ROLES, roles_required, scoped_get_or_404
+from agri_insurance.access import ALL_ROLES, roles_required, scoped_get_or_404
 from agri_insurance.awards import service as awards_service
 from agri_insurance.awards.models import PUBLISHED_STATES
 from agri_insurance.bids import service as bids_service
@@ -14,6 +13,7 @@ from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
 from agri_insurance.forms_util import commit_or_flash, refuse, show_domain_error
 from agri_insurance.reference.models import Product, Region, RegionLevel
+from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import xlsx_download
 from agri_insurance.tenders import exports, service
 from agri_insurance.tenders.forms import (

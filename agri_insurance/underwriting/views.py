@@ -7,13 +7,13 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from agri_insurance.auth.models import Role
-from agri_insurance.auth.permissions import roles_required, scoped_get_or_404
+from agri_insurance.access import roles_required, scoped_get_or_404
 from agri_insurance.extensions import db
 from agri_insurance.forms_util import int_arg
 from agri_insurance.i18n import join_sentences
 from agri_insurance.jobs import service as jobs
 from agri_insurance.jobs.models import Job
+from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import xlsx_download
 from agri_insurance.subsidies.models import ClaimStatus, SubsidyClaim
 from agri_insurance.underwriting import exports, service

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from flask import abort, current_app, request
 from flask_login import current_user
 
-from agri_insurance.auth.models import CITY_ROLES, Role
 from agri_insurance.extensions import db, login_manager
+from agri_insurance.roles import CITY_ROLES, Role
 
 ALL_ROLES = frozenset(Role)
 PUBLIC = "public"
