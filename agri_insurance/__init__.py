@@ -58,6 +58,7 @@ def create_app(config: Config | None = None) -> Flask:
     from agri_insurance.access import enforce_declared_access
 
     app.before_request(enforce_declared_access)
+    app.before_request(_advance_the_clock)
 
     from agri_insurance.cli import register_cli
 
@@ -65,9 +66,25 @@ def create_app(config: Config | None = None) -> Flask:
     return app
 
 
+def _advance_the_clock() -> None:
+    """before_request: what the clock decided since the last request (a bid deadline passed, a term began) is
+    done first, in a session and transaction of its own (a fresh app context), so the page shows it and the
+    request itself only reads. Nothing due, nothing written: one indexed query."""
+    from flask import current_app
+
+    from agri_insurance.tenders.service import advance_by_clock
+
+    if request.endpoint in (None, "static"):
+        return
+    with current_app.app_context():
+        if advance_by_clock():
+            db.session.commit()
+
+
 def _connect_listeners() -> None:
     """Every module that reacts to another's announcements connects here, once (docs/architecture.md lists who
     listens to what). The owners of a life (tenders, subsidies) never import them."""
+    from agri_insurance.allocation import listeners as _allocation  # noqa: F401
     from agri_insurance.awards import listeners as _awards  # noqa: F401
     from agri_insurance.bids import listeners as _bids  # noqa: F401
     from agri_insurance.evaluation import listeners as _evaluation  # noqa: F401
@@ -128,9 +145,10 @@ def _register_template_helpers(app: Flask) -> None:
     def localtime(value, fmt: str = "yyyy-MM-dd HH:mm") -> str:
         return format_datetime(value, fmt) if value else "—"
 
+    from agri_insurance.actions import parts_for
     from agri_insurance.i18n import with_note
 
-    app.jinja_env.globals.update(with_note=with_note)
+    app.jinja_env.globals.update(with_note=with_note, parts_for=parts_for)
 
     @app.context_processor
     def inject_globals():

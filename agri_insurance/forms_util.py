@@ -89,9 +89,11 @@ def refuse(error: DomainError, form=None) -> None:
         flash(error.message, "danger")
 
 
-def commit_or_flash(action: Callable[[], object], success: str | None = None, form=None) -> Attempt:
+def commit_or_flash(action: Callable[[], object], success: str | None = None, form=None,
+                    problems: list[str] | None = None) -> Attempt:
     """Run a service action and commit, flashing `success` (if any); on a DomainError roll back and show its
-    message (on `form`'s field when a form is given).
+    message: on `form`'s field when a form is given, appended to `problems` when the page lists problems (an
+    import's findings), else as a flash message.
 
     The one way a view refuses an action: every view that changes something calls its service through this,
     then redirects or renders by the returned Attempt. No view writes its own `try/except DomainError`.
@@ -100,7 +102,11 @@ def commit_or_flash(action: Callable[[], object], success: str | None = None, fo
         value = action()
         db.session.commit()
     except DomainError as e:
-        refuse(e, form)
+        if problems is not None:
+            db.session.rollback()
+            problems.append(e.message)
+        else:
+            refuse(e, form)
         return Attempt(False)
     if success:
         flash(success, "success")

@@ -64,7 +64,7 @@ ROUTES = {
     "tenders.round_detail": ("GET", "/tenders/{round}", ALL),
     "tenders.edit_round": ("GET", "/tenders/{round}/edit", {CA}),
     "tenders.publish": ("POST", "/tenders/{round}/publish", {CA}),
-    "tenders.start_evaluation": ("POST", "/tenders/{round}/evaluation", {CA}),
+    "evaluation.start_evaluation": ("POST", "/evaluation/rounds/{round}/start", {CA}),
     "tenders.cancel": ("POST", "/tenders/{round}/cancel", {CA}),
     "tenders.new_exception": ("GET", "/tenders/{round}/exceptions/new", {CA}),
     "tenders.exception_document": ("GET", "/tenders/exceptions/{exception}/document", ALL),

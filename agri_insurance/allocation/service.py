@@ -13,8 +13,8 @@ from flask_babel import lazy_gettext as _l
 
 from agri_insurance.allocation import scores
 from agri_insurance.allocation.models import AllocationRun, InsurerCapacity, RunSource, RunStatus
+from agri_insurance.allocation.signals import run_adopted
 from agri_insurance.audit import service as audit
-from agri_insurance.awards import service as awards
 from agri_insurance.bids import service as bids_service
 from agri_insurance.clock import utcnow
 from agri_insurance.db_types import to_fen
@@ -355,8 +355,8 @@ def compare(a: AllocationRun, b: AllocationRun) -> dict[str, Any]:
 # --- adoption -------------------------------------------------------------------------------------------
 
 def adopt(run: AllocationRun, actor) -> list:
-    """Adopt `run`: its awards, the backup underwriters and the underwriting assignments are created in the
-    caller's one transaction; the round moves to allocated. Only one run per round is ever adopted: the round
+    """Adopt `run`: announced as `run_adopted`, on which awards creates the awards and the backup underwriters
+    and moves the round to allocated, in the caller's one transaction. Only one run per round is ever adopted: the round
     row is locked and its status re-read, and a partial unique index refuses a second adopted run."""
     rnd = lock_for_update(run.round)  # concurrent adoptions of one round queue here
     require(rnd.status is S.EVALUATION, _("本轮已确定分配方案（或不在评审阶段），不能再采用其他方案"))
@@ -377,7 +377,7 @@ def adopt(run: AllocationRun, actor) -> list:
     run.adopted_at = utcnow()
     run.adopted_by_id = getattr(actor, "id", None)
     db.session.flush()  # the partial unique index refuses a second adopted run here
-    created = awards.create_awards(rnd, run, winners, rankings, actor)
+    created = run_adopted.collect(run, actor=actor, winners=winners, rankings=rankings)  # awards creates them
     audit.record(actor, "allocation.adopted", run, _l("采用分配方案 #%(n)s：%(name)s", n=run.number, name=rnd.name),
                  round_id=rnd.id, objective=run.objective)
     return created

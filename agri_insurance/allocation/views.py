@@ -17,7 +17,6 @@ from agri_insurance.forms_util import choices, commit_or_flash, flash_form_error
 from agri_insurance.jobs import service as jobs
 from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import download
-from agri_insurance.tenders import service as tenders
 from agri_insurance.tenders.models import SelectionRound
 
 bp = Blueprint("allocation", __name__, url_prefix="/allocation")
@@ -26,10 +25,7 @@ MANAGERS = (Role.CITY_AGRI,)
 
 
 def _round(round_id: int) -> SelectionRound:
-    rnd = scoped_get_or_404(SelectionRound, round_id)
-    if tenders.refresh_status(rnd):
-        db.session.commit()
-    return rnd
+    return scoped_get_or_404(SelectionRound, round_id)
 
 
 def _fail(e: DomainError, endpoint: str, **kwargs):

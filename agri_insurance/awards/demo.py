@@ -137,7 +137,7 @@ def load_demo_awarded_round() -> int:
             receipt.submitted_at -= shift
     db.session.flush()
 
-    tenders.refresh_status(rnd)
+    tenders.advance_by_clock(rnd)
     bids.open_bids(rnd, city)
     tenders.start_evaluation(rnd, city, len(bids.opened_bids(rnd)))
     evaluation.check_eligibility(rnd, city)

@@ -79,6 +79,24 @@ def current_notice(rnd: SelectionRound) -> PublicNotice | None:
                              .order_by(PublicNotice.id.desc()).limit(1))
 
 
+def notice_ends_on(rnd: SelectionRound) -> date | None:
+    """Last day of the public notice: the recorded notice's (working days less the listed holidays), else
+    computed on the same calendar from the day the round was publicised."""
+    if rnd.publicised_at is None:
+        return None
+    notice = current_notice(rnd)
+    if notice is not None:
+        return notice.ends_on
+    return calendar.notice_end(clock.local_date(rnd.publicised_at), rnd.notice_working_days)
+
+
+def require_notice_over(rnd: SelectionRound) -> None:
+    """No final result while the public notice runs (the round's move to awarded waits for this)."""
+    ends = notice_ends_on(rnd)
+    require(ends is not None and clock.local_today() > ends,
+            _("公示期（%(n)s个工作日）尚未结束", n=rnd.notice_working_days))
+
+
 def notice_is_open(notice: PublicNotice | None) -> bool:
     return notice is not None and notice.closed_at is None and clock.local_today() <= notice.ends_on
 

@@ -9,7 +9,7 @@ from agri_insurance import clock, storage
 from agri_insurance.access import ALL_ROLES, public, roles_required, scoped_get_or_404
 from agri_insurance.awards import calendar, exports, ocds, service
 from agri_insurance.awards.forms import AnswerForm, HolidayForm, ObjectionForm
-from agri_insurance.awards.models import PUBLISHED_STATES, Holiday, Objection
+from agri_insurance.awards.models import PUBLISHED_STATES, Award, Holiday, Objection
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
 from agri_insurance.forms_util import commit_or_flash, refuse, show_domain_error
@@ -25,10 +25,7 @@ NOTICE_READERS = (Role.ADMIN, Role.CITY_AGRI, Role.INSURER)
 
 
 def _round(round_id: int) -> SelectionRound:
-    rnd = scoped_get_or_404(SelectionRound, round_id)
-    if tenders.refresh_status(rnd):
-        db.session.commit()
-    return rnd
+    return scoped_get_or_404(SelectionRound, round_id)
 
 
 def _fail(e: DomainError, round_id: int):
@@ -46,8 +43,6 @@ def _visible_result(rnd: SelectionRound) -> bool:
 @bp.get("/")
 @roles_required(*ALL_ROLES)
 def rounds():
-    from agri_insurance.awards.models import Award
-
     stmt = (sa.select(SelectionRound).where(SelectionRound.id.in_(sa.select(Award.round_id)),
                                             SelectionRound.visible_to(current_user))
             .order_by(SelectionRound.term_start_year.desc(), SelectionRound.id.desc()))

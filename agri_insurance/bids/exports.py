@@ -10,8 +10,8 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from openpyxl import Workbook
 
+from agri_insurance.bids.fields import SCALAR_FIELDS
 from agri_insurance.bids.models import SERVICE_RATINGS, Bid, BidOpening, BidReceipt, RiskRating
-from agri_insurance.bids.service import SCALAR_FIELDS
 from agri_insurance.i18n import join_names, with_note
 from agri_insurance.pdf import Spacer, build_pdf, mm, paragraph, table
 from agri_insurance.spreadsheets import put_text, write_table

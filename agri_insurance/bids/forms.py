@@ -15,26 +15,11 @@ from wtforms import (
 )
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
+from agri_insurance.bids.fields import FIELD_LABELS, SCALAR_FIELDS
 from agri_insurance.bids.models import SERVICE_RATINGS, RiskRating
 from agri_insurance.forms_util import SubForm, choices, finite_amount
 from agri_insurance.tenders.forms import MultiCheckboxField
 
-FIELD_LABELS = {
-    "avg_settlement_days": _l("平均结案周期（天）"),
-    "on_time_settlement_pct": _l("理赔及时率（%）"),
-    "complaints_per_10k": _l("万单有效投诉量（件/万单）"),
-    "premium_income_y1": _l("农险保费收入（前第3年，元）"),
-    "premium_income_y2": _l("农险保费收入（前第2年，元）"),
-    "premium_income_y3": _l("农险保费收入（前1年，元）"),
-    "service_rating": _l("监管服务评价等级"),
-    "reinsurance_arrangement": _l("再保险安排"),
-    "catastrophe_reserve": _l("大灾风险准备金余额（元）"),
-    "comprehensive_solvency_pct": _l("综合偿付能力充足率（%）"),
-    "core_solvency_pct": _l("核心偿付能力充足率（%）"),
-    "risk_rating": _l("综合风险评级"),
-    "parent_company": _l("上级（控股）公司"),
-    "control_declaration": _l("关联关系声明"),
-}
 MONEY = {"places": 2, "validators": [Optional(), finite_amount, NumberRange(min=0)]}
 
 
@@ -113,8 +98,6 @@ class BidForm(FlaskForm):
 
     def to_data(self) -> dict:
         """The form as `service.save_bid` data; blank repeated rows are dropped."""
-        from agri_insurance.bids.service import SCALAR_FIELDS
-
         data = {name: getattr(self, name).data for name in SCALAR_FIELDS}
         data["lot_ids"] = list(self.lot_ids.data or [])
         data["county_setups"] = [

@@ -122,6 +122,11 @@ class Bid(db.Model):
     receipts = relationship("BidReceipt", back_populates="bid", order_by="BidReceipt.id")
 
     @property
+    def is_invalidated(self) -> bool:
+        """The round's lots or rules changed after submission: the insurer must re-confirm before the deadline."""
+        return self.status is BidStatus.INVALIDATED
+
+    @property
     def editable(self) -> bool:
         return self.status in EDITABLE_BID_STATES
 

@@ -19,7 +19,10 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from agri_insurance import storage
+from agri_insurance.actions import Action, Actions
 from agri_insurance.audit import service as audit
+from agri_insurance.bids.fields import FIELD_LABELS, REQUIRED_FOR_SUBMISSION, SCALAR_FIELDS
 from agri_insurance.bids.models import (
     SERVICE_RATINGS,
     Bid,
@@ -48,14 +51,6 @@ BID_TRANSITIONS: dict[BidStatus, frozenset[BidStatus]] = {
 }
 SEALED_ACTOR_NAME = "sealed-bidder"
 
-# Scalar bid fields by factor group (R4), in form and template order.
-CLAIMS_FIELDS = ("avg_settlement_days", "on_time_settlement_pct", "complaints_per_10k")
-SERVICE_FIELDS = ("premium_income_y1", "premium_income_y2", "premium_income_y3", "service_rating")
-RISK_FIELDS = ("reinsurance_arrangement", "catastrophe_reserve")
-SOLVENCY_FIELDS = ("comprehensive_solvency_pct", "core_solvency_pct", "risk_rating")
-DECLARATION_FIELDS = ("parent_company", "control_declaration")
-SCALAR_FIELDS = CLAIMS_FIELDS + SERVICE_FIELDS + RISK_FIELDS + SOLVENCY_FIELDS + DECLARATION_FIELDS
-REQUIRED_FOR_SUBMISSION = CLAIMS_FIELDS + SERVICE_FIELDS + RISK_FIELDS + SOLVENCY_FIELDS + ("control_declaration",)
 
 
 @dataclass(frozen=True)
@@ -69,6 +64,70 @@ class SealedActor:
 
 def sealed_actor(user) -> SealedActor:
     return SealedActor(getattr(user, "id", None))
+
+
+# --- what a user may do now ------------------------------------------------------------------------------
+
+BUREAU = frozenset({Role.ADMIN, Role.CITY_AGRI})
+SUBMIT_LABELS = {B.INVALIDATED: _l("重新确认并提交"), B.WITHDRAWN: _l("重新提交")}
+
+
+def is_own(bid: Bid, user) -> bool:
+    return user.role is Role.INSURER and user.insurer_id == bid.insurer_id
+
+
+def available_actions(bid: Bid, user) -> Actions:
+    """What `user` may do with `bid` now: its owner fills, submits or withdraws it while the round accepts bids
+    (BID_TRANSITIONS), and downloads its xlsx template at any time."""
+    if not is_own(bid, user):
+        return Actions()
+    actions = [Action("download_template", _l("下载投标文件模板（含当前内容）"), "bids.bid_template",
+                      {"bid_id": bid.id}, element_id="bid-template")]
+    accepting = bid.round.status is RoundStatus.OPEN
+    if accepting and bid.editable:
+        actions.append(Action("edit", _l("填写投标文件"), "bids.edit_bid", {"bid_id": bid.id},
+                              style="outline-primary", element_id="edit-bid", order=10))
+        actions.append(Action("submit", SUBMIT_LABELS.get(bid.status, _l("提交投标文件")), "bids.submit",
+                              {"bid_id": bid.id}, post=True, style="success", element_id="submit-bid", order=20))
+    if accepting and B.WITHDRAWN in BID_TRANSITIONS[bid.status]:
+        actions.append(Action("withdraw", _l("撤回"), "bids.withdraw", {"bid_id": bid.id}, post=True,
+                              style="outline-danger", element_id="withdraw-bid", order=30))
+    return Actions(actions)
+
+
+def round_actions(rnd: SelectionRound, user) -> list[Action]:
+    """What bids offers on the round page: the opening (when the bids may be opened)."""
+    if user.role is Role.CITY_AGRI and RoundStatus.OPENED in tenders.ROUND_TRANSITIONS[rnd.status]:
+        return [Action("open_bids", _l("开标"), "bids.open_bids", {"round_id": rnd.id}, post=True, style="success",
+                       element_id="open-bids-button", order=50)]
+    return []
+
+
+def round_summary(rnd: SelectionRound, user) -> dict[str, Any] | None:
+    """What the round page shows of the bids to `user`: the bureau the number submitted (all it may know before
+    the opening); an insurer its own bid, or the button to start one while the round accepts bids; whoever may
+    read it, the opening record."""
+    opening = opening_of(rnd)
+    summary = {"can_see_opening": can_see_opening(rnd, user, opening), "bid_count": None, "own": False,
+               "own_bid": None, "may_start": False}
+    if user.role in BUREAU:
+        summary["bid_count"] = submitted_count(rnd)
+    if user.role is Role.INSURER:
+        summary["own"] = True
+        summary["own_bid"] = bid_for(rnd, user.insurer_id)
+        summary["may_start"] = summary["own_bid"] is None and rnd.status is RoundStatus.OPEN
+    if not any((summary["can_see_opening"], summary["bid_count"] is not None, summary["own"])):
+        return None
+    return summary
+
+
+def require_no_sealed_bid(insurer) -> None:
+    """A sealed bid's receipt hashes the insurer's name and credit code: changed before the opening, the opening
+    record would call a genuine bid tampered with."""
+    sealed = db.session.scalar(sa.select(sa.func.count(Bid.id)).join(SelectionRound).where(
+        Bid.insurer_id == insurer.id, Bid.status == B.SUBMITTED,
+        SelectionRound.status.in_((RoundStatus.OPEN, RoundStatus.CLOSED))))
+    require(not sealed, _("该机构有尚未开标的投标，开标前不能修改名称或统一社会信用代码"), "name")
 
 
 # --- reading ----------------------------------------------------------------------------------------
@@ -156,7 +215,7 @@ def verify_receipt(bid: Bid, receipt: BidReceipt) -> bool:
 # --- preparing a bid ----------------------------------------------------------------------------------
 
 def _require_accepting(rnd: SelectionRound) -> None:
-    tenders.refresh_status(rnd)
+    tenders.advance_by_clock(rnd)
     require(rnd.status is RoundStatus.OPEN and utcnow() < rnd.bid_deadline,
             _("投标已截止或本轮未在接受投标，投标文件不能再变更"))
 
@@ -257,8 +316,6 @@ def add_attachment(bid: Bid, stored_file, title: str, user) -> BidAttachment:
 def delete_attachment(attachment: BidAttachment, user) -> None:
     bid = attachment.bid
     require_editable(bid, user)
-    from agri_insurance import storage
-
     stored = attachment.stored_file
     db.session.delete(attachment)
     db.session.flush()
@@ -272,8 +329,6 @@ def delete_attachment(attachment: BidAttachment, user) -> None:
 
 def missing_for_submission(bid: Bid) -> list[str]:
     """What still has to be filled in before the bid can be submitted (translated, for the page)."""
-    from agri_insurance.bids.forms import FIELD_LABELS
-
     problems = []
     if not bid.lots:
         problems.append(_("至少选择一个标段"))
@@ -359,7 +414,7 @@ def invalidated_bids_of(user) -> list[Bid]:
 def open_bids(rnd: SelectionRound, actor) -> BidOpening:
     """closed → opened, at or after the opening time: freeze the opening record (开标记录)."""
     lock_for_update(rnd)  # a double click: the second sees the round opened and is refused
-    tenders.refresh_status(rnd)
+    tenders.advance_by_clock(rnd)
     require(rnd.status is RoundStatus.CLOSED,
             _("只有已截标的轮次可以开标（当前状态：%(s)s）", s=rnd.status.label))
     now = utcnow()

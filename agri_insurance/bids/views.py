@@ -12,14 +12,11 @@ from agri_insurance.access import roles_required, scoped_get_or_404
 from agri_insurance.bids import exports, service
 from agri_insurance.bids.forms import AttachmentForm, BidForm, BidUploadForm
 from agri_insurance.bids.models import Bid, BidAttachment, BidReceipt
-from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
-from agri_insurance.forms_util import commit_or_flash, refuse
+from agri_insurance.forms_util import commit_or_flash
 from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import download, xlsx_download
-from agri_insurance.tenders import service as tenders_service
 from agri_insurance.tenders.models import RoundStatus, SelectionRound
-from agri_insurance.tenders.views import get_round_or_404
 
 bp = Blueprint("bids", __name__, url_prefix="/bids")
 INSURER = (Role.INSURER,)
@@ -28,19 +25,15 @@ OPENING_VIEWERS = (Role.ADMIN, Role.CITY_AGRI, Role.COUNTY_AGRI, Role.INSURER)
 
 
 def _bid(bid_id: int) -> Bid:
-    bid = scoped_get_or_404(Bid, bid_id)
-    if tenders_service.refresh_status(bid.round):
-        db.session.commit()
-    return bid
+    return scoped_get_or_404(Bid, bid_id)
+
+
+def _round(round_id: int) -> SelectionRound:
+    return scoped_get_or_404(SelectionRound, round_id)
 
 
 def _back(bid: Bid):
     return redirect(url_for(".bid_detail", bid_id=bid.id))
-
-
-def _fail(bid: Bid, e: DomainError):
-    refuse(e)
-    return _back(bid)
 
 
 # --- the insurer's pages ---------------------------------------------------------------------------
@@ -48,8 +41,6 @@ def _fail(bid: Bid, e: DomainError):
 @bp.get("/")
 @roles_required(*INSURER)
 def my_bids():
-    if tenders_service.refresh_all():
-        db.session.commit()
     open_rounds = db.session.scalars(sa.select(SelectionRound).where(
         SelectionRound.status == RoundStatus.OPEN).order_by(SelectionRound.bid_deadline)).all()
     bids = db.session.scalars(sa.select(Bid).where(Bid.visible_to(current_user)).order_by(Bid.id.desc())).all()
@@ -60,33 +51,34 @@ def my_bids():
 @bp.post("/rounds/<int:round_id>/start")
 @roles_required(*INSURER)
 def start(round_id: int):
-    rnd = get_round_or_404(round_id)
+    rnd = _round(round_id)
     try:
-        bid = service.start_bid(rnd, current_user)
-        db.session.commit()
-    except DomainError as e:
-        db.session.rollback()
-        flash(str(e), "danger")
-        return redirect(url_for("tenders.round_detail", round_id=rnd.id))
+        done = commit_or_flash(lambda: service.start_bid(rnd, current_user))
     except IntegrityError:
         # A double click: the other request created the bid first (uq_bids_round_insurer); go to that one.
         db.session.rollback()
         bid = service.bid_for(rnd, current_user.insurer_id)
         if bid is None:
             raise
-    return redirect(url_for(".edit_bid", bid_id=bid.id))
+        return redirect(url_for(".edit_bid", bid_id=bid.id))
+    if not done:
+        return redirect(url_for("tenders.round_detail", round_id=rnd.id))
+    return redirect(url_for(".edit_bid", bid_id=done.value.id))
 
 
 @bp.get("/<int:bid_id>")
 @roles_required(*INSURER, *BUREAU)
 def bid_detail(bid_id: int):
     bid = _bid(bid_id)
-    receipt = bid.latest_receipt
-    own = current_user.role is Role.INSURER
-    return render_template("bids/bid_detail.html", bid=bid, receipt=receipt, own=own,
-                           missing=service.missing_for_submission(bid) if own else [],
-                           accepting=bid.round.status is RoundStatus.OPEN,
-                           attachment_form=AttachmentForm(), upload_form=BidUploadForm())
+    return _detail_page(bid, BidUploadForm())
+
+
+def _detail_page(bid: Bid, upload_form: BidUploadForm, problems: list[str] | None = None):
+    return render_template("bids/bid_detail.html", bid=bid, receipt=bid.latest_receipt,
+                           actions=service.available_actions(bid, current_user),
+                           missing=service.missing_for_submission(bid)
+                           if bid.editable and service.is_own(bid, current_user) else [],
+                           problems=problems, attachment_form=AttachmentForm(), upload_form=upload_form)
 
 
 def _fill_form(form: BidForm, bid: Bid) -> None:
@@ -118,7 +110,7 @@ def _fill_form(form: BidForm, bid: Bid) -> None:
 @roles_required(*INSURER)
 def edit_bid(bid_id: int):
     bid = _bid(bid_id)
-    if not bid.editable or bid.round.status is not RoundStatus.OPEN:
+    if "edit" not in service.available_actions(bid, current_user):
         flash(_("已提交的投标文件不能修改；如需修改请先撤回") if bid.editable is False
               else _("投标已截止或本轮未在接受投标，投标文件不能再变更"), "warning")
         return _back(bid)
@@ -140,12 +132,9 @@ def edit_bid(bid_id: int):
 @roles_required(*INSURER)
 def submit(bid_id: int):
     bid = _bid(bid_id)
-    try:
-        receipt = service.submit_bid(bid, current_user)
-        db.session.commit()
-        flash(_("投标文件已提交，回执编号 %(no)s", no=receipt.receipt_no), "success")
-    except DomainError as e:
-        return _fail(bid, e)
+    done = commit_or_flash(lambda: service.submit_bid(bid, current_user))
+    if done:
+        flash(_("投标文件已提交，回执编号 %(no)s", no=done.value.receipt_no), "success")
     return _back(bid)
 
 
@@ -186,14 +175,12 @@ def add_attachment(bid_id: int):
     if not form.validate_on_submit():
         flash(_("请选择要上传的PDF文件"), "danger")
         return _back(bid)
-    try:
-        service.require_editable(bid, current_user)
-        stored = storage.save_pdf(form.document.data, current_user)
-        service.add_attachment(bid, stored, form.title.data, current_user)
-        db.session.commit()
-        flash(_("附件已上传"), "success")
-    except DomainError as e:
-        return _fail(bid, e)
+    def attach():
+        service.require_editable(bid, current_user)  # before the file is stored
+        return service.add_attachment(bid, storage.save_pdf(form.document.data, current_user), form.title.data,
+                                      current_user)
+
+    commit_or_flash(attach, _("附件已上传"))
     return _back(bid)
 
 
@@ -232,20 +219,10 @@ def import_bid(bid_id: int):
         return _back(bid)
     data, issues = exports.parse_bid(bid, form.file.data.read())
     problems = issues.messages()
-    if not issues:
-        try:
-            service.save_bid(bid, data, current_user)
-            db.session.commit()
-            flash(_("已从 xlsx 导入投标文件"), "success")
-            return _back(bid)
-        except DomainError as e:
-            db.session.rollback()
-            problems = [str(e)]
-    receipt = bid.latest_receipt
-    return render_template("bids/bid_detail.html", bid=bid, receipt=receipt, own=True,
-                           missing=service.missing_for_submission(bid), problems=problems,
-                           accepting=bid.round.status is RoundStatus.OPEN,
-                           attachment_form=AttachmentForm(), upload_form=form), 400
+    if not issues and commit_or_flash(lambda: service.save_bid(bid, data, current_user),
+                                      _("已从 xlsx 导入投标文件"), problems=problems):
+        return _back(bid)
+    return _detail_page(bid, form, problems), 400
 
 
 # --- the bureau's view of a round's bids, and the opening --------------------------------------------
@@ -254,7 +231,7 @@ def import_bid(bid_id: int):
 @roles_required(*BUREAU)
 def round_bids(round_id: int):
     """Before the opening only the number of submitted bids; afterwards the opened bids."""
-    rnd = get_round_or_404(round_id)
+    rnd = _round(round_id)
     return render_template("bids/round_bids.html", rnd=rnd, count=service.submitted_count(rnd),
                            bids=service.opened_bids(rnd), opening=service.opening_of(rnd))
 
@@ -262,20 +239,14 @@ def round_bids(round_id: int):
 @bp.post("/rounds/<int:round_id>/open")
 @roles_required(Role.CITY_AGRI)
 def open_bids(round_id: int):
-    rnd = get_round_or_404(round_id)
-    try:
-        service.open_bids(rnd, current_user)
-        db.session.commit()
-        flash(_("已开标"), "success")
-    except DomainError as e:
-        db.session.rollback()
-        flash(str(e), "danger")
+    rnd = _round(round_id)
+    if not commit_or_flash(lambda: service.open_bids(rnd, current_user), _("已开标")):
         return redirect(url_for("tenders.round_detail", round_id=rnd.id))
     return redirect(url_for(".opening", round_id=rnd.id))
 
 
 def _opening(round_id: int):
-    rnd = get_round_or_404(round_id)
+    rnd = _round(round_id)
     opening = service.opening_of(rnd)
     if not service.can_see_opening(rnd, current_user, opening):
         abort(404)

@@ -1,1 +1,36 @@
-"""What evaluation does when another module announces something (agri_insurance.announcements)."""
+"""What evaluation does when tenders announces something about a round (agri_insurance.announcements)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from agri_insurance.actions import Action
+from agri_insurance.evaluation import service
+from agri_insurance.roles import Role
+from agri_insurance.tenders import signals
+from agri_insurance.tenders.models import RoundStatus
+
+S = RoundStatus
+BUREAU = frozenset({Role.ADMIN, Role.CITY_AGRI})
+# From the evaluation on, the bureau reaches the evaluation and the allocation from the round page.
+EVALUATED_STATES = frozenset({S.EVALUATION, S.ALLOCATED, S.PUBLICISED, S.AWARDED, S.IN_FORCE, S.EXPIRED})
+
+
+@signals.round_published.listen(order=10)
+def _freeze_scheme(rnd, actor, **_):
+    """The scoring scheme and eligibility gates must be valid when the round is published, and are fixed from
+    then on (a refusal undoes the publication)."""
+    service.freeze_scheme(rnd, actor)
+
+
+@signals.round_actions.listen(order=10)
+def _round_actions(rnd, user, **_):
+    actions = []
+    if user.role in BUREAU and rnd.status in EVALUATED_STATES:
+        actions.append(Action("evaluation", _l("评审"), "evaluation.panel", {"round_id": rnd.id},
+                              element_id="evaluation-link", order=10))
+    if user.role is Role.CITY_AGRI and rnd.status is S.OPENED:  # opened → evaluation (ROUND_TRANSITIONS)
+        actions.append(Action("start_evaluation", _l("进入评审"), "evaluation.start_evaluation",
+                              {"round_id": rnd.id}, post=True, style="success", order=50))
+    return actions
+

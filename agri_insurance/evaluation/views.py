@@ -35,8 +35,8 @@ from agri_insurance.extensions import db
 from agri_insurance.forms_util import commit_or_flash
 from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import download, xlsx_download
+from agri_insurance.tenders import service as tenders
 from agri_insurance.tenders.models import RoundStatus, SelectionRound
-from agri_insurance.tenders.views import get_round_or_404
 
 bp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
 MANAGERS = (Role.CITY_AGRI,)
@@ -70,7 +70,7 @@ def rounds():
 @bp.get("/rounds/<int:round_id>/scheme")
 @roles_required(*ALL_ROLES)
 def scheme(round_id: int):
-    rnd = get_round_or_404(round_id)
+    rnd = _round(round_id)
     scheme = service.scheme_for(rnd, current_user)
     db.session.commit()
     by_factor = {f: [c for c in scheme.criteria if c.factor is f] for f in Factor}
@@ -97,14 +97,14 @@ def _criterion_cycle(rnd: SelectionRound, criterion: Criterion | None):
 @bp.route("/rounds/<int:round_id>/criteria/new", methods=["GET", "POST"])
 @roles_required(*MANAGERS)
 def new_criterion(round_id: int):
-    return _criterion_cycle(get_round_or_404(round_id), None)
+    return _criterion_cycle(_round(round_id), None)
 
 
 @bp.route("/criteria/<int:criterion_id>/edit", methods=["GET", "POST"])
 @roles_required(*MANAGERS)
 def edit_criterion(criterion_id: int):
     criterion = scoped_get_or_404(Criterion, criterion_id)
-    return _criterion_cycle(get_round_or_404(criterion.scheme.round_id), criterion)
+    return _criterion_cycle(_round(criterion.scheme.round_id), criterion)
 
 
 @bp.post("/criteria/<int:criterion_id>/delete")
@@ -119,7 +119,7 @@ def delete_criterion(criterion_id: int):
 @bp.post("/rounds/<int:round_id>/scheme/reset")
 @roles_required(*MANAGERS)
 def reset_scheme(round_id: int):
-    rnd = get_round_or_404(round_id)
+    rnd = _round(round_id)
     commit_or_flash(lambda: service.reset_scheme(rnd, current_user), _("评分方案已恢复为默认"))
     return redirect(url_for(".scheme", round_id=rnd.id))
 
@@ -127,7 +127,7 @@ def reset_scheme(round_id: int):
 @bp.route("/rounds/<int:round_id>/rules", methods=["GET", "POST"])
 @roles_required(*MANAGERS)
 def edit_rules(round_id: int):
-    rnd = get_round_or_404(round_id)
+    rnd = _round(round_id)
     scheme = service.scheme_for(rnd, current_user)
     form = RulesForm(obj=scheme)
     if request.method == "GET":
@@ -145,10 +145,24 @@ def _experts():
     return db.session.scalars(sa.select(User).where(User.role == Role.EXPERT, User.active).order_by(User.username)).all()
 
 
+def _round(round_id: int) -> SelectionRound:
+    return scoped_get_or_404(SelectionRound, round_id)
+
+
+@bp.post("/rounds/<int:round_id>/start")
+@roles_required(*MANAGERS)
+def start_evaluation(round_id: int):
+    """opened → evaluation: needs at least one opened bid."""
+    rnd = _round(round_id)
+    commit_or_flash(lambda: tenders.start_evaluation(rnd, current_user, len(bids_service.opened_bids(rnd))),
+                    _("已进入评审"))
+    return redirect(url_for("tenders.round_detail", round_id=rnd.id))
+
+
 @bp.get("/rounds/<int:round_id>")
 @roles_required(*BUREAU)
 def panel(round_id: int):
-    rnd = get_round_or_404(round_id)
+    rnd = _round(round_id)
     panel = service.panel_of(rnd)
     checks = service.eligibility_checks(rnd)
     members = panel.members if panel else []
@@ -164,7 +178,7 @@ def panel(round_id: int):
 @bp.post("/rounds/<int:round_id>/eligibility")
 @roles_required(*MANAGERS)
 def check_eligibility(round_id: int):
-    rnd = get_round_or_404(round_id)
+    rnd = _round(round_id)
     commit_or_flash(lambda: service.check_eligibility(rnd, current_user), _("资格审查已完成"))
     return redirect(url_for(".panel", round_id=rnd.id))
 
@@ -186,7 +200,7 @@ def decide(check_id: int):
 @bp.post("/rounds/<int:round_id>/members")
 @roles_required(*MANAGERS)
 def add_member(round_id: int):
-    rnd = get_round_or_404(round_id)
+    rnd = _round(round_id)
     form = MemberForm(experts=_experts())
     if not form.validate_on_submit():
         flash(_("请选择启用的评审专家"), "danger")
@@ -207,7 +221,7 @@ def remove_member(member_id: int):
 @bp.post("/rounds/<int:round_id>/scoring")
 @roles_required(*MANAGERS)
 def start_scoring(round_id: int):
-    rnd = get_round_or_404(round_id)
+    rnd = _round(round_id)
     commit_or_flash(lambda: service.start_scoring(rnd, current_user), _("专家评分已开始"))
     return redirect(url_for(".panel", round_id=rnd.id))
 
@@ -215,7 +229,7 @@ def start_scoring(round_id: int):
 @bp.post("/rounds/<int:round_id>/close")
 @roles_required(*MANAGERS)
 def close_panel(round_id: int):
-    rnd = get_round_or_404(round_id)
+    rnd = _round(round_id)
     if commit_or_flash(lambda: service.close_panel(rnd, current_user), _("评审已结束，排名已确定")):
         return redirect(url_for(".ranking", round_id=rnd.id))
     return redirect(url_for(".panel", round_id=rnd.id))
@@ -233,7 +247,7 @@ def _ranking_or_none(rnd: SelectionRound):
 @bp.get("/rounds/<int:round_id>/ranking")
 @roles_required(*BUREAU)
 def ranking(round_id: int):
-    rnd = get_round_or_404(round_id)
+    rnd = _round(round_id)
     ranked = _ranking_or_none(rnd)
     bids = {b.id: b for b in bids_service.opened_bids(rnd)}
     counties = []
@@ -249,7 +263,7 @@ def ranking(round_id: int):
 @bp.get("/rounds/<int:round_id>/ranking.pdf")
 @roles_required(*BUREAU)
 def ranking_pdf(round_id: int):
-    rnd = get_round_or_404(round_id)
+    rnd = _round(round_id)
     if _ranking_or_none(rnd) is None:
         flash(_("资格审查尚未完成，还没有排名"), "warning")
         return redirect(url_for(".panel", round_id=rnd.id))
@@ -259,7 +273,7 @@ def ranking_pdf(round_id: int):
 @bp.get("/rounds/<int:round_id>/summary.xlsx")
 @roles_required(*BUREAU)
 def summary_xlsx(round_id: int):
-    rnd = get_round_or_404(round_id)
+    rnd = _round(round_id)
     if _ranking_or_none(rnd) is None:
         flash(_("资格审查尚未完成，还没有排名"), "warning")
         return redirect(url_for(".panel", round_id=rnd.id))
@@ -276,7 +290,7 @@ def score_sheet_xlsx(member_id: int):
 # --- the expert's pages ------------------------------------------------------------------------------------
 
 def _membership(round_id: int) -> tuple[SelectionRound, PanelMember]:
-    rnd = get_round_or_404(round_id)
+    rnd = _round(round_id)
     member = service.member_of(rnd, current_user)
     if member is None:
         abort(404)
@@ -379,7 +393,7 @@ def submit(round_id: int):
 @bp.get("/rounds/<int:round_id>/result")
 @roles_required(Role.INSURER)
 def my_result(round_id: int):
-    rnd = get_round_or_404(round_id)
+    rnd = _round(round_id)
     bid = bids_service.bid_for(rnd, current_user.insurer_id)
     opened = bid is not None and bid.id in {b.id for b in bids_service.opened_bids(rnd)}
     check = None

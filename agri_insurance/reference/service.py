@@ -22,6 +22,7 @@ from agri_insurance.reference.models import (
     Region,
     SubsidyScheme,
 )
+from agri_insurance.reference.signals import insurer_identity_changing
 
 HUNDRED = Decimal("100")
 # Shares are stored as Numeric(7, 4): at most four decimal places.
@@ -75,20 +76,8 @@ def save_insurer(insurer: Insurer | None, data: dict[str, Any], actor) -> Insure
         field = "name" if clash.name == data["name"] else "credit_code"
         raise DomainError(_("已有相同名称或信用代码的承保机构：%(name)s", name=clash.name), field)
     if insurer is not None and (data["name"], data["credit_code"]) != (insurer.name, insurer.credit_code):
-        _require_no_sealed_bid(insurer)
+        insurer_identity_changing.send(insurer, name=data["name"], credit_code=data["credit_code"])
     return _save(Insurer, insurer, data, INSURER_FIELDS, actor, "insurer", data["name"])
-
-
-def _require_no_sealed_bid(insurer: Insurer) -> None:
-    """A sealed bid's receipt hashes the insurer's name and credit code: changed before the opening, the opening
-    record would call a genuine bid tampered with."""
-    from agri_insurance.bids.models import Bid, BidStatus
-    from agri_insurance.tenders.models import RoundStatus, SelectionRound
-
-    sealed = db.session.scalar(sa.select(sa.func.count(Bid.id)).join(SelectionRound).where(
-        Bid.insurer_id == insurer.id, Bid.status == BidStatus.SUBMITTED,
-        SelectionRound.status.in_((RoundStatus.OPEN, RoundStatus.CLOSED))))
-    require(not sealed, _("该机构有尚未开标的投标，开标前不能修改名称或统一社会信用代码"), "name")
 
 
 # --- regions and products ------------------------------------------------------------------------

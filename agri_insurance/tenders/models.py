@@ -114,6 +114,17 @@ class SelectionRound(db.Model):
         """True once the bids have been opened; before that every bid is sealed."""
         return self.opened_at is not None and self.status in OPENED_STATES and utcnow() >= self.opening_time
 
+    @property
+    def changes_invalidate_bids(self) -> bool:
+        """Open for bids: a change to its lots or rules invalidates the bids submitted so far."""
+        return self.status is RoundStatus.OPEN
+
+    @property
+    def has_provisional_result(self) -> bool:
+        """An adopted allocation that is not final yet (allocated or under public notice): cancelling the round
+        withdraws it."""
+        return self.status in (RoundStatus.ALLOCATED, RoundStatus.PUBLICISED)
+
     def counties(self) -> list:
         """The counties the round covers: those with at least one lot, by code."""
         seen = {lot.region.id: lot.region for lot in self.lots}

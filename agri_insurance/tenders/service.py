@@ -1,9 +1,13 @@
 """Selection-round rules: the state machine, lots, county limits (R3) and exceptions.
 
 Every function checks, changes and audits; none commits (the caller does). Times are naive UTC.
-The server clock decides deadlines: `refresh_status()` advances a round that the clock has moved on
-(open → closed after the bid deadline, awarded → in force when the term starts, in force → expired after the
-term) and is called whenever a round is read by a page, so no scheduler is needed.
+
+tenders owns a round's life and imports none of the modules that react to it: every status change is announced
+(`tenders.signals`) from `transition`, and bids, evaluation and awards listen in their own packages. The server
+clock decides deadlines in one place, `advance_by_clock` (open → closed after the bid deadline, awarded → in
+force when the term starts, in force → expired after the term): the application runs it, in a transaction of
+its own, before it handles a request, and services that act on a round at a moment the clock decides run it
+for that round first. Reading a page never changes a round.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from agri_insurance import clock
+from agri_insurance.actions import Action, Actions, PagePart
 from agri_insurance.audit import service as audit
 from agri_insurance.clock import utcnow
 from agri_insurance.db_types import MAX_MONEY, MAX_RATIO_PCT
@@ -25,8 +30,10 @@ from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.i18n import join_names, with_note
 from agri_insurance.reference.models import Product, Region, RegionLevel
+from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import CONTROL_CHARACTERS, CONTROL_CHARACTERS_REFUSED
-from agri_insurance.tenders.models import CountyException, Lot, RoundStatus, SelectionRound
+from agri_insurance.tenders import signals
+from agri_insurance.tenders.models import TERM_YEARS, CountyException, Lot, RoundStatus, SelectionRound
 from optimization.lot_design import Cell, design_lots
 
 S = RoundStatus
@@ -96,49 +103,55 @@ def transition(rnd: SelectionRound, target: RoundStatus, actor, summary, *, valu
         raise DomainError(_("遴选轮次当前状态为“%(current)s”，不能变更为“%(target)s”",
                             current=rnd.status.label, target=target.label))
     old = rnd.status
+    signals.round_moving.send(rnd, actor=actor, target=target)  # a listener may refuse (DomainError)
     if not _conditional_update(rnd, old, target, values):
         raise DomainError(_("遴选轮次的状态刚被他人变更（当前为“%(current)s”），请刷新页面后重试",
                             current=rnd.status.label))
     audit.record(actor, f"round.{target.value}", rnd, summary, status=[old.value, target.value], **details)
+    signals.round_moved[target].send(rnd, actor=actor, previous=old, **details)
 
 
-def _advance_by_clock(rnd: SelectionRound, source: RoundStatus, target: RoundStatus, summary) -> bool:
-    # A conditional UPDATE: when two requests notice the deadline at once, exactly one moves the round.
-    if not _conditional_update(rnd, source, target):
-        return False
-    audit.record(None, f"round.{target.value}", rnd, summary, status=[source.value, target.value], automatic=True)
-    return True
+# --- the clock ----------------------------------------------------------------------------------------
 
-
-def refresh_status(rnd: SelectionRound) -> bool:
-    """Apply what the clock implies (open → closed at the deadline; awarded → in force on the first day of the
-    term; in force → expired after the term).
-
-    Returns True when the round changed (the caller commits)."""
-    now = utcnow()
-    changed = False
+def _clock_moves(rnd: SelectionRound, now) -> tuple[RoundStatus, RoundStatus, Any] | None:
+    """The move the clock implies for `rnd` now, if any: (from, to, audit summary)."""
     if rnd.status is S.OPEN and now >= rnd.bid_deadline:
-        changed |= _advance_by_clock(rnd, S.OPEN, S.CLOSED,
-                                     _l("投标截止时间已到，自动截标：%(name)s", name=rnd.name))
+        return S.OPEN, S.CLOSED, _l("投标截止时间已到，自动截标：%(name)s", name=rnd.name)
     if rnd.status is S.AWARDED and now >= term_start_utc(rnd):
-        changed |= _advance_by_clock(rnd, S.AWARDED, S.IN_FORCE, _l("服务期开始：%(name)s", name=rnd.name))
+        return S.AWARDED, S.IN_FORCE, _l("服务期开始：%(name)s", name=rnd.name)
     if rnd.status is S.IN_FORCE and now >= term_end_utc(rnd):
-        changed |= _advance_by_clock(rnd, S.IN_FORCE, S.EXPIRED,
-                                     _l("服务期届满，轮次到期：%(name)s", name=rnd.name))
-    return changed
+        return S.IN_FORCE, S.EXPIRED, _l("服务期届满，轮次到期：%(name)s", name=rnd.name)
+    return None
 
 
-def refresh_all() -> bool:
-    """refresh_status() for every round the clock may have moved on (list pages, dashboards)."""
-    now = utcnow()
-    candidates = db.session.scalars(sa.select(SelectionRound).where(sa.or_(
+def _due_rounds():
+    """The rounds the clock has moved on: past the bid deadline while open; in the term's first year or later
+    while awarded; after the term's last year while in force (a term starts on 1 January, local time)."""
+    now, year = utcnow(), clock.local_today().year
+    return sa.select(SelectionRound).where(sa.or_(
         sa.and_(SelectionRound.status == S.OPEN, SelectionRound.bid_deadline <= now),
-        SelectionRound.status.in_((S.AWARDED, S.IN_FORCE)),
-    ))).all()
-    changed = False
-    for rnd in candidates:
-        changed |= refresh_status(rnd)
-    return changed
+        sa.and_(SelectionRound.status == S.AWARDED, SelectionRound.term_start_year <= year),
+        sa.and_(SelectionRound.status == S.IN_FORCE, SelectionRound.term_start_year + TERM_YEARS - 1 < year),
+    )).order_by(SelectionRound.id)
+
+
+def advance_by_clock(rnd: SelectionRound | None = None) -> int:
+    """The one place the clock moves rounds (open → closed → …, see the module docstring): `rnd`, or every round
+    that is due. Each move is a conditional UPDATE (when two processes notice a deadline at once, exactly one
+    moves the round), audited as automatic and announced like any other. Returns how many moves were made; the
+    caller commits."""
+    rounds = [rnd] if rnd is not None else db.session.scalars(_due_rounds()).all()
+    moved = 0
+    for item in rounds:
+        while (move := _clock_moves(item, utcnow())) is not None:
+            source, target, summary = move
+            if not _conditional_update(item, source, target):
+                break
+            audit.record(None, f"round.{target.value}", item, summary, status=[source.value, target.value],
+                         automatic=True)
+            signals.round_moved[target].send(item, actor=None, previous=source, automatic=True)
+            moved += 1
+    return moved
 
 
 def lots_per_county(rnd: SelectionRound) -> dict[Region, int]:
@@ -169,9 +182,7 @@ def publish_round(rnd: SelectionRound, actor) -> None:
     require(rnd.bid_deadline > utcnow(), _("投标截止时间必须晚于当前时间"), "bid_deadline")
     require(rnd.opening_time >= rnd.bid_deadline, _("开标时间不能早于投标截止时间"), "opening_time")
     _check_lot_counts(rnd)
-    from agri_insurance.evaluation.service import freeze_scheme
-
-    freeze_scheme(rnd, actor)  # the scoring scheme and eligibility gates are valid and fixed from now on
+    # evaluation, listening, checks that the scoring scheme and eligibility gates are valid and fixes them
     transition(rnd, S.OPEN, actor, _l("发布遴选公告，开始接受投标：%(name)s", name=rnd.name))
 
 
@@ -193,26 +204,9 @@ def mark_publicised(rnd: SelectionRound, actor) -> None:
     rnd.publicised_at = utcnow()
 
 
-def notice_ends_on(rnd: SelectionRound) -> date | None:
-    """Last day of the public notice: the recorded notice's (working days less the listed holidays), else
-    computed on the same calendar from the day the round was publicised."""
-    if rnd.publicised_at is None:
-        return None
-    from agri_insurance.awards import calendar
-    from agri_insurance.awards.service import current_notice
-
-    notice = current_notice(rnd)
-    if notice is not None:
-        return notice.ends_on
-    return calendar.notice_end(clock.to_local(rnd.publicised_at).date(), rnd.notice_working_days)
-
-
 def mark_awarded(rnd: SelectionRound, actor) -> None:
-    """publicised → awarded, once the notice period (working days) is over."""
+    """publicised → awarded; awards, listening, refuses while the notice period (working days) runs."""
     require(rnd.status is S.PUBLICISED, _("只有公示中的轮次可以确定中标"))
-    ends = notice_ends_on(rnd)
-    require(ends is not None and clock.local_today() > ends,
-            _("公示期（%(n)s个工作日）尚未结束", n=rnd.notice_working_days))
     transition(rnd, S.AWARDED, actor, _l("公示期满，确定中标：%(name)s", name=rnd.name))
 
 
@@ -225,20 +219,56 @@ def put_in_force(rnd: SelectionRound, actor) -> None:
 
 def cancel_round(rnd: SelectionRound, reason: str, actor) -> None:
     """Cancel from any state before awarded, with a reason. A round with a result (allocated or publicised) loses
-    it in the same transaction: the awards and backups are revoked, the public notice is closed and pending
-    objections are closed unexamined (awards.service.withdraw_for_cancellation). Underwriting assignments are made
-    only when a result is final, which a cancellable round's never is."""
+    it in the same transaction (awards listens to `round_cancelled`): the awards and backups are revoked, the
+    public notice is closed and pending objections are closed unexamined. Underwriting assignments are made only
+    when a result is final, which a cancellable round's never is."""
     rnd = lock_for_update(rnd)  # the round first, as an objection's answer locks it (see answer_objection)
     reason = (reason or "").strip()
     require(reason, _("请填写取消原因"), "reason")
     require(S.CANCELLED in ROUND_TRANSITIONS[rnd.status],
             _("遴选轮次当前状态为“%(current)s”，不能取消", current=rnd.status.label))
-    if rnd.status in (S.ALLOCATED, S.PUBLICISED):
-        from agri_insurance.awards.service import withdraw_for_cancellation
-
-        withdraw_for_cancellation(rnd, reason, actor)
     transition(rnd, S.CANCELLED, actor, _l("取消遴选轮次：%(name)s", name=rnd.name),
                values={"cancel_reason": reason, "cancelled_at": utcnow()}, reason=reason)
+
+
+# --- what a user may do now ------------------------------------------------------------------------------
+
+# Who runs a tender: the city agriculture bureau (the administrator sees everything but acts on no round).
+MANAGERS = frozenset({Role.CITY_AGRI})
+
+
+def available_actions(rnd: SelectionRound, user) -> Actions:
+    """The actions `user` may take on `rnd` now: the state machine and the permission rules, once. tenders' own
+    (rules, lots, exceptions, publishing, cancelling) and those other modules offer on a round (bidding,
+    opening, evaluation, allocation, results), collected from their listeners of `signals.round_actions`."""
+    own: list[Action] = []
+    if user.role in MANAGERS:
+        if rnd.status in EDITABLE_STATES:
+            own.append(Action("edit_rules", _l("修改规则"), "tenders.edit_round", {"round_id": rnd.id},
+                              style="outline-primary", order=40))
+            own.append(Action("edit_lots", _l("新增标段"), "tenders.new_lot", {"round_id": rnd.id}, order=200))
+        if rnd.status in EXCEPTION_STATES:
+            own.append(Action("edit_exceptions", _l("登记县级例外"), "tenders.new_exception", {"round_id": rnd.id},
+                              style="outline-primary", order=210))
+        if S.OPEN in ROUND_TRANSITIONS[rnd.status]:
+            own.append(Action("publish", _l("发布并开始接受投标"), "tenders.publish", {"round_id": rnd.id},
+                              post=True, style="success", element_id="publish-button", order=50))
+        if S.CANCELLED in ROUND_TRANSITIONS[rnd.status]:
+            own.append(Action("cancel", _l("确认取消"), "tenders.cancel", {"round_id": rnd.id}, post=True,
+                              style="outline-danger", order=300))
+    return Actions([*own, *signals.round_actions.collect(rnd, user=user)])
+
+
+def list_actions(user) -> Actions:
+    """The actions on the list of rounds: starting a new one."""
+    if user.role not in MANAGERS:
+        return Actions()
+    return Actions([Action("new_round", _l("新建遴选轮次"), "tenders.new_round", style="success")])
+
+
+def page_parts(rnd: SelectionRound, user) -> list[PagePart]:
+    """What other modules show on the round page to `user` (bids, the public notice)."""
+    return signals.round_page_parts.collect(rnd, user=user)
 
 
 # --- rounds: create and edit ------------------------------------------------------------------------
@@ -273,7 +303,7 @@ def create_round(data: dict[str, Any], actor) -> SelectionRound:
 
 def update_round(rnd: SelectionRound, data: dict[str, Any], actor) -> None:
     """Edit the rules while the round is a draft or open; on an open round submitted bids are invalidated."""
-    refresh_status(rnd)
+    advance_by_clock(rnd)
     require(rnd.status in EDITABLE_STATES, _("只有草稿或投标中的遴选轮次可以修改"))
     _validate_round(data)
     if rnd.status is S.OPEN:
@@ -293,13 +323,12 @@ def update_round(rnd: SelectionRound, data: dict[str, Any], actor) -> None:
 
 
 def rules_changed(rnd: SelectionRound, actor, what: str) -> None:
-    """Lots or rules of an open round changed: bump the version and invalidate submitted bids."""
+    """Lots or rules of an open round changed: bump the version and announce it (bids invalidates the submitted
+    ones: they answer rules that no longer hold)."""
     if rnd.status is not S.OPEN:
         return
-    from agri_insurance.bids.service import invalidate_submitted_bids
-
     rnd.rules_version += 1
-    invalidate_submitted_bids(rnd, what, actor)
+    signals.round_rules_changed.send(rnd, actor=actor, what=what)
 
 
 # --- county limits and exceptions (R3) ------------------------------------------------------------
@@ -329,7 +358,7 @@ def county_limits(rnd: SelectionRound) -> dict[int, CountyLimit]:
 def add_exception(rnd: SelectionRound, region: Region, max_insurers: int, approval_doc_no: str,
                   approval_date: date, document, actor) -> CountyException:
     """Record the provincial approval allowing `region` more than the round's maximum number of insurers."""
-    refresh_status(rnd)
+    advance_by_clock(rnd)
     require(rnd.status in EXCEPTION_STATES, _("分配方案确定后不能再增加县级例外"))
     require(region is not None and region.level is RegionLevel.COUNTY, _("请选择县（市、区）"), "region_id")
     require(max_insurers > rnd.max_insurers,
@@ -356,7 +385,7 @@ def add_exception(rnd: SelectionRound, region: Region, max_insurers: int, approv
 
 def delete_exception(exception: CountyException, actor) -> None:
     rnd = exception.round
-    refresh_status(rnd)
+    advance_by_clock(rnd)
     require(rnd.status in EXCEPTION_STATES, _("分配方案确定后不能再删除县级例外"))
     audit.record(actor, "county_exception.deleted", exception,
                  _l("删除县级例外：%(county)s", county=exception.region.name), round_id=rnd.id)
@@ -372,7 +401,7 @@ LOT_FIELDS = ["region_id", "code", "name", "townships", "expected_premium", "los
 
 
 def _require_editable(rnd: SelectionRound) -> None:
-    refresh_status(rnd)
+    advance_by_clock(rnd)
     require(rnd.status in EDITABLE_STATES, _("只有草稿或投标中的遴选轮次可以修改标段"))
 
 

@@ -26,6 +26,10 @@ round_in_force = Announcement("round-in-force", "awarded → in force: the term 
 round_expired = Announcement("round-expired", "in force → expired: the term ended (the clock)")
 round_cancelled = Announcement("round-cancelled", "→ cancelled; details: reason")
 
+# Before any status change, so a module can refuse it (awards: no final result while the notice runs);
+# details: target. Listeners that refuse raise DomainError and nothing has changed.
+round_moving = Announcement("round-moving", "a round is about to change status; details: target")
+
 # the announcement each status change makes
 round_moved: dict[RoundStatus, Announcement] = {
     S.OPEN: round_published,

@@ -1,17 +1,13 @@
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from agri_insurance import clock, storage
 from agri_insurance.access import ALL_ROLES, roles_required, scoped_get_or_404
-from agri_insurance.awards import service as awards_service
-from agri_insurance.awards.models import PUBLISHED_STATES
-from agri_insurance.bids import service as bids_service
-from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
-from agri_insurance.forms_util import commit_or_flash, refuse, show_domain_error
+from agri_insurance.forms_util import commit_or_flash
 from agri_insurance.reference.models import Product, Region, RegionLevel
 from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import xlsx_download
@@ -24,7 +20,7 @@ from agri_insurance.tenders.forms import (
     RoundForm,
     UploadForm,
 )
-from agri_insurance.tenders.models import CountyException, Lot, RoundStatus, SelectionRound
+from agri_insurance.tenders.models import CountyException, Lot, SelectionRound
 
 bp = Blueprint("tenders", __name__, url_prefix="/tenders")
 MANAGERS = (Role.CITY_AGRI,)
@@ -39,16 +35,7 @@ def _products():
 
 
 def _round(round_id: int) -> SelectionRound:
-    """The round if the user may see it, advanced to what the server clock implies (committed)."""
-    rnd = scoped_get_or_404(SelectionRound, round_id)
-    if service.refresh_status(rnd):
-        db.session.commit()
-    return rnd
-
-
-def _fail(e: DomainError, endpoint: str = ".round_detail", **kwargs):
-    refuse(e)
-    return redirect(url_for(endpoint, **kwargs))
+    return scoped_get_or_404(SelectionRound, round_id)
 
 
 # --- rounds ------------------------------------------------------------------------------------------
@@ -56,12 +43,10 @@ def _fail(e: DomainError, endpoint: str = ".round_detail", **kwargs):
 @bp.get("/")
 @roles_required(*ALL_ROLES)
 def rounds():
-    if service.refresh_all():
-        db.session.commit()
     stmt = sa.select(SelectionRound).where(SelectionRound.visible_to(current_user)).order_by(
         SelectionRound.term_start_year.desc(), SelectionRound.id.desc())
     return render_template("tenders/rounds.html", rounds=db.session.scalars(stmt).all(),
-                           manager=current_user.role in MANAGERS)
+                           actions=service.list_actions(current_user))
 
 
 def _round_data(form: RoundForm) -> dict:
@@ -103,22 +88,10 @@ def edit_round(round_id: int):
 @roles_required(*ALL_ROLES)
 def round_detail(round_id: int):
     rnd = _round(round_id)
-    own_bid = None
-    if current_user.role is Role.INSURER:
-        own_bid = bids_service.bid_for(rnd, current_user.insurer_id)
-    opening = bids_service.opening_of(rnd)
     return render_template(
         "tenders/round_detail.html", rnd=rnd, limits=service.county_limits(rnd),
         lot_counts={r.id: n for r, n in service.lots_per_county(rnd).items()},
-        manager=current_user.role in MANAGERS, editable=rnd.status in service.EDITABLE_STATES,
-        exceptions_editable=rnd.status in service.EXCEPTION_STATES,
-        bid_count=bids_service.submitted_count(rnd) if current_user.role in (Role.ADMIN, Role.CITY_AGRI) else None,
-        own_bid=own_bid, cancel_form=CancelForm(), can_see_opening=bids_service.can_see_opening(
-            rnd, current_user, opening),
-        notice_ends_on=service.notice_ends_on(rnd) if rnd.status in PUBLISHED_STATES else None,
-        can_cancel=RoundStatus.CANCELLED in service.ROUND_TRANSITIONS[rnd.status],
-        # an objector reaches its objections and their answers even when the result is withdrawn
-        has_objections=current_user.role is Role.INSURER and bool(awards_service.objections_of(rnd, current_user)))
+        actions=service.available_actions(rnd, current_user), parts=service.page_parts(rnd, current_user))
 
 
 @bp.post("/<int:round_id>/publish")
@@ -126,14 +99,6 @@ def round_detail(round_id: int):
 def publish(round_id: int):
     rnd = _round(round_id)
     commit_or_flash(lambda: service.publish_round(rnd, current_user), _("遴选轮次已发布，开始接受投标"))
-    return redirect(url_for(".round_detail", round_id=rnd.id))
-
-
-@bp.post("/<int:round_id>/evaluation")
-@roles_required(*MANAGERS)
-def start_evaluation(round_id: int):
-    rnd = _round(round_id)
-    commit_or_flash(lambda: service.start_evaluation(rnd, current_user, len(bids_service.opened_bids(rnd))), _("已进入评审"))
     return redirect(url_for(".round_detail", round_id=rnd.id))
 
 
@@ -154,16 +119,12 @@ def new_exception(round_id: int):
     rnd = _round(round_id)
     form = ExceptionForm(counties=_counties())
     if form.validate_on_submit():
-        try:
-            document = storage.save_pdf(form.document.data, current_user)
-            service.add_exception(rnd, db.session.get(Region, form.region_id.data), form.max_insurers.data,
-                                  form.approval_doc_no.data, form.approval_date.data, document, current_user)
-            db.session.commit()
-            flash(_("已保存"), "success")
+        done = commit_or_flash(lambda: service.add_exception(
+            rnd, db.session.get(Region, form.region_id.data), form.max_insurers.data, form.approval_doc_no.data,
+            form.approval_date.data, storage.save_pdf(form.document.data, current_user), current_user),
+            _("已保存"), form)
+        if done:
             return redirect(url_for(".round_detail", round_id=rnd.id))
-        except DomainError as e:
-            db.session.rollback()
-            show_domain_error(form, e)
     return render_template("tenders/exception_form.html", form=form, rnd=rnd), 400 if form.errors else 200
 
 
@@ -193,7 +154,7 @@ def _lot_form_cycle(rnd: SelectionRound, lot: Lot | None):
     form = LotForm(obj=lot, counties=_counties(), products=_products())
     if request.method == "GET" and lot is not None:
         form.product_ids.data = [p.id for p in lot.products]
-    if rnd.status is RoundStatus.OPEN and request.method == "GET":
+    if rnd.changes_invalidate_bids and request.method == "GET":
         flash(_("本轮正在接受投标：修改标段将使已提交的投标文件失效，投标人须重新确认。"), "warning")
     if form.validate_on_submit():
         done = commit_or_flash(lambda: service.save_lot(rnd, lot, _lot_data(form), current_user), _("已保存"), form)
@@ -240,14 +201,10 @@ def import_lots(round_id: int):
         rows, issues = exports.parse_lots(rnd, form.file.data.read())
         problems = issues.messages()
         if not issues:
-            try:
-                created = service.import_lots(rnd, rows, current_user)
-                db.session.commit()
-                flash(_("已导入 %(n)s 个标段", n=len(created)), "success")
+            done = commit_or_flash(lambda: service.import_lots(rnd, rows, current_user), problems=problems)
+            if done:
+                flash(_("已导入 %(n)s 个标段", n=len(done.value)), "success")
                 return redirect(url_for(".round_detail", round_id=rnd.id))
-            except DomainError as e:
-                db.session.rollback()
-                problems = [str(e)]
     status = 400 if (problems or form.errors) else 200
     return render_template("tenders/lot_import.html", form=form, rnd=rnd, problems=problems), status
 
@@ -273,29 +230,22 @@ def lot_design_assistant(round_id: int):
     products = {p.code: p for p in _products()}
     if form.validate_on_submit():
         region = db.session.get(Region, form.region_id.data)
-        try:
-            parsed = service.parse_lot_history(form.history.data, list(products.values()))
-            cells = {c.id: c for c in parsed}
+        parsed = commit_or_flash(lambda: service.parse_lot_history(form.history.data, list(products.values())),
+                                 None, form)
+        if parsed:
+            cells = {c.id: c for c in parsed.value}
             if request.form.get("accept"):
                 picks = [(request.form.get(f"code_{i}", ""), request.form.get(f"name_{i}", ""),
                           request.form.getlist(f"group_{i}")) for i in range(form.lot_count.data)]
-                created = service.apply_lot_design(rnd, region, parsed, picks, current_user)
-                db.session.commit()
-                flash(_("已按方案新建 %(n)s 个标段", n=len(created)), "success")
-                return redirect(url_for(".round_detail", round_id=rnd.id))
-            design = service.propose_lots(parsed, form.lot_count.data)
-        except DomainError as e:
-            db.session.rollback()
-            show_domain_error(form, e)
+                done = commit_or_flash(lambda: service.apply_lot_design(rnd, region, parsed.value, picks,
+                                                                        current_user), None, form)
+                if done:
+                    flash(_("已按方案新建 %(n)s 个标段", n=len(done.value)), "success")
+                    return redirect(url_for(".round_detail", round_id=rnd.id))
+            else:
+                proposal = commit_or_flash(lambda: service.propose_lots(parsed.value, form.lot_count.data), None,
+                                           form)
+                design = proposal.value
     return render_template("tenders/lot_design.html", form=form, rnd=rnd, design=design, cells=cells,
                            region=region, products=products), 400 if form.errors else 200
 
-
-# --- round-level guard for other modules' pages ---------------------------------------------------------
-
-def get_round_or_404(round_id: int) -> SelectionRound:
-    """For other blueprints: the visible round, advanced by the clock."""
-    rnd = _round(round_id)
-    if rnd is None:
-        abort(404)
-    return rnd
