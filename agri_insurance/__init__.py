@@ -85,6 +85,7 @@ def _connect_listeners() -> None:
     """Every module that reacts to another's announcements connects here, once (docs/architecture.md lists who
     listens to what). The owners of a life (tenders, subsidies) never import them."""
     from agri_insurance.allocation import listeners as _allocation  # noqa: F401
+    from agri_insurance.auth import listeners as _auth  # noqa: F401
     from agri_insurance.awards import listeners as _awards  # noqa: F401
     from agri_insurance.bids import listeners as _bids  # noqa: F401
     from agri_insurance.evaluation import listeners as _evaluation  # noqa: F401

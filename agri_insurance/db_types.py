@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -32,3 +33,19 @@ def enum_type(enum_cls: type[enum.Enum], length: int = 32) -> sa.Enum:
         name=enum_cls.__name__.lower(),
         validate_strings=True,
     )
+
+
+def jsonable(value: Any) -> Any:
+    """A value as a JSON column stores it: Decimals as strings (no float rounding), dates in ISO form, enums by
+    value, containers element by element."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "value") and not isinstance(value, str | int | float | bool):
+        return value.value  # enums
+    return value

@@ -10,7 +10,8 @@ from agri_insurance.allocation import service
 from agri_insurance.allocation.models import AllocationRun
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
-from agri_insurance.jobs.registry import JobContext, job_handler
+from agri_insurance.jobs.context import JobContext
+from agri_insurance.jobs.registry import job_handler
 from optimization import ScenarioError, invalid_result, parse_scenario, solve_scenario
 
 

@@ -7,36 +7,22 @@ string is kept as it is.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from flask import has_app_context
 from flask_babel.speaklater import LazyString
 
 from agri_insurance.audit.models import AuditEntry
+from agri_insurance.db_types import jsonable
 from agri_insurance.extensions import db
 from agri_insurance.i18n import in_record_language
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "value") and not isinstance(value, str | int | float | bool):
-        return value.value  # enums
-    return value
 
 
 def _message(text: LazyString) -> dict[str, Any]:
     """A lazy string as {"msgid", "params"}; a parameter that is itself a lazy string (a status label) is kept
     the same way, so that it is translated too."""
     msgid, params = text._args[0], text._kwargs
-    return {"msgid": msgid, "params": {name: _message(value) if isinstance(value, LazyString) else _jsonable(value)
+    return {"msgid": msgid, "params": {name: _message(value) if isinstance(value, LazyString) else jsonable(value)
                                        for name, value in params.items()}}
 
 
@@ -64,7 +50,7 @@ def record(actor, action: str, obj, summary: str | LazyString, **details: Any) -
         object_id=str(obj.id) if obj is not None else None,
         summary=_stored_text(summary)[:500],
         summary_message=_message(summary) if isinstance(summary, LazyString) else None,
-        details=_jsonable(details),
+        details=jsonable(details),
     )
     db.session.add(entry)
     return entry
@@ -77,5 +63,5 @@ def changes(obj, fields: list[str], new_values: dict[str, Any]) -> dict[str, lis
         old = getattr(obj, name)
         new = new_values.get(name, old)
         if old != new:
-            diff[name] = [_jsonable(old), _jsonable(new)]
+            diff[name] = [jsonable(old), jsonable(new)]
     return diff

@@ -10,7 +10,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from agri_insurance.errors import DomainError
-from agri_insurance.jobs.registry import JobContext, job_handler
+from agri_insurance.jobs.context import JobContext
+from agri_insurance.jobs.registry import job_handler
 
 
 @job_handler("jobs.selftest", label=_l("作业自检"))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from agri_insurance.clock import utcnow
 from agri_insurance.db_types import enum_type
 from agri_insurance.extensions import db
+from agri_insurance.jobs.registry import kind_label, page_url
 from agri_insurance.roles import Role
 
 
@@ -82,15 +83,11 @@ class Job(db.Model):
 
     @property
     def kind_label(self) -> str:
-        from agri_insurance.jobs.registry import kind_label
-
         return kind_label(self.kind)
 
     @property
     def page_url(self) -> str | None:
         """The page the job was started from, if its kind names one."""
-        from agri_insurance.jobs.registry import page_url
-
         return page_url(self.kind, self.params or {})
 
     @property

@@ -19,8 +19,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 import click
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app
 from flask.cli import with_appcontext
+
+from agri_insurance.extensions import db
+from agri_insurance.jobs.service import mark_interrupted, run, submit, wait
 
 log = logging.getLogger(__name__)
 DEFAULT_QUEUE = "agri_insurance"
@@ -97,16 +100,12 @@ class InProcessRunner:
             self._futures.pop(job_id, None)
 
     def _execute(self, job_id: int) -> None:
-        from agri_insurance.jobs.service import run
-
         try:
             with self.app.app_context():
                 run(job_id)
         except Exception:  # run() records handler errors itself; this is a broken database or similar
             log.exception("job %s: runner error", job_id)
             try:
-                from agri_insurance.jobs.service import mark_interrupted
-
                 with self.app.app_context():
                     mark_interrupted(job_id)
             except Exception:
@@ -120,6 +119,10 @@ class InProcessRunner:
                 future.result(timeout=timeout)
             except FutureTimeout:
                 pass
+
+
+RQ_TASK = "agri_insurance.worker.rq_task"
+RQ_ON_FAILURE = "agri_insurance.worker.rq_on_failure"
 
 
 class RQRunner:
@@ -136,9 +139,11 @@ class RQRunner:
     def dispatch(self, job_id: int) -> None:
         from rq import Callback
 
-        self.queue.enqueue(rq_task, job_id, description=f"agri_insurance job {job_id}",
+        # by name: the task and its callback live in agri_insurance.worker, which builds the app in a bare
+        # `rq worker` process (this module must not import the application package it is part of)
+        self.queue.enqueue(RQ_TASK, job_id, description=f"agri_insurance job {job_id}",
                            result_ttl=3600, failure_ttl=7 * 24 * 3600,
-                           on_failure=Callback(rq_on_failure))
+                           on_failure=Callback(RQ_ON_FAILURE))
 
     def join(self, job_id: int, timeout: float) -> None:
         """Nothing to join in this process; service.wait polls the database."""
@@ -155,46 +160,6 @@ def init_app(app: Flask) -> None:
     app.extensions["agri_jobs"] = runner
     app.cli.add_command(worker_command)
     app.cli.add_command(selftest_command)
-
-
-# --- the RQ side: functions a worker imports by name --------------------------------------------------
-
-_worker_app: Flask | None = None
-
-
-def _app_for_worker() -> Flask:
-    """The app of this worker process: the one in context (`flask worker`, tests), else built once."""
-    global _worker_app
-    if _worker_app is None:
-        if has_app_context():
-            return current_app._get_current_object()
-        from agri_insurance import create_app
-
-        _worker_app = create_app()
-    return _worker_app
-
-
-def rq_task(job_id: int) -> str | None:
-    """The RQ task: run job `job_id` of this app."""
-    from agri_insurance.jobs.service import run
-
-    app = _app_for_worker()
-    with app.app_context():
-        status = run(job_id)
-    return None if status is None else status.value
-
-
-def rq_on_failure(rq_job, connection, exc_type, exc_value, tb) -> None:
-    """RQ gave up on the task (timeout, worker lost): record the job as failed if it had not finished."""
-    from agri_insurance.jobs.service import mark_interrupted
-
-    job_id = rq_job.args[0] if rq_job.args else None
-    if job_id is None:
-        return
-    log.error("job %s: RQ task failed: %s", job_id, exc_value)
-    app = _app_for_worker()
-    with app.app_context():
-        mark_interrupted(job_id)
 
 
 @click.command("worker")
@@ -223,14 +188,12 @@ def worker_command(burst: bool, spawn: bool) -> None:
 @with_appcontext
 def selftest_command(fail: bool, timeout: float) -> None:
     """Submit a `jobs.selftest` job and wait for it: checks the runner (or the RQ workers) end to end."""
-    from agri_insurance.extensions import db
-    from agri_insurance.jobs import service
 
-    job = service.submit("jobs.selftest", {"steps": 3, "delay": 0.1, "fail": fail}, None)
+    job = submit("jobs.selftest", {"steps": 3, "delay": 0.1, "fail": fail}, None)
     db.session.commit()
     click.echo(f"job {job.id} submitted to the {current_app.extensions['agri_jobs'].name} runner")
     try:
-        job = service.wait(job.id, timeout)
+        job = wait(job.id, timeout)
     except TimeoutError as e:
         raise click.ClickException(f"{e} (is a worker running? `flask worker`)") from e
     click.echo(f"job {job.id}: {job.status.value} {job.progress}% {job.error or job.message}")

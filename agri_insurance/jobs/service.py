@@ -18,12 +18,14 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from agri_insurance.audit.service import _jsonable
+from agri_insurance.auth.models import User
 from agri_insurance.clock import utcnow
+from agri_insurance.db_types import jsonable
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db
+from agri_insurance.jobs.context import JobContext
 from agri_insurance.jobs.models import Job, JobStatus
-from agri_insurance.jobs.registry import JobContext, get_handler
+from agri_insurance.jobs.registry import get_handler
 
 log = logging.getLogger(__name__)
 _PENDING = "agri_jobs_pending"
@@ -36,7 +38,7 @@ def submit(kind: str, params: dict[str, Any], actor, subject_id: int | None = No
     Raises DomainError for an unknown kind.
     """
     require(get_handler(kind) is not None, _("未知的作业类型：%(kind)s", kind=kind))
-    job = Job(kind=kind, status=JobStatus.QUEUED, progress=0, message="", params=_jsonable(dict(params)),
+    job = Job(kind=kind, status=JobStatus.QUEUED, progress=0, message="", params=jsonable(dict(params)),
               subject_id=subject_id,
               locale=str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"]),
               created_by_id=getattr(actor, "id", None))
@@ -113,12 +115,12 @@ def _run(job_id: int) -> JobStatus | None:
         try:
             if handler is None:
                 raise DomainError(_("未知的作业类型：%(kind)s", kind=kind))
-            actor = session.get(_user_model(), actor_id) if actor_id else None
+            actor = session.get(User, actor_id) if actor_id else None
             result = handler(JobContext(job_id, actor), **params)
             job = session.get(Job, job_id)
             job.status = JobStatus.DONE
             job.progress = 100
-            job.result = _jsonable(dict(result or {}))
+            job.result = jsonable(dict(result or {}))
             job.message = str(job.result.get("summary") or _("已完成"))[:500]
             job.finished_at = utcnow()
             session.commit()
@@ -141,12 +143,6 @@ def _run(job_id: int) -> JobStatus | None:
 def _row_lock() -> bool | dict:
     # Two workers must not both start the same job: lock its row while marking it running (PostgreSQL).
     return {"skip_locked": True} if db.engine.dialect.name == "postgresql" else False
-
-
-def _user_model():
-    from agri_insurance.auth.models import User
-
-    return User
 
 
 def _mark_failed_directly(job_id: int, error: str) -> None:

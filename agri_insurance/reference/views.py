@@ -5,8 +5,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from agri_insurance.access import ALL_ROLES, roles_required, scoped_get_or_404
-from agri_insurance.auth.models import User
+from agri_insurance.access import ALL_ROLES, roles_required, scoped_get_or_404, scoped_query
 from agri_insurance.extensions import db
 from agri_insurance.forms_util import commit_or_flash, int_arg
 from agri_insurance.reference import service
@@ -21,6 +20,7 @@ from agri_insurance.reference.models import (
     RegionLevel,
     SubsidyScheme,
 )
+from agri_insurance.reference.signals import organisation_page_parts
 from agri_insurance.roles import Role
 
 bp = Blueprint("reference", __name__, url_prefix="/reference")
@@ -48,19 +48,22 @@ def _edit(form, obj, save, list_endpoint: str, template: str, to_data=lambda f: 
 @roles_required(*ALL_ROLES)
 def regions():
     rows = db.session.scalars(sa.select(Region).order_by(Region.level, Region.code)).all()
+    # the regions whose page this user may open (region_detail's rule: its role, and its own county only)
+    openable = set(db.session.scalars(scoped_query(Region).with_only_columns(Region.id))) \
+        if current_user.role in COUNTY_VIEWERS else set()
     return render_template("reference/regions.html", regions=rows, editable=current_user.role in EDITORS,
-                           detail_allowed=current_user.role in COUNTY_VIEWERS)
+                           openable=openable)
 
 
 @bp.get("/regions/<int:region_id>")
 @roles_required(*COUNTY_VIEWERS)
 def region_detail(region_id: int):
     region = scoped_get_or_404(Region, region_id)
-    users = db.session.scalars(sa.select(User).where(User.region_id == region.id).order_by(User.username)).all()
     schemes = db.session.scalars(
         sa.select(SubsidyScheme).where(SubsidyScheme.region_id == region.id).order_by(SubsidyScheme.year.desc())
     ).all()
-    return render_template("reference/region_detail.html", region=region, users=users, schemes=schemes)
+    return render_template("reference/region_detail.html", region=region, schemes=schemes,
+                           parts=organisation_page_parts.collect(region, user=current_user))
 
 
 def _region_form(region=None):
@@ -141,10 +144,8 @@ def insurers():
 @roles_required(*ALL_ROLES)
 def insurer_detail(insurer_id: int):
     insurer = scoped_get_or_404(Insurer, insurer_id)
-    users = []
-    if current_user.role in (Role.ADMIN, Role.INSURER):
-        users = db.session.scalars(sa.select(User).where(User.insurer_id == insurer.id).order_by(User.username)).all()
-    return render_template("reference/insurer_detail.html", insurer=insurer, users=users)
+    return render_template("reference/insurer_detail.html", insurer=insurer,
+                           parts=organisation_page_parts.collect(insurer, user=current_user))
 
 
 @bp.route("/insurers/new", methods=["GET", "POST"])

@@ -10,7 +10,8 @@ from flask_babel import lazy_gettext as _l
 
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
-from agri_insurance.jobs.registry import JobContext, job_handler
+from agri_insurance.jobs.context import JobContext
+from agri_insurance.jobs.registry import job_handler
 from agri_insurance.subsidies.models import SubsidyClaim
 from agri_insurance.underwriting import service
 from agri_insurance.underwriting.exports import list_title, list_workbook, write_error_report

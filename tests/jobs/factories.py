@@ -10,8 +10,9 @@ from agri_insurance.auth.models import User
 from agri_insurance.clock import utcnow
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
+from agri_insurance.jobs.context import JobContext
 from agri_insurance.jobs.models import Job, JobStatus
-from agri_insurance.jobs.registry import JobContext, job_handler
+from agri_insurance.jobs.registry import job_handler
 
 # Test handlers wait on these gates (by marker; job ids restart in every test) so a test can look at a job while it runs.
 GATES: dict[str, threading.Event] = {}
