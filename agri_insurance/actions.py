@@ -33,6 +33,7 @@ class Action:
     element_id: str | None = None
     confirm: Any = None
     order: int = 100
+    disabled: bool = False  # shown but not yet possible (the page says why)
 
     @property
     def url(self) -> str:

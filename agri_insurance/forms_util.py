@@ -90,10 +90,10 @@ def refuse(error: DomainError, form=None) -> None:
 
 
 def commit_or_flash(action: Callable[[], object], success: str | None = None, form=None,
-                    problems: list[str] | None = None) -> Attempt:
+                    problems: list[str] | dict[str, str] | None = None) -> Attempt:
     """Run a service action and commit, flashing `success` (if any); on a DomainError roll back and show its
-    message: on `form`'s field when a form is given, appended to `problems` when the page lists problems (an
-    import's findings), else as a flash message.
+    message: on `form`'s field when a form is given; in `problems` when the page shows them itself (a list: an
+    import's findings; a dict: by the field the error names, for hand-made forms); else as a flash message.
 
     The one way a view refuses an action: every view that changes something calls its service through this,
     then redirects or renders by the returned Attempt. No view writes its own `try/except DomainError`.
@@ -102,7 +102,10 @@ def commit_or_flash(action: Callable[[], object], success: str | None = None, fo
         value = action()
         db.session.commit()
     except DomainError as e:
-        if problems is not None:
+        if isinstance(problems, dict):
+            db.session.rollback()
+            problems[e.field or ""] = e.message
+        elif problems is not None:
             db.session.rollback()
             problems.append(e.message)
         else:

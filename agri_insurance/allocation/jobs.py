@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from agri_insurance.allocation import service
-from agri_insurance.allocation.models import AllocationRun
+from agri_insurance.allocation.models import AllocationRun, RunStatus
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
 from agri_insurance.jobs.context import JobContext
@@ -15,8 +16,15 @@ from agri_insurance.jobs.registry import job_handler
 from optimization import ScenarioError, invalid_result, parse_scenario, solve_scenario
 
 
+def _run_failed(conn, params: dict, error: str) -> None:
+    """A run whose job failed (or whose worker died) says so, with the job's error, instead of waiting."""
+    conn.execute(sa.update(AllocationRun).where(AllocationRun.id == params.get("run_id"),
+                                                AllocationRun.status == RunStatus.QUEUED)
+                 .values(status=RunStatus.FAILED, error=error))
+
+
 @job_handler(service.JOB_KIND, label=_l("分配方案计算"),
-             page=lambda params: url_for("allocation.run_detail", run_id=params["run_id"]))
+             page=lambda params: url_for("allocation.run_detail", run_id=params["run_id"]), on_failure=_run_failed)
 def run_allocation(ctx: JobContext, run_id: int) -> dict:
     run = db.session.get(AllocationRun, run_id)
     if run is None:

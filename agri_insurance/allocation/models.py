@@ -93,6 +93,15 @@ class AllocationRun(db.Model):
         return self.adopted_at is not None and self.revoked_at is None
 
     @property
+    def waiting(self) -> bool:
+        """Queued or being solved by its job."""
+        return self.status is RunStatus.QUEUED
+
+    @property
+    def failed(self) -> bool:
+        return self.status is RunStatus.FAILED
+
+    @property
     def ok(self) -> bool:
         return self.status is RunStatus.DONE and self.solver_status in ("optimal", "feasible")
 

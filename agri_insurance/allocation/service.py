@@ -4,6 +4,7 @@ and adoption. Functions check, change and audit; none commits (the caller does).
 from __future__ import annotations
 
 import copy
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from agri_insurance.actions import Action, Actions
 from agri_insurance.allocation import scores
 from agri_insurance.allocation.models import AllocationRun, InsurerCapacity, RunSource, RunStatus
 from agri_insurance.allocation.signals import run_adopted
@@ -23,6 +25,7 @@ from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.i18n import join_sentences
 from agri_insurance.jobs import service as jobs
 from agri_insurance.reference.models import Insurer
+from agri_insurance.roles import Role
 from agri_insurance.tenders import service as tenders
 from agri_insurance.tenders.models import RoundStatus, SelectionRound
 from optimization import SCENARIO_FORMAT, ScenarioError, parse_scenario, scenario_to_dict, solve_scenario
@@ -196,6 +199,18 @@ def run_now(rnd: SelectionRound, actor) -> AllocationRun:
     return run
 
 
+SCENARIO_FILE_LIMIT = 5 * 1024 * 1024  # bytes read of an uploaded scenario file
+
+
+def read_scenario_file(data: bytes) -> Any:
+    """An uploaded scenario file as JSON; DomainError in words for bad UTF-8 or JSON, a 5,000-digit number or
+    nesting too deep to parse."""
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except (ValueError, RecursionError) as e:
+        raise DomainError(_("方案文件不是有效的 JSON：%(error)s", error=str(e)[:200])) from e
+
+
 def start_import(rnd: SelectionRound, raw: Any, actor) -> AllocationRun:
     """A run of an uploaded scenario file (what-if studies made outside the system)."""
     require(rnd.status is S.EVALUATION, _("只有评审中的轮次可以分配"))
@@ -350,6 +365,31 @@ def compare(a: AllocationRun, b: AllocationRun) -> dict[str, Any]:
         delta = b.objective - a.objective
     return {"changed": changed, "counties": counties, "delta": delta,
             "pct": (delta / a.objective * 100) if delta is not None and a.objective else None}
+
+
+# --- what a user may do now ------------------------------------------------------------------------------
+
+MANAGERS = frozenset({Role.CITY_AGRI})
+
+
+def available_actions(rnd: SelectionRound, user, run: AllocationRun | None = None) -> Actions:
+    """What `user` may do on the round's allocation now (and on `run`, when given): runs are computed, imported,
+    varied and adopted while the round is in evaluation and no run is adopted yet, by the bureau running it."""
+    if user.role not in MANAGERS or rnd.status is not S.EVALUATION:
+        return Actions()
+    final = scores.is_final(rnd)
+    adopted = adopted_run(rnd)
+    actions = [Action("start_run", _l("按评审结果计算分配方案"), "allocation.start_run", {"round_id": rnd.id},
+                      post=True, style="success", element_id="start-run", disabled=not final),
+               Action("import", _l("导入并计算"), "allocation.import_scenario", {"round_id": rnd.id}, post=True)]
+    if adopted is None:
+        actions.append(Action("set_capacity", _l("保存"), "allocation.set_capacity", {"round_id": rnd.id}, post=True))
+    if run is not None:
+        actions.append(Action("whatif", _l("假设分析"), "allocation.whatif", {"run_id": run.id}, post=True))
+        if run.ok and adopted is None:
+            actions.append(Action("adopt", _l("采用此方案"), "allocation.adopt", {"run_id": run.id}, post=True,
+                                  style="success", element_id="adopt-run"))
+    return Actions(actions)
 
 
 # --- adoption -------------------------------------------------------------------------------------------

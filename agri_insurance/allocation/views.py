@@ -11,26 +11,21 @@ from agri_insurance.allocation import jobs as _jobs  # noqa: F401 - registers th
 from agri_insurance.allocation import scores, service
 from agri_insurance.allocation.forms import CapacityForm, ImportForm, WhatIfForm
 from agri_insurance.allocation.models import AllocationRun, RunStatus
-from agri_insurance.errors import DomainError
-from agri_insurance.extensions import db
-from agri_insurance.forms_util import choices, commit_or_flash, flash_form_errors, int_arg, refuse
+from agri_insurance.forms_util import choices, commit_or_flash, flash_form_errors, int_arg
 from agri_insurance.jobs import service as jobs
 from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import download
-from agri_insurance.tenders.models import SelectionRound
+from agri_insurance.tenders.models import RoundStatus, SelectionRound
 
 bp = Blueprint("allocation", __name__, url_prefix="/allocation")
+# the allocation is computed once the evaluation is under way: before it, the page says so
+BEFORE_EVALUATION = (RoundStatus.DRAFT, RoundStatus.OPEN, RoundStatus.CLOSED, RoundStatus.OPENED)
 BUREAU = (Role.ADMIN, Role.CITY_AGRI)
 MANAGERS = (Role.CITY_AGRI,)
 
 
 def _round(round_id: int) -> SelectionRound:
     return scoped_get_or_404(SelectionRound, round_id)
-
-
-def _fail(e: DomainError, endpoint: str, **kwargs):
-    refuse(e)
-    return redirect(url_for(endpoint, **kwargs))
 
 
 def _whatif_form(run: AllocationRun) -> WhatIfForm:
@@ -56,10 +51,13 @@ def _capacity_form(rnd: SelectionRound) -> CapacityForm:
 @roles_required(*BUREAU)
 def round_runs(round_id: int):
     rnd = _round(round_id)
+    final = scores.is_final(rnd)
     return render_template("allocation/round_runs.html", rnd=rnd, runs=service.runs_of(rnd),
-                           adopted=service.adopted_run(rnd), final=scores.is_final(rnd),
-                           manager=current_user.role in MANAGERS, import_form=ImportForm(),
-                           capacities=service.capacities(rnd), capacity_form=_capacity_form(rnd))
+                           adopted=service.adopted_run(rnd), actions=service.available_actions(rnd, current_user),
+                           before_evaluation=rnd.status in BEFORE_EVALUATION,
+                           awaiting_final=rnd.status is RoundStatus.EVALUATION and not final,
+                           import_form=ImportForm(), capacities=service.capacities(rnd),
+                           capacity_form=_capacity_form(rnd))
 
 
 @bp.post("/rounds/<int:round_id>/capacities")
@@ -80,12 +78,10 @@ def set_capacity(round_id: int):
 @roles_required(*MANAGERS)
 def start_run(round_id: int):
     rnd = _round(round_id)
-    try:
-        run = service.start_run(rnd, current_user)
-        db.session.commit()
-    except DomainError as e:
-        return _fail(e, ".round_runs", round_id=round_id)
-    return redirect(url_for(".run_detail", run_id=run.id))
+    done = commit_or_flash(lambda: service.start_run(rnd, current_user))
+    if not done:
+        return redirect(url_for(".round_runs", round_id=round_id))
+    return redirect(url_for(".run_detail", run_id=done.value.id))
 
 
 @bp.post("/rounds/<int:round_id>/import")
@@ -96,16 +92,11 @@ def import_scenario(round_id: int):
     if not form.validate_on_submit():
         flash(_("请选择方案文件（JSON）"), "danger")
         return redirect(url_for(".round_runs", round_id=round_id))
-    try:
-        try:
-            raw = json.loads(form.scenario.data.read(5 * 1024 * 1024).decode("utf-8-sig"))
-        except (ValueError, RecursionError) as e:  # bad UTF-8 or JSON, a 5,000-digit number, deep nesting
-            raise DomainError(_("方案文件不是有效的 JSON：%(error)s", error=str(e)[:200])) from e
-        run = service.start_import(rnd, raw, current_user)
-        db.session.commit()
-    except DomainError as e:
-        return _fail(e, ".round_runs", round_id=round_id)
-    return redirect(url_for(".run_detail", run_id=run.id))
+    data = form.scenario.data.read(service.SCENARIO_FILE_LIMIT)
+    done = commit_or_flash(lambda: service.start_import(rnd, service.read_scenario_file(data), current_user))
+    if not done:
+        return redirect(url_for(".round_runs", round_id=round_id))
+    return redirect(url_for(".run_detail", run_id=done.value.id))
 
 
 @bp.get("/runs/<int:run_id>")
@@ -113,15 +104,12 @@ def import_scenario(round_id: int):
 def run_detail(run_id: int):
     run = scoped_get_or_404(AllocationRun, run_id)
     state = jobs.snapshot(run.job_id) if run.job_id else None
-    if run.status is RunStatus.QUEUED and state is not None and state["status"].value == "failed":
-        run.status, run.error = RunStatus.FAILED, state["error"]
-        db.session.commit()
     others = [r for r in service.runs_of(run.round) if r.id != run.id and r.status is RunStatus.DONE]
     return render_template("allocation/run_detail.html", run=run, rnd=run.round, state=state,
                            conditions=service.run_conditions(run),
                            view=service.result_view(run) if run.status is RunStatus.DONE else None,
                            adopted=service.adopted_run(run.round), others=others,
-                           manager=current_user.role in MANAGERS, form=_whatif_form(run))
+                           actions=service.available_actions(run.round, current_user, run), form=_whatif_form(run))
 
 
 @bp.post("/runs/<int:run_id>/whatif")
@@ -155,12 +143,8 @@ def whatif(run_id: int):
             return redirect(url_for(".run_detail", run_id=run_id))
         changes["capacity"] = {form.capacity_insurer.data or "": None if form.capacity_mode.data == "none"
                                else str(form.capacity_amount.data)}
-    try:
-        run = service.start_whatif(parent, changes, current_user)
-        db.session.commit()
-    except DomainError as e:
-        return _fail(e, ".run_detail", run_id=run_id)
-    return redirect(url_for(".run_detail", run_id=run.id))
+    done = commit_or_flash(lambda: service.start_whatif(parent, changes, current_user))
+    return redirect(url_for(".run_detail", run_id=done.value.id if done else run_id))
 
 
 @bp.get("/compare")
@@ -195,10 +179,7 @@ def result_json(run_id: int):
 @roles_required(*MANAGERS)
 def adopt(run_id: int):
     run = scoped_get_or_404(AllocationRun, run_id)
-    try:
-        service.adopt(run, current_user)
-        db.session.commit()
-    except DomainError as e:
-        return _fail(e, ".run_detail", run_id=run_id)
-    flash(_("已采用分配方案 #%(n)s，可公示中标结果", n=run.number), "success")
+    if not commit_or_flash(lambda: service.adopt(run, current_user),
+                           _("已采用分配方案 #%(n)s，可公示中标结果", n=run.number)):
+        return redirect(url_for(".run_detail", run_id=run_id))
     return redirect(url_for("awards.round_awards", round_id=run.round_id))

@@ -128,6 +128,7 @@ def _check_binding(role: Role, region_id: int | None, insurer_id: int | None) ->
 
 def create_user(username: str, display_name: str, role: Role, password: str, actor,
                 region_id: int | None = None, insurer_id: int | None = None) -> User:
+    require(password, _("请设置初始密码"), "password")
     username = username.strip()
     require(username, _("请填写用户名"), "username")
     exists = db.session.scalar(sa.select(User.id).where(User.username == username))

@@ -8,9 +8,8 @@ from agri_insurance.auth import service
 from agri_insurance.auth.forms import ChangePasswordForm, LoginForm, ResetPasswordForm, UserForm
 from agri_insurance.auth.models import User
 from agri_insurance.clock import utcnow
-from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
-from agri_insurance.forms_util import commit_or_flash, safe_next, show_domain_error
+from agri_insurance.forms_util import commit_or_flash, safe_next
 from agri_insurance.reference.models import Insurer, Region, RegionLevel
 from agri_insurance.roles import Role
 
@@ -97,18 +96,11 @@ def users():
 @roles_required(Role.ADMIN)
 def new_user():
     form = _user_form()
-    if form.validate_on_submit():
-        try:
-            if not form.password.data:
-                raise DomainError(_("请设置初始密码"), "password")
-            service.create_user(form.username.data, form.display_name.data, Role(form.role.data),
-                                form.password.data, current_user, form.region_id.data, form.insurer_id.data)
-            db.session.commit()
-            flash(_("用户已创建"), "success")
-            return redirect(url_for("auth.users"))
-        except DomainError as e:
-            db.session.rollback()
-            show_domain_error(form, e)
+    if form.validate_on_submit() and commit_or_flash(
+            lambda: service.create_user(form.username.data, form.display_name.data, Role(form.role.data),
+                                        form.password.data, current_user, form.region_id.data, form.insurer_id.data),
+            _("用户已创建"), form):
+        return redirect(url_for("auth.users"))
     return render_template("auth/user_form.html", form=form, user=None), 400 if form.errors else 200
 
 
@@ -120,18 +112,14 @@ def edit_user(user_id: int):
     del form.password, form.username
     if request.method == "GET":
         form.role.data = user.role.value
-    if form.validate_on_submit():
-        try:
-            service.update_user(user, form.display_name.data, Role(form.role.data), form.region_id.data,
-                                form.insurer_id.data, current_user)
-            if form.active.data != user.active:
-                service.set_active(user, form.active.data, current_user)
-            db.session.commit()
-            flash(_("用户已保存"), "success")
-            return redirect(url_for("auth.users"))
-        except DomainError as e:
-            db.session.rollback()
-            show_domain_error(form, e)
+    def save():
+        service.update_user(user, form.display_name.data, Role(form.role.data), form.region_id.data,
+                            form.insurer_id.data, current_user)
+        if form.active.data != user.active:
+            service.set_active(user, form.active.data, current_user)
+
+    if form.validate_on_submit() and commit_or_flash(save, _("用户已保存"), form):
+        return redirect(url_for("auth.users"))
     return render_template("auth/user_form.html", form=form, user=user), 400 if form.errors else 200
 
 

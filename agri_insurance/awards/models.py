@@ -112,6 +112,11 @@ class ObjectionStatus(enum.StrEnum):
     def label(self) -> str:
         return str(OBJECTION_STATUS_LABELS[self])
 
+    @property
+    def badge(self) -> str:
+        """Waiting for an answer stands out; answered or closed does not."""
+        return "text-bg-warning" if self is ObjectionStatus.PENDING else "text-bg-secondary"
+
 
 OBJECTION_STATUS_LABELS = {ObjectionStatus.PENDING: _l("待答复"), ObjectionStatus.REJECTED: _l("已答复（不成立）"),
                            ObjectionStatus.UPHELD: _l("已答复（成立）"),

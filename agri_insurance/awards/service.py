@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from agri_insurance import clock
+from agri_insurance.actions import Action, Actions
 from agri_insurance.audit import service as audit
 from agri_insurance.awards import calendar
 from agri_insurance.awards.models import (
@@ -28,6 +29,7 @@ from agri_insurance.clock import utcnow
 from agri_insurance.errors import require
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.i18n import in_record_language
+from agri_insurance.roles import Role
 from agri_insurance.tenders import service as tenders
 from agri_insurance.tenders.models import Lot, RoundStatus, SelectionRound
 
@@ -120,6 +122,45 @@ def bidders(rnd: SelectionRound) -> list:
 
 def is_published(rnd: SelectionRound) -> bool:
     return rnd.status in PUBLISHED_STATES and bool(awards_of(rnd))
+
+
+# --- what a user may do now ------------------------------------------------------------------------------
+
+BUREAU = frozenset({Role.ADMIN, Role.CITY_AGRI})
+MANAGERS = frozenset({Role.CITY_AGRI})
+
+
+def result_visible(rnd: SelectionRound, user) -> bool:
+    """The bureau sees the result from the adoption on; everyone else once it is published."""
+    return user.role in BUREAU or rnd.status in PUBLISHED_STATES
+
+
+def is_bidder(rnd: SelectionRound, user) -> bool:
+    return user.role is Role.INSURER and any(i.id == user.insurer_id for i in bidders(rnd))
+
+
+def available_actions(rnd: SelectionRound, user, notice: PublicNotice | None = None) -> Actions:
+    """What `user` may do on the round's result page now (`notice`: the current public notice, if read)."""
+    actions: list[Action] = []
+    if user.role in BUREAU:
+        actions += [Action("allocation", _l("分配方案"), "allocation.round_runs", {"round_id": rnd.id}, order=10),
+                    Action("download_all", _l("全部通知书（zip）"), "awards.notices_zip", {"round_id": rnd.id},
+                           style="outline-primary", element_id="notices-zip", order=200)]
+    if user.role in MANAGERS:
+        if rnd.status is S.ALLOCATED:
+            actions.append(Action("publish", _l("公示中标结果"), "awards.publish", {"round_id": rnd.id}, post=True,
+                                  style="success", element_id="publish-awards", order=20))
+        if rnd.status is S.PUBLICISED:
+            waiting = notice_is_open(notice) or bool(pending_objections(rnd))
+            actions.append(Action("finalise", _l("公示期满，确定中标"), "awards.finalise", {"round_id": rnd.id},
+                                  post=True, style="success", element_id="finalise-awards", order=20,
+                                  disabled=waiting))
+        actions.append(Action("answer_objections", _l("提交答复"), "awards.round_awards", {"round_id": rnd.id},
+                              order=300))
+    if rnd.status is S.PUBLICISED and notice_is_open(notice) and is_bidder(rnd, user):
+        actions.append(Action("object", _l("提出质疑"), "awards.new_objection", {"round_id": rnd.id},
+                              style="warning", order=210))
+    return Actions(actions)
 
 
 # --- creating awards (adoption) --------------------------------------------------------------------

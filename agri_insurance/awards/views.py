@@ -10,9 +10,8 @@ from agri_insurance.access import ALL_ROLES, public, roles_required, scoped_get_
 from agri_insurance.awards import calendar, exports, ocds, service
 from agri_insurance.awards.forms import AnswerForm, HolidayForm, ObjectionForm
 from agri_insurance.awards.models import PUBLISHED_STATES, Award, Holiday, Objection
-from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
-from agri_insurance.forms_util import commit_or_flash, refuse, show_domain_error
+from agri_insurance.forms_util import commit_or_flash
 from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import download
 from agri_insurance.tenders import service as tenders
@@ -28,14 +27,8 @@ def _round(round_id: int) -> SelectionRound:
     return scoped_get_or_404(SelectionRound, round_id)
 
 
-def _fail(e: DomainError, round_id: int):
-    refuse(e)
-    return redirect(url_for(".round_awards", round_id=round_id))
-
-
 def _visible_result(rnd: SelectionRound) -> bool:
-    """The bureau sees the result from the adoption on; everyone else once it is published."""
-    return current_user.role in BUREAU or rnd.status in PUBLISHED_STATES
+    return service.result_visible(rnd, current_user)
 
 
 # --- pages --------------------------------------------------------------------------------------------
@@ -64,7 +57,6 @@ def _round_page(rnd: SelectionRound, answering: int | None = None, answer_form: 
     own_notice = None
     if current_user.role is Role.INSURER and rnd.status in (tenders.S.AWARDED, tenders.S.IN_FORCE, tenders.S.EXPIRED):
         own_notice = exports.notice_for(rnd, current_user.insurer.name) if current_user.insurer else None
-    bidder = current_user.role is Role.INSURER and any(i.id == current_user.insurer_id for i in service.bidders(rnd))
     return render_template(
         "awards/round_awards.html", rnd=rnd, visible=visible, counties=service.by_county(rnd) if visible else [],
         notice=notice, notice_open=service.notice_is_open(notice),
@@ -73,21 +65,19 @@ def _round_page(rnd: SelectionRound, answering: int | None = None, answer_form: 
         pending=service.pending_objections(rnd) if visible and current_user.role in BUREAU else 0,
         today=clock.local_today(),
         notices=exports.notices(rnd) if visible and current_user.role in BUREAU else [],
-        own_notice=own_notice, can_object=bidder and service.notice_is_open(notice) and rnd.status is tenders.S.PUBLICISED,
-        manager=current_user.role in MANAGERS, answer_form=AnswerForm(formdata=None), answering=answering,
-        posted_answer=answer_form)
+        own_notice=own_notice, actions=service.available_actions(rnd, current_user, notice),
+        # an insurer learns where its notice will be once the result is final
+        notice_hint=current_user.role is Role.INSURER and rnd.has_provisional_result,
+        answer_form=AnswerForm(formdata=None), answering=answering, posted_answer=answer_form)
 
 
 @bp.post("/rounds/<int:round_id>/publish")
 @roles_required(*MANAGERS)
 def publish(round_id: int):
     rnd = _round(round_id)
-    try:
-        notice = service.publish(rnd, current_user)
-        db.session.commit()
-        flash(_("中标结果已公示，公示期至%(end)s", end=notice.ends_on.isoformat()), "success")
-    except DomainError as e:
-        return _fail(e, round_id)
+    done = commit_or_flash(lambda: service.publish(rnd, current_user))
+    if done:
+        flash(_("中标结果已公示，公示期至%(end)s", end=done.value.ends_on.isoformat()), "success")
     return redirect(url_for(".round_awards", round_id=round_id))
 
 
@@ -127,17 +117,11 @@ def public_notice(round_id: int):
 def new_objection(round_id: int):
     rnd = _round(round_id)
     form = ObjectionForm()
-    if form.validate_on_submit():
-        try:
-            document = storage.save_pdf(form.document.data, current_user)
-            service.file_objection(rnd, current_user.insurer_id, form.subject.data, form.body.data, document,
-                                   current_user)
-            db.session.commit()
-            flash(_("质疑已提交，市农业农村局将书面答复"), "success")
-            return redirect(url_for(".round_awards", round_id=round_id))
-        except DomainError as e:
-            db.session.rollback()
-            show_domain_error(form, e)
+    if form.validate_on_submit() and commit_or_flash(
+            lambda: service.file_objection(rnd, current_user.insurer_id, form.subject.data, form.body.data,
+                                           storage.save_pdf(form.document.data, current_user), current_user),
+            _("质疑已提交，市农业农村局将书面答复"), form):
+        return redirect(url_for(".round_awards", round_id=round_id))
     notice = service.current_notice(rnd) if rnd.status in PUBLISHED_STATES else None
     return render_template("awards/objection_form.html", rnd=rnd, form=form, notice=notice,
                            notice_open=service.notice_is_open(notice))
@@ -151,13 +135,9 @@ def answer_objection(objection_id: int):
     if not form.validate_on_submit():
         flash(_("请选择答复结论并填写答复内容"), "danger")
         return _round_page(_round(objection.round_id), objection.id, form), 400
-    try:
-        service.answer_objection(objection, form.decision.data == "upheld", form.answer.data, current_user)
-        db.session.commit()
-        flash(_("质疑已答复") if form.decision.data != "upheld" else _("质疑成立：本轮已退回评审，请重新确定分配方案"),
-              "success")
-    except DomainError as e:
-        refuse(e)
+    upheld = form.decision.data == "upheld"
+    if not commit_or_flash(lambda: service.answer_objection(objection, upheld, form.answer.data, current_user),
+                           _("质疑成立：本轮已退回评审，请重新确定分配方案") if upheld else _("质疑已答复")):
         return _round_page(_round(objection.round_id), objection.id, form), 400
     return redirect(url_for(".round_awards", round_id=objection.round_id))
 

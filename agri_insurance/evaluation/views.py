@@ -366,16 +366,10 @@ def score_bid(round_id: int, bid_id: int):
             entered[c.id] = (points, request.form.get(f"comment{c.id}"))
         values = {cid: (p if p is not None else request.form.get(f"c{cid}"), comment)
                   for cid, (p, comment) in entered.items()}
-        if not errors:
-            try:
-                service.save_scores(member, bid, entered, current_user)
-                db.session.commit()
-            except DomainError as e:
-                db.session.rollback()
-                errors[e.field or ""] = e.message  # shown beside the criterion it names
-            else:
-                flash(_("评分已保存"), "success")
-                return redirect(url_for(".expert_round", round_id=rnd.id))
+        # a refusal is shown beside the criterion it names
+        if not errors and commit_or_flash(lambda: service.save_scores(member, bid, entered, current_user),
+                                          _("评分已保存"), problems=errors):
+            return redirect(url_for(".expert_round", round_id=rnd.id))
     return render_template("evaluation/score_form.html", rnd=rnd, member=member, bid=bid, criteria=criteria,
                            values=values, errors=errors, form=form), 400 if errors else 200
 

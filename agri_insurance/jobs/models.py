@@ -31,12 +31,33 @@ class JobStatus(enum.StrEnum):
     def finished(self) -> bool:
         return self in (JobStatus.DONE, JobStatus.FAILED)
 
+    @property
+    def succeeded(self) -> bool:
+        return self is JobStatus.DONE
+
+    @property
+    def badge(self) -> str:
+        """The Bootstrap badge class a page shows this status in (static/js/jobs.js keeps the same table)."""
+        return BADGES[self]
+
+    @property
+    def bar(self) -> str:
+        """The progress bar's class: green when done, red when failed, moving while queued or running."""
+        return {JobStatus.DONE: "bg-success", JobStatus.FAILED: "bg-danger"}.get(
+            self, "progress-bar-striped progress-bar-animated")
+
 
 STATUS_LABELS = {
     JobStatus.QUEUED: _l("排队中"),
     JobStatus.RUNNING: _l("运行中"),
     JobStatus.DONE: _l("已完成"),
     JobStatus.FAILED: _l("失败"),
+}
+BADGES = {
+    JobStatus.QUEUED: "text-bg-secondary",
+    JobStatus.RUNNING: "text-bg-primary",
+    JobStatus.DONE: "text-bg-success",
+    JobStatus.FAILED: "text-bg-danger",
 }
 # Roles that see every job (the bureau running the tender, and the administrator).
 JOB_SUPERVISORS = frozenset({Role.ADMIN, Role.CITY_AGRI})

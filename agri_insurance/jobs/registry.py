@@ -27,19 +27,23 @@ Handler = Callable[..., dict[str, Any] | None]
 _HANDLERS: dict[str, Handler] = {}
 _LABELS: dict[str, object] = {}
 _PAGES: dict[str, Callable[[dict[str, Any]], str]] = {}
+FailureHook = Callable[[Any, dict[str, Any], str], None]
+_ON_FAILURE: dict[str, FailureHook] = {}
 
 
 class JobCancelled(DomainError):
     """Raised by `JobContext.check_cancelled` when someone asked the job to stop."""
 
 
-def job_handler(kind: str, label=None, page: Callable[[dict[str, Any]], str] | None = None
-                ) -> Callable[[Handler], Handler]:
+def job_handler(kind: str, label=None, page: Callable[[dict[str, Any]], str] | None = None,
+                on_failure: FailureHook | None = None) -> Callable[[Handler], Handler]:
     """Register `func(ctx: JobContext, **params) -> dict` as the handler of jobs of `kind`.
 
     `label` (a lazy_gettext string) names the kind on job pages; without it the kind itself is shown.
     `page(params)`: the URL of the page the job was started from (the claim's list, the round's runs), linked
     from the job's page whatever became of the job, so a failed job is no dead end.
+    `on_failure(conn, params, error)`: what the kind records when a job of it fails (its handler's work was rolled
+    back), run on the connection and in the transaction that marks the job failed, so both or neither are kept.
     """
 
     def decorator(func: Handler) -> Handler:
@@ -51,6 +55,8 @@ def job_handler(kind: str, label=None, page: Callable[[dict[str, Any]], str] | N
             _LABELS[kind] = label
         if page is not None:
             _PAGES[kind] = page
+        if on_failure is not None:
+            _ON_FAILURE[kind] = on_failure
         return func
 
     return decorator
@@ -58,6 +64,10 @@ def job_handler(kind: str, label=None, page: Callable[[dict[str, Any]], str] | N
 
 def get_handler(kind: str) -> Handler | None:
     return _HANDLERS.get(kind)
+
+
+def failure_hook(kind: str) -> FailureHook | None:
+    return _ON_FAILURE.get(kind)
 
 
 def kind_label(kind: str) -> str:

@@ -25,7 +25,7 @@ from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db
 from agri_insurance.jobs.context import JobContext
 from agri_insurance.jobs.models import Job, JobStatus
-from agri_insurance.jobs.registry import get_handler
+from agri_insurance.jobs.registry import failure_hook, get_handler
 
 log = logging.getLogger(__name__)
 _PENDING = "agri_jobs_pending"
@@ -146,10 +146,16 @@ def _row_lock() -> bool | dict:
 
 
 def _mark_failed_directly(job_id: int, error: str) -> None:
+    """The job failed (its work rolled back): record that, and what its kind records then (`on_failure`), in one
+    short transaction of its own."""
     with db.engine.begin() as conn:
-        conn.execute(sa.update(Job).where(Job.id == job_id, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
-                     .values(status=JobStatus.FAILED, error=str(error), message=str(error)[:500],
-                             finished_at=utcnow()))
+        failed = conn.execute(
+            sa.update(Job).where(Job.id == job_id, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+            .values(status=JobStatus.FAILED, error=str(error), message=str(error)[:500], finished_at=utcnow())
+            .returning(Job.kind, Job.params)).one_or_none()
+        hook = failure_hook(failed.kind) if failed is not None else None
+        if hook is not None:
+            hook(conn, dict(failed.params or {}), str(error))
 
 
 def mark_interrupted(job_id: int) -> None:
