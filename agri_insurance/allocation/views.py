@@ -8,10 +8,11 @@ from flask_login import current_user
 
 from agri_insurance.access import roles_required, scoped_get_or_404
 from agri_insurance.allocation import jobs as _jobs  # noqa: F401 - registers the job handler
-from agri_insurance.allocation import scores, service
+from agri_insurance.allocation import service
 from agri_insurance.allocation.forms import CapacityForm, ImportForm, WhatIfForm
 from agri_insurance.allocation.models import AllocationRun, RunStatus
 from agri_insurance.errors import DomainError
+from agri_insurance.evaluation import service as evaluation
 from agri_insurance.extensions import db
 from agri_insurance.forms_util import choices, commit_or_flash, flash_form_errors, int_arg, refuse
 from agri_insurance.jobs import service as jobs
@@ -61,7 +62,7 @@ def _capacity_form(rnd: SelectionRound) -> CapacityForm:
 def round_runs(round_id: int):
     rnd = _round(round_id)
     return render_template("allocation/round_runs.html", rnd=rnd, runs=service.runs_of(rnd),
-                           adopted=service.adopted_run(rnd), final=scores.is_final(rnd),
+                           adopted=service.adopted_run(rnd), final=evaluation.is_final(rnd),
                            manager=current_user.role in MANAGERS, import_form=ImportForm(),
                            capacities=service.capacities(rnd), capacity_form=_capacity_form(rnd))
 
