@@ -6,7 +6,7 @@ Plain data in, plain data out; never imports Flask or SQLAlchemy::
     result = solve_scenario(scenario)             # Result; result.to_dict() is the JSON result format
 """
 
-from .diagnostics import Diagnostic
+from .findings import Diagnostic
 from .result import Award, Result
 from .scenario import (
     RESULT_FORMAT,

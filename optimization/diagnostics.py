@@ -4,48 +4,19 @@
 an infeasible solve: it relaxes the county limits and the capacities with penalised slack and names exactly
 which counties or insurers cannot be satisfied, and by how much.
 
-The optimiser writes Chinese. Each finding also carries its message ``template`` (marked with ``N_`` so the web
-application's catalogue extracts it) and the ``params`` it was filled with, so a user interface can show the
-finding in the user's language without this package knowing about one.
+The findings themselves (:class:`~optimization.findings.Diagnostic`) are defined in ``findings.py``.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from .findings import N_, Diagnostic, finding
+from .oracle import county_best_patterns
+
 if TYPE_CHECKING:  # pragma: no cover
     from .problem import Problem
-
-
-@dataclass(frozen=True)
-class Diagnostic:
-    """One finding. ``subject`` is ``county``, ``lot``, ``insurer``, ``round`` or ``entry`` (a format entry)."""
-
-    code: str
-    severity: str  # "error" (makes the scenario infeasible or invalid) or "warning"
-    subject: str
-    subject_id: str
-    message: str
-    template: str = field(default="", compare=False)
-    params: dict = field(default_factory=dict, compare=False, hash=False)
-
-    def to_dict(self) -> dict:
-        out = asdict(self)
-        if not self.template:
-            del out["template"], out["params"]
-        return out
-
-
-def N_(template: str) -> str:  # noqa: N802 - the usual gettext marker name
-    """Marks a message template for the web application's translation catalogue; returns it unchanged."""
-    return template
-
-
-def finding(code: str, severity: str, subject: str, subject_id: str, template: str, **params) -> Diagnostic:
-    """A diagnostic whose Chinese message is ``template % params``."""
-    return Diagnostic(code, severity, subject, subject_id, template % params, template, params)
 
 
 def money(amount: Decimal | float) -> str:
@@ -55,8 +26,6 @@ def money(amount: Decimal | float) -> str:
 
 def diagnose(problem: Problem) -> list[Diagnostic]:
     """Cheap checks before solving. Every ``error`` is by itself a proof that no allocation exists."""
-    from .oracle import county_best_patterns
-
     s = problem.scenario
     out: list[Diagnostic] = []
     bidders_per_lot = problem.bidders_per_lot()
@@ -135,7 +104,7 @@ def diagnose(problem: Problem) -> list[Diagnostic]:
 
 def explain_infeasibility(problem: Problem, time_limit: float | None = 30.0) -> list[Diagnostic]:
     """Relax county limits and capacities with penalised slack; name what cannot be satisfied, by how much."""
-    from .compact import solve_slack_relaxation
+    from .compact import solve_slack_relaxation  # imports highspy: only when a solve was infeasible
 
     s = problem.scenario
     relaxed = solve_slack_relaxation(problem, time_limit=time_limit)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .diagnostics import Diagnostic
+from .findings import Diagnostic
 from .problem import Problem
 from .scenario import RESULT_FORMAT
 

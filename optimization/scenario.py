@@ -1,7 +1,7 @@
 """Allocation scenarios: dataclasses with Decimal money, loading and validation.
 
 The JSON format is described in ``shared/formats/allocation-scenario.md``. Every violation of the format is
-reported as a :class:`~optimization.diagnostics.Diagnostic` naming the offending entry; :func:`load_scenario`
+reported as a :class:`~optimization.findings.Diagnostic` naming the offending entry; :func:`load_scenario`
 raises :class:`ScenarioError` carrying all of them at once (not just the first).
 """
 
@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import N_, Diagnostic, finding
+from .findings import N_, Diagnostic, finding
 
 SCENARIO_FORMAT = "agri-insurance-allocation-scenario/1"
 RESULT_FORMAT = "agri-insurance-allocation-result/1"

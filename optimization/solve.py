@@ -8,7 +8,8 @@ from decimal import Decimal
 import numpy as np
 
 from .baseline import Baseline, is_feasible, rank_order_draft
-from .diagnostics import N_, Diagnostic, diagnose, explain_infeasibility, finding
+from .diagnostics import diagnose, explain_infeasibility
+from .findings import N_, Diagnostic, finding
 from .problem import Problem, build_problem
 from .result import CENT, Result, awards_and_counties, explain, objective_decimal
 from .scenario import Scenario, ScenarioError

@@ -13,7 +13,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from agri_insurance.actions import Action, Actions
-from agri_insurance.allocation import scores
 from agri_insurance.allocation.models import AllocationRun, InsurerCapacity, RunSource, RunStatus
 from agri_insurance.allocation.signals import run_adopted
 from agri_insurance.audit import service as audit
@@ -21,6 +20,8 @@ from agri_insurance.bids import service as bids_service
 from agri_insurance.clock import utcnow
 from agri_insurance.db_types import to_fen
 from agri_insurance.errors import DomainError, require
+from agri_insurance.evaluation import service as evaluation
+from agri_insurance.evaluation.scoring import LotScore
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.i18n import join_sentences
 from agri_insurance.jobs import service as jobs
@@ -40,13 +41,24 @@ def _num(value: Decimal) -> str:
 
 # --- the scenario from the database -----------------------------------------------------------------
 
+def _final_lot_scores(rnd: SelectionRound) -> list[LotScore]:
+    """The evaluation's lot scores of the eligible bids (evaluation.service.lot_scores); only once it is final."""
+    require(evaluation.is_final(rnd), _("评审尚未最终确定，不能分配"))
+    return evaluation.lot_scores(rnd)
+
+
+def _backup_order(rnd: SelectionRound, region_id: int) -> list[tuple[int, Decimal]]:
+    """The county's eligible insurers, best first, as (insurer id, score): the order of its backup underwriters."""
+    return [(r.insurer_id, r.score) for r in evaluation.county_ranking(rnd, region_id) if r.eligible]
+
+
 def build_scenario(rnd: SelectionRound) -> dict[str, Any]:
     """The round as an allocation scenario (formats/allocation-scenario.md): ids are the county code, the lot
     code and the insurer's unified social credit code; only eligible bids of the final evaluation, with their
     lot scores; the round's county limits with the approved exceptions; the insurers' premium capacities; the
     market-share cap."""
     require(rnd.status is S.EVALUATION, _("只有评审中的轮次可以分配"))
-    lot_scores = scores.lot_scores(rnd)
+    lot_scores = _final_lot_scores(rnd)
     lots = {lot.id: lot for lot in rnd.lots}
     insurer_ids = sorted({s.insurer_id for s in lot_scores})
     insurers = {i.id: i for i in db.session.scalars(sa.select(Insurer).where(Insurer.id.in_(insurer_ids)))}
@@ -377,7 +389,7 @@ def available_actions(rnd: SelectionRound, user, run: AllocationRun | None = Non
     varied and adopted while the round is in evaluation and no run is adopted yet, by the bureau running it."""
     if user.role not in MANAGERS or rnd.status is not S.EVALUATION:
         return Actions()
-    final = scores.is_final(rnd)
+    final = evaluation.is_final(rnd)
     adopted = adopted_run(rnd)
     actions = [Action("start_run", _l("按评审结果计算分配方案"), "allocation.start_run", {"round_id": rnd.id},
                       post=True, style="success", element_id="start-run", disabled=not final),
@@ -413,7 +425,7 @@ def adopt(run: AllocationRun, actor) -> list:
         require(lot is not None and insurer is not None, _("分配方案中的标段或承保机构在本轮不存在"))
         chosen[lot.id] = insurer.id
     winners = _check_against_round(rnd, chosen)
-    rankings = {region_id: scores.county_ranking(rnd, region_id) for region_id in {lot.region_id for lot in rnd.lots}}
+    rankings = {region_id: _backup_order(rnd, region_id) for region_id in {lot.region_id for lot in rnd.lots}}
     run.adopted_at = utcnow()
     run.adopted_by_id = getattr(actor, "id", None)
     db.session.flush()  # the partial unique index refuses a second adopted run here
@@ -429,7 +441,7 @@ def _check_against_round(rnd: SelectionRound, chosen: dict[int, int]) -> dict[in
     since): every lot with an eligible bid is awarded, to an eligible bidder; each county has between the
     round's minimum and its maximum (or its approved exception's) underwriters; no insurer goes above its
     premium capacity or the market-share cap. Returns {lot id: (insurer id, the bid's lot score)}."""
-    eligible = {(s.lot_id, s.insurer_id): s.score for s in scores.lot_scores(rnd)}
+    eligible = {(s.lot_id, s.insurer_id): s.score for s in _final_lot_scores(rnd)}
     lots = {lot.id: lot for lot in rnd.lots}
     missing = sorted({lot_id for lot_id, _insurer in eligible} - set(chosen))
     require(not missing, _("分配方案没有分配标段 %(lot)s", lot=lots[missing[0]].code if missing else ""))

@@ -8,9 +8,10 @@ from flask_login import current_user
 
 from agri_insurance.access import roles_required, scoped_get_or_404
 from agri_insurance.allocation import jobs as _jobs  # noqa: F401 - registers the job handler
-from agri_insurance.allocation import scores, service
+from agri_insurance.allocation import service
 from agri_insurance.allocation.forms import CapacityForm, ImportForm, WhatIfForm
 from agri_insurance.allocation.models import AllocationRun, RunStatus
+from agri_insurance.evaluation import service as evaluation
 from agri_insurance.forms_util import choices, commit_or_flash, flash_form_errors, int_arg
 from agri_insurance.jobs import service as jobs
 from agri_insurance.roles import Role
@@ -51,7 +52,7 @@ def _capacity_form(rnd: SelectionRound) -> CapacityForm:
 @roles_required(*BUREAU)
 def round_runs(round_id: int):
     rnd = _round(round_id)
-    final = scores.is_final(rnd)
+    final = evaluation.is_final(rnd)
     return render_template("allocation/round_runs.html", rnd=rnd, runs=service.runs_of(rnd),
                            adopted=service.adopted_run(rnd), actions=service.available_actions(rnd, current_user),
                            before_evaluation=rnd.status in BEFORE_EVALUATION,

@@ -13,7 +13,7 @@ from agri_insurance.access import ALL_ROLES, roles_required, scoped_get_or_404
 from agri_insurance.auth.models import User
 from agri_insurance.bids import service as bids_service
 from agri_insurance.errors import DomainError
-from agri_insurance.evaluation import exports, service
+from agri_insurance.evaluation import exports, scoring, service
 from agri_insurance.evaluation.forms import (
     ActionForm,
     ConflictForm,
@@ -76,12 +76,12 @@ def scheme(round_id: int):
     by_factor = {f: [c for c in scheme.criteria if c.factor is f] for f in Factor}
     return render_template("evaluation/scheme.html", rnd=rnd, scheme=scheme, by_factor=by_factor,
                            problems=service.scheme_problems(scheme), total=service.total_weight(scheme),
-                           metrics=service.METRICS, editable=current_user.role in MANAGERS
+                           metrics=scoring.METRICS, editable=current_user.role in MANAGERS
                            and rnd.status is RoundStatus.DRAFT, action_form=ActionForm())
 
 
 def _criterion_cycle(rnd: SelectionRound, criterion: Criterion | None):
-    form = CriterionForm(obj=criterion, metrics=service.METRICS.items())
+    form = CriterionForm(obj=criterion, metrics=scoring.METRICS.items())
     if request.method == "GET" and criterion is not None:
         form.factor.data = criterion.factor.value
         form.kind.data = criterion.kind.value

@@ -1,11 +1,12 @@
-"""The evaluation's results stand in for issue 5's functions: fixed lot scores per (username, lot code)."""
+"""Fixed lot scores per (username, lot code) stand in for the evaluation's results (evaluation.service's is_final,
+lot_scores and county_ranking, which the allocation reads)."""
 
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
 
-from agri_insurance.allocation import scores
+from agri_insurance.evaluation import service as evaluation
 from tests.awards.factories import bidder_usernames, make_evaluation_round
 from tests.tenders.factories import make_exception, user
 
@@ -28,8 +29,21 @@ def scored_round(demo, db, monkeypatch):
             suffix = lot.code[-2:]
             lot_scores.append(SimpleNamespace(insurer_id=insurer.id, bid_id=bid.id, lot_id=lot.id,
                                               score=Decimal(SCORES[index][suffix])))
-    fake = SimpleNamespace(is_final=lambda r: True, lot_scores=lambda r: lot_scores)
-    monkeypatch.setattr(scores, "_evaluation", lambda: fake)
+
+    def county_ranking(r, region_id):
+        """The county's bidders by their best lot score there (then insurer id), as the evaluation ranks them."""
+        lots = {lot.id for lot in r.lots if lot.region_id == region_id}
+        best: dict[int, Decimal] = {}
+        for s in lot_scores:
+            if s.lot_id in lots:
+                best[s.insurer_id] = max(best.get(s.insurer_id, s.score), s.score)
+        ordered = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
+        return [SimpleNamespace(insurer_id=insurer_id, score=score, rank=rank, eligible=True)
+                for rank, (insurer_id, score) in enumerate(ordered, start=1)]
+
+    monkeypatch.setattr(evaluation, "is_final", lambda r: True)
+    monkeypatch.setattr(evaluation, "lot_scores", lambda r: lot_scores)
+    monkeypatch.setattr(evaluation, "county_ranking", county_ranking)
     return SimpleNamespace(round=rnd, insurers=insurers, names=names)
 
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from agri_insurance.evaluation.models import Criterion, CriterionKind, Factor
-from agri_insurance.evaluation.service import aggregate, objective_points, round_points
+from agri_insurance.evaluation.scoring import aggregate, objective_points, round_points
 
 D = Decimal
 
