@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from agri_insurance import clock
+from agri_insurance.actions import Action, Actions
 from agri_insurance.audit import service as audit
 from agri_insurance.clock import utcnow
 from agri_insurance.db_types import FEN, MAX_MONEY, to_fen
@@ -47,6 +48,7 @@ from agri_insurance.subsidies.models import (
     UnderwritingAssignment,
 )
 from agri_insurance.subsidies.signals import (
+    claim_actions,
     claim_scope_changing,
     claim_submitting,
     claim_verifying,
@@ -187,6 +189,50 @@ def transition(claim: SubsidyClaim, target: ClaimStatus, actor, action: str | No
         setattr(claim, key, value)
     if action is not None:
         audit.record(actor, action, claim, summary, **details)
+
+
+def payment_levels(claim: SubsidyClaim, user) -> list[ShareLevel]:
+    """The levels `user` may record a payment for on `claim` now: its own levels with something outstanding."""
+    if claim.status not in PAYABLE or (user.role is Role.COUNTY_FINANCE and user.region_id != claim.region_id):
+        return []
+    return [level for level in payable_levels(user)
+            if claim.share(level) is not None and claim.share(level).outstanding > 0]
+
+
+def available_actions(claim: SubsidyClaim, user) -> Actions:
+    """What `user` may do on `claim` now: the transition table and the rules the views enforce (an insurer on its
+    own drafts, the county bureau on its county's submitted claims, each finance bureau on its levels), plus what
+    other modules offer on a claim (signals.claim_actions: underwriting's list page)."""
+    params = {"claim_id": claim.id}
+    actions = []
+    if user.role is Role.INSURER and user.insurer_id == claim.insurer_id and is_editable(claim):
+        actions.append(Action("edit", _l("修改"), "subsidies.edit_claim", params, style="outline-primary", order=10))
+        if may_move(claim, C.SUBMITTED):
+            actions.append(Action("submit", _l("提交申请"), "subsidies.submit_claim", params, post=True,
+                                  style="success", element_id="submit-claim", order=20))
+        actions.append(Action("delete", _l("删除草稿"), "subsidies.delete_claim", params, post=True,
+                              style="outline-danger", confirm=_l("删除这份草稿及其承保清单？删除后不能恢复。"), order=30))
+    if user.role is Role.COUNTY_AGRI and user.region_id == claim.region_id:
+        if may_move(claim, C.VERIFIED):
+            actions.append(Action("verify", _l("核验通过"), "subsidies.verify_claim", params, post=True,
+                                  style="success", element_id="verify-claim", order=40))
+        if may_move(claim, C.RETURNED):
+            actions.append(Action("return", _l("退回"), "subsidies.return_claim", params, post=True,
+                                  style="outline-danger", order=50))
+    if payment_levels(claim, user):
+        actions.append(Action("pay", _l("确认拨付"), "subsidies.add_payment", params, post=True, style="success",
+                              element_id="confirm-payment", order=60))
+    return Actions([*actions, *claim_actions.collect(claim, user=user)])
+
+
+def list_actions(user, year: int | None = None) -> Actions:
+    """What `user` may start from the claims list: an insurer files a new claim and downloads its statement."""
+    if user.role is not Role.INSURER:
+        return Actions()
+    return Actions([
+        Action("statement", _l("下载对账单"), "subsidies.statement_xlsx", {"year": year or ""}, order=10),
+        Action("new", _l("新建申请"), "subsidies.new_claim", style="success", order=20),
+    ])
 
 
 # --- claims -----------------------------------------------------------------------------------------

@@ -35,6 +35,8 @@ claim_verifying = Announcement("claim-verifying", "submitted → verified, befor
 # A draft is about to be deleted (it still exists): listeners delete what they hold on it.
 draft_deleting = Announcement("claim-draft-deleting", "a draft is about to be deleted")
 
-# Collected, not reacted to: what other modules show on a claim's pages (a list of agri_insurance.actions.PagePart,
-# keywords `user` and `page`: "detail" for the claim's page, "form" for its edit form).
+# Collected, not reacted to: what other modules offer on a claim (a list of agri_insurance.actions.Action,
+# keyword `user`) and show on its pages (a list of agri_insurance.actions.PagePart, keywords `user` and `page`:
+# "detail" for the claim's page, "form" for its edit form).
+claim_actions = Announcement("claim-actions", "the actions other modules offer on a claim to `user`")
 claim_page_parts = Announcement("claim-page-parts", "what other modules show on a claim's pages to `user`")

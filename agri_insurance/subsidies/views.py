@@ -24,7 +24,6 @@ from agri_insurance.subsidies.forms import (
     VerifyForm,
 )
 from agri_insurance.subsidies.models import (
-    COMMITTED,
     ClaimStatus,
     ShareLevel,
     SubsidyClaim,
@@ -66,8 +65,8 @@ def claims():
     if year:
         stmt = stmt.where(SubsidyClaim.year == year)
     rows = db.session.scalars(stmt.order_by(SubsidyClaim.id.desc())).all()
-    return render_template("subsidies/claims.html", claims=rows, statuses=list(ClaimStatus), selected_status=status,
-                           year=year)
+    return render_template("subsidies/claims.html", claims=rows, statuses=list(ClaimStatus), selected=status,
+                           year=year, actions=service.list_actions(current_user, year))
 
 
 def _page_parts(claim: SubsidyClaim | None, page: str) -> dict[str, list]:
@@ -125,21 +124,15 @@ def _claim_page(claim: SubsidyClaim, payment_form: PaymentForm | None = None):
     """The claim page; `payment_form`: a posted payment form to show again with its errors and values."""
     timeline = db.session.scalars(sa.select(AuditEntry).where(
         AuditEntry.object_type == "SubsidyClaim", AuditEntry.object_id == str(claim.id)).order_by(AuditEntry.id))
-    levels = [lvl for lvl in service.payable_levels(current_user)
-              if claim.status in COMMITTED and claim.share(lvl) is not None and claim.share(lvl).outstanding > 0]
+    actions = service.available_actions(claim, current_user)
     if payment_form is None:
-        payment_form = PaymentForm(levels=levels, formdata=None)
+        payment_form = PaymentForm(levels=service.payment_levels(claim, current_user), formdata=None)
         payment_form.paid_on.data = clock.local_today()
-    budget = service.budget_checks(claim) if claim.status is ClaimStatus.SUBMITTED else []
-    return render_template("subsidies/claim_detail.html", claim=claim, timeline=list(timeline),
-                           page_parts=_page_parts(claim, "detail"), payment_form=payment_form if levels else None,
+    budget = service.budget_checks(claim) if "verify" in actions else []
+    return render_template("subsidies/claim_detail.html", claim=claim, timeline=list(timeline), actions=actions,
+                           page_parts=_page_parts(claim, "detail"), payment_form=payment_form,
                            verify_form=VerifyForm(formdata=None), return_form=ReturnForm(formdata=None),
-                           budget_checks=budget, can_verify=_can_verify(claim))
-
-
-def _can_verify(claim) -> bool:
-    return current_user.role is Role.COUNTY_AGRI and current_user.region_id == claim.region_id \
-        and claim.status is ClaimStatus.SUBMITTED
+                           budget_checks=budget)
 
 
 def _act(claim, action, success: str):

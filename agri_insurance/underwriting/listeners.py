@@ -14,6 +14,7 @@ from agri_insurance.actions import PagePart
 from agri_insurance.errors import require
 from agri_insurance.i18n import join_sentences
 from agri_insurance.subsidies.signals import (
+    claim_actions,
     claim_page_parts,
     claim_scope_changing,
     claim_submitting,
@@ -62,6 +63,11 @@ def _remove_the_list(claim, actor, **_details) -> None:
     service.remove_list(claim, actor, reason="claim_deleted")
 
 
+@claim_actions.listen(order=10)
+def _open_the_list(claim, user, **_details) -> list:
+    return [service.open_list_action(claim, user)]
+
+
 @claim_page_parts.listen(order=10)
 def _the_list_on_claim_pages(claim, user, page: str, **_details) -> list:
     """The claim page shows the list's summary and, to the verifier, what the cross-checks flagged; the claim's
@@ -70,7 +76,7 @@ def _the_list_on_claim_pages(claim, user, page: str, **_details) -> list:
     if page == "form":
         return [PagePart("scope-note", "underwriting/_claim_scope_note.html")] if underwriting_list else []
     parts = [PagePart("list", "underwriting/_claim_list_card.html", {
-        "list": underwriting_list, "may_upload": service.may_upload(claim, user),
+        "list": underwriting_list,
         "reconciled": underwriting_list is not None and not service.reconcile(claim, underwriting_list)})]
     if underwriting_list is not None and underwriting_list.flag_count:
         parts.append(PagePart("verify", "underwriting/_claim_verify_flags.html",

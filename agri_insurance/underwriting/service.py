@@ -20,6 +20,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from agri_insurance.actions import Action, Actions
 from agri_insurance.audit import service as audit
 from agri_insurance.clock import utcnow
 from agri_insurance.db_types import FEN
@@ -99,6 +100,36 @@ def require_uploadable(claim: SubsidyClaim) -> None:
 def may_upload(claim: SubsidyClaim, user) -> bool:
     """The insurer that files the claim, while the claim is its draft."""
     return user.role is Role.INSURER and user.insurer_id == claim.insurer_id and subsidies.is_editable(claim)
+
+
+def open_list_action(claim: SubsidyClaim, user) -> Action:
+    """The claim page's way to its list: to upload it, or to read it."""
+    label = _l("上传或查看清单") if may_upload(claim, user) else _l("查看清单")
+    return Action("open-list", label, "underwriting.list_detail", {"claim_id": claim.id}, style="outline-primary",
+                  element_id="open-list", order=70)
+
+
+def list_actions(claim: SubsidyClaim, user, lst: UnderwritingList | None) -> Actions:
+    """What `user` may do on the list page of `claim` (its current list `lst`): the template for everyone, an
+    upload for the insurer's draft, the export of a list (a large one as a background job)."""
+    params = {"claim_id": claim.id}
+    actions = [Action("template", _l("下载清单模板"), "underwriting.template", params, element_id="template-download",
+                      order=10)]
+    if may_upload(claim, user):
+        actions.append(Action("upload", _l("上传并校验"), "underwriting.upload", params, post=True, style="success",
+                              order=20))
+    if lst is not None and lst.rows > int(current_app.config["DIRECT_EXPORT_ROWS"]):
+        actions.append(Action("export", _l("后台导出（%(n)s 行，证件号码已脱敏）", n=f"{lst.rows:,}"),
+                              "underwriting.export_list", params, post=True, element_id="export-job", order=30))
+    elif lst is not None:
+        actions.append(Action("export", _l("导出清单（证件号码已脱敏）"), "underwriting.list_xlsx", params, order=30))
+    return Actions(actions)
+
+
+def may_name_claim(other: SubsidyClaim, user) -> bool:
+    """Whether a flag may name the other claim its farmer was found in: another insurer's draft is its own
+    unfinished work, not named to anyone but the administrator (support)."""
+    return not (subsidies.is_editable(other) and other.insurer_id != user.insurer_id and user.role is not Role.ADMIN)
 
 
 def remove_list(claim: SubsidyClaim, actor, reason: str) -> UnderwritingList | None:

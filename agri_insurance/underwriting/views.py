@@ -13,10 +13,11 @@ from agri_insurance.extensions import db
 from agri_insurance.forms_util import commit_or_flash, int_arg
 from agri_insurance.i18n import join_sentences
 from agri_insurance.jobs import service as jobs
-from agri_insurance.jobs.models import Job
+from agri_insurance.jobs.models import Job, JobStatus
 from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import xlsx_download
-from agri_insurance.subsidies.models import ClaimStatus, SubsidyClaim
+from agri_insurance.subsidies import service as subsidies
+from agri_insurance.subsidies.models import SubsidyClaim
 from agri_insurance.underwriting import exports, service
 from agri_insurance.underwriting.forms import UploadListForm
 from agri_insurance.underwriting.jobs import EXPORT_KIND, IMPORT_KIND, export_path, report_path
@@ -61,15 +62,18 @@ def list_detail(claim_id: int):
     job = jobs.latest_for(IMPORT_KIND, claim.id)
     failed_summary = None
     # the failed upload's findings quote its cells: for the insurer that uploaded it, not for the bureaus
-    if job is not None and job.status.value == "failed" and current_user.role is Role.INSURER:
+    if job is not None and job.status is JobStatus.FAILED and current_user.role is Role.INSURER:
         sidecar = report_path(job.id).with_suffix(".json")
         if sidecar.exists():
             failed_summary = json.loads(sidecar.read_text(encoding="utf-8"))
-    can_upload = current_user.role is Role.INSURER and claim.status is ClaimStatus.DRAFT
+    actions = service.list_actions(claim, current_user, lst)
     show_full = sees_full_ids(claim)
     return render_template("underwriting/list_detail.html", claim=claim, lst=lst, flags=flags, preview=preview,
-                           problems=problems, direct_export_rows=current_app.config["DIRECT_EXPORT_ROWS"],
-                           job=job, failed_summary=failed_summary, form=UploadListForm() if can_upload else None,
+                           problems=problems, actions=actions, job=job, failed_summary=failed_summary,
+                           importing=job is not None and not job.status.finished,
+                           awaiting_submission=subsidies.is_editable(claim),
+                           form=UploadListForm() if "upload" in actions else None,
+                           may_name=lambda other: service.may_name_claim(other, current_user),
                            show_id=(lambda n: n if show_full else mask_id(n)),
                            show_account=(lambda a: (a or "") if show_full else mask_account(a)))
 
