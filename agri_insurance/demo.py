@@ -201,11 +201,18 @@ def load_demo_round() -> int:
 
 def load_everything(with_rounds: bool | None = None) -> dict[str, int]:
     """What `flask demo-data` loads: the demo world, its selection rounds and its subsidy claims."""
-    from agri_insurance.subsidies.demo import load_demo_subsidies
-
     created = load_demo_data(with_rounds)
-    created["claims"] = load_demo_subsidies([name for name, _short, _parent in INSURERS])
+    created["claims"] = load_demo_claims()
     return created
+
+
+def load_demo_claims() -> int:
+    """The demo's subsidy claims in every state, each submitted with an underwriting list that matches it: the two
+    modules are composed here, as subsidies (the owner of a claim's life) imports nothing of underwriting."""
+    from agri_insurance.subsidies.demo import load_demo_subsidies
+    from agri_insurance.underwriting.demo import attach_matching_list
+
+    return load_demo_subsidies([name for name, _short, _parent in INSURERS], attach_documents=attach_matching_list)
 
 
 def database_is_empty() -> bool:

@@ -81,12 +81,13 @@ def flash_form_errors(form) -> None:
 
 
 def refuse(error: DomainError, form=None) -> None:
-    """Undo the request's changes and tell the user why: on the form field it names, else as a message."""
+    """Undo the request's changes and tell the user why: on the form field it names, else as a message (of the
+    error's `category` if it has one: a refusal the page offers a way past is a warning)."""
     db.session.rollback()
     if form is not None:
         show_domain_error(form, error)
     else:
-        flash(error.message, "danger")
+        flash(error.message, getattr(error, "category", "danger"))
 
 
 def commit_or_flash(action: Callable[[], object], success: str | None = None, form=None,

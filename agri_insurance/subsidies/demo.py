@@ -1,10 +1,13 @@
 """Demo subsidy data for `flask demo-data`: who underwrites what, and claims in every state.
 
-Everything goes through the services, so the demo obeys the same rules as real input.
+Everything goes through the services, so the demo obeys the same rules as real input: a claim is submitted with
+the documents the other modules ask for (its underwriting list), which the caller attaches (agri_insurance.demo
+composes this module with underwriting's demo; subsidies knows nothing of underwriting).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 
@@ -18,7 +21,6 @@ from agri_insurance.reference.models import Insurer, Product, Region, RegionLeve
 from agri_insurance.roles import Role
 from agri_insurance.subsidies import service
 from agri_insurance.subsidies.models import ShareLevel, SubsidyClaim
-from agri_insurance.underwriting.demo import attach_matching_list
 
 # (county code, product code, insurer index in demo.INSURERS)
 ASSIGNMENTS = (
@@ -57,8 +59,12 @@ def _insurer_users(insurers: list[Insurer]) -> list[User]:
     return users
 
 
-def load_demo_subsidies(insurer_names: list[str]) -> int:
-    """Assignments and claims; skipped when any claim exists. Returns the number of claims created."""
+def load_demo_subsidies(insurer_names: list[str],
+                        attach_documents: Callable[[SubsidyClaim, User], None] | None = None) -> int:
+    """Assignments and claims; skipped when any claim exists. Returns the number of claims created.
+
+    `attach_documents(claim, insurer_user)`: gives a draft what its submission needs (agri_insurance.demo passes
+    underwriting's matching list), before every claim beyond a draft is submitted."""
     if db.session.scalar(sa.select(sa.func.count(SubsidyClaim.id))):
         return 0
     insurers = [db.session.scalar(sa.select(Insurer).where(Insurer.name == name)) for name in insurer_names]
@@ -90,7 +96,8 @@ def load_demo_subsidies(insurer_names: list[str]) -> int:
         created += 1
         if state == "draft":
             continue
-        attach_matching_list(claim, actor)
+        if attach_documents is not None:
+            attach_documents(claim, actor)
         service.submit_claim(claim, actor)
         if state == "submitted":
             continue

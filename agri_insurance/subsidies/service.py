@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from agri_insurance import clock
+from agri_insurance.actions import Action, Actions
 from agri_insurance.audit import service as audit
 from agri_insurance.clock import utcnow
 from agri_insurance.db_types import FEN, MAX_MONEY, to_fen
@@ -46,7 +47,14 @@ from agri_insurance.subsidies.models import (
     SubsidyClaim,
     UnderwritingAssignment,
 )
-from agri_insurance.underwriting import service as underwriting
+from agri_insurance.subsidies.signals import (
+    claim_actions,
+    claim_scope_changing,
+    claim_submitting,
+    claim_verifying,
+    draft_changing,
+    draft_deleting,
+)
 
 HUNDRED = Decimal(100)
 ZERO = Decimal("0.00")
@@ -135,12 +143,105 @@ def delete_assignment(assignment: UnderwritingAssignment, actor) -> None:
     db.session.delete(assignment)
 
 
+# --- the claim's life -------------------------------------------------------------------------------
+
+C = ClaimStatus
+# The whole state machine in one table: from-status → the statuses it may move to. A returned claim stays as it
+# is (the insurer files a new claim for the period); payments move a verified claim on until the city and county
+# shares are paid.
+CLAIM_TRANSITIONS: dict[ClaimStatus, frozenset[ClaimStatus]] = {
+    C.DRAFT: frozenset({C.SUBMITTED}),
+    C.SUBMITTED: frozenset({C.VERIFIED, C.RETURNED}),
+    C.RETURNED: frozenset(),
+    C.VERIFIED: frozenset({C.PAYING}),
+    C.PAYING: frozenset({C.SETTLED}),
+    C.SETTLED: frozenset(),
+}
+# The insurer's own work until it is submitted: edited, given its documents (the underwriting list), deleted.
+EDITABLE = frozenset({C.DRAFT})
+# A claim takes payments once verified; a settled claim (local shares paid) still takes the central and
+# provincial shares passed on later.
+PAYABLE = frozenset(COMMITTED)
+
+
+def may_move(claim: SubsidyClaim, target: ClaimStatus) -> bool:
+    return target in CLAIM_TRANSITIONS[claim.status]
+
+
+def is_editable(claim: SubsidyClaim) -> bool:
+    return claim.status in EDITABLE
+
+
+def transition(claim: SubsidyClaim, target: ClaimStatus, actor, action: str | None = None, summary=None, *,
+               values: dict[str, Any] | None = None, **details: Any) -> None:
+    """Move `claim` to `target` if CLAIM_TRANSITIONS allows it, writing `values` (the fields the new status needs,
+    which the database checks with it: who verified and when, why it was returned); otherwise DomainError.
+
+    The caller holds the claim's row lock (lock_for_update), taken before it checked its own rules: a second
+    request moving the same claim at once (a verification and a return) waits for this one's commit and then
+    finds the claim moved. Audited as `action` with `summary` (a lazy string, see audit.record) and `details`;
+    a move that is part of another audited change (the first payment makes a verified claim "paying") passes no
+    action: that change's entry records it."""
+    if not may_move(claim, target):
+        raise DomainError(_("补贴申请当前状态为“%(current)s”，不能变更为“%(target)s”",
+                            current=claim.status.label, target=target.label))
+    for key, value in {**(values or {}), "status": target}.items():
+        setattr(claim, key, value)
+    if action is not None:
+        audit.record(actor, action, claim, summary, **details)
+
+
+def payment_levels(claim: SubsidyClaim, user) -> list[ShareLevel]:
+    """The levels `user` may record a payment for on `claim` now: its own levels with something outstanding."""
+    if claim.status not in PAYABLE or (user.role is Role.COUNTY_FINANCE and user.region_id != claim.region_id):
+        return []
+    return [level for level in payable_levels(user)
+            if claim.share(level) is not None and claim.share(level).outstanding > 0]
+
+
+def available_actions(claim: SubsidyClaim, user) -> Actions:
+    """What `user` may do on `claim` now: the transition table and the rules the views enforce (an insurer on its
+    own drafts, the county bureau on its county's submitted claims, each finance bureau on its levels), plus what
+    other modules offer on a claim (signals.claim_actions: underwriting's list page)."""
+    params = {"claim_id": claim.id}
+    actions = []
+    if user.role is Role.INSURER and user.insurer_id == claim.insurer_id and is_editable(claim):
+        actions.append(Action("edit", _l("修改"), "subsidies.edit_claim", params, style="outline-primary", order=10))
+        if may_move(claim, C.SUBMITTED):
+            actions.append(Action("submit", _l("提交申请"), "subsidies.submit_claim", params, post=True,
+                                  style="success", element_id="submit-claim", order=20))
+        actions.append(Action("delete", _l("删除草稿"), "subsidies.delete_claim", params, post=True,
+                              style="outline-danger", confirm=_l("删除这份草稿及其承保清单？删除后不能恢复。"), order=30))
+    if user.role is Role.COUNTY_AGRI and user.region_id == claim.region_id:
+        if may_move(claim, C.VERIFIED):
+            actions.append(Action("verify", _l("核验通过"), "subsidies.verify_claim", params, post=True,
+                                  style="success", element_id="verify-claim", order=40))
+        if may_move(claim, C.RETURNED):
+            actions.append(Action("return", _l("退回"), "subsidies.return_claim", params, post=True,
+                                  style="outline-danger", order=50))
+    if payment_levels(claim, user):
+        actions.append(Action("pay", _l("确认拨付"), "subsidies.add_payment", params, post=True, style="success",
+                              element_id="confirm-payment", order=60))
+    return Actions([*actions, *claim_actions.collect(claim, user=user)])
+
+
+def list_actions(user, year: int | None = None) -> Actions:
+    """What `user` may start from the claims list: an insurer files a new claim and downloads its statement."""
+    if user.role is not Role.INSURER:
+        return Actions()
+    return Actions([
+        Action("statement", _l("下载对账单"), "subsidies.statement_xlsx", {"year": year or ""}, order=10),
+        Action("new", _l("新建申请"), "subsidies.new_claim", style="success", order=20),
+    ])
+
+
 # --- claims -----------------------------------------------------------------------------------------
 
 CLAIM_FIELDS = ("region_id", "product_id", "year", "period", "quantity", "unit", "sum_insured", "premium_rate",
                 "total_premium", "farmer_premium", "households", "list_rows", "notes")
-# What an underwriting list is for: its rows carry the product and year and were collected in the county.
-LIST_SCOPE_FIELDS = ("region_id", "product_id", "year")
+# What the claim is for: documents filed for it (its underwriting list, whose rows carry the product and year and
+# were collected in the county) do not carry over to another county, product or year.
+SCOPE_FIELDS = ("region_id", "product_id", "year")
 MONEY_FIELDS = ("quantity", "sum_insured", "premium_rate", "total_premium", "farmer_premium")
 
 
@@ -152,11 +253,15 @@ def require_amount(value: Decimal | None, field: str) -> None:
     require(abs(value) <= MAX_MONEY, _("数值过大"), field)
 
 
-def save_claim(claim: SubsidyClaim | None, data: dict[str, Any], insurer: Insurer, actor) -> SubsidyClaim:
-    """Create or edit a draft claim after checking every rule; computes its shares. Caller commits."""
+def save_claim(claim: SubsidyClaim | None, data: dict[str, Any], insurer: Insurer, actor,
+               notices: list | None = None) -> SubsidyClaim:
+    """Create or edit a draft claim after checking every rule; computes its shares. Caller commits.
+
+    `notices`: filled with what other modules say the edit did beyond the claim (a list dropped with the old
+    county, product or year), for the page to tell the user."""
     if claim is not None:
         # an edit must not land on a claim submitted (or deleted) meanwhile from another tab
-        claim = _lock_draft(claim, _("只有草稿可以修改"))
+        claim = _lock_draft(claim, _("只有草稿可以修改"), actor)
     data = {k: data.get(k) for k in CLAIM_FIELDS}
     data["period"] = (data["period"] or "").strip()
     require(data["period"], _("请填写申请期间"), "period")
@@ -194,10 +299,12 @@ def save_claim(claim: SubsidyClaim | None, data: dict[str, Any], insurer: Insure
         action = "claim.created"
     else:
         changes = audit.changes(claim, list(data), data)
-        if any(key in changes for key in LIST_SCOPE_FIELDS):
+        if any(key in changes for key in SCOPE_FIELDS):
             # A list for another county, product or year must not be submitted as this claim's: it goes now,
             # in this transaction, and the insurer uploads the right one (the page says so).
-            underwriting.remove_list(claim, actor, reason="claim_scope_changed")
+            dropped = claim_scope_changing.collect(claim, actor=actor, changes=changes)
+            if notices is not None:
+                notices.extend(dropped)
         for key, value in data.items():
             setattr(claim, key, value)
         action = "claim.updated"
@@ -243,7 +350,7 @@ def _set_shares(claim: SubsidyClaim, scheme: SubsidyScheme, amounts: dict[ShareL
 def submit_claim(claim: SubsidyClaim, actor) -> None:
     # Locked: an import job re-checks the claim under the same lock before it stores a list, so the list checked
     # here is the one the claim is submitted with.
-    claim = _lock_draft(claim, _("只有草稿可以提交"))
+    claim = _lock_draft(claim, _("只有草稿可以提交"), actor)
     require(may_claim(claim.insurer_id, claim.region_id, claim.product_id, claim.year),
             _("贵机构在该县（市、区）该年度不承保此险种，不能申请补贴"))
     # The shares as the scheme in force now says (it may have changed, or a county scheme been added, since the
@@ -252,34 +359,30 @@ def submit_claim(claim: SubsidyClaim, actor) -> None:
                                          claim.farmer_premium)
     claim.scheme_id = scheme.id
     _set_shares(claim, scheme, amounts)
-    underwriting_list = underwriting.list_of(claim)
-    require(underwriting_list is not None, _("请先上传承保清单"))
-    # The list is checked against the claim's figures as they are now (the claim may have been edited since).
-    problems = underwriting.reconcile(claim, underwriting_list)
-    require(not problems, _("承保清单与申请不一致：%(p)s", p=join_sentences(problems)))
-    claim.status = ClaimStatus.SUBMITTED
-    claim.submitted_at = utcnow()
-    audit.record(actor, "claim.submitted", claim, _l("提交补贴申请：%(t)s", t=claim.title),
-                 premium=claim.total_premium)
+    # What must go with a submitted claim (its underwriting list, checked against the claim's figures as they are
+    # now: the claim may have been edited since the list was imported); a listener refuses otherwise.
+    claim_submitting.send(claim, actor=actor)
+    transition(claim, C.SUBMITTED, actor, "claim.submitted", _l("提交补贴申请：%(t)s", t=claim.title),
+               values={"submitted_at": utcnow()}, premium=claim.total_premium)
 
 
-def _lock_draft(claim: SubsidyClaim, not_a_draft: str) -> SubsidyClaim:
-    """The draft, locked, with no list import running (refused with `not_a_draft` once it is not a draft).
+def _lock_draft(claim: SubsidyClaim, not_a_draft: str, actor) -> SubsidyClaim:
+    """The draft, locked, that no other module holds back (refused with `not_a_draft` once it is not a draft).
 
-    An import is checked before the lock too: on PostgreSQL a running import's new list holds a share lock on
-    the claim's row (its foreign key) until the job commits, so the lock would wait for the whole import. And
-    after it: an upload may have started in between."""
-    require(not underwriting.import_pending(claim), _("承保清单正在导入，请等导入完成后再操作"))
+    The other modules are asked before the lock too (signals.draft_changing): on PostgreSQL a running list
+    import's new list holds a share lock on the claim's row (its foreign key) until the job commits, so the lock
+    would wait for the whole import. And after it: an upload may have started in between."""
+    draft_changing.send(claim, actor=actor)
     claim = lock_for_update(claim)
-    require(claim.status is ClaimStatus.DRAFT, not_a_draft)
-    require(not underwriting.import_pending(claim), _("承保清单正在导入，请等导入完成后再操作"))
+    require(is_editable(claim), not_a_draft)
+    draft_changing.send(claim, actor=actor)
     return claim
 
 
 def delete_draft(claim: SubsidyClaim, actor) -> None:
-    """Delete a draft claim and its underwriting list, if any. Caller commits."""
-    claim = _lock_draft(claim, _("只有草稿可以删除"))
-    underwriting.remove_list(claim, actor, reason="claim_deleted")
+    """Delete a draft claim and what other modules hold on it (its underwriting list), if any. Caller commits."""
+    claim = _lock_draft(claim, _("只有草稿可以删除"), actor)
+    draft_deleting.send(claim, actor=actor)
     audit.record(actor, "claim.deleted", claim, _l("删除补贴申请草稿：%(t)s", t=claim.title))
     db.session.delete(claim)
 
@@ -302,13 +405,16 @@ class BudgetCheck:
 
 
 class OverBudget(DomainError):
-    """Verifying would exceed a level's budget: the verifier must confirm."""
+    """Verifying would exceed a level's budget: the verifier must confirm (a warning, not an error: the page
+    offers the confirmation)."""
+
+    category = "warning"
 
     def __init__(self, checks: list[BudgetCheck]) -> None:
         parts = [_("%(region)s补贴预算 %(budget)s 元，已承诺 %(committed)s 元，本申请 %(claim)s 元，将超出 %(over)s 元",
                    region=c.region.name, budget=f"{c.budget:,.2f}", committed=f"{c.committed:,.2f}",
                    claim=f"{c.this_claim:,.2f}", over=f"{-c.remaining_after:,.2f}") for c in checks]
-        super().__init__(join_sentences(parts))
+        super().__init__(_("超出预算：%(msg)s。如确需核验，请勾选“已知悉超出预算”后再次核验。", msg=join_sentences(parts)))
         self.checks = checks
 
 
@@ -341,50 +447,41 @@ def committed_amount(level: ShareLevel, year: int, region: Region) -> Decimal:
     return Decimal(db.session.scalar(stmt))
 
 
-def flagged_rows(claim: SubsidyClaim) -> int:
-    underwriting_list = underwriting.list_of(claim)
-    return underwriting_list.flag_count if underwriting_list is not None else 0
-
-
 def verify_claim(claim: SubsidyClaim, actor, confirm_over_budget: bool = False,
                  flags_reviewed: bool = False) -> list[BudgetCheck]:
     """The county bureau verifies a submitted claim; payments then fall due (R7).
 
-    Rows the cross-checks flagged (double insurance, household limit) must be looked at first: the verifier
-    confirms having reviewed them, and that is recorded.
+    Other modules check their part first (signals.claim_verifying): rows the underwriting list's cross-checks
+    flagged (double insurance, household limit) must be looked at, and the verifier confirms having reviewed
+    them (`flags_reviewed`); what they checked is recorded with the verification.
     """
     claim = lock_for_update(claim)  # a verification and a return at once: the second sees the first's status
-    require(claim.status is ClaimStatus.SUBMITTED, _("只有已提交的申请可以核验"))
+    require(may_move(claim, C.VERIFIED), _("只有已提交的申请可以核验"))
     require(claim.region_id == actor.region_id, _("只能核验本县的申请"))
-    flags = flagged_rows(claim)
-    require(flags == 0 or flags_reviewed,
-            _("承保清单有 %(n)s 处核查标记，请查看后勾选“已核查标记的行”再核验", n=flags), "flags_reviewed")
+    checked = claim_verifying.collect(claim, actor=actor, reviewed=flags_reviewed)
     checks = budget_checks(claim, lock=True)
     over = [c for c in checks if c.exceeds]
     if over and not confirm_over_budget:
         raise OverBudget(over)
     verifier_id = actor.id  # read before changing the claim: a lazy load here would autoflush half a change
-    claim.verified_at = utcnow()
-    claim.verified_by_id = verifier_id
-    claim.status = ClaimStatus.VERIFIED
-    claim.due_days = current_app.config["PAYMENT_DUE_DAYS"]
-    claim.over_budget_confirmed = bool(over)
-    details = {"due_days": claim.due_days, "flags_reviewed": flags}
+    due_days = current_app.config["PAYMENT_DUE_DAYS"]
+    details = {"due_days": due_days, **dict(checked)}
     if over:
         details["over_budget"] = [{"region": c.region.code, "level": c.level.value, "budget": c.budget,
                                    "committed": c.committed, "claim": c.this_claim} for c in over]
-    audit.record(actor, "claim.verified", claim, _l("核验通过：%(t)s", t=claim.title), **details)
+    transition(claim, C.VERIFIED, actor, "claim.verified", _l("核验通过：%(t)s", t=claim.title),
+               values={"verified_at": utcnow(), "verified_by_id": verifier_id, "due_days": due_days,
+                       "over_budget_confirmed": bool(over)}, **details)
     return checks
 
 
 def return_claim(claim: SubsidyClaim, reason: str, actor) -> None:
     claim = lock_for_update(claim)  # see verify_claim
-    require(claim.status is ClaimStatus.SUBMITTED, _("只有已提交的申请可以退回"))
+    require(may_move(claim, C.RETURNED), _("只有已提交的申请可以退回"))
     reason = (reason or "").strip()
     require(reason, _("退回须填写理由"), "reason")
-    claim.returned_reason = reason
-    claim.status = ClaimStatus.RETURNED
-    audit.record(actor, "claim.returned", claim, _l("退回补贴申请：%(t)s", t=claim.title), reason=reason)
+    transition(claim, C.RETURNED, actor, "claim.returned", _l("退回补贴申请：%(t)s", t=claim.title),
+               values={"returned_reason": reason}, reason=reason)
 
 
 # --- payments ---------------------------------------------------------------------------------------
@@ -415,8 +512,7 @@ def confirm_payment(claim: SubsidyClaim, level: ShareLevel, amount: Decimal, pai
         sa.select(ClaimShare).where(ClaimShare.claim_id == claim.id).with_for_update()
         .execution_options(populate_existing=True))}
     share = shares.get(level)
-    # A settled claim (local shares paid) still takes the central and provincial shares passed on later.
-    require(claim.status in COMMITTED, _("只有已核验的申请可以拨付"))
+    require(claim.status in PAYABLE, _("只有已核验的申请可以拨付"))
     require(share is not None, _("该申请没有此级次的补贴"))
     voucher_no = (voucher_no or "").strip()
     require(voucher_no, _("请填写凭证号"), "voucher_no")
@@ -433,20 +529,18 @@ def confirm_payment(claim: SubsidyClaim, level: ShareLevel, amount: Decimal, pai
                       recorded_by_id=actor.id)
     db.session.add(payment)
     share.paid = share.paid + amount
-    if claim.status is ClaimStatus.VERIFIED:
-        claim.status = ClaimStatus.PAYING
-    settled = claim.status is ClaimStatus.PAYING and all(
+    if may_move(claim, C.PAYING):   # the first payment: recorded by its own entry below
+        transition(claim, C.PAYING, actor)
+    settled = may_move(claim, C.SETTLED) and all(
         s.outstanding == 0 for s in shares.values() if s.level in LOCAL_LEVELS)
-    if settled:
-        claim.status = ClaimStatus.SETTLED
-        claim.settled_at = utcnow()
     db.session.flush()
     audit.record(actor, "payment.confirmed", claim,
                  _l("确认拨付 %(level)s %(amount)s 元", level=LEVEL_LABELS[level], amount=f"{amount:,.2f}"),
                  level=level.value, amount=amount, paid_on=paid_on, voucher_no=voucher_no,
                  payment_id=payment.id)
     if settled:
-        audit.record(actor, "claim.settled", claim, _l("市县补贴已全部拨付：%(t)s", t=claim.title))
+        transition(claim, C.SETTLED, actor, "claim.settled", _l("市县补贴已全部拨付：%(t)s", t=claim.title),
+                   values={"settled_at": utcnow()})
     return payment
 
 

@@ -7,10 +7,10 @@ from flask_login import current_user
 
 from agri_insurance import clock
 from agri_insurance.access import roles_required, scope_clause, scoped_get_or_404
+from agri_insurance.actions import parts_for
 from agri_insurance.audit.models import AuditEntry
-from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
-from agri_insurance.forms_util import commit_or_flash, int_arg, show_domain_error
+from agri_insurance.forms_util import commit_or_flash, int_arg
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel
 from agri_insurance.roles import CITY_ROLES, Role
 from agri_insurance.spreadsheets import xlsx_download
@@ -24,13 +24,12 @@ from agri_insurance.subsidies.forms import (
     VerifyForm,
 )
 from agri_insurance.subsidies.models import (
-    COMMITTED,
     ClaimStatus,
     ShareLevel,
     SubsidyClaim,
     UnderwritingAssignment,
 )
-from agri_insurance.underwriting import service as underwriting
+from agri_insurance.subsidies.signals import claim_page_parts
 
 bp = Blueprint("subsidies", __name__, url_prefix="/subsidies")
 CLAIM_READERS = (Role.ADMIN, Role.CITY_AGRI, Role.CITY_FINANCE, Role.COUNTY_AGRI, Role.COUNTY_FINANCE, Role.INSURER)
@@ -66,8 +65,14 @@ def claims():
     if year:
         stmt = stmt.where(SubsidyClaim.year == year)
     rows = db.session.scalars(stmt.order_by(SubsidyClaim.id.desc())).all()
-    return render_template("subsidies/claims.html", claims=rows, statuses=list(ClaimStatus), selected_status=status,
-                           year=year)
+    return render_template("subsidies/claims.html", claims=rows, statuses=list(ClaimStatus), selected=status,
+                           year=year, actions=service.list_actions(current_user, year))
+
+
+def _page_parts(claim: SubsidyClaim | None, page: str) -> dict[str, list]:
+    """What other modules show on a claim's page ("detail", "form"), by the slot the page shows it in."""
+    parts = claim_page_parts.collect(claim, user=current_user, page=page) if claim is not None else []
+    return {slot: parts_for(parts, slot) for slot in {p.slot for p in parts}}
 
 
 def _claim_form(claim=None):
@@ -79,17 +84,18 @@ def _claim_form(claim=None):
 
 def _save_claim_view(claim):
     form = _claim_form(claim)
-    has_list = claim is not None and underwriting.list_of(claim) is not None
     if form.validate_on_submit():
-        done = commit_or_flash(lambda: service.save_claim(claim, form.data, current_user.insurer, current_user),
+        notices: list = []   # what other modules dropped with the claim's old county, product or year
+        done = commit_or_flash(lambda: service.save_claim(claim, form.data, current_user.insurer, current_user,
+                                                          notices=notices),
                                _("已保存草稿，核对无误后请提交"), form)
         if done:
-            if has_list and underwriting.list_of(done.value) is None:
-                flash(_("县（市、区）、险种或年度已修改，原承保清单已删除，请重新上传承保清单"), "warning")
+            for notice in notices:
+                flash(str(notice), "warning")
             return redirect(url_for(".claim_detail", claim_id=done.value.id))
     units = {p.id: p.unit for p in _products()}
-    return render_template("subsidies/claim_form.html", form=form, claim=claim, units=units, has_list=has_list), \
-        400 if form.errors else 200
+    return render_template("subsidies/claim_form.html", form=form, claim=claim, units=units,
+                           page_parts=_page_parts(claim, "form")), 400 if form.errors else 200
 
 
 @bp.route("/claims/new", methods=["GET", "POST"])
@@ -102,7 +108,7 @@ def new_claim():
 @roles_required(Role.INSURER)
 def edit_claim(claim_id: int):
     claim = scoped_get_or_404(SubsidyClaim, claim_id)
-    if claim.status is not ClaimStatus.DRAFT:
+    if not service.is_editable(claim):
         flash(_("只有草稿可以修改"), "warning")
         return redirect(url_for(".claim_detail", claim_id=claim.id))
     return _save_claim_view(claim)
@@ -118,25 +124,15 @@ def _claim_page(claim: SubsidyClaim, payment_form: PaymentForm | None = None):
     """The claim page; `payment_form`: a posted payment form to show again with its errors and values."""
     timeline = db.session.scalars(sa.select(AuditEntry).where(
         AuditEntry.object_type == "SubsidyClaim", AuditEntry.object_id == str(claim.id)).order_by(AuditEntry.id))
-    levels = [lvl for lvl in service.payable_levels(current_user)
-              if claim.status in COMMITTED and claim.share(lvl) is not None and claim.share(lvl).outstanding > 0]
+    actions = service.available_actions(claim, current_user)
     if payment_form is None:
-        payment_form = PaymentForm(levels=levels, formdata=None)
+        payment_form = PaymentForm(levels=service.payment_levels(claim, current_user), formdata=None)
         payment_form.paid_on.data = clock.local_today()
-    budget = service.budget_checks(claim) if claim.status is ClaimStatus.SUBMITTED else []
-    underwriting_list = underwriting.list_of(claim)
-    return render_template("subsidies/claim_detail.html", claim=claim, timeline=list(timeline),
-                           underwriting_list=underwriting_list,
-                           list_reconciled=underwriting_list is not None
-                           and not underwriting.reconcile(claim, underwriting_list),
-                           payment_form=payment_form if levels else None, verify_form=VerifyForm(formdata=None),
-                           return_form=ReturnForm(formdata=None), budget_checks=budget,
-                           can_verify=_can_verify(claim))
-
-
-def _can_verify(claim) -> bool:
-    return current_user.role is Role.COUNTY_AGRI and current_user.region_id == claim.region_id \
-        and claim.status is ClaimStatus.SUBMITTED
+    budget = service.budget_checks(claim) if "verify" in actions else []
+    return render_template("subsidies/claim_detail.html", claim=claim, timeline=list(timeline), actions=actions,
+                           page_parts=_page_parts(claim, "detail"), payment_form=payment_form,
+                           verify_form=VerifyForm(formdata=None), return_form=ReturnForm(formdata=None),
+                           budget_checks=budget)
 
 
 def _act(claim, action, success: str):
@@ -165,17 +161,12 @@ def delete_claim(claim_id: int):
 def verify_claim(claim_id: int):
     claim = scoped_get_or_404(SubsidyClaim, claim_id)
     form = VerifyForm()
-    try:
-        service.verify_claim(claim, current_user, confirm_over_budget=bool(form.confirm_over_budget.data),
-                             flags_reviewed=bool(form.flags_reviewed.data))
-        db.session.commit()
+    # over budget, the service refuses with a warning that asks for the confirmation box (service.OverBudget)
+    if commit_or_flash(lambda: service.verify_claim(claim, current_user,
+                                                    confirm_over_budget=bool(form.confirm_over_budget.data),
+                                                    flags_reviewed=bool(form.flags_reviewed.data))):
+        # the due date counts from the verification: known once it is saved
         flash(_("核验通过，拨付期限为 %(due)s", due=claim.due_date.isoformat()), "success")
-    except service.OverBudget as e:
-        db.session.rollback()
-        flash(_("超出预算：%(msg)s。如确需核验，请勾选“已知悉超出预算”后再次核验。", msg=e.message), "warning")
-    except DomainError as e:
-        db.session.rollback()
-        flash(e.message, "danger")
     return redirect(url_for(".claim_detail", claim_id=claim.id))
 
 
@@ -245,16 +236,10 @@ def budgets():
     if form is not None:
         if request.method == "GET":
             form.year.data = year
-        elif form.validate_on_submit():
-            try:
-                region = db.session.get(Region, form.region_id.data)
-                service.save_budget(form.year.data, region, form.amount.data, current_user)
-                db.session.commit()
-                flash(_("预算已保存"), "success")
-                return redirect(url_for(".budgets", year=form.year.data))
-            except DomainError as e:
-                db.session.rollback()
-                show_domain_error(form, e)
+        elif form.validate_on_submit() and commit_or_flash(lambda: service.save_budget(
+                form.year.data, db.session.get(Region, form.region_id.data), form.amount.data, current_user),
+                _("预算已保存"), form):
+            return redirect(url_for(".budgets", year=form.year.data))
     elif request.method == "POST":
         abort(403)
     if current_user.role.needs_county:

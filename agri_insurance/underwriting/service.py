@@ -20,12 +20,15 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from agri_insurance.actions import Action, Actions
 from agri_insurance.audit import service as audit
 from agri_insurance.clock import utcnow
 from agri_insurance.db_types import FEN
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.jobs.models import Job, JobStatus
+from agri_insurance.roles import Role
+from agri_insurance.subsidies import service as subsidies
 from agri_insurance.subsidies.models import ClaimStatus, SubsidyClaim
 from agri_insurance.underwriting.models import FlagKind, UnderwritingFlag, UnderwritingList, UnderwritingRow
 from agri_insurance.underwriting.parsing import Findings, RowValidator, ValidRow, iter_rows, map_header
@@ -79,6 +82,56 @@ def import_pending(claim: SubsidyClaim) -> bool:
         Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING))).limit(1)) is not None
 
 
+def flagged_rows(claim: SubsidyClaim) -> int:
+    """How many rows of the claim's list the cross-checks flagged (0 without a list)."""
+    underwriting_list = list_of(claim)
+    return underwriting_list.flag_count if underwriting_list is not None else 0
+
+
+def require_uploadable(claim: SubsidyClaim) -> None:
+    """A list may be uploaded for a draft (the insurer's own work) with no import for it running: a second import
+    at once would fail on the claim's one list."""
+    require(subsidies.is_editable(claim), _("只有草稿状态的申请可以上传承保清单"))
+    require(not import_pending(claim), _("承保清单正在导入，请等导入完成后再操作"))
+
+
+# --- what a user may do with a claim's list --------------------------------------------------------------
+
+def may_upload(claim: SubsidyClaim, user) -> bool:
+    """The insurer that files the claim, while the claim is its draft."""
+    return user.role is Role.INSURER and user.insurer_id == claim.insurer_id and subsidies.is_editable(claim)
+
+
+def open_list_action(claim: SubsidyClaim, user) -> Action:
+    """The claim page's way to its list: to upload it, or to read it."""
+    label = _l("上传或查看清单") if may_upload(claim, user) else _l("查看清单")
+    return Action("open-list", label, "underwriting.list_detail", {"claim_id": claim.id}, style="outline-primary",
+                  element_id="open-list", order=70)
+
+
+def list_actions(claim: SubsidyClaim, user, lst: UnderwritingList | None) -> Actions:
+    """What `user` may do on the list page of `claim` (its current list `lst`): the template for everyone, an
+    upload for the insurer's draft, the export of a list (a large one as a background job)."""
+    params = {"claim_id": claim.id}
+    actions = [Action("template", _l("下载清单模板"), "underwriting.template", params, element_id="template-download",
+                      order=10)]
+    if may_upload(claim, user):
+        actions.append(Action("upload", _l("上传并校验"), "underwriting.upload", params, post=True, style="success",
+                              order=20))
+    if lst is not None and lst.rows > int(current_app.config["DIRECT_EXPORT_ROWS"]):
+        actions.append(Action("export", _l("后台导出（%(n)s 行，证件号码已脱敏）", n=f"{lst.rows:,}"),
+                              "underwriting.export_list", params, post=True, element_id="export-job", order=30))
+    elif lst is not None:
+        actions.append(Action("export", _l("导出清单（证件号码已脱敏）"), "underwriting.list_xlsx", params, order=30))
+    return Actions(actions)
+
+
+def may_name_claim(other: SubsidyClaim, user) -> bool:
+    """Whether a flag may name the other claim its farmer was found in: another insurer's draft is its own
+    unfinished work, not named to anyone but the administrator (support)."""
+    return not (subsidies.is_editable(other) and other.insurer_id != user.insurer_id and user.role is not Role.ADMIN)
+
+
 def remove_list(claim: SubsidyClaim, actor, reason: str) -> UnderwritingList | None:
     """Delete the claim's list (rows, flags) in the caller's transaction and audit it; `reason` says why
     (e.g. "claim_deleted"). Returns the removed list, or None when the claim had none. Caller commits."""
@@ -101,7 +154,7 @@ def file_sha256(path: Path) -> str:
 def import_list(claim: SubsidyClaim, path: Path, filename: str, actor, progress: Progress | None = None,
                 total_bytes: int | None = None) -> ImportOutcome:
     """Validate and store `path` as the claim's list, replacing the previous one. Caller commits or rolls back."""
-    require(claim.status is ClaimStatus.DRAFT, _("只有草稿状态的申请可以上传承保清单"))
+    require(subsidies.is_editable(claim), _("只有草稿状态的申请可以上传承保清单"))
     require(Path(filename).suffix.lower() in ALLOWED_SUFFIXES, _("请上传 xlsx 或 csv 文件"), "file")
     progress = progress or (lambda _pct, _msg: None)
     _remove_current_list(claim)
@@ -139,7 +192,7 @@ def import_list(claim: SubsidyClaim, path: Path, filename: str, actor, progress:
     # list; submit_claim takes the same lock first, so it either waits for this list or this import fails.
     scope = (claim.region_id, claim.product_id, claim.year)
     lock_for_update(claim)
-    require(claim.status is ClaimStatus.DRAFT and (claim.region_id, claim.product_id, claim.year) == scope,
+    require(subsidies.is_editable(claim) and (claim.region_id, claim.product_id, claim.year) == scope,
             _("导入期间申请已被提交或修改，清单未导入，请重新上传"))
     progress(82, _("正在比对重复投保"))
 

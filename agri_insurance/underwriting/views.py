@@ -8,14 +8,16 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from agri_insurance.access import roles_required, scoped_get_or_404
+from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
-from agri_insurance.forms_util import int_arg
+from agri_insurance.forms_util import commit_or_flash, int_arg
 from agri_insurance.i18n import join_sentences
 from agri_insurance.jobs import service as jobs
-from agri_insurance.jobs.models import Job
+from agri_insurance.jobs.models import Job, JobStatus
 from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import xlsx_download
-from agri_insurance.subsidies.models import ClaimStatus, SubsidyClaim
+from agri_insurance.subsidies import service as subsidies
+from agri_insurance.subsidies.models import SubsidyClaim
 from agri_insurance.underwriting import exports, service
 from agri_insurance.underwriting.forms import UploadListForm
 from agri_insurance.underwriting.jobs import EXPORT_KIND, IMPORT_KIND, export_path, report_path
@@ -60,15 +62,18 @@ def list_detail(claim_id: int):
     job = jobs.latest_for(IMPORT_KIND, claim.id)
     failed_summary = None
     # the failed upload's findings quote its cells: for the insurer that uploaded it, not for the bureaus
-    if job is not None and job.status.value == "failed" and current_user.role is Role.INSURER:
+    if job is not None and job.status is JobStatus.FAILED and current_user.role is Role.INSURER:
         sidecar = report_path(job.id).with_suffix(".json")
         if sidecar.exists():
             failed_summary = json.loads(sidecar.read_text(encoding="utf-8"))
-    can_upload = current_user.role is Role.INSURER and claim.status is ClaimStatus.DRAFT
+    actions = service.list_actions(claim, current_user, lst)
     show_full = sees_full_ids(claim)
     return render_template("underwriting/list_detail.html", claim=claim, lst=lst, flags=flags, preview=preview,
-                           problems=problems, direct_export_rows=current_app.config["DIRECT_EXPORT_ROWS"],
-                           job=job, failed_summary=failed_summary, form=UploadListForm() if can_upload else None,
+                           problems=problems, actions=actions, job=job, failed_summary=failed_summary,
+                           importing=job is not None and not job.status.finished,
+                           awaiting_submission=subsidies.is_editable(claim),
+                           form=UploadListForm() if "upload" in actions else None,
+                           may_name=lambda other: service.may_name_claim(other, current_user),
                            show_id=(lambda n: n if show_full else mask_id(n)),
                            show_account=(lambda a: (a or "") if show_full else mask_account(a)))
 
@@ -77,26 +82,25 @@ def list_detail(claim_id: int):
 @roles_required(Role.INSURER)
 def upload(claim_id: int):
     claim = scoped_get_or_404(SubsidyClaim, claim_id)
-    form = UploadListForm()
-    if claim.status is not ClaimStatus.DRAFT:
-        flash(_("只有草稿状态的申请可以上传承保清单"), "danger")
-        return redirect(url_for(".list_detail", claim_id=claim.id))
-    if service.import_pending(claim):   # a second import at once would fail on the claim's one list
-        flash(_("承保清单正在导入，请等导入完成后再操作"), "danger")
-        return redirect(url_for(".list_detail", claim_id=claim.id))
-    if not form.validate_on_submit():
-        flash(join_sentences(form.file.errors) or _("请选择文件"), "danger")
-        return redirect(url_for(".list_detail", claim_id=claim.id))
+    started = commit_or_flash(lambda: _start_import(claim, UploadListForm()))
+    if started:
+        return redirect(url_for("jobs.job_detail", job_id=started.value.id))
+    return redirect(url_for(".list_detail", claim_id=claim.id))
+
+
+def _start_import(claim: SubsidyClaim, form: UploadListForm) -> Job:
+    """Keep the uploaded file and queue its import (the job checks and stores it). Caller commits."""
+    service.require_uploadable(claim)
+    if not form.validate_on_submit():   # the page that posted it does not show the form's errors: say them
+        raise DomainError(join_sentences(form.file.errors) or _("请选择文件"))
     upload_file = form.file.data
     suffix = Path(upload_file.filename).suffix.lower()
     folder = Path(current_app.config["UPLOAD_DIR"]) / "incoming"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{uuid.uuid4().hex}{suffix}"
     upload_file.save(path)
-    job = jobs.submit(IMPORT_KIND, {"claim_id": claim.id, "path": str(path), "filename": upload_file.filename},
-                      current_user, subject_id=claim.id)
-    db.session.commit()
-    return redirect(url_for("jobs.job_detail", job_id=job.id))
+    return jobs.submit(IMPORT_KIND, {"claim_id": claim.id, "path": str(path), "filename": upload_file.filename},
+                       current_user, subject_id=claim.id)
 
 
 @bp.get("/jobs/<int:job_id>/errors.xlsx")
