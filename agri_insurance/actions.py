@@ -34,6 +34,7 @@ class Action:
     confirm: Any = None
     order: int = 100
     disabled: bool = False  # shown but not yet possible (the page says why)
+    css_class: str | None = None  # a class the page's scripts or tests find it by
 
     @property
     def url(self) -> str:

@@ -16,6 +16,12 @@ BUREAU = frozenset({Role.ADMIN, Role.CITY_AGRI})
 EVALUATED_STATES = frozenset({S.EVALUATION, S.ALLOCATED, S.PUBLICISED, S.AWARDED, S.IN_FORCE, S.EXPIRED})
 
 
+@signals.round_created.listen(order=10)
+def _give_the_round_its_scheme(rnd, actor, **_):
+    """The default scoring scheme and eligibility gates, for the bureau to adapt before publishing."""
+    service.scheme_for(rnd, actor)
+
+
 @signals.round_published.listen(order=10)
 def _freeze_scheme(rnd, actor, **_):
     """The scoring scheme and eligibility gates must be valid when the round is published, and are fixed from

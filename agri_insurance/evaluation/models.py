@@ -198,6 +198,19 @@ class EvaluationPanel(db.Model):
     members = relationship("PanelMember", back_populates="panel", cascade="all, delete-orphan",
                            order_by="PanelMember.id")
 
+    @property
+    def checking(self) -> bool:
+        """Eligibility checks and the bureau's decisions; no scoring yet."""
+        return self.status is PanelStatus.CHECKING
+
+    @property
+    def scoring(self) -> bool:
+        return self.status is PanelStatus.SCORING
+
+    @property
+    def closed(self) -> bool:
+        return self.status is PanelStatus.CLOSED
+
     @classmethod
     def visible_to(cls, user):
         return _round_visible(cls.round_id, user)

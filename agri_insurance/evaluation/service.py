@@ -33,9 +33,11 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from agri_insurance.actions import Action, Actions
 from agri_insurance.audit import service as audit
 from agri_insurance.auth.models import User
 from agri_insurance.bids.models import Bid
+from agri_insurance.bids.service import missing_for_submission, opened_bids
 from agri_insurance.clock import utcnow
 from agri_insurance.db_types import MAX_MONEY
 from agri_insurance.errors import DomainError, require
@@ -75,6 +77,77 @@ from agri_insurance.tenders.models import RoundStatus, SelectionRound
 K = CriterionKind
 P = PanelStatus
 HUNDRED = Decimal(100)
+
+
+# --- what a user may do now ------------------------------------------------------------------------------
+
+BUREAU = frozenset({Role.ADMIN, Role.CITY_AGRI})
+MANAGERS = frozenset({Role.CITY_AGRI})
+
+
+def round_links(rnd: SelectionRound, user) -> Actions:
+    """Where `user` goes from the list of evaluations: the bureau to the panel and the ranking, an expert to its
+    scoring, an insurer to its own result."""
+    ids = {"round_id": rnd.id}
+    if user.role in BUREAU:
+        return Actions([Action("panel", _l("评审管理"), "evaluation.panel", ids),
+                        Action("ranking", _l("排名"), "evaluation.ranking", ids, order=110)])
+    if user.role is Role.EXPERT:
+        return Actions([Action("score", _l("评分"), "evaluation.expert_round", ids, css_class="expert-round-link")])
+    if user.role is Role.INSURER:
+        return Actions([Action("result", _l("本机构评审结果"), "evaluation.my_result", ids)])
+    return Actions()
+
+
+def scheme_actions(rnd: SelectionRound, user) -> Actions:
+    """The scheme and its eligibility gates are edited by the bureau running the tender until it is published."""
+    if user.role not in MANAGERS or rnd.status is not RoundStatus.DRAFT:
+        return Actions()
+    ids = {"round_id": rnd.id}
+    return Actions([Action("edit", _l("新增评分项"), "evaluation.new_criterion", ids, style="success"),
+                    Action("edit_rules", _l("修改资格条件"), "evaluation.edit_rules", ids, style="outline-primary"),
+                    Action("reset", _l("恢复默认方案"), "evaluation.reset_scheme", ids, post=True)])
+
+
+def panel_actions(rnd: SelectionRound, panel: EvaluationPanel | None, user, checked: bool) -> Actions:
+    """The bureau's steps on the panel page: eligibility (re-run while checking, with the common-control
+    decisions), experts (until final), then scoring and closing; `checked`: the eligibility was run before."""
+    if user.role not in MANAGERS:
+        return Actions()
+    ids = {"round_id": rnd.id}
+    evaluating = rnd.status is RoundStatus.EVALUATION
+    checking = panel is None or panel.checking
+    actions = []
+    if evaluating and checking:
+        actions.append(Action("check_eligibility", _l("重新进行资格审查") if checked else _l("进行资格审查"),
+                              "evaluation.check_eligibility", ids, post=True, style="primary",
+                              element_id="check-eligibility"))
+    if panel is not None and panel.checking:
+        actions.append(Action("decide_control", _l("记录决定"), "evaluation.panel", ids))
+    if not is_final(rnd) and rnd.cancelled_at is None:
+        actions.append(Action("manage_members", _l("指派专家"), "evaluation.add_member", ids, post=True))
+    if evaluating and panel is not None and panel.checking:
+        actions.append(Action("start_scoring", _l("开始专家评分"), "evaluation.start_scoring", ids, post=True,
+                              style="success", element_id="start-scoring"))
+    if evaluating and panel is not None and panel.scoring:
+        actions.append(Action("close_panel", _l("结束评审并确定排名"), "evaluation.close_panel", ids, post=True,
+                              style="success", element_id="close-panel"))
+    return Actions(actions)
+
+
+def expert_actions(member: PanelMember, missing: list) -> Actions:
+    """An expert's steps: declare conflicts until it submits (or the panel closes), score while the panel is
+    scoring, then submit once nothing is missing."""
+    ids = {"round_id": member.panel.round_id}
+    actions = []
+    if member.submitted_at is None and not member.panel.closed:
+        actions.append(Action("declare", _l("确认声明"), "evaluation.declare", ids, post=True, style="primary",
+                              element_id="declare-button"))
+    if member.submitted_at is None and member.panel.scoring:
+        actions.append(Action("score", _l("评分"), "evaluation.expert_round", ids))
+        actions.append(Action("submit_scores", _l("提交评分"), "evaluation.submit", ids, post=True, style="success",
+                              element_id="submit-scores", disabled=bool(missing)))
+    return Actions(actions)
 
 
 # --- the scoring scheme ------------------------------------------------------------------------------------
@@ -374,8 +447,6 @@ def _recent_penalties(bid: Bid, years: int) -> list:
 
 def gate_failures(bid: Bid, scheme: ScoringScheme) -> list[dict]:
     """The hard gates of one bid (common control is decided by the bureau, see `check_eligibility`)."""
-    from agri_insurance.bids.service import missing_for_submission
-
     failures = []
     fmt = lambda v: format(Decimal(v).normalize(), "f")  # noqa: E731
     for gate, value, minimum in (("solvency", bid.comprehensive_solvency_pct, scheme.min_comprehensive_solvency_pct),
@@ -410,8 +481,6 @@ def _control_key(bid: Bid) -> str | None:
 def check_eligibility(rnd: SelectionRound, actor) -> list[EligibilityCheck]:
     """Run the gates over every opened bid (again, if the bureau wants). Bids sharing a declared parent are all
     flagged for the bureau's decision; a decision already recorded is kept while the group is unchanged."""
-    from agri_insurance.bids.service import opened_bids
-
     _require_evaluating(rnd)
     panel = _panel_for(rnd)
     require(panel.status is P.CHECKING, _("专家评分已开始，资格审查结果不能再变更"))
@@ -508,8 +577,6 @@ def subjective_criteria(rnd: SelectionRound) -> list[Criterion]:
 def declare_conflicts(member: PanelMember, insurer_ids: list[int], note: str, actor) -> None:
     """The expert's declaration of conflicts of interest (none is a declaration too). Declared conflicts bar the
     expert from scoring those insurers' bids; scores already given to them are removed."""
-    from agri_insurance.bids.service import opened_bids
-
     member = lock_for_update(member)  # see save_scores
     rnd = member.panel.round
     _require_evaluating(rnd)
@@ -669,15 +736,19 @@ def _ranked(rnd: SelectionRound, bids: list[Bid], total_of: Callable[[BidScores]
 
 def ranking(rnd: SelectionRound) -> list[RankedBid]:
     """Every opened bid with its composite score and rank (see the module docstring)."""
-    from agri_insurance.bids.service import opened_bids
-
     return _ranked(rnd, opened_bids(rnd), lambda s: s.total)
+
+
+def ranking_if_ready(rnd: SelectionRound) -> list[RankedBid] | None:
+    """The ranking, or None while the eligibility checks are not complete (pages say there is none yet)."""
+    try:
+        return ranking(rnd)
+    except DomainError:
+        return None
 
 
 def county_ranking(rnd: SelectionRound, region_id: int) -> list[RankedBid]:
     """The bids on lots of county `region_id`, by the score with that county's set-up points."""
-    from agri_insurance.bids.service import opened_bids
-
     setup_ids = setup_criterion_ids(scheme_for(rnd).criteria)
     bids = [b for b in opened_bids(rnd) if any(lot.region_id == region_id for lot in b.lots)]
     return _ranked(rnd, bids, lambda s: s.county_total(region_id, setup_ids))

@@ -12,7 +12,7 @@ from flask_login import current_user
 from agri_insurance.access import ALL_ROLES, roles_required, scoped_get_or_404
 from agri_insurance.auth.models import User
 from agri_insurance.bids import service as bids_service
-from agri_insurance.errors import DomainError
+from agri_insurance.bids.models import Bid
 from agri_insurance.evaluation import exports, scoring, service
 from agri_insurance.evaluation.forms import (
     ActionForm,
@@ -56,13 +56,12 @@ def rounds():
         stmt = stmt.where(SelectionRound.id.in_(sa.select(EvaluationPanel.round_id).join(PanelMember).where(
             PanelMember.user_id == current_user.id)))
     elif current_user.role is Role.INSURER:
-        from agri_insurance.bids.models import Bid
-
         stmt = stmt.where(SelectionRound.id.in_(sa.select(Bid.round_id).where(Bid.visible_to(current_user))))
     rows = db.session.scalars(stmt.order_by(SelectionRound.term_start_year.desc(), SelectionRound.id.desc())).all()
     panels = {p.round_id: p for p in db.session.scalars(sa.select(EvaluationPanel).where(
         EvaluationPanel.round_id.in_([r.id for r in rows])))}
-    return render_template("evaluation/rounds.html", rounds=rows, panels=panels)
+    return render_template("evaluation/rounds.html", rounds=rows, panels=panels,
+                           links={r.id: service.round_links(r, current_user) for r in rows})
 
 
 # --- the scoring scheme --------------------------------------------------------------------------------------
@@ -71,13 +70,23 @@ def rounds():
 @roles_required(*ALL_ROLES)
 def scheme(round_id: int):
     rnd = _round(round_id)
-    scheme = service.scheme_for(rnd, current_user)
-    db.session.commit()
+    scheme = service.scheme_of(rnd)
+    if scheme is None:  # a round from before every new round got its scheme: the bureau sets it up (POST)
+        return render_template("evaluation/scheme_missing.html", rnd=rnd,
+                               actions=service.scheme_actions(rnd, current_user))
     by_factor = {f: [c for c in scheme.criteria if c.factor is f] for f in Factor}
     return render_template("evaluation/scheme.html", rnd=rnd, scheme=scheme, by_factor=by_factor,
                            problems=service.scheme_problems(scheme), total=service.total_weight(scheme),
-                           metrics=scoring.METRICS, editable=current_user.role in MANAGERS
-                           and rnd.status is RoundStatus.DRAFT, action_form=ActionForm())
+                           metrics=scoring.METRICS, actions=service.scheme_actions(rnd, current_user),
+                           fixed=rnd.status is not RoundStatus.DRAFT, action_form=ActionForm())
+
+
+@bp.post("/rounds/<int:round_id>/scheme")
+@roles_required(*MANAGERS)
+def create_scheme(round_id: int):
+    rnd = _round(round_id)
+    commit_or_flash(lambda: service.scheme_for(rnd, current_user), _("已保存"))
+    return redirect(url_for(".scheme", round_id=rnd.id))
 
 
 def _criterion_cycle(rnd: SelectionRound, criterion: Criterion | None):
@@ -128,14 +137,15 @@ def reset_scheme(round_id: int):
 @roles_required(*MANAGERS)
 def edit_rules(round_id: int):
     rnd = _round(round_id)
-    scheme = service.scheme_for(rnd, current_user)
+    scheme = service.scheme_of(rnd)
+    if scheme is None:  # a round from before every new round got its scheme: set it up first
+        return redirect(url_for(".scheme", round_id=rnd.id))
     form = RulesForm(obj=scheme)
     if request.method == "GET":
         form.allowed_risk_ratings.data = list(scheme.allowed_risk_ratings)
     if form.validate_on_submit():
         if commit_or_flash(lambda: service.save_rules(rnd, form.to_data(), current_user), _("已保存"), form):
             return redirect(url_for(".scheme", round_id=rnd.id))
-    db.session.commit()
     return render_template("evaluation/rules_form.html", form=form, rnd=rnd), 400 if form.errors else 200
 
 
@@ -171,8 +181,10 @@ def panel(round_id: int):
     return render_template(
         "evaluation/panel.html", rnd=rnd, panel=panel, checks=checks, members=members, progress=progress,
         opened=rnd.bids_opened, bid_count=len(bids_service.opened_bids(rnd)), reasons=service.check_reasons,
+        awaiting_evaluation=rnd.status is RoundStatus.OPENED,
         member_form=MemberForm(experts=_experts()), decision_form=DecisionForm(), action_form=ActionForm(),
-        manager=current_user.role in MANAGERS, pending=ControlDecision.PENDING, final=service.is_final(rnd))
+        actions=service.panel_actions(rnd, panel, current_user, bool(checks)), pending=ControlDecision.PENDING,
+        final=service.is_final(rnd))
 
 
 @bp.post("/rounds/<int:round_id>/eligibility")
@@ -237,18 +249,11 @@ def close_panel(round_id: int):
 
 # --- ranking and exports ------------------------------------------------------------------------------------
 
-def _ranking_or_none(rnd: SelectionRound):
-    try:
-        return service.ranking(rnd)
-    except DomainError:
-        return None
-
-
 @bp.get("/rounds/<int:round_id>/ranking")
 @roles_required(*BUREAU)
 def ranking(round_id: int):
     rnd = _round(round_id)
-    ranked = _ranking_or_none(rnd)
+    ranked = service.ranking_if_ready(rnd)
     bids = {b.id: b for b in bids_service.opened_bids(rnd)}
     counties = []
     if ranked is not None:
@@ -264,7 +269,7 @@ def ranking(round_id: int):
 @roles_required(*BUREAU)
 def ranking_pdf(round_id: int):
     rnd = _round(round_id)
-    if _ranking_or_none(rnd) is None:
+    if service.ranking_if_ready(rnd) is None:
         flash(_("资格审查尚未完成，还没有排名"), "warning")
         return redirect(url_for(".panel", round_id=rnd.id))
     return download(exports.ranking_pdf(rnd), _("综合评分排名_%(name)s.pdf", name=rnd.name), "application/pdf")
@@ -274,7 +279,7 @@ def ranking_pdf(round_id: int):
 @roles_required(*BUREAU)
 def summary_xlsx(round_id: int):
     rnd = _round(round_id)
-    if _ranking_or_none(rnd) is None:
+    if service.ranking_if_ready(rnd) is None:
         flash(_("资格审查尚未完成，还没有排名"), "warning")
         return redirect(url_for(".panel", round_id=rnd.id))
     return xlsx_download(exports.summary_workbook(rnd), _("评审汇总表_%(name)s.xlsx", name=rnd.name))
@@ -313,10 +318,11 @@ def expert_round(round_id: int):
         for other in member.panel.members:
             for s in other.scores:
                 panel_scores.setdefault((s.bid_id, s.criterion_id), []).append((other.user.display_name, s.points))
+    missing = service.missing_scores(member) if to_score else []
     return render_template("evaluation/expert_round.html", rnd=rnd, member=member, form=form, bidders=bidders,
                            to_score=to_score, mine=mine, criteria=criteria, panel_scores=panel_scores,
-                           missing=service.missing_scores(member) if to_score else [], action_form=ActionForm(),
-                           opened=rnd.bids_opened)
+                           missing=missing, actions=service.expert_actions(member, missing),
+                           action_form=ActionForm(), opened=rnd.bids_opened)
 
 
 @bp.post("/rounds/<int:round_id>/conflicts")

@@ -298,6 +298,7 @@ def create_round(data: dict[str, Any], actor) -> SelectionRound:
     db.session.add(rnd)
     db.session.flush()
     audit.record(actor, "round.created", rnd, _l("新建遴选轮次：%(name)s", name=rnd.name), **values)
+    signals.round_created.send(rnd, actor=actor)
     return rnd
 
 

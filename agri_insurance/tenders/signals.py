@@ -15,6 +15,7 @@ from agri_insurance.tenders.models import RoundStatus
 
 S = RoundStatus
 
+round_created = Announcement("round-created", "a new round in draft (evaluation gives it the default scheme)")
 round_published = Announcement("round-published", "draft → open: bids are accepted from now on")
 round_closed = Announcement("round-closed", "open → closed: the bid deadline passed (the clock)")
 round_opened = Announcement("round-opened", "closed → opened: the bids were opened")

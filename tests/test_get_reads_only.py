@@ -1,0 +1,60 @@
+"""A page that is read changes nothing: every GET route of the access table, for every role that may open it,
+runs without a commit and without flushing a change (the clock moves rounds in its own transaction before a
+request, and only when something is due: nothing is due here)."""
+
+from contextlib import contextmanager
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from agri_insurance.awards.models import Holiday
+from agri_insurance.roles import Role
+from tests.test_access import ROUTES, _fill
+
+
+@contextmanager
+def _writes_recorded(engine):
+    writes: list[str] = []
+
+    def on_flush(session, _context, _instances):
+        changed = [type(o).__name__ for o in (*session.new, *session.dirty, *session.deleted)
+                   if o in session.new or o in session.deleted or session.is_modified(o)]
+        if changed:
+            writes.append(f"flush of {sorted(set(changed))}")
+
+    def on_commit(_conn):
+        writes.append("commit")
+
+    sa.event.listen(Session, "before_flush", on_flush)
+    sa.event.listen(engine, "commit", on_commit)
+    try:
+        yield writes
+    finally:
+        sa.event.remove(Session, "before_flush", on_flush)
+        sa.event.remove(engine, "commit", on_commit)
+
+
+def _get_routes(role):
+    return [(endpoint, url) for endpoint, (method, url, allowed) in sorted(ROUTES.items())
+            if method == "GET" and (allowed == "public" or role in allowed)]
+
+
+@pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
+def test_no_get_route_writes(role, login, db):
+    client = login(role.value)
+    for endpoint, url in _get_routes(role):
+        filled = _fill(url, db, role)  # the fixtures the URL needs are made (and committed) first
+        with _writes_recorded(db.engine) as writes:
+            response = client.get(filled)
+        assert response.status_code in (200, 302), f"{role.value} GET {filled}: {response.status_code}"
+        assert not writes, f"{role.value} GET {filled} ({endpoint}) wrote: {writes}"
+
+
+def test_the_recorder_sees_a_write(ref, db):
+    """The check itself bites: a flushed change and a commit are both caught."""
+    with _writes_recorded(db.engine) as writes:
+        db.session.add(Holiday(day=date(2030, 10, 1), name="国庆节"))
+        db.session.commit()
+    assert writes == ["flush of ['Holiday']", "commit"]
