@@ -1,11 +1,16 @@
-"""flask commands: demo-data, create-admin."""
+"""flask commands: demo-data, advance-clock, create-admin."""
 
 from __future__ import annotations
 
 import click
 from flask import Flask
 
+from agri_insurance.auth.service import create_user
+from agri_insurance.demo import database_is_empty, load_everything, load_reference_data
+from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
+from agri_insurance.roles import Role
+from agri_insurance.tenders.service import advance_by_clock
 
 
 def register_cli(app: Flask) -> None:
@@ -13,8 +18,6 @@ def register_cli(app: Flask) -> None:
     @click.option("--if-empty", is_flag=True, help="Only load when the database has no users yet.")
     def demo_data(if_empty: bool) -> None:
         """Load the Shangrao reference data and the fictional demo world (idempotent)."""
-        from agri_insurance.demo import database_is_empty, load_everything
-
         if if_empty and not database_is_empty():
             click.echo("Database already has data; demo data not loaded.")
             return
@@ -22,16 +25,19 @@ def register_cli(app: Flask) -> None:
         db.session.commit()
         click.echo(f"Demo data loaded: {created}")
 
+    @app.cli.command("advance-clock")
+    def advance_clock() -> None:
+        """Make the round changes the clock has decided (deadlines, terms); pages do this before each request,
+        so this is only for a quiet system (e.g. from cron, for the audit log's times)."""
+        moved = advance_by_clock()
+        db.session.commit()
+        click.echo(f"{moved} round change(s) made.")
+
     @app.cli.command("create-admin")
     @click.argument("username")
     @click.password_option()
     def create_admin(username: str, password: str) -> None:
         """Create an administrator account (for a production database without demo data)."""
-        from agri_insurance.auth.service import create_user
-        from agri_insurance.demo import load_reference_data
-        from agri_insurance.errors import DomainError
-        from agri_insurance.roles import Role
-
         try:
             load_reference_data()
             create_user(username, username, Role.ADMIN, password, None)

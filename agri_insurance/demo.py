@@ -8,6 +8,9 @@ import sqlalchemy as sa
 
 from agri_insurance.auth import service as auth_service
 from agri_insurance.auth.models import User
+from agri_insurance.awards.demo import load_demo_awarded_round, load_demo_holidays
+from agri_insurance.clock import utcnow
+from agri_insurance.evaluation.service import assign_expert
 from agri_insurance.extensions import db
 from agri_insurance.reference import service as reference_service
 from agri_insurance.reference.codes import credit_code_check_char
@@ -21,6 +24,10 @@ from agri_insurance.reference.models import (
     SubsidyScheme,
 )
 from agri_insurance.roles import Role
+from agri_insurance.subsidies.demo import load_demo_subsidies
+from agri_insurance.tenders import service as tenders
+from agri_insurance.tenders.models import SelectionRound
+from agri_insurance.underwriting.demo import attach_matching_list
 
 CITY = ("361100", "上饶市", "Shangrao City")
 COUNTIES = (
@@ -149,8 +156,6 @@ def load_demo_data(with_rounds: bool | None = None) -> dict[str, int]:
     if with_rounds is None:
         with_rounds = not current_app.testing  # tests build the rounds they need themselves
     if with_rounds:
-        from agri_insurance.awards.demo import load_demo_awarded_round, load_demo_holidays
-
         load_demo_holidays()
         created["rounds"] = load_demo_round() + load_demo_awarded_round()
     return created
@@ -172,9 +177,6 @@ def load_demo_round() -> int:
     """One selection round open for bids (deadline 30 days ahead) with lots in three counties. Idempotent."""
     from datetime import timedelta
 
-    from agri_insurance.clock import utcnow
-    from agri_insurance.tenders import service as tenders
-    from agri_insurance.tenders.models import SelectionRound
 
     if db.session.scalar(sa.select(SelectionRound.id).where(SelectionRound.name == DEMO_ROUND_NAME)) is not None:
         return 0
@@ -193,7 +195,6 @@ def load_demo_round() -> int:
             "expected_premium": Decimal(premium), "loss_ratio_pct": Decimal(loss), "notes": None,
             "product_ids": [products[c] for c in product_codes]}, actor)
     tenders.publish_round(rnd, actor)  # installs and fixes the default scoring scheme (evaluation)
-    from agri_insurance.evaluation.service import assign_expert
 
     assign_expert(rnd, db.session.scalar(sa.select(User).where(User.username == "expert")), actor)
     return 1
@@ -209,9 +210,6 @@ def load_everything(with_rounds: bool | None = None) -> dict[str, int]:
 def load_demo_claims() -> int:
     """The demo's subsidy claims in every state, each submitted with an underwriting list that matches it: the two
     modules are composed here, as subsidies (the owner of a claim's life) imports nothing of underwriting."""
-    from agri_insurance.subsidies.demo import load_demo_subsidies
-    from agri_insurance.underwriting.demo import attach_matching_list
-
     return load_demo_subsidies([name for name, _short, _parent in INSURERS], attach_documents=attach_matching_list)
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from agri_insurance.clock import utcnow
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db
+from agri_insurance.spreadsheets import download
 
 PDF_MAGIC = b"%PDF-"
 PDF_MIMETYPE = "application/pdf"
@@ -127,8 +128,6 @@ def read_bytes(stored: StoredFile) -> bytes:
 
 def send_stored(stored: StoredFile):
     """The file as a download. Call only after checking that the user may see the object owning it."""
-    from agri_insurance.spreadsheets import download
-
     return download(read_bytes(stored), stored.original_name, stored.content_type)
 
 

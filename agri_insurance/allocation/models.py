@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from agri_insurance.clock import utcnow
 from agri_insurance.db_types import Money, enum_type
 from agri_insurance.extensions import db
+from agri_insurance.roles import Role
 from agri_insurance.tenders.models import SelectionRound
 
 
@@ -111,8 +112,6 @@ class AllocationRun(db.Model):
 
     @classmethod
     def visible_to(cls, user):
-        from agri_insurance.roles import Role
-
         if user.role in (Role.ADMIN, Role.CITY_AGRI):
             return cls.round_id.in_(sa.select(SelectionRound.id))
         return sa.false()

@@ -9,12 +9,21 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from agri_insurance.allocation import service as allocation
 from agri_insurance.auth import service as auth_service
 from agri_insurance.auth.models import User
+from agri_insurance.awards import calendar
+from agri_insurance.awards import service as awards
+from agri_insurance.awards.models import Holiday
+from agri_insurance.bids import service as bids
+from agri_insurance.bids.models import Bid
 from agri_insurance.clock import utcnow
+from agri_insurance.evaluation import service as evaluation
 from agri_insurance.extensions import db
 from agri_insurance.reference.models import Insurer, Product, Region
 from agri_insurance.roles import Role
+from agri_insurance.tenders import service as tenders
+from agri_insurance.tenders.models import SelectionRound
 
 AWARDED_ROUND_NAME = "2023–2025年度上饶市政策性农业保险承保机构遴选（演示·已公示）"
 AWARDED_LOTS = (  # county, code, name, products, expected annual premium, historical loss ratio %
@@ -44,9 +53,6 @@ DEMO_HOLIDAYS = ((date(2027, 1, 1), "元旦"),)
 
 def load_demo_holidays() -> int:
     """The holiday list the notice period skips (the administrator keeps it up to date). Idempotent."""
-    from agri_insurance.awards import calendar
-    from agri_insurance.awards.models import Holiday
-
     created = 0
     for day, name in DEMO_HOLIDAYS:
         if db.session.scalar(sa.select(Holiday.id).where(Holiday.day == day)) is None:
@@ -95,14 +101,6 @@ def load_demo_awarded_round() -> int:
     the past (written directly, as if time had passed) so the bids can be opened; the rest goes through the
     services: opening, eligibility, one expert's scores, closing the panel, an allocation run, adoption and the
     public notice."""
-    from agri_insurance.allocation import service as allocation
-    from agri_insurance.awards import service as awards
-    from agri_insurance.bids import service as bids
-    from agri_insurance.bids.models import Bid
-    from agri_insurance.evaluation import service as evaluation
-    from agri_insurance.tenders import service as tenders
-    from agri_insurance.tenders.models import SelectionRound
-
     if db.session.scalar(sa.select(SelectionRound.id).where(SelectionRound.name == AWARDED_ROUND_NAME)) is not None:
         return 0
     city, expert = _user("city_agri"), _user("expert")

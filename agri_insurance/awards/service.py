@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 from agri_insurance import clock
 from agri_insurance.actions import Action, Actions
+from agri_insurance.allocation.models import AllocationRun
 from agri_insurance.audit import service as audit
 from agri_insurance.awards import calendar
 from agri_insurance.awards.models import (
@@ -30,6 +31,8 @@ from agri_insurance.errors import require
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.i18n import in_record_language
 from agri_insurance.roles import Role
+from agri_insurance.subsidies.models import SubsidyClaim
+from agri_insurance.subsidies.models import UnderwritingAssignment as UA
 from agri_insurance.tenders import service as tenders
 from agri_insurance.tenders.models import Lot, RoundStatus, SelectionRound
 
@@ -209,8 +212,6 @@ def _assignment_note(rnd: SelectionRound) -> str:
 def _add_assignments(rnd: SelectionRound, awards: list[Award]) -> int:
     """Underwriting assignments (source "award") for the years of the term that no assignment of the same
     insurer, county and product covers yet (one recorded by hand may cover some of them). Returns how many."""
-    from agri_insurance.subsidies.models import UnderwritingAssignment as UA
-
     term = range(rnd.term_start_year, rnd.term_end_year + 1)
     added = 0
     for insurer_id, region_id, product_id in sorted({(a.insurer_id, a.lot.region_id, p.id)
@@ -244,10 +245,6 @@ def _revoke(rnd: SelectionRound, reason: str, actor) -> None:
     """Undo an adoption: awards and backups go; the run is marked revoked. Assignments are made when the result
     is final, after which a round can no longer be withdrawn; those a round got at its adoption before that
     rule (older data) go too, unless a claim already rests on them."""
-    from agri_insurance.allocation.models import AllocationRun
-    from agri_insurance.subsidies.models import SubsidyClaim
-    from agri_insurance.subsidies.models import UnderwritingAssignment as UA
-
     assignments = db.session.scalars(sa.select(UA).where(UA.source == ASSIGNMENT_SOURCE,
                                                          UA.notes == _assignment_note(rnd))).all()
     for a in assignments:
@@ -312,8 +309,6 @@ def publish(rnd: SelectionRound, actor) -> PublicNotice:
     """allocated → publicised: the public notice runs for the round's notice period in working days."""
     require(rnd.status is S.ALLOCATED, _("只有已确定分配方案的轮次可以公示"))
     require(awards_of(rnd), _("本轮没有中标结果，不能公示"))
-    from agri_insurance.allocation.models import AllocationRun
-
     run_id = db.session.scalar(sa.select(AllocationRun.id).where(
         AllocationRun.round_id == rnd.id, AllocationRun.adopted_at.is_not(None), AllocationRun.revoked_at.is_(None)))
     tenders.mark_publicised(rnd, actor)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from agri_insurance.bids.models import Bid
 from agri_insurance.clock import utcnow
 from agri_insurance.db_types import enum_type
 from agri_insurance.extensions import db
@@ -256,8 +257,6 @@ class EligibilityCheck(db.Model):
 
     @classmethod
     def visible_to(cls, user):
-        from agri_insurance.bids.models import Bid
-
         if user.role in (Role.ADMIN, Role.CITY_AGRI):
             return cls.bid_id.in_(sa.select(Bid.id).where(Bid.visible_to(user)))
         return sa.false()

@@ -9,6 +9,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from agri_insurance.audit.service import record
 from agri_insurance.errors import DomainError
 from agri_insurance.jobs.context import JobContext
 from agri_insurance.jobs.registry import job_handler
@@ -17,8 +18,6 @@ from agri_insurance.jobs.registry import job_handler
 @job_handler("jobs.selftest", label=_l("作业自检"))
 def selftest(ctx: JobContext, steps: int = 5, delay: float = 0.2, fail: bool = False) -> dict:
     """Writes one audit entry, reports progress in `steps` steps, then succeeds (or fails when `fail`)."""
-    from agri_insurance.audit.service import record
-
     record(ctx.actor, "jobs.selftest", None, _l("作业自检 #%(id)s", id=ctx.job_id), job_id=ctx.job_id)
     steps = max(1, min(int(steps), 100))
     for step in range(1, steps + 1):

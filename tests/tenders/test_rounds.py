@@ -308,3 +308,16 @@ def test_an_awarded_round_goes_into_force_by_the_clock(demo, db, login):
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "round.in_force"))
     assert entry.actor_name == "system" and entry.details["automatic"] is True
     assert entry.details["status"] == ["awarded", "in_force"]
+
+
+def test_the_clock_can_be_advanced_from_the_command_line(app, demo, db):
+    """`flask advance-clock` (for a quiet system, e.g. from cron) makes the same change a page request would."""
+    deadline = utcnow() + timedelta(hours=1)
+    rnd = make_round(deadline=deadline, publish=True)
+    db.session.commit()
+    with time_machine.travel(deadline + timedelta(minutes=1), tick=False):
+        result = app.test_cli_runner().invoke(args=["advance-clock"])
+    assert result.exit_code == 0 and "1 round change(s)" in result.output
+    db.session.expire_all()
+    assert db.session.get(type(rnd), rnd.id).status is S.CLOSED
+    assert _actions(db, rnd)[-1] == "round.closed"
