@@ -1,6 +1,6 @@
 """Allocation scenarios: dataclasses with Decimal money, loading and validation.
 
-The JSON format is described in ``shared/formats/allocation-scenario.md``. Every violation of the format is
+The JSON format is described in ``docs/formats/allocation-scenario.md``. Every violation of the format is
 reported as a :class:`~optimization.findings.Diagnostic` naming the offending entry; :func:`load_scenario`
 raises :class:`ScenarioError` carrying all of them at once (not just the first).
 """
