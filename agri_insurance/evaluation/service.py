@@ -636,9 +636,10 @@ def save_scores(member: PanelMember, bid: Bid, points: dict[int, tuple[Decimal |
         if value is None:
             continue
         require(ZERO <= value <= criterion.max_points,
-                _("%(code)s %(name)s 的得分应在0到%(max)s之间", code=criterion.code, name=criterion.name,
+                _("%(code)s %(name)s 的得分应在0到%(max)s之间", code=criterion.code, name=criterion.label,
                   max=criterion.max_points), f"c{criterion_id}")
         require(value == round_points(value), _("得分最多两位小数"), f"c{criterion_id}")
+        value = round_points(value)  # "-0" typed is kept as 0.00
         score = existing.get(criterion_id)
         comment = (comment or "").strip() or None
         if score is None:
