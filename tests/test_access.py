@@ -84,7 +84,7 @@ ROUTES = {
     "bids.receipt_pdf": ("GET", "/bids/receipts/{receipt}.pdf", {INS, A, CA}),
     "bids.verify": ("GET", "/bids/{bid}/verify", {INS, A, CA}),
     "bids.add_attachment": ("POST", "/bids/{bid}/attachments", {INS}),
-    "bids.attachment": ("GET", "/bids/attachments/{attachment}", {INS, A, CA}),
+    "bids.attachment": ("GET", "/bids/attachments/{attachment}", {INS, A, CA, EXP}),
     "bids.delete_attachment": ("POST", "/bids/attachments/{attachment}/delete", {INS}),
     "bids.bid_template": ("GET", "/bids/{bid}/template.xlsx", {INS}),
     "bids.import_bid": ("POST", "/bids/{bid}/import", {INS}),
@@ -116,6 +116,7 @@ ROUTES = {
     "evaluation.expert_round": ("GET", "/evaluation/rounds/{round}/expert", {EXP}),
     "evaluation.declare": ("POST", "/evaluation/rounds/{round}/conflicts", {EXP}),
     "evaluation.score_bid": ("GET", "/evaluation/rounds/{round}/bids/{bid}/score", {EXP}),
+    "evaluation.bid_sheet": ("GET", "/evaluation/rounds/{round}/bids/{bid}/bid.xlsx", {EXP}),
     "evaluation.submit": ("POST", "/evaluation/rounds/{round}/submit", {EXP}),
     "evaluation.my_result": ("GET", "/evaluation/rounds/{round}/result", {INS}),
     "underwriting.template": ("GET", "/underwriting/template.xlsx", SUBSIDY_READERS),
@@ -184,11 +185,23 @@ def _fill(url: str, db, role=None) -> str:
     victim = db.session.scalar(sa.select(User.id).where(User.username == "expert"))
     insurer_id = db.session.scalar(sa.select(User.insurer_id).where(User.username == "insurer"))
     claim, assignment = _subsidy_objects(db)
+    tender = _tender_objects(db)
+    _expert_documents(db, url, role)
     return url.format(own_county=county().id, own_insurer=insurer_id, victim=victim, claim=claim,
                       assignment=assignment, own_job=_own_job(db, role), import_job=_failed_import(db),
                       export_job=_export_job(db, role, claim) if "{export_job}" in url else None,
-                      **_tender_objects(db), **_award_objects(db, url),
+                      **tender, **_award_objects(db, url),
                       **_evaluation_objects(db, url))
+
+
+def _expert_documents(db, url: str, role) -> None:
+    """An expert reads the documents of a bid it may score: for the expert, the first round (once opened) goes
+    into scoring with the expert on its panel, declared (only for the bid document URLs)."""
+    if role is not EXP or not ("{attachment}" in url or url.endswith("/bid.xlsx")):
+        return
+    from tests.evaluation.factories import let_the_expert_read
+
+    let_the_expert_read()
 
 
 def _evaluation_objects(db, url: str) -> dict:

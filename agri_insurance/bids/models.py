@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from agri_insurance.bids.signals import bid_readers
 from agri_insurance.clock import utcnow
 from agri_insurance.db_types import Money, Percent, enum_type
 from agri_insurance.extensions import db
@@ -217,7 +218,11 @@ class BidAttachment(db.Model):
 
     @classmethod
     def visible_to(cls, user):
-        return cls.bid_id.in_(sa.select(Bid.id).where(Bid.visible_to(user)))
+        """Whoever sees the bid, and the readers the modules above name for the bids they need (`bid_readers`:
+        an expert, the bids it may score once they are opened)."""
+        own = cls.bid_id.in_(sa.select(Bid.id).where(Bid.visible_to(user)))
+        readable = bid_readers.collect(user)
+        return sa.or_(own, cls.bid_id.in_(readable)) if readable else own
 
 
 class BidReceipt(db.Model):

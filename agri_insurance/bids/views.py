@@ -185,8 +185,10 @@ def add_attachment(bid_id: int):
 
 
 @bp.get("/attachments/<int:attachment_id>")
-@roles_required(*INSURER, *BUREAU)
+@roles_required(*INSURER, *BUREAU, Role.EXPERT)
 def attachment(attachment_id: int):
+    """The bid's insurer; the bureau after the opening; an expert only for the opened bids it may score (see
+    BidAttachment.visible_to): a 404 for everyone else."""
     item = scoped_get_or_404(BidAttachment, attachment_id)
     return storage.send_stored(item.stored_file)
 

@@ -11,7 +11,7 @@ from openpyxl.styles import Font
 from agri_insurance.bids.service import opened_bids
 from agri_insurance.evaluation import service
 from agri_insurance.evaluation.models import PanelMember
-from agri_insurance.i18n import join_names, join_sentences
+from agri_insurance.i18n import join_names, join_sentences, with_note
 from agri_insurance.pdf import Spacer, build_pdf, mm, paragraph, table
 from agri_insurance.spreadsheets import write_table
 from agri_insurance.tenders.models import SelectionRound
@@ -26,6 +26,29 @@ def _title(ws, lines: list[str]) -> int:
 def _signature(ws, row: int, label: str) -> None:
     ws.cell(row=row + 2, column=1, value=label)
     ws.cell(row=row + 3, column=1, value=_("日期：") + "____________")
+
+
+def signatories(rnd: SelectionRound) -> list[str]:
+    """Who signs the evaluation record: every member of the panel, by name, in the order they were assigned."""
+    panel = service.panel_of(rnd)
+    return [m.user.display_name for m in panel.members] if panel is not None else []
+
+
+def _closed_line(rnd: SelectionRound) -> list[str]:
+    panel = service.panel_of(rnd)
+    if panel is None or panel.closed_at is None:
+        return []
+    return [_("评审已于%(t)s结束。", t=format_datetime(panel.closed_at, "yyyy-MM-dd HH:mm"))]
+
+
+def _panel_signatures(ws, row: int, rnd: SelectionRound) -> None:
+    """A signature line and a date for every panel member (one blank line when none is assigned yet)."""
+    names = signatories(rnd) or [""]
+    ws.cell(row=row + 2, column=1, value=_("评审专家签字：")).font = Font(bold=True)
+    for offset, name in enumerate(names, start=3):
+        ws.cell(row=row + offset, column=1, value=_("评审专家：%(name)s", name=name) if name else _("评审专家"))
+        ws.cell(row=row + offset, column=2, value=_("签字：") + "____________")
+        ws.cell(row=row + offset, column=3, value=_("日期：") + "____________")
 
 
 def score_sheet(member: PanelMember) -> Workbook:
@@ -46,7 +69,7 @@ def score_sheet(member: PanelMember) -> Workbook:
         comments = join_sentences(f"{c.code}：{given[(bid.id, c.id)].comment}" for c in criteria
                             if (bid.id, c.id) in given and given[(bid.id, c.id)].comment)
         rows.append([bid.insurer.name, *points, total, comments])
-    headers = [_("投标人"), *(f"{c.code} {c.name}（{c.max_points}）" for c in criteria), _("合计"), _("评语")]
+    headers = [_("投标人"), *(f"{c.code} {with_note(c.label, str(c.max_points))}" for c in criteria), _("合计"), _("评语")]
     last = write_table(ws, headers, rows, start_row=start, widths={1: 40, len(headers): 40})
     if member.conflicts:
         last += 2
@@ -66,8 +89,8 @@ def summary_workbook(rnd: SelectionRound) -> Workbook:
     ws = wb.active
     ws.title = _("评审汇总")
     final = _("评审结束") if service.is_final(rnd) else _("评审未结束（临时结果）")
-    start = _title(ws, [_("综合评分汇总表"), rnd.name, final])
-    headers = [_("排名"), _("投标人"), *(f"{c.code} {c.name}（{c.max_points}）" for c in scheme.criteria),
+    start = _title(ws, [_("综合评分汇总表"), rnd.name, final, *_closed_line(rnd)])
+    headers = [_("排名"), _("投标人"), *(f"{c.code} {with_note(c.label, str(c.max_points))}" for c in scheme.criteria),
                _("综合得分"), _("资格审查")]
     rows = []
     for r in ranked:
@@ -76,7 +99,7 @@ def summary_workbook(rnd: SelectionRound) -> Workbook:
         rows.append([r.rank, bids[r.bid_id].insurer.name, *points, r.score,
                      _("合格") if r.eligible else join_sentences(r.reasons)])
     last = write_table(ws, headers, rows, start_row=start, widths={2: 40, len(headers): 40})
-    _signature(ws, last, _("评审专家签字：") + "____________")
+    _panel_signatures(ws, last, rnd)
     for region in rnd.counties():
         sheet = wb.create_sheet(region.label[:31])
         lots = [lot for lot in rnd.lots if lot.region_id == region.id]
@@ -97,6 +120,7 @@ def ranking_pdf(rnd: SelectionRound) -> bytes:
     ranked = service.ranking(rnd)
     bids = {b.id: b for b in opened_bids(rnd)}
     story = [paragraph(_("综合评分排名"), "title"), paragraph(rnd.name)]
+    story += [paragraph(line) for line in _closed_line(rnd)]
     if not service.is_final(rnd):
         story.append(paragraph(_("评审未结束（临时结果）")))
     story.append(Spacer(1, 4 * mm))
@@ -114,5 +138,9 @@ def ranking_pdf(rnd: SelectionRound) -> bytes:
         story.append(table(rows, col_widths=[14 * mm, 110 * mm, 50 * mm]))
     story += [Spacer(1, 6 * mm), paragraph(_("同分排序规则：综合得分相同的，理赔服务水平得分高者在前；仍相同的，综合偿付能力充足率高者在前；"
                                             "仍相同的，先提交投标文件者在前。")),
-              Spacer(1, 8 * mm), paragraph(_("评审专家签字：") + "____________    " + _("日期：") + "____________")]
+              Spacer(1, 8 * mm), paragraph(_("评审专家签字："), "heading")]
+    # one row per panel member, high enough to sign in, with the date each writes beside the signature
+    rows = [[_("评审专家"), _("签字"), _("日期")]]
+    rows += [[name, Spacer(1, 12 * mm), ""] for name in signatories(rnd) or [""]]
+    story.append(table(rows, col_widths=[54 * mm, 80 * mm, 40 * mm]))
     return build_pdf(story, title=_("综合评分排名"))

@@ -1,10 +1,12 @@
-"""What evaluation does when tenders announces something about a round (agri_insurance.announcements)."""
+"""What evaluation does when tenders announces something about a round, and what it answers bids
+(agri_insurance.announcements)."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
 from agri_insurance.actions import Action
+from agri_insurance.bids.signals import bid_readers
 from agri_insurance.evaluation import service
 from agri_insurance.roles import Role
 from agri_insurance.tenders import signals
@@ -40,3 +42,9 @@ def _round_actions(rnd, user, **_):
                               {"round_id": rnd.id}, post=True, style="success", order=50))
     return actions
 
+
+
+@bid_readers.listen(order=10)
+def _experts_read_the_bids_they_score(user, **_):
+    """An expert reads the documents of the opened bids it may score (BidAttachment.visible_to)."""
+    return service.bids_readable_by(user)

@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -171,6 +172,12 @@ class Criterion(db.Model):
     position: Mapped[int] = mapped_column(default=0)
 
     scheme = relationship("ScoringScheme", back_populates="criteria")
+
+    @property
+    def label(self) -> str:
+        """The name in the reader's language: a default criterion's name is in the catalogue (`scoring.N_`), a
+        name the bureau typed reads as typed."""
+        return gettext(self.name) if self.name else ""
 
     @classmethod
     def visible_to(cls, user):

@@ -46,8 +46,11 @@ CENT = Decimal("0.01")
 
 
 def round_points(value: Decimal) -> Decimal:
-    """THE rounding of the evaluation: half-up to 2 decimals (see the module docstring)."""
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    """THE rounding of the evaluation: half-up to 2 decimals (see the module docstring). A zero is always 0.00:
+    Decimal keeps the sign of a negative zero (the worst bid of a lower-is-better linear criterion gets
+    0 / −spread = −0), which every page and file would show as "-0.00"."""
+    rounded = Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    return rounded if rounded else abs(rounded)
 
 
 # --- what the evaluation hands on (the contract in evaluation.service) -----------------------------------
@@ -128,33 +131,39 @@ METRICS: dict[str, Metric] = {
 
 # --- the default scheme (pure data; the service turns it into a round's criteria) ---------------------------
 
+def N_(text: str) -> str:  # noqa: N802 - the usual gettext marker name
+    """Marks a default criterion's name for the catalogue: stored in Chinese as the bureau's data, shown in the
+    reader's language (`Criterion.label`)."""
+    return text
+
+
 # (factor, code, name, kind, max points, metric, higher is better, bands, deduction per count, guidance)
 DEFAULT_CRITERIA = (
-    (Factor.SETUP, "S1", "县级分支机构", K.YES_NO, "6", "county_branch", True, None, None, None),
-    (Factor.SETUP, "S2", "乡镇服务网点", K.LINEAR, "8", "township_stations", True, None, None, None),
-    (Factor.SETUP, "S3", "农险专职人员", K.LINEAR, "6", "agri_staff", True, None, None, None),
-    (Factor.CLAIMS, "C1", "平均结案周期", K.LINEAR, "6", "avg_settlement_days", False, None, None, None),
-    (Factor.CLAIMS, "C2", "理赔及时率", K.BANDED, "6", "on_time_settlement_pct", True,
+    (Factor.SETUP, "S1", N_("县级分支机构"), K.YES_NO, "6", "county_branch", True, None, None, None),
+    (Factor.SETUP, "S2", N_("乡镇服务网点"), K.LINEAR, "8", "township_stations", True, None, None, None),
+    (Factor.SETUP, "S3", N_("农险专职人员"), K.LINEAR, "6", "agri_staff", True, None, None, None),
+    (Factor.CLAIMS, "C1", N_("平均结案周期"), K.LINEAR, "6", "avg_settlement_days", False, None, None, None),
+    (Factor.CLAIMS, "C2", N_("理赔及时率"), K.BANDED, "6", "on_time_settlement_pct", True,
      [["98", "6"], ["95", "4"], ["90", "2"]], None, None),
-    (Factor.CLAIMS, "C3", "万单有效投诉量", K.LINEAR, "3", "complaints_per_10k", False, None, None, None),
-    (Factor.CLAIMS, "C4", "理赔服务方案", K.SUBJECTIVE, "5", None, True, None, None,
+    (Factor.CLAIMS, "C3", N_("万单有效投诉量"), K.LINEAR, "3", "complaints_per_10k", False, None, None, None),
+    (Factor.CLAIMS, "C4", N_("理赔服务方案"), K.SUBJECTIVE, "5", None, True, None, None,
      "查勘定损、理赔公开、结案时效承诺的完整性和可行性"),
-    (Factor.SERVICE, "V1", "农险业务规模", K.LINEAR, "8", "avg_premium_income", True, None, None, None),
-    (Factor.SERVICE, "V2", "监管服务评价", K.BANDED, "7", "service_rating_level", True,
+    (Factor.SERVICE, "V1", N_("农险业务规模"), K.LINEAR, "8", "avg_premium_income", True, None, None, None),
+    (Factor.SERVICE, "V2", N_("监管服务评价"), K.BANDED, "7", "service_rating_level", True,
      [["5", "7"], ["4", "5"], ["3", "3"], ["2", "1"]], None, None),
-    (Factor.INNOVATION, "I1", "创新产品数量", K.LINEAR, "5", "innovation_count", True, None, None, None),
-    (Factor.INNOVATION, "I2", "产品创新方案", K.SUBJECTIVE, "5", None, True, None, None,
+    (Factor.INNOVATION, "I1", N_("创新产品数量"), K.LINEAR, "5", "innovation_count", True, None, None, None),
+    (Factor.INNOVATION, "I2", N_("产品创新方案"), K.SUBJECTIVE, "5", None, True, None, None,
      "地方特色产品、指数保险等创新的针对性和可推广性"),
-    (Factor.COMPLIANCE, "P1", "行政处罚", K.DEDUCTION, "6", "penalty_count", True, None, "2", None),
-    (Factor.COMPLIANCE, "P2", "合规管理", K.SUBJECTIVE, "4", None, True, None, None, "内控制度和合规管理的健全程度"),
-    (Factor.RISK, "R1", "再保险安排", K.YES_NO, "3", "has_reinsurance", True, None, None, None),
-    (Factor.RISK, "R2", "大灾风险准备金", K.LINEAR, "3", "catastrophe_reserve", True, None, None, None),
-    (Factor.RISK, "R3", "风险管控方案", K.SUBJECTIVE, "4", None, True, None, None, "防灾减损和风险管控措施"),
-    (Factor.SOLVENCY, "L1", "综合偿付能力充足率", K.BANDED, "8", "comprehensive_solvency_pct", True,
+    (Factor.COMPLIANCE, "P1", N_("行政处罚"), K.DEDUCTION, "6", "penalty_count", True, None, "2", None),
+    (Factor.COMPLIANCE, "P2", N_("合规管理"), K.SUBJECTIVE, "4", None, True, None, None, "内控制度和合规管理的健全程度"),
+    (Factor.RISK, "R1", N_("再保险安排"), K.YES_NO, "3", "has_reinsurance", True, None, None, None),
+    (Factor.RISK, "R2", N_("大灾风险准备金"), K.LINEAR, "3", "catastrophe_reserve", True, None, None, None),
+    (Factor.RISK, "R3", N_("风险管控方案"), K.SUBJECTIVE, "4", None, True, None, None, "防灾减损和风险管控措施"),
+    (Factor.SOLVENCY, "L1", N_("综合偿付能力充足率"), K.BANDED, "8", "comprehensive_solvency_pct", True,
      [["200", "8"], ["150", "6"], ["120", "4"], ["100", "2"]], None, None),
-    (Factor.SOLVENCY, "L2", "核心偿付能力充足率", K.BANDED, "4", "core_solvency_pct", True,
+    (Factor.SOLVENCY, "L2", N_("核心偿付能力充足率"), K.BANDED, "4", "core_solvency_pct", True,
      [["150", "4"], ["100", "3"], ["75", "2"], ["50", "1"]], None, None),
-    (Factor.SOLVENCY, "L3", "综合风险评级", K.BANDED, "3", "risk_rating_level", True, [["4", "3"], ["3", "1.5"]],
+    (Factor.SOLVENCY, "L3", N_("综合风险评级"), K.BANDED, "3", "risk_rating_level", True, [["4", "3"], ["3", "1.5"]],
      None, None),
 )
 

@@ -611,6 +611,26 @@ def bids_to_score(member: PanelMember) -> list[Bid]:
     return [b for b in eligible_bids(member.panel.round) if b.insurer_id not in member.conflicted_insurer_ids]
 
 
+def documents_to_read(member: PanelMember) -> list[Bid]:
+    """The bids whose documents (attachments, data sheet) this expert reads: the ones it may score, once the
+    scoring started (the eligibility is fixed), after its declaration of conflicts, in a round not cancelled.
+    Sealed bids stay sealed: `bids_to_score` sees only opened bids (the opening time checked on the clock)."""
+    panel = member.panel
+    if member.declared_at is None or panel.checking or panel.round.cancelled_at is not None:
+        return []
+    return bids_to_score(member)
+
+
+def bids_readable_by(user) -> list[int]:
+    """The bids whose documents `user` reads as an expert, over every panel it sits on (`bids.signals.bid_readers`);
+    nobody else reads any through the evaluation."""
+    if user.role is not Role.EXPERT:
+        return []
+    members = db.session.scalars(sa.select(PanelMember).where(PanelMember.user_id == user.id,
+                                                              PanelMember.declared_at.is_not(None)))
+    return sorted({bid.id for member in members for bid in documents_to_read(member)})
+
+
 def save_scores(member: PanelMember, bid: Bid, points: dict[int, tuple[Decimal | None, str | None]], actor) -> None:
     """Record (or correct, until the expert submits) the expert's points for `bid`: {criterion_id: (points, comment)}.
 
@@ -636,9 +656,10 @@ def save_scores(member: PanelMember, bid: Bid, points: dict[int, tuple[Decimal |
         if value is None:
             continue
         require(ZERO <= value <= criterion.max_points,
-                _("%(code)s %(name)s 的得分应在0到%(max)s之间", code=criterion.code, name=criterion.name,
+                _("%(code)s %(name)s 的得分应在0到%(max)s之间", code=criterion.code, name=criterion.label,
                   max=criterion.max_points), f"c{criterion_id}")
         require(value == round_points(value), _("得分最多两位小数"), f"c{criterion_id}")
+        value = round_points(value)  # "-0" typed is kept as 0.00
         score = existing.get(criterion_id)
         comment = (comment or "").strip() or None
         if score is None:

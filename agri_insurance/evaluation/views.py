@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from agri_insurance.access import ALL_ROLES, roles_required, scoped_get_or_404
 from agri_insurance.auth.models import User
+from agri_insurance.bids import exports as bids_exports
 from agri_insurance.bids import service as bids_service
 from agri_insurance.bids.models import Bid
 from agri_insurance.evaluation import exports, scoring, service
@@ -378,6 +379,17 @@ def score_bid(round_id: int, bid_id: int):
             return redirect(url_for(".expert_round", round_id=rnd.id))
     return render_template("evaluation/score_form.html", rnd=rnd, member=member, bid=bid, criteria=criteria,
                            values=values, errors=errors, form=form), 400 if errors else 200
+
+
+@bp.get("/rounds/<int:round_id>/bids/<int:bid_id>/bid.xlsx")
+@roles_required(*EXPERTS)
+def bid_sheet(round_id: int, bid_id: int):
+    """The bid's own data sheet (the workbook its insurer fills in), for an expert who may score it."""
+    rnd, member = _membership(round_id)
+    bid = next((b for b in service.documents_to_read(member) if b.id == bid_id), None)
+    if bid is None:
+        abort(404)
+    return xlsx_download(bids_exports.bid_workbook(bid), _("投标数据表_%(name)s.xlsx", name=bid.insurer.name))
 
 
 @bp.post("/rounds/<int:round_id>/submit")

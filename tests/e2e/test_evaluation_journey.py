@@ -1,5 +1,6 @@
-"""Browser journey: an expert logs in, declares no conflict, scores two bids and submits; the city bureau closes
-the evaluation and sees the ranking."""
+"""Browser journeys: an expert logs in, declares no conflict, scores two bids and submits; the city bureau closes
+the evaluation and sees the ranking. The branch of a common-control pair: the bureau decides it on the panel page
+and starts the scoring, the expert scores with the bid's documents."""
 
 import pytest
 
@@ -44,3 +45,35 @@ def test_expert_scores_two_bids_and_the_bureau_sees_the_ranking(page, db):
     assert names["赣鄱财险"] in first and "1" in first.split()[0]
     assert names["信江农险"] in rows.nth(1).inner_text()
     assert page.locator("#county-361128").is_visible()
+
+
+def test_the_bureau_decides_a_common_control_pair_and_the_expert_reads_the_bid_documents(page, db):
+    """The demo's 三清 and 灵山 share a parent: the bureau admits one and excludes the other on the panel page,
+    assigns an expert and starts the scoring; the expert scores 三清 with its PDF and data sheet at hand."""
+    rnd, bids = make_evaluation_round({"赣鄱财险": {}, "三清财险": {}, "灵山财险": {}})
+    log_in(page, "city_agri")
+    page.goto(f"/evaluation/rounds/{rnd.id}")
+    page.click("#check-eligibility")
+    for short, decision, note in (("三清财险", "准予参加评审", "两家分别独立经营"),
+                                  ("灵山财险", "不予参加评审", "同一集团只允许一家参加")):
+        row = page.locator("#eligibility tbody tr", has_text=bids[short].insurer.name)
+        row.locator("select[name=decision]").select_option(label=decision)
+        row.locator("input[name=note]").fill(note)
+        row.get_by_role("button", name="记录决定").click()
+        page.wait_for_load_state()
+        assert decision in page.locator("#eligibility tbody tr", has_text=bids[short].insurer.name).inner_text()
+    page.locator("#add-member select").select_option(label="评审专家 陈教授（expert）")
+    page.locator("#add-member button").click()
+    page.click("#start-scoring")
+    assert page.locator("#panel-status").inner_text() == "专家评分"
+
+    page.context.clear_cookies()
+    log_in(page, "expert")
+    page.goto(f"/evaluation/rounds/{rnd.id}/expert")
+    page.click("#declare-button")
+    assert page.locator(f"#bid-{bids['灵山财险'].id}").count() == 0  # excluded: not scored
+    page.locator(f"#bid-{bids['三清财险'].id}").get_by_role("link", name="评分").click()
+    pdf = page.request.get(page.locator(".bid-attachment").first.get_attribute("href"))
+    assert pdf.ok and pdf.body().startswith(b"%PDF")
+    sheet = page.request.get(page.locator("#bid-data-sheet").get_attribute("href"))
+    assert sheet.ok and sheet.body().startswith(b"PK")

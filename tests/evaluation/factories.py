@@ -124,3 +124,27 @@ def access_objects() -> dict:
         _db.session.commit()
         check = row.id
     return {"criterion": criterion, "member": member.id, "check": check or 0}
+
+
+def let_the_expert_read() -> None:
+    """For the access table: the first round (once its bids are opened) in scoring, the demo expert on its panel
+    and declared free of conflicts, so it reads the bid documents it may score (a sealed round stays as it is)."""
+    from agri_insurance.bids.service import opened_bids
+    from agri_insurance.evaluation import service
+    from agri_insurance.tenders import service as tenders
+    from agri_insurance.tenders.models import RoundStatus, SelectionRound
+
+    rnd = _db.session.scalar(sa.select(SelectionRound).order_by(SelectionRound.id))
+    if not rnd.bids_opened:
+        return
+    city, reader = user("city_agri"), user("expert")
+    if rnd.status is RoundStatus.OPENED:
+        tenders.start_evaluation(rnd, city, len(opened_bids(rnd)))
+    member = service.member_of(rnd, reader) or service.assign_expert(rnd, reader, city)
+    panel = service.panel_of(rnd)
+    if panel.checking:
+        service.check_eligibility(rnd, city)
+        service.start_scoring(rnd, city)
+    if member.declared_at is None:
+        service.declare_conflicts(member, [], "", reader)
+    _db.session.commit()

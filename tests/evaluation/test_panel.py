@@ -13,6 +13,7 @@ from agri_insurance.evaluation import service
 from agri_insurance.evaluation.models import ControlDecision, Criterion, PanelStatus
 from agri_insurance.tenders.models import RoundStatus
 from tests.evaluation.factories import expert, insurer, make_evaluation_round, panel_ready, score_all
+from tests.factories import read_text
 from tests.tenders.factories import make_round, user
 
 D = Decimal
@@ -195,3 +196,38 @@ def test_five_experts_plain_mean_when_dropping_is_off(demo, db):
         score_all(rnd, members[name], default=points)
     c4 = next(c for c in service.subjective_criteria(rnd) if c.code == "C4")
     assert service.score_bids(rnd)[bids["赣鄱财险"].id].points[c4.id] == D("3.40")
+
+
+def _decision_forms(page: str) -> dict[str, tuple[str, dict[str, str]]]:
+    """The 记录决定 forms of the panel page, by the bidder's name: (action, {option label: option value})."""
+    from lxml import html
+
+    tree = html.fromstring(page)
+    forms = {}
+    for row in tree.xpath('//table[@id="eligibility"]//tr[.//form]'):
+        form = row.xpath(".//form")[0]
+        options = {o.text_content().strip(): o.get("value") for o in form.xpath('.//select[@name="decision"]/option')}
+        forms[row.xpath("./td")[0].text_content().strip()] = (form.get("action"), options)
+    return forms
+
+
+def test_the_bureau_decides_a_common_control_pair_on_the_page_and_starts_scoring(demo, db, login):
+    """The demo's 三清 and 灵山 share a parent: the panel page offers the two decisions, the bureau records them
+    with the options the page renders, and the scoring starts."""
+    rnd, bids = make_evaluation_round({"赣鄱财险": {}, "三清财险": {}, "灵山财险": {}})
+    city = login("city_agri")
+    assert city.post(f"/evaluation/rounds/{rnd.id}/eligibility").status_code == 302
+    forms = _decision_forms(read_text(city.get(f"/evaluation/rounds/{rnd.id}")))
+    sanqing, lingshan = insurer("三清财险").name, insurer("灵山财险").name
+    assert set(forms) == {sanqing, lingshan}
+    action, options = forms[sanqing]
+    assert options == {"准予参加评审": "admitted", "不予参加评审": "excluded"}
+    assert city.post(action, data={"decision": options["准予参加评审"], "note": "两家分别独立经营"}).status_code == 302
+    action, options = forms[lingshan]
+    assert city.post(action, data={"decision": options["不予参加评审"], "note": "同一集团只允许一家"}).status_code == 302
+    assert "决定已记录" in read_text(city.get(f"/evaluation/rounds/{rnd.id}"))
+    city.post(f"/evaluation/rounds/{rnd.id}/members", data={"user_id": expert("expert").id})
+    assert city.post(f"/evaluation/rounds/{rnd.id}/scoring").status_code == 302
+    page = read_text(city.get(f"/evaluation/rounds/{rnd.id}"))
+    assert "专家评分已开始" in page and service.panel_of(rnd).status is PanelStatus.SCORING
+    assert [b.insurer.short_name for b in service.eligible_bids(rnd)] == ["赣鄱财险", "三清财险"]

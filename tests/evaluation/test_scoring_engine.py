@@ -69,3 +69,13 @@ def test_the_engine_scores_plain_objects_without_an_application():
         scoring.LotScore(1, 10, 100, D("9.50")), scoring.LotScore(1, 10, 101, D("17.50")),
         scoring.LotScore(2, 11, 102, D("11.00"))]
     assert not flask.has_app_context()
+
+
+def test_a_rounded_zero_has_no_sign():
+    """Decimal keeps the sign of −0 (0 divided by a negative spread: the worst bid of a lower-is-better linear
+    criterion); the one rounding gives 0.00, so no score reads "-0.00"."""
+    worst = SimpleNamespace(kind=CriterionKind.LINEAR, max_points=D("6"), higher_is_better=False)
+    raw = scoring.objective_points(worst, D("25"), [D("18.5"), D("25")])
+    assert raw == 0 and raw.is_signed()  # what the rounding is given
+    assert [str(scoring.round_points(v)) for v in (raw, D("-0.004"), D("0"), D("0.005"))] == [
+        "0.00", "0.00", "0.00", "0.01"]

@@ -1,6 +1,7 @@
 """Pages and exports: experts see others' scores only after submitting, the bidder's own result, xlsx/PDF read back."""
 
 import io
+import math
 from decimal import Decimal
 
 import pytest
@@ -137,3 +138,61 @@ def test_an_expert_cannot_change_scores_after_submitting_and_seeing_the_others(s
     db.session.expire_all()
     mine = {s.criterion_id: s.points for s in db.session.get(type(member), member.id).scores if s.bid_id == bid.id}
     assert mine[criteria[0].id] == min(D("4"), criteria[0].max_points)
+
+
+def test_a_rounded_zero_reads_0_00_in_every_score_table(login, db):
+    """The slowest claims settlement scores nothing on C1 (lower is better: 0 / −spread is Decimal −0), shown
+    as 0.00, never "-0.00", in the ranking, the bidder's own result and the summary sheet."""
+    rnd, bids = make_evaluation_round({"赣鄱财险": {}, "信江农险": {"avg_settlement_days": D("25")}})
+    score_all(rnd, panel_ready(rnd)["expert"])
+    service.close_panel(rnd, user("city_agri"))
+    db.session.commit()
+    city = login("city_agri")
+    ranking = read_text(city.get(f"/evaluation/rounds/{rnd.id}/ranking"))
+    own = read_text(login(insurer_user("信江农险")).get(f"/evaluation/rounds/{rnd.id}/result"))
+    assert 'id="own-points"' in own
+    for page in (ranking, own):
+        assert "-0.00" not in page and "0.00" in page
+    summary = load_workbook(io.BytesIO(city.get(f"/evaluation/rounds/{rnd.id}/summary.xlsx").data)).worksheets[0]
+    numbers = [v for row in summary.iter_rows(values_only=True) for v in row if isinstance(v, int | float | D)]
+    assert not any(v == 0 and math.copysign(1, v) < 0 for v in numbers)
+    c1 = next(c for c in service.scheme_for(rnd).criteria if c.code == "C1")
+    assert str(service.score_bids(rnd)[bids["信江农险"].id].points[c1.id]) == "0.00"
+
+
+def test_the_ranking_names_its_criteria_in_both_languages(scored, login, db):
+    from lxml import html
+
+    rnd, _bids, _members = scored
+    city = login("city_agri")
+    def legend():
+        page = html.fromstring(read_text(city.get(f"/evaluation/rounds/{rnd.id}/ranking")))
+        return [" ".join(li.text_content().split()) for li in page.get_element_by_id("criteria-legend").iter("li")]
+
+    entries = legend()
+    assert len(entries) == len(service.scheme_for(rnd).criteria)
+    assert {"S1 县级分支机构（6.00分）", "C4 理赔服务方案（5.00分）", "L3 综合风险评级（3.00分）"} <= set(entries)
+    city.get("/lang/en")
+    entries = legend()
+    assert {"S1 County branch (6.00 points)", "C4 Claims service plan (5.00 points)"} <= set(entries)
+    assert not any("\u4e00" <= ch <= "\u9fff" for entry in entries for ch in entry)
+
+
+def test_the_ranking_pdf_has_a_signature_line_for_every_panel_member(login, db):
+    rnd, _bids = make_evaluation_round({"赣鄱财险": {}, "信江农险": {}})
+    members = panel_ready(rnd, experts=("expert", "expert2", "expert3"))
+    for member in members.values():
+        score_all(rnd, member)
+    service.close_panel(rnd, user("city_agri"))
+    db.session.commit()
+    pdf = login("city_agri").get(f"/evaluation/rounds/{rnd.id}/ranking.pdf")
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    signatures = text.split("评审专家签字：")[1]
+    assert "签字" in signatures and "日期" in signatures
+    names = [m.user.display_name for m in members.values()]
+    assert len(set(names)) == 3
+    assert set(names) <= {line.strip() for line in signatures.splitlines()}  # one row each, by name
+    assert "评审已于" in text  # the record says when the evaluation ended
+    summary = load_workbook(io.BytesIO(login("city_agri").get(f"/evaluation/rounds/{rnd.id}/summary.xlsx").data))
+    cells = [str(v) for row in summary.worksheets[0].iter_rows(values_only=True) for v in row if v is not None]
+    assert all(f"评审专家：{name}" in cells for name in names)
