@@ -51,6 +51,18 @@ def _claim(db, claim_id: int) -> SubsidyClaim:
     return db.session.get(SubsidyClaim, claim_id)
 
 
+def _other_insurer_user() -> str:
+    """A user of another demo insurer, which may claim in the demo county too."""
+    from agri_insurance.extensions import db
+    from agri_insurance.reference.models import Insurer
+
+    own = user("insurer").insurer
+    insurer = db.session.scalar(sa.select(Insurer).where(Insurer.id != own.id).order_by(Insurer.id))
+    assign(insurer=insurer)
+    make_user("other_insurer", Role.INSURER, insurer=insurer)
+    return "other_insurer"
+
+
 def test_county_bureau_sees_its_claims_to_verify_until_it_verifies_them(world, login, db):
     own = make_claim("submitted")
     make_claim("submitted", county_code="361130")        # another county's: never on this list
@@ -169,22 +181,6 @@ def test_insurer_finishes_its_drafts_and_files_again_what_was_returned(world, lo
     assert not todo(page, f"todo-claim-returned-{returned.id}")
     assert "1 份补贴申请草稿尚未提交" in todo(page, "todo-claim-drafts")   # the new one, to submit in turn
     assert badge(page, "subsidies.claims") == 1
-
-
-def _other_insurer_user() -> str:
-    from agri_insurance.reference.models import Insurer
-
-    own = user("insurer").insurer
-    insurer = db_scalar(sa.select(Insurer).where(Insurer.id != own.id).order_by(Insurer.id))
-    assign(insurer=insurer)
-    make_user("other_insurer", Role.INSURER, insurer=insurer)
-    return "other_insurer"
-
-
-def db_scalar(stmt):
-    from agri_insurance.extensions import db
-
-    return db.session.scalar(stmt)
 
 
 def test_the_sql_due_date_rule_agrees_with_the_claims_due_date_around_midnight(world, db):
