@@ -298,6 +298,27 @@ def adopted_run(rnd: SelectionRound) -> AllocationRun | None:
         AllocationRun.round_id == rnd.id, AllocationRun.adopted_at.is_not(None), AllocationRun.revoked_at.is_(None)))
 
 
+OK_SOLVER_STATUSES = ("optimal", "feasible")  # as AllocationRun.ok
+
+
+def allocation_steps(round_ids: list[int]) -> dict[int, str]:
+    """For rounds in evaluation whose panel is closed, the bureau's next step on the allocation: "compute" (no run
+    to adopt and none being computed), "computing" (a run is being computed: nothing to do yet) or "adopt" (a run
+    found a feasible allocation). One query, whatever the number of rounds and runs."""
+    if not round_ids:
+        return {}
+    ok = sa.and_(AllocationRun.status == RunStatus.DONE, AllocationRun.solver_status.in_(OK_SOLVER_STATUSES),
+                 AllocationRun.revoked_at.is_(None))
+    counts = {round_id: (usable, queued) for round_id, usable, queued in db.session.execute(
+        sa.select(AllocationRun.round_id, sa.func.count(sa.case((ok, AllocationRun.id))),
+                  sa.func.count(sa.case((AllocationRun.status == RunStatus.QUEUED, AllocationRun.id))))
+        .where(AllocationRun.round_id.in_(round_ids)).group_by(AllocationRun.round_id))}
+    steps = {}
+    for round_id in round_ids:
+        usable, queued = counts.get(round_id, (0, 0))
+        steps[round_id] = "adopt" if usable else "computing" if queued else "compute"
+    return steps
+
 def _improvement(result: dict) -> dict:
     base = result.get("baseline") or {}
     objective = result.get("objective")

@@ -187,3 +187,10 @@ def change_own_password(user: User, current_password: str, new_password: str) ->
         raise DomainError(e.message, "new_password") from e
     user.must_change_password = False
     audit.record(user, "user.password_changed", user, _l("修改密码：%(u)s", u=user.username))
+
+
+def locked_accounts(now: datetime | None = None) -> int:
+    """How many enabled accounts are locked now after repeated wrong passwords (a password reset unlocks one). One
+    query."""
+    return db.session.scalar(sa.select(sa.func.count(User.id)).where(
+        User.active, User.locked_until.is_not(None), User.locked_until > (now or utcnow()))) or 0

@@ -127,6 +127,38 @@ def is_published(rnd: SelectionRound) -> bool:
     return rnd.status in PUBLISHED_STATES and bool(awards_of(rnd))
 
 
+
+# --- what is waiting (the home page's to-do lists) ---------------------------------------------------------
+
+def pending_objection_counts() -> dict[int, int]:
+    """{round id: objections waiting for the bureau's answer}, for every round that has some. One query."""
+    return dict(db.session.execute(sa.select(Objection.round_id, sa.func.count(Objection.id))
+                                   .where(Objection.status == ObjectionStatus.PENDING)
+                                   .group_by(Objection.round_id)).all())
+
+
+def notices_ended(round_ids: list[int], today: date | None = None) -> dict[int, date]:
+    """{round id: last day of its notice} for those of the rounds (publicised) whose running public notice ended
+    before `today`: the result may be finalised once every objection is answered (`finalise`). One query."""
+    if not round_ids:
+        return {}
+    today = today or clock.local_today()
+    latest = sa.select(sa.func.max(PublicNotice.id)).where(PublicNotice.round_id.in_(round_ids)) \
+        .group_by(PublicNotice.round_id)
+    return dict(db.session.execute(sa.select(PublicNotice.round_id, PublicNotice.ends_on).where(
+        PublicNotice.id.in_(latest), PublicNotice.closed_at.is_(None), PublicNotice.ends_on < today)).all())
+
+
+def awards_won(insurer_id: int | None) -> list[tuple[SelectionRound, int]]:
+    """The rounds whose final result (awarded, the term not yet begun) gives the insurer lots, with how many: its
+    award notice is ready to download. One query."""
+    if insurer_id is None:
+        return []
+    return [(rnd, lots) for rnd, lots in db.session.execute(
+        sa.select(SelectionRound, sa.func.count(Award.id)).join(Award, Award.round_id == SelectionRound.id)
+        .where(Award.insurer_id == insurer_id, SelectionRound.status == S.AWARDED)
+        .group_by(SelectionRound.id).order_by(SelectionRound.id))]
+
 # --- what a user may do now ------------------------------------------------------------------------------
 
 BUREAU = frozenset({Role.ADMIN, Role.CITY_AGRI})

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -723,6 +724,108 @@ def close_panel(rnd: SelectionRound, actor) -> None:
     audit.record(actor, "panel.closed", panel, _l("评审结束：%(name)s", name=rnd.name), round_id=rnd.id,
                  status=[P.SCORING.value, P.CLOSED.value],
                  ranking=[{"bid_id": r.bid_id, "score": str(r.score), "rank": r.rank} for r in result])
+
+
+# --- what is waiting (the home page's to-do lists) ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class PanelStep:
+    """The bureau's next step on a round's panel: "eligibility" (run the checks), "decisions" (`pending` bidders
+    under common control to decide on), "no_eligible" (nobody passed: check again or cancel the round), "experts"
+    (assign some), "start_scoring", "scoring" (`pending` experts still to submit: nothing for the bureau), "close"."""
+
+    step: str
+    pending: int = 0
+
+
+def panel_steps(round_ids: list[int]) -> dict[int, PanelStep]:
+    """For each of the rounds (in evaluation) whose panel is not closed, its next step. Three queries, whatever the
+    number of rounds, bids and experts."""
+    if not round_ids:
+        return {}
+    panels = {p.round_id: p for p in db.session.scalars(
+        sa.select(EvaluationPanel).where(EvaluationPanel.round_id.in_(round_ids)))}
+    checks: dict[int, list[EligibilityCheck]] = defaultdict(list)
+    for check in db.session.scalars(sa.select(EligibilityCheck).where(EligibilityCheck.round_id.in_(round_ids))):
+        checks[check.round_id].append(check)
+    members = {panel_id: (total, submitted) for panel_id, total, submitted in db.session.execute(
+        sa.select(PanelMember.panel_id, sa.func.count(PanelMember.id), sa.func.count(PanelMember.submitted_at))
+        .where(PanelMember.panel_id.in_([p.id for p in panels.values()] or [0])).group_by(PanelMember.panel_id))}
+    steps = {}
+    for round_id in round_ids:
+        panel = panels.get(round_id)
+        total, submitted = members.get(panel.id, (0, 0)) if panel is not None else (0, 0)
+        if panel is not None and panel.closed:
+            continue
+        if panel is not None and panel.scoring:
+            steps[round_id] = PanelStep("close") if total == submitted else PanelStep("scoring", total - submitted)
+            continue
+        round_checks = checks.get(round_id, [])
+        pending = sum(c.flagged and c.control_decision is ControlDecision.PENDING for c in round_checks)
+        if panel is None or panel.eligibility_checked_at is None:
+            steps[round_id] = PanelStep("eligibility")
+        elif pending:
+            steps[round_id] = PanelStep("decisions", pending)
+        elif not any(c.eligible for c in round_checks):
+            steps[round_id] = PanelStep("no_eligible")
+        elif not total:
+            steps[round_id] = PanelStep("experts")
+        else:
+            steps[round_id] = PanelStep("start_scoring")
+    return steps
+
+
+@dataclass(frozen=True)
+class ExpertTask:
+    """An expert's next step on a round it is to score: "declare" (its conflicts of interest), "score" (`missing`
+    scores still to give) or "submit"."""
+
+    round: SelectionRound
+    member: PanelMember
+    step: str
+    missing: int = 0
+
+
+def expert_tasks(user) -> list[ExpertTask]:
+    """The rounds in evaluation on whose open panel `user` sits and has not submitted, with its next step (as
+    `expert_actions` and `missing_scores` decide it). At most five queries, whatever the number of rounds, bids and
+    scores."""
+    if user.role is not Role.EXPERT:
+        return []
+    rows = db.session.execute(
+        sa.select(PanelMember, SelectionRound).join(EvaluationPanel, PanelMember.panel_id == EvaluationPanel.id)
+        .join(SelectionRound, EvaluationPanel.round_id == SelectionRound.id)
+        .where(PanelMember.user_id == user.id, PanelMember.submitted_at.is_(None),
+               SelectionRound.status == RoundStatus.EVALUATION, EvaluationPanel.status != P.CLOSED)
+        .options(sa.orm.contains_eager(PanelMember.panel)).order_by(SelectionRound.id)).all()
+    scoring = [(m, r) for m, r in rows if m.declared_at is not None and m.panel.scoring]
+    round_ids = [r.id for _m, r in scoring] or [0]
+    member_ids = [m.id for m, _r in scoring] or [0]
+    eligible: dict[int, set[int]] = defaultdict(set)   # round → insurers with an eligible bid
+    for check in db.session.scalars(sa.select(EligibilityCheck).where(EligibilityCheck.round_id.in_(round_ids))):
+        if check.eligible:
+            eligible[check.round_id].add(check.bid.insurer_id)
+    conflicts: dict[int, set[int]] = defaultdict(set)
+    for member_id, insurer_id in db.session.execute(sa.select(ConflictDeclaration.member_id,
+                                                              ConflictDeclaration.insurer_id)
+                                                    .where(ConflictDeclaration.member_id.in_(member_ids))):
+        conflicts[member_id].add(insurer_id)
+    criteria = dict(db.session.execute(
+        sa.select(ScoringScheme.round_id, sa.func.count(Criterion.id)).join(Criterion)
+        .where(ScoringScheme.round_id.in_(round_ids), Criterion.kind == K.SUBJECTIVE)
+        .group_by(ScoringScheme.round_id)).all()) if scoring else {}
+    scored = dict(db.session.execute(
+        sa.select(ExpertScore.member_id, sa.func.count(ExpertScore.id)).where(ExpertScore.member_id.in_(member_ids))
+        .group_by(ExpertScore.member_id)).all()) if scoring else {}
+    tasks = []
+    for member, rnd in rows:
+        if member.declared_at is None:
+            tasks.append(ExpertTask(rnd, member, "declare"))
+        elif member.panel.scoring:
+            to_score = len(eligible[rnd.id] - conflicts[member.id]) * criteria.get(rnd.id, 0)
+            missing = max(0, to_score - scored.get(member.id, 0))
+            tasks.append(ExpertTask(rnd, member, "score", missing) if missing else ExpertTask(rnd, member, "submit"))
+    return tasks
 
 
 # --- scores (the engine in evaluation.scoring, fed from the database) ----------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -53,6 +54,20 @@ def latest_for(kind: str, subject_id: int) -> Job | None:
     return db.session.scalar(sa.select(Job).where(Job.kind == kind, Job.subject_id == subject_id)
                              .order_by(Job.id.desc()).limit(1))
 
+
+RECENT_FAILURE_DAYS = 7  # how long a failed job stays on the administrator's to-do list
+
+
+def recent_failures(days: int = RECENT_FAILURE_DAYS) -> int:
+    """Jobs that failed in the last `days` days and were not followed by a job of the same kind, user and subject
+    that succeeded (the work was done again). One query."""
+    since = utcnow() - timedelta(days=days)
+    later = sa.orm.aliased(Job)
+    redone = sa.exists().where(later.kind == Job.kind, later.created_by_id.is_not_distinct_from(Job.created_by_id),
+                               later.subject_id.is_not_distinct_from(Job.subject_id), later.id > Job.id,
+                               later.status == JobStatus.DONE)
+    return db.session.scalar(sa.select(sa.func.count(Job.id)).where(
+        Job.status == JobStatus.FAILED, Job.finished_at >= since, ~redone)) or 0
 
 def request_cancel(job: Job) -> None:
     """Ask a queued or running job to stop; the handler stops at its next `ctx.check_cancelled()`.

@@ -1,4 +1,5 @@
-"""The navigation bar, by role: one place lists every page a user reaches from the menu."""
+"""The navigation bar, by role: one place lists every page a user reaches from the menu, and how many things wait
+for the user on each (the badge: the to-do list's counts, see main.service)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 
+from agri_insurance.main.service import menu_counts
 from agri_insurance.roles import Role
 
 ALL = frozenset(Role)
@@ -19,6 +21,7 @@ class NavItem:
     endpoint: str | None = None
     roles: frozenset = ALL
     children: tuple = field(default_factory=tuple)
+    badge: int = 0  # things waiting for the user on this page (a group: on its pages)
 
 
 MENU = (
@@ -54,23 +57,26 @@ MENU = (
 )
 
 
-def navigation_for(user) -> list[NavItem]:
-    """The menu items (and sub-items) the user's role may open; empty groups are dropped."""
+def navigation_for(user, counts: dict[str, int] | None = None) -> list[NavItem]:
+    """The menu items (and sub-items) the user's role may open, each with its badge (`counts`: {endpoint: things
+    waiting}, the user's to-do counts unless given); empty groups are dropped."""
+    counts = menu_counts(user) if counts is None else counts
     items = []
     for item in MENU:
         if user.role not in item.roles:
             continue
         if item.children:
-            children = tuple(c for c in item.children if user.role in c.roles)
+            children = tuple(NavItem(c.label, c.endpoint, c.roles, badge=counts.get(c.endpoint, 0))
+                             for c in item.children if user.role in c.roles)
             if children:
-                items.append(NavItem(item.label, None, item.roles, children))
+                items.append(NavItem(item.label, None, item.roles, children, sum(c.badge for c in children)))
         else:
-            items.append(item)
+            items.append(NavItem(item.label, item.endpoint, item.roles, badge=counts.get(item.endpoint, 0)))
     return items
 
 
 def nav_endpoints(user) -> list[str]:
     result = []
-    for item in navigation_for(user):
+    for item in navigation_for(user, counts={}):
         result.extend(c.endpoint for c in item.children) if item.children else result.append(item.endpoint)
     return result

@@ -3,7 +3,7 @@ from flask_login import current_user
 
 from agri_insurance.access import login_required, public
 from agri_insurance.forms_util import safe_next
-from agri_insurance.main.service import dashboard_figures
+from agri_insurance.main.service import dashboard_figures, todo_list
 
 bp = Blueprint("main", __name__)
 
@@ -11,7 +11,8 @@ bp = Blueprint("main", __name__)
 @bp.get("/")
 @login_required
 def dashboard():
-    return render_template("main/dashboard.html", figures=dashboard_figures(current_user))
+    return render_template("main/dashboard.html", todos=todo_list(current_user),
+                           figures=dashboard_figures(current_user))
 
 
 @bp.get("/lang/<code>")

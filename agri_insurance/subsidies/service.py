@@ -15,7 +15,7 @@ So the government shares and the farmer premium always add up exactly to the cla
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +23,8 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from agri_insurance import clock
 from agri_insurance.actions import Action, Actions
@@ -634,6 +636,133 @@ def overdue_items(scope_clause, today: date | None = None) -> list[OverdueItem]:
     order = list(ShareLevel)  # central, provincial, city, county: as every table lists the levels
     items.sort(key=lambda i: (-i.days_overdue, i.claim.region.code, order.index(i.share.level)))
     return items
+
+# --- what is waiting (the home page's to-do lists and the menu's counts) ---------------------------------------
+
+class _DaysAfter(FunctionElement):
+    """SQL: the timestamp `ts` plus `days` days (a column each), for ordering claims by their due date."""
+
+    type = sa.DateTime()
+    name = "days_after"
+    inherit_cache = True
+
+
+@compiles(_DaysAfter, "postgresql")
+def _days_after_postgresql(element, compiler, **kw):
+    ts, days = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({ts} + make_interval(days => {days}))"
+
+
+@compiles(_DaysAfter, "sqlite")
+def _days_after_sqlite(element, compiler, **kw):
+    ts, days = (compiler.process(c, **kw) for c in element.clauses)
+    return f"datetime({ts}, '+' || {days} || ' days')"
+
+
+class _DueBefore(FunctionElement):
+    """SQL: `ts` plus `days` days lies before the instant `cutoff` (naive UTC)."""
+
+    type = sa.Boolean()
+    name = "due_before"
+    inherit_cache = True
+
+
+@compiles(_DueBefore, "postgresql")
+def _due_before_postgresql(element, compiler, **kw):
+    ts, days, cutoff = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({ts} + make_interval(days => {days}) < {cutoff})"
+
+
+@compiles(_DueBefore, "sqlite")
+def _due_before_sqlite(element, compiler, **kw):
+    # both sides through datetime(): whole seconds, so a stored fraction never decides the comparison
+    ts, days, cutoff = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(datetime({ts}, '+' || {days} || ' days') < datetime({cutoff}))"
+
+
+def due_order():
+    """SQL: what orders claims by their due date (soonest first; a claim without one sorts last)."""
+    return _DaysAfter(SubsidyClaim.verified_at, SubsidyClaim.due_days).asc().nulls_last()
+
+
+def past_due(today: date | None = None):
+    """SQL twin of `claim.due_date < today` (the rule of `overdue_items`): the local day of the verification plus
+    the claim's due days is before today, i.e. the verification time plus the due days is before today's first
+    instant (Asia/Shanghai keeps no daylight saving, so a day is always 24 hours)."""
+    cutoff = clock.start_of_local_day(today or clock.local_today())
+    return _DueBefore(SubsidyClaim.verified_at, SubsidyClaim.due_days, sa.literal(cutoff, sa.DateTime()))
+
+
+@dataclass
+class Waiting:
+    """How many claims wait for something and since when (the oldest one's submission, or creation for drafts)."""
+
+    count: int
+    since: datetime | None
+
+
+def claims_waiting(scope_clause, status: ClaimStatus) -> Waiting:
+    """The claims in `status` within `scope_clause`: submitted ones wait for the county bureau's verification,
+    drafts for their insurer's submission. One query."""
+    count, since = db.session.execute(sa.select(
+        sa.func.count(SubsidyClaim.id), sa.func.min(sa.func.coalesce(SubsidyClaim.submitted_at, SubsidyClaim.created_at)))
+        .where(scope_clause, SubsidyClaim.status == status)).one()
+    return Waiting(count or 0, since)
+
+
+def returned_to_correct(scope_clause, limit: int) -> tuple[int, list[SubsidyClaim]]:
+    """Returned claims their insurer has not yet followed with a new claim for the same county, product, year and
+    period (the latest claim of that scope is the returned one): how many, and the `limit` most recent. Two
+    queries."""
+    later = sa.orm.aliased(SubsidyClaim)
+    stmt = sa.select(SubsidyClaim).where(
+        scope_clause, SubsidyClaim.status == ClaimStatus.RETURNED,
+        ~sa.exists().where(later.insurer_id == SubsidyClaim.insurer_id, later.region_id == SubsidyClaim.region_id,
+                           later.product_id == SubsidyClaim.product_id, later.year == SubsidyClaim.year,
+                           later.period == SubsidyClaim.period, later.id > SubsidyClaim.id))
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+    claims = db.session.scalars(stmt.order_by(SubsidyClaim.id.desc()).limit(limit)).all() if count else []
+    return count, list(claims)
+
+
+@dataclass
+class PaymentsWaiting:
+    """Shares of some government levels still to be paid on verified claims (R7)."""
+
+    overdue_shares: int                      # outstanding after their claim's due date
+    overdue_claims: int
+    worst: SubsidyClaim | None               # the claim overdue the longest
+    due_claims: int                          # claims with such a share, not yet overdue
+    first_due: list[SubsidyClaim]            # the soonest due of those, shares loaded
+
+    def days_overdue(self, today: date | None = None) -> int:
+        if self.worst is None or self.worst.due_date is None:
+            return 0
+        return ((today or clock.local_today()) - self.worst.due_date).days
+
+
+def payments_waiting(scope_clause, levels, today: date | None = None, limit: int = 0) -> PaymentsWaiting:
+    """The claims within `scope_clause` with an outstanding share of one of `levels`: those past their due date
+    (as `overdue_items` counts them) and those not yet due, the `limit` soonest first. At most four queries,
+    whatever the number of claims."""
+    today = today or clock.local_today()
+    owing = sa.and_(ClaimShare.level.in_(levels), ClaimShare.amount > ClaimShare.paid)
+    base = sa.and_(scope_clause, SubsidyClaim.status.in_(PAYABLE))
+    overdue = past_due(today)
+    overdue_shares, overdue_claims, due_claims = db.session.execute(
+        sa.select(sa.func.count(sa.case((overdue, ClaimShare.id))),
+                  sa.func.count(sa.distinct(sa.case((overdue, SubsidyClaim.id)))),
+                  sa.func.count(sa.distinct(sa.case((overdue, sa.null()), else_=SubsidyClaim.id))))
+        .select_from(ClaimShare).join(SubsidyClaim, ClaimShare.claim_id == SubsidyClaim.id)
+        .where(base, owing)).one()
+    with_share = sa.exists().where(ClaimShare.claim_id == SubsidyClaim.id, owing)
+    worst = db.session.scalar(sa.select(SubsidyClaim).where(base, with_share, overdue).order_by(due_order())
+                              .limit(1)) if overdue_claims else None
+    first_due = db.session.scalars(
+        sa.select(SubsidyClaim).where(base, with_share, sa.not_(sa.func.coalesce(overdue, False)))
+        .options(sa.orm.selectinload(SubsidyClaim.shares)).order_by(due_order(), SubsidyClaim.id)
+        .limit(limit)).all() if due_claims and limit else []
+    return PaymentsWaiting(overdue_shares or 0, overdue_claims or 0, worst, due_claims or 0, list(first_due))
 
 
 # --- reports ------------------------------------------------------------------------------------------

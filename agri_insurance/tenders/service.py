@@ -266,6 +266,17 @@ def list_actions(user) -> Actions:
     return Actions([Action("new_round", _l("新建遴选轮次"), "tenders.new_round", style="success")])
 
 
+# States in which the round waits for the bureau running it (not for the bidders or the clock): a draft to publish,
+# bids to open, the evaluation to start, evaluate and allocate, a result to publish and finalise.
+BUREAU_STEP_STATES = (S.DRAFT, S.CLOSED, S.OPENED, S.EVALUATION, S.ALLOCATED, S.PUBLICISED)
+
+
+def rounds_awaiting_bureau() -> list[SelectionRound]:
+    """The rounds whose next step is the bureau's, oldest first (the home page's to-do list). One query."""
+    return list(db.session.scalars(sa.select(SelectionRound).where(SelectionRound.status.in_(BUREAU_STEP_STATES))
+                                   .order_by(SelectionRound.id)))
+
+
 def page_parts(rnd: SelectionRound, user) -> list[PagePart]:
     """What other modules show on the round page to `user` (bids, the public notice)."""
     return signals.round_page_parts.collect(rnd, user=user)
