@@ -8,10 +8,12 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext, lazy_pgettext
 from sqlalchemy import event
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agri_insurance.clock import utcnow
 from agri_insurance.extensions import db
+from agri_insurance.i18n import with_note
+from agri_insurance.roles import ROLE_LABELS
 
 # What each kind of audited record is called on the audit page (the stored object_type is the model's name);
 # in their own context: a menu says "Selection rounds", an entry's object is one "Selection round".
@@ -47,8 +49,28 @@ OBJECT_TYPE_LABELS = {
 }
 
 
+# Object types stored under another name by older versions: password changes were recorded with the request's
+# user proxy as their object ("LocalProxy"); the object was the user itself.
+LEGACY_OBJECT_TYPES = {"LocalProxy": "User"}
+
+
+def object_type_of(stored: str | None) -> str:
+    """The object type an entry names, whatever name an older version stored it under."""
+    return LEGACY_OBJECT_TYPES.get(stored or "", stored or "")
+
+
+def stored_object_types(object_type: str) -> list[str]:
+    """The names entries of `object_type` may be stored under (for the audit page's filter)."""
+    return [object_type, *(old for old, new in LEGACY_OBJECT_TYPES.items() if new == object_type)]
+
+
+SYSTEM_ACTOR = "system"  # the actor name of entries the system writes (the clock, jobs without a user)
+ROLE_NAMES = {role.value: label for role, label in ROLE_LABELS.items()}
+
+
 def object_type_label(object_type: str | None) -> str:
-    return str(OBJECT_TYPE_LABELS.get(object_type, object_type or ""))
+    object_type = object_type_of(object_type)
+    return str(OBJECT_TYPE_LABELS.get(object_type, object_type))
 
 
 class AuditEntry(db.Model):
@@ -57,9 +79,14 @@ class AuditEntry(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    # The actor's id and name are copied so the entry survives a renamed or deactivated user.
+    # The actor's id and login name are copied so the entry survives a renamed or deactivated user; so are the
+    # person's name, role and organisation (county or insurer) at the time, which pages show (None: entries
+    # written before they were kept, the system, and actors who stay unnamed such as a sealed bidder).
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     actor_name: Mapped[str] = mapped_column(sa.String(64))
+    actor_display_name: Mapped[str | None] = mapped_column(sa.String(100))
+    actor_role: Mapped[str | None] = mapped_column(sa.String(32))
+    actor_organisation: Mapped[str | None] = mapped_column(sa.String(200))
     action: Mapped[str] = mapped_column(sa.String(64), index=True)
     object_type: Mapped[str] = mapped_column(sa.String(64))
     object_id: Mapped[str | None] = mapped_column(sa.String(64))
@@ -69,9 +96,52 @@ class AuditEntry(db.Model):
     summary_message: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
 
+    # The user as they are now: only to name the actor of an entry written before the name was copied (read
+    # only, by its login name: the log never learns more about an actor than the entry recorded).
+    actor = relationship("User", viewonly=True, lazy="select")
+
     @property
     def object_label(self) -> str:
         return object_type_label(self.object_type)
+
+    @property
+    def _person(self) -> tuple[str, str | None, str | None] | None:
+        """(name, role, organisation) of the person who acted, if the entry may name them."""
+        if self.actor_display_name:
+            return self.actor_display_name, self.actor_role, self.actor_organisation
+        actor = self.actor if self.actor_id is not None else None
+        # an older entry: the user it names by login name (never an actor recorded under another name, such as
+        # a sealed bidder, whose id is kept for accountability only)
+        if actor is not None and actor.username == self.actor_name:
+            role = getattr(actor, "role", None)
+            return actor.display_name, getattr(role, "value", None), actor.organisation_name or None
+        return None
+
+    @property
+    def actor_label(self) -> str:
+        """Who acted, for the reader: the person's name, or the login name the entry kept, or the system."""
+        person = self._person
+        if person is not None:
+            return person[0]
+        if self.actor_id is None and self.actor_name == SYSTEM_ACTOR:
+            return gettext("系统")
+        return self.actor_name
+
+    @property
+    def actor_unit(self) -> str:
+        """The actor's unit: their role (市农业农村局, 承保机构…) and the county or insurer they belong to."""
+        person = self._person
+        if person is None:
+            return ""
+        _name, role, organisation = person
+        parts = [ROLE_NAMES[role] if role in ROLE_NAMES else role, organisation]
+        return " · ".join(str(p) for p in parts if p)
+
+    @property
+    def actor_with_unit(self) -> str:
+        """"张三（县农业农村局 · 鄱阳县）": who acted and for which unit, on one line (timelines)."""
+        unit = self.actor_unit
+        return with_note(self.actor_label, unit) if unit else self.actor_label
 
     @property
     def display_summary(self) -> str:

@@ -65,7 +65,8 @@ def logout():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        done = commit_or_flash(lambda: service.change_own_password(current_user, form.current_password.data,
+        user = current_user._get_current_object()  # the User itself: the audit entry names it as its object
+        done = commit_or_flash(lambda: service.change_own_password(user, form.current_password.data,
                                                                    form.new_password.data), _("密码已修改"), form)
         if done:
             return redirect(url_for("main.dashboard"))

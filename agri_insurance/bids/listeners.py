@@ -9,9 +9,10 @@ from agri_insurance.tenders import signals
 
 
 @signals.round_rules_changed.listen(order=10)
-def _invalidate_submitted_bids(rnd, actor, what, **_):
-    """Submitted bids answer rules that no longer hold: the insurers must re-confirm before the deadline."""
-    service.invalidate_submitted_bids(rnd, what, actor)
+def _invalidate_submitted_bids(rnd, actor, what, changes=None, **_):
+    """Submitted bids answer rules that no longer hold: the insurers must re-confirm before the deadline, told
+    what changed."""
+    service.invalidate_submitted_bids(rnd, what, actor, changes)
 
 
 @insurer_identity_changing.listen(order=10)

@@ -88,6 +88,9 @@ class Bid(db.Model):
     withdrawn_at: Mapped[datetime | None]
     invalidated_at: Mapped[datetime | None]
     invalidation_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # What changed since the bid was submitted, old and new, as data (items of agri_insurance.tenders.changes;
+    # None before they were kept): the bid page words them in the reader's language. Cleared on re-submission.
+    invalidation_changes: Mapped[list | None] = mapped_column(sa.JSON)
 
     # 2 claims service (理赔服务水平)
     avg_settlement_days: Mapped[Decimal | None] = mapped_column(sa.Numeric(8, 2))

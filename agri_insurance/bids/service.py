@@ -39,6 +39,7 @@ from agri_insurance.clock import utcnow
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.roles import Role
+from agri_insurance.tenders import changes as round_changes
 from agri_insurance.tenders import service as tenders
 from agri_insurance.tenders.models import Lot, RoundStatus, SelectionRound
 
@@ -362,6 +363,7 @@ def submit_bid(bid: Bid, user) -> BidReceipt:
     bid.submitted_at = now
     bid.invalidated_at = None
     bid.invalidation_reason = None
+    bid.invalidation_changes = None
     db.session.flush()
     number = len(bid.receipts) + 1
     receipt = BidReceipt(bid=bid, receipt_no=f"R{bid.round_id:04d}-{bid.id:05d}-{number:02d}", submitted_at=now,
@@ -383,24 +385,47 @@ def withdraw_bid(bid: Bid, user) -> None:
     audit.record(sealed_actor(user), "bid.withdrawn", bid, _l("投标文件已撤回（密封）"), round_id=bid.round_id)
 
 
-def invalidate_submitted_bids(rnd: SelectionRound, reason: str, actor) -> int:
-    """Lots or rules of an open round changed: every submitted bid must be re-confirmed by its insurer."""
-    bids = db.session.scalars(sa.select(Bid).where(Bid.round_id == rnd.id, Bid.status == B.SUBMITTED)).all()
+def invalidate_submitted_bids(rnd: SelectionRound, reason: str, actor,
+                              changes: list[dict[str, Any]] | None = None) -> int:
+    """Lots or rules of an open round changed: every submitted bid must be re-confirmed by its insurer.
+
+    `changes`: what changed, as data (`tenders.changes`); each invalidated bid keeps them, and a bid already
+    waiting for its re-confirmation adds them to those it has, so its insurer reads everything that changed
+    since it submitted. Returns how many bids were invalidated now."""
+    changes = list(changes or [])
+    bids = db.session.scalars(sa.select(Bid).where(
+        Bid.round_id == rnd.id, Bid.status.in_((B.SUBMITTED, B.INVALIDATED))).order_by(Bid.id)).all()
     now = utcnow()
+    invalidated = 0
     for bid in bids:
-        _move(bid, B.INVALIDATED)
-        bid.invalidated_at = now
-        bid.invalidation_reason = reason
+        if bid.status is B.SUBMITTED:
+            _move(bid, B.INVALIDATED)
+            bid.invalidated_at = now
+            bid.invalidation_reason = reason
+            bid.invalidation_changes = changes
+            invalidated += 1
+        elif changes:
+            bid.invalidation_changes = [*(bid.invalidation_changes or []), *changes]
     db.session.flush()
-    if bids:
+    if invalidated:
         audit.record(actor, "bid.invalidated", rnd,
-                     _l("标段或规则变更，%(n)s 份已提交的投标文件需重新确认", n=len(bids)),
-                     reason=reason, count=len(bids))
-    return len(bids)
+                     _l("标段或规则变更，%(n)s 份已提交的投标文件需重新确认", n=invalidated),
+                     reason=reason, count=invalidated, changes=changes)
+    return invalidated
+
+
+def describe_invalidation(bid: Bid) -> list[round_changes.ChangeView]:
+    """What changed since `bid` was submitted, in the reader's language (empty when it was not invalidated, or
+    was before the changes were kept: its reason then says what kind of change it was)."""
+    if not bid.is_invalidated:
+        return []
+    return round_changes.describe(bid.invalidation_changes)
 
 
 def invalidated_bids_of(user) -> list[Bid]:
-    """The insurer user's bids that must be re-confirmed (for the dashboard notice)."""
+    """The insurer user's bids that must be re-confirmed (for the dashboard notice). What changed: each bid's
+    `invalidation_changes` (data), worded for the reader by `describe_invalidation(bid)` and shown by the
+    template `bids/_invalidation_changes.html`."""
     if user.role is not Role.INSURER:
         return []
     return list(db.session.scalars(

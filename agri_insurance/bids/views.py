@@ -78,7 +78,8 @@ def _detail_page(bid: Bid, upload_form: BidUploadForm, problems: list[str] | Non
                            actions=service.available_actions(bid, current_user),
                            missing=service.missing_for_submission(bid)
                            if bid.editable and service.is_own(bid, current_user) else [],
-                           problems=problems, attachment_form=AttachmentForm(), upload_form=upload_form)
+                           problems=problems, attachment_form=AttachmentForm(), upload_form=upload_form,
+                           changes=service.describe_invalidation(bid))
 
 
 def _fill_form(form: BidForm, bid: Bid) -> None:

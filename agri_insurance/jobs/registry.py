@@ -29,6 +29,9 @@ _LABELS: dict[str, object] = {}
 _PAGES: dict[str, Callable[[dict[str, Any]], str]] = {}
 FailureHook = Callable[[Any, dict[str, Any], str], None]
 _ON_FAILURE: dict[str, FailureHook] = {}
+# detail(job, user) -> list of agri_insurance.actions.PagePart (or None): what the kind shows on a job's page
+DetailHook = Callable[[Any, Any], list | None]
+_DETAILS: dict[str, DetailHook] = {}
 
 
 class JobCancelled(DomainError):
@@ -36,7 +39,8 @@ class JobCancelled(DomainError):
 
 
 def job_handler(kind: str, label=None, page: Callable[[dict[str, Any]], str] | None = None,
-                on_failure: FailureHook | None = None) -> Callable[[Handler], Handler]:
+                on_failure: FailureHook | None = None, detail: DetailHook | None = None
+                ) -> Callable[[Handler], Handler]:
     """Register `func(ctx: JobContext, **params) -> dict` as the handler of jobs of `kind`.
 
     `label` (a lazy_gettext string) names the kind on job pages; without it the kind itself is shown.
@@ -44,6 +48,10 @@ def job_handler(kind: str, label=None, page: Callable[[dict[str, Any]], str] | N
     from the job's page whatever became of the job, so a failed job is no dead end.
     `on_failure(conn, params, error)`: what the kind records when a job of it fails (its handler's work was rolled
     back), run on the connection and in the transaction that marks the job failed, so both or neither are kept.
+    `detail(job, user)`: what the job's page shows of a job of this kind to `user` beyond its progress, as
+    PageParts (agri_insurance.actions) in the slot "result": a failed import's errors and its report, say, so
+    the page the user lands on after starting the job says all there is to say. The page polls for it while the
+    job runs (it is drawn again once the job is finished). Only reads.
     """
 
     def decorator(func: Handler) -> Handler:
@@ -57,6 +65,8 @@ def job_handler(kind: str, label=None, page: Callable[[dict[str, Any]], str] | N
             _PAGES[kind] = page
         if on_failure is not None:
             _ON_FAILURE[kind] = on_failure
+        if detail is not None:
+            _DETAILS[kind] = detail
         return func
 
     return decorator
@@ -68,6 +78,12 @@ def get_handler(kind: str) -> Handler | None:
 
 def failure_hook(kind: str) -> FailureHook | None:
     return _ON_FAILURE.get(kind)
+
+
+def detail_parts(job, user) -> list:
+    """What the job's kind shows on its page to `user` (see `job_handler`'s `detail`)."""
+    detail = _DETAILS.get(job.kind)
+    return list(detail(job, user) or []) if detail is not None else []
 
 
 def kind_label(kind: str) -> str:

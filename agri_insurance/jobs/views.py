@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, jsonify, render_template
+from flask_babel import format_datetime
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
@@ -11,6 +12,7 @@ from agri_insurance.access import login_required, scope_clause, scoped_get_or_40
 from agri_insurance.extensions import db
 from agri_insurance.jobs import handlers, service  # noqa: F401 - handlers registers the built-in kinds
 from agri_insurance.jobs.models import Job
+from agri_insurance.jobs.registry import detail_parts
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 LIST_LIMIT = 200
@@ -24,11 +26,17 @@ def jobs():
     return render_template("jobs/jobs.html", jobs=db.session.scalars(stmt).all(), limit=LIST_LIMIT)
 
 
+TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"
+
+
 @bp.get("/<int:job_id>")
 @login_required
 def job_detail(job_id: int):
     job = scoped_get_or_404(Job, job_id)
-    return render_template("jobs/job_detail.html", job=job, state=service.snapshot(job.id))
+    state = service.snapshot(job.id)
+    db.session.refresh(job)  # at least as new as the state: a job that finished meanwhile shows its end time
+    return render_template("jobs/job_detail.html", job=job, state=state, parts=detail_parts(job, current_user),
+                           time_format=TIME_FORMAT)
 
 
 @bp.get("/<int:job_id>.json")
@@ -39,12 +47,23 @@ def job_status(job_id: int):
     if state is None:  # pragma: no cover - deleted between the two reads
         abort(404)
     db.session.refresh(job)
-    return jsonify(job_payload(job, state))
+    payload = job_payload(job, state)
+    if state["status"].finished and job.status.finished:
+        # what the job's kind shows once it is finished (a failed import's errors), for the page to draw in
+        payload["detail_html"] = render_template("jobs/_detail_parts.html",
+                                                 parts=detail_parts(job, current_user)).strip()
+    return jsonify(payload)
+
+
+def _local(value) -> str | None:
+    return format_datetime(value, TIME_FORMAT) if value else None
 
 
 def job_payload(job: Job, state: dict) -> dict:
     status = state["status"]
     return {
+        "started_at": _local(job.started_at),
+        "finished_at": _local(job.finished_at),
         "id": job.id,
         "kind": job.kind,
         "status": status.value,

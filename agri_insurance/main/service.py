@@ -25,7 +25,7 @@ from agri_insurance.audit.models import AuditEntry
 from agri_insurance.auth import service as auth
 from agri_insurance.auth.models import User
 from agri_insurance.awards import service as awards
-from agri_insurance.bids.service import invalidated_bids_of
+from agri_insurance.bids.service import describe_invalidation, invalidated_bids_of
 from agri_insurance.clock import utcnow
 from agri_insurance.evaluation import service as evaluation
 from agri_insurance.evaluation.models import EvaluationPanel
@@ -69,6 +69,7 @@ class Todo:
     count: int = 1
     late: bool = False            # past its due date: the page shows it in red
     element_id: str | None = None
+    changes: tuple = ()           # what changed (bids.service.describe_invalidation), listed under the line
 
     @property
     def url(self) -> str:
@@ -222,7 +223,8 @@ def _bids_to_reconfirm(user) -> list[Todo]:
         SelectionRound.id.in_({b.round_id for b in bids})))} if bids else {}   # one query for all their rounds
     return [Todo(f"bid-{bid.id}", _("“%(round)s”的标段或规则已变更，本机构的投标文件已失效，须在%(deadline)s前重新确认提交。",
                                     round=rounds[bid.round_id].name, deadline=_when(rounds[bid.round_id].bid_deadline)),
-                 "bids.bid_detail", {"bid_id": bid.id}, "bids.my_bids", element_id=f"bid-invalidated-{bid.id}")
+                 "bids.bid_detail", {"bid_id": bid.id}, "bids.my_bids", element_id=f"bid-invalidated-{bid.id}",
+                 changes=tuple(describe_invalidation(bid)))
             for bid in bids]
 
 

@@ -12,10 +12,11 @@ from wtforms import (
     TextAreaField,
     widgets,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from agri_insurance.db_types import MAX_RATIO_PCT
 from agri_insurance.forms_util import choices, finite_amount, one_line
+from agri_insurance.tenders.models import MIN_NOTICE_WORKING_DAYS
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -31,8 +32,9 @@ class RoundForm(FlaskForm):
     bid_deadline = DateTimeLocalField(_l("投标截止时间（北京时间）"), format=DATETIME_FORMAT,
                                       validators=[InputRequired()])
     opening_time = DateTimeLocalField(_l("开标时间（北京时间）"), format=DATETIME_FORMAT, validators=[InputRequired()])
-    notice_working_days = IntegerField(_l("公示期（工作日）"), default=5,
-                                       validators=[InputRequired(), NumberRange(min=0, max=60)])
+    notice_working_days = IntegerField(_l("公示期（工作日）"), default=MIN_NOTICE_WORKING_DAYS,
+                                       validators=[InputRequired(), NumberRange(min=1, max=60)])
+    notice_short_reason = TextAreaField(_l("公示期缩短理由"), validators=[Optional(), Length(max=1000)])
     min_insurers = IntegerField(_l("每县承保机构下限"), default=2, validators=[InputRequired(), NumberRange(min=2, max=3)])
     # R3: in principle at most 3 per county; a county needing more gets an exception with the provincial approval.
     max_insurers = IntegerField(_l("每县承保机构上限"), default=3, validators=[
@@ -43,6 +45,12 @@ class RoundForm(FlaskForm):
                                         validators=[Optional(), NumberRange(min=0, max=100)])
     contact = StringField(_l("联系人及电话"), validators=[Optional(), Length(max=200), one_line])
     notes = TextAreaField(_l("说明"), validators=[Optional(), Length(max=4000)])
+
+    def validate_notice_short_reason(self, field) -> None:
+        days = self.notice_working_days.data
+        if days is not None and days < MIN_NOTICE_WORKING_DAYS and not (field.data or "").strip():
+            raise ValidationError(_l("公示期少于%(n)s个工作日的，须填写“%(field)s”", n=MIN_NOTICE_WORKING_DAYS,
+                                     field=_l("公示期缩短理由")))
 
 
 class CancelForm(FlaskForm):

@@ -17,6 +17,8 @@ from agri_insurance.i18n import join_names
 from agri_insurance.roles import Role
 
 TERM_YEARS = 3  # R1
+# The public notice (公示) of the result runs at least 5 working days; a shorter one records why.
+MIN_NOTICE_WORKING_DAYS = 5
 
 
 class RoundStatus(enum.StrEnum):
@@ -73,6 +75,8 @@ class SelectionRound(db.Model):
         sa.CheckConstraint("opening_time >= bid_deadline", name="opening_after_deadline"),
         sa.CheckConstraint("min_insurers >= 1 AND max_insurers >= min_insurers", name="insurer_limits"),
         sa.CheckConstraint("notice_working_days >= 0", name="notice_days_non_negative"),
+        sa.CheckConstraint(f"notice_working_days >= {MIN_NOTICE_WORKING_DAYS} OR (notice_short_reason IS NOT NULL "
+                           "AND length(trim(notice_short_reason)) > 0)", name="short_notice_has_reason"),
         sa.CheckConstraint("market_share_cap_pct IS NULL OR (market_share_cap_pct > 0 AND market_share_cap_pct <= 100)",
                            name="market_share_cap_range"),
         sa.CheckConstraint("(status = 'cancelled') = (cancel_reason IS NOT NULL)", name="cancel_reason_iff_cancelled"),
@@ -84,7 +88,9 @@ class SelectionRound(db.Model):
     term_start_year: Mapped[int]
     bid_deadline: Mapped[datetime]
     opening_time: Mapped[datetime]
-    notice_working_days: Mapped[int] = mapped_column(default=5)
+    notice_working_days: Mapped[int] = mapped_column(default=MIN_NOTICE_WORKING_DAYS)
+    # Why the public notice is shorter than MIN_NOTICE_WORKING_DAYS (required then, None otherwise)
+    notice_short_reason: Mapped[str | None] = mapped_column(sa.Text)
     min_insurers: Mapped[int] = mapped_column(default=2)   # R3: at least 2 underwriters per county
     max_insurers: Mapped[int] = mapped_column(default=3)   # R3: in principle at most 3
     market_share_cap_pct: Mapped[Decimal | None] = mapped_column(Percent)

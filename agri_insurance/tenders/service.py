@@ -28,12 +28,19 @@ from agri_insurance.clock import utcnow
 from agri_insurance.db_types import MAX_MONEY, MAX_RATIO_PCT
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db, lock_for_update
-from agri_insurance.i18n import join_names, with_note
+from agri_insurance.i18n import in_record_language, join_names, with_note
 from agri_insurance.reference.models import Product, Region, RegionLevel
 from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import CONTROL_CHARACTERS, CONTROL_CHARACTERS_REFUSED
-from agri_insurance.tenders import signals
-from agri_insurance.tenders.models import TERM_YEARS, CountyException, Lot, RoundStatus, SelectionRound
+from agri_insurance.tenders import changes, signals
+from agri_insurance.tenders.models import (
+    MIN_NOTICE_WORKING_DAYS,
+    TERM_YEARS,
+    CountyException,
+    Lot,
+    RoundStatus,
+    SelectionRound,
+)
 from optimization.lot_design import Cell, design_lots
 
 S = RoundStatus
@@ -284,12 +291,27 @@ def page_parts(rnd: SelectionRound, user) -> list[PagePart]:
 
 # --- rounds: create and edit ------------------------------------------------------------------------
 
-ROUND_FIELDS = ["name", "term_start_year", "bid_deadline", "opening_time", "notice_working_days", "min_insurers",
-                "max_insurers", "market_share_cap_pct", "contact", "notes"]
+ROUND_FIELDS = ["name", "term_start_year", "bid_deadline", "opening_time", "notice_working_days",
+                "notice_short_reason", "min_insurers", "max_insurers", "market_share_cap_pct", "contact", "notes"]
+# A public notice shorter than MIN_NOTICE_WORKING_DAYS needs a reason, and is still a notice: at least a day.
+SHORTEST_NOTICE_WORKING_DAYS = 1
+LONGEST_NOTICE_WORKING_DAYS = 60
+
+
+def _check_notice_period(days: int | None, reason: str) -> None:
+    """The public notice runs MIN_NOTICE_WORKING_DAYS working days, or fewer (never none) with the reason why."""
+    require(days is not None and SHORTEST_NOTICE_WORKING_DAYS <= days <= LONGEST_NOTICE_WORKING_DAYS,
+            _("公示期应为%(low)s至%(high)s个工作日", low=SHORTEST_NOTICE_WORKING_DAYS,
+              high=LONGEST_NOTICE_WORKING_DAYS), "notice_working_days")
+    require(days >= MIN_NOTICE_WORKING_DAYS or reason,
+            _("公示期少于%(n)s个工作日的，须填写“%(field)s”", n=MIN_NOTICE_WORKING_DAYS, field=_("公示期缩短理由")),
+            "notice_short_reason")
 
 
 def _validate_round(data: dict[str, Any]) -> None:
     require((data.get("name") or "").strip(), _("请填写名称"), "name")
+    _check_notice_period(data.get("notice_working_days", MIN_NOTICE_WORKING_DAYS),
+                         (data.get("notice_short_reason") or "").strip())
     require(data["opening_time"] >= data["bid_deadline"], _("开标时间不能早于投标截止时间"), "opening_time")
     require(MIN_INSURERS_PER_COUNTY <= data["min_insurers"], _("每县承保机构不少于2家"), "min_insurers")
     require(data["max_insurers"] <= MAX_INSURERS_PER_COUNTY,
@@ -300,11 +322,22 @@ def _validate_round(data: dict[str, Any]) -> None:
     require(cap is None or Decimal(0) < cap <= Decimal(100), _("市场份额上限应在0到100之间"), "market_share_cap_pct")
 
 
-def create_round(data: dict[str, Any], actor) -> SelectionRound:
-    """A new round in draft. `data` holds ROUND_FIELDS with datetimes in naive UTC."""
-    _validate_round(data)
+def _round_values(data: dict[str, Any]) -> dict[str, Any]:
+    """The columns `data` sets; the reason for a short notice is kept only while the notice is short."""
     values = {k: data[k] for k in ROUND_FIELDS if k in data}
     values["name"] = values["name"].strip()
+    if "notice_working_days" in values or "notice_short_reason" in values:
+        days = values.get("notice_working_days", MIN_NOTICE_WORKING_DAYS)
+        reason = (values.get("notice_short_reason") or "").strip()
+        values["notice_short_reason"] = reason if days < MIN_NOTICE_WORKING_DAYS else None
+    return values
+
+
+def create_round(data: dict[str, Any], actor) -> SelectionRound:
+    """A new round in draft. `data` holds ROUND_FIELDS with datetimes in naive UTC; a public notice shorter than
+    MIN_NOTICE_WORKING_DAYS needs `notice_short_reason`."""
+    _validate_round(data)
+    values = _round_values(data)
     rnd = SelectionRound(**values, status=S.DRAFT, created_by_id=getattr(actor, "id", None))
     db.session.add(rnd)
     db.session.flush()
@@ -320,7 +353,7 @@ def update_round(rnd: SelectionRound, data: dict[str, Any], actor) -> None:
     _validate_round(data)
     if rnd.status is S.OPEN:
         require(data["bid_deadline"] > utcnow(), _("投标截止时间必须晚于当前时间"), "bid_deadline")
-    values = {k: data[k] for k in ROUND_FIELDS if k in data}
+    values = _round_values(data)
     diff = audit.changes(rnd, list(values), values)
     if not diff:
         return
@@ -331,16 +364,20 @@ def update_round(rnd: SelectionRound, data: dict[str, Any], actor) -> None:
         _check_lot_counts(rnd, "min_insurers")  # an open round keeps enough lots per county; the caller rolls back
     db.session.flush()
     audit.record(actor, "round.updated", rnd, _l("修改遴选轮次：%(name)s", name=rnd.name), changes=diff)
-    rules_changed(rnd, actor, _("遴选规则已修改"))
+    rules_changed(rnd, actor, _l("遴选规则已修改"), [changes.rules_edited(diff)])
 
 
-def rules_changed(rnd: SelectionRound, actor, what: str) -> None:
+def rules_changed(rnd: SelectionRound, actor, what, items: list[dict[str, Any]]) -> None:
     """Lots or rules of an open round changed: bump the version and announce it (bids invalidates the submitted
-    ones: they answer rules that no longer hold)."""
+    ones: they answer rules that no longer hold). `what`: the kind of change in a few words (a lazy string,
+    announced as text in the record language); `items`: what changed, old and new, as data (`tenders.changes`),
+    for the bidders to read in their own language."""
     if rnd.status is not S.OPEN:
         return
     rnd.rules_version += 1
-    signals.round_rules_changed.send(rnd, actor=actor, what=what)
+    with in_record_language():
+        reason = str(what)
+    signals.round_rules_changed.send(rnd, actor=actor, what=reason, changes=items)
 
 
 # --- county limits and exceptions (R3) ------------------------------------------------------------
@@ -391,7 +428,8 @@ def add_exception(rnd: SelectionRound, region: Region, max_insurers: int, approv
                  round_id=rnd.id, region=region.code, max_insurers=max_insurers,
                  approval_doc_no=exception.approval_doc_no, approval_date=approval_date,
                  document_sha256=document.sha256)
-    rules_changed(rnd, actor, _("县级承保机构上限已变更"))
+    rules_changed(rnd, actor, _l("县级承保机构上限已变更"),
+                  [changes.county_limit_changed(region, rnd.max_insurers, max_insurers)])
     return exception
 
 
@@ -401,10 +439,11 @@ def delete_exception(exception: CountyException, actor) -> None:
     require(rnd.status in EXCEPTION_STATES, _("分配方案确定后不能再删除县级例外"))
     audit.record(actor, "county_exception.deleted", exception,
                  _l("删除县级例外：%(county)s", county=exception.region.name), round_id=rnd.id)
+    change = changes.county_limit_changed(exception.region, exception.max_insurers, rnd.max_insurers)
     db.session.delete(exception)
     db.session.flush()
     db.session.expire(rnd, ["exceptions"])
-    rules_changed(rnd, actor, _("县级承保机构上限已变更"))
+    rules_changed(rnd, actor, _l("县级承保机构上限已变更"), [change])
 
 
 # --- lots -----------------------------------------------------------------------------------------
@@ -463,7 +502,7 @@ def save_lot(rnd: SelectionRound, lot: Lot | None, data: dict[str, Any], actor) 
         db.session.flush()
         audit.record(actor, "lot.created", lot, _l("新建标段：%(code)s %(name)s", code=lot.code, name=lot.name),
                      round_id=rnd.id, products=[p.code for p in products], **values)
-        rules_changed(rnd, actor, _("标段已变更"))
+        rules_changed(rnd, actor, _l("标段已变更"), [changes.lot_added(lot)])
         return lot
     diff = audit.changes(lot, list(values), values)
     old_products = sorted(p.code for p in lot.products)
@@ -479,7 +518,7 @@ def save_lot(rnd: SelectionRound, lot: Lot | None, data: dict[str, Any], actor) 
         if rnd.status is S.OPEN:
             _check_lot_counts(rnd)
         audit.record(actor, "lot.updated", lot, _l("修改标段：%(code)s", code=lot.code), changes=diff)
-        rules_changed(rnd, actor, _("标段已变更"))
+        rules_changed(rnd, actor, _l("标段已变更"), [changes.lot_changed(lot, diff)])
     return lot
 
 
@@ -488,12 +527,13 @@ def delete_lot(lot: Lot, actor) -> None:
     _require_editable(rnd)
     audit.record(actor, "lot.deleted", lot, _l("删除标段：%(code)s %(name)s", code=lot.code, name=lot.name),
                  round_id=rnd.id)
+    change = changes.lot_deleted(lot)
     db.session.delete(lot)
     db.session.flush()
     db.session.expire(rnd, ["lots"])
     if rnd.status is S.OPEN:
         _check_lot_counts(rnd)  # an open round keeps enough lots per county
-    rules_changed(rnd, actor, _("标段已变更"))
+    rules_changed(rnd, actor, _l("标段已变更"), [change])
 
 
 def import_lots(rnd: SelectionRound, rows: list[dict[str, Any]], actor) -> list[Lot]:
@@ -511,7 +551,7 @@ def import_lots(rnd: SelectionRound, rows: list[dict[str, Any]], actor) -> list[
     audit.record(actor, "lot.imported", rnd, _l("导入标段 %(n)s 个：%(name)s", n=len(created), name=rnd.name),
                  codes=[lot.code for lot in created])
     db.session.expire(rnd, ["lots"])
-    rules_changed(rnd, actor, _("标段已变更"))
+    rules_changed(rnd, actor, _l("标段已变更"), [changes.lot_added(lot) for lot in created])
     return created
 
 

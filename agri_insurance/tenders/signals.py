@@ -46,7 +46,10 @@ round_moved: dict[RoundStatus, Announcement] = {
 }
 
 # Lots, county limits or rules of an open round changed (submitted bids no longer answer them); details: what
-round_rules_changed = Announcement("round-rules-changed", "an open round's lots or rules changed; details: what")
+# (the kind of change, text in the record language), changes (what changed, old and new, as data:
+# agri_insurance.tenders.changes)
+round_rules_changed = Announcement("round-rules-changed",
+                                   "an open round's lots or rules changed; details: what, changes")
 
 # Collected, not reacted to: what other modules offer on the round page. Listeners return lists of
 # agri_insurance.actions.Action (keyword `user`) and of PagePart (keyword `user`).

@@ -20,7 +20,7 @@ from agri_insurance.tenders.forms import (
     RoundForm,
     UploadForm,
 )
-from agri_insurance.tenders.models import CountyException, Lot, SelectionRound
+from agri_insurance.tenders.models import MIN_NOTICE_WORKING_DAYS, CountyException, Lot, SelectionRound
 
 bp = Blueprint("tenders", __name__, url_prefix="/tenders")
 MANAGERS = (Role.CITY_AGRI,)
@@ -53,7 +53,7 @@ def _round_data(form: RoundForm) -> dict:
     data = {name: getattr(form, name).data for name in service.ROUND_FIELDS}
     data["bid_deadline"] = clock.to_utc(data["bid_deadline"])
     data["opening_time"] = clock.to_utc(data["opening_time"])
-    for name in ("contact", "notes"):
+    for name in ("contact", "notes", "notice_short_reason"):
         data[name] = (data[name] or "").strip() or None
     return data
 
@@ -66,7 +66,8 @@ def new_round():
         done = commit_or_flash(lambda: service.create_round(_round_data(form), current_user), _("已保存"), form)
         if done:
             return redirect(url_for(".round_detail", round_id=done.value.id))
-    return render_template("tenders/round_form.html", form=form, rnd=None), 400 if form.errors else 200
+    return render_template("tenders/round_form.html", form=form, rnd=None,
+                           min_notice_days=MIN_NOTICE_WORKING_DAYS), 400 if form.errors else 200
 
 
 @bp.route("/<int:round_id>/edit", methods=["GET", "POST"])
@@ -81,7 +82,8 @@ def edit_round(round_id: int):
         done = commit_or_flash(lambda: service.update_round(rnd, _round_data(form), current_user), _("已保存"), form)
         if done:
             return redirect(url_for(".round_detail", round_id=rnd.id))
-    return render_template("tenders/round_form.html", form=form, rnd=rnd), 400 if form.errors else 200
+    return render_template("tenders/round_form.html", form=form, rnd=rnd,
+                           min_notice_days=MIN_NOTICE_WORKING_DAYS), 400 if form.errors else 200
 
 
 @bp.get("/<int:round_id>")

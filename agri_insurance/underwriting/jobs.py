@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from agri_insurance.actions import PagePart
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
 from agri_insurance.jobs.context import JobContext
+from agri_insurance.jobs.models import Job, JobStatus
 from agri_insurance.jobs.registry import job_handler
+from agri_insurance.roles import Role
 from agri_insurance.subsidies.models import SubsidyClaim
 from agri_insurance.underwriting import service
 from agri_insurance.underwriting.exports import list_title, list_workbook, write_error_report
@@ -32,7 +37,36 @@ def _list_page(params: dict) -> str:
     return url_for("underwriting.list_detail", claim_id=params["claim_id"])
 
 
-@job_handler(IMPORT_KIND, label=_l("导入承保清单"), page=_list_page)
+def failed_import_summary(job: Job | None, user) -> dict[str, Any] | None:
+    """A failed import's errors as its report's summary gives them ({"error_count", "first": [[row, column,
+    message], ...]}, ID numbers masked as in the report): for the insurer that uploaded the file, whose cells
+    they quote, not for the bureaus. None when there is nothing to show `user`."""
+    if job is None or job.kind != IMPORT_KIND or job.status is not JobStatus.FAILED:
+        return None
+    if user.role is not Role.INSURER:
+        return None
+    claim = db.session.get(SubsidyClaim, (job.params or {}).get("claim_id") or 0)
+    if claim is None or claim.insurer_id != user.insurer_id:
+        return None
+    sidecar = report_path(job.id).with_suffix(".json")
+    if not sidecar.exists():  # failed before the file was read (a damaged file, a claim no longer editable)
+        return None
+    return json.loads(sidecar.read_text(encoding="utf-8"))
+
+
+def import_errors_part(job: Job, summary: dict[str, Any]) -> PagePart:
+    """The failed import's first errors and the link to the full report (the list page and the job page)."""
+    return PagePart("result", "underwriting/_import_errors.html",
+                    {"summary": summary, "report_url": url_for("underwriting.error_report", job_id=job.id)})
+
+
+def _import_detail(job: Job, user) -> list[PagePart]:
+    """The job page of a failed import shows its errors where the insurer lands after uploading."""
+    summary = failed_import_summary(job, user)
+    return [import_errors_part(job, summary)] if summary is not None else []
+
+
+@job_handler(IMPORT_KIND, label=_l("导入承保清单"), page=_list_page, detail=_import_detail)
 def import_list_job(ctx: JobContext, claim_id: int, path: str, filename: str) -> dict:
     claim = db.session.get(SubsidyClaim, claim_id)
     upload = Path(path)

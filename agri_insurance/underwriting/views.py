@@ -1,4 +1,3 @@
-import json
 import uuid
 from pathlib import Path
 
@@ -13,14 +12,21 @@ from agri_insurance.extensions import db
 from agri_insurance.forms_util import commit_or_flash, int_arg
 from agri_insurance.i18n import join_sentences
 from agri_insurance.jobs import service as jobs
-from agri_insurance.jobs.models import Job, JobStatus
+from agri_insurance.jobs.models import Job
 from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import xlsx_download
 from agri_insurance.subsidies import service as subsidies
 from agri_insurance.subsidies.models import SubsidyClaim
 from agri_insurance.underwriting import exports, service
 from agri_insurance.underwriting.forms import UploadListForm
-from agri_insurance.underwriting.jobs import EXPORT_KIND, IMPORT_KIND, export_path, report_path
+from agri_insurance.underwriting.jobs import (
+    EXPORT_KIND,
+    IMPORT_KIND,
+    export_path,
+    failed_import_summary,
+    import_errors_part,
+    report_path,
+)
 from agri_insurance.underwriting.models import UnderwritingFlag, UnderwritingRow
 from agri_insurance.underwriting.parsing import mask_account, mask_id
 
@@ -60,16 +66,13 @@ def list_detail(claim_id: int):
         preview = db.session.scalars(sa.select(UnderwritingRow).where(UnderwritingRow.list_id == lst.id)
                                      .order_by(UnderwritingRow.row_no).limit(PREVIEW_ROWS)).all()
     job = jobs.latest_for(IMPORT_KIND, claim.id)
-    failed_summary = None
     # the failed upload's findings quote its cells: for the insurer that uploaded it, not for the bureaus
-    if job is not None and job.status is JobStatus.FAILED and current_user.role is Role.INSURER:
-        sidecar = report_path(job.id).with_suffix(".json")
-        if sidecar.exists():
-            failed_summary = json.loads(sidecar.read_text(encoding="utf-8"))
+    failed_summary = failed_import_summary(job, current_user)
     actions = service.list_actions(claim, current_user, lst)
     show_full = sees_full_ids(claim)
     return render_template("underwriting/list_detail.html", claim=claim, lst=lst, flags=flags, preview=preview,
                            problems=problems, actions=actions, job=job, failed_summary=failed_summary,
+                           failed_part=import_errors_part(job, failed_summary) if failed_summary else None,
                            importing=job is not None and not job.status.finished,
                            awaiting_submission=subsidies.is_editable(claim),
                            form=UploadListForm() if "upload" in actions else None,

@@ -1,5 +1,7 @@
 /* Live job progress: every [data-job-progress] element polls its data-url (GET /jobs/<id>.json) every second
-   until the job is done or failed, and updates its Bootstrap progress bar, status, message and error. */
+   until the job is done or failed, and updates its Bootstrap progress bar, status, message and error; elsewhere
+   on the page, the job's times ([data-job-id][data-job-field]) and, once it is finished, what its kind shows
+   ([data-job-detail], e.g. a failed import's errors). */
 (function () {
   "use strict";
   if (window.agriJobProgress) { window.agriJobProgress.scan(); return; }
@@ -36,6 +38,18 @@
     }
   }
 
+  function fill(data) {
+    var fields = document.querySelectorAll("[data-job-id='" + data.id + "'][data-job-field]");
+    for (var i = 0; i < fields.length; i++) {
+      var value = data[fields[i].getAttribute("data-job-field")];
+      if (value) { fields[i].textContent = value; }
+    }
+    if (data.finished && typeof data.detail_html === "string") {
+      var detail = document.querySelector("[data-job-detail='" + data.id + "']");
+      if (detail) { detail.innerHTML = data.detail_html; }  // drawn by the server, escaped there
+    }
+  }
+
   function poll(box) {
     var url = box.getAttribute("data-url");
     fetch(url, {headers: {"Accept": "application/json"}, credentials: "same-origin", cache: "no-store"})
@@ -45,6 +59,7 @@
       })
       .then(function (data) {
         render(box, data);
+        fill(data);
         if (!data.finished) { window.setTimeout(function () { poll(box); }, 1000); }
       })
       .catch(function () { window.setTimeout(function () { poll(box); }, 3000); });

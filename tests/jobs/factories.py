@@ -77,3 +77,24 @@ def markers(marker: str) -> int:
     with db.engine.connect() as conn:
         return conn.scalar(sa.select(sa.func.count()).select_from(AuditEntry)
                            .where(AuditEntry.action == "test.job_marker", AuditEntry.summary == marker))
+
+
+def _detail(job, user) -> list:
+    """What test.detail shows on its page once failed: an error table, to the job's creator only."""
+    from agri_insurance.actions import PagePart
+
+    if job.status is not JobStatus.FAILED or job.created_by_id != user.id:
+        return []
+    return [PagePart("result", "underwriting/_import_errors.html", {
+        "summary": {"error_count": 1, "first": [[3, "证件号码", "校验位不正确"]]}, "report_url": "/jobs"})]
+
+
+@job_handler("test.detail", detail=_detail)
+def detail_job(ctx: JobContext, marker: str = "m", gate: bool = False) -> dict:
+    """Waits for the test to open its gate (when `gate`), then fails; its page then shows what `_detail` gives."""
+    ctx.progress(40, "checking")
+    if gate:
+        REACHED.setdefault(marker, threading.Event()).set()
+        if not GATES.setdefault(marker, threading.Event()).wait(timeout=15):
+            raise RuntimeError("test gate never opened")
+    raise DomainError("清单有 1 处错误，未导入任何数据。")

@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import format_datetime
 
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db as _db
@@ -191,9 +192,11 @@ def test_result_redirect_and_json_endpoint(runners, login, db):
     runners.drain()
     service.wait(job_id, timeout=15)
     data = login("insurer").get(f"/jobs/{job_id}.json").get_json()
+    job = _db.session.get(Job, job_id)
+    times = {name: format_datetime(getattr(job, name), "yyyy-MM-dd HH:mm:ss") for name in ("started_at", "finished_at")}
     assert data == {"id": job_id, "kind": "test.record", "status": "done", "status_label": "已完成",
                     "finished": True, "progress": 100, "message": "wrote j", "error": None,
-                    "summary": "wrote j", "redirect": "/subsidies/claims"}
+                    "summary": "wrote j", "redirect": "/subsidies/claims", **times, "detail_html": ""}
 
 
 def test_selftest_job_builds_its_redirect_with_url_for(runners, db):
@@ -278,3 +281,20 @@ def test_rq_worker_command_runs_jobs_given_the_environment(app, demo, db, tmp_pa
         assert [d["job_id"] for d in kept] == [job_id]
     finally:
         r.close()
+
+
+def test_a_kind_shows_what_it_will_on_its_jobs_page_and_in_the_json(runners, login, db):
+    job_id = _submit("test.detail", marker="d")
+    runners.drain()
+    job = service.wait(job_id, timeout=15)
+    assert job.status is JobStatus.FAILED
+    page = login("insurer").get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert 'id="import-errors"' in page and "校验位不正确" in page
+    assert "校验位不正确" in login("insurer").get(f"/jobs/{job_id}.json").get_json()["detail_html"]
+    # the hook decides who sees it (the supervisors see the job, not this), and a kind without one shows nothing
+    assert "校验位不正确" not in login("city_agri").get(f"/jobs/{job_id}").get_data(as_text=True)
+    other = _submit("test.record", marker="e")
+    runners.drain()
+    service.wait(other, timeout=15)
+    detail = login("insurer").get(f"/jobs/{other}").get_data(as_text=True).split('id="job-detail"')[1]
+    assert detail.split("</div>")[0].strip() == f'data-job-detail="{other}">'

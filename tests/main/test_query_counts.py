@@ -43,7 +43,7 @@ def _grow(n: int, start: int) -> None:
         make_bidding_round(name=f"评审轮次{i}", term_start_year=2040 + i)                # eligibility to run
         open_round = make_round(name=f"投标轮次{i}", publish=True, actor=city)          # a bid to re-confirm
         make_bid(open_round)
-        tenders.rules_changed(open_round, city, "调整标段")
+        tenders.rules_changed(open_round, city, "调整标段", [])
         objected = make_awarded_round(name=f"公示轮次{i}", term_start_year=2050 + i)   # an objection to answer
         publish(objected)
         file_objection(objected)

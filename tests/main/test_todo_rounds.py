@@ -162,7 +162,7 @@ def test_an_insurer_reconfirms_a_bid_whose_round_changed(demo, login, db):
 
     rnd = make_round(publish=True, actor=user("city_agri"))
     bid = make_bid(rnd)
-    tenders.rules_changed(rnd, user("city_agri"), "调整标段")
+    tenders.rules_changed(rnd, user("city_agri"), "调整标段", [])
     db.session.commit()
     client = login("insurer")
     page = read_text(client.get("/"))
@@ -173,3 +173,21 @@ def test_an_insurer_reconfirms_a_bid_whose_round_changed(demo, login, db):
     _ok(client.post(f"/bids/{bid.id}/submit"))
     page = read_text(client.get("/"))
     assert "bid-invalidated" not in page and badge(page, "bids.my_bids") == 0
+
+
+def test_the_home_page_says_what_changed_in_the_round(demo, login, db):
+    """The insurer learns on its home page, not only on the bid page, which lot changed and how."""
+    from decimal import Decimal
+
+    from agri_insurance.tenders import service as tenders
+
+    rnd = make_round(publish=True, actor=user("city_agri"))
+    bid = make_bid(rnd)
+    lot = rnd.lots[0]
+    data = {name: getattr(lot, name) for name in tenders.LOT_FIELDS}
+    data["product_ids"] = [p.id for p in lot.products]
+    tenders.save_lot(rnd, lot, {**data, "expected_premium": Decimal("1234567.00")}, user("city_agri"))
+    db.session.commit()
+    page = read_text(login("insurer").get("/"))
+    section = page[page.index(f'id="bid-invalidated-{bid.id}"'):page.index('id="todo-list"') + 4000]
+    assert lot.code in section and "1,234,567.00" in section and "→" in section

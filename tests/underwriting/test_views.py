@@ -235,3 +235,44 @@ def test_no_second_upload_while_an_import_is_running(world, login, db, small_lis
                                                    follow_redirects=True))
     assert "承保清单正在导入" in page
     assert db.session.scalar(sa.select(sa.func.count(Job.id))) == 1
+
+
+def test_a_failed_import_shows_its_errors_and_report_on_the_job_page_where_the_insurer_lands(
+        world, login, db, small_list):
+    from flask_babel import format_datetime
+
+    claim = claim_for(small_list)
+    bad = [list(r) for r in small_list]
+    bad[5][5] = "十亩"
+    full = bad[3][1]
+    bad[3][6] = full                                   # the unit column: its error quotes the ID number
+    client = login("insurer")
+    job = upload(client, claim.id, bad)
+    assert job.status.value == "failed"
+    page = read_text(client.get(f"/jobs/{job.id}"))
+    # the end time of a finished job
+    end = format_datetime(job.finished_at, "yyyy-MM-dd HH:mm:ss")
+    assert f'data-job-field="finished_at">{end}</dd>' in page
+    # the error table (row, column, message; the ID number masked) and the full report
+    table = page.split('id="import-errors"', 1)[1].split("</div>", 1)[0]
+    assert "最近一次上传有 2 处错误" in table and "<td>7</td><td>承保数量</td>" in table and "十亩" in table
+    assert full[:6] + "********" + full[-4:] in table and full not in page
+    assert f'href="/underwriting/jobs/{job.id}/errors.xlsx"' in table
+    assert client.get(f"/underwriting/jobs/{job.id}/errors.xlsx").status_code == 200
+    # a page that watched the job run gets the same once it is finished
+    data = client.get(f"/jobs/{job.id}.json").get_json()
+    assert data["finished_at"] == end and 'id="import-errors"' in data["detail_html"] and "十亩" in data["detail_html"]
+    # the findings quote the insurer's cells: the bureau that supervises every job does not get them
+    supervisor = read_text(login("city_agri").get(f"/jobs/{job.id}"))
+    assert "作业失败" in supervisor and "import-errors" not in supervisor and "十亩" not in supervisor.split(
+        'id="job-detail"', 1)[1]
+    assert login("city_agri").get(f"/jobs/{job.id}.json").get_json()["detail_html"] == ""
+
+
+def test_a_successful_import_job_page_shows_no_error_table(world, login, db, small_list):
+    claim = claim_for(small_list)
+    client = login("insurer")
+    job = upload(client, claim.id, small_list)
+    assert job.status.value == "done"
+    page = read_text(client.get(f"/jobs/{job.id}"))
+    assert "import-errors" not in page and 'data-job-field="finished_at">—' not in page
