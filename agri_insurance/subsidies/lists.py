@@ -61,7 +61,7 @@ class ClaimFilters:
 def claim_text_matches(text: str):
     """A claim whose number is `text` ("12", "#12"), or whose insurer, product or period contains it."""
     insurers = sa.select(Insurer.id).where(text_matches(text, Insurer.name, Insurer.short_name))
-    products = sa.select(Product.id).where(text_matches(text, Product.name, Product.name_en, Product.code))
+    products = sa.select(Product.id).where(text_matches(text, Product.name, Product.name_en))
     found = [SubsidyClaim.insurer_id.in_(insurers), SubsidyClaim.product_id.in_(products),
              text_matches(text, SubsidyClaim.period)]
     if (number := record_number(text)) is not None:
