@@ -19,6 +19,7 @@ def test_filters_keep_what_they_can_use_and_name_what_they_cannot(app):
         assert filters.choice("status", "状态", ClaimStatus) is ClaimStatus.VERIFIED
         assert filters.integer("year", "年度", 2000, 2100) == 2026
         assert filters.text("q") == "水稻田"  # control characters dropped, spaces trimmed
+        assert ListFilters(MultiDict({"q": "a\x00b"})).text("q") == "ab"  # PostgreSQL refuses NUL in text
         assert filters.text("empty") is None and filters.text("missing") is None
         assert filters.integer("bad_year", "年度") is None
         assert filters.integer("far", "年度", 2000, 2100) is None
