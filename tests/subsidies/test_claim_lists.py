@@ -54,7 +54,8 @@ class World:
     products: dict[str, int]
 
 
-def _build() -> World:
+def build_claims(n: int = N) -> World:
+    """The demo world and `n` claims in three counties, six insurers, four products, two years, every status."""
     from agri_insurance.demo import load_demo_data
 
     load_demo_data()
@@ -65,7 +66,7 @@ def _build() -> World:
     users = dict(db.session.execute(sa.select(User.username, User.id)).all())
     verified_at = datetime(2026, 3, 2, 2)
     rows, facts = [], []
-    for i in range(N):
+    for i in range(n):
         status = STATUS_CYCLE[(i * 5 + i // 7) % len(STATUS_CYCLE)]
         county, insurer = COUNTIES[i % 3], (i // 3) % len(insurers)
         product, year = PRODUCTS[(i // 18) % 4], 2026 if i % 10 < 8 else 2025
@@ -108,7 +109,7 @@ def _build() -> World:
 
 @pytest.fixture(scope="module")
 def world(app):
-    yield from module_world(app, _build)
+    yield from module_world(app, build_claims)
 
 
 @pytest.fixture(scope="module")
