@@ -10,6 +10,7 @@ from agri_insurance.auth.models import User
 from agri_insurance.clock import utcnow
 from agri_insurance.extensions import db
 from agri_insurance.forms_util import commit_or_flash, safe_next
+from agri_insurance.paging import ListFilters, Option, options, paginate, text_matches
 from agri_insurance.reference.models import Insurer, Region, RegionLevel
 from agri_insurance.roles import Role
 
@@ -85,12 +86,29 @@ def _user_form(**kwargs) -> UserForm:
 @bp.get("/admin/users")
 @roles_required(Role.ADMIN)
 def users():
-    role = request.args.get("role") or None
-    stmt = sa.select(User).order_by(User.role, User.username)
-    if role in {r.value for r in Role}:
-        stmt = stmt.where(User.role == Role(role))
-    return render_template("auth/users.html", users=db.session.scalars(stmt).all(), roles=list(Role),
-                           selected_role=role, now_utc=utcnow())
+    filters = ListFilters()
+    now = utcnow()
+    # a user's unit: its county (county bureaus) or its insurer, as "region-<id>" / "insurer-<id>"
+    county_units = [Option(f"region-{o.value}", o.label) for o in options(db.session.scalars(
+        sa.select(Region).where(Region.level == RegionLevel.COUNTY).order_by(Region.code)))]
+    insurer_units = [Option(f"insurer-{o.value}", o.label) for o in options(db.session.scalars(
+        sa.select(Insurer).order_by(Insurer.name)))]
+    states = [Option("active", _("正常")), Option("locked", _("已锁定")), Option("inactive", _("已停用"))]
+    stmt = sa.select(User)
+    if role := filters.choice("role", _("角色"), Role):
+        stmt = stmt.where(User.role == role)
+    if unit := filters.choice("unit", _("所属单位"), county_units + insurer_units):
+        kind, _dash, unit_id = unit.value.partition("-")
+        stmt = stmt.where((User.region_id if kind == "region" else User.insurer_id) == int(unit_id))
+    if state := filters.choice("state", _("状态"), states):
+        locked = sa.and_(User.locked_until.is_not(None), User.locked_until > now)
+        stmt = stmt.where({"active": sa.and_(User.active, sa.not_(locked)), "locked": sa.and_(User.active, locked),
+                           "inactive": sa.not_(User.active)}[state.value])
+    if text := filters.text("q"):
+        stmt = stmt.where(text_matches(text, User.username, User.display_name))
+    page = paginate(stmt.order_by(User.role, User.username, User.id), filters)
+    return render_template("auth/users.html", page=page, filters=filters, roles=list(Role), states=states,
+                           county_units=county_units, insurer_units=insurer_units, now_utc=now)
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
@@ -131,7 +149,7 @@ def toggle_active(user_id: int):
     activate = not user.active
     commit_or_flash(lambda: service.set_active(user, activate, current_user),
                     _("已启用 %(u)s", u=user.username) if activate else _("已停用 %(u)s", u=user.username))
-    return redirect(url_for("auth.users"))
+    return redirect(safe_next(request.args.get("next"), url_for("auth.users")))  # the list as it was filtered
 
 
 @bp.post("/admin/users/<int:user_id>/password")
@@ -144,4 +162,4 @@ def reset_password(user_id: int):
                         _("已重置 %(u)s 的密码，用户下次登录时须修改密码", u=user.username))
     else:
         flash(_("请填写新密码"), "danger")
-    return redirect(url_for("auth.users"))
+    return redirect(safe_next(request.args.get("next"), url_for("auth.users")))  # the list as it was filtered

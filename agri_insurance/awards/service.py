@@ -170,6 +170,11 @@ def result_visible(rnd: SelectionRound, user) -> bool:
     return user.role in BUREAU or rnd.status in PUBLISHED_STATES
 
 
+def result_visible_clause(user):
+    """`result_visible` as a WHERE clause on rounds, for the list of results."""
+    return sa.true() if user.role in BUREAU else SelectionRound.status.in_(PUBLISHED_STATES)
+
+
 def is_bidder(rnd: SelectionRound, user) -> bool:
     return user.role is Role.INSURER and any(i.id == user.insurer_id for i in bidders(rnd))
 

@@ -12,10 +12,12 @@ from agri_insurance.awards.forms import AnswerForm, HolidayForm, ObjectionForm
 from agri_insurance.awards.models import PUBLISHED_STATES, Award, Holiday, Objection
 from agri_insurance.extensions import db
 from agri_insurance.forms_util import commit_or_flash
+from agri_insurance.paging import ListFilters, paginate
 from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import download
+from agri_insurance.tenders import lists as round_lists
 from agri_insurance.tenders import service as tenders
-from agri_insurance.tenders.models import SelectionRound
+from agri_insurance.tenders.models import RoundStatus, SelectionRound
 
 bp = Blueprint("awards", __name__, url_prefix="/awards")
 BUREAU = (Role.ADMIN, Role.CITY_AGRI)
@@ -36,11 +38,13 @@ def _visible_result(rnd: SelectionRound) -> bool:
 @bp.get("/")
 @roles_required(*ALL_ROLES)
 def rounds():
-    stmt = (sa.select(SelectionRound).where(SelectionRound.id.in_(sa.select(Award.round_id)),
-                                            SelectionRound.visible_to(current_user))
-            .order_by(SelectionRound.term_start_year.desc(), SelectionRound.id.desc()))
-    visible = [r for r in db.session.scalars(stmt) if _visible_result(r)]
-    return render_template("awards/rounds.html", rounds=visible)
+    filters = ListFilters()
+    stmt = (sa.select(SelectionRound)
+            .where(SelectionRound.id.in_(sa.select(Award.round_id)), SelectionRound.visible_to(current_user),
+                   service.result_visible_clause(current_user), *round_lists.round_filter_clauses(filters))
+            .order_by(*round_lists.NEWEST_FIRST))
+    return render_template("awards/rounds.html", page=paginate(stmt, filters), filters=filters,
+                           statuses=list(RoundStatus))
 
 
 @bp.get("/rounds/<int:round_id>")

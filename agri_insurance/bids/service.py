@@ -465,8 +465,12 @@ def open_bids(rnd: SelectionRound, actor) -> BidOpening:
 
 def opened_bids(rnd: SelectionRound) -> list[Bid]:
     """The bids that were opened, for evaluation (only after the opening; empty before)."""
-    if not rnd.bids_opened:
-        return []
-    opening = opening_of(rnd)
+    return list(db.session.scalars(opened_bids_statement(rnd)))
+
+
+def opened_bids_statement(rnd: SelectionRound) -> sa.Select:
+    """The SELECT of the bids that were opened, by id (matching nothing before the opening), for a page to filter
+    and page."""
+    opening = opening_of(rnd) if rnd.bids_opened else None
     ids = [e["bid_id"] for e in (opening.entries if opening else [])]
-    return list(db.session.scalars(sa.select(Bid).where(Bid.id.in_(ids)).order_by(Bid.id)))
+    return sa.select(Bid).where(Bid.id.in_(ids)).order_by(Bid.id)

@@ -6,17 +6,20 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
 
 from agri_insurance import storage
 from agri_insurance.access import roles_required, scoped_get_or_404
 from agri_insurance.bids import exports, service
 from agri_insurance.bids.forms import AttachmentForm, BidForm, BidUploadForm
-from agri_insurance.bids.models import Bid, BidAttachment, BidReceipt
+from agri_insurance.bids.models import Bid, BidAttachment, BidReceipt, BidStatus
 from agri_insurance.extensions import db
 from agri_insurance.forms_util import commit_or_flash
+from agri_insurance.paging import ListFilters, options, paginate, text_matches
+from agri_insurance.reference.models import Insurer
 from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import download, xlsx_download
-from agri_insurance.tenders.models import RoundStatus, SelectionRound
+from agri_insurance.tenders.models import Lot, RoundStatus, SelectionRound
 
 bp = Blueprint("bids", __name__, url_prefix="/bids")
 INSURER = (Role.INSURER,)
@@ -41,11 +44,21 @@ def _back(bid: Bid):
 @bp.get("/")
 @roles_required(*INSURER)
 def my_bids():
+    """The rounds open for bids (few at a time) with the insurer's bid in each, and every bid it made (paged)."""
     open_rounds = db.session.scalars(sa.select(SelectionRound).where(
         SelectionRound.status == RoundStatus.OPEN).order_by(SelectionRound.bid_deadline)).all()
-    bids = db.session.scalars(sa.select(Bid).where(Bid.visible_to(current_user)).order_by(Bid.id.desc())).all()
-    by_round = {b.round_id: b for b in bids}
-    return render_template("bids/my_bids.html", open_rounds=open_rounds, bids=bids, by_round=by_round)
+    by_round = {b.round_id: b for b in db.session.scalars(sa.select(Bid).where(
+        Bid.visible_to(current_user), Bid.round_id.in_([r.id for r in open_rounds])))}
+    filters = ListFilters()
+    stmt = sa.select(Bid).where(Bid.visible_to(current_user)).options(joinedload(Bid.round))
+    if status := filters.choice("status", _("状态"), BidStatus):
+        stmt = stmt.where(Bid.status == status)
+    if text := filters.text("q"):
+        stmt = stmt.where(Bid.round_id.in_(sa.select(SelectionRound.id).where(
+            text_matches(text, SelectionRound.name))))
+    page = paginate(stmt.order_by(Bid.id.desc()), filters)
+    return render_template("bids/my_bids.html", open_rounds=open_rounds, page=page, filters=filters,
+                           statuses=list(BidStatus), by_round=by_round)
 
 
 @bp.post("/rounds/<int:round_id>/start")
@@ -233,10 +246,19 @@ def import_bid(bid_id: int):
 @bp.get("/rounds/<int:round_id>")
 @roles_required(*BUREAU)
 def round_bids(round_id: int):
-    """Before the opening only the number of submitted bids; afterwards the opened bids."""
+    """Before the opening only the number of submitted bids; afterwards the opened bids (filtered, paged)."""
     rnd = _round(round_id)
+    filters = ListFilters()
+    lots = options(rnd.lots, label=lambda lot: f"{lot.code} {lot.name}")
+    stmt = service.opened_bids_statement(rnd).options(selectinload(Bid.lots))
+    if text := filters.text("q"):
+        stmt = stmt.where(Bid.insurer_id.in_(sa.select(Insurer.id).where(
+            text_matches(text, Insurer.name, Insurer.short_name))))
+    if lot_id := filters.record_id("lot_id", _("投标标段"), lots):
+        stmt = stmt.where(Bid.lots.any(Lot.id == lot_id))
     return render_template("bids/round_bids.html", rnd=rnd, count=service.submitted_count(rnd),
-                           bids=service.opened_bids(rnd), opening=service.opening_of(rnd))
+                           page=paginate(stmt, filters), filters=filters, lots=lots,
+                           opening=service.opening_of(rnd))
 
 
 @bp.post("/rounds/<int:round_id>/open")

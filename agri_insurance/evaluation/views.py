@@ -34,8 +34,10 @@ from agri_insurance.evaluation.models import (
 )
 from agri_insurance.extensions import db
 from agri_insurance.forms_util import commit_or_flash
+from agri_insurance.paging import ListFilters, paginate
 from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import download, xlsx_download
+from agri_insurance.tenders import lists as round_lists
 from agri_insurance.tenders import service as tenders
 from agri_insurance.tenders.models import RoundStatus, SelectionRound
 
@@ -58,11 +60,13 @@ def rounds():
             PanelMember.user_id == current_user.id)))
     elif current_user.role is Role.INSURER:
         stmt = stmt.where(SelectionRound.id.in_(sa.select(Bid.round_id).where(Bid.visible_to(current_user))))
-    rows = db.session.scalars(stmt.order_by(SelectionRound.term_start_year.desc(), SelectionRound.id.desc())).all()
+    filters = ListFilters()
+    page = paginate(stmt.where(*round_lists.round_filter_clauses(filters)).order_by(*round_lists.NEWEST_FIRST),
+                    filters)
     panels = {p.round_id: p for p in db.session.scalars(sa.select(EvaluationPanel).where(
-        EvaluationPanel.round_id.in_([r.id for r in rows])))}
-    return render_template("evaluation/rounds.html", rounds=rows, panels=panels,
-                           links={r.id: service.round_links(r, current_user) for r in rows})
+        EvaluationPanel.round_id.in_([r.id for r in page.items])))}
+    return render_template("evaluation/rounds.html", page=page, filters=filters, statuses=list(RoundStatus),
+                           panels=panels, links={r.id: service.round_links(r, current_user) for r in page.items})
 
 
 # --- the scoring scheme --------------------------------------------------------------------------------------

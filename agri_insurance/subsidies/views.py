@@ -11,10 +11,11 @@ from agri_insurance.actions import parts_for
 from agri_insurance.audit.models import AuditEntry
 from agri_insurance.extensions import db
 from agri_insurance.forms_util import commit_or_flash, int_arg
+from agri_insurance.paging import ListFilters, paginate
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel
 from agri_insurance.roles import CITY_ROLES, Role
 from agri_insurance.spreadsheets import xlsx_download
-from agri_insurance.subsidies import exports, service
+from agri_insurance.subsidies import exports, lists, service
 from agri_insurance.subsidies.forms import (
     AssignmentForm,
     BudgetForm,
@@ -24,7 +25,6 @@ from agri_insurance.subsidies.forms import (
     VerifyForm,
 )
 from agri_insurance.subsidies.models import (
-    ClaimStatus,
     ShareLevel,
     SubsidyClaim,
     UnderwritingAssignment,
@@ -57,16 +57,13 @@ def _year_arg() -> int:
 @bp.get("/claims")
 @roles_required(*CLAIM_READERS)
 def claims():
-    stmt = sa.select(SubsidyClaim).where(scope_clause(SubsidyClaim, current_user))
-    status = request.args.get("status")
-    if status in {s.value for s in ClaimStatus}:
-        stmt = stmt.where(SubsidyClaim.status == ClaimStatus(status))
-    year = request.args.get("year", type=int_arg)
-    if year:
-        stmt = stmt.where(SubsidyClaim.year == year)
-    rows = db.session.scalars(stmt.order_by(SubsidyClaim.id.desc())).all()
-    return render_template("subsidies/claims.html", claims=rows, statuses=list(ClaimStatus), selected=status,
-                           year=year, actions=service.list_actions(current_user, year))
+    filters = ListFilters()
+    chosen = lists.read_claim_filters(filters, current_user)
+    stmt = (sa.select(SubsidyClaim).where(scope_clause(SubsidyClaim, current_user), *chosen.clauses())
+            .order_by(SubsidyClaim.id.desc()))
+    page = paginate(stmt, filters, sums={"premium": "total_premium"})
+    return render_template("subsidies/claims.html", page=page, filters=filters, chosen=chosen,
+                           actions=service.list_actions(current_user, chosen.year))
 
 
 def _page_parts(claim: SubsidyClaim | None, page: str) -> dict[str, list]:
@@ -261,36 +258,41 @@ def overdue():
     return render_template("subsidies/overdue.html", items=items, today=clock.local_today())
 
 
-def _ledger_scope():
-    """(region_id, title) of the ledger asked for; county users always get their own county."""
+def _ledger_filters(filters: ListFilters) -> tuple[lists.ClaimFilters, str]:
+    """The ledger's filters (a year always: this year unless another is asked for) and its title's name: a
+    county user's own county, else the county chosen, else the city."""
+    chosen = lists.read_claim_filters(filters, current_user, statuses=service.REPORTED)
+    chosen.year = chosen.year or clock.local_today().year
     if current_user.role.needs_county:
-        return current_user.region_id, current_user.region.label
-    region_id = request.args.get("region_id", type=int_arg)
-    region = db.session.get(Region, region_id) if region_id else None
-    if region is None or region.level is not RegionLevel.COUNTY:
-        return None, _("上饶市")
-    return region.id, region.label
+        return chosen, current_user.region.label
+    return chosen, chosen.county_label or _("上饶市")
+
+
+def _ledger_clauses(chosen: lists.ClaimFilters) -> list:
+    return [scope_clause(SubsidyClaim, current_user), SubsidyClaim.status.in_(service.REPORTED), *chosen.clauses()]
 
 
 @bp.get("/ledger")
 @roles_required(*BUDGET_ROLES)
 def ledger():
-    year = _year_arg()
-    region_id, name = _ledger_scope()
-    lines, totals = service.ledger(service.claims_for_report(scope_clause(SubsidyClaim, current_user), year,
-                                                             region_id))
-    return render_template("subsidies/ledger.html", lines=lines, totals=totals, year=year, region_id=region_id,
-                           name=name,
-                           counties=_counties() if current_user.role in CITY_ROLES else [])
+    filters = ListFilters()
+    chosen, name = _ledger_filters(filters)
+    page = paginate(lists.ledger_statement(_ledger_clauses(chosen)), filters, scalars=False,
+                    sums={"premium": "total_premium", "due": "due", "paid": "paid"})
+    page.items = [service.LedgerLine(claim, due, paid) for claim, due, paid in page.items]
+    page.totals["outstanding"] = page.totals["due"] - page.totals["paid"]
+    return render_template("subsidies/ledger.html", page=page, filters=filters, chosen=chosen, name=name,
+                           year=chosen.year,
+                           download_url=url_for(".ledger_xlsx", **{**filters.kept, "year": chosen.year}))
 
 
 @bp.get("/ledger.xlsx")
 @roles_required(*BUDGET_ROLES)
 def ledger_xlsx():
-    year = _year_arg()
-    region_id, name = _ledger_scope()
-    rows = service.claims_for_report(scope_clause(SubsidyClaim, current_user), year, region_id)
-    title = _("%(name)s %(year)s年度农业保险保费补贴台账", name=name, year=year)
+    """The ledger as shown (the same filters), every row."""
+    chosen, name = _ledger_filters(ListFilters())
+    rows = service.claims_for_report(sa.and_(*_ledger_clauses(chosen)), chosen.year)
+    title = _("%(name)s %(year)s年度农业保险保费补贴台账", name=name, year=chosen.year)
     return xlsx_download(exports.ledger_workbook(rows, title), f"{title}.xlsx")
 
 

@@ -8,10 +8,11 @@ from agri_insurance import clock, storage
 from agri_insurance.access import ALL_ROLES, roles_required, scoped_get_or_404
 from agri_insurance.extensions import db
 from agri_insurance.forms_util import commit_or_flash
+from agri_insurance.paging import ListFilters, paginate
 from agri_insurance.reference.models import Product, Region, RegionLevel
 from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import xlsx_download
-from agri_insurance.tenders import exports, service
+from agri_insurance.tenders import exports, lists, service
 from agri_insurance.tenders.forms import (
     CancelForm,
     ExceptionForm,
@@ -20,7 +21,13 @@ from agri_insurance.tenders.forms import (
     RoundForm,
     UploadForm,
 )
-from agri_insurance.tenders.models import MIN_NOTICE_WORKING_DAYS, CountyException, Lot, SelectionRound
+from agri_insurance.tenders.models import (
+    MIN_NOTICE_WORKING_DAYS,
+    CountyException,
+    Lot,
+    RoundStatus,
+    SelectionRound,
+)
 
 bp = Blueprint("tenders", __name__, url_prefix="/tenders")
 MANAGERS = (Role.CITY_AGRI,)
@@ -43,10 +50,12 @@ def _round(round_id: int) -> SelectionRound:
 @bp.get("/")
 @roles_required(*ALL_ROLES)
 def rounds():
-    stmt = sa.select(SelectionRound).where(SelectionRound.visible_to(current_user)).order_by(
-        SelectionRound.term_start_year.desc(), SelectionRound.id.desc())
-    return render_template("tenders/rounds.html", rounds=db.session.scalars(stmt).all(),
-                           actions=service.list_actions(current_user))
+    filters = ListFilters()
+    stmt = (sa.select(SelectionRound, lists.lot_count())
+            .where(SelectionRound.visible_to(current_user), *lists.round_filter_clauses(filters))
+            .order_by(*lists.NEWEST_FIRST))
+    return render_template("tenders/rounds.html", page=paginate(stmt, filters, scalars=False), filters=filters,
+                           statuses=list(RoundStatus), actions=service.list_actions(current_user))
 
 
 def _round_data(form: RoundForm) -> dict:
