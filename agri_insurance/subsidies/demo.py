@@ -44,6 +44,7 @@ CLAIMS = (
 )
 RATE = Decimal("5")
 CLAIM_YEARS = sorted({year for _c, _p, _i, year, *_rest in CLAIMS})
+OPINION = "经核验，承保清单与申请一致，承保数量、保费和农户自缴保费无误，同意拨付补贴。"
 
 
 def _insurer_users(insurers: list[Insurer]) -> list[User]:
@@ -102,7 +103,7 @@ def load_demo_subsidies(insurer_names: list[str],
         if state == "submitted":
             continue
         verifier = county_agri if code == "361128" else verifiers.setdefault(code, _county_user(region, "agri"))
-        service.verify_claim(claim, verifier, confirm_over_budget=True, flags_reviewed=True)
+        service.verify_claim(claim, verifier, OPINION, confirm_over_budget=True, flags_reviewed=True)
         claim.verified_at = utcnow() - timedelta(days=days_ago)   # demo history: some payments are late
         if state in ("paying", "settled"):
             payer = county_finance if code == "361128" else verifiers.setdefault(

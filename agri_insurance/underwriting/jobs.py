@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from flask import current_app, url_for
@@ -11,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
 from agri_insurance.jobs.context import JobContext
+from agri_insurance.jobs.models import Job
 from agri_insurance.jobs.registry import job_handler
 from agri_insurance.subsidies.models import SubsidyClaim
 from agri_insurance.underwriting import service
@@ -29,16 +31,31 @@ def export_path(job_id: int) -> Path:
 
 
 def _list_page(params: dict) -> str:
+    """The page an import was started from: the claim's list, or the form of a new claim from a list."""
+    if params.get("claim_id") is None:
+        return url_for("underwriting.new_claim_from_list")
     return url_for("underwriting.list_detail", claim_id=params["claim_id"])
 
 
+def new_claim_params(data: dict) -> dict:
+    """The choices of a new claim from its list (subsidies.check_claim_from_list), as the job's params keep them."""
+    return {key: (str(value) if isinstance(value, Decimal) else value) for key, value in data.items()}
+
+
 @job_handler(IMPORT_KIND, label=_l("导入承保清单"), page=_list_page)
-def import_list_job(ctx: JobContext, claim_id: int, path: str, filename: str) -> dict:
-    claim = db.session.get(SubsidyClaim, claim_id)
+def import_list_job(ctx: JobContext, path: str, filename: str, claim_id: int | None = None,
+                    new_claim: dict | None = None) -> dict:
+    """The list of a claim (`claim_id`), or a new claim and its list (`new_claim`: its county, product, year,
+    period and rate; the figures come from the list)."""
     upload = Path(path)
     try:
-        outcome = service.import_list(claim, upload, filename, ctx.actor, progress=ctx.progress,
-                                      total_bytes=upload.stat().st_size)
+        if new_claim is not None:
+            data = {**new_claim, "premium_rate": Decimal(new_claim["premium_rate"])}
+            outcome = service.import_new_claim(data, upload, filename, ctx.actor, progress=ctx.progress,
+                                               total_bytes=upload.stat().st_size)
+        else:
+            outcome = service.import_list(db.session.get(SubsidyClaim, claim_id), upload, filename, ctx.actor,
+                                          progress=ctx.progress, total_bytes=upload.stat().st_size)
     except service.ListHasErrors as e:
         write_error_report(e.findings, report_path(ctx.job_id))
         raise
@@ -47,9 +64,16 @@ def import_list_job(ctx: JobContext, claim_id: int, path: str, filename: str) ->
     lst = outcome.list
     summary = _("已导入 %(rows)s 行（%(households)s 户），标记 %(flags)s 处", rows=lst.rows, households=lst.households,
                 flags=lst.flag_count)
-    if not outcome.reconciled:
-        summary += _("；清单与申请不一致，请修改后再提交")
-    return {"summary": summary, "redirect": _list_page({"claim_id": claim_id}), "rows": lst.rows,
+    if new_claim is not None:
+        # the job is about the claim it created from now on (its list page shows this import as its last)
+        db.session.get(Job, ctx.job_id).subject_id = lst.claim_id
+        summary = _("已按承保清单新建补贴申请 #%(id)s（草稿），核对无误后请提交。", id=lst.claim_id) + summary
+        redirect = url_for("subsidies.claim_detail", claim_id=lst.claim_id)
+    else:
+        redirect = _list_page({"claim_id": claim_id})
+        if not outcome.reconciled:
+            summary += _("；清单与申请不一致，请修改后再提交")
+    return {"summary": summary, "redirect": redirect, "rows": lst.rows, "claim_id": lst.claim_id,
             "normalised_cells": outcome.normalised_cells, "reconciled": outcome.reconciled}
 
 
