@@ -48,6 +48,11 @@ def import_list_job(ctx: JobContext, path: str, filename: str, claim_id: int | N
     """The list of a claim (`claim_id`), or a new claim and its list (`new_claim`: its county, product, year,
     period and rate; the figures come from the list)."""
     upload = Path(path)
+    # An error report left under this job's number (a database restored or reset, its ids counted again) must not
+    # be shown as this job's: a failure other than the file's errors writes none.
+    report = report_path(ctx.job_id)
+    report.unlink(missing_ok=True)
+    report.with_suffix(".json").unlink(missing_ok=True)
     try:
         if new_claim is not None:
             data = {**new_claim, "premium_rate": Decimal(new_claim["premium_rate"])}

@@ -114,13 +114,22 @@ def test_list_totals_that_break_a_claims_rules_create_nothing(world, login, db):
     job = run(client, rows(10, farmer="0.00"))                  # farmers paid nothing: the scheme says 20 %
     assert job.status.value == "failed"
     assert "按清单合计新建申请未成功" in job.error and "农户自缴保费应为 100.00 元" in job.error
+    # a report left on disk under the next job's number (ids counted again after a reset) is not this job's
+    from agri_insurance.underwriting.exports import write_error_report
+    from agri_insurance.underwriting.jobs import report_path
+    from agri_insurance.underwriting.parsing import Findings
+
+    stale = Findings()
+    stale.add(9, "村", "旧报告")
+    write_error_report(stale, report_path(db.session.scalar(sa.select(sa.func.max(Job.id))) + 1))
     job = run(client, rows(10), rate="6")                       # 500.00 is not 6 % of 10,000.00
     assert job.status.value == "failed" and "保险金额×费率" in job.error
     # neither the claim, nor its list, nor a trace of either in the audit log
     assert count(db, SubsidyClaim) == 0 and count(db, UnderwritingList) == 0 and count(db, UnderwritingRow) == 0
     assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id)).where(
         AuditEntry.object_type == "SubsidyClaim")) == 0
-    assert "按清单合计新建申请未成功" in read_text(client.get(URL))
+    page = read_text(client.get(URL))
+    assert "按清单合计新建申请未成功" in page and "保险金额×费率" in page and "旧报告" not in page
     assert run(client, rows(10)).status.value == "done"
     assert "未成功" not in read_text(client.get(URL))       # the last attempt succeeded: no old failure shown
 
