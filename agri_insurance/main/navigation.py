@@ -44,6 +44,7 @@ MENU = (
         NavItem(_l("补贴申请"), "subsidies.claims", SUBSIDY_READERS),
         NavItem(_l("逾期未付"), "subsidies.overdue", SUBSIDY_READERS),
         NavItem(_l("补贴台账"), "subsidies.ledger", SUBSIDY_OFFICIALS),
+        NavItem(_l("拨付清单"), "subsidies.payment_list", SUBSIDY_OFFICIALS),
         NavItem(_l("补贴概览"), "subsidies.overview", SUBSIDY_OFFICIALS),
         NavItem(_l("补贴预算"), "subsidies.budgets", SUBSIDY_OFFICIALS),
         NavItem(_l("承保安排"), "subsidies.assignments", SUBSIDY_READERS),

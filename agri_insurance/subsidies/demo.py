@@ -7,9 +7,10 @@ composes this module with underwriting's demo; subsidies knows nothing of underw
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 import sqlalchemy as sa
 
@@ -20,7 +21,7 @@ from agri_insurance.extensions import db
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel
 from agri_insurance.roles import Role
 from agri_insurance.subsidies import service
-from agri_insurance.subsidies.models import ShareLevel, SubsidyClaim
+from agri_insurance.subsidies.models import Budget, ShareLevel, SubsidyClaim
 
 # (county code, product code, insurer index in demo.INSURERS)
 ASSIGNMENTS = (
@@ -44,6 +45,12 @@ CLAIMS = (
 )
 RATE = Decimal("5")
 CLAIM_YEARS = sorted({year for _c, _p, _i, year, *_rest in CLAIMS})
+OPINION = "经核验，承保清单与申请一致，承保数量、保费和农户自缴保费无误，同意拨付补贴。"
+# Budgets: half as much again as the demo claims' shares need, in whole 100,000 yuan, and at least 500,000 yuan for
+# each level (the city, every county with an underwriting assignment), so the demo claims verify without a budget
+# warning; a bureau sees how much is left on its budget page.
+BUDGET_STEP = Decimal("100000")
+BUDGET_FLOOR = Decimal("500000.00")
 
 
 def _insurer_users(insurers: list[Insurer]) -> list[User]:
@@ -78,6 +85,7 @@ def load_demo_subsidies(insurer_names: list[str],
                 service.save_assignment({"insurer_id": insurers[index].id, "region_id": counties[code].id,
                                          "product_id": products[product].id, "start_year": year, "end_year": year,
                                          "notes": "演示数据"}, None)
+    _load_budgets(counties, products)
     verifiers = {}
     county_agri = db.session.scalar(sa.select(User).where(User.username == "county_agri"))
     city_finance = db.session.scalar(sa.select(User).where(User.username == "city_finance"))
@@ -102,7 +110,7 @@ def load_demo_subsidies(insurer_names: list[str],
         if state == "submitted":
             continue
         verifier = county_agri if code == "361128" else verifiers.setdefault(code, _county_user(region, "agri"))
-        service.verify_claim(claim, verifier, confirm_over_budget=True, flags_reviewed=True)
+        service.verify_claim(claim, verifier, OPINION, flags_reviewed=True)
         claim.verified_at = utcnow() - timedelta(days=days_ago)   # demo history: some payments are late
         if state in ("paying", "settled"):
             payer = county_finance if code == "361128" else verifiers.setdefault(
@@ -118,6 +126,27 @@ def load_demo_subsidies(insurer_names: list[str],
                                             f"SC-{claim.id:04d}-{level.value}", city_finance)
     db.session.flush()
     return created
+
+
+def _load_budgets(counties: dict[str, Region], products: dict[str, Product]) -> None:
+    """Each demo year's budget of the city and of every county an insurer underwrites in (where none is set)."""
+    admin = db.session.scalar(sa.select(User).where(User.username == "admin"))
+    city = db.session.scalar(sa.select(Region).where(Region.level == RegionLevel.CITY))
+    needs: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    for code, product, _index, year, _period, premium, _state, _days in CLAIMS:
+        scheme = service.applicable_scheme(products[product].id, counties[code].id, year)
+        amounts = service.split_premium(Decimal(premium), service.scheme_pcts(scheme))
+        needs[(year, code)] += amounts[ShareLevel.COUNTY]
+        needs[(year, city.code)] += amounts[ShareLevel.CITY]
+    regions = [city, *sorted({counties[code] for code, _p, _i in ASSIGNMENTS}, key=lambda r: r.code)]
+    existing = {(b.year, b.region_id) for b in db.session.scalars(sa.select(Budget))}
+    for year in CLAIM_YEARS:
+        for region in regions:
+            if (year, region.id) in existing:
+                continue
+            need = needs[(year, region.code)] * 3 / 2
+            amount = max(BUDGET_FLOOR, (need / BUDGET_STEP).to_integral_value(ROUND_CEILING) * BUDGET_STEP)
+            service.save_budget(year, region, amount.quantize(Decimal("0.01")), admin)
 
 
 def _county_user(region: Region, kind: str) -> User:

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from agri_insurance import clock
 from agri_insurance.spreadsheets import MONEY_FORMAT, put_text, write_table
 from agri_insurance.subsidies.models import GOVERNMENT_LEVELS, ShareLevel, SubsidyClaim
 
@@ -51,3 +52,42 @@ def ledger_workbook(claims: list[SubsidyClaim], title: str) -> Workbook:
         cell.number_format = MONEY_FORMAT
         cell.font = Font(bold=True)
     return wb
+
+
+def _payments_text(line) -> str:
+    return "\n".join(f"{p.paid_on.isoformat()} {p.voucher_no} {p.amount:,.2f}" for p in line.payments)
+
+
+def payment_list_workbook(plist, title: str) -> Workbook:
+    """A finance bureau's payment list (service.payment_list): one row per share with its payments, a bold totals
+    row; a second sheet sums it up by insurer (the bureau pays each insurer)."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = _("拨付清单")[:31]
+    put_text(ws, 1, 1, title).font = Font(bold=True, size=14)
+    headers = [_("申请编号"), _("承保机构"), _("县（市、区）"), _("险种"), _("申请期间"), _("级次"), _("核验日期"),
+               _("拨付期限"), _("应付（元）"), _("已付（元）"), _("未付（元）"), _("逾期天数"), _("拨付记录")]
+    money_cols = [9, 10, 11]
+    rows = ([line.claim.id, line.claim.insurer.short_name, line.claim.region.label, line.claim.product.label,
+             line.claim.period, line.share.level.label, clock.to_local(line.claim.verified_at).date(),
+             line.claim.due_date, line.share.amount, line.share.paid, line.share.outstanding,
+             line.days_overdue or None, _payments_text(line)] for line in plist.lines)
+    last = write_table(ws, headers, rows, money_columns=money_cols, start_row=3,
+                       widths={2: 14, 3: 12, 4: 12, 5: 16, 13: 48})
+    _totals_row(ws, last + 1, money_cols, (plist.total.due, plist.total.paid, plist.total.outstanding))
+
+    summary = wb.create_sheet(_("按承保机构汇总")[:31])
+    put_text(summary, 1, 1, title).font = Font(bold=True, size=14)
+    last = write_table(summary, [_("承保机构"), _("应付（元）"), _("已付（元）"), _("未付（元）")],
+                       ([insurer.short_name, t.due, t.paid, t.outstanding] for insurer, t in plist.by_insurer),
+                       money_columns=[2, 3, 4], start_row=3, widths={1: 24})
+    _totals_row(summary, last + 1, [2, 3, 4], (plist.total.due, plist.total.paid, plist.total.outstanding))
+    return wb
+
+
+def _totals_row(ws, row: int, columns: list[int], amounts) -> None:
+    ws.cell(row=row, column=1, value=_("合计")).font = Font(bold=True)
+    for col, amount in zip(columns, amounts, strict=True):
+        cell = ws.cell(row=row, column=col, value=amount)
+        cell.number_format = MONEY_FORMAT
+        cell.font = Font(bold=True)

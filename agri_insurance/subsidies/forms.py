@@ -21,10 +21,23 @@ def _money(label, **kwargs):
     return DecimalField(label, places=2, validators=[InputRequired(), finite_amount, NumberRange(min=0)], **kwargs)
 
 
-class ClaimForm(FlaskForm):
-    region_id = SelectField(_l("县（市、区）"), coerce=int, validators=[DataRequired()])
-    product_id = SelectField(_l("险种"), coerce=int, validators=[DataRequired()])
-    year = IntegerField(_l("年度"), validators=[DataRequired(), NumberRange(min=2000, max=2100)])
+class ScopeFields:
+    """County, product and year of a claim: the choices are the insurer's underwriting assignments
+    (service.claim_scopes). A value outside them is not refused by the select ("not a valid choice") but by the
+    service, with a message that says why (the insurer does not underwrite there)."""
+
+    region_id = SelectField(_l("县（市、区）"), coerce=int, validators=[DataRequired()], validate_choice=False)
+    product_id = SelectField(_l("险种"), coerce=int, validators=[DataRequired()], validate_choice=False)
+    year = SelectField(_l("年度"), coerce=int, validators=[DataRequired(), NumberRange(min=2000, max=2100)],
+                       validate_choice=False)
+
+    def set_scope_choices(self, scopes) -> None:
+        self.region_id.choices = choices([(r.id, r.label) for r in scopes.counties])
+        self.product_id.choices = choices([(p.id, with_note(p.label, p.unit)) for p in scopes.products])
+        self.year.choices = choices([(year, str(year)) for year in scopes.years])
+
+
+class ClaimForm(ScopeFields, FlaskForm):
     period = StringField(_l("申请期间"), validators=[DataRequired(), Length(max=30)],
                          description=_l("如 2026年第一季度、早稻季、全年"))
     quantity = _money(_l("承保数量"))
@@ -40,13 +53,15 @@ class ClaimForm(FlaskForm):
                              default=0)
     notes = TextAreaField(_l("备注"), validators=[Optional(), Length(max=2000)])
 
-    def __init__(self, *args, counties=(), products=(), **kwargs):
+    def __init__(self, *args, scopes=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.region_id.choices = choices([(r.id, r.label) for r in counties])
-        self.product_id.choices = choices([(p.id, with_note(p.label, p.unit)) for p in products])
+        if scopes is not None:
+            self.set_scope_choices(scopes)
 
 
 class VerifyForm(FlaskForm):
+    opinion = TextAreaField(_l("核验意见"), validators=[DataRequired(_l("核验须填写核验意见")), Length(max=2000)],
+                            description=_l("将打印在核验单上，如：经核验，承保清单与申请一致，同意拨付补贴。"))
     flags_reviewed = BooleanField(_l("已核查标记的行"))
     confirm_over_budget = BooleanField(_l("已知悉超出预算，仍确认核验"))
 

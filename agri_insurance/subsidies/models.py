@@ -115,6 +115,8 @@ class SubsidyClaim(db.Model):
         sa.CheckConstraint("status NOT IN ('verified', 'paying', 'settled') OR "
                            "(verified_by_id IS NOT NULL AND verified_at IS NOT NULL)", name="verified_has_verifier"),
         sa.CheckConstraint("status <> 'returned' OR returned_reason IS NOT NULL", name="returned_has_reason"),
+        sa.CheckConstraint("status NOT IN ('verified', 'paying', 'settled') OR verification_opinion IS NOT NULL",
+                           name="verified_has_opinion"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -143,6 +145,8 @@ class SubsidyClaim(db.Model):
     # setting do not move past due dates.
     due_days: Mapped[int | None]
     over_budget_confirmed: Mapped[bool] = mapped_column(default=False)
+    # What the county bureau found when it verified (核验意见): on the verification sheet it signs and seals.
+    verification_opinion: Mapped[str | None] = mapped_column(sa.Text)
     returned_reason: Mapped[str | None] = mapped_column(sa.Text)
     settled_at: Mapped[datetime | None]
 
@@ -153,6 +157,7 @@ class SubsidyClaim(db.Model):
     shares = relationship("ClaimShare", back_populates="claim", order_by="ClaimShare.id",
                           cascade="all, delete-orphan")
     payments = relationship("Payment", back_populates="claim", order_by="Payment.id")
+    verified_by = relationship("User", foreign_keys=[verified_by_id])
 
     @classmethod
     def visible_to(cls, user):
@@ -176,6 +181,11 @@ class SubsidyClaim(db.Model):
         if self.verified_at is None or self.due_days is None:
             return None
         return clock.days_after(self.verified_at, self.due_days)
+
+    @property
+    def was_submitted(self) -> bool:
+        """Sent to the county bureau (whatever happened since): it has a verification sheet."""
+        return self.submitted_at is not None
 
     @property
     def title(self) -> str:

@@ -51,6 +51,7 @@ from agri_insurance.subsidies.models import (
 )
 from agri_insurance.subsidies.signals import (
     claim_actions,
+    claim_list_actions,
     claim_scope_changing,
     claim_submitting,
     claim_verifying,
@@ -60,6 +61,7 @@ from agri_insurance.subsidies.signals import (
 
 HUNDRED = Decimal(100)
 ZERO = Decimal("0.00")
+OPINION_MAX = 2000  # characters of a verification opinion, as of a return's reason
 
 
 # --- shares ---------------------------------------------------------------------------------------
@@ -109,6 +111,35 @@ def may_claim(insurer_id: int, region_id: int, product_id: int, year: int) -> bo
         UnderwritingAssignment.product_id == product_id, UnderwritingAssignment.start_year <= year,
         UnderwritingAssignment.end_year >= year,
     ).limit(1)) is not None
+
+
+def holds_assignment_in(insurer_id: int, region_id: int) -> bool:
+    """Whether the insurer underwrites anything in the county, any year."""
+    return db.session.scalar(sa.select(UnderwritingAssignment.id).where(
+        UnderwritingAssignment.insurer_id == insurer_id, UnderwritingAssignment.region_id == region_id,
+    ).limit(1)) is not None
+
+
+@dataclass
+class ClaimScopes:
+    """What a claim form offers an insurer: the counties, products and years of its underwriting assignments,
+    and which combinations hold (`combos`: region id, product id, first and last year), for the page to narrow
+    the products to the county and year chosen."""
+
+    counties: list[Region]
+    products: list[Product]
+    years: list[int]
+    combos: list[tuple[int, int, int, int]]
+
+
+def claim_scopes(insurer_id: int) -> ClaimScopes:
+    assignments = db.session.scalars(sa.select(UnderwritingAssignment).where(
+        UnderwritingAssignment.insurer_id == insurer_id)).all()
+    counties = sorted({a.region for a in assignments}, key=lambda r: r.code)
+    products = sorted({a.product for a in assignments}, key=lambda p: (p.category.value, p.code))
+    years = sorted({year for a in assignments for year in range(a.start_year, a.end_year + 1)})
+    combos = sorted((a.region_id, a.product_id, a.start_year, a.end_year) for a in assignments)
+    return ClaimScopes(counties, products, years, combos)
 
 
 def save_assignment(data: dict[str, Any], actor) -> UnderwritingAssignment:
@@ -224,17 +255,22 @@ def available_actions(claim: SubsidyClaim, user) -> Actions:
     if payment_levels(claim, user):
         actions.append(Action("pay", _l("确认拨付"), "subsidies.add_payment", params, post=True, style="success",
                               element_id="confirm-payment", order=60))
+    if claim.was_submitted:   # anyone who may read the claim may print its sheet (the view checks who that is)
+        actions.append(Action("verification-sheet", _l("核验单"), "subsidies.verification_sheet", params,
+                              element_id="verification-sheet", order=80))
     return Actions([*actions, *claim_actions.collect(claim, user=user)])
 
 
 def list_actions(user, year: int | None = None) -> Actions:
-    """What `user` may start from the claims list: an insurer files a new claim and downloads its statement."""
-    if user.role is not Role.INSURER:
-        return Actions()
-    return Actions([
-        Action("statement", _l("下载对账单"), "subsidies.statement_xlsx", {"year": year or ""}, order=10),
-        Action("new", _l("新建申请"), "subsidies.new_claim", style="success", order=20),
-    ])
+    """What `user` may start from the claims list: an insurer files a new claim and downloads its statement; other
+    modules offer more (signals.claim_list_actions: underwriting's new claim from an underwriting list)."""
+    actions = []
+    if user.role is Role.INSURER:
+        actions += [
+            Action("statement", _l("下载对账单"), "subsidies.statement_xlsx", {"year": year or ""}, order=10),
+            Action("new", _l("新建申请"), "subsidies.new_claim", style="success", order=20),
+        ]
+    return Actions([*actions, *claim_list_actions.collect(None, user=user)])
 
 
 # --- claims -----------------------------------------------------------------------------------------
@@ -264,36 +300,7 @@ def save_claim(claim: SubsidyClaim | None, data: dict[str, Any], insurer: Insure
     if claim is not None:
         # an edit must not land on a claim submitted (or deleted) meanwhile from another tab
         claim = _lock_draft(claim, _("只有草稿可以修改"), actor)
-    data = {k: data.get(k) for k in CLAIM_FIELDS}
-    data["period"] = (data["period"] or "").strip()
-    require(data["period"], _("请填写申请期间"), "period")
-    product = db.session.get(Product, data["product_id"])
-    require(product is not None, _("请选择险种"), "product_id")
-    for key in MONEY_FIELDS:
-        require_amount(data[key], key)
-    require(data["quantity"] is not None and data["quantity"] > 0, _("承保数量必须大于0"), "quantity")
-    require(data["total_premium"] is not None and data["total_premium"] > 0, _("保费必须大于0"),
-            "total_premium")
-    require(data["sum_insured"] is not None and data["sum_insured"] > 0, _("保险金额必须大于0"), "sum_insured")
-    for key in ("sum_insured", "total_premium", "farmer_premium"):
-        require(data[key] is None or data[key] == to_fen(data[key]), _("最多两位小数"), key)
-    farmer = data["farmer_premium"]
-    require(farmer is not None and farmer >= 0, _("不能为负数"), "farmer_premium")
-    require(farmer <= data["total_premium"], _("农户自缴保费不能大于保费"), "farmer_premium")
-    expected = data["sum_insured"] * data["premium_rate"] / HUNDRED
-    require(abs(expected - data["total_premium"]) <= FEN,
-            _("保费应等于保险金额×费率（%(expected)s 元），相差不得超过1分", expected=f"{to_fen(expected):,.2f}"),
-            "total_premium")
-    require(may_claim(insurer.id, data["region_id"], product.id, data["year"]),
-            _("贵机构在该县（市、区）%(year)s年度不承保此险种，不能申请补贴", year=data["year"]), "product_id")
-    scheme, amounts = _scheme_and_shares(product.id, data["region_id"], data["year"], data["total_premium"], farmer)
-    duplicate = db.session.scalar(sa.select(SubsidyClaim.id).where(
-        SubsidyClaim.insurer_id == insurer.id, SubsidyClaim.region_id == data["region_id"],
-        SubsidyClaim.product_id == product.id, SubsidyClaim.year == data["year"],
-        SubsidyClaim.period == data["period"], SubsidyClaim.status != ClaimStatus.RETURNED,
-        SubsidyClaim.id != (claim.id if claim else -1)))
-    require(duplicate is None, _("该县、险种、期间已有补贴申请（编号 %(id)s），退回后才能重新申请", id=duplicate),
-            "period")
+    data, scheme, amounts = _checked_claim(data, insurer, claim)
 
     if claim is None:
         claim = SubsidyClaim(insurer_id=insurer.id, created_by_id=actor.id, status=ClaimStatus.DRAFT, **data)
@@ -317,6 +324,117 @@ def save_claim(claim: SubsidyClaim | None, data: dict[str, Any], insurer: Insure
     summary = _l("新建补贴申请：%(title)s", title=claim.title) if action == "claim.created" \
         else _l("修改补贴申请：%(title)s", title=claim.title)
     audit.record(actor, action, claim, summary, **details)
+    return claim
+
+
+def _checked_claim(data: dict[str, Any], insurer: Insurer, claim: SubsidyClaim | None
+                   ) -> tuple[dict[str, Any], SubsidyScheme, dict[ShareLevel, Decimal]]:
+    """Every rule a draft's figures obey (`claim`: the draft being edited, None for a new one): the claim's fields
+    (period trimmed), the scheme in force and the shares. DomainError naming the field otherwise."""
+    data = {k: data.get(k) for k in CLAIM_FIELDS}
+    data["period"] = (data["period"] or "").strip()
+    require(data["period"], _("请填写申请期间"), "period")
+    _require_scope(data, insurer)
+    product = db.session.get(Product, data["product_id"])
+    for key in MONEY_FIELDS:
+        require_amount(data[key], key)
+    require(data["quantity"] is not None and data["quantity"] > 0, _("承保数量必须大于0"), "quantity")
+    require(data["total_premium"] is not None and data["total_premium"] > 0, _("保费必须大于0"),
+            "total_premium")
+    require(data["sum_insured"] is not None and data["sum_insured"] > 0, _("保险金额必须大于0"), "sum_insured")
+    for key in ("sum_insured", "total_premium", "farmer_premium"):
+        require(data[key] is None or data[key] == to_fen(data[key]), _("最多两位小数"), key)
+    farmer = data["farmer_premium"]
+    require(farmer is not None and farmer >= 0, _("不能为负数"), "farmer_premium")
+    require(farmer <= data["total_premium"], _("农户自缴保费不能大于保费"), "farmer_premium")
+    expected = data["sum_insured"] * data["premium_rate"] / HUNDRED
+    require(abs(expected - data["total_premium"]) <= FEN,
+            _("保费应等于保险金额×费率（%(expected)s 元），相差不得超过1分", expected=f"{to_fen(expected):,.2f}"),
+            "total_premium")
+    scheme, amounts = _scheme_and_shares(product.id, data["region_id"], data["year"], data["total_premium"], farmer)
+    _require_free_period(data, insurer, claim)
+    return data, scheme, amounts
+
+
+def _require_scope(data: dict[str, Any], insurer: Insurer) -> None:
+    """The county, product and year are ones the insurer underwrites (its underwriting assignments): the form
+    offers no other, and a post naming another county is refused here, naming the field."""
+    require(data.get("region_id") is not None and holds_assignment_in(insurer.id, data["region_id"]),
+            _("贵机构在所选县（市、区）没有承保安排，只能为承保安排中的县（市、区）申请补贴"), "region_id")
+    require(data.get("product_id") is not None and db.session.get(Product, data["product_id"]) is not None,
+            _("请选择险种"), "product_id")
+    require(data.get("year") is not None and may_claim(insurer.id, data["region_id"], data["product_id"],
+                                                       data["year"]),
+            _("贵机构在该县（市、区）%(year)s年度不承保此险种，不能申请补贴", year=data.get("year")), "product_id")
+
+
+def _require_free_period(data: dict[str, Any], insurer: Insurer, claim: SubsidyClaim | None) -> None:
+    duplicate = db.session.scalar(sa.select(SubsidyClaim.id).where(
+        SubsidyClaim.insurer_id == insurer.id, SubsidyClaim.region_id == data["region_id"],
+        SubsidyClaim.product_id == data["product_id"], SubsidyClaim.year == data["year"],
+        SubsidyClaim.period == data["period"], SubsidyClaim.status != ClaimStatus.RETURNED,
+        SubsidyClaim.id != (claim.id if claim else -1)))
+    require(duplicate is None, _("该县、险种、期间已有补贴申请（编号 %(id)s），退回后才能重新申请", id=duplicate),
+            "period")
+
+
+# --- a claim whose figures come from its underwriting list ----------------------------------------------
+
+# Filled in by the list (its totals): the rest of a claim the insurer chooses or types.
+LIST_FIGURES = ("quantity", "sum_insured", "total_premium", "farmer_premium", "households", "list_rows")
+# What the draft holds while its list is read, in the same transaction: the database's checks accept it, no page
+# ever shows it (the transaction ends with the list's figures in its place, or rolls back with the list).
+_PLACEHOLDER = {"quantity": Decimal("1"), "sum_insured": Decimal("1.00"), "total_premium": Decimal("1.00"),
+                "farmer_premium": ZERO, "households": 0, "list_rows": 0}
+
+
+def check_claim_from_list(data: dict[str, Any], insurer: Insurer) -> dict[str, Any]:
+    """What a claim from its underwriting list can be checked for before the list is read (county, product and
+    year the insurer underwrites, a scheme in force, the period still free, the rate): the checked choices.
+    DomainError naming the field otherwise."""
+    data = {k: data.get(k) for k in ("region_id", "product_id", "year", "period", "premium_rate", "notes")}
+    data["period"] = (data["period"] or "").strip()
+    require(data["period"], _("请填写申请期间"), "period")
+    _require_scope(data, insurer)
+    rate = data["premium_rate"]
+    require_amount(rate, "premium_rate")
+    require(rate is not None and ZERO < rate <= HUNDRED, _("费率应大于0且不超过100"), "premium_rate")
+    require(applicable_scheme(data["product_id"], data["region_id"], data["year"]) is not None,
+            _("%(year)s年度尚无该险种的补贴方案", year=data["year"]), "year")
+    _require_free_period(data, insurer, None)
+    return data
+
+
+def start_claim_from_list(data: dict[str, Any], insurer: Insurer, actor) -> SubsidyClaim:
+    """The first half of a claim whose figures come from its underwriting list (underwriting imports the list
+    in the same transaction, then calls `complete_claim_from_list`): the choices checked, the draft added so the
+    list can belong to it. Its figures are a placeholder until then and nothing is audited: if the list fails,
+    the caller rolls back and the claim never existed. Caller commits."""
+    data = check_claim_from_list(data, insurer)
+    product = db.session.get(Product, data["product_id"])
+    claim = SubsidyClaim(insurer_id=insurer.id, created_by_id=actor.id, status=ClaimStatus.DRAFT,
+                         unit=product.unit, **data, **_PLACEHOLDER)
+    db.session.add(claim)
+    db.session.flush()
+    return claim
+
+
+def complete_claim_from_list(claim: SubsidyClaim, figures: dict[str, Any], actor) -> SubsidyClaim:
+    """The second half: the claim takes the list's totals (`figures`: LIST_FIGURES, as the list adds them up,
+    already to the fen) and every rule of a typed claim is checked on them; its shares are computed as for any
+    claim. Audited as the claim's creation. DomainError (the caller rolls back the claim and its list)."""
+    data = {**{k: getattr(claim, k) for k in CLAIM_FIELDS}, **{k: figures[k] for k in LIST_FIGURES}}
+    try:
+        data, scheme, amounts = _checked_claim(data, claim.insurer, claim)
+    except DomainError as e:
+        raise DomainError(_("按清单合计新建申请未成功，未保存任何数据：%(msg)s", msg=e.message), e.field) from e
+    for key in LIST_FIGURES:
+        setattr(claim, key, data[key])
+    claim.scheme_id = scheme.id
+    _set_shares(claim, scheme, amounts)
+    db.session.flush()
+    audit.record(actor, "claim.created", claim, _l("按承保清单新建补贴申请：%(title)s", title=claim.title),
+                 premium=claim.total_premium, from_list=True)
     return claim
 
 
@@ -449,9 +567,10 @@ def committed_amount(level: ShareLevel, year: int, region: Region) -> Decimal:
     return Decimal(db.session.scalar(stmt))
 
 
-def verify_claim(claim: SubsidyClaim, actor, confirm_over_budget: bool = False,
+def verify_claim(claim: SubsidyClaim, actor, opinion: str | None, confirm_over_budget: bool = False,
                  flags_reviewed: bool = False) -> list[BudgetCheck]:
-    """The county bureau verifies a submitted claim; payments then fall due (R7).
+    """The county bureau verifies a submitted claim, giving its opinion (核验意见, printed on the verification sheet
+    it signs and seals); payments then fall due (R7).
 
     Other modules check their part first (signals.claim_verifying): rows the underwriting list's cross-checks
     flagged (double insurance, household limit) must be looked at, and the verifier confirms having reviewed
@@ -460,6 +579,9 @@ def verify_claim(claim: SubsidyClaim, actor, confirm_over_budget: bool = False,
     claim = lock_for_update(claim)  # a verification and a return at once: the second sees the first's status
     require(may_move(claim, C.VERIFIED), _("只有已提交的申请可以核验"))
     require(claim.region_id == actor.region_id, _("只能核验本县的申请"))
+    opinion = (opinion or "").strip()
+    require(opinion, _("核验须填写核验意见"), "opinion")
+    require(len(opinion) <= OPINION_MAX, _("核验意见不能超过%(n)s个字", n=OPINION_MAX), "opinion")
     checked = claim_verifying.collect(claim, actor=actor, reviewed=flags_reviewed)
     checks = budget_checks(claim, lock=True)
     over = [c for c in checks if c.exceeds]
@@ -467,13 +589,13 @@ def verify_claim(claim: SubsidyClaim, actor, confirm_over_budget: bool = False,
         raise OverBudget(over)
     verifier_id = actor.id  # read before changing the claim: a lazy load here would autoflush half a change
     due_days = current_app.config["PAYMENT_DUE_DAYS"]
-    details = {"due_days": due_days, **dict(checked)}
+    details = {"due_days": due_days, "opinion": opinion, **dict(checked)}
     if over:
         details["over_budget"] = [{"region": c.region.code, "level": c.level.value, "budget": c.budget,
                                    "committed": c.committed, "claim": c.this_claim} for c in over]
     transition(claim, C.VERIFIED, actor, "claim.verified", _l("核验通过：%(t)s", t=claim.title),
                values={"verified_at": utcnow(), "verified_by_id": verifier_id, "due_days": due_days,
-                       "over_budget_confirmed": bool(over)}, **details)
+                       "over_budget_confirmed": bool(over), "verification_opinion": opinion}, **details)
     return checks
 
 
@@ -763,6 +885,101 @@ def payments_waiting(scope_clause, levels, today: date | None = None, limit: int
         .options(sa.orm.selectinload(SubsidyClaim.shares)).order_by(due_order(), SubsidyClaim.id)
         .limit(limit)).all() if due_claims and limit else []
     return PaymentsWaiting(overdue_shares or 0, overdue_claims or 0, worst, due_claims or 0, list(first_due))
+
+
+# --- a finance bureau's payment list --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FinanceBureau:
+    """A finance bureau as payer: a county's pays the county share of its county's claims; the city's pays the
+    city share and passes on the central and provincial shares of every claim (as payable_levels says)."""
+
+    region: Region
+
+    @property
+    def levels(self) -> tuple[ShareLevel, ...]:
+        if self.region.level is RegionLevel.CITY:
+            return (ShareLevel.CENTRAL, ShareLevel.PROVINCIAL, ShareLevel.CITY)
+        return (ShareLevel.COUNTY,)
+
+    @property
+    def name(self) -> str:
+        return _("%(region)s财政局", region=self.region.label)
+
+
+def finance_bureaus_for(user) -> list[FinanceBureau]:
+    """The bureaus whose payment list `user` may read: a county bureau's user its own county's; the city's users
+    and the administrator the city's and every county's (the city's first)."""
+    if user.role.needs_county:
+        return [FinanceBureau(user.region)] if user.region is not None else []
+    if user.role is Role.INSURER or user.role is Role.EXPERT:
+        return []
+    regions = db.session.scalars(sa.select(Region).where(Region.level.in_((RegionLevel.CITY, RegionLevel.COUNTY)))
+                                 .order_by(Region.level, Region.code)).all()
+    return [FinanceBureau(region) for region in regions]
+
+
+@dataclass
+class PaymentLine:
+    """One share a bureau pays on one verified claim, with its payments so far."""
+
+    claim: SubsidyClaim
+    share: ClaimShare
+    payments: list[Payment]
+    days_overdue: int   # 0 unless something is outstanding after the due date
+
+
+@dataclass
+class PaymentTotals:
+    due: Decimal = ZERO
+    paid: Decimal = ZERO
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.due - self.paid
+
+    def add(self, share: ClaimShare) -> None:
+        self.due += share.amount
+        self.paid += share.paid
+
+
+@dataclass
+class PaymentList:
+    """What a finance bureau paid and still owes on the year's verified claims: lines in the order of the
+    insurers it pays, totals by level, by insurer and overall."""
+
+    bureau: FinanceBureau
+    year: int
+    lines: list[PaymentLine]
+    by_level: dict[ShareLevel, PaymentTotals]
+    by_insurer: list[tuple[Insurer, PaymentTotals]]
+    total: PaymentTotals
+
+
+def payment_list(bureau: FinanceBureau, year: int, today: date | None = None) -> PaymentList:
+    today = today or clock.local_today()
+    stmt = (sa.select(SubsidyClaim).where(SubsidyClaim.year == year, SubsidyClaim.status.in_(COMMITTED))
+            .options(sa.orm.selectinload(SubsidyClaim.shares), sa.orm.selectinload(SubsidyClaim.payments))
+            .join(Insurer, Insurer.id == SubsidyClaim.insurer_id).join(Region, Region.id == SubsidyClaim.region_id)
+            .order_by(Insurer.short_name, Insurer.id, Region.code, SubsidyClaim.id))
+    if bureau.region.level is RegionLevel.COUNTY:
+        stmt = stmt.where(SubsidyClaim.region_id == bureau.region.id)
+    lines: list[PaymentLine] = []
+    by_level = {level: PaymentTotals() for level in bureau.levels}
+    by_insurer: dict[int, tuple[Insurer, PaymentTotals]] = {}
+    total = PaymentTotals()
+    for claim in db.session.scalars(stmt):
+        for level in bureau.levels:
+            share = claim.share(level)
+            if share is None or share.amount == 0:
+                continue   # a level with 0 % owes nothing: not a line to pay
+            due = claim.due_date
+            late = (today - due).days if share.outstanding > 0 and due is not None and today > due else 0
+            lines.append(PaymentLine(claim, share, [p for p in claim.payments if p.level is level], late))
+            by_level[level].add(share)
+            by_insurer.setdefault(claim.insurer_id, (claim.insurer, PaymentTotals()))[1].add(share)
+            total.add(share)
+    return PaymentList(bureau, year, lines, by_level, list(by_insurer.values()), total)
 
 
 # --- reports ------------------------------------------------------------------------------------------

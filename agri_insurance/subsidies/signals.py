@@ -40,3 +40,7 @@ draft_deleting = Announcement("claim-draft-deleting", "a draft is about to be de
 # "detail" for the claim's page, "form" for its edit form).
 claim_actions = Announcement("claim-actions", "the actions other modules offer on a claim to `user`")
 claim_page_parts = Announcement("claim-page-parts", "what other modules show on a claim's pages to `user`")
+
+# Collected: what other modules offer on the claims list (sender: None; keyword `user`), a list of
+# agri_insurance.actions.Action (underwriting: a new claim from an underwriting list, its totals taken from it).
+claim_list_actions = Announcement("claim-list-actions", "the actions other modules offer on the claims list")

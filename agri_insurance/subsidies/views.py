@@ -73,14 +73,17 @@ def _page_parts(claim: SubsidyClaim | None, page: str) -> dict[str, list]:
 
 
 def _claim_form(claim=None):
-    form = ClaimForm(obj=claim, counties=_counties(), products=_products())
+    """The claim form, offering the counties, products and years of the insurer's underwriting assignments."""
+    scopes = service.claim_scopes(current_user.insurer_id)
+    form = ClaimForm(obj=claim, scopes=scopes)
     if claim is None and request.method == "GET":
-        form.year.data = clock.local_today().year
-    return form
+        this_year = clock.local_today().year
+        form.year.data = this_year if this_year in scopes.years else (scopes.years[-1] if scopes.years else None)
+    return form, scopes
 
 
 def _save_claim_view(claim):
-    form = _claim_form(claim)
+    form, scopes = _claim_form(claim)
     if form.validate_on_submit():
         notices: list = []   # what other modules dropped with the claim's old county, product or year
         done = commit_or_flash(lambda: service.save_claim(claim, form.data, current_user.insurer, current_user,
@@ -90,8 +93,11 @@ def _save_claim_view(claim):
             for notice in notices:
                 flash(str(notice), "warning")
             return redirect(url_for(".claim_detail", claim_id=done.value.id))
-    units = {p.id: p.unit for p in _products()}
+    units = {p.id: p.unit for p in scopes.products}
+    # a new claim may also start from its underwriting list (what other modules offer on the claims list)
+    alternatives = service.list_actions(current_user).only("new-from-list") if claim is None else None
     return render_template("subsidies/claim_form.html", form=form, claim=claim, units=units,
+                           combos=scopes.combos, alternatives=alternatives,
                            page_parts=_page_parts(claim, "form")), 400 if form.errors else 200
 
 
@@ -117,8 +123,9 @@ def claim_detail(claim_id: int):
     return _claim_page(scoped_get_or_404(SubsidyClaim, claim_id))
 
 
-def _claim_page(claim: SubsidyClaim, payment_form: PaymentForm | None = None):
-    """The claim page; `payment_form`: a posted payment form to show again with its errors and values."""
+def _claim_page(claim: SubsidyClaim, payment_form: PaymentForm | None = None,
+                verify_form: VerifyForm | None = None):
+    """The claim page; `payment_form`, `verify_form`: a posted form to show again with its errors and values."""
     timeline = db.session.scalars(sa.select(AuditEntry).where(
         AuditEntry.object_type == "SubsidyClaim", AuditEntry.object_id == str(claim.id)).order_by(AuditEntry.id))
     actions = service.available_actions(claim, current_user)
@@ -128,8 +135,9 @@ def _claim_page(claim: SubsidyClaim, payment_form: PaymentForm | None = None):
     budget = service.budget_checks(claim) if "verify" in actions else []
     return render_template("subsidies/claim_detail.html", claim=claim, timeline=list(timeline), actions=actions,
                            page_parts=_page_parts(claim, "detail"), payment_form=payment_form,
-                           verify_form=VerifyForm(formdata=None), return_form=ReturnForm(formdata=None),
-                           budget_checks=budget)
+                           verify_form=verify_form or VerifyForm(formdata=None),
+                           return_form=ReturnForm(formdata=None), budget_checks=budget,
+                           printed_on=clock.local_today())
 
 
 def _act(claim, action, success: str):
@@ -158,13 +166,26 @@ def delete_claim(claim_id: int):
 def verify_claim(claim_id: int):
     claim = scoped_get_or_404(SubsidyClaim, claim_id)
     form = VerifyForm()
-    # over budget, the service refuses with a warning that asks for the confirmation box (service.OverBudget)
-    if commit_or_flash(lambda: service.verify_claim(claim, current_user,
-                                                    confirm_over_budget=bool(form.confirm_over_budget.data),
-                                                    flags_reviewed=bool(form.flags_reviewed.data))):
+    # Over budget, the service refuses with a warning that asks for the confirmation box (service.OverBudget). A
+    # refused verification shows the page again with what was typed (the opinion is not lost).
+    if form.validate_on_submit() and commit_or_flash(lambda: service.verify_claim(
+            claim, current_user, form.opinion.data, confirm_over_budget=bool(form.confirm_over_budget.data),
+            flags_reviewed=bool(form.flags_reviewed.data))):
         # the due date counts from the verification: known once it is saved
         flash(_("核验通过，拨付期限为 %(due)s", due=claim.due_date.isoformat()), "success")
-    return redirect(url_for(".claim_detail", claim_id=claim.id))
+        return redirect(url_for(".claim_detail", claim_id=claim.id))
+    return _claim_page(claim, verify_form=form), 400
+
+
+@bp.get("/claims/<int:claim_id>/verification-sheet")
+@roles_required(*CLAIM_READERS)
+def verification_sheet(claim_id: int):
+    """The county bureau's verification sheet (核验单), printed on A4 to be signed and sealed."""
+    claim = scoped_get_or_404(SubsidyClaim, claim_id)
+    if not claim.was_submitted:
+        abort(404)
+    return render_template("subsidies/verification_sheet.html", claim=claim,
+                           page_parts=_page_parts(claim, "sheet"), printed_on=clock.local_today())
 
 
 @bp.post("/claims/<int:claim_id>/return")
@@ -294,6 +315,36 @@ def ledger_xlsx():
     rows = service.claims_for_report(sa.and_(*_ledger_clauses(chosen)), chosen.year)
     title = _("%(name)s %(year)s年度农业保险保费补贴台账", name=name, year=chosen.year)
     return xlsx_download(exports.ledger_workbook(rows, title), f"{title}.xlsx")
+
+
+def _payment_list_scope():
+    """(the bureau asked for, the bureaus the user may choose from, the year); 404 for a bureau not theirs."""
+    bureaus = service.finance_bureaus_for(current_user)
+    if not bureaus:
+        abort(404)
+    region_id = request.args.get("region_id", type=int_arg)
+    bureau = next((b for b in bureaus if b.region.id == region_id), None) if region_id else bureaus[0]
+    if bureau is None:
+        abort(404)
+    return bureau, bureaus, _year_arg()
+
+
+@bp.get("/payment-list")
+@roles_required(*BUDGET_ROLES)
+def payment_list():
+    """A finance bureau's list of the shares it paid and still owes for a year (printable; also as xlsx)."""
+    bureau, bureaus, year = _payment_list_scope()
+    return render_template("subsidies/payment_list.html", plist=service.payment_list(bureau, year),
+                           bureaus=bureaus, year=year, printed_on=clock.local_today())
+
+
+@bp.get("/payment-list.xlsx")
+@roles_required(*BUDGET_ROLES)
+def payment_list_xlsx():
+    bureau, _bureaus, year = _payment_list_scope()
+    plist = service.payment_list(bureau, year)
+    title = _("%(bureau)s %(year)s年度保费补贴拨付清单", bureau=bureau.name, year=year)
+    return xlsx_download(exports.payment_list_workbook(plist, title), f"{title}.xlsx")
 
 
 @bp.get("/statement.xlsx")

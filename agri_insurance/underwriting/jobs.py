@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,9 @@ def export_path(job_id: int) -> Path:
 
 
 def _list_page(params: dict) -> str:
+    """The page an import was started from: the claim's list, or the form of a new claim from a list."""
+    if params.get("claim_id") is None:
+        return url_for("underwriting.new_claim_from_list")
     return url_for("underwriting.list_detail", claim_id=params["claim_id"])
 
 
@@ -45,9 +49,14 @@ def failed_import_summary(job: Job | None, user) -> dict[str, Any] | None:
         return None
     if user.role is not Role.INSURER:
         return None
-    claim = db.session.get(SubsidyClaim, (job.params or {}).get("claim_id") or 0)
-    if claim is None or claim.insurer_id != user.insurer_id:
-        return None
+    claim_id = (job.params or {}).get("claim_id")
+    if claim_id is None:  # a new claim from its list: the insurer that uploaded it
+        if job.created_by_id != user.id:
+            return None
+    else:
+        claim = db.session.get(SubsidyClaim, claim_id)
+        if claim is None or claim.insurer_id != user.insurer_id:
+            return None
     sidecar = report_path(job.id).with_suffix(".json")
     if not sidecar.exists():  # failed before the file was read (a damaged file, a claim no longer editable)
         return None
@@ -66,13 +75,30 @@ def _import_detail(job: Job, user) -> list[PagePart]:
     return [import_errors_part(job, summary)] if summary is not None else []
 
 
+def new_claim_params(data: dict) -> dict:
+    """The choices of a new claim from its list (subsidies.check_claim_from_list), as the job's params keep them."""
+    return {key: (str(value) if isinstance(value, Decimal) else value) for key, value in data.items()}
+
+
 @job_handler(IMPORT_KIND, label=_l("导入承保清单"), page=_list_page, detail=_import_detail)
-def import_list_job(ctx: JobContext, claim_id: int, path: str, filename: str) -> dict:
-    claim = db.session.get(SubsidyClaim, claim_id)
+def import_list_job(ctx: JobContext, path: str, filename: str, claim_id: int | None = None,
+                    new_claim: dict | None = None) -> dict:
+    """The list of a claim (`claim_id`), or a new claim and its list (`new_claim`: its county, product, year,
+    period and rate; the figures come from the list)."""
     upload = Path(path)
+    # An error report left under this job's number (a database restored or reset, its ids counted again) must not
+    # be shown as this job's: a failure other than the file's errors writes none.
+    report = report_path(ctx.job_id)
+    report.unlink(missing_ok=True)
+    report.with_suffix(".json").unlink(missing_ok=True)
     try:
-        outcome = service.import_list(claim, upload, filename, ctx.actor, progress=ctx.progress,
-                                      total_bytes=upload.stat().st_size)
+        if new_claim is not None:
+            data = {**new_claim, "premium_rate": Decimal(new_claim["premium_rate"])}
+            outcome = service.import_new_claim(data, upload, filename, ctx.actor, progress=ctx.progress,
+                                               total_bytes=upload.stat().st_size)
+        else:
+            outcome = service.import_list(db.session.get(SubsidyClaim, claim_id), upload, filename, ctx.actor,
+                                          progress=ctx.progress, total_bytes=upload.stat().st_size)
     except service.ListHasErrors as e:
         write_error_report(e.findings, report_path(ctx.job_id))
         raise
@@ -81,9 +107,16 @@ def import_list_job(ctx: JobContext, claim_id: int, path: str, filename: str) ->
     lst = outcome.list
     summary = _("已导入 %(rows)s 行（%(households)s 户），标记 %(flags)s 处", rows=lst.rows, households=lst.households,
                 flags=lst.flag_count)
-    if not outcome.reconciled:
-        summary += _("；清单与申请不一致，请修改后再提交")
-    return {"summary": summary, "redirect": _list_page({"claim_id": claim_id}), "rows": lst.rows,
+    if new_claim is not None:
+        # the job is about the claim it created from now on (its list page shows this import as its last)
+        db.session.get(Job, ctx.job_id).subject_id = lst.claim_id
+        summary = _("已按承保清单新建补贴申请 #%(id)s（草稿），核对无误后请提交。", id=lst.claim_id) + summary
+        redirect = url_for("subsidies.claim_detail", claim_id=lst.claim_id)
+    else:
+        redirect = _list_page({"claim_id": claim_id})
+        if not outcome.reconciled:
+            summary += _("；清单与申请不一致，请修改后再提交")
+    return {"summary": summary, "redirect": redirect, "rows": lst.rows, "claim_id": lst.claim_id,
             "normalised_cells": outcome.normalised_cells, "reconciled": outcome.reconciled}
 
 

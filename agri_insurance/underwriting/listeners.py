@@ -15,6 +15,7 @@ from agri_insurance.errors import require
 from agri_insurance.i18n import join_sentences
 from agri_insurance.subsidies.signals import (
     claim_actions,
+    claim_list_actions,
     claim_page_parts,
     claim_scope_changing,
     claim_submitting,
@@ -68,13 +69,24 @@ def _open_the_list(claim, user, **_details) -> list:
     return [service.open_list_action(claim, user)]
 
 
+@claim_list_actions.listen(order=10)
+def _new_claim_from_a_list(_sender, user, **_details) -> list:
+    """An insurer may start a claim from its underwriting list: the claim's figures are the list's totals."""
+    return [service.new_claim_from_list_action(user)] if service.may_start_claim_from_list(user) else []
+
+
 @claim_page_parts.listen(order=10)
 def _the_list_on_claim_pages(claim, user, page: str, **_details) -> list:
     """The claim page shows the list's summary and, to the verifier, what the cross-checks flagged; the claim's
-    edit form warns that a change of county, product or year drops the list."""
+    edit form warns that a change of county, product or year drops the list; the verification sheet shows the
+    list the claim was verified with."""
     underwriting_list = service.list_of(claim)
     if page == "form":
         return [PagePart("scope-note", "underwriting/_claim_scope_note.html")] if underwriting_list else []
+    if page == "sheet":
+        return [PagePart("sheet", "underwriting/_claim_sheet_list.html", {
+            "list": underwriting_list,
+            "reconciled": underwriting_list is not None and not service.reconcile(claim, underwriting_list)})]
     parts = [PagePart("list", "underwriting/_claim_list_card.html", {
         "list": underwriting_list,
         "reconciled": underwriting_list is not None and not service.reconcile(claim, underwriting_list)})]

@@ -82,6 +82,15 @@ def import_pending(claim: SubsidyClaim) -> bool:
         Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING))).limit(1)) is not None
 
 
+def latest_new_claim_import(user) -> Job | None:
+    """`user`'s last import of a list meant to become a new claim, while it runs or after it failed; None once
+    the last one succeeded (its claim's pages take over). Looked for among the user's recent imports."""
+    recent = db.session.scalars(sa.select(Job).where(Job.kind == IMPORT_KIND, Job.created_by_id == user.id)
+                                .order_by(Job.id.desc()).limit(20))
+    job = next((j for j in recent if "new_claim" in (j.params or {})), None)
+    return job if job is not None and job.status is not JobStatus.DONE else None
+
+
 def flagged_rows(claim: SubsidyClaim) -> int:
     """How many rows of the claim's list the cross-checks flagged (0 without a list)."""
     underwriting_list = list_of(claim)
@@ -126,6 +135,16 @@ def list_actions(claim: SubsidyClaim, user, lst: UnderwritingList | None) -> Act
     return Actions(actions)
 
 
+def may_start_claim_from_list(user) -> bool:
+    """An insurer files claims; from a list as well as typed."""
+    return user.role is Role.INSURER
+
+
+def new_claim_from_list_action(user) -> Action:
+    return Action("new-from-list", _l("从承保清单新建申请"), "underwriting.new_claim_from_list",
+                  style="outline-success", element_id="new-claim-from-list", order=30)
+
+
 def may_name_claim(other: SubsidyClaim, user) -> bool:
     """Whether a flag may name the other claim its farmer was found in: another insurer's draft is its own
     unfinished work, not named to anyone but the administrator (support)."""
@@ -154,9 +173,48 @@ def file_sha256(path: Path) -> str:
 def import_list(claim: SubsidyClaim, path: Path, filename: str, actor, progress: Progress | None = None,
                 total_bytes: int | None = None) -> ImportOutcome:
     """Validate and store `path` as the claim's list, replacing the previous one. Caller commits or rolls back."""
+    progress = progress or (lambda _pct, _msg: None)
+    outcome = _store_list(claim, path, filename, actor, progress, total_bytes)
+    _record_import(claim, outcome, filename, actor)
+    progress(100, _("导入完成"))
+    return outcome
+
+
+def import_new_claim(data: dict, path: Path, filename: str, actor, progress: Progress | None = None,
+                     total_bytes: int | None = None) -> ImportOutcome:
+    """A new draft claim whose figures are the totals of its underwriting list (从承保清单新建申请): the insurer
+    chose the county, product, year, period and rate (`data`); the list is read and checked exactly as an upload
+    for a typed claim, and the claim takes its quantity, sum insured, premium, farmer premium, households and rows
+    (sums of the rows' fen amounts: no further rounding), then every rule of a claim is checked on them and its
+    shares computed as for any claim. All in the caller's transaction: the claim and its list, or neither.
+    Returns the outcome; its list's claim is the new claim."""
+    progress = progress or (lambda _pct, _msg: None)
+    claim = subsidies.start_claim_from_list(data, actor.insurer, actor)
+    outcome = _store_list(claim, path, filename, actor, progress, total_bytes)
+    lst = outcome.list
+    subsidies.complete_claim_from_list(claim, {
+        "quantity": lst.total_quantity, "sum_insured": lst.total_sum_insured, "total_premium": lst.total_premium,
+        "farmer_premium": lst.total_farmer_premium, "households": lst.households, "list_rows": lst.rows}, actor)
+    outcome.reconciled = not reconcile(claim, lst)
+    _record_import(claim, outcome, filename, actor)
+    progress(100, _("导入完成"))
+    return outcome
+
+
+def _record_import(claim: SubsidyClaim, outcome: ImportOutcome, filename: str, actor) -> None:
+    lst = outcome.list
+    audit.record(actor, "underwriting_list.imported", claim,
+                 _l("上传承保清单：%(rows)s 行，%(households)s 户，标记 %(flags)s 处",
+                   rows=lst.rows, households=lst.households, flags=lst.flag_count),
+                 filename=filename, sha256=lst.sha256, rows=lst.rows, reconciled=outcome.reconciled)
+
+
+def _store_list(claim: SubsidyClaim, path: Path, filename: str, actor, progress: Progress,
+                total_bytes: int | None) -> ImportOutcome:
+    """Read, check and store the file as the claim's list (replacing the previous one), cross-check its rows;
+    ListHasErrors (nothing to keep) or DomainError otherwise. Not audited: the callers record it."""
     require(subsidies.is_editable(claim), _("只有草稿状态的申请可以上传承保清单"))
     require(Path(filename).suffix.lower() in ALLOWED_SUFFIXES, _("请上传 xlsx 或 csv 文件"), "file")
-    progress = progress or (lambda _pct, _msg: None)
     _remove_current_list(claim)
 
     underwriting_list = UnderwritingList(
@@ -206,12 +264,6 @@ def import_list(claim: SubsidyClaim, path: Path, filename: str, actor, progress:
     reconciled = not reconcile(claim, underwriting_list)
     underwriting_list.flag_count = cross_check(underwriting_list, claim, people, repeated)
     db.session.flush()
-    audit.record(actor, "underwriting_list.imported", claim,
-                 _l("上传承保清单：%(rows)s 行，%(households)s 户，标记 %(flags)s 处",
-                   rows=count, households=len(people), flags=underwriting_list.flag_count),
-                 filename=filename, sha256=underwriting_list.sha256, rows=count,
-                 reconciled=reconciled)
-    progress(100, _("导入完成"))
     return ImportOutcome(underwriting_list, findings.normalised_cells, reconciled)
 
 

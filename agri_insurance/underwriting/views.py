@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from agri_insurance import clock
 from agri_insurance.access import roles_required, scoped_get_or_404
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
@@ -18,13 +19,14 @@ from agri_insurance.spreadsheets import xlsx_download
 from agri_insurance.subsidies import service as subsidies
 from agri_insurance.subsidies.models import SubsidyClaim
 from agri_insurance.underwriting import exports, service
-from agri_insurance.underwriting.forms import UploadListForm
+from agri_insurance.underwriting.forms import NewClaimFromListForm, UploadListForm
 from agri_insurance.underwriting.jobs import (
     EXPORT_KIND,
     IMPORT_KIND,
     export_path,
     failed_import_summary,
     import_errors_part,
+    new_claim_params,
     report_path,
 )
 from agri_insurance.underwriting.models import UnderwritingFlag, UnderwritingRow
@@ -96,14 +98,48 @@ def _start_import(claim: SubsidyClaim, form: UploadListForm) -> Job:
     service.require_uploadable(claim)
     if not form.validate_on_submit():   # the page that posted it does not show the form's errors: say them
         raise DomainError(join_sentences(form.file.errors) or _("请选择文件"))
-    upload_file = form.file.data
+    path = _keep_upload(form.file.data)
+    return jobs.submit(IMPORT_KIND, {"claim_id": claim.id, "path": str(path), "filename": form.file.data.filename},
+                       current_user, subject_id=claim.id)
+
+
+def _keep_upload(upload_file) -> Path:
+    """The uploaded file, kept for the import job (which deletes it when done)."""
     suffix = Path(upload_file.filename).suffix.lower()
     folder = Path(current_app.config["UPLOAD_DIR"]) / "incoming"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{uuid.uuid4().hex}{suffix}"
     upload_file.save(path)
-    return jobs.submit(IMPORT_KIND, {"claim_id": claim.id, "path": str(path), "filename": upload_file.filename},
-                       current_user, subject_id=claim.id)
+    return path
+
+
+@bp.route("/claims/new-from-list", methods=["GET", "POST"])
+@roles_required(Role.INSURER)
+def new_claim_from_list():
+    """A new claim from its underwriting list: the insurer chooses the county, product, year, period and rate and
+    uploads the list; the import job checks it as any upload and creates the draft with the list's totals."""
+    scopes = subsidies.claim_scopes(current_user.insurer_id)
+    form = NewClaimFromListForm(scopes=scopes)
+    if request.method == "GET":
+        this_year = clock.local_today().year
+        form.year.data = this_year if this_year in scopes.years else (scopes.years[-1] if scopes.years else None)
+    elif form.validate_on_submit():
+        started = commit_or_flash(lambda: _start_new_claim_import(form), form=form)
+        if started:
+            return redirect(url_for("jobs.job_detail", job_id=started.value.id))
+    job = service.latest_new_claim_import(current_user)
+    failed_summary = failed_import_summary(job, current_user)
+    return render_template("underwriting/new_claim_from_list.html", form=form, combos=scopes.combos, job=job,
+                           failed_summary=failed_summary), 400 if form.errors else 200
+
+
+def _start_new_claim_import(form: NewClaimFromListForm) -> Job:
+    """Check the choices (all that can be checked before the list is read), keep the file, queue the import that
+    creates the claim with its list. Caller commits."""
+    data = subsidies.check_claim_from_list(form.data, current_user.insurer)
+    path = _keep_upload(form.file.data)
+    return jobs.submit(IMPORT_KIND, {"new_claim": new_claim_params(data), "path": str(path),
+                                     "filename": form.file.data.filename}, current_user)
 
 
 @bp.get("/jobs/<int:job_id>/errors.xlsx")

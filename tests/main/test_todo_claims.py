@@ -84,7 +84,8 @@ def test_county_bureau_sees_its_claims_to_verify_until_it_verifies_them(world, l
     assert "1 份补贴申请待核验" in todo(read_text(login("wuyuan_agri").get("/")), "todo-claims-to-verify")
 
     response = client.post(f"/subsidies/claims/{own.id}/verify", data={"flags_reviewed": "y",
-                                                                       "confirm_over_budget": "y"})
+                                                                       "confirm_over_budget": "y",
+                                                                       "opinion": "同意拨付"})
     assert response.status_code == 302 and _claim(db, own.id).status is ClaimStatus.VERIFIED
     page = read_text(client.get("/"))
     assert not todo(page, "todo-claims-to-verify") and 'id="todo-empty"' in page

@@ -50,6 +50,9 @@ def claim_data(product_code="rice", county_code="361128", premium="1000000.00", 
     return data
 
 
+OPINION = "经核验，承保清单与申请一致，同意拨付。"
+
+
 def make_claim(status="draft", insurer_username="insurer", **kwargs):
     """A claim advanced to `status` (draft, submitted, verified) by the demo users."""
     actor = user(insurer_username)
@@ -63,7 +66,7 @@ def make_claim(status="draft", insurer_username="insurer", **kwargs):
                                                            User.region_id == claim.region_id).limit(1))
         if verifier is None:
             verifier = make_user(f"{claim.region.code}_agri", Role.COUNTY_AGRI, region=claim.region)
-        service.verify_claim(claim, verifier, confirm_over_budget=True, flags_reviewed=True)
+        service.verify_claim(claim, verifier, OPINION, confirm_over_budget=True, flags_reviewed=True)
     db.session.commit()
     return claim
 

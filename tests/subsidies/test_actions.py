@@ -28,20 +28,20 @@ def test_the_insurer_works_on_its_draft_and_the_county_on_the_submitted_claim(wo
     assert names(draft, "insurer") == ["edit", "submit", "delete", "open-list"]
     assert names(draft, "admin") == ["open-list"]                        # support reads it, does not file it
     submitted = make_claim(status="submitted", period="2026年第二季度")
-    assert names(submitted, "insurer") == ["open-list"]
-    assert names(submitted, "county_agri") == ["verify", "return", "open-list"]
+    assert names(submitted, "insurer") == ["open-list", "verification-sheet"]
+    assert names(submitted, "county_agri") == ["verify", "return", "open-list", "verification-sheet"]
     other_county = make_user("wuyuan_agri", Role.COUNTY_AGRI, region=county("361130"))
-    assert service.available_actions(submitted, other_county).names() == ["open-list"]
-    assert names(submitted, "county_finance") == ["open-list"]           # nothing to pay before verification
+    assert service.available_actions(submitted, other_county).names() == ["open-list", "verification-sheet"]
+    assert names(submitted, "county_finance") == ["open-list", "verification-sheet"]   # nothing to pay yet
 
 
 def test_each_finance_bureau_pays_while_its_levels_are_outstanding(world, db):
     claim = make_claim(status="verified", premium="100000.00")
-    assert names(claim, "county_finance") == ["pay", "open-list"]
-    assert names(claim, "city_finance") == ["pay", "open-list"]
-    assert names(claim, "county_agri") == ["open-list"]
+    assert names(claim, "county_finance") == ["pay", "open-list", "verification-sheet"]
+    assert names(claim, "city_finance") == ["pay", "open-list", "verification-sheet"]
+    assert names(claim, "county_agri") == ["open-list", "verification-sheet"]
     service.confirm_payment(claim, ShareLevel.COUNTY, D("5000.00"), date(2026, 3, 1), "K1", user("county_finance"))
-    assert names(claim, "county_finance") == ["open-list"]               # its level is paid
+    assert names(claim, "county_finance") == ["open-list", "verification-sheet"]     # its level is paid
     assert service.payment_levels(claim, user("city_finance")) == [ShareLevel.CITY, ShareLevel.PROVINCIAL,
                                                                     ShareLevel.CENTRAL]
 

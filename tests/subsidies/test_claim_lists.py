@@ -83,6 +83,7 @@ def build_claims(n: int = N) -> World:
             "verified_at": verified_at if verified else None,
             "verified_by_id": users["county_agri"] if verified else None, "due_days": 30 if verified else None,
             "over_budget_confirmed": False, "returned_reason": "清单不符" if status is S.RETURNED else None,
+            "verification_opinion": "同意拨付" if verified else None,
             "settled_at": datetime(2026, 4, 1) if status is S.SETTLED else None})
         facts.append((county, insurer, product, year, status, premium, farmer))
     ids = bulk_insert(SubsidyClaim, rows)

@@ -80,7 +80,7 @@ def test_a_verification_and_a_return_at_once_cannot_both_happen(app, demo, db):
     db.session.remove()
     outcome: dict[str, str] = {}
     second_waits_for_first(
-        app, lambda: service.verify_claim(_db.session.get(SubsidyClaim, claim_id), _as("county_agri")),
+        app, lambda: service.verify_claim(_db.session.get(SubsidyClaim, claim_id), _as("county_agri"), "同意"),
         lambda: service.return_claim(_db.session.get(SubsidyClaim, claim_id), "数量不符", _as("county_agri")),
         outcome)
     assert outcome["first"] == "done" and "只有已提交的申请可以退回" in outcome["second"]
@@ -101,8 +101,8 @@ def test_two_claims_verified_at_once_are_checked_against_the_budget_one_after_th
     db.session.commit()
     db.session.remove()
     outcome: dict[str, str] = {}
-    second_waits_for_first(app, lambda: service.verify_claim(_db.session.get(SubsidyClaim, first), _as("county_agri")),
-                           lambda: service.verify_claim(_db.session.get(SubsidyClaim, second), _as("county_agri")),
+    second_waits_for_first(app, lambda: service.verify_claim(_db.session.get(SubsidyClaim, first), _as("county_agri"), "同意"),
+                           lambda: service.verify_claim(_db.session.get(SubsidyClaim, second), _as("county_agri"), "同意"),
                            outcome)
     assert outcome["first"] == "done" and "预算" in outcome["second"]
     assert db.session.get(SubsidyClaim, second).status is ClaimStatus.SUBMITTED

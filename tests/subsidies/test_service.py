@@ -120,6 +120,9 @@ def test_farmer_paid_premium_must_equal_the_farmer_share(world):
 
 def test_insurer_cannot_claim_for_a_county_it_does_not_underwrite(world):
     error = refused(county_code="361130")        # 婺源县: no assignment
+    assert error.field == "region_id" and "没有承保安排" in error.message
+    assign(county_code="361130", product_code="peanut")
+    error = refused(county_code="361130")        # an assignment there, but not for rice
     assert error.field == "product_id" and "不承保" in error.message
     error = refused(year=2028)                   # outside the assignment's years
     assert "不承保" in error.message
@@ -147,7 +150,7 @@ def test_no_second_claim_for_the_same_period_unless_returned(world, db):
 
 def test_workflow_submit_verify_pay_settle_with_audit_timeline(world, db, app):
     claim = make_claim(status="submitted", premium="100000.00")
-    service.verify_claim(claim, user("county_agri"))
+    service.verify_claim(claim, user("county_agri"), "同意")
     assert claim.status is ClaimStatus.VERIFIED and claim.due_days == 30
     county_fin, city_fin = user("county_finance"), user("city_finance")
     service.confirm_payment(claim, ShareLevel.COUNTY, D("2000.00"), date(2026, 3, 1), "KF-001", county_fin)
@@ -211,10 +214,10 @@ def test_verifying_beyond_the_county_budget_warns_and_records_the_confirmation(w
     make_claim(status="verified", premium="1000000.00")                      # county share 50,000 committed
     claim = make_claim(status="submitted", premium="400000.00", period="2026年第二季度")   # +20,000 > 60,000
     with pytest.raises(service.OverBudget) as info:
-        service.verify_claim(claim, user("county_agri"))
+        service.verify_claim(claim, user("county_agri"), "同意")
     assert "鄱阳县" in info.value.message and "10,000.00" in info.value.message
     assert claim.status is ClaimStatus.SUBMITTED
-    service.verify_claim(claim, user("county_agri"), confirm_over_budget=True)
+    service.verify_claim(claim, user("county_agri"), "同意", confirm_over_budget=True)
     db.session.commit()
     assert claim.over_budget_confirmed
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "claim.verified",

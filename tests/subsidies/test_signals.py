@@ -20,6 +20,7 @@ def test_who_listens_to_a_claims_life_and_in_which_order(app):
     assert signals.claim_verifying.listeners() == [f"{UNDERWRITING}._require_flags_reviewed"]
     assert signals.draft_deleting.listeners() == [f"{UNDERWRITING}._remove_the_list"]
     assert signals.claim_actions.listeners() == [f"{UNDERWRITING}._open_the_list"]
+    assert signals.claim_list_actions.listeners() == [f"{UNDERWRITING}._new_claim_from_a_list"]
     assert signals.claim_page_parts.listeners() == [f"{UNDERWRITING}._the_list_on_claim_pages"]
 
 

@@ -63,7 +63,7 @@ def test_full_journey_through_the_pages(world, login, db):
 
     county_agri = login("county_agri")
     assert "核验通过" in read_text(county_agri.get(f"/subsidies/claims/{claim_id}"))
-    county_agri.post(f"/subsidies/claims/{claim_id}/verify")
+    county_agri.post(f"/subsidies/claims/{claim_id}/verify", data={"opinion": "清单与申请一致，同意拨付。"})
     assert _claim(db, claim_id).status is ClaimStatus.VERIFIED
 
     finance = login("county_finance")
@@ -114,7 +114,7 @@ def test_county_user_cannot_verify_or_pay_another_countys_claim(world, login, db
     from tests.subsidies.factories import user
 
     wuyuan_agri = make_user("wuyuan_agri", Role.COUNTY_AGRI, region=county("361130"))
-    service.verify_claim(_claim(db, wuyuan_id), wuyuan_agri)
+    service.verify_claim(_claim(db, wuyuan_id), wuyuan_agri, "同意")
     db.session.commit()
     finance = login("county_finance")
     response = finance.post(f"/subsidies/claims/{wuyuan_id}/payments", data={
@@ -162,10 +162,12 @@ def test_over_budget_verification_needs_the_confirmation_box(world, login, db):
     service.save_budget(2026, county(), D("1000.00"), user("county_finance"))
     claim = make_claim(status="submitted", premium="100000.00")
     client = login("county_agri")
-    page = read_text(client.post(f"/subsidies/claims/{claim.id}/verify", follow_redirects=True))
+    page = read_text(client.post(f"/subsidies/claims/{claim.id}/verify", data={"opinion": "同意拨付"},
+                                 follow_redirects=True))
     assert "超出预算" in page and "confirm_over_budget" in page
+    assert "同意拨付</textarea>" in page          # what the verifier typed is still there to confirm
     assert _claim(db, claim.id).status is ClaimStatus.SUBMITTED
-    client.post(f"/subsidies/claims/{claim.id}/verify", data={"confirm_over_budget": "y"})
+    client.post(f"/subsidies/claims/{claim.id}/verify", data={"opinion": "同意拨付", "confirm_over_budget": "y"})
     assert _claim(db, claim.id).over_budget_confirmed
 
 

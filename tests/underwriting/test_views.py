@@ -180,11 +180,12 @@ def test_verifier_must_confirm_flagged_rows(world, login, db, small_list):
     upload(client, claim.id, data)
     client.post(f"/subsidies/claims/{claim.id}/submit")
     verifier = login("county_agri")
-    page = read_text(verifier.post(f"/subsidies/claims/{claim.id}/verify", follow_redirects=True))
-    assert "2 处核查标记" in page
+    page = read_text(verifier.post(f"/subsidies/claims/{claim.id}/verify", data={"opinion": "同意"},
+                                   follow_redirects=True))
+    assert "请查看后勾选“已核查标记的行”再核验" in page
     db.session.expire_all()
     assert claim.status.value == "submitted"
-    verifier.post(f"/subsidies/claims/{claim.id}/verify", data={"flags_reviewed": "y"})
+    verifier.post(f"/subsidies/claims/{claim.id}/verify", data={"opinion": "同意", "flags_reviewed": "y"})
     db.session.expire_all()
     assert claim.status.value == "verified"
 
