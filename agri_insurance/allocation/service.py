@@ -318,10 +318,15 @@ def departure_changes(departure: RuleDeparture) -> list[str]:
     return parts
 
 
+def departure_summary(departure: RuleDeparture) -> str:
+    """What the departure changes, as one line."""
+    return join_sentences(departure_changes(departure))
+
+
 def departure_text(departure: RuleDeparture) -> str:
     """One line naming the departure: what it changes, its basis and document number."""
-    return _("%(changes)s（%(basis)s，%(doc)s）", changes=join_sentences(departure_changes(departure)),
-             basis=departure.basis.label, doc=departure.doc_no)
+    return _("%(changes)s（%(basis)s，%(doc)s）", changes=departure_summary(departure), basis=departure.basis.label,
+             doc=departure.doc_no)
 
 
 def _departure_of(rnd: SelectionRound, departure_id) -> RuleDeparture:

@@ -62,7 +62,7 @@ def round_runs(round_id: int):
                            awaiting_final=rnd.status is RoundStatus.EVALUATION and not final,
                            import_form=ImportForm(), capacities=service.capacities(rnd),
                            capacity_form=_capacity_form(rnd), departures=service.departures(rnd),
-                           departure_text=service.departure_text)
+                           departure_summary=service.departure_summary)
 
 
 @bp.post("/rounds/<int:round_id>/capacities")
