@@ -3,6 +3,8 @@
 DATABASE_URL  SQLAlchemy URL; default: an SQLite file under instance/.
 SECRET_KEY    signing key; when unset, generated once into instance/secret_key (never committed).
 REDIS_URL     optional; when set, long jobs run on RQ workers instead of in-process.
+ISSUING_BODY  the unit that publishes the selection result and issues the notices.
+NOTICE_NUMBER_PREFIX  the prefix of the notices' document numbers (饶农险遴 → 饶农险遴〔2026〕3号).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from agri_insurance.clock import LOCAL_TZ
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("AGRI_INSTANCE_DIR", PROJECT_ROOT / "instance"))
+DEFAULT_ISSUING_BODY = "上饶市农业农村局"
+DEFAULT_NOTICE_NUMBER_PREFIX = "饶农险遴"
 
 
 def _secret_key() -> str:
@@ -67,6 +71,10 @@ class Config:
         # An underwriting list with more rows than this is exported by a background job (DESIGN.md: bulk exports
         # run as jobs); a smaller one is written in the request.
         self.DIRECT_EXPORT_ROWS = int(os.environ.get("DIRECT_EXPORT_ROWS", "20000"))
+        # The unit that publishes the selection result and issues the award notices, and the prefix of the
+        # notices' document numbers in its convention: 饶农险遴〔2026〕3号 (prefix, year of finalisation, sequence).
+        self.ISSUING_BODY = os.environ.get("ISSUING_BODY") or DEFAULT_ISSUING_BODY
+        self.NOTICE_NUMBER_PREFIX = os.environ.get("NOTICE_NUMBER_PREFIX") or DEFAULT_NOTICE_NUMBER_PREFIX
 
 
 class TestingConfig(Config):
@@ -82,3 +90,5 @@ class TestingConfig(Config):
         self.UPLOAD_DIR = str(Path(instance_dir or INSTANCE_DIR) / "uploads")
         self.PAYMENT_DUE_DAYS = 30
         self.DIRECT_EXPORT_ROWS = 20000
+        self.ISSUING_BODY = DEFAULT_ISSUING_BODY
+        self.NOTICE_NUMBER_PREFIX = DEFAULT_NOTICE_NUMBER_PREFIX

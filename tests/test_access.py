@@ -143,6 +143,9 @@ ROUTES = {
     "allocation.scenario_json": ("GET", "/allocation/runs/{run}/scenario.json", {A, CA}),
     "allocation.result_json": ("GET", "/allocation/runs/{run}/result.json", {A, CA}),
     "allocation.adopt": ("POST", "/allocation/runs/{run}/adopt", {CA}),
+    "allocation.new_departure": ("GET", "/allocation/rounds/{round}/departures/new", {CA}),
+    "allocation.departure_document": ("GET", "/allocation/departures/{departure}/document", ALL),
+    "allocation.delete_departure": ("POST", "/allocation/departures/{departure}/delete", {CA}),
     "awards.rounds": ("GET", "/awards/", ALL),
     "awards.round_awards": ("GET", "/awards/rounds/{round}", ALL),
     "awards.publish": ("POST", "/awards/rounds/{round}/publish", {CA}),
@@ -220,8 +223,10 @@ def _evaluation_objects(db, url: str) -> dict:
 
 def _award_objects(db, url: str) -> dict:
     """An allocation run of the first round, and a finalised round with awards, a notice of the demo insurer,
-    an objection and a holiday (created once per test, only for the URLs that need them)."""
-    if not any(key in url for key in ("{run}", "{award_round}", "{award_notice}", "{objection}", "{holiday}")):
+    an objection, the rule departure its result rests on and a holiday (created once per test, only for the URLs
+    that need them)."""
+    if not any(key in url for key in ("{run}", "{award_round}", "{award_notice}", "{objection}", "{holiday}",
+                                      "{departure}")):
         return {}
     from tests.awards.factories import access_objects
 

@@ -1,9 +1,10 @@
-"""Allocation runs (分配方案): one optimiser run of a round with its parameters, scenario and result."""
+"""Allocation runs (分配方案): one optimiser run of a round with its parameters, scenario and result; the insurers'
+premium capacities of a round; and the recorded departures from a round's allocation rules."""
 
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -12,10 +13,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agri_insurance.clock import utcnow
-from agri_insurance.db_types import Money, enum_type
+from agri_insurance.db_types import Money, Percent, enum_type
 from agri_insurance.extensions import db
 from agri_insurance.roles import Role
-from agri_insurance.tenders.models import SelectionRound
+from agri_insurance.tenders.models import RoundStatus, SelectionRound
 
 
 class RunStatus(enum.StrEnum):
@@ -107,6 +108,11 @@ class AllocationRun(db.Model):
         return self.status is RunStatus.DONE and self.solver_status in ("optimal", "feasible")
 
     @property
+    def infeasible(self) -> bool:
+        """Solved, and no allocation meets the scenario's rules."""
+        return self.status is RunStatus.DONE and self.solver_status == "infeasible"
+
+    @property
     def solver_status_label(self) -> str:
         return str(SOLVER_STATUS_LABELS.get(self.solver_status or "", self.solver_status or "—"))
 
@@ -141,3 +147,93 @@ class InsurerCapacity(db.Model):
     # no visible_to: capacities are only read through their round, whose pages check role and scope
     round = relationship("SelectionRound")
     insurer = relationship("Insurer")
+
+
+class DepartureBasis(enum.StrEnum):
+    """Who approved a departure from the round's rules."""
+
+    COLLECTIVE = "collective"            # 集体决策: the bureau's leadership decided collectively (e.g. 局党组会议)
+    HIGHER_APPROVAL = "higher_approval"  # 上级批准: an authority above the bureau approved it
+
+    @property
+    def label(self) -> str:
+        return str(DEPARTURE_BASIS_LABELS[self])
+
+
+DEPARTURE_BASIS_LABELS = {DepartureBasis.COLLECTIVE: _l("集体决策"), DepartureBasis.HIGHER_APPROVAL: _l("上级批准")}
+
+# The rounds whose result is public (awards' PUBLISHED_STATES; awards sits above allocation): from then on a
+# departure the adopted result rests on is part of the public record.
+_RESULT_PUBLIC = (RoundStatus.PUBLICISED, RoundStatus.AWARDED, RoundStatus.IN_FORCE, RoundStatus.EXPIRED)
+
+
+class RuleDeparture(db.Model):
+    """规则偏离: an approved departure from the allocation rules the round published, recorded by the city bureau
+    while the round is in evaluation and before a run is adopted, with the decision on file (document number,
+    date, PDF), as a county exception records the provincial approval of more than three insurers.
+
+    It raises the market-share cap, an insurer's premium capacity, or both, to the approved value and no
+    further: adoption accepts an allocation within the rules as these departures relax them (allocation.service
+    `_check_against_round`). The rule as it stood when the departure was recorded is kept beside the approved
+    value. `adopted_run` is the adopted run whose allocation needed it (set at adoption, cleared when that
+    result is withdrawn); the public notice, the notices and the OCDS release show those."""
+
+    __tablename__ = "rule_departures"
+    __table_args__ = (
+        sa.CheckConstraint("approved_cap_pct IS NOT NULL OR insurer_id IS NOT NULL", name="departs_from_a_rule"),
+        sa.CheckConstraint("(approved_cap_pct IS NULL) = (published_cap_pct IS NULL)", name="cap_pair"),
+        sa.CheckConstraint("approved_cap_pct IS NULL OR (approved_cap_pct > published_cap_pct "
+                           "AND approved_cap_pct <= 100)", name="cap_raised"),
+        sa.CheckConstraint("(insurer_id IS NULL) = (approved_capacity IS NULL) "
+                           "AND (insurer_id IS NULL) = (published_capacity IS NULL)", name="capacity_triple"),
+        sa.CheckConstraint("approved_capacity IS NULL OR approved_capacity > published_capacity",
+                           name="capacity_raised"),
+        # one approved value per rule and round: the cap once, each insurer's capacity once
+        sa.Index("uq_rule_departures_cap", "round_id", unique=True,
+                 sqlite_where=sa.text("approved_cap_pct IS NOT NULL"),
+                 postgresql_where=sa.text("approved_cap_pct IS NOT NULL")),
+        sa.UniqueConstraint("round_id", "insurer_id", name="uq_rule_departures_round_insurer"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("selection_rounds.id"), index=True)
+    # the market-share cap (percent of the round's expected premium): as published, and as approved
+    published_cap_pct: Mapped[Decimal | None] = mapped_column(Percent)
+    approved_cap_pct: Mapped[Decimal | None] = mapped_column(Percent)
+    # an insurer's premium capacity (yuan): as set for the round, and as approved
+    insurer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("insurers.id"))
+    published_capacity: Mapped[Decimal | None] = mapped_column(Money)
+    approved_capacity: Mapped[Decimal | None] = mapped_column(Money)
+    basis: Mapped[DepartureBasis] = mapped_column(enum_type(DepartureBasis))
+    doc_no: Mapped[str] = mapped_column(sa.String(100))
+    decided_on: Mapped[date]
+    reason: Mapped[str] = mapped_column(sa.Text)
+    document_id: Mapped[int] = mapped_column(sa.ForeignKey("stored_files.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    adopted_run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("allocation_runs.id"))
+
+    round = relationship("SelectionRound")
+    insurer = relationship("Insurer", lazy="joined")
+    document = relationship("StoredFile", lazy="joined")
+    recorded_by = relationship("User", foreign_keys=[recorded_by_id])
+    adopted_run = relationship("AllocationRun")
+
+    @property
+    def departs_from_cap(self) -> bool:
+        return self.approved_cap_pct is not None
+
+    @property
+    def departs_from_capacity(self) -> bool:
+        return self.insurer_id is not None
+
+    @classmethod
+    def visible_to(cls, user):
+        """The bureau always; everybody else once the result that rests on it is public."""
+        if user.role in (Role.ADMIN, Role.CITY_AGRI):
+            return cls.round_id.in_(sa.select(SelectionRound.id))
+        return sa.and_(cls.adopted_run_id.is_not(None),
+                       cls.round_id.in_(sa.select(SelectionRound.id).where(SelectionRound.status.in_(_RESULT_PUBLIC))))
+
+    def __repr__(self) -> str:
+        return f"<RuleDeparture {self.id} {self.doc_no}>"

@@ -1,5 +1,6 @@
-"""Allocation rules: the scenario built from the database, runs (as jobs), what-if runs, imports, comparison
-and adoption. Functions check, change and audit; none commits (the caller does)."""
+"""Allocation rules: the scenario built from the database, runs (as jobs), what-if runs, imports, comparison,
+approved departures from the round's rules, and adoption. Functions check, change and audit; none commits (the
+caller does)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,17 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from agri_insurance import clock
 from agri_insurance.actions import Action, Actions
-from agri_insurance.allocation.models import AllocationRun, InsurerCapacity, RunSource, RunStatus
+from agri_insurance.allocation.models import (
+    DEPARTURE_BASIS_LABELS,
+    AllocationRun,
+    DepartureBasis,
+    InsurerCapacity,
+    RuleDeparture,
+    RunSource,
+    RunStatus,
+)
 from agri_insurance.allocation.signals import run_adopted
 from agri_insurance.audit import service as audit
 from agri_insurance.bids import service as bids_service
@@ -98,13 +108,13 @@ def build_scenario(rnd: SelectionRound) -> dict[str, Any]:
 CAPACITY_LIMIT = Decimal("1e15")  # more than any premium a city could award; keeps the Numeric(18, 2) column
 
 
-def _capacity_amount(amount) -> Decimal:
-    """A premium capacity as entered (yuan), to the fen; DomainError unless it is above 0."""
+def _capacity_amount(amount, field: str | None = None) -> Decimal:
+    """A premium capacity as entered (yuan), to the fen; DomainError (on `field`) unless it is above 0."""
     amount = Decimal(amount)
     # checked before rounding: Infinity, NaN and amounts beyond the column cannot be rounded to the fen
-    require(amount.is_finite() and Decimal(0) < amount < CAPACITY_LIMIT, _("承保能力上限应为大于0的金额（元）"))
+    require(amount.is_finite() and Decimal(0) < amount < CAPACITY_LIMIT, _("承保能力上限应为大于0的金额（元）"), field)
     amount = to_fen(amount)
-    require(amount > 0, _("承保能力上限应为大于0的金额（元）"))
+    require(amount > 0, _("承保能力上限应为大于0的金额（元）"), field)
     return amount
 
 
@@ -177,17 +187,22 @@ def _next_number(rnd: SelectionRound) -> int:
 
 
 def _start(rnd: SelectionRound, scenario: dict, source: RunSource, label: str, actor, parent=None,
-           changes: dict | None = None) -> AllocationRun:
+           changes: dict | None = None, now: bool = False) -> AllocationRun:
+    """A new run of `scenario`: solved by a job after the caller commits, or (`now`) here, in this process, for
+    small rounds outside a request (the demo data)."""
     run = AllocationRun(round_id=rnd.id, number=_next_number(rnd), label=label[:200], source=source,
                         parent_id=getattr(parent, "id", None), changes=changes or {}, scenario=scenario,
                         status=RunStatus.QUEUED, created_by_id=getattr(actor, "id", None))
     db.session.add(run)
     db.session.flush()
-    job = jobs.submit(JOB_KIND, {"run_id": run.id}, actor)
-    run.job_id = job.id
-    db.session.flush()
+    if not now:
+        job = jobs.submit(JOB_KIND, {"run_id": run.id}, actor)
+        run.job_id = job.id
+        db.session.flush()
     audit.record(actor, "allocation.started", run, _l("分配方案 #%(n)s：%(label)s", n=run.number, label=run.label),
                  round_id=rnd.id, source=source.value, changes=changes or {})
+    if now:
+        finish_run(run, solve_scenario(parse_scenario(scenario)).to_dict())
     return run
 
 
@@ -201,14 +216,7 @@ def run_now(rnd: SelectionRound, actor) -> AllocationRun:
     """A run from the round's current evaluation solved in this process, not as a job: for small rounds outside
     a request (the demo data). The caller commits."""
     scenario = check_scenario(build_scenario(rnd))
-    run = AllocationRun(round_id=rnd.id, number=_next_number(rnd), label=_("按评审结果分配"), source=RunSource.DATABASE,
-                        changes={}, scenario=scenario, status=RunStatus.QUEUED, created_by_id=getattr(actor, "id", None))
-    db.session.add(run)
-    db.session.flush()
-    audit.record(actor, "allocation.started", run, _l("分配方案 #%(n)s：%(label)s", n=run.number, label=run.label),
-                 round_id=rnd.id, source=RunSource.DATABASE.value, changes={})
-    finish_run(run, solve_scenario(parse_scenario(scenario)).to_dict())
-    return run
+    return _start(rnd, scenario, RunSource.DATABASE, _("按评审结果分配"), actor, now=True)
 
 
 SCENARIO_FILE_LIMIT = 5 * 1024 * 1024  # bytes read of an uploaded scenario file
@@ -231,14 +239,17 @@ def start_import(rnd: SelectionRound, raw: Any, actor) -> AllocationRun:
     return _start(rnd, scenario, RunSource.IMPORT, _("导入的方案文件"), actor)
 
 
-def start_whatif(parent: AllocationRun, changes: dict[str, Any], actor) -> AllocationRun:
-    """A run of the parent's scenario with changes: fixed / forbidden (lot code, insurer credit code) pairs, the
-    market-share cap (a fraction, or None to drop it), a county's maximum number of insurers and an insurer's
-    premium capacity (an amount in yuan, or None to drop it)."""
+def start_whatif(parent: AllocationRun, changes: dict[str, Any], actor, now: bool = False) -> AllocationRun:
+    """A run of the parent's scenario with changes: a recorded rule departure (its id: the cap and capacity it
+    approves, applied first), fixed / forbidden (lot code, insurer credit code) pairs, the market-share cap (a
+    fraction, or None to drop it), a county's maximum number of insurers and an insurer's premium capacity (an
+    amount in yuan, or None to drop it). `now`: solved in this process (see `_start`)."""
     rnd = parent.round
     require(rnd.status is S.EVALUATION, _("只有评审中的轮次可以分配"))
     scenario = copy.deepcopy(parent.scenario)
     parts = []
+    if changes.get("departure") is not None:
+        parts += _apply_departure(scenario, _departure_of(rnd, changes["departure"]))
     lot_ids = {lot["id"] for lot in scenario["lots"]}
     insurer_ids = {i["id"]: i["name"] for i in scenario["insurers"]}
     for kind, label in (("fixed", _("指定")), ("forbidden", _("排除"))):
@@ -274,7 +285,153 @@ def start_whatif(parent: AllocationRun, changes: dict[str, Any], actor) -> Alloc
     require(parts, _("请至少设置一项变化"))
     scenario = check_scenario(scenario)
     return _start(rnd, scenario, RunSource.WHATIF, _("假设分析（基于 #%(n)s）：", n=parent.number) + "；".join(parts),
-                  actor, parent=parent, changes=changes)
+                  actor, parent=parent, changes=changes, now=now)
+
+
+# --- rule departures (规则偏离) -----------------------------------------------------------------------
+
+def departures(rnd: SelectionRound) -> list[RuleDeparture]:
+    """The departures recorded for the round, oldest first."""
+    return list(db.session.scalars(sa.select(RuleDeparture).where(RuleDeparture.round_id == rnd.id)
+                                   .order_by(RuleDeparture.id)))
+
+
+def departures_used(rnd: SelectionRound) -> list[RuleDeparture]:
+    """The departures the round's adopted allocation rests on (it goes beyond the published rule they relax)."""
+    return list(db.session.scalars(
+        sa.select(RuleDeparture).join(AllocationRun, RuleDeparture.adopted_run_id == AllocationRun.id)
+        .where(RuleDeparture.round_id == rnd.id, AllocationRun.adopted_at.is_not(None),
+               AllocationRun.revoked_at.is_(None))
+        .order_by(RuleDeparture.id)))
+
+
+def departure_changes(departure: RuleDeparture) -> list[str]:
+    """What the departure changes, in the reader's language: 市场份额上限 35% → 45%; X 承保能力上限 … → … 元."""
+    parts = []
+    if departure.departs_from_cap:
+        parts.append(_("市场份额上限 %(old)s%% → %(new)s%%", old=_num(departure.published_cap_pct),
+                       new=_num(departure.approved_cap_pct)))
+    if departure.departs_from_capacity:
+        parts.append(_("%(name)s 承保能力上限 %(old)s → %(new)s 元", name=departure.insurer.name,
+                       old=format(departure.published_capacity, ",.2f"),
+                       new=format(departure.approved_capacity, ",.2f")))
+    return parts
+
+
+def departure_summary(departure: RuleDeparture) -> str:
+    """What the departure changes, as one line."""
+    return join_sentences(departure_changes(departure))
+
+
+def departure_text(departure: RuleDeparture) -> str:
+    """One line naming the departure: what it changes, its basis and document number."""
+    return _("%(changes)s（%(basis)s，%(doc)s）", changes=departure_summary(departure), basis=departure.basis.label,
+             doc=departure.doc_no)
+
+
+def _departure_of(rnd: SelectionRound, departure_id) -> RuleDeparture:
+    departure = db.session.get(RuleDeparture, departure_id) if isinstance(departure_id, int) else None
+    require(departure is not None and departure.round_id == rnd.id, _("请选择本轮已登记的规则偏离"))
+    return departure
+
+
+def _apply_departure(scenario: dict[str, Any], departure: RuleDeparture) -> list[str]:
+    """The scenario under the departure: its approved cap and capacity replace the published ones."""
+    if departure.departs_from_cap:
+        scenario["settings"]["market_share_cap"] = _num(departure.approved_cap_pct / 100)
+    if departure.departs_from_capacity:
+        entry = next((i for i in scenario["insurers"] if i["id"] == departure.insurer.credit_code), None)
+        require(entry is not None, _("%(name)s 不在该方案的承保机构中", name=departure.insurer.name))
+        entry["premium_capacity"] = format(departure.approved_capacity, "f")
+    return [_("依规则偏离 %(text)s", text=departure_text(departure))]
+
+
+def _require_before_adoption(rnd: SelectionRound) -> None:
+    require(rnd.status is S.EVALUATION, _("只有评审中的轮次可以登记或删除规则偏离"))
+    require(adopted_run(rnd) is None, _("本轮已采用分配方案，规则偏离不能再登记或删除"))
+
+
+def record_departure(rnd: SelectionRound, *, cap_pct: Decimal | None, insurer_id: int | None,
+                     capacity: Decimal | None, basis: str, doc_no: str, decided_on, reason: str, document,
+                     actor) -> RuleDeparture:
+    """Record an approved departure from the round's published allocation rules: a higher market-share cap
+    (`cap_pct`, percent), a higher premium capacity for one insurer (`insurer_id`, `capacity` in yuan), or both;
+    approved by a collective decision of the bureau or a higher authority (`basis`), with its document number,
+    date, reasons and PDF. Only while the round is in evaluation and before a run is adopted; one departure per
+    rule (the cap, each insurer's capacity). The round row is locked, as adoption locks it: a departure recorded
+    while a run is being adopted waits and is then refused."""
+    rnd = lock_for_update(rnd)
+    _require_before_adoption(rnd)
+    require(cap_pct is not None or insurer_id is not None or capacity is not None,
+            _("请填写批准的市场份额上限，或选择承保机构并填写批准的承保能力上限"), "approved_cap_pct")
+    departure = RuleDeparture(round_id=rnd.id)
+    recorded = departures(rnd)
+    if cap_pct is not None:
+        cap_pct = Decimal(cap_pct)
+        published = rnd.market_share_cap_pct
+        require(published is not None, _("本轮未规定市场份额上限，无需偏离"), "approved_cap_pct")
+        require(cap_pct.is_finite() and published < cap_pct <= 100,
+                _("批准的市场份额上限应高于本轮规定的 %(cap)s%%，且不超过 100%%", cap=_num(published)),
+                "approved_cap_pct")
+        earlier = next((d for d in recorded if d.departs_from_cap), None)
+        require(earlier is None, _("本轮已登记市场份额上限的规则偏离（%(doc)s），如需改变请先删除",
+                                   doc=earlier.doc_no if earlier else ""), "approved_cap_pct")
+        departure.published_cap_pct = published
+        departure.approved_cap_pct = cap_pct.quantize(Decimal("0.0001"))
+    if insurer_id is not None or capacity is not None:
+        insurer = next((i for i in capacity_insurers(rnd) if i.id == insurer_id), None)
+        require(insurer is not None, _("请选择在本轮投标的承保机构"), "insurer")
+        row = db.session.scalar(sa.select(InsurerCapacity).where(InsurerCapacity.round_id == rnd.id,
+                                                                  InsurerCapacity.insurer_id == insurer.id))
+        require(row is not None, _("%(name)s 未设置承保能力上限，无需偏离", name=insurer.name), "insurer")
+        require(capacity is not None, _("请填写批准的承保能力上限（元）"), "approved_capacity")
+        amount = _capacity_amount(capacity, "approved_capacity")
+        require(amount > row.premium_capacity,
+                _("批准的承保能力上限应高于为 %(name)s 设置的 %(amount)s 元", name=insurer.name,
+                  amount=format(row.premium_capacity, ",.2f")), "approved_capacity")
+        earlier = next((d for d in recorded if d.insurer_id == insurer.id), None)
+        require(earlier is None, _("%(name)s 的承保能力上限已有规则偏离（%(doc)s），如需改变请先删除",
+                                   name=insurer.name, doc=earlier.doc_no if earlier else ""), "insurer")
+        departure.insurer = insurer
+        departure.insurer_id = insurer.id
+        departure.published_capacity = row.premium_capacity
+        departure.approved_capacity = amount
+    require(basis in {b.value for b in DepartureBasis}, _("请选择批准方式"), "basis")
+    doc_no, reason = (doc_no or "").strip(), (reason or "").strip()
+    require(doc_no, _("请填写批准文号"), "doc_no")
+    require(decided_on is not None and decided_on <= clock.local_today(), _("批准日期不能晚于今天"), "decided_on")
+    require(reason, _("请填写偏离的理由"), "reason")
+    require(document is not None, _("请上传批准文件（PDF）"), "document")
+    departure.basis = DepartureBasis(basis)
+    departure.doc_no = doc_no[:100]
+    departure.decided_on = decided_on
+    departure.reason = reason
+    departure.document = document
+    departure.recorded_by_id = getattr(actor, "id", None)
+    db.session.add(departure)
+    db.session.flush()
+    audit.record(actor, "allocation.departure_recorded", departure,
+                 _l("登记规则偏离：%(doc)s（%(basis)s）", doc=departure.doc_no,
+                    basis=DEPARTURE_BASIS_LABELS[departure.basis]),
+                 round_id=rnd.id, published_cap_pct=departure.published_cap_pct,
+                 approved_cap_pct=departure.approved_cap_pct, insurer_id=departure.insurer_id,
+                 published_capacity=departure.published_capacity, approved_capacity=departure.approved_capacity,
+                 basis=departure.basis.value, doc_no=departure.doc_no, decided_on=departure.decided_on,
+                 reason=departure.reason, document_sha256=document.sha256)
+    return departure
+
+
+def delete_departure(departure: RuleDeparture, actor) -> None:
+    """Delete a departure recorded by mistake (or no longer approved), before adoption: from then on adoption
+    holds runs to the published rule again."""
+    rnd = lock_for_update(departure.round)
+    _require_before_adoption(rnd)
+    audit.record(actor, "allocation.departure_deleted", departure,
+                 _l("删除规则偏离：%(doc)s", doc=departure.doc_no), round_id=rnd.id, doc_no=departure.doc_no,
+                 approved_cap_pct=departure.approved_cap_pct, insurer_id=departure.insurer_id,
+                 approved_capacity=departure.approved_capacity)
+    db.session.delete(departure)
+    db.session.flush()
 
 
 # --- results ----------------------------------------------------------------------------------------
@@ -417,6 +574,8 @@ def available_actions(rnd: SelectionRound, user, run: AllocationRun | None = Non
                Action("import", _l("导入并计算"), "allocation.import_scenario", {"round_id": rnd.id}, post=True)]
     if adopted is None:
         actions.append(Action("set_capacity", _l("保存"), "allocation.set_capacity", {"round_id": rnd.id}, post=True))
+        actions.append(Action("record_departure", _l("登记规则偏离"), "allocation.new_departure", {"round_id": rnd.id},
+                              style="outline-primary", element_id="record-departure"))
     if run is not None:
         actions.append(Action("whatif", _l("假设分析"), "allocation.whatif", {"run_id": run.id}, post=True))
         if run.ok and adopted is None:
@@ -430,13 +589,46 @@ def available_actions(rnd: SelectionRound, user, run: AllocationRun | None = Non
 def adopt(run: AllocationRun, actor) -> list:
     """Adopt `run`: announced as `run_adopted`, on which awards creates the awards and the backup underwriters
     and moves the round to allocated, in the caller's one transaction. Only one run per round is ever adopted: the round
-    row is locked and its status re-read, and a partial unique index refuses a second adopted run."""
+    row is locked and its status re-read, and a partial unique index refuses a second adopted run. The departures
+    from the round's rules the allocation needs are marked as used by the run, and audited."""
     rnd = lock_for_update(run.round)  # concurrent adoptions of one round queue here
     require(rnd.status is S.EVALUATION, _("本轮已确定分配方案（或不在评审阶段），不能再采用其他方案"))
     require(adopted_run(rnd) is None, _("本轮已采用其他分配方案"))
     require(run.ok, _("只有求得可行解的分配方案可以采用"))
     require(run.source is not RunSource.IMPORT or _matches_round(run, rnd),
             _("导入的方案文件与本轮的标段或承保机构不一致，不能采用"))
+    winners, used = _check_against_round(rnd, _chosen(run, rnd))
+    rankings = {region_id: _backup_order(rnd, region_id) for region_id in {lot.region_id for lot in rnd.lots}}
+    run.adopted_at = utcnow()
+    run.adopted_by_id = getattr(actor, "id", None)
+    for departure in used:
+        departure.adopted_run_id = run.id
+    db.session.flush()  # the partial unique index refuses a second adopted run here
+    created = run_adopted.collect(run, actor=actor, winners=winners, rankings=rankings)  # awards creates them
+    audit.record(actor, "allocation.adopted", run, _l("采用分配方案 #%(n)s：%(name)s", n=run.number, name=rnd.name),
+                 round_id=rnd.id, objective=run.objective, departures=[d.id for d in used])
+    for departure in used:
+        audit.record(actor, "allocation.departure_used", departure,
+                     _l("采用分配方案 #%(n)s，依据规则偏离 %(doc)s", n=run.number, doc=departure.doc_no),
+                     round_id=rnd.id, run_id=run.id, doc_no=departure.doc_no)
+    return created
+
+
+def adoption_problem(run: AllocationRun) -> str | None:
+    """Why the round's rules as they stand now (with the recorded departures) would refuse to adopt this
+    feasible run, or None: the run page says so before the click. Reads only."""
+    rnd = run.round
+    if not run.ok or rnd.status is not S.EVALUATION or not evaluation.is_final(rnd):
+        return None
+    try:
+        _check_against_round(rnd, _chosen(run, rnd))
+    except DomainError as e:
+        return e.message
+    return None
+
+
+def _chosen(run: AllocationRun, rnd: SelectionRound) -> dict[int, int]:
+    """The run's awards as {lot id: insurer id} of the round; DomainError for a lot or insurer it does not have."""
     lots = {lot.code: lot for lot in rnd.lots}
     credit = {i["id"] for i in run.scenario["insurers"]}
     insurers = {i.credit_code: i for i in db.session.scalars(sa.select(Insurer).where(Insurer.credit_code.in_(credit)))}
@@ -445,23 +637,18 @@ def adopt(run: AllocationRun, actor) -> list:
         lot, insurer = lots.get(award["lot_id"]), insurers.get(award["insurer_id"])
         require(lot is not None and insurer is not None, _("分配方案中的标段或承保机构在本轮不存在"))
         chosen[lot.id] = insurer.id
-    winners = _check_against_round(rnd, chosen)
-    rankings = {region_id: _backup_order(rnd, region_id) for region_id in {lot.region_id for lot in rnd.lots}}
-    run.adopted_at = utcnow()
-    run.adopted_by_id = getattr(actor, "id", None)
-    db.session.flush()  # the partial unique index refuses a second adopted run here
-    created = run_adopted.collect(run, actor=actor, winners=winners, rankings=rankings)  # awards creates them
-    audit.record(actor, "allocation.adopted", run, _l("采用分配方案 #%(n)s：%(name)s", n=run.number, name=rnd.name),
-                 round_id=rnd.id, objective=run.objective)
-    return created
+    return chosen
 
 
-def _check_against_round(rnd: SelectionRound, chosen: dict[int, int]) -> dict[int, tuple[int, Decimal]]:
+def _check_against_round(rnd: SelectionRound, chosen: dict[int, int]
+                         ) -> tuple[dict[int, tuple[int, Decimal]], list[RuleDeparture]]:
     """The run's awards ({lot id: insurer id}) checked against the round as it is now, whatever the run was
-    computed from (an imported file, a what-if with other limits or capacities, a county exception deleted
-    since): every lot with an eligible bid is awarded, to an eligible bidder; each county has between the
-    round's minimum and its maximum (or its approved exception's) underwriters; no insurer goes above its
-    premium capacity or the market-share cap. Returns {lot id: (insurer id, the bid's lot score)}."""
+    computed from (an imported file, a what-if with other limits or capacities, a county exception or a rule
+    departure deleted since): every lot with an eligible bid is awarded, to an eligible bidder; each county has
+    between the round's minimum and its maximum (or its approved exception's) underwriters; no insurer goes above
+    its premium capacity or the market-share cap, each raised to no more than a recorded departure approves.
+    Returns {lot id: (insurer id, the bid's lot score)} and the departures the allocation needs (it goes beyond
+    the published rule they relax)."""
     eligible = {(s.lot_id, s.insurer_id): s.score for s in _final_lot_scores(rnd)}
     lots = {lot.id: lot for lot in rnd.lots}
     missing = sorted({lot_id for lot_id, _insurer in eligible} - set(chosen))
@@ -482,15 +669,55 @@ def _check_against_round(rnd: SelectionRound, chosen: dict[int, int]) -> dict[in
     premium: dict[int, Decimal] = {}
     for lot_id, insurer_id in chosen.items():
         premium[insurer_id] = premium.get(insurer_id, Decimal(0)) + lots[lot_id].expected_premium
-    caps = {c.insurer_id: c.premium_capacity for c in capacities(rnd)}
-    share_cap = None if rnd.market_share_cap_pct is None else \
-        rnd.market_share_cap_pct / 100 * sum((lot.expected_premium for lot in lots.values()), Decimal(0))
-    for insurer_id, amount in premium.items():
-        ceilings = [c for c in (caps.get(insurer_id), share_cap) if c is not None]
-        require(not ceilings or amount <= min(ceilings),
-                _("%(insurer)s 分得保费 %(amount)s 元，超过其承保能力上限或市场份额上限", insurer=names.get(insurer_id),
-                  amount=f"{amount:,.2f}"))
-    return {lot_id: (insurer_id, eligible[(lot_id, insurer_id)]) for lot_id, insurer_id in chosen.items()}
+    used = [*_capacities_kept(rnd, premium, names), *_share_cap_kept(rnd, premium, names, lots)]
+    winners = {lot_id: (insurer_id, eligible[(lot_id, insurer_id)]) for lot_id, insurer_id in chosen.items()}
+    return winners, sorted(set(used), key=lambda d: d.id)
+
+
+def _capacities_kept(rnd: SelectionRound, premium: dict[int, Decimal], names: dict[int, str]) -> list[RuleDeparture]:
+    """Each insurer's premium within its capacity, or within what a recorded departure approves for it (returned)."""
+    approved = {d.insurer_id: d for d in departures(rnd) if d.departs_from_capacity}
+    used = []
+    for row in capacities(rnd):
+        amount = premium.get(row.insurer_id, Decimal(0))
+        if amount <= row.premium_capacity:
+            continue
+        departure = approved.get(row.insurer_id)
+        require(departure is not None,
+                _("%(insurer)s 分得保费 %(amount)s 元，超过其承保能力上限 %(capacity)s 元；确需突破的，"
+                  "请先登记经集体决策或上级批准的规则偏离", insurer=names.get(row.insurer_id),
+                  amount=f"{amount:,.2f}", capacity=f"{row.premium_capacity:,.2f}"))
+        require(amount <= departure.approved_capacity,
+                _("%(insurer)s 分得保费 %(amount)s 元，超过规则偏离（%(doc)s）批准的承保能力上限 %(capacity)s 元",
+                  insurer=names.get(row.insurer_id), amount=f"{amount:,.2f}", doc=departure.doc_no,
+                  capacity=f"{departure.approved_capacity:,.2f}"))
+        used.append(departure)
+    return used
+
+
+def _share_cap_kept(rnd: SelectionRound, premium: dict[int, Decimal], names: dict[int, str],
+                    lots: dict) -> list[RuleDeparture]:
+    """Each insurer's share of the round's expected premium within the market-share cap, or within what a
+    recorded departure approves (returned when needed)."""
+    if rnd.market_share_cap_pct is None:
+        return []
+    total = sum((lot.expected_premium for lot in lots.values()), Decimal(0))
+    departure = next((d for d in departures(rnd) if d.departs_from_cap), None)
+    used = []
+    for insurer_id, amount in sorted(premium.items()):
+        if amount <= rnd.market_share_cap_pct / 100 * total:
+            continue
+        share = f"{amount / total * 100:.2f}%" if total else "—"
+        require(departure is not None,
+                _("%(insurer)s 分得保费 %(amount)s 元，占本轮预计保费的 %(share)s，超过市场份额上限 %(cap)s%%；"
+                  "确需突破的，请先登记经集体决策或上级批准的规则偏离", insurer=names.get(insurer_id),
+                  amount=f"{amount:,.2f}", share=share, cap=_num(rnd.market_share_cap_pct)))
+        require(amount <= departure.approved_cap_pct / 100 * total,
+                _("%(insurer)s 分得保费 %(amount)s 元，占本轮预计保费的 %(share)s，超过规则偏离（%(doc)s）批准的"
+                  "市场份额上限 %(cap)s%%", insurer=names.get(insurer_id), amount=f"{amount:,.2f}", share=share,
+                  doc=departure.doc_no, cap=_num(departure.approved_cap_pct)))
+        used.append(departure)
+    return used
 
 
 def _matches_round(run: AllocationRun, rnd: SelectionRound) -> bool:

@@ -6,11 +6,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from agri_insurance.access import roles_required, scoped_get_or_404
+from agri_insurance import storage
+from agri_insurance.access import ALL_ROLES, roles_required, scoped_get_or_404
 from agri_insurance.allocation import jobs as _jobs  # noqa: F401 - registers the job handler
 from agri_insurance.allocation import service
-from agri_insurance.allocation.forms import CapacityForm, ImportForm, WhatIfForm
-from agri_insurance.allocation.models import AllocationRun, RunStatus
+from agri_insurance.allocation.forms import CapacityForm, DepartureForm, ImportForm, WhatIfForm
+from agri_insurance.allocation.models import AllocationRun, RuleDeparture, RunStatus
 from agri_insurance.evaluation import service as evaluation
 from agri_insurance.forms_util import choices, commit_or_flash, flash_form_errors, int_arg
 from agri_insurance.jobs import service as jobs
@@ -39,6 +40,8 @@ def _whatif_form(run: AllocationRun) -> WhatIfForm:
     form.county.choices = choices([("", "—")] + [(c["id"], c["name"]) for c in run.scenario["counties"]])
     form.capacity_insurer.choices = form.pair_insurer.choices
     form.capacity_mode.choices = choices([("keep", _l("不变")), ("set", _l("改为下列金额")), ("none", _l("取消上限"))])
+    form.departure.choices = choices([("", "—")] + [(str(d.id), service.departure_text(d))
+                                                    for d in service.departures(run.round)])
     return form
 
 
@@ -58,7 +61,8 @@ def round_runs(round_id: int):
                            before_evaluation=rnd.status in BEFORE_EVALUATION,
                            awaiting_final=rnd.status is RoundStatus.EVALUATION and not final,
                            import_form=ImportForm(), capacities=service.capacities(rnd),
-                           capacity_form=_capacity_form(rnd))
+                           capacity_form=_capacity_form(rnd), departures=service.departures(rnd),
+                           departure_summary=service.departure_summary)
 
 
 @bp.post("/rounds/<int:round_id>/capacities")
@@ -74,6 +78,48 @@ def set_capacity(round_id: int):
                         _("承保能力上限已保存") if form.amount.data is not None else _("承保能力上限已取消"))
     return redirect(url_for(".round_runs", round_id=round_id) + "#capacities")
 
+
+# --- rule departures (规则偏离) -----------------------------------------------------------------------
+
+def _departure_form(rnd: SelectionRound) -> DepartureForm:
+    return DepartureForm(insurers=[c.insurer for c in service.capacities(rnd)])
+
+
+@bp.route("/rounds/<int:round_id>/departures/new", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def new_departure(round_id: int):
+    rnd = _round(round_id)
+    form = _departure_form(rnd)
+    if form.validate_on_submit():
+        done = commit_or_flash(lambda: service.record_departure(
+            rnd, cap_pct=form.approved_cap_pct.data, insurer_id=int(form.insurer.data) if form.insurer.data else None,
+            capacity=form.approved_capacity.data, basis=form.basis.data, doc_no=form.doc_no.data,
+            decided_on=form.decided_on.data, reason=form.reason.data,
+            document=storage.save_pdf(form.document.data, current_user), actor=current_user),
+            _("规则偏离已登记；可按它进行假设分析，采用时以批准的数值为限"), form)
+        if done:
+            return redirect(url_for(".round_runs", round_id=round_id) + "#departures")
+    return render_template("allocation/departure_form.html", rnd=rnd, form=form,
+                           capacities=service.capacities(rnd)), 400 if form.errors else 200
+
+
+@bp.get("/departures/<int:departure_id>/document")
+@roles_required(*ALL_ROLES)
+def departure_document(departure_id: int):
+    departure = scoped_get_or_404(RuleDeparture, departure_id)
+    return storage.send_stored(departure.document)
+
+
+@bp.post("/departures/<int:departure_id>/delete")
+@roles_required(*MANAGERS)
+def delete_departure(departure_id: int):
+    departure = scoped_get_or_404(RuleDeparture, departure_id)
+    round_id = departure.round_id
+    commit_or_flash(lambda: service.delete_departure(departure, current_user), _("规则偏离已删除"))
+    return redirect(url_for(".round_runs", round_id=round_id) + "#departures")
+
+
+# --- runs -----------------------------------------------------------------------------------------------
 
 @bp.post("/rounds/<int:round_id>/runs")
 @roles_required(*MANAGERS)
@@ -106,11 +152,13 @@ def run_detail(run_id: int):
     run = scoped_get_or_404(AllocationRun, run_id)
     state = jobs.snapshot(run.job_id) if run.job_id else None
     others = [r for r in service.runs_of(run.round) if r.id != run.id and r.status is RunStatus.DONE]
+    actions = service.available_actions(run.round, current_user, run)
     return render_template("allocation/run_detail.html", run=run, rnd=run.round, state=state,
                            conditions=service.run_conditions(run),
                            view=service.result_view(run) if run.status is RunStatus.DONE else None,
-                           adopted=service.adopted_run(run.round), others=others,
-                           actions=service.available_actions(run.round, current_user, run), form=_whatif_form(run))
+                           adopted=service.adopted_run(run.round), others=others, actions=actions,
+                           form=_whatif_form(run),
+                           adoption_problem=service.adoption_problem(run) if "adopt" in actions else None)
 
 
 @bp.post("/runs/<int:run_id>/whatif")
@@ -124,6 +172,8 @@ def whatif(run_id: int):
     # A half-filled change (a lot without an insurer, a county without its maximum) goes to the service, which
     # refuses it, rather than being dropped silently.
     changes: dict = {}
+    if form.departure.data:
+        changes["departure"] = int(form.departure.data)
     if form.pair_lot.data or form.pair_insurer.data:
         changes[form.pair_kind.data or "fixed"] = [[form.pair_lot.data, form.pair_insurer.data]]
     if form.cap_mode.data == "none":

@@ -1,6 +1,8 @@
 """Demo data for the end of the selection: a second round whose evaluation is final, with an adopted allocation
-run, awards, backup underwriters and an open public notice, in three counties. Loaded by `flask demo-data` only
-(never under tests), through the services; idempotent."""
+run, awards, backup underwriters and an open public notice, in three counties. Its 35 % market-share cap admits
+no allocation (鄱阳县's planting lot alone is 41.7 % of the round's premium): the first run is infeasible, the
+bureau records a departure raising the cap to 45 % (a collective decision), and the run under it is adopted.
+Loaded by `flask demo-data` only (never under tests), through the services; idempotent."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from agri_insurance import pdf, storage
 from agri_insurance.allocation import service as allocation
 from agri_insurance.auth import service as auth_service
 from agri_insurance.auth.models import User
@@ -17,7 +20,7 @@ from agri_insurance.awards import service as awards
 from agri_insurance.awards.models import Holiday
 from agri_insurance.bids import service as bids
 from agri_insurance.bids.models import Bid
-from agri_insurance.clock import utcnow
+from agri_insurance.clock import local_today, utcnow
 from agri_insurance.evaluation import service as evaluation
 from agri_insurance.extensions import db
 from agri_insurance.reference.models import Insurer, Product, Region
@@ -47,6 +50,12 @@ AWARDED_BIDS = {
              {"361128": (False, 5, 9), "361127": (True, 9, 18), "361130": (False, 4, 8)}),
 }
 
+
+# The published cap no allocation can meet, and the departure the bureau's leadership approves.
+AWARDED_CAP_PCT = Decimal("35")
+DEPARTURE_CAP_PCT = Decimal("45")
+DEPARTURE_REASON = ("鄱阳县种植业标段预计年保费680万元，占本轮预计保费的41.7%，任何承保机构承保该标段都将超过35%的"
+                    "市场份额上限，按公布的规则无法分配。经局党组会议集体研究，本轮市场份额上限调整为45%。")
 
 DEMO_HOLIDAYS = ((date(2027, 1, 1), "元旦"),)
 
@@ -108,7 +117,7 @@ def load_demo_awarded_round() -> int:
     rnd = tenders.create_round({
         "name": AWARDED_ROUND_NAME, "term_start_year": 2023, "bid_deadline": now + timedelta(hours=1),
         "opening_time": now + timedelta(hours=2), "notice_working_days": 5, "min_insurers": 2, "max_insurers": 3,
-        "market_share_cap_pct": None, "contact": "市农业农村局计划财务科 0793-8000000", "notes": None}, city)
+        "market_share_cap_pct": AWARDED_CAP_PCT, "contact": "市农业农村局计划财务科 0793-8000000", "notes": None}, city)
     products = {p.code: p.id for p in db.session.scalars(sa.select(Product))}
     regions = {r.code: r.id for r in db.session.scalars(sa.select(Region))}
     for county, code, name, product_codes, premium, loss in AWARDED_LOTS:
@@ -149,8 +158,21 @@ def load_demo_awarded_round() -> int:
     evaluation.submit_scores(member, expert)
     evaluation.close_panel(rnd, city)
 
-    run = allocation.run_now(rnd, city)
-    allocation.adopt(run, city)
+    run = allocation.run_now(rnd, city)  # infeasible: no allocation meets the 35 % cap
+    _record_departure(rnd, city)
+    under = allocation.start_whatif(run, {"departure": allocation.departures(rnd)[0].id}, city, now=True)
+    allocation.adopt(under, city)
     awards.publish(rnd, city)
     db.session.flush()
     return 1
+
+
+def _record_departure(rnd, city) -> None:
+    """The collective decision raising the cap, with its minutes as the PDF on file."""
+    today = local_today()
+    doc_no = f"饶农局党组纪〔{today.year}〕4号"
+    minutes = pdf.build_pdf([pdf.paragraph("上饶市农业农村局党组会议纪要（演示）", "title"),
+                             pdf.paragraph(doc_no), pdf.paragraph(DEPARTURE_REASON)], title=doc_no)
+    allocation.record_departure(rnd, cap_pct=DEPARTURE_CAP_PCT, insurer_id=None, capacity=None, basis="collective",
+                                doc_no=doc_no, decided_on=today, reason=DEPARTURE_REASON,
+                                document=storage.save_bytes(minutes, "局党组会议纪要.pdf", city), actor=city)

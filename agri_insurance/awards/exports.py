@@ -6,32 +6,40 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from xml.sax.saxutils import escape
 
-import sqlalchemy as sa
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
+from docx.shared import Pt, RGBColor
 from flask import current_app
 from flask_babel import gettext as _
 from openpyxl import Workbook
+from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.platypus import Paragraph, SimpleDocTemplate
 
 from agri_insurance import pdf
+from agri_insurance.allocation import service as allocation
 from agri_insurance.awards import service
-from agri_insurance.bids.models import Bid, BidStatus
-from agri_insurance.extensions import db
+from agri_insurance.i18n import in_record_language
 from agri_insurance.spreadsheets import cell_text, put_text, workbook_bytes, write_table
 from agri_insurance.tenders.models import SelectionRound
 
-DEFAULT_ISSUING_BODY = "上饶市农业农村局"
 DOCX_MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 ZIP_MIMETYPE = "application/zip"
+DRAFT_MARK = "草稿 DRAFT"
+DRAFT_BANNER = "【草稿 DRAFT】中标结果确定前的预览，未经编号，不作为中标依据"
+SEAL_SPACE = "（盖章）"
 
 
 def issuing_body() -> str:
-    return current_app.config.get("ISSUING_BODY") or DEFAULT_ISSUING_BODY
+    """The unit that issues the notices and publishes the result (setting ISSUING_BODY)."""
+    return current_app.config["ISSUING_BODY"]
 
 
 @dataclass
@@ -45,14 +53,23 @@ class NoticeLot:
 
 @dataclass
 class Notice:
+    """One award or non-award notice. `ref` is its stable reference (its address, and the name of a draft);
+    `number` its document number (文号), given when the result is final: without one the notice is a draft."""
+
     kind: str                 # "award" or "non_award"
-    number: str
+    ref: str
     round_name: str
     term: str
     insurer_name: str
     lots: list[NoticeLot]     # the lots won (award) or the lots bid on (non-award)
     issue_date: date
     issuing_body: str
+    number: str | None = None
+    departures: list[str] = field(default_factory=list)  # sentences on the approved rule departures applied
+
+    @property
+    def final(self) -> bool:
+        return self.number is not None
 
     @property
     def title(self) -> str:
@@ -63,12 +80,18 @@ class Notice:
         return sum((lot.expected_premium for lot in self.lots), Decimal(0))
 
     def paragraphs(self) -> list[str]:
-        if self.kind == "award":
+        if self.kind == "award" and self.final:
             body = (f"经综合评审、分配方案确定并公示期满，贵单位被确定为“{self.round_name}”下列标段的承保机构，"
                     f"服务期为{self.term}。请按遴选文件和承保协议的要求做好承保理赔服务。")
-        else:
+        elif self.kind == "award":
+            body = (f"经综合评审和分配，贵单位拟被确定为“{self.round_name}”下列标段的承保机构，服务期为{self.term}。"
+                    "中标结果须经公示后确定；本通知书为草稿，以确定中标后正式发出并编号的通知书为准。")
+        elif self.final:
             body = (f"感谢贵单位参加“{self.round_name}”（服务期{self.term}）。经综合评审及分配，贵单位投标的下列标段"
                     "未被确定为承保机构。")
+        else:
+            body = (f"感谢贵单位参加“{self.round_name}”（服务期{self.term}）。经综合评审及分配，贵单位投标的下列标段"
+                    "拟不被确定为承保机构。本通知书为草稿，以确定中标后正式发出并编号的通知书为准。")
         return [f"{self.insurer_name}：", body]
 
     def table_rows(self) -> list[list[str]]:
@@ -79,36 +102,53 @@ class Notice:
         return rows
 
     @property
+    def number_line(self) -> str:
+        return self.number if self.final else "编号：确定中标后编号"
+
+    @property
+    def date_line(self) -> str:
+        return f"{self.issue_date.year}年{self.issue_date.month}月{self.issue_date.day}日"
+
+    @property
     def filename_stem(self) -> str:
         # no path separators or characters Windows refuses: a "/" in a name made a folder inside notices.zip
-        return re.sub(r'[\\/:*?"<>|]', "_", f"{self.title}_{self.number}_{self.insurer_name}")
+        stem = f"{self.title}_{self.number}_{self.insurer_name}" if self.final else \
+            f"{self.title}（草稿）_{self.ref}_{self.insurer_name}"
+        return re.sub(r'[\\/:*?"<>|]', "_", stem)
 
 
 def _lot(lot) -> NoticeLot:
     return NoticeLot(lot.code, lot.name, lot.region.name, "、".join(p.name for p in lot.products), lot.expected_premium)
 
 
+def departure_sentences(rnd: SelectionRound) -> list[str]:
+    """The approved departures the adopted allocation rests on, as the notices state them (in Chinese, as the
+    documents are written)."""
+    with in_record_language():
+        return [f"本次分配依据经批准的规则偏离：{'；'.join(allocation.departure_changes(d))}"
+                f"（{d.basis.label}，{d.doc_no}，{d.decided_on.year}年{d.decided_on.month}月{d.decided_on.day}日）。"
+                f"理由：{d.reason}" for d in service.departures_used(rnd)]
+
+
 def notices(rnd: SelectionRound) -> list[Notice]:
-    """One notice per bidder: an award notice for each insurer that won a lot, a non-award notice otherwise.
-    Numbers are stable: 中 for award notices, 未 for the others, numbered by insurer name."""
-    awards = service.awards_of(rnd)
-    won: dict[int, list] = {}
-    insurers = {}
-    for award in awards:
-        won.setdefault(award.insurer_id, []).append(award.lot)
-        insurers[award.insurer_id] = award.insurer
-    others = [b for b in db.session.scalars(sa.select(Bid).where(Bid.round_id == rnd.id,
-                                                                 Bid.status == BidStatus.SUBMITTED))
-              if b.insurer_id not in won]
+    """One notice per bidder (`service.notice_recipients`): an award notice for each insurer that won a lot, a
+    non-award notice otherwise. References are stable: 中 for award notices, 未 for the others, numbered by
+    insurer name. Once the result is final each carries the document number it was given then; a round finalised
+    before notices were numbered keeps its reference as its number."""
+    final = service.result_final(rnd)
+    numbers = service.notice_numbers(rnd) if final else {}
     common = {"round_name": rnd.name, "term": f"{rnd.term_start_year}年1月1日至{rnd.term_end_year}年12月31日",
-              "issue_date": service.issue_date(rnd), "issuing_body": issuing_body()}
+              "issue_date": service.issue_date(rnd), "issuing_body": issuing_body(),
+              "departures": departure_sentences(rnd)}
     result = []
-    for n, (insurer_id, lots) in enumerate(sorted(won.items(), key=lambda kv: insurers[kv[0]].name), start=1):
-        result.append(Notice("award", f"SR{rnd.id:03d}-中{n:02d}", insurer_name=insurers[insurer_id].name,
-                             lots=[_lot(lot) for lot in sorted(lots, key=lambda lot: lot.code)], **common))
-    for n, bid in enumerate(sorted(others, key=lambda b: b.insurer.name), start=1):
-        result.append(Notice("non_award", f"SR{rnd.id:03d}-未{n:02d}", insurer_name=bid.insurer.name,
-                             lots=[_lot(lot) for lot in bid.lots], **common))
+    counters = {"award": 0, "non_award": 0}
+    for recipient in service.notice_recipients(rnd):
+        counters[recipient.kind] += 1
+        ref = f"SR{rnd.id:03d}-{'中' if recipient.kind == 'award' else '未'}{counters[recipient.kind]:02d}"
+        stored = numbers.get(recipient.insurer.id)
+        number = (stored.number if stored else ref) if final else None
+        result.append(Notice(recipient.kind, ref, insurer_name=recipient.insurer.name,
+                             lots=[_lot(lot) for lot in recipient.lots], number=number, **common))
     return result
 
 
@@ -131,14 +171,33 @@ def _add_run(paragraph, text: str):
     return run
 
 
+def _right(doc, text: str):
+    p = doc.add_paragraph()
+    p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    return _add_run(p, text)
+
+
 def notice_docx(notice: Notice) -> bytes:
     doc = Document()
+    if not notice.final:
+        # on every page: the header says it is a draft, in large grey letters
+        header = doc.sections[0].header.paragraphs[0]
+        header.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        mark = _add_run(header, DRAFT_MARK)
+        mark.bold = True
+        mark.font.size = Pt(28)
+        mark.font.color.rgb = RGBColor(0xC0, 0xC0, 0xC0)
+        banner = doc.add_paragraph()
+        banner.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        run = _add_run(banner, DRAFT_BANNER)
+        run.bold = True
+        run.font.color.rgb = RGBColor(0xC0, 0x00, 0x00)
     heading = doc.add_paragraph()
     heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _add_run(heading, notice.title).bold = True
     number = doc.add_paragraph()
-    number.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    _add_run(number, f"编号：{notice.number}")
+    number.alignment = WD_ALIGN_PARAGRAPH.CENTER if notice.final else WD_ALIGN_PARAGRAPH.RIGHT
+    _add_run(number, notice.number_line)
     for text in notice.paragraphs():
         _add_run(doc.add_paragraph(), text)
     rows = notice.table_rows()
@@ -149,13 +208,14 @@ def notice_docx(notice: Notice) -> bytes:
             cell = table.cell(r, c)
             cell.text = ""
             _add_run(cell.paragraphs[0], value)
-    for text in (f"遴选轮次：{notice.round_name}", f"服务期：{notice.term}"):
+    for text in (f"遴选轮次：{notice.round_name}", f"服务期：{notice.term}", *notice.departures):
         _add_run(doc.add_paragraph(), text)
-    for text in (notice.issuing_body, f"{notice.issue_date.year}年{notice.issue_date.month}月{notice.issue_date.day}日"):
-        p = doc.add_paragraph()
-        p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-        _add_run(p, text)
-    doc.core_properties.title = cell_text(f"{notice.title} {notice.number}")
+    for _blank in range(2):  # room for the seal over the issuing unit and the date
+        doc.add_paragraph()
+    _right(doc, notice.issuing_body)
+    _right(doc, SEAL_SPACE)
+    _right(doc, notice.date_line)
+    doc.core_properties.title = cell_text(f"{notice.title} {notice.number or DRAFT_MARK}")
     buffer = io.BytesIO()
     doc.save(buffer)
     return buffer.getvalue()
@@ -163,18 +223,47 @@ def notice_docx(notice: Notice) -> bytes:
 
 # --- pdf ----------------------------------------------------------------------------------------------
 
+_RIGHT = ParagraphStyle("notice-right", parent=pdf.STYLES["body"], alignment=TA_RIGHT)
+
+
+def _right_paragraph(text: str) -> Paragraph:
+    """The issuing unit, the seal and the date, at the right margin."""
+    return Paragraph(escape(str(text)), _RIGHT)
+
+
+def _draft_watermark(canvas, doc) -> None:
+    """草稿 DRAFT across every page of a draft, large and light."""
+    canvas.saveState()
+    canvas.setFont(pdf.CJK_FONT, 60)
+    canvas.setFillColorRGB(0.85, 0.85, 0.85)
+    width, height = doc.pagesize
+    canvas.translate(width / 2, height / 2)
+    canvas.rotate(35)
+    canvas.drawCentredString(0, 0, DRAFT_MARK)
+    canvas.restoreState()
+
+
 def notice_pdf(notice: Notice) -> bytes:
     mm = pdf.mm
-    flow = [pdf.paragraph(notice.title, "title"), pdf.paragraph(f"编号：{notice.number}", "small"),
-            pdf.Spacer(1, 4 * mm)]
+    flow = []
+    if not notice.final:
+        flow += [pdf.paragraph(DRAFT_BANNER, "heading"), pdf.Spacer(1, 2 * mm)]
+    flow += [pdf.paragraph(notice.title, "title"), pdf.paragraph(notice.number_line, "body" if notice.final else "small"),
+             pdf.Spacer(1, 4 * mm)]
     flow += [pdf.paragraph(text) for text in notice.paragraphs()]
     flow.append(pdf.Spacer(1, 3 * mm))
     flow.append(pdf.table(notice.table_rows(), col_widths=[24 * mm, 50 * mm, 26 * mm, 38 * mm, 34 * mm]))
     flow.append(pdf.Spacer(1, 4 * mm))
-    flow += [pdf.paragraph(f"遴选轮次：{notice.round_name}"), pdf.paragraph(f"服务期：{notice.term}"),
-             pdf.Spacer(1, 8 * mm), pdf.paragraph(notice.issuing_body),
-             pdf.paragraph(f"{notice.issue_date.year}年{notice.issue_date.month}月{notice.issue_date.day}日")]
-    return pdf.build_pdf(flow, title=f"{notice.title} {notice.number}")
+    flow += [pdf.paragraph(f"遴选轮次：{notice.round_name}"), pdf.paragraph(f"服务期：{notice.term}")]
+    flow += [pdf.paragraph(text) for text in notice.departures]
+    flow += [pdf.Spacer(1, 16 * mm), _right_paragraph(notice.issuing_body), _right_paragraph(SEAL_SPACE),
+             _right_paragraph(notice.date_line)]
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(buffer, pagesize=A4, title=f"{notice.title} {notice.number or DRAFT_MARK}",
+                            leftMargin=18 * mm, rightMargin=18 * mm, topMargin=18 * mm, bottomMargin=18 * mm)
+    page = _draft_watermark if not notice.final else (lambda canvas, doc: None)
+    doc.build(flow, onFirstPage=page, onLaterPages=page)
+    return buffer.getvalue()
 
 
 def notices_zip(rnd: SelectionRound) -> bytes:

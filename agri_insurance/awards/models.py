@@ -159,3 +159,27 @@ class Objection(db.Model):
         if user.role in (Role.ADMIN, Role.CITY_AGRI):
             return sa.true()
         return sa.false()
+
+
+class NoticeNumber(db.Model):
+    """文号 of a final award or non-award notice, in the bureau's convention (饶农险遴〔2026〕3号: the prefix
+    setting NOTICE_NUMBER_PREFIX, the year of finalisation, a sequence within that year). Assigned once, when the
+    result is finalised, one per notice, and kept: a number is never given twice (unique year and sequence) and
+    never changes when the prefix setting does."""
+
+    __tablename__ = "notice_numbers"
+    __table_args__ = (
+        sa.UniqueConstraint("year", "sequence", name="uq_notice_numbers_year_sequence"),
+        sa.UniqueConstraint("round_id", "insurer_id", name="uq_notice_numbers_round_insurer"),
+        sa.CheckConstraint("sequence >= 1", name="sequence_positive"),
+        sa.CheckConstraint("kind IN ('award', 'non_award')", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("selection_rounds.id"), index=True)
+    insurer_id: Mapped[int] = mapped_column(sa.ForeignKey("insurers.id"))
+    kind: Mapped[str] = mapped_column(sa.String(10))  # "award" or "non_award"
+    year: Mapped[int]
+    sequence: Mapped[int]
+    number: Mapped[str] = mapped_column(sa.String(100))
+    assigned_at: Mapped[datetime] = mapped_column(default=utcnow)

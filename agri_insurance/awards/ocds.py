@@ -1,7 +1,10 @@
 """A round as an OCDS 1.1 release package, with the lots and bids extensions.
 
 Tender with lots; bid statistics and details only once the bids have been opened (sealing); awards with
-their suppliers and related lots once a run has been adopted; parties with their roles. `validate()` checks a
+their suppliers and related lots once a run has been adopted; parties with their roles. An approved departure
+from the round's allocation rules that the adopted allocation rests on is published with the awards: a document
+of the tender and of each award (its decision on file), and the rationale in the tender's award criteria details
+and each award's description. `validate()` checks a
 package against the release-package schema patched with both extensions, from the files committed beside this
 module (no network)."""
 
@@ -19,6 +22,7 @@ from agri_insurance.awards import exports, service
 from agri_insurance.bids.models import Bid, BidStatus
 from agri_insurance.clock import utcnow
 from agri_insurance.extensions import db
+from agri_insurance.i18n import in_record_language
 from agri_insurance.tenders.models import RoundStatus, SelectionRound
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "ocds_schema"
@@ -44,6 +48,21 @@ def _amount(value: Decimal) -> dict:
 
 def _org_ref(insurer) -> dict:
     return {"id": f"CN-USCC-{insurer.credit_code}", "name": insurer.name}
+
+
+def _departures(rnd: SelectionRound) -> tuple[list[dict], str | None]:
+    """The departures the adopted allocation rests on: as OCDS documents, and as one rationale sentence."""
+    used = service.departures_used(rnd)
+    if not used:
+        return [], None
+    with in_record_language():
+        texts = [service.departure_text(d) for d in used]
+    documents = [{"id": f"departure-{d.id}", "documentType": "evaluationReports",
+                  "title": f"规则偏离批准文件：{d.doc_no}", "description": f"{text}。理由：{d.reason}",
+                  "datePublished": _iso(rnd.publicised_at or d.recorded_at), "format": "application/pdf",
+                  "language": "zh"} for d, text in zip(used, texts, strict=True)]
+    rationale = "分配依据经批准的规则偏离：" + "；".join(texts)
+    return documents, rationale
 
 
 def release(rnd: SelectionRound) -> dict:
@@ -93,6 +112,10 @@ def release(rnd: SelectionRound) -> dict:
         if awards:
             tags.append("award")
             final = rnd.status in (S.AWARDED, S.IN_FORCE, S.EXPIRED)
+            documents, rationale = _departures(rnd)
+            if documents:
+                tender["documents"] = documents
+                tender["awardCriteriaDetails"] = rationale
             result["awards"] = []
             for award in awards:
                 ref = _org_ref(award.insurer)
@@ -103,6 +126,9 @@ def release(rnd: SelectionRound) -> dict:
                          "contractPeriod": tender["contractPeriod"]}
                 if award.insurer_id in bid_of:
                     entry["relatedBid"] = bid_of[award.insurer_id]  # bid extension v1.1.5 (relatedBids came later)
+                if documents:
+                    entry["description"] = rationale
+                    entry["documents"] = documents
                 result["awards"].append(entry)
                 party = parties.setdefault(ref["id"], {**ref, "roles": []})
                 if "supplier" not in party["roles"]:

@@ -8,12 +8,14 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from agri_insurance import clock
 from agri_insurance.actions import Action, Actions
-from agri_insurance.allocation.models import AllocationRun
+from agri_insurance.allocation import service as allocation
+from agri_insurance.allocation.models import AllocationRun, RuleDeparture
 from agri_insurance.audit import service as audit
 from agri_insurance.awards import calendar
 from agri_insurance.awards.models import (
@@ -21,6 +23,7 @@ from agri_insurance.awards.models import (
     PUBLISHED_STATES,
     Award,
     BackupUnderwriter,
+    NoticeNumber,
     Objection,
     ObjectionStatus,
     PublicNotice,
@@ -38,6 +41,7 @@ from agri_insurance.tenders.models import Lot, RoundStatus, SelectionRound
 
 S = RoundStatus
 ASSIGNMENT_SOURCE = "award"
+FINAL_STATES = (S.AWARDED, S.IN_FORCE, S.EXPIRED)  # the result is final: notices are issued, numbered
 
 
 # --- reading ----------------------------------------------------------------------------------------
@@ -158,6 +162,94 @@ def awards_won(insurer_id: int | None) -> list[tuple[SelectionRound, int]]:
         sa.select(SelectionRound, sa.func.count(Award.id)).join(Award, Award.round_id == SelectionRound.id)
         .where(Award.insurer_id == insurer_id, SelectionRound.status == S.AWARDED)
         .group_by(SelectionRound.id).order_by(SelectionRound.id))]
+
+
+def result_final(rnd: SelectionRound) -> bool:
+    """The notice period is over and the result finalised: the notices are issued (numbered, no longer drafts)."""
+    return rnd.status in FINAL_STATES
+
+
+def departures_used(rnd: SelectionRound) -> list[RuleDeparture]:
+    """The approved departures from the round's rules its adopted allocation rests on (shown with the result)."""
+    return allocation.departures_used(rnd)
+
+
+def departure_text(departure: RuleDeparture) -> str:
+    return allocation.departure_text(departure)
+
+
+def objection_deadline(notice: PublicNotice | None) -> date | None:
+    """The last day an objection is accepted: the last working day of the notice period (until the day ends)."""
+    return notice.ends_on if notice is not None else None
+
+
+# --- who gets which notice, and its number ------------------------------------------------------------
+
+@dataclass
+class Recipient:
+    kind: str      # "award" (an insurer that won a lot) or "non_award" (another bidder)
+    insurer: object
+    lots: list     # the lots won, or the lots bid on
+
+
+def notice_recipients(rnd: SelectionRound) -> list[Recipient]:
+    """One notice per bidder: an award notice for each insurer that won a lot, then a non-award notice for each
+    other insurer with a submitted bid, each group by insurer name (the order notices are listed and numbered)."""
+    won: dict[int, list] = {}
+    insurers = {}
+    for award in awards_of(rnd):
+        won.setdefault(award.insurer_id, []).append(award.lot)
+        insurers[award.insurer_id] = award.insurer
+    others = [b for b in db.session.scalars(sa.select(Bid).where(Bid.round_id == rnd.id,
+                                                                 Bid.status == BidStatus.SUBMITTED))
+              if b.insurer_id not in won]
+    result = [Recipient("award", insurers[insurer_id], sorted(lots, key=lambda lot: lot.code))
+              for insurer_id, lots in sorted(won.items(), key=lambda kv: insurers[kv[0]].name)]
+    result += [Recipient("non_award", bid.insurer, list(bid.lots)) for bid in sorted(others, key=lambda b: b.insurer.name)]
+    return result
+
+
+def notice_number_text(prefix: str, year: int, sequence: int) -> str:
+    """A document number in the bureau's convention: 饶农险遴〔2026〕3号."""
+    return f"{prefix}〔{year}〕{sequence}号"
+
+
+def notice_numbers(rnd: SelectionRound) -> dict[int, NoticeNumber]:
+    """{insurer id: its notice's number}: empty until the result is final (and for rounds finalised before
+    notices were numbered)."""
+    return {n.insurer_id: n for n in db.session.scalars(sa.select(NoticeNumber).where(NoticeNumber.round_id == rnd.id))}
+
+
+# an arbitrary constant: the PostgreSQL advisory lock that queues the numbering of notices
+_NUMBERING_LOCK = 0x4E4F5449
+
+
+def _assign_notice_numbers(rnd: SelectionRound, actor) -> list[NoticeNumber]:
+    """Number the round's notices, once, as the result becomes final: the prefix setting, the year of
+    finalisation, the next sequence numbers of that year. Two rounds finalised at the same moment queue (an
+    advisory lock on PostgreSQL; SQLite's write lock, already held by the round's status change), and the unique
+    (year, sequence) constraint refuses a number given twice."""
+    if notice_numbers(rnd):
+        return []
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _NUMBERING_LOCK})
+    year = clock.local_today().year
+    last = db.session.scalar(sa.select(sa.func.max(NoticeNumber.sequence)).where(NoticeNumber.year == year)) or 0
+    prefix = current_app.config["NOTICE_NUMBER_PREFIX"]
+    numbers = []
+    for recipient in notice_recipients(rnd):
+        last += 1
+        numbers.append(NoticeNumber(round_id=rnd.id, insurer_id=recipient.insurer.id, kind=recipient.kind, year=year,
+                                    sequence=last, number=notice_number_text(prefix, year, last)))
+    db.session.add_all(numbers)
+    db.session.flush()
+    if numbers:
+        audit.record(actor, "notices.numbered", rnd,
+                     _l("通知书编号：%(first)s 至 %(last)s，共%(n)s份", first=numbers[0].number, last=numbers[-1].number,
+                        n=len(numbers)),
+                     round_id=rnd.id, numbers={str(n.insurer_id): n.number for n in numbers})
+    return numbers
+
 
 # --- what a user may do now ------------------------------------------------------------------------------
 
@@ -292,6 +384,9 @@ def _revoke(rnd: SelectionRound, reason: str, actor) -> None:
         db.session.delete(a)
     db.session.execute(sa.delete(BackupUnderwriter).where(BackupUnderwriter.round_id == rnd.id))
     db.session.execute(sa.delete(Award).where(Award.round_id == rnd.id))
+    # the departures the withdrawn result rested on no longer carry a result (their use stays in the audit log)
+    db.session.execute(sa.update(RuleDeparture).where(RuleDeparture.round_id == rnd.id)
+                       .values(adopted_run_id=None))
     now = utcnow()
     db.session.execute(sa.update(AllocationRun).where(
         AllocationRun.round_id == rnd.id, AllocationRun.adopted_at.is_not(None), AllocationRun.revoked_at.is_(None))
@@ -423,7 +518,8 @@ def answer_objection(objection: Objection, upheld: bool, answer: str, actor) -> 
 
 
 def finalise(rnd: SelectionRound, actor) -> None:
-    """publicised → awarded: only after the notice period has ended and every objection has been answered."""
+    """publicised → awarded: only after the notice period has ended and every objection has been answered. The
+    notices are numbered now, once (see `_assign_notice_numbers`)."""
     require(rnd.status is S.PUBLICISED, _("只有公示中的轮次可以确定中标"))
     notice = current_notice(rnd)
     require(notice is not None and notice.closed_at is None, _("本轮没有进行中的公示"))
@@ -440,6 +536,7 @@ def finalise(rnd: SelectionRound, actor) -> None:
     added = _add_assignments(rnd, awards_of(rnd))
     audit.record(actor, "assignments.created", rnd, _l("确定中标，登记承保资格：%(name)s，%(n)s项", name=rnd.name,
                                                        n=added), round_id=rnd.id)
+    _assign_notice_numbers(rnd, actor)
 
 
 def issue_date(rnd: SelectionRound) -> date:

@@ -16,7 +16,6 @@ from agri_insurance.paging import ListFilters, paginate
 from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import download
 from agri_insurance.tenders import lists as round_lists
-from agri_insurance.tenders import service as tenders
 from agri_insurance.tenders.models import RoundStatus, SelectionRound
 
 bp = Blueprint("awards", __name__, url_prefix="/awards")
@@ -59,7 +58,7 @@ def _round_page(rnd: SelectionRound, answering: int | None = None, answer_form: 
     visible = _visible_result(rnd)
     notice = service.current_notice(rnd) if visible else None
     own_notice = None
-    if current_user.role is Role.INSURER and rnd.status in (tenders.S.AWARDED, tenders.S.IN_FORCE, tenders.S.EXPIRED):
+    if current_user.role is Role.INSURER and service.result_final(rnd):
         own_notice = exports.notice_for(rnd, current_user.insurer.name) if current_user.insurer else None
     return render_template(
         "awards/round_awards.html", rnd=rnd, visible=visible, counties=service.by_county(rnd) if visible else [],
@@ -72,6 +71,7 @@ def _round_page(rnd: SelectionRound, answering: int | None = None, answer_form: 
         own_notice=own_notice, actions=service.available_actions(rnd, current_user, notice),
         # an insurer learns where its notice will be once the result is final
         notice_hint=current_user.role is Role.INSURER and rnd.has_provisional_result,
+        departures=service.departures_used(rnd) if visible else [], departure_text=service.departure_text,
         answer_form=AnswerForm(formdata=None), answering=answering, posted_answer=answer_form)
 
 
@@ -111,7 +111,10 @@ def public_notice(round_id: int):
         abort(404)
     notice = service.current_notice(rnd)
     return render_template("awards/public_notice.html", rnd=rnd, counties=service.by_county(rnd), notice=notice,
-                           notice_open=service.notice_is_open(notice), issuing_body=exports.issuing_body())
+                           notice_open=service.notice_is_open(notice), issuing_body=exports.issuing_body(),
+                           objection_deadline=service.objection_deadline(notice),
+                           departures=service.departures_used(rnd), departure_text=service.departure_text,
+                           login_url=url_for("auth.login", next=url_for(".round_awards", round_id=rnd.id)))
 
 
 # --- objections ---------------------------------------------------------------------------------------
@@ -155,31 +158,31 @@ def objection_document(objection_id: int):
 
 # --- downloads ----------------------------------------------------------------------------------------
 
-def _notice_or_404(rnd: SelectionRound, number: str):
+def _notice_or_404(rnd: SelectionRound, ref: str):
     if not _visible_result(rnd) or not service.awards_of(rnd):  # no awards (e.g. reopened): no notices at all
         abort(404)
-    notice = next((n for n in exports.notices(rnd) if n.number == number), None)
+    notice = next((n for n in exports.notices(rnd) if n.ref == ref), None)
     if notice is None:
         abort(404)
     if current_user.role is Role.INSURER:
         # An insurer gets its own notice only, and only once the result is final.
         own = current_user.insurer.name if current_user.insurer else None
-        if notice.insurer_name != own or rnd.status in (tenders.S.ALLOCATED, tenders.S.PUBLICISED):
+        if notice.insurer_name != own or not service.result_final(rnd):
             abort(404)
     return notice
 
 
-@bp.get("/rounds/<int:round_id>/notices/<number>.docx")
+@bp.get("/rounds/<int:round_id>/notices/<ref>.docx")
 @roles_required(*NOTICE_READERS)
-def notice_docx(round_id: int, number: str):
-    notice = _notice_or_404(_round(round_id), number)
+def notice_docx(round_id: int, ref: str):
+    notice = _notice_or_404(_round(round_id), ref)
     return download(exports.notice_docx(notice), f"{notice.filename_stem}.docx", exports.DOCX_MIMETYPE)
 
 
-@bp.get("/rounds/<int:round_id>/notices/<number>.pdf")
+@bp.get("/rounds/<int:round_id>/notices/<ref>.pdf")
 @roles_required(*NOTICE_READERS)
-def notice_pdf(round_id: int, number: str):
-    notice = _notice_or_404(_round(round_id), number)
+def notice_pdf(round_id: int, ref: str):
+    notice = _notice_or_404(_round(round_id), ref)
     return download(exports.notice_pdf(notice), f"{notice.filename_stem}.pdf", "application/pdf")
 
 

@@ -135,10 +135,27 @@ def make_run(rnd, status: str = "done"):
     return run
 
 
+def make_used_departure(rnd):
+    """A rule departure (market-share cap 30 % → 40 %) that `rnd`'s adopted run rests on, written directly as
+    adoption leaves it (the round is past the stage where the service records one)."""
+    from agri_insurance import storage
+    from agri_insurance.allocation.models import DepartureBasis, RuleDeparture
+
+    run = make_run(rnd)
+    run.adopted_at = utcnow()
+    departure = RuleDeparture(round_id=rnd.id, published_cap_pct=Decimal("30"), approved_cap_pct=Decimal("40"),
+                              basis=DepartureBasis.COLLECTIVE, doc_no="饶农局党组会〔2026〕7号",
+                              decided_on=date(2026, 1, 5), reason="按公布的市场份额上限无法分配。",
+                              document=storage.save_bytes(PDF_BYTES, "纪要.pdf", None), adopted_run_id=run.id)
+    _db.session.add(departure)
+    _db.session.commit()
+    return departure
+
+
 def access_objects() -> dict:
     """For the access table: a run of the first round, a finalised round, the demo insurer's award notice, an
-    objection and a holiday (created once per test)."""
-    from agri_insurance.allocation.models import AllocationRun
+    objection, a rule departure the finalised result rests on and a holiday (created once per test)."""
+    from agri_insurance.allocation.models import AllocationRun, RuleDeparture
     from agri_insurance.awards import exports
     from agri_insurance.awards.models import Award, Holiday, Objection
     from agri_insurance.tenders.models import SelectionRound
@@ -151,6 +168,9 @@ def access_objects() -> dict:
     if award_round_id is None:
         award_round_id = make_finalised_round().id
     award_round = _db.session.get(SelectionRound, award_round_id)
+    departure = _db.session.scalar(sa.select(RuleDeparture.id).where(RuleDeparture.round_id == award_round_id))
+    if departure is None:
+        departure = make_used_departure(award_round).id
     own = insurer_of(OWN)
     notice = exports.notice_for(award_round, own.name)
     holiday = _db.session.scalar(sa.select(Holiday.id))
@@ -159,5 +179,6 @@ def access_objects() -> dict:
         _db.session.add(holiday)
         _db.session.commit()
         holiday = holiday.id
-    return {"run": run, "award_round": award_round_id, "award_notice": notice.number if notice else "none",
-            "objection": _db.session.scalar(sa.select(Objection.id).order_by(Objection.id)), "holiday": holiday}
+    return {"run": run, "award_round": award_round_id, "award_notice": notice.ref if notice else "none",
+            "objection": _db.session.scalar(sa.select(Objection.id).order_by(Objection.id)), "holiday": holiday,
+            "departure": departure}

@@ -230,14 +230,14 @@ def test_a_reopened_round_offers_no_notices(demo, db, login):
     """Without awards every bidder would get a 'non-award' notice: the page lists none and the links are gone."""
     rnd = make_awarded_round()
     publish(rnd)
-    number = exports.notice_for(rnd, insurer_of("insurer").name).number
+    ref = exports.notice_for(rnd, insurer_of("insurer").name).ref
     city = login("city_agri")
-    assert city.get(f"/awards/rounds/{rnd.id}/notices/{number}.docx").status_code == 200
+    assert city.get(f"/awards/rounds/{rnd.id}/notices/{ref}.docx").status_code == 200
     service.answer_objection(file_objection(rnd), True, "质疑成立，重新评审。", user("city_agri"))
     db.session.commit()
     page = read_text(city.get(f"/awards/rounds/{rnd.id}"))
     assert "因质疑成立已退回评审" in page and 'id="notices"' not in page and "notices.zip" not in page
-    assert city.get(f"/awards/rounds/{rnd.id}/notices/{number}.docx").status_code == 404
+    assert city.get(f"/awards/rounds/{rnd.id}/notices/{ref}.docx").status_code == 404
 
 
 def test_notices_read_back_as_docx_and_pdf_with_lots_and_numbers(demo, db, login):
@@ -255,9 +255,9 @@ def test_notices_read_back_as_docx_and_pdf_with_lots_and_numbers(demo, db, login
     assert notice.number in pdf_text and "361130-1" in pdf_text and "1,000,000.00" in pdf_text
     # the insurer downloads its own notice only; the bureau gets the zip
     client = login("insurer")
-    assert client.get(f"/awards/rounds/{rnd.id}/notices/{notice.number}.pdf").data.startswith(b"%PDF")
+    assert client.get(f"/awards/rounds/{rnd.id}/notices/{notice.ref}.pdf").data.startswith(b"%PDF")
     other = next(n for n in notices if n.insurer_name != own.name)
-    assert client.get(f"/awards/rounds/{rnd.id}/notices/{other.number}.pdf").status_code == 404
+    assert client.get(f"/awards/rounds/{rnd.id}/notices/{other.ref}.pdf").status_code == 404
     archive = zipfile.ZipFile(io.BytesIO(login("city_agri").get(f"/awards/rounds/{rnd.id}/notices.zip").data))
     assert len(archive.namelist()) == 2 * len(notices)
 
@@ -392,4 +392,7 @@ def test_a_notice_file_name_has_no_path_separator_or_character_windows_refuses()
     from agri_insurance.awards.exports import Notice
 
     notice = Notice("award", "SR1-001", "轮次", "2026–2028", '某某/财险:上饶*中心?"支公司"', [], date(2026, 11, 28), "市农业农村局")
-    assert notice.filename_stem == "中标通知书_SR1-001_某某_财险_上饶_中心__支公司_"
+    assert notice.filename_stem == "中标通知书（草稿）_SR1-001_某某_财险_上饶_中心__支公司_"
+    final = Notice("award", "SR1-001", "轮次", "2026–2028", "某某/财险", [], date(2026, 11, 28), "市农业农村局",
+                   number="饶农险遴〔2026〕3号")
+    assert final.filename_stem == "中标通知书_饶农险遴〔2026〕3号_某某_财险"

@@ -1,9 +1,10 @@
 """The demo's publicised round (loaded by `flask demo-data`, never by the test fixtures): built through the
-services, with every county at two insurers, backups and an open notice; loading twice adds nothing."""
+services, with every county at two insurers, backups and an open notice; its cap admitted no allocation, so the
+adopted run rests on an approved rule departure; loading twice adds nothing."""
 
 import sqlalchemy as sa
 
-from agri_insurance.allocation.service import adopted_run
+from agri_insurance.allocation.service import adopted_run, departures_used, runs_of
 from agri_insurance.awards import service
 from agri_insurance.awards.demo import AWARDED_LOTS, AWARDED_ROUND_NAME, load_demo_awarded_round
 from agri_insurance.tenders.models import RoundStatus, SelectionRound
@@ -22,6 +23,12 @@ def test_demo_awarded_round_is_publicised_and_loads_once(demo, db):
         assert len({a.insurer_id for a in group.awards}) == 2  # two lots, the county minimum of two insurers
         assert [b.rank for b in group.backups] == [1, 2]  # the other two bidders
     assert service.notice_is_open(service.current_notice(rnd))
+    # the published 35 % cap admitted no allocation; the run under the approved 45 % was adopted
+    first, adopted = sorted(runs_of(rnd), key=lambda r: r.number)
+    assert first.solver_status == "infeasible" and adopted.adopted
+    (departure,) = departures_used(rnd)
+    assert departure.approved_cap_pct == 45 and departure.adopted_run_id == adopted.id
+    assert "45%" in adopted.label and departure.doc_no in adopted.label
     assert load_demo_awarded_round() == 0
     assert db.session.scalar(sa.select(sa.func.count(SelectionRound.id))) == 1
 

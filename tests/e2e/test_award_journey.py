@@ -1,5 +1,8 @@
-"""Browser journey: the city bureau runs the allocation for a round whose evaluation is final, watches the progress
-bar reach 100 %, reads the result, adopts the run, publishes the result and downloads an award notice.
+"""Browser journeys: the city bureau runs the allocation for a round whose evaluation is final, watches the progress
+bar reach 100 %, reads the result, adopts the run, publishes the result and downloads an award notice (a draft
+until the result is final). The other branch: the round's market-share cap admits no allocation, the bureau
+records an approved rule departure, runs a what-if under it, adopts and publishes; the public notice states the
+departure and leads a bidder who wants to object to the login page and on to its objection.
 
 The round is built through the services: three insurers bid on every lot of 鄱阳县 and 婺源县 (two lots each:
 X-1 premium 1,000,000, X-2 premium 2,000,000), the expert gives 赣鄱财险 5, 信江农险 3 and 怀玉财险 1 point on
@@ -10,16 +13,19 @@ each county's backup underwriter."""
 import io
 import re
 import threading
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from docx import Document
 from pypdf import PdfReader
 
 from agri_insurance.allocation import jobs as allocation_jobs
+from agri_insurance.clock import local_today
 from agri_insurance.evaluation import service as evaluation
 from tests.e2e.conftest import log_in
 from tests.evaluation.factories import insurer, make_evaluation_round, panel_ready, score_all
-from tests.tenders.factories import user
+from tests.tenders.factories import PDF_BYTES, user
 
 pytestmark = pytest.mark.browser
 
@@ -126,6 +132,7 @@ def test_bureau_allocates_adopts_publishes_and_downloads_a_notice(page, final_ro
     text = "\n".join(p.text for p in document.paragraphs)
     text += "\n".join(cell.text for table in document.tables for r in table.rows for cell in r.cells)
     assert "中标通知书" in text and best in text and rnd.name in text
+    assert "草稿" in text and "公示期满" not in text  # the result is not final yet
     assert "361128-2" in text and "361130-2" in text
     assert "361128-1" not in text and "361130-1" not in text
     assert "4,000,000.00" in text  # the two lots' expected premium
@@ -141,3 +148,65 @@ def test_bureau_allocates_adopts_publishes_and_downloads_a_notice(page, final_ro
     page.goto(f"/awards/public/{rnd.id}")
     assert "公示期" in page.locator("#public-round").inner_text()
     assert page.locator("#award-table td.winner").count() == 4
+
+
+def test_a_cap_no_allocation_meets_is_passed_by_a_recorded_departure(page, final_round, db, tmp_path):
+    """A 30 % cap (1,800,000 of 6,000,000) leaves nobody able to take a 2,000,000 lot; the collective decision
+    raises it to 40 %."""
+    rnd = final_round
+    rnd.market_share_cap_pct = Decimal("30")  # written directly: the rules are fixed once the bids are opened
+    db.session.commit()
+    doc_no = "饶农局党组会〔2026〕7号"
+    minutes = tmp_path / "局党组会议纪要.pdf"
+    minutes.write_bytes(PDF_BYTES)
+
+    log_in(page, "city_agri")
+    page.goto(f"/allocation/rounds/{rnd.id}")
+    page.click("#start-run")
+    page.wait_for_selector("#run-summary", timeout=30_000)
+    assert page.locator("#solver-status").inner_text() == "无可行分配"
+    infeasible_url = page.url
+
+    # the page points to the way out: record the approved departure
+    page.click("#departure-hint a")
+    page.wait_for_url(f"**/allocation/rounds/{rnd.id}/departures/new")
+    assert "30%" in page.locator("#published-rules").inner_text()
+    page.fill("input[name=approved_cap_pct]", "40")
+    page.check("input[name=basis][value=collective]")
+    page.fill("input[name=doc_no]", doc_no)
+    page.fill("input[name=decided_on]", (local_today() - timedelta(days=1)).isoformat())
+    page.fill("textarea[name=reason]", "第2标段预计保费超过市场份额上限，按公布的规则无法分配。")
+    page.set_input_files("input[name=document]", str(minutes))
+    page.click("#save-departure")
+    page.wait_for_url(f"**/allocation/rounds/{rnd.id}#departures")
+    row = page.locator("#departures tr.departure")
+    assert doc_no in row.inner_text() and "30% → 40%" in row.inner_text() and "集体决策" in row.inner_text()
+
+    # a what-if under the departure is optimal and adopted
+    page.goto(infeasible_url)
+    offered = page.locator("select[name=departure] option").all_inner_texts()
+    assert len(offered) == 2 and doc_no in offered[1]
+    page.select_option("select[name=departure]", index=1)
+    page.click("#run-whatif")
+    page.wait_for_selector("#run-summary", timeout=30_000)
+    assert page.locator("#solver-status").inner_text() == "最优解"
+    assert page.locator("#adoption-problem").count() == 0
+    page.click("#adopt-run")
+    page.wait_for_url(f"**/awards/rounds/{rnd.id}")
+    page.click("#publish-awards")
+    page.wait_for_selector("#notice-period")
+    assert doc_no in page.locator("#departures").inner_text()
+
+    # the public notice states it, names the contact and shows the way to object
+    page.context.clear_cookies()
+    page.goto(f"/awards/public/{rnd.id}")
+    assert doc_no in page.locator("#departures").inner_text()
+    assert rnd.contact in page.locator("#public-contact").inner_text()
+    assert "加盖单位公章的质疑函（PDF）" in page.locator("#how-to-object").inner_text()
+    page.click("#object-login")
+    page.wait_for_url("**/login?**")
+    page.fill("#username", "insurer")
+    page.fill("#password", "demo1234")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**/awards/rounds/{rnd.id}")
+    assert page.get_by_role("link", name="提出质疑").count() == 1
