@@ -1,12 +1,15 @@
-"""Uploaded documents (PDF only), stored outside the web root.
+"""Uploaded documents (PDF) and photos (PNG, JPEG), stored outside the web root.
 
-A file is checked (PDF magic bytes, size), written under `app.config["UPLOAD_DIR"]` with a random name and
-recorded as a `StoredFile` row with its SHA-256. Nothing under UPLOAD_DIR is served by the static route:
-a module's view checks access to the owning object and then calls `send_stored()`.
+A file is checked (PDF magic bytes, size; an image's whole structure and its size in pixels, see
+agri_insurance.images), written under `app.config["UPLOAD_DIR"]` with a random name and recorded as a
+`StoredFile` row with its SHA-256. Nothing under UPLOAD_DIR is served by the static route: a module's view checks
+access to the owning object and then calls `send_stored()`.
 
     stored = storage.save_pdf(request.files["document"], current_user)   # raises DomainError
+    stored, info = storage.save_image(request.files["photo"], current_user)   # info: kind, width, height
     ...
     return storage.send_stored(stored)                                     # after the access check
+    return storage.send_stored(stored, inline=True)                        # an image shown in a page
 """
 
 from __future__ import annotations
@@ -26,11 +29,14 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from agri_insurance.clock import utcnow
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db
+from agri_insurance.images import ImageInfo, NotAnImage, inspect_image
 from agri_insurance.spreadsheets import download
 
 PDF_MAGIC = b"%PDF-"
 PDF_MIMETYPE = "application/pdf"
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024  # 10 MB per document
+IMAGE_MAX_BYTES = 10 * 1024 * 1024  # 10 MB per photo: a phone's photo is 2-6 MB
+IMAGE_MIN_SIDE = 240  # pixels: smaller, a photo of a posted notice shows nothing legible
 
 
 class StoredFile(db.Model):
@@ -80,8 +86,8 @@ def _path(stored: StoredFile) -> Path:
     return upload_dir() / stored.stored_name[:2] / stored.stored_name
 
 
-def _clean_name(name: str | None) -> str:
-    name = os.path.basename((name or "").replace("\\", "/")).strip() or "document.pdf"
+def _clean_name(name: str | None, default: str = "document.pdf") -> str:
+    name = os.path.basename((name or "").replace("\\", "/")).strip() or default
     return name[-255:]
 
 
@@ -100,11 +106,45 @@ def save_pdf(file_storage, actor, max_bytes: int = DEFAULT_MAX_BYTES) -> StoredF
     return save_bytes(data, _clean_name(file_storage.filename), actor)
 
 
+def save_image(file_storage, actor, max_bytes: int = IMAGE_MAX_BYTES, field: str = "photos",
+               min_side: int = IMAGE_MIN_SIDE) -> tuple[StoredFile, ImageInfo]:
+    """Check and store an uploaded photo (a werkzeug FileStorage); returns the flushed StoredFile and what the
+    image is (kind, width, height). Caller commits.
+
+    Refuses an empty file, one larger than `max_bytes`, one that is not a complete PNG or JPEG (whatever its name
+    and the browser's content type say: the bytes are read as a decoder reads them, agri_insurance.images), and
+    an image with a side shorter than `min_side` pixels. The file is stored under its real type's suffix and
+    content type. Messages name the file, as several may be uploaded at once.
+    """
+    require(file_storage is not None and getattr(file_storage, "filename", ""), _("请选择要上传的文件"), field)
+    name = _clean_name(file_storage.filename, "photo")
+    data = file_storage.read(max_bytes + 1)
+    require(len(data) > 0, _("%(name)s：文件是空的", name=name), field)
+    require(len(data) <= max_bytes,
+            _("%(name)s：图片不能超过 %(mb)s MB", name=name, mb=max_bytes // (1024 * 1024) or 1), field)
+    try:
+        info = inspect_image(data)
+    except NotAnImage as e:
+        message = {
+            "not_image": _("%(name)s：只接受 JPEG 或 PNG 图片", name=name),
+            "too_large": _("%(name)s：图片像素过多，请缩小后上传", name=name),
+        }.get(e.reason, _("%(name)s：图片文件不完整或已损坏，请重新导出后上传", name=name))
+        raise DomainError(message, field) from e
+    require(min(info.width, info.height) >= min_side,
+            _("%(name)s：图片太小（%(w)s×%(h)s 像素），短边至少 %(min)s 像素", name=name, w=info.width, h=info.height,
+              min=min_side), field)
+    return _store(data, name, info.mimetype, info.suffix, actor), info
+
+
 def save_bytes(data: bytes, original_name: str, actor) -> StoredFile:
     """Store already-checked PDF bytes (also used by tests and data loaders)."""
     if not data.startswith(PDF_MAGIC):
         raise DomainError(_("只接受PDF文件"), "document")
-    stored_name = secrets.token_hex(16) + ".pdf"
+    return _store(data, original_name, PDF_MIMETYPE, ".pdf", actor)
+
+
+def _store(data: bytes, original_name: str, content_type: str, suffix: str, actor) -> StoredFile:
+    stored_name = secrets.token_hex(16) + suffix
     path = upload_dir() / stored_name[:2]
     path.mkdir(parents=True, exist_ok=True)
     target = path / stored_name
@@ -114,7 +154,7 @@ def save_bytes(data: bytes, original_name: str, actor) -> StoredFile:
     # the file exists before its row is committed: if the transaction rolls back (a refused objection, bid,
     # approval...), the file goes too (see _forget_written_files)
     db.session.info.setdefault(_WRITTEN, []).append(target)
-    stored = StoredFile(original_name=original_name, stored_name=stored_name, content_type=PDF_MIMETYPE,
+    stored = StoredFile(original_name=original_name, stored_name=stored_name, content_type=content_type,
                         size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
                         uploaded_by_id=getattr(actor, "id", None))
     db.session.add(stored)
@@ -126,9 +166,16 @@ def read_bytes(stored: StoredFile) -> bytes:
     return _path(stored).read_bytes()
 
 
-def send_stored(stored: StoredFile):
-    """The file as a download. Call only after checking that the user may see the object owning it."""
-    return download(read_bytes(stored), stored.original_name, stored.content_type)
+def send_stored(stored: StoredFile, inline: bool = False):
+    """The file as a download (`inline`: shown in the browser, as an image in a page is). Call only after checking
+    that the user may see the object owning it."""
+    response = download(read_bytes(stored), stored.original_name, stored.content_type)
+    if inline:
+        response.headers["Content-Disposition"] = response.headers["Content-Disposition"].replace(
+            "attachment", "inline", 1)
+        # a stored file never changes (its name is random and new for every upload): the browser may keep it
+        response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
 
 
 def discard(stored: StoredFile) -> None:

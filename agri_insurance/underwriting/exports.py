@@ -11,8 +11,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from agri_insurance.masking import mask_account, mask_id
 from agri_insurance.spreadsheets import money_cell, text_cell, write_table
-from agri_insurance.underwriting.parsing import COLUMNS, Findings, mask_account, mask_id
+from agri_insurance.underwriting.parsing import COLUMNS, Findings
 
 FIRST_ERRORS_SHOWN = 50
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from flask_babel import gettext as _
 
+from agri_insurance.masking import mask_id
 from agri_insurance.reference.codes import is_valid_credit_code, is_valid_id_number
 from agri_insurance.spreadsheets import CONTROL_CHARACTERS, CONTROL_CHARACTERS_REFUSED
 
@@ -322,15 +323,6 @@ class RowValidator:
                         farmer, bank)
 
 
-def mask_id(number: str) -> str:
-    """361128********123X: region and last four kept, the birth date and sequence hidden."""
-    if not number:
-        return ""
-    if len(number) <= 10:
-        return number[:2] + "*" * max(0, len(number) - 4) + number[-2:]
-    return number[:6] + "*" * (len(number) - 10) + number[-4:]
-
-
 ROW_AMOUNT_LIMIT = Decimal("1e12")  # Numeric(14, 2): the smallest of a row's money and quantity columns
 _LONG_NUMBER = re.compile(r"\d{12,}[\dXx]*")
 
@@ -339,12 +331,6 @@ def quoted(text: str) -> str:
     """A cell's text for an error message: an ID number or bank account that landed in another column (columns
     shifted) is masked, since the message is shown and stored where the list itself would be masked."""
     return _LONG_NUMBER.sub(lambda m: mask_id(m.group(0)), text)
-
-
-def mask_account(account: str | None) -> str:
-    if not account:
-        return ""
-    return "*" * (len(account) - 4) + account[-4:]
 
 
 # --- readers ----------------------------------------------------------------------------------------

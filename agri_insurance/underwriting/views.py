@@ -14,6 +14,7 @@ from agri_insurance.forms_util import commit_or_flash, int_arg
 from agri_insurance.i18n import join_sentences
 from agri_insurance.jobs import service as jobs
 from agri_insurance.jobs.models import Job
+from agri_insurance.masking import mask_account, mask_id
 from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import xlsx_download
 from agri_insurance.subsidies import service as subsidies
@@ -30,7 +31,6 @@ from agri_insurance.underwriting.jobs import (
     report_path,
 )
 from agri_insurance.underwriting.models import UnderwritingFlag, UnderwritingRow
-from agri_insurance.underwriting.parsing import mask_account, mask_id
 
 bp = Blueprint("underwriting", __name__, url_prefix="/underwriting")
 READERS = (Role.ADMIN, Role.CITY_AGRI, Role.CITY_FINANCE, Role.COUNTY_AGRI, Role.COUNTY_FINANCE, Role.INSURER)
