@@ -124,6 +124,10 @@ def load_demo_data(with_rounds: bool | None = None) -> dict[str, int]:
     test (`with_rounds` None means "not testing"), the demo selection rounds."""
     load_reference_data()
     created = {"insurers": 0, "schemes": 0, "users": 0}
+    for index, region in enumerate(db.session.scalars(sa.select(Region).where(
+            Region.level == RegionLevel.COUNTY, Region.bureau_contact.is_(None)).order_by(Region.code)), start=1):
+        # fictional: where farmers object to the notices posted in the county's villages
+        region.bureau_contact = f"{region.name}农业农村局计划财务股 0793-62{index:05d}"
     for index, (name, short, parent) in enumerate(INSURERS, start=1):
         if db.session.scalar(sa.select(Insurer.id).where(Insurer.name == name)) is None:
             reference_service.save_insurer(None, {

@@ -13,6 +13,7 @@ ALL = frozenset(Role)
 EDITORS = {A, CA}
 SUBSIDY_OFFICIALS = {A, CA, CF, KA, KF}
 SUBSIDY_READERS = SUBSIDY_OFFICIALS | {INS}
+NOTICE_READERS = {A, CA, KA, INS}   # notices to farmers: not finance
 
 # endpoint: (method, url template, roles allowed). {own_county}, {own_insurer}, {victim} are filled per role.
 ROUTES = {
@@ -130,6 +131,19 @@ ROUTES = {
     "underwriting.list_xlsx": ("GET", "/underwriting/claims/{claim}/list.xlsx", SUBSIDY_READERS),
     "underwriting.export_list": ("POST", "/underwriting/claims/{claim}/export", SUBSIDY_READERS),
     "underwriting.exported_list": ("GET", "/underwriting/exports/{export_job}.xlsx", SUBSIDY_READERS),
+    "underwriting.notice_rules": ("GET", "/underwriting/notice-rules", NOTICE_READERS),
+    "underwriting.save_notice_rules": ("POST", "/underwriting/notice-rules", EDITORS),
+    "underwriting.set_notice_period": ("POST", "/underwriting/claims/{notice_claim}/notice-period", {INS}),
+    "underwriting.upload_notice_photos": ("POST", "/underwriting/claims/{notice_claim}/notice-photos", {INS}),
+    "underwriting.delete_notice_photo": ("POST", "/underwriting/notice-photos/{notice_photo}/delete", {INS}),
+    "underwriting.notice_photo": ("GET", "/underwriting/notice-photos/{notice_photo}", NOTICE_READERS),
+    "underwriting.village_notice_pdf": (
+        "GET", "/underwriting/claims/{notice_claim}/notices/village.pdf?township=饶丰镇&village=第一村", NOTICE_READERS),
+    "underwriting.notices_zip": ("GET", "/underwriting/claims/{notice_claim}/notices.zip", NOTICE_READERS),
+    "underwriting.notices_pdf": ("GET", "/underwriting/claims/{notice_claim}/notices.pdf", NOTICE_READERS),
+    "underwriting.export_notices": ("POST", "/underwriting/claims/{notice_claim}/notices/export?format=zip",
+                                    NOTICE_READERS),
+    "underwriting.exported_notices": ("GET", "/underwriting/notice-exports/{notice_export_job}", NOTICE_READERS),
     "jobs.jobs": ("GET", "/jobs", ALL),
     "jobs.job_detail": ("GET", "/jobs/{own_job}", ALL),
     "jobs.job_status": ("GET", "/jobs/{own_job}.json", ALL),
@@ -198,7 +212,17 @@ def _fill(url: str, db, role=None) -> str:
                       assignment=assignment, own_job=_own_job(db, role), import_job=_failed_import(db),
                       export_job=_export_job(db, role, claim) if "{export_job}" in url else None,
                       **tender, **_award_objects(db, url),
-                      **_evaluation_objects(db, url))
+                      **_evaluation_objects(db, url), **_notice_objects(url, role))
+
+
+def _notice_objects(url: str, role) -> dict:
+    """A submitted claim whose list has a notice period and a posting photo, and a finished notice job (created
+    once per test, only for the notice URLs)."""
+    if not any(key in url for key in ("{notice_claim}", "{notice_photo}", "{notice_export_job}")):
+        return {}
+    from tests.underwriting.notice_factories import access_objects
+
+    return access_objects(role, with_job="{notice_export_job}" in url)
 
 
 def _expert_documents(db, url: str, role) -> None:

@@ -24,7 +24,7 @@ from agri_insurance.i18n import is_english, join_names
 NOTICE_MIN_DAYS = 5
 NOTICE_MAX_DAYS = 30
 START_AHEAD_DAYS = 60  # a notice may be prepared this long before it goes up
-PHOTOS_PER_UPLOAD = 10
+PHOTOS_PER_UPLOAD = 6  # 6 photos of up to 10 MB each stay within a request's 64 MB (MAX_CONTENT_LENGTH)
 VILLAGES_NAMED = 10  # a message names this many villages, then says how many more
 
 

@@ -13,6 +13,7 @@ from agri_insurance.roles import Role
 ALL = frozenset(Role)
 SUBSIDY_OFFICIALS = frozenset({Role.ADMIN, Role.CITY_AGRI, Role.CITY_FINANCE, Role.COUNTY_AGRI, Role.COUNTY_FINANCE})
 SUBSIDY_READERS = SUBSIDY_OFFICIALS | {Role.INSURER}
+NOTICE_READERS = frozenset({Role.ADMIN, Role.CITY_AGRI, Role.COUNTY_AGRI, Role.INSURER})  # notices to farmers
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ MENU = (
         NavItem(_l("补贴概览"), "subsidies.overview", SUBSIDY_OFFICIALS),
         NavItem(_l("补贴预算"), "subsidies.budgets", SUBSIDY_OFFICIALS),
         NavItem(_l("承保安排"), "subsidies.assignments", SUBSIDY_READERS),
+        NavItem(_l("承保公示要求"), "underwriting.notice_rules", NOTICE_READERS),
     )),
     NavItem(_l("后台作业"), "jobs.jobs"),
     NavItem(_l("系统管理"), roles=frozenset({Role.ADMIN, Role.CITY_AGRI}), children=(

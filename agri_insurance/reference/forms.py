@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
 
-from agri_insurance.forms_util import choices, finite_amount
+from agri_insurance.forms_util import choices, finite_amount, one_line
 from agri_insurance.i18n import with_note
 from agri_insurance.reference.models import ProductCategory, ProductKind, RegionLevel
 from agri_insurance.reference.service import PCT_QUANTUM
@@ -19,6 +19,8 @@ class RegionForm(FlaskForm):
     name_en = StringField(_l("英文名称"), validators=[Optional(), Length(max=80)])
     level = SelectField(_l("级别"), validators=[DataRequired()])
     parent_id = SelectField(_l("上级"), coerce=_optional_int, validators=[Optional()])
+    bureau_contact = StringField(_l("农业农村局受理异议联系方式"), validators=[Optional(), Length(max=200), one_line],
+                                 description=_l("印在本县承保、理赔公示上，如：计划财务股 0793-6221234"))
 
     def __init__(self, *args, parents=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -32,6 +32,9 @@ class Region(db.Model):
     name_en: Mapped[str | None] = mapped_column(sa.String(80))
     level: Mapped[RegionLevel] = mapped_column(enum_type(RegionLevel))
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("regions.id"))
+    # A county bureau's office and phone where farmers object to a notice of a list in the county (承保公示,
+    # 理赔公示): printed on the notices posted in its villages.
+    bureau_contact: Mapped[str | None] = mapped_column(sa.String(200))
 
     parent = relationship("Region", remote_side=[id])
 

@@ -82,7 +82,7 @@ def save_insurer(insurer: Insurer | None, data: dict[str, Any], actor) -> Insure
 
 # --- regions and products ------------------------------------------------------------------------
 
-REGION_FIELDS = ["code", "name", "name_en", "level", "parent_id"]
+REGION_FIELDS = ["code", "name", "name_en", "level", "parent_id", "bureau_contact"]
 PRODUCT_FIELDS = ["code", "name", "name_en", "category", "kind", "unit", "household_limit", "active"]
 
 
@@ -91,6 +91,8 @@ def save_region(region: Region | None, data: dict[str, Any], actor) -> Region:
     require(len(code) == 6 and code.isdigit(), _("行政区划代码应为6位数字"), "code")
     clash = db.session.scalar(sa.select(Region).where(Region.code == code, Region.id != (region.id if region else -1)))
     require(clash is None, _("行政区划代码 %(code)s 已存在", code=code), "code")
+    if "bureau_contact" in data:
+        data = {**data, "bureau_contact": (data["bureau_contact"] or "").strip() or None}
     return _save(Region, region, {**data, "code": code}, REGION_FIELDS, actor, "region", data["name"])
 
 

@@ -14,12 +14,13 @@ from flask_babel import lazy_gettext as _l
 from agri_insurance.actions import PagePart
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
+from agri_insurance.farmer_notices.documents import villages_pdf, villages_zip
 from agri_insurance.jobs.context import JobContext
 from agri_insurance.jobs.models import Job, JobStatus
 from agri_insurance.jobs.registry import job_handler
 from agri_insurance.roles import Role
 from agri_insurance.subsidies.models import SubsidyClaim
-from agri_insurance.underwriting import service
+from agri_insurance.underwriting import notices, service
 from agri_insurance.underwriting.exports import list_title, list_workbook, write_error_report
 
 IMPORT_KIND = service.IMPORT_KIND
@@ -141,3 +142,38 @@ def export_list_job(ctx: JobContext, claim_id: int) -> dict:
     workbook.save(path)
     return {"summary": _("已导出 %(n)s 行，证件号码已脱敏", n=f"{lst.rows:,}"),
             "redirect": url_for("underwriting.exported_list", job_id=ctx.job_id), "filename": f"{title}.xlsx"}
+
+
+NOTICES_KIND = "underwriting.notices"
+NOTICE_FORMATS = ("zip", "pdf")
+
+
+def notices_path(job_id: int, fmt: str) -> Path:
+    return Path(current_app.config["UPLOAD_DIR"]) / "exports" / f"underwriting-{job_id}-notices.{fmt}"
+
+
+@job_handler(NOTICES_KIND, label=_l("生成各村承保公示"), page=_list_page)
+def notices_job(ctx: JobContext, claim_id: int, format: str) -> dict:  # noqa: A002 - the job's parameter name
+    """The notices of all villages of a large list: a zip of one PDF per village, or one PDF of them all."""
+    claim = db.session.get(SubsidyClaim, claim_id)
+    lst = service.list_of(claim) if claim is not None else None
+    notice = notices.notice_of(lst) if lst is not None else None
+    if notice is None or format not in NOTICE_FORMATS:
+        raise DomainError(_("请先填写公示期"))
+    total = max(1, len(notices.villages_of(lst)))
+
+    def counted(sheets):
+        for done, sheet in enumerate(sheets, start=1):
+            ctx.check_cancelled()
+            yield sheet
+            ctx.progress(min(95, 95 * done // total), _("已生成 %(n)s / %(total)s 个村", n=done, total=total))
+
+    sheets = counted(notices.village_sheets(claim, lst, notice.period))
+    title = notices.files_title(claim)
+    data = villages_zip(sheets) if format == "zip" else villages_pdf(sheets, title)
+    path = notices_path(ctx.job_id, format)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return {"summary": _("已生成 %(n)s 个村的承保公示", n=total),
+            "redirect": url_for("underwriting.exported_notices", job_id=ctx.job_id),
+            "filename": f"{title}.{format}", "format": format}

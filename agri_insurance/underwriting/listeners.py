@@ -7,6 +7,7 @@ DomainError where the list is not as the claim needs it.
 
 from __future__ import annotations
 
+from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -23,7 +24,7 @@ from agri_insurance.subsidies.signals import (
     draft_changing,
     draft_deleting,
 )
-from agri_insurance.underwriting import service
+from agri_insurance.underwriting import notices, service
 
 
 @draft_changing.listen(order=10)
@@ -57,6 +58,13 @@ def _require_flags_reviewed(claim, actor, reviewed: bool, **_details) -> list:
     require(flags == 0 or reviewed,
             _("承保清单有 %(n)s 处核查标记，请查看后勾选“已核查标记的行”再核验", n=flags), "flags_reviewed")
     return [("flags_reviewed", flags)]
+
+
+@claim_verifying.listen(order=20)
+def _require_notice_evidence(claim, actor, **_details) -> list:
+    """Where the city requires it for the claim's product and year (notices.evidence_required), every village of
+    the list has a photo of its posted notice (承保公示); what the notice had is recorded with the verification."""
+    return notices.check_before_verification(claim, service.list_of(claim))
 
 
 @draft_deleting.listen(order=10)
@@ -93,4 +101,30 @@ def _the_list_on_claim_pages(claim, user, page: str, **_details) -> list:
     if underwriting_list is not None and underwriting_list.flag_count:
         parts.append(PagePart("verify", "underwriting/_claim_verify_flags.html",
                               {"flags": underwriting_list.flag_count}))
+    return parts
+
+
+@claim_page_parts.listen(order=20)
+def _the_notice_on_claim_pages(claim, user, page: str, **_details) -> list:
+    """The list's notice to farmers (承保公示): on the claim page a card with the villages and their photos (for
+    those who see notices: not finance) and, in the verification form, the villages still without a photo when
+    the city requires them; on the verification sheet a summary."""
+    if page not in ("detail", "sheet"):
+        return []
+    underwriting_list = service.list_of(claim)
+    if underwriting_list is None:
+        return []
+    state = notices.state_of(claim, underwriting_list)
+    if page == "sheet":
+        return [PagePart("sheet", "underwriting/_claim_sheet_notices.html", {"state": state}, order=110)]
+    if not notices.may_see(claim, user):
+        return []
+    parts = [PagePart("list", "underwriting/_claim_notices_card.html", {
+        "state": state, "list_url": url_for("underwriting.list_detail", claim_id=claim.id, _anchor="notices"),
+        "villages": {"villages": state.villages, "required": state.required, "columns": notices.TOTAL_COLUMNS,
+                     "photo_url": notices.photo_url,
+                     "pdf_url": lambda village: notices.village_pdf_url(claim, state, village),
+                     "delete_action": lambda _photo: None, "posted_late": state.posted_late}}, order=110)]
+    if state.blocks_verification:
+        parts.append(PagePart("verify", "underwriting/_claim_verify_notices.html", {"state": state}, order=110))
     return parts

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from agri_insurance.clock import utcnow
 from agri_insurance.db_types import Money, enum_type
 from agri_insurance.extensions import db
+from agri_insurance.farmer_notices.models import NoticePeriodColumns, NoticePhotoColumns
 
 
 class UnderwritingList(db.Model):
@@ -104,3 +105,41 @@ class UnderwritingFlag(db.Model):
         primaryjoin="and_(UnderwritingFlag.list_id == foreign(UnderwritingRow.list_id), "
                     "UnderwritingFlag.row_no == foreign(UnderwritingRow.row_no))")
     other_list = relationship("UnderwritingList", foreign_keys=[other_list_id])
+
+
+# --- the list's notice to farmers (承保公示) ---------------------------------------------------------------
+
+class UnderwritingNotice(NoticePeriodColumns, db.Model):
+    """The period of the list's village notices (承保公示), as the insurer posting them entered it. Goes with the
+    list: a new list is a new notice (the posted sheets show the old figures)."""
+
+    __tablename__ = "underwriting_notices"
+    __table_args__ = (sa.CheckConstraint("days > 0", name="days_positive"),)
+
+    list_id: Mapped[int] = mapped_column(sa.ForeignKey("underwriting_lists.id", ondelete="CASCADE"),
+                                         primary_key=True)
+
+
+class UnderwritingNoticePhoto(NoticePhotoColumns, db.Model):
+    """A photo of the notice posted in one village of the list (张贴照片): the evidence the county bureau sees."""
+
+    __tablename__ = "underwriting_notice_photos"
+
+    list_id: Mapped[int] = mapped_column(sa.ForeignKey("underwriting_lists.id", ondelete="CASCADE"), index=True)
+
+
+class UnderwritingNoticeRule(db.Model):
+    """Whether a subsidy claim for this product and year is verified only with photos of its notice posted in every
+    village of its list. Without a row it is not required: the city turns the requirement on, product by product."""
+
+    __tablename__ = "underwriting_notice_rules"
+    __table_args__ = (sa.UniqueConstraint("product_id", "year", name="uq_underwriting_notice_rules_product_year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"))
+    year: Mapped[int]
+    evidence_required: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    product = relationship("Product")

@@ -30,6 +30,7 @@ from agri_insurance.jobs.models import Job, JobStatus
 from agri_insurance.roles import Role
 from agri_insurance.subsidies import service as subsidies
 from agri_insurance.subsidies.models import ClaimStatus, SubsidyClaim
+from agri_insurance.underwriting import notices
 from agri_insurance.underwriting.models import FlagKind, UnderwritingFlag, UnderwritingList, UnderwritingRow
 from agri_insurance.underwriting.parsing import Findings, RowValidator, ValidRow, iter_rows, map_header
 
@@ -154,7 +155,7 @@ def may_name_claim(other: SubsidyClaim, user) -> bool:
 def remove_list(claim: SubsidyClaim, actor, reason: str) -> UnderwritingList | None:
     """Delete the claim's list (rows, flags) in the caller's transaction and audit it; `reason` says why
     (e.g. "claim_deleted"). Returns the removed list, or None when the claim had none. Caller commits."""
-    old = _remove_current_list(claim)
+    old = _remove_current_list(claim, actor)
     if old is not None:
         audit.record(actor, "underwriting_list.removed", claim,
                      _l("删除承保清单：%(filename)s（%(rows)s 行）", filename=old.filename, rows=old.rows),
@@ -215,7 +216,7 @@ def _store_list(claim: SubsidyClaim, path: Path, filename: str, actor, progress:
     ListHasErrors (nothing to keep) or DomainError otherwise. Not audited: the callers record it."""
     require(subsidies.is_editable(claim), _("只有草稿状态的申请可以上传承保清单"))
     require(Path(filename).suffix.lower() in ALLOWED_SUFFIXES, _("请上传 xlsx 或 csv 文件"), "file")
-    _remove_current_list(claim)
+    _remove_current_list(claim, actor)
 
     underwriting_list = UnderwritingList(
         claim_id=claim.id, filename=filename[:255], sha256=file_sha256(path), rows=0, households=0,
@@ -315,10 +316,17 @@ def _estimate_rows(total_bytes: int | None, filename: str) -> int:
     return max(1, total_bytes // per_row)
 
 
-def _remove_current_list(claim: SubsidyClaim) -> UnderwritingList | None:
+def _remove_current_list(claim: SubsidyClaim, actor) -> UnderwritingList | None:
     old = list_of(claim)
     if old is None:
         return None
+    # its notice to farmers showed its figures: a new list is noticed anew (SQLite enforces no cascade)
+    had_notice = notices.notice_of(old) is not None
+    photos = notices.drop_notice(old)
+    if had_notice or photos:
+        audit.record(actor, "underwriting_notice.dropped", claim,
+                     _l("承保清单已替换或删除，其承保公示（含张贴照片 %(n)s 张）随之删除，请按新清单重新公示", n=photos),
+                     list_sha256=old.sha256, photos=photos)
     # The flags this list placed on other claims' lists (their farmers insured here too) go with it, so those
     # lists are counted again: their "核查标记 N 处" must not count flags that no longer exist.
     others = db.session.scalars(sa.select(UnderwritingFlag.list_id).distinct().where(

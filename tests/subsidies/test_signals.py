@@ -17,11 +17,13 @@ def test_who_listens_to_a_claims_life_and_in_which_order(app):
     assert signals.draft_changing.listeners() == [f"{UNDERWRITING}._no_import_running"]
     assert signals.claim_scope_changing.listeners() == [f"{UNDERWRITING}._drop_list_of_the_old_scope"]
     assert signals.claim_submitting.listeners() == [f"{UNDERWRITING}._require_a_matching_list"]
-    assert signals.claim_verifying.listeners() == [f"{UNDERWRITING}._require_flags_reviewed"]
+    assert signals.claim_verifying.listeners() == [f"{UNDERWRITING}._require_flags_reviewed",
+                                                   f"{UNDERWRITING}._require_notice_evidence"]
     assert signals.draft_deleting.listeners() == [f"{UNDERWRITING}._remove_the_list"]
     assert signals.claim_actions.listeners() == [f"{UNDERWRITING}._open_the_list"]
     assert signals.claim_list_actions.listeners() == [f"{UNDERWRITING}._new_claim_from_a_list"]
-    assert signals.claim_page_parts.listeners() == [f"{UNDERWRITING}._the_list_on_claim_pages"]
+    assert signals.claim_page_parts.listeners() == [f"{UNDERWRITING}._the_list_on_claim_pages",
+                                                    f"{UNDERWRITING}._the_notice_on_claim_pages"]
 
 
 def test_a_submission_a_listener_refuses_leaves_nothing_saved(demo, db, login):
