@@ -1,6 +1,5 @@
 """Migrations: upgrade on an empty database, downgrade to base, upgrade again; models and schema agree."""
 
-import os
 
 import pytest
 import sqlalchemy as sa
@@ -22,7 +21,8 @@ def empty_app(tmp_path, database_url):
         import psycopg
 
         base = database_url.rsplit("/", 1)[0]
-        name = f"migrate_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+        # named after this worker's own database: two suites on one server never drop each other's
+        name = f"{database_url.rsplit('/', 1)[1]}_migrate"
         with psycopg.connect(f"{base}/postgres".replace("+psycopg", ""), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{name}"')
