@@ -117,6 +117,8 @@ class SubsidyClaim(db.Model):
         sa.CheckConstraint("status <> 'returned' OR returned_reason IS NOT NULL", name="returned_has_reason"),
         sa.CheckConstraint("status NOT IN ('verified', 'paying', 'settled') OR verification_opinion IS NOT NULL",
                            name="verified_has_opinion"),
+        # A returned claim is filed again once (a later return of that claim is filed again in its turn).
+        sa.UniqueConstraint("corrects_id", name="uq_subsidy_claims_corrects"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -149,6 +151,9 @@ class SubsidyClaim(db.Model):
     verification_opinion: Mapped[str | None] = mapped_column(sa.Text)
     returned_reason: Mapped[str | None] = mapped_column(sa.Text)
     settled_at: Mapped[datetime | None]
+    # The returned claim this one files again, corrected (from the returned claim's page; its county, product, year
+    # or period may differ). A claim filed for a returned claim's scope without it follows it all the same.
+    corrects_id: Mapped[int | None] = mapped_column(sa.ForeignKey("subsidy_claims.id"))
 
     insurer = relationship("Insurer", lazy="joined")
     region = relationship("Region", lazy="joined")

@@ -245,6 +245,9 @@ def available_actions(claim: SubsidyClaim, user) -> Actions:
                                   style="success", element_id="submit-claim", order=20))
         actions.append(Action("delete", _l("删除草稿"), "subsidies.delete_claim", params, post=True,
                               style="outline-danger", confirm=_l("删除这份草稿及其承保清单？删除后不能恢复。"), order=30))
+    if may_file_again(claim, user):   # with the returned claim's choices and figures, to correct
+        actions.append(Action("file-again", _l("修改后重新申报"), "subsidies.new_claim", {"from_claim": claim.id},
+                              style="success", element_id="file-again", order=20))
     if user.role is Role.COUNTY_AGRI and user.region_id == claim.region_id:
         if may_move(claim, C.VERIFIED):
             actions.append(Action("verify", _l("核验通过"), "subsidies.verify_claim", params, post=True,
@@ -292,18 +295,21 @@ def require_amount(value: Decimal | None, field: str) -> None:
 
 
 def save_claim(claim: SubsidyClaim | None, data: dict[str, Any], insurer: Insurer, actor,
-               notices: list | None = None) -> SubsidyClaim:
+               notices: list | None = None, corrects: SubsidyClaim | None = None) -> SubsidyClaim:
     """Create or edit a draft claim after checking every rule; computes its shares. Caller commits.
 
     `notices`: filled with what other modules say the edit did beyond the claim (a list dropped with the old
-    county, product or year), for the page to tell the user."""
+    county, product or year), for the page to tell the user. `corrects`: the returned claim a new claim files
+    again."""
     if claim is not None:
         # an edit must not land on a claim submitted (or deleted) meanwhile from another tab
         claim = _lock_draft(claim, _("只有草稿可以修改"), actor)
     data, scheme, amounts = _checked_claim(data, insurer, claim)
 
     if claim is None:
-        claim = SubsidyClaim(insurer_id=insurer.id, created_by_id=actor.id, status=ClaimStatus.DRAFT, **data)
+        _require_correctable(corrects.id if corrects is not None else None, insurer)
+        claim = SubsidyClaim(insurer_id=insurer.id, created_by_id=actor.id, status=ClaimStatus.DRAFT,
+                             corrects_id=corrects.id if corrects is not None else None, **data)
         db.session.add(claim)
         action = "claim.created"
     else:
@@ -321,6 +327,8 @@ def save_claim(claim: SubsidyClaim | None, data: dict[str, Any], insurer: Insure
     _set_shares(claim, scheme, amounts)
     db.session.flush()
     details = {"premium": data["total_premium"]} if action == "claim.created" else {"changes": changes}
+    if action == "claim.created" and claim.corrects_id is not None:
+        details["corrects"] = claim.corrects_id
     summary = _l("新建补贴申请：%(title)s", title=claim.title) if action == "claim.created" \
         else _l("修改补贴申请：%(title)s", title=claim.title)
     audit.record(actor, action, claim, summary, **details)
@@ -390,12 +398,14 @@ _PLACEHOLDER = {"quantity": Decimal("1"), "sum_insured": Decimal("1.00"), "total
 
 def check_claim_from_list(data: dict[str, Any], insurer: Insurer) -> dict[str, Any]:
     """What a claim from its underwriting list can be checked for before the list is read (county, product and
-    year the insurer underwrites, a scheme in force, the period still free, the rate): the checked choices.
-    DomainError naming the field otherwise."""
-    data = {k: data.get(k) for k in ("region_id", "product_id", "year", "period", "premium_rate", "notes")}
+    year the insurer underwrites, a scheme in force, the period still free, the rate, the returned claim it files
+    again if any: `corrects_id`): the checked choices. DomainError naming the field otherwise."""
+    data = {k: data.get(k) for k in ("region_id", "product_id", "year", "period", "premium_rate", "notes",
+                                     "corrects_id")}
     data["period"] = (data["period"] or "").strip()
     require(data["period"], _("请填写申请期间"), "period")
     _require_scope(data, insurer)
+    _require_correctable(data["corrects_id"], insurer)
     rate = data["premium_rate"]
     require_amount(rate, "premium_rate")
     require(rate is not None and ZERO < rate <= HUNDRED, _("费率应大于0且不超过100"), "premium_rate")
@@ -434,7 +444,8 @@ def complete_claim_from_list(claim: SubsidyClaim, figures: dict[str, Any], actor
     _set_shares(claim, scheme, amounts)
     db.session.flush()
     audit.record(actor, "claim.created", claim, _l("按承保清单新建补贴申请：%(title)s", title=claim.title),
-                 premium=claim.total_premium, from_list=True)
+                 premium=claim.total_premium, from_list=True,
+                 **({"corrects": claim.corrects_id} if claim.corrects_id is not None else {}))
     return claim
 
 
@@ -484,6 +495,55 @@ def submit_claim(claim: SubsidyClaim, actor) -> None:
     claim_submitting.send(claim, actor=actor)
     transition(claim, C.SUBMITTED, actor, "claim.submitted", _l("提交补贴申请：%(t)s", t=claim.title),
                values={"submitted_at": utcnow()}, premium=claim.total_premium)
+
+
+# --- a returned claim, filed again ---------------------------------------------------------------------------
+
+def follows(later, earlier) -> sa.ColumnElement[bool]:
+    """`later` (a SubsidyClaim class or alias) files `earlier` (a class, alias or instance) again: it names it
+    (filed from the returned claim's page, whatever it changed), or it is a later claim of its insurer for the same
+    county, product, year and period (one typed afresh)."""
+    return sa.or_(later.corrects_id == earlier.id, sa.and_(
+        later.id > earlier.id, later.insurer_id == earlier.insurer_id, later.region_id == earlier.region_id,
+        later.product_id == earlier.product_id, later.year == earlier.year, later.period == earlier.period))
+
+
+def filed_again_as(claim: SubsidyClaim) -> SubsidyClaim | None:
+    """The claim its insurer filed after `claim` was returned (the latest one); None while the returned claim
+    still waits to be corrected, and for a claim not returned."""
+    if claim.status is not C.RETURNED:
+        return None
+    return db.session.scalar(sa.select(SubsidyClaim).where(follows(SubsidyClaim, claim))
+                             .order_by(SubsidyClaim.id.desc()).limit(1))
+
+
+def returned_before(claim: SubsidyClaim) -> list[SubsidyClaim]:
+    """The returned claims `claim` files again (oldest first): what it corrects, and why they came back. One
+    query."""
+    earlier = sa.orm.aliased(SubsidyClaim)
+    return list(db.session.scalars(sa.select(earlier).where(earlier.status == C.RETURNED, earlier.id < claim.id,
+                                                            follows(claim, earlier)).order_by(earlier.id)))
+
+
+def _require_correctable(corrects_id: int | None, insurer: Insurer) -> None:
+    """A new claim that files a returned claim again names one of the insurer's returned claims still waiting.
+    The returned claim's row is locked first: of two filings at once (two tabs, two list imports), the second waits
+    for the first's commit and finds the claim filed again."""
+    if corrects_id is None:
+        return
+    returned = db.session.get(SubsidyClaim, corrects_id)
+    if returned is not None:
+        returned = lock_for_update(returned)
+    require(returned is not None and returned.insurer_id == insurer.id and returned.status is C.RETURNED
+            and filed_again_as(returned) is None,
+            _("补贴申请 #%(id)s 不是本机构待重新申报的退回申请", id=corrects_id))
+
+
+def may_file_again(claim: SubsidyClaim, user) -> bool:
+    """Whether `user` may file `claim` again, corrected: its insurer, once the county bureau returned it and until
+    it is filed again (`follows`; the returned claim itself stays as it was)."""
+    return (user.role is Role.INSURER and user.insurer_id == claim.insurer_id and claim.status is C.RETURNED
+            and filed_again_as(claim) is None)
 
 
 def _lock_draft(claim: SubsidyClaim, not_a_draft: str, actor) -> SubsidyClaim:
@@ -833,15 +893,11 @@ def claims_waiting(scope_clause, status: ClaimStatus) -> Waiting:
 
 
 def returned_to_correct(scope_clause, limit: int) -> tuple[int, list[SubsidyClaim]]:
-    """Returned claims their insurer has not yet followed with a new claim for the same county, product, year and
-    period (the latest claim of that scope is the returned one): how many, and the `limit` most recent. Two
-    queries."""
+    """Returned claims their insurer has not yet filed again (see `follows`): how many, and the `limit` most
+    recent. Two queries."""
     later = sa.orm.aliased(SubsidyClaim)
     stmt = sa.select(SubsidyClaim).where(
-        scope_clause, SubsidyClaim.status == ClaimStatus.RETURNED,
-        ~sa.exists().where(later.insurer_id == SubsidyClaim.insurer_id, later.region_id == SubsidyClaim.region_id,
-                           later.product_id == SubsidyClaim.product_id, later.year == SubsidyClaim.year,
-                           later.period == SubsidyClaim.period, later.id > SubsidyClaim.id))
+        scope_clause, SubsidyClaim.status == ClaimStatus.RETURNED, ~sa.exists().where(follows(later, SubsidyClaim)))
     count = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
     claims = db.session.scalars(stmt.order_by(SubsidyClaim.id.desc()).limit(limit)).all() if count else []
     return count, list(claims)

@@ -72,22 +72,33 @@ def _page_parts(claim: SubsidyClaim | None, page: str) -> dict[str, list]:
     return {slot: parts_for(parts, slot) for slot in {p.slot for p in parts}}
 
 
-def _claim_form(claim=None):
-    """The claim form, offering the counties, products and years of the insurer's underwriting assignments."""
+def returned_claim_to_file_again() -> SubsidyClaim | None:
+    """The returned claim a new claim corrects (`?from_claim=`, the returned claim's "file again" action): its
+    choices and figures fill the new form. None without one, or once it was filed again (a stale link): an empty
+    form then, and the period's own rule says if the period is taken."""
+    claim_id = request.args.get("from_claim", type=int_arg)
+    returned = scoped_get_or_404(SubsidyClaim, claim_id) if claim_id else None
+    return returned if returned is not None and service.may_file_again(returned, current_user) else None
+
+
+def _claim_form(claim=None, returned=None):
+    """The claim form, offering the counties, products and years of the insurer's underwriting assignments;
+    `returned`: a returned claim filed again, whose values fill a new claim's form."""
     scopes = service.claim_scopes(current_user.insurer_id)
-    form = ClaimForm(obj=claim, scopes=scopes)
-    if claim is None and request.method == "GET":
+    form = ClaimForm(obj=claim or (returned if request.method == "GET" else None), scopes=scopes)
+    if claim is None and returned is None and request.method == "GET":
         this_year = clock.local_today().year
         form.year.data = this_year if this_year in scopes.years else (scopes.years[-1] if scopes.years else None)
     return form, scopes
 
 
 def _save_claim_view(claim):
-    form, scopes = _claim_form(claim)
+    returned = returned_claim_to_file_again() if claim is None else None
+    form, scopes = _claim_form(claim, returned)
     if form.validate_on_submit():
         notices: list = []   # what other modules dropped with the claim's old county, product or year
         done = commit_or_flash(lambda: service.save_claim(claim, form.data, current_user.insurer, current_user,
-                                                          notices=notices),
+                                                          notices=notices, corrects=returned),
                                _("已保存草稿，核对无误后请提交"), form)
         if done:
             for notice in notices:
@@ -95,9 +106,11 @@ def _save_claim_view(claim):
             return redirect(url_for(".claim_detail", claim_id=done.value.id))
     units = {p.id: p.unit for p in scopes.products}
     # a new claim may also start from its underwriting list (what other modules offer on the claims list)
-    alternatives = service.list_actions(current_user).only("new-from-list") if claim is None else None
+    alternatives = None if claim is not None else (
+        service.available_actions(returned, current_user).only("file-again-from-list") if returned is not None
+        else service.list_actions(current_user).only("new-from-list"))
     return render_template("subsidies/claim_form.html", form=form, claim=claim, units=units,
-                           combos=scopes.combos, alternatives=alternatives,
+                           combos=scopes.combos, alternatives=alternatives, returned=returned,
                            page_parts=_page_parts(claim, "form")), 400 if form.errors else 200
 
 
@@ -137,7 +150,8 @@ def _claim_page(claim: SubsidyClaim, payment_form: PaymentForm | None = None,
                            page_parts=_page_parts(claim, "detail"), payment_form=payment_form,
                            verify_form=verify_form or VerifyForm(formdata=None),
                            return_form=ReturnForm(formdata=None), budget_checks=budget,
-                           printed_on=clock.local_today())
+                           filed_again_as=service.filed_again_as(claim),
+                           returned_before=service.returned_before(claim), printed_on=clock.local_today())
 
 
 def _act(claim, action, success: str):

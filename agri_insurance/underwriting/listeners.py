@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from agri_insurance.actions import PagePart
 from agri_insurance.errors import require
 from agri_insurance.i18n import join_sentences
+from agri_insurance.subsidies import service as subsidies
 from agri_insurance.subsidies.signals import (
     claim_actions,
     claim_list_actions,
@@ -74,7 +75,11 @@ def _remove_the_list(claim, actor, **_details) -> None:
 
 @claim_actions.listen(order=10)
 def _open_the_list(claim, user, **_details) -> list:
-    return [service.open_list_action(claim, user)]
+    """The claim's list, to upload or read; and a returned claim filed again from its corrected list."""
+    actions = [service.open_list_action(claim, user)]
+    if service.may_start_claim_from_list(user) and subsidies.may_file_again(claim, user):
+        actions.append(service.file_again_from_list_action(claim))
+    return actions
 
 
 @claim_list_actions.listen(order=10)

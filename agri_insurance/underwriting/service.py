@@ -146,6 +146,13 @@ def new_claim_from_list_action(user) -> Action:
                   style="outline-success", element_id="new-claim-from-list", order=30)
 
 
+def file_again_from_list_action(claim: SubsidyClaim) -> Action:
+    """A returned claim filed again from its corrected list: the new claim form from a list, filled with the
+    returned claim's county, product, year, period and rate."""
+    return Action("file-again-from-list", _l("上传修改后的承保清单重新申报"), "underwriting.new_claim_from_list",
+                  {"from_claim": claim.id}, style="outline-success", element_id="file-again-from-list", order=25)
+
+
 def may_name_claim(other: SubsidyClaim, user) -> bool:
     """Whether a flag may name the other claim its farmer was found in: another insurer's draft is its own
     unfinished work, not named to anyone but the administrator (support)."""

@@ -131,24 +131,36 @@ def new_claim_from_list():
     """A new claim from its underwriting list: the insurer chooses the county, product, year, period and rate and
     uploads the list; the import job checks it as any upload and creates the draft with the list's totals."""
     scopes = subsidies.claim_scopes(current_user.insurer_id)
-    form = NewClaimFromListForm(scopes=scopes)
+    returned = _returned_claim_to_file_again()
+    # a returned claim filed again: its county, product, year, period and rate fill the form
+    form = NewClaimFromListForm(obj=returned if request.method == "GET" else None, scopes=scopes)
     if request.method == "GET":
-        this_year = clock.local_today().year
-        form.year.data = this_year if this_year in scopes.years else (scopes.years[-1] if scopes.years else None)
+        if returned is None:
+            this_year = clock.local_today().year
+            form.year.data = this_year if this_year in scopes.years else (scopes.years[-1] if scopes.years else None)
     elif form.validate_on_submit():
-        started = commit_or_flash(lambda: _start_new_claim_import(form), form=form)
+        started = commit_or_flash(lambda: _start_new_claim_import(form, returned), form=form)
         if started:
             return redirect(url_for("jobs.job_detail", job_id=started.value.id))
     job = service.latest_new_claim_import(current_user)
     failed_summary = failed_import_summary(job, current_user)
     return render_template("underwriting/new_claim_from_list.html", form=form, combos=scopes.combos, job=job,
-                           failed_summary=failed_summary), 400 if form.errors else 200
+                           failed_summary=failed_summary, returned=returned), 400 if form.errors else 200
 
 
-def _start_new_claim_import(form: NewClaimFromListForm) -> Job:
+def _returned_claim_to_file_again() -> SubsidyClaim | None:
+    """The returned claim filed again from its corrected list (`?from_claim=`, its "file again from the list"
+    action), whose choices fill the form; None without one or once it was filed again (a stale link)."""
+    claim_id = request.args.get("from_claim", type=int_arg)
+    returned = scoped_get_or_404(SubsidyClaim, claim_id) if claim_id else None
+    return returned if returned is not None and subsidies.may_file_again(returned, current_user) else None
+
+
+def _start_new_claim_import(form: NewClaimFromListForm, returned: SubsidyClaim | None) -> Job:
     """Check the choices (all that can be checked before the list is read), keep the file, queue the import that
-    creates the claim with its list. Caller commits."""
-    data = subsidies.check_claim_from_list(form.data, current_user.insurer)
+    creates the claim with its list (filing `returned` again, if given). Caller commits."""
+    data = subsidies.check_claim_from_list({**form.data, "corrects_id": returned.id if returned else None},
+                                           current_user.insurer)
     path = _keep_upload(form.file.data)
     return jobs.submit(IMPORT_KIND, {"new_claim": new_claim_params(data), "path": str(path),
                                      "filename": form.file.data.filename}, current_user)

@@ -124,3 +124,28 @@ def test_the_lock_changes_nothing_it_locks(app, demo, db):
         lock_for_update(budget)
         db.session.commit()
     assert db.session.get(Budget, budget.id).updated_at == before
+
+
+def test_a_returned_claim_filed_again_from_two_tabs_at_once_is_filed_once(app, demo, db):
+    from tests.subsidies.factories import claim_data
+
+    assign()
+    db.session.commit()
+    returned = make_claim(status="submitted")
+    service.return_claim(returned, "申请期间有误", user("county_agri"))
+    db.session.commit()
+    returned_id = returned.id
+    db.session.remove()
+
+    def file_again(period: str):
+        def work():
+            actor = _as("insurer")
+            service.save_claim(None, claim_data(period=period), actor.insurer, actor,
+                               corrects=_db.session.get(SubsidyClaim, returned_id))
+        return work
+
+    outcome: dict[str, str] = {}
+    second_waits_for_first(app, file_again("2026年全年"), file_again("2026年上半年"), outcome)
+    assert outcome["first"] == "done" and "不是本机构待重新申报的退回申请" in outcome["second"]
+    assert db.session.scalars(sa.select(SubsidyClaim.period).where(SubsidyClaim.corrects_id == returned_id)).all() \
+        == ["2026年全年"]
