@@ -3,6 +3,7 @@ the evaluation and sees the ranking. The branch of a common-control pair: the bu
 and starts the scoring, the expert scores with the bid's documents."""
 
 import pytest
+from playwright.sync_api import expect
 
 from agri_insurance.evaluation import service
 from tests.e2e.conftest import log_in
@@ -31,8 +32,8 @@ def test_expert_scores_two_bids_and_the_bureau_sees_the_ranking(page, db):
         page.click("#save-scores")
         page.wait_for_url("**/expert")
     page.click("#submit-scores")
+    expect(page.locator("#panel-scores")).to_be_visible()
     assert "评分已提交" in page.content()
-    assert page.locator("#panel-scores").is_visible()
 
     page.context.clear_cookies()
     log_in(page, "city_agri")

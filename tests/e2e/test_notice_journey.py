@@ -6,6 +6,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from agri_insurance import clock
@@ -51,7 +52,7 @@ def test_notice_printed_posted_and_seen_before_verification(page, browser, live_
     log_in(page, "insurer")
     page.goto(claim_url)
     page.click("#open-list")
-    assert page.locator("#notice-required").is_visible()
+    expect(page.locator("#notice-required")).to_be_visible()
     start = clock.local_today() - timedelta(days=2)
     page.fill("#starts_on", start.isoformat())
     page.fill("#days", "5")

@@ -2,6 +2,7 @@
 the verification sheet, county finance confirms payment and reads its payment list, the dashboard updates."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import log_in
 from tests.subsidies.factories import assign, claim_data
@@ -49,10 +50,10 @@ def test_claim_from_submission_to_payment(page, browser, live_server, underwriti
                            timeout=30_000)
     page.wait_for_selector(".job-redirect:visible", timeout=10_000)
     page.click(".job-redirect")
-    assert page.locator("#reconciled").is_visible()
+    expect(page.locator("#reconciled")).to_be_visible()
     page.goto(claim_url)
     page.click("#submit-claim")
-    assert page.get_by_text("已提交，等待县农业农村局核验").is_visible()
+    expect(page.get_by_text("已提交，等待县农业农村局核验")).to_be_visible()
 
     county = browser.new_context(base_url=live_server).new_page()
     log_in(county, "county_agri")
@@ -60,7 +61,7 @@ def test_claim_from_submission_to_payment(page, browser, live_server, underwriti
     assert county.locator("#opinion").get_attribute("required") is not None   # no verification without it
     county.fill("#opinion", OPINION)
     county.click("#verify-claim")
-    assert county.get_by_text("核验通过，拨付期限为").is_visible()
+    expect(county.get_by_text("核验通过，拨付期限为")).to_be_visible()
     assert county.locator("#verification-opinion").inner_text() == OPINION
 
     # the verification sheet, printed on A4: the opinion and room to sign and seal, without menu or buttons
@@ -81,7 +82,7 @@ def test_claim_from_submission_to_payment(page, browser, live_server, underwriti
     finance.fill("#amount", "61728.39")
     finance.fill("#voucher_no", "鄱财农〔2026〕12号")
     finance.click("#confirm-payment")
-    assert finance.get_by_text("拨付已登记").is_visible()
+    expect(finance.get_by_text("拨付已登记")).to_be_visible()
     assert finance.locator("#shares tr[data-level=county] td").nth(4).inner_text() == "0.00"
     assert "鄱财农〔2026〕12号" in finance.locator("#payments").inner_text()
 
@@ -122,4 +123,4 @@ def test_claim_from_its_underwriting_list(page, underwriting, tmp_path):
     assert "120 行，120 户" in page.locator("#list-card").inner_text()
     assert "与申请一致" in page.locator("#list-card").inner_text()
     page.click("#submit-claim")
-    assert page.get_by_text("已提交，等待县农业农村局核验").is_visible()
+    expect(page.get_by_text("已提交，等待县农业农村局核验")).to_be_visible()
