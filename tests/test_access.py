@@ -202,7 +202,7 @@ def test_every_route_declares_its_access_rule(app):
                 assert declared == frozenset(allowed), endpoint
 
 
-def _fill(url: str, db, role=None) -> str:
+def fill_url(url: str, db, role=None) -> str:
     victim = db.session.scalar(sa.select(User.id).where(User.username == "expert"))
     insurer_id = db.session.scalar(sa.select(User.insurer_id).where(User.username == "insurer"))
     claim, assignment = _subsidy_objects(db)
@@ -342,7 +342,7 @@ def test_each_role_gets_exactly_what_the_table_allows(role, login, db):
     for endpoint, (method, url, allowed) in ordered:
         if endpoint == "auth.logout":
             continue  # would end this client's session; covered by the login tests
-        response = client.open(_fill(url, db, role), method=method)
+        response = client.open(fill_url(url, db, role), method=method)
         if allowed == "public" or role in allowed:
             # a POST without its form may be refused as bad input (400, the form shown again): not forbidden
             ok = (200, 302, 400) if method == "POST" else (200, 302)
@@ -355,7 +355,7 @@ def test_each_role_gets_exactly_what_the_table_allows(role, login, db):
 
 def test_anonymous_users_are_sent_to_the_login_page(client, demo, db):
     for _endpoint, (method, url, allowed) in ROUTES.items():
-        response = client.open(_fill(url, db), method=method)
+        response = client.open(fill_url(url, db), method=method)
         if allowed == "public":
             assert response.status_code in (200, 302)
         else:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from agri_insurance.awards.models import Holiday
 from agri_insurance.roles import Role
-from tests.test_access import ROUTES, _fill
+from tests.test_access import ROUTES, fill_url
 
 
 @contextmanager
@@ -45,7 +45,7 @@ def _get_routes(role):
 def test_no_get_route_writes(role, login, db):
     client = login(role.value)
     for endpoint, url in _get_routes(role):
-        filled = _fill(url, db, role)  # the fixtures the URL needs are made (and committed) first
+        filled = fill_url(url, db, role)  # the fixtures the URL needs are made (and committed) first
         with _writes_recorded(db.engine) as writes:
             response = client.get(filled)
         assert response.status_code in (200, 302), f"{role.value} GET {filled}: {response.status_code}"

@@ -23,7 +23,7 @@ from agri_insurance.clock import utcnow
 from agri_insurance.reference.models import Insurer
 from tests.factories import make_user
 from tests.tenders.factories import make_bid, make_exception, make_round
-from tests.test_access import ROUTES, _fill
+from tests.test_access import ROUTES, fill_url
 
 RIVAL_REINSURANCE = "RIVAL-MARKER-9902 再保险临时分保安排"
 RIVAL_INNOVATION = "RIVAL-MARKER-5517 大棚蔬菜气象指数保险"
@@ -94,7 +94,7 @@ def _urls(world, db, role):
             url = template
             for key, value in ids.items():
                 url = url.replace("{" + key + "}", str(value))
-            url = _fill(url, db, role) if len(inspect.signature(_fill).parameters) > 2 else _fill(url, db)
+            url = fill_url(url, db, role) if len(inspect.signature(fill_url).parameters) > 2 else fill_url(url, db)
             if (endpoint, method, url) not in urls:
                 urls.append((endpoint, method, url))
     return sorted(urls + EXTRA_URLS, key=lambda u: u[1] == "POST")  # state-changing requests last
