@@ -60,3 +60,49 @@ def test_every_page_meets_wcag_21_aa(browser, live_server, db, language):
         page.context.close()
     assert checked > 40
     assert not found, "\n".join(found)
+
+
+@pytest.fixture
+def demo_world(db, demo):
+    """What `make run` shows: the demo rounds (open, publicised, …) and claims in every state, overdue ones too."""
+    from agri_insurance.demo import load_everything
+
+    load_everything(with_rounds=True)
+    db.session.commit()
+    return db
+
+
+def test_the_demo_pages_in_every_state_meet_wcag_21_aa(browser, live_server, demo_world):
+    """Coloured rows, badges and notices appear only in some states (an overdue share, a publicised result): the
+    demo data has them all."""
+    import sqlalchemy as sa
+
+    from agri_insurance.tenders.models import SelectionRound
+
+    rounds = demo_world.session.scalars(sa.select(SelectionRound.id)).all()
+    visits = {
+        None: ["/awards/public", *(f"/awards/public/{r}" for r in rounds)],
+        "city_agri": ["/", "/subsidies/claims", "/subsidies/overdue", "/subsidies/ledger", "/subsidies/overview",
+                      *(f"/tenders/{r}" for r in rounds), *(f"/awards/rounds/{r}" for r in rounds),
+                      *(f"/evaluation/rounds/{r}" for r in rounds), *(f"/allocation/rounds/{r}" for r in rounds)],
+        "county_agri": ["/", "/subsidies/claims", "/subsidies/overdue"],
+        "county_finance": ["/", "/subsidies/overdue", "/subsidies/payment-list"],
+        "city_finance": ["/", "/subsidies/overdue", "/subsidies/ledger"],
+        "insurer": ["/", "/subsidies/claims", "/bids/", "/awards/"],
+        "expert": ["/", "/evaluation/"],
+    }
+    axe, found = Axe(), []
+    for role, urls in visits.items():
+        context = browser.new_context(base_url=live_server, locale="zh-CN")
+        page = context.new_page()
+        if role:
+            log_in(page, role)
+        for url in urls:
+            response = page.goto(url)
+            if response.status != 200:
+                continue  # e.g. a round's evaluation before its bids are opened
+            for violation in axe.run(page, options=WCAG).response["violations"]:
+                targets = [" ".join(node["target"]) for node in violation["nodes"]][:3]
+                found.append(f"{role or 'anonymous'} {url}: {violation['id']} ({len(violation['nodes'])}) {targets}")
+        context.close()
+    assert not found, "\n".join(found)
