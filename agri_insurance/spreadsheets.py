@@ -22,12 +22,17 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from agri_insurance.print_layout import display_width, finish, mark_title_rows
+
 MONEY_FORMAT = "#,##0.00"
 PERCENT_FORMAT = "0.00%"
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEADER_FILL = PatternFill("solid", fgColor="E2EFDA")
+MAX_WIDTH = 50      # character widths; longer text wraps inside the column
+HEADER_WIDTH = 10   # headers wrap onto two or three lines rather than widen a column of short values
+WRAP = Alignment(vertical="top", wrap_text=True)
 # Unicode category Cc: refused in imported text cells (a line break, tab or vertical tab pasted from Word)
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 CONTROL_CHARACTERS_REFUSED = _l("含有换行、制表符等控制字符（常见于从 Word 复制的内容），请删除")
@@ -36,8 +41,13 @@ CONTROL_CHARACTERS_REFUSED = _l("含有换行、制表符等控制字符（常�
 def write_table(ws: Worksheet, headers: Sequence[str], rows: Iterable[Sequence], *,
                 money_columns: Iterable[int] = (), widths: dict[int, int] | None = None,
                 start_row: int = 1) -> int:
-    """Write a header row and data rows; returns the last row written. Columns are 1-based."""
+    """Write a header row and data rows; returns the last row written. Columns are 1-based.
+
+    Columns are as wide as their longest value (wide characters count two, money with its separators), at least
+    `widths[col]` where given and at most `MAX_WIDTH`; longer text wraps. The header row repeats on every printed
+    page (print_layout)."""
     money = set(money_columns)
+    longest = {col: min(display_width(title), HEADER_WIDTH) for col, title in enumerate(headers, start=1)}
     for col, title in enumerate(headers, start=1):
         cell = ws.cell(row=start_row, column=col, value=str(title))
         cell.font = Font(bold=True)
@@ -49,16 +59,34 @@ def write_table(ws: Worksheet, headers: Sequence[str], rows: Iterable[Sequence],
         for col, value in enumerate(row, start=1):
             cell = ws.cell(row=row_no, column=col, value=_cell_value(value))
             _keep_as_text(cell)
+            if value is None:
+                continue
             if col in money:
                 cell.number_format = MONEY_FORMAT
+                shown = len(f"{value:,.2f}") if isinstance(value, Decimal | int | float) else display_width(value)
             elif isinstance(value, datetime):
                 cell.number_format = DATETIME_FORMAT
+                shown = 16
             elif isinstance(value, date):
                 cell.number_format = DATE_FORMAT
+                shown = 10
+            else:
+                shown = display_width(cell.value)
+                if shown > MAX_WIDTH or (isinstance(cell.value, str) and "\n" in cell.value):
+                    cell.alignment = WRAP
+            longest[col] = max(longest.get(col, 0), shown)
     ws.freeze_panes = ws.cell(row=start_row + 1, column=1)
-    for col, title in enumerate(headers, start=1):
-        width = (widths or {}).get(col) or max(10, min(40, len(str(title)) * 2 + 4))
+    header_lines = 1
+    for col, shown in longest.items():
+        wanted = (widths or {}).get(col, 0)
+        width = max(wanted, min(MAX_WIDTH, shown + 2), 6)
         ws.column_dimensions[get_column_letter(col)].width = width
+        title = str(headers[col - 1])
+        header_lines = max(header_lines, sum(-(-display_width(part) // int(width - 1)) or 1
+                                             for part in title.split("\n")))
+    if header_lines > 1:  # a wrapped header shows whole: office suites do not grow a row that has no height
+        ws.row_dimensions[start_row].height = 15 * header_lines
+    mark_title_rows(ws, start_row)
     return row_no
 
 
@@ -115,6 +143,8 @@ def money_cell(ws, amount: Decimal | None) -> WriteOnlyCell:
 
 
 def workbook_bytes(wb: Workbook) -> bytes:
+    """The file of `wb`, each sheet set up to print (print_layout.finish)."""
+    finish(wb)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

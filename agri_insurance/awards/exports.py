@@ -13,8 +13,9 @@ from xml.sax.saxutils import escape
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Pt, RGBColor
+from docx.shared import Mm, Pt, RGBColor
 from flask import current_app
 from flask_babel import gettext as _
 from openpyxl import Workbook
@@ -156,6 +157,15 @@ def notice_for(rnd: SelectionRound, insurer_name: str) -> Notice | None:
     return next((n for n in notices(rnd) if n.insurer_name == insurer_name), None)
 
 
+# --- page layout of a notice (an official document: GB/T 9704-2012 党政机关公文格式) -------------------------
+# A4 with the standard's margins (top 37 mm, bottom 35 mm, left 28 mm, right 26 mm: a 156 mm wide text block);
+# the lot table's columns are fixed so that the same notice looks the same in Word, WPS and LibreOffice and a
+# premium up to 999,999,999.99 never breaks across lines.
+MARGINS_MM = {"top": 37, "bottom": 35, "left": 28, "right": 26}
+COLUMNS_MM = (22, 44, 24, 32, 34)   # 标段编号, 标段名称, 县（市、区）, 险种, 预计年保费（元）: 156 mm
+MONEY_COLUMN = 4
+
+
 # --- docx ---------------------------------------------------------------------------------------------
 
 def _cjk(run) -> None:
@@ -177,8 +187,35 @@ def _right(doc, text: str):
     return _add_run(p, text)
 
 
+def _fixed_width_table(doc, rows: list[list[str]]):
+    """The lot table at the widths of COLUMNS_MM, fixed (no autofit), the money column right-aligned and unbroken."""
+    table = doc.add_table(rows=len(rows), cols=len(rows[0]))
+    table.style = "Table Grid"
+    table.autofit = False   # w:tblLayout fixed: Word, WPS and LibreOffice keep the widths below
+    for c, width in enumerate(COLUMNS_MM):
+        table.columns[c].width = Mm(width)
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            cell = table.cell(r, c)
+            cell.width = Mm(COLUMNS_MM[c])
+            cell.text = ""
+            paragraph = cell.paragraphs[0]
+            run = _add_run(paragraph, value)
+            run.font.size = Pt(10.5)   # 五号
+            if r == 0:
+                run.bold = True
+            if c == MONEY_COLUMN:
+                paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+                cell._tc.get_or_add_tcPr().append(OxmlElement("w:noWrap"))
+    return table
+
+
 def notice_docx(notice: Notice) -> bytes:
     doc = Document()
+    section = doc.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(MARGINS_MM["top"]), Mm(MARGINS_MM["bottom"])
+    section.left_margin, section.right_margin = Mm(MARGINS_MM["left"]), Mm(MARGINS_MM["right"])
     if not notice.final:
         # on every page: the header says it is a draft, in large grey letters
         header = doc.sections[0].header.paragraphs[0]
@@ -200,14 +237,7 @@ def notice_docx(notice: Notice) -> bytes:
     _add_run(number, notice.number_line)
     for text in notice.paragraphs():
         _add_run(doc.add_paragraph(), text)
-    rows = notice.table_rows()
-    table = doc.add_table(rows=len(rows), cols=len(rows[0]))
-    table.style = "Table Grid"
-    for r, row in enumerate(rows):
-        for c, value in enumerate(row):
-            cell = table.cell(r, c)
-            cell.text = ""
-            _add_run(cell.paragraphs[0], value)
+    _fixed_width_table(doc, notice.table_rows())
     for text in (f"遴选轮次：{notice.round_name}", f"服务期：{notice.term}", *notice.departures):
         _add_run(doc.add_paragraph(), text)
     for _blank in range(2):  # room for the seal over the issuing unit and the date
@@ -252,7 +282,7 @@ def notice_pdf(notice: Notice) -> bytes:
              pdf.Spacer(1, 4 * mm)]
     flow += [pdf.paragraph(text) for text in notice.paragraphs()]
     flow.append(pdf.Spacer(1, 3 * mm))
-    flow.append(pdf.table(notice.table_rows(), col_widths=[24 * mm, 50 * mm, 26 * mm, 38 * mm, 34 * mm]))
+    flow.append(pdf.table(notice.table_rows(), col_widths=[w * mm for w in COLUMNS_MM]))
     flow.append(pdf.Spacer(1, 4 * mm))
     flow += [pdf.paragraph(f"遴选轮次：{notice.round_name}"), pdf.paragraph(f"服务期：{notice.term}")]
     flow += [pdf.paragraph(text) for text in notice.departures]
@@ -260,7 +290,9 @@ def notice_pdf(notice: Notice) -> bytes:
              _right_paragraph(notice.date_line)]
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, title=f"{notice.title} {notice.number or DRAFT_MARK}",
-                            leftMargin=18 * mm, rightMargin=18 * mm, topMargin=18 * mm, bottomMargin=18 * mm)
+                            leftMargin=MARGINS_MM["left"] * mm, rightMargin=MARGINS_MM["right"] * mm,
+                            topMargin=MARGINS_MM["top"] * mm, bottomMargin=MARGINS_MM["bottom"] * mm,
+                            initialFontName=pdf.CJK_FONT)
     page = _draft_watermark if not notice.final else (lambda canvas, doc: None)
     doc.build(flow, onFirstPage=page, onLaterPages=page)
     return buffer.getvalue()

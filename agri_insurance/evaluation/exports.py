@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from openpyxl import Workbook
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
 
 from agri_insurance.bids.service import opened_bids
 from agri_insurance.evaluation import service
@@ -90,7 +90,9 @@ def summary_workbook(rnd: SelectionRound) -> Workbook:
     ws.title = _("评审汇总")
     final = _("评审结束") if service.is_final(rnd) else _("评审未结束（临时结果）")
     start = _title(ws, [_("综合评分汇总表"), rnd.name, final, *_closed_line(rnd)])
-    headers = [_("排名"), _("投标人"), *(f"{c.code} {with_note(c.label, str(c.max_points))}" for c in scheme.criteria),
+    # one narrow column per criterion, headed by its code and maximum (names in the legend under the table), so the
+    # sheet prints one page wide at a size experts can read and sign
+    headers = [_("排名"), _("投标人"), *(f"{c.code}\n({c.max_points})" for c in scheme.criteria),
                _("综合得分"), _("资格审查")]
     rows = []
     for r in ranked:
@@ -98,8 +100,13 @@ def summary_workbook(rnd: SelectionRound) -> Workbook:
         points = [s.points.get(c.id) if s else None for c in scheme.criteria]
         rows.append([r.rank, bids[r.bid_id].insurer.name, *points, r.score,
                      _("合格") if r.eligible else join_sentences(r.reasons)])
-    last = write_table(ws, headers, rows, start_row=start, widths={2: 40, len(headers): 40})
-    _panel_signatures(ws, last, rnd)
+    last = write_table(ws, headers, rows, start_row=start, widths={2: 36, len(headers): 30})
+    legend = join_sentences(f"{c.code} {with_note(c.label, str(c.max_points))}" for c in scheme.criteria)
+    legend_cell = ws.cell(row=last + 1, column=1, value=_("评分项：%(legend)s", legend=legend))
+    legend_cell.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.merge_cells(start_row=last + 1, start_column=1, end_row=last + 1, end_column=len(headers))
+    ws.row_dimensions[last + 1].height = 15 * (1 + len(legend) // 120)
+    _panel_signatures(ws, last + 1, rnd)
     for region in rnd.counties():
         sheet = wb.create_sheet(region.label[:31])
         lots = [lot for lot in rnd.lots if lot.region_id == region.id]

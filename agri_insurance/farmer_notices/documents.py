@@ -143,8 +143,8 @@ def _escape(text: str) -> str:
 
 def _build(flowables: list, title: str) -> bytes:
     buffer = io.BytesIO()
-    doc = BaseDocTemplate(buffer, pagesize=A4, title=title, leftMargin=MARGIN, rightMargin=MARGIN,
-                          topMargin=MARGIN, bottomMargin=MARGIN)
+    doc = BaseDocTemplate(buffer, pagesize=A4, title=title, initialFontName=CJK_FONT, leftMargin=MARGIN,
+                          rightMargin=MARGIN, topMargin=MARGIN, bottomMargin=MARGIN)
     frame = Frame(MARGIN, MARGIN, WIDTH, A4[1] - 2 * MARGIN, id="notice")
     doc.addPageTemplates([PageTemplate(id="notice", frames=[frame], onPageEnd=_footer)])
     doc.build(flowables)

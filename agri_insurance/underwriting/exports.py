@@ -12,6 +12,7 @@ from openpyxl.styles import Font
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from agri_insurance.masking import mask_account, mask_id
+from agri_insurance.print_layout import finish, mark_title_rows
 from agri_insurance.spreadsheets import money_cell, text_cell, write_table
 from agri_insurance.underwriting.parsing import COLUMNS, Findings
 
@@ -53,11 +54,15 @@ def write_error_report(findings: Findings, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(_("错误报告")[:31])
+    for letter, width in zip("ABC", (8, 16, 70), strict=True):
+        ws.column_dimensions[letter].width = width
+    mark_title_rows(ws, 2)
     ws.append([_("共 %(n)s 处错误，未导入任何数据", n=findings.error_count)])
     header = [_("行号"), _("列"), _("问题")]
     ws.append(header)
     for error in findings.errors:
         ws.append([error.row, text_cell(ws, error.column), text_cell(ws, error.message)])  # they may quote the cell
+    finish(wb)
     wb.save(path)
     summary = {"error_count": findings.error_count,
                "first": [[e.row, e.column, e.message] for e in findings.errors[:FIRST_ERRORS_SHOWN]]}
@@ -75,6 +80,10 @@ def list_workbook(lst, rows, title: str, show_full_ids: bool = False, progress=N
     called every 10,000 rows (a background export's progress bar)."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(_("承保清单")[:31])
+    # a write-only sheet takes its widths before its first row: 行号, 姓名, 证件号码, 乡镇, 村, 数量, three sums, 账号
+    for letter, width in zip("ABCDEFGHIJ", (8, 12, 20, 12, 12, 10, 14, 12, 12, 22), strict=True):
+        ws.column_dimensions[letter].width = width
+    mark_title_rows(ws, 2)
     ws.append([text_cell(ws, title)])
     ws.append([_("行号"), *[header for key, header in COLUMNS if key not in ("product", "unit")]])
     for written, r in enumerate(rows, start=1):

@@ -18,6 +18,7 @@ from agri_insurance.farmer_notices.documents import villages_pdf, villages_zip
 from agri_insurance.jobs.context import JobContext
 from agri_insurance.jobs.models import Job, JobStatus
 from agri_insurance.jobs.registry import job_handler
+from agri_insurance.print_layout import finish
 from agri_insurance.roles import Role
 from agri_insurance.subsidies.models import SubsidyClaim
 from agri_insurance.underwriting import notices, service
@@ -139,6 +140,7 @@ def export_list_job(ctx: JobContext, claim_id: int) -> dict:
     workbook = list_workbook(lst, service.rows_of(lst), title, show_full_ids=False, progress=progress)
     path = export_path(ctx.job_id)
     path.parent.mkdir(parents=True, exist_ok=True)
+    finish(workbook)
     workbook.save(path)
     return {"summary": _("已导出 %(n)s 行，证件号码已脱敏", n=f"{lst.rows:,}"),
             "redirect": url_for("underwriting.exported_list", job_id=ctx.job_id), "filename": f"{title}.xlsx"}
