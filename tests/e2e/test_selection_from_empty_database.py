@@ -51,8 +51,8 @@ from tests.e2e.test_claim_from_empty_database import (  # noqa: F401  (fixtures 
     see,
     submit,
     todo_ids,
-    users,
 )
+from tests.e2e.test_claim_from_empty_database import users as users  # noqa: F401  (the fixture, by name)
 
 pytestmark = pytest.mark.browser
 
@@ -515,17 +515,18 @@ def allocate_past_the_cap_and_publish(city, insurers, round_id: str, tmp_path):
     answer(city, round_id, UPHELD[0], True, "经复核，评审确有遗漏，质疑成立，退回评审重新确定分配方案。")
     city.goto(f"/tenders/{round_id}")
     expect(city.locator("#round-status")).to_have_text("评审中")
-    line = todo_line(city, todo)
-    assert "待计算分配方案" in line or "待采用" in line, line
+    assert "评审已结束，待计算分配方案" in todo_line(city, todo)
+    home(pohu)
+    expect(pohu.locator("#todo-empty")).to_be_visible()               # its objection is answered
 
-    # The bureau allocates again under the same departure, adopts, publishes again.
+    # The bureau allocates again: the published cap still admits nothing, the recorded departure still holds.
     open_todo(city, todo)
-    if city.locator("#start-run").count():
-        run_allocation(city)
-        if city.locator("#solver-status").inner_text() != "最优解":
-            city.select_option("select[name=departure]", index=1)
-            submit(city, "#run-whatif")
-            city.wait_for_selector("#run-summary", timeout=30_000)
+    expect(city.locator("#runs tbody tr", has_text=DEPARTURE_DOC)).to_contain_text("已撤销")
+    run_allocation(city)
+    expect(city.locator("#solver-status")).to_have_text("无可行分配")
+    city.select_option("select[name=departure]", index=1)
+    submit(city, "#run-whatif")
+    city.wait_for_selector("#run-summary", timeout=30_000)
     expect(city.locator("#solver-status")).to_have_text("最优解")
     submit(city, "#adopt-run")
     expect(city.locator("#round-status")).to_have_text("已分配")
@@ -548,4 +549,47 @@ def finalise_and_issue(city, insurers, round_id: str) -> None:
     submit(city, "#finalise-awards")
     expect(city.locator("#round-status")).to_have_text("已中标")
     home(city)
-    assert todo not in todo_ids(city)
+    assert todo not in todo_ids(city) and badge(city, "awards.rounds") is None
+
+    # The notices are numbered in the bureau's convention: award notices by insurer name, then the non-award one.
+    year = clock.local_today().year
+    numbers = {f"饶农险遴〔{year}〕{n}号": name for n, name in
+               enumerate((INSURERS[2][0], INSURERS[0][0], INSURERS[1][0]), start=1)}
+    menu(city, "遴选", "中标结果")
+    with city.expect_navigation():
+        city.locator("a", has_text=ROUND_NAME).first.click()
+    rows = city.locator("#notices tbody tr")
+    assert {row.locator("td").first.inner_text().strip(): row.inner_text() for row in rows.all()}.keys() == numbers.keys()
+    best_row = rows.filter(has_text=INSURERS[2][0])
+    assert f"饶农险遴〔{year}〕1号" in best_row.inner_text() and "中标通知书" in best_row.inner_text()
+    with city.expect_download() as download:
+        best_row.locator(".notice-docx").click()
+    document = Document(download.value.path())
+    text = "\n".join(p.text for p in document.paragraphs)
+    text += "\n".join(cell.text for table in document.tables for r in table.rows for cell in r.cells)
+    assert f"饶农险遴〔{year}〕1号" in text and "上饶市农业农村局" in text and INSURERS[2][0] in text
+    assert "草稿" not in text and "公示期满" in text
+    assert "PY-1" in text and "WY-2" in text and "PY-2" not in text
+    with city.expect_download() as download:
+        best_row.locator(".notice-pdf").click()
+    pdf_text = "".join(p.extract_text() for p in PdfReader(download.value.path()).pages).replace("\n", "").replace(" ", "")
+    assert f"饶农险遴〔{year}〕1号" in pdf_text and "上饶市农业农村局" in pdf_text and "草稿" not in pdf_text
+    assert DEPARTURE_DOC in pdf_text                                # the departure the result rests on
+
+    # The OCDS export validates against the committed schema and carries the awards and the departure.
+    ocds = city.request.get(city.locator("a:has-text('OCDS')").first.get_attribute("href"))
+    package = json.loads(ocds.body())
+    assert validation_errors(package) == []
+    release = package["releases"][-1]
+    awarded = {s["name"] for a in release["awards"] if a.get("status") == "active" for s in a.get("suppliers", [])}
+    assert awarded == {INSURERS[2][0], INSURERS[0][0]}
+    assert DEPARTURE_DOC in ocds.text()
+
+    # The winners find the result on their home page and their notice's number where they download it.
+    xinjiang = insurers[2]
+    line = todo_line(xinjiang, f"todo-award-{round_id}")
+    assert "已确定中标：本机构中标 2 个标段" in line and badge(xinjiang, "awards.rounds") == "1"
+    open_todo(xinjiang, f"todo-award-{round_id}")
+    expect(xinjiang.locator("#own-notice-number")).to_contain_text(f"饶农险遴〔{year}〕1号")
+    home(insurers[1])
+    assert f"todo-award-{round_id}" not in todo_ids(insurers[1])         # 饶州财险 won nothing
