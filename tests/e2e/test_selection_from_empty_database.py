@@ -319,6 +319,11 @@ def todo_line(page, todo_id: str) -> str:
 
 def open_todo(page, todo_id: str) -> None:
     home(page)
+    follow(page, todo_id)
+
+
+def follow(page, todo_id: str) -> None:
+    """On the home page just read, follow a to-do line to where its work is done."""
     with page.expect_navigation():
         page.click(f"#{todo_id} a")
 
@@ -327,22 +332,22 @@ def run_the_evaluation(city, experts, insurers, round_id: str) -> None:
     todo = f"todo-round-{round_id}"
     assert "开标时间已到，待开标" in todo_line(city, todo)
     assert badge(city, "tenders.rounds") == "1"
-    open_todo(city, todo)
+    follow(city, todo)
     expect(city.locator("#round-status")).to_have_text("已截标")
     submit(city, "#open-bids-button")
     record = city.locator("#opening-record").inner_text()
     assert all(name in record for name, *_rest in INSURERS)
     assert "已开标，待进入评审" in todo_line(city, todo)
-    open_todo(city, todo)
+    follow(city, todo)
     submit(city, "button:has-text('进入评审')")
     assert "待进行资格审查" in todo_line(city, todo)
     assert badge(city, "evaluation.rounds") == "1" and badge(city, "tenders.rounds") is None
 
     # Eligibility: the two bidders under one parent are flagged; the bureau admits one and excludes the other.
-    open_todo(city, todo)
+    follow(city, todo)
     submit(city, "#check-eligibility")
     assert "2 家同一控制的投标人待决定是否参加评审" in todo_line(city, todo)
-    open_todo(city, todo)
+    follow(city, todo)
     for (name, *_rest), label, note in ((INSURERS[0], "准予参加评审", "鄱湖财险在本市经营时间较长，准予参加"),
                                         (INSURERS[1], "不予参加评审", "与鄱湖财险同属一个集团，同一控制下只允许一家参加")):
         row = city.locator("#eligibility tbody tr", has_text=name)
@@ -352,13 +357,13 @@ def run_the_evaluation(city, experts, insurers, round_id: str) -> None:
             row.get_by_role("button", name="记录决定").click()
         expect(city.locator("#eligibility tbody tr", has_text=name)).to_contain_text(label)
     assert "待指派评审专家" in todo_line(city, todo)
-    open_todo(city, todo)
+    follow(city, todo)
     for _username, expert_name, _password in EXPERTS:
         city.select_option("#add-member select", label=city.locator("#add-member select option",
                                                                      has_text=expert_name).inner_text())
         submit(city, "#add-member button")
     assert "资格审查已完成，待开始专家评分" in todo_line(city, todo)
-    open_todo(city, todo)
+    follow(city, todo)
     submit(city, "#start-scoring")
     expect(city.locator("#panel-status")).to_have_text("专家评分")
     home(city)
@@ -369,7 +374,7 @@ def run_the_evaluation(city, experts, insurers, round_id: str) -> None:
     for expert in experts:
         assert "请先声明是否存在利益冲突" in todo_line(expert, f"todo-score-{round_id}")
         assert badge(expert, "evaluation.rounds") == "1"
-        open_todo(expert, f"todo-score-{round_id}")
+        follow(expert, f"todo-score-{round_id}")
         submit(expert, "#declare-button")
         assert expert.locator("#bids-to-score").inner_text().count("评分") >= 2
         assert INSURERS[1][0] not in expert.locator("#bids-to-score").inner_text()     # excluded: not scored
@@ -392,7 +397,7 @@ def run_the_evaluation(city, experts, insurers, round_id: str) -> None:
 
     # The bureau closes the panel and reads the ranking: 信江农险 first, the excluded bidder not ranked.
     assert "专家已全部提交评分，待结束评审并确定排名" in todo_line(city, todo)
-    open_todo(city, todo)
+    follow(city, todo)
     submit(city, "#close-panel")
     rows = city.locator("#ranking tbody tr")
     expect(rows).to_have_count(3)
@@ -428,7 +433,7 @@ def winners(page) -> dict[str, str]:
 def publish(city, round_id: str) -> str:
     """Publish the adopted result from the result page; the notice's last day."""
     assert "分配方案已采用，待公示中标结果" in todo_line(city, f"todo-round-{round_id}")
-    open_todo(city, f"todo-round-{round_id}")
+    follow(city, f"todo-round-{round_id}")
     submit(city, "#publish-awards")
     expect(city.locator("#round-status")).to_have_text("公示中")
     period = city.locator("#notice-period").inner_text()
@@ -454,7 +459,7 @@ def object_to(insurer, round_id: str, subject: str, body: str, tmp_path) -> None
 def answer(city, round_id: str, subject: str, upheld: bool, text: str) -> None:
     line = todo_line(city, f"todo-objections-{round_id}")
     assert "1 件质疑待答复" in line and badge(city, "awards.rounds") == "1"
-    open_todo(city, f"todo-objections-{round_id}")
+    follow(city, f"todo-objections-{round_id}")
     card = city.locator(".objection", has_text=subject)
     card.locator("input[name=decision][value=%s]" % ("upheld" if upheld else "rejected")).check()
     card.locator("textarea[name=answer]").fill(text)
@@ -467,7 +472,7 @@ def answer(city, round_id: str, subject: str, upheld: bool, text: str) -> None:
 def allocate_past_the_cap_and_publish(city, insurers, round_id: str, tmp_path):
     todo = f"todo-round-{round_id}"
     best, second = INSURERS[2][0], INSURERS[0][0]
-    open_todo(city, todo)                                           # the allocation page
+    follow(city, todo)                                           # the allocation page
     run_allocation(city)
     expect(city.locator("#solver-status")).to_have_text("无可行分配")
     assert "婺源县：至少需要2家承保机构" in city.locator("#diagnostics").inner_text()
@@ -500,7 +505,7 @@ def allocate_past_the_cap_and_publish(city, insurers, round_id: str, tmp_path):
     see(city, DEPARTURE_DOC)                                           # the run names what it runs under
     assert city.locator("#adoption-problem").count() == 0
     assert "分配方案已算出，待采用" in todo_line(city, todo)
-    open_todo(city, todo)
+    follow(city, todo)
     with city.expect_navigation():
         city.locator("#runs tbody tr", has_text=DEPARTURE_DOC).first.locator("a").click()
     submit(city, "#adopt-run")
@@ -520,7 +525,7 @@ def allocate_past_the_cap_and_publish(city, insurers, round_id: str, tmp_path):
     expect(pohu.locator("#todo-empty")).to_be_visible()               # its objection is answered
 
     # The bureau allocates again: the published cap still admits nothing, the recorded departure still holds.
-    open_todo(city, todo)
+    follow(city, todo)
     expect(city.locator("#runs tbody tr", has_text=DEPARTURE_DOC)).to_contain_text("已撤销")
     run_allocation(city)
     expect(city.locator("#solver-status")).to_have_text("无可行分配")
@@ -545,7 +550,7 @@ def finalise_and_issue(city, insurers, round_id: str) -> None:
     todo = f"todo-round-{round_id}"
     assert "待确定中标" in todo_line(city, todo)
     assert badge(city, "awards.rounds") == "1"
-    open_todo(city, todo)
+    follow(city, todo)
     submit(city, "#finalise-awards")
     expect(city.locator("#round-status")).to_have_text("已中标")
     home(city)
@@ -589,7 +594,7 @@ def finalise_and_issue(city, insurers, round_id: str) -> None:
     xinjiang = insurers[2]
     line = todo_line(xinjiang, f"todo-award-{round_id}")
     assert "已确定中标：本机构中标 2 个标段" in line and badge(xinjiang, "awards.rounds") == "1"
-    open_todo(xinjiang, f"todo-award-{round_id}")
+    follow(xinjiang, f"todo-award-{round_id}")
     expect(xinjiang.locator("#own-notice-number")).to_contain_text(f"饶农险遴〔{year}〕1号")
     home(insurers[1])
     assert f"todo-award-{round_id}" not in todo_ids(insurers[1])         # 饶州财险 won nothing
