@@ -475,7 +475,8 @@ def allocate_past_the_cap_and_publish(city, insurers, round_id: str, tmp_path):
     follow(city, todo)                                           # the allocation page
     run_allocation(city)
     expect(city.locator("#solver-status")).to_have_text("无可行分配")
-    assert "婺源县：至少需要2家承保机构" in city.locator("#diagnostics").inner_text()
+    diagnostics = city.locator("#diagnostics").inner_text()
+    assert "按本轮公布的市场份额上限50%，各县承保机构数量要求无法同时满足；不设该上限即可分配" in diagnostics
     infeasible_url = city.url
     assert city.locator("#adopt-run").count() == 0
 
