@@ -185,6 +185,10 @@ def create_round(city, tmp_path, deadline: datetime) -> str:
     limits = city.locator("#county-limits").inner_text()
     assert "鄱阳县" in limits and "婺源县" in limits
 
+    round_id = round_url.rstrip("/").rsplit("/", 1)[1]
+    assert "草稿，待发布" in todo_line(city, f"todo-round-{round_id}")   # a draft waits for the bureau
+    assert badge(city, "tenders.rounds") == "1"
+    follow(city, f"todo-round-{round_id}")
     submit(city, "#publish-button")
     expect(city.locator("#round-status")).to_have_text("投标中")
     return round_url
@@ -283,7 +287,7 @@ def test_a_selection_from_a_fresh_install_to_its_final_notices(users: Users, tmp
     insurers = [users.first_login(username, password) for *_rest, username, password in INSURERS]
     experts = [users.first_login(username, password) for username, _name, password in EXPERTS]
 
-    # The city bureau creates the round: it waits on its home page as a draft until published.
+    # The city bureau creates the round (a draft waits on its home page until it is published).
     deadline = clock.to_utc(datetime.combine(clock.local_today() + timedelta(days=3), time(17, 0)))
     round_url = create_round(city, tmp_path, deadline)
     round_id = round_url.rstrip("/").rsplit("/", 1)[1]
