@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from agri_insurance.auth import service as auth_service
 from agri_insurance.auth.models import User
-from agri_insurance.awards.demo import load_demo_awarded_round, load_demo_holidays
+from agri_insurance.awards.demo import load_demo_awarded_round, load_demo_finalised_round, load_demo_holidays
 from agri_insurance.clock import utcnow
 from agri_insurance.evaluation.service import assign_expert
 from agri_insurance.extensions import db
@@ -161,7 +161,7 @@ def load_demo_data(with_rounds: bool | None = None) -> dict[str, int]:
         with_rounds = not current_app.testing  # tests build the rounds they need themselves
     if with_rounds:
         load_demo_holidays()
-        created["rounds"] = load_demo_round() + load_demo_awarded_round()
+        created["rounds"] = load_demo_round() + load_demo_awarded_round() + load_demo_finalised_round()
     return created
 
 

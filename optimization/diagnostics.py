@@ -133,7 +133,30 @@ def explain_infeasibility(problem: Problem, time_limit: float | None = 30.0) -> 
                            N_("%(insurer)s：在各县承保机构数量要求下，需承保的预计保费超出其承保能力"
                               "（或市场份额上限）%(excess)s元"),
                            insurer=s.insurer_label(iid), excess=money(amount)))
+    if s.settings.market_share_cap is not None and _feasible_without_share_cap(problem, time_limit):
+        # The relaxation above prefers to leave a county short (see compact._load), so on its own it would blame
+        # the county; say first that the published cap is what stands in the way, the rule a departure can lift.
+        out.insert(0, finding("share_cap_binding", "error", "round", s.round.id or "round",
+                              N_("按本轮公布的市场份额上限%(share)s，各县承保机构数量要求无法同时满足；不设该上限即可分配。"
+                                 "如需突破，须经集体决策或上级批准后登记规则偏离"),
+                              share=f"{s.settings.market_share_cap:%}"))
     if not out:
         out.append(finding("infeasible_unexplained", "error", "round", s.round.id or "round",
                            N_("求解器判定无可行分配，但放宽县级数量与承保能力后仍未找到原因")))
     return out
+
+
+def _feasible_without_share_cap(problem: Problem, time_limit: float | None) -> bool:
+    """Whether the same allocation problem, without the market-share cap (the insurers' own capacities kept),
+    admits an allocation: the relaxation then needs no slack at all."""
+    from dataclasses import replace
+
+    from .compact import solve_slack_relaxation
+    from .problem import build_problem
+    from .scenario import Scenario
+
+    s = problem.scenario
+    uncapped = Scenario(round=s.round, settings=replace(s.settings, market_share_cap=None), counties=s.counties,
+                        lots=s.lots, insurers=s.insurers, bids=s.bids, fixed=s.fixed, forbidden=s.forbidden)
+    relaxed = solve_slack_relaxation(build_problem(uncapped), time_limit=time_limit)
+    return relaxed is not None and not any(relaxed)

@@ -10,8 +10,8 @@ from agri_insurance.tenders.models import SelectionRound
 def test_the_whole_demo_loads_on_an_empty_database_and_only_once(db):
     created = load_everything(with_rounds=True)   # what the CLI does outside tests
     db.session.commit()
-    assert created["rounds"] == 2 and created["claims"] == 10
-    assert db.session.scalar(sa.select(sa.func.count(SelectionRound.id))) == 2
+    assert created["rounds"] == 3 and created["claims"] == 10
+    assert db.session.scalar(sa.select(sa.func.count(SelectionRound.id))) == 3
     assert db.session.scalar(sa.select(sa.func.count(SubsidyClaim.id))) == 10
     again = load_everything(with_rounds=True)
     db.session.commit()

@@ -2,7 +2,9 @@
 run, awards, backup underwriters and an open public notice, in three counties. Its 35 % market-share cap admits
 no allocation (鄱阳县's planting lot alone is 41.7 % of the round's premium): the first run is infeasible, the
 bureau records a departure raising the cap to 45 % (a collective decision), and the run under it is adopted.
-Loaded by `flask demo-data` only (never under tests), through the services; idempotent."""
+A third round is finalised: its notice period over, an objection answered, the award and non-award notices
+numbered (饶农险遴〔year〕n号). Loaded by `flask demo-data` only (never under tests), through the services;
+idempotent."""
 
 from __future__ import annotations
 
@@ -84,10 +86,12 @@ def _insurer_user(insurer: Insurer) -> User:
                                     None, insurer_id=insurer.id)
 
 
-def _bid_data(rnd, short: str) -> dict:
-    days, on_time, complaints, income, rating, comp, core, risk, _points, setups = AWARDED_BIDS[short]
+def _bid_data(rnd, short: str, table: dict = AWARDED_BIDS) -> dict:
+    days, on_time, complaints, income, rating, comp, core, risk, _points, setups = table[short]
     regions = {r.code: r.id for r in db.session.scalars(sa.select(Region))}
     insurer = db.session.scalar(sa.select(Insurer).where(Insurer.short_name == short))
+    counties = {lot.region_id for lot in rnd.lots}
+    setups = {code: setup for code, setup in setups.items() if regions[code] in counties}
     return {
         "lot_ids": [lot.id for lot in rnd.lots],
         "county_setups": [{"region_id": regions[code], "has_county_branch": branch, "township_stations": stations,
@@ -103,34 +107,35 @@ def _bid_data(rnd, short: str) -> dict:
     }
 
 
-def load_demo_awarded_round() -> int:
-    """Create the publicised demo round (returns 1), or nothing when it exists (returns 0).
+def _round_scored(name: str, term_start_year: int, cap_pct: Decimal | None, lots: tuple, bidders: dict,
+                  control_decisions: dict[str, tuple[str, str]] | None = None):
+    """A round through the services up to a closed panel: created with `lots`, published, bid on by `bidders`
+    (short name → AWARDED_BIDS-like tuple), opened, checked (common-control pairs decided as
+    `control_decisions` says: short name → ("admitted" | "excluded", note)), scored by the demo expert.
 
     Bids are submitted while the round is open; then, as a demo shortcut, the bid period is moved two weeks into
-    the past (written directly, as if time had passed) so the bids can be opened; the rest goes through the
-    services: opening, eligibility, one expert's scores, closing the panel, an allocation run, adoption and the
-    public notice."""
-    if db.session.scalar(sa.select(SelectionRound.id).where(SelectionRound.name == AWARDED_ROUND_NAME)) is not None:
-        return 0
+    the past (written directly, as if time had passed) so the bids can be opened."""
+    from agri_insurance.evaluation.models import ControlDecision
+
     city, expert = _user("city_agri"), _user("expert")
     now = utcnow().replace(second=0, microsecond=0)
     rnd = tenders.create_round({
-        "name": AWARDED_ROUND_NAME, "term_start_year": 2023, "bid_deadline": now + timedelta(hours=1),
+        "name": name, "term_start_year": term_start_year, "bid_deadline": now + timedelta(hours=1),
         "opening_time": now + timedelta(hours=2), "notice_working_days": 5, "min_insurers": 2, "max_insurers": 3,
-        "market_share_cap_pct": AWARDED_CAP_PCT, "contact": "市农业农村局计划财务科 0793-8000000", "notes": None}, city)
+        "market_share_cap_pct": cap_pct, "contact": "市农业农村局计划财务科 0793-8000000", "notes": None}, city)
     products = {p.code: p.id for p in db.session.scalars(sa.select(Product))}
     regions = {r.code: r.id for r in db.session.scalars(sa.select(Region))}
-    for county, code, name, product_codes, premium, loss in AWARDED_LOTS:
+    for county, code, lot_name, product_codes, premium, loss in lots:
         tenders.save_lot(rnd, None, {
-            "region_id": regions[county], "code": code, "name": name, "townships": None,
+            "region_id": regions[county], "code": code, "name": lot_name, "townships": None,
             "expected_premium": Decimal(premium), "loss_ratio_pct": Decimal(loss), "notes": None,
             "product_ids": [products[c] for c in product_codes]}, city)
     tenders.publish_round(rnd, city)
-    for short in AWARDED_BIDS:
+    for short in bidders:
         insurer = db.session.scalar(sa.select(Insurer).where(Insurer.short_name == short))
         actor = _insurer_user(insurer)
         bid = bids.start_bid(rnd, actor)
-        bids.save_bid(bid, _bid_data(rnd, short), actor)
+        bids.save_bid(bid, _bid_data(rnd, short, bidders), actor)
         bids.submit_bid(bid, actor)
     db.session.flush()
 
@@ -147,22 +152,89 @@ def load_demo_awarded_round() -> int:
     tenders.advance_by_clock(rnd)
     bids.open_bids(rnd, city)
     tenders.start_evaluation(rnd, city, len(bids.opened_bids(rnd)))
-    evaluation.check_eligibility(rnd, city)
+    decisions = {"admitted": ControlDecision.ADMITTED, "excluded": ControlDecision.EXCLUDED}
+    for check in evaluation.check_eligibility(rnd, city):
+        if check.flagged:
+            decision, note = (control_decisions or {})[check.bid.insurer.short_name]
+            evaluation.decide_common_control(check, decisions[decision], note, city)
     member = evaluation.assign_expert(rnd, expert, city)
     evaluation.start_scoring(rnd, city)
     evaluation.declare_conflicts(member, [], "", expert)
     criteria = evaluation.subjective_criteria(rnd)
     for bid in evaluation.bids_to_score(member):
-        points = Decimal(AWARDED_BIDS[bid.insurer.short_name][8])
+        points = Decimal(bidders[bid.insurer.short_name][8])
         evaluation.save_scores(member, bid, {c.id: (min(points, c.max_points), None) for c in criteria}, expert)
     evaluation.submit_scores(member, expert)
     evaluation.close_panel(rnd, city)
+    return rnd, city
 
+
+def load_demo_awarded_round() -> int:
+    """Create the publicised demo round (returns 1), or nothing when it exists (returns 0): opening, eligibility,
+    one expert's scores, an infeasible allocation run, the departure, the run under it adopted, the public
+    notice."""
+    if db.session.scalar(sa.select(SelectionRound.id).where(SelectionRound.name == AWARDED_ROUND_NAME)) is not None:
+        return 0
+    rnd, city = _round_scored(AWARDED_ROUND_NAME, 2023, AWARDED_CAP_PCT, AWARDED_LOTS, AWARDED_BIDS)
     run = allocation.run_now(rnd, city)  # infeasible: no allocation meets the 35 % cap
     _record_departure(rnd, city)
     under = allocation.start_whatif(run, {"departure": allocation.departures(rnd)[0].id}, city, now=True)
     allocation.adopt(under, city)
     awards.publish(rnd, city)
+    db.session.flush()
+    return 1
+
+
+# The finalised round: its notice period over, one objection answered (not upheld), the notices numbered. Its term
+# starts next year, so it stays 已确定中标 (awarded) and its winners see their lots on their home pages; 三清 and
+# 灵山 share a parent company and the bureau admitted 三清 only.
+FINALISED_ROUND_NAME = "上饶市政策性农业保险承保机构遴选（演示·已确定中标）"
+FINALISED_LOTS = (
+    ("361130", "WY-F1", "婺源县种植业标段", ("rice", "rapeseed"), "3200000", "62.4"),
+    ("361130", "WY-F2", "婺源县养殖业标段", ("breeding_sow",), "1200000", "78.9"),
+    ("361128", "PY-F1", "鄱阳县特色农业标段", ("camellia_oil", "medicinal_herbs"), "1500000", "45.6"),
+    ("361128", "PY-F2", "鄱阳县林业标段", ("commercial_forest",), "900000", "31.2"),
+)
+FINALISED_BIDS = {
+    **{short: AWARDED_BIDS[short] for short in ("赣鄱财险", "信江农险", "三清财险", "怀玉财险")},
+    "灵山财险": ("22.0", "95.1", "0.47", ("41", "44", "46"), "B", "183.0", "140.6", "B", "3",
+             {"361128": (True, 8, 15), "361127": (False, 3, 6), "361130": (False, 2, 5)}),
+}
+FINALISED_CONTROL = {"三清财险": ("admitted", "两家同属三清保险集团，经审查三清财险在本市经营时间较长、机构健全，准予参加评审。"),
+                     "灵山财险": ("excluded", "与三清财险同属三清保险集团，同一控制下只允许一家参加评审。")}
+FINALISED_OBJECTION = ("对婺源县种植业标段评审结果的质疑", "本公司在婺源县设有多个乡镇服务站，评审未予充分考虑，请予复核。")
+FINALISED_ANSWER = "经复核，乡镇服务站数量已按投标文件计入机构设置评分，评审结果无误，质疑不成立。"
+
+
+def load_demo_finalised_round() -> int:
+    """Create the finalised demo round (returns 1), or nothing when it exists (returns 0). Through the services:
+    scored, allocated, published, an objection filed by a bidder that won nothing and answered (not upheld);
+    then, as a demo shortcut, the notice period is moved three weeks into the past (written directly, as if time
+    had passed) and the result finalised, which numbers the notices."""
+    if db.session.scalar(sa.select(SelectionRound.id).where(SelectionRound.name == FINALISED_ROUND_NAME)) is not None:
+        return 0
+    rnd, city = _round_scored(FINALISED_ROUND_NAME, local_today().year + 1, None, FINALISED_LOTS, FINALISED_BIDS,
+                              FINALISED_CONTROL)
+    allocation.adopt(allocation.run_now(rnd, city), city)
+    notice = awards.publish(rnd, city)
+    winners = {a.insurer_id for a in awards.awards_of(rnd)}
+    objector = next(i for i in awards.bidders(rnd) if i.id not in winners)
+    letter = pdf.build_pdf([pdf.paragraph("质疑函（演示）", "title"), pdf.paragraph(FINALISED_OBJECTION[1])],
+                           title="质疑函")
+    actor = _insurer_user(objector)
+    objection = awards.file_objection(rnd, objector.id, FINALISED_OBJECTION[0], FINALISED_OBJECTION[1],
+                                      storage.save_bytes(letter, "质疑函.pdf", actor), actor)
+    awards.answer_objection(objection, False, FINALISED_ANSWER, city)
+
+    # Demo shortcut: the notice ran three weeks ago (its period is over).
+    shift = timedelta(days=21)
+    rnd.publicised_at -= shift
+    notice.starts_on -= shift
+    notice.ends_on -= shift
+    objection.filed_at -= shift
+    objection.answered_at -= shift
+    db.session.flush()
+    awards.finalise(rnd, city)
     db.session.flush()
     return 1
 

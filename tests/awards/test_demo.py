@@ -40,3 +40,26 @@ def test_demo_holidays_load_once(demo, db):
     assert load_demo_holidays() == len(DEMO_HOLIDAYS)
     assert load_demo_holidays() == 0
     assert sorted(db.session.scalars(sa.select(Holiday.day))) == sorted(day for day, _name in DEMO_HOLIDAYS)
+
+
+def test_demo_finalised_round_has_numbered_notices_and_loads_once(demo, db):
+    from agri_insurance.awards.demo import FINALISED_CONTROL, FINALISED_ROUND_NAME, load_demo_finalised_round
+    from agri_insurance.awards.models import ObjectionStatus
+    from agri_insurance.evaluation.service import eligibility_checks
+    from tests.tenders.factories import user
+
+    assert load_demo_finalised_round() == 1
+    db.session.commit()
+    rnd = db.session.scalar(sa.select(SelectionRound).where(SelectionRound.name == FINALISED_ROUND_NAME))
+    assert rnd.status is RoundStatus.AWARDED and service.result_final(rnd)
+    decided = {c.bid.insurer.short_name: c.control_decision.value for c in eligibility_checks(rnd) if c.flagged}
+    assert decided == {short: decision for short, (decision, _note) in FINALISED_CONTROL.items()}
+    (objection,) = service.objections_of(rnd, user("city_agri"))
+    assert objection.status is ObjectionStatus.REJECTED
+    numbers = service.notice_numbers(rnd)
+    recipients = service.notice_recipients(rnd)
+    assert len(numbers) == len(recipients) == 5  # 灵山 was excluded, but bid: it gets a non-award notice too
+    assert {r.insurer.short_name for r in recipients if r.kind == "non_award"} >= {"灵山财险", objection.insurer.short_name}
+    year = service.issue_date(rnd).year
+    assert sorted(n.number for n in numbers.values()) == sorted(f"饶农险遴〔{year}〕{i}号" for i in range(1, 6))
+    assert load_demo_finalised_round() == 0

@@ -94,3 +94,27 @@ def test_after_solve_capacity_shortfall_is_named_with_the_amount():
     [d] = errors(result)
     # relaxing a county's minimum is the smallest change; the other county is then satisfiable
     assert (d["code"], d["subject"]) == ("county_min_unmet", "county") and d["subject_id"] in ("A", "B")
+
+
+def test_a_published_share_cap_that_alone_makes_allocation_impossible_is_named():
+    # two insurers, two lots in each county, each county needs both: whoever holds A1 (300 of 600) holds at least
+    # 350 (58 %); a 50 % cap admits nothing, and without it an allocation exists
+    lots = {"A1": ("A", "300"), "A2": ("A", "100"), "B1": ("B", "150"), "B2": ("B", "50")}
+    bids = {(lot, ins): score for lot in lots for ins, score in (("X", 90), ("Y", 80))}
+    raw = scenario(lots, bids, counties={"A": "鄱阳县", "B": "婺源县"}, insurers={"X": None, "Y": None})
+    raw["settings"]["market_share_cap"] = "0.5"
+    assert brute_force(raw)[0] is None
+    result = run(raw)
+    assert result["status"] == "infeasible"
+    first = errors(result)[0]
+    assert first["code"] == "share_cap_binding" and first["params"] == {"share": "50%"}
+    assert first["message"].startswith("按本轮公布的市场份额上限50%，各县承保机构数量要求无法同时满足；不设该上限即可分配")
+    raw["settings"]["market_share_cap"] = "0.6"
+    assert run(raw)["status"] == "optimal"
+
+
+def test_a_share_cap_is_not_blamed_when_the_counties_fail_without_it():
+    raw = two_county()
+    raw["bids"] = [b for b in raw["bids"] if not (b["lot_id"].startswith("A") and b["insurer_id"] != "X")]
+    raw["settings"]["market_share_cap"] = "0.9"
+    assert "share_cap_binding" not in {d["code"] for d in errors(run(raw))}
