@@ -47,8 +47,13 @@ def create_app(config: Config | None = None) -> Flask:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
+        # "id.epoch" (User.get_id): a session signed in before the password changed or the account was locked
+        # carries an older epoch and is refused (auth.views.enforce_session_lifetime says why on the login page)
+        raw_id, _dot, epoch = user_id.partition(".")
+        user = db.session.get(User, int(raw_id)) if raw_id.isdigit() else None
+        if user is None or not user.active or epoch != str(user.session_epoch or 0):
+            return None
+        return user
 
     _connect_listeners()
     _register_blueprints(app)

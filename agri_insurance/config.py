@@ -5,6 +5,8 @@ SECRET_KEY    signing key; when unset, generated once into instance/secret_key (
 REDIS_URL     optional; when set, long jobs run on RQ workers instead of in-process.
 ISSUING_BODY  the unit that publishes the selection result and issues the notices.
 NOTICE_NUMBER_PREFIX  the prefix of the notices' document numbers (饶农险遴 → 饶农险遴〔2026〕3号).
+SESSION_IDLE_MINUTES  a session unused this long ends (default 30).
+SESSION_MAX_HOURS     a session ends this long after its login, used or not (default 12).
 """
 
 from __future__ import annotations
@@ -78,6 +80,10 @@ class Config:
         # notices' document numbers in its convention: 饶农险遴〔2026〕3号 (prefix, year of finalisation, sequence).
         self.ISSUING_BODY = os.environ.get("ISSUING_BODY") or DEFAULT_ISSUING_BODY
         self.NOTICE_NUMBER_PREFIX = os.environ.get("NOTICE_NUMBER_PREFIX") or DEFAULT_NOTICE_NUMBER_PREFIX
+        # GB/T 22239-2019 (level 3) asks that an idle session end: after SESSION_IDLE_MINUTES without a request,
+        # and in any case SESSION_MAX_HOURS after the login (auth.views.enforce_session_lifetime)
+        self.SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
+        self.SESSION_MAX_HOURS = int(os.environ.get("SESSION_MAX_HOURS", "12"))
 
 
 class TestingConfig(Config):
@@ -96,3 +102,7 @@ class TestingConfig(Config):
         self.DIRECT_NOTICE_ROWS = 5000
         self.ISSUING_BODY = DEFAULT_ISSUING_BODY
         self.NOTICE_NUMBER_PREFIX = DEFAULT_NOTICE_NUMBER_PREFIX
+        # tests move the clock by days within one login (a bid deadline passing): sessions do not expire under
+        # test unless a test sets these (tests/auth/test_sessions.py sets the production defaults)
+        self.SESSION_IDLE_MINUTES = 10 * 365 * 24 * 60
+        self.SESSION_MAX_HOURS = 10 * 365 * 24

@@ -70,8 +70,10 @@ def test_the_ledger_prints_landscape_one_page_wide_with_its_header_on_every_page
     _assert_print_ready(ws, "$3:$3", landscape=True)
     assert _print_area_rows(ws) == ws.max_row and ws.cell(ws.max_row, 1).value == "合计"  # the totals print
     # every column as wide as its longest value: a premium of 12,345,680.90 shows, never ####
-    money = [ws.cell(4, col) for col in range(1, ws.max_column + 1) if ws.cell(4, col).number_format == "#,##0.00"]
-    assert money and all(ws.column_dimensions[c.column_letter].width >= len("12,345,680.90") for c in money)
+    money = [ws.cell(row, col) for row in range(4, ws.max_row + 1) for col in range(1, ws.max_column + 1)
+             if ws.cell(row, col).number_format == "#,##0.00" and ws.cell(row, col).value is not None]
+    assert any(f"{c.value:,.2f}" == "12,345,680.90" for c in money)
+    assert all(ws.column_dimensions[c.column_letter].width >= len(f"{c.value:,.2f}") for c in money)
 
 
 def test_the_evaluation_summary_prints_the_signatures_of_every_expert_after_the_table(login, db):

@@ -39,6 +39,9 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None]
     must_change_password: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # counted up when the password changes or the account is locked or deactivated: every session signed in before
+    # carries the old number in its user id (get_id) and is no longer accepted (end_other_sessions)
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
 
     region = relationship("Region", lazy="joined")
     insurer = relationship("Insurer", lazy="joined")
@@ -46,6 +49,13 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
+
+    def get_id(self) -> str:
+        """What a session remembers of its user: the id and the session epoch it was signed in under."""
+        return f"{self.id}.{self.session_epoch or 0}"
+
+    def end_other_sessions(self) -> None:
+        self.session_epoch = (self.session_epoch or 0) + 1
 
     def has_role(self, *roles: Role) -> bool:
         return self.role in roles

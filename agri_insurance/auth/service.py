@@ -83,6 +83,7 @@ def _count_failure(user: User, now: datetime) -> LoginResult:
     set_committed_value(user, "failed_logins", count)
     if count >= current_app.config["LOGIN_MAX_FAILURES"]:
         user.locked_until = now + timedelta(minutes=current_app.config["LOCKOUT_MINUTES"])
+        user.end_other_sessions()  # a locked account keeps no open session (GB/T 22239 8.1.4.1)
         user.failed_logins = 0
         audit.record(None, "user.locked", user, _l("连续登录失败，账户锁定：%(u)s", u=user.username))
         return LoginResult(None, _locked_message(user, now))
@@ -165,6 +166,8 @@ def set_active(user: User, active: bool, actor) -> None:
     if user.active == active:
         return
     user.active = active
+    if not active:
+        user.end_other_sessions()
     action = "user.activated" if active else "user.deactivated"
     summary = _l("启用用户：%(u)s", u=user.username) if active else _l("停用用户：%(u)s", u=user.username)
     audit.record(actor, action, user, summary)
@@ -172,6 +175,7 @@ def set_active(user: User, active: bool, actor) -> None:
 
 def reset_password(user: User, new_password: str, actor) -> None:
     set_password(user, new_password)
+    user.end_other_sessions()
     user.must_change_password = True
     user.failed_logins = 0
     user.locked_until = None
@@ -186,6 +190,7 @@ def change_own_password(user: User, current_password: str, new_password: str) ->
     except DomainError as e:
         raise DomainError(e.message, "new_password") from e
     user.must_change_password = False
+    user.end_other_sessions()  # the view signs this session in again under the new epoch
     audit.record(user, "user.password_changed", user, _l("修改密码：%(u)s", u=user.username))
 
 

@@ -1,5 +1,5 @@
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -19,6 +19,46 @@ bp = Blueprint("auth", __name__)
 # What a user who must still replace an initial or reset password may reach besides the change-password page.
 PASSWORD_CHANGE_EXEMPT = frozenset({"auth.change_password", "auth.logout", "static", "main.set_language",
                                     "main.healthz"})
+
+
+SESSION_EXPIRY_EXEMPT = frozenset({"static", "auth.login", "main.healthz"})
+
+
+@bp.before_app_request
+def enforce_session_lifetime():
+    """End a session idle for SESSION_IDLE_MINUTES, or older than SESSION_MAX_HOURS since its login, or whose user
+    changed the password or was locked since (a user id of another epoch: Flask-Login loads no user); the login page
+    then says why. Times are the clock's (moved in tests), kept in the signed session cookie."""
+    if request.endpoint in SESSION_EXPIRY_EXEMPT:
+        return None
+    now = utcnow().timestamp()
+    if not current_user.is_authenticated:
+        if session.get("_user_id"):   # a session of an older epoch: its user changed the password or was locked
+            session.clear()
+            flash(_("您的账户密码已修改或账户已被锁定，请重新登录"), "warning")
+            return redirect(url_for("auth.login"))
+        return None
+    config = current_app.config
+    issued, seen = session.get("signed_in_at", now), session.get("seen_at", now)
+    reason = None
+    if now - seen > config["SESSION_IDLE_MINUTES"] * 60:
+        reason = _("您已%(n)s分钟没有操作，为保护账户安全已自动退出，请重新登录", n=config["SESSION_IDLE_MINUTES"])
+    elif now - issued > config["SESSION_MAX_HOURS"] * 3600:
+        reason = _("登录已超过%(n)s小时，为保护账户安全已自动退出，请重新登录", n=config["SESSION_MAX_HOURS"])
+    if reason:
+        logout_user()
+        session.clear()
+        flash(reason, "warning")
+        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+    session.setdefault("signed_in_at", now)
+    session["seen_at"] = now
+    return None
+
+
+def start_session(user: User) -> None:
+    """Sign `user` in on this browser, counting the session's lifetime from now."""
+    login_user(user)
+    session["signed_in_at"] = session["seen_at"] = utcnow().timestamp()
 
 
 @bp.before_app_request
@@ -43,7 +83,7 @@ def login():
         result = service.authenticate(form.username.data, form.password.data)
         db.session.commit()  # failure counters and lockouts are kept too
         if result.user is not None:
-            login_user(result.user)
+            start_session(result.user)
             if result.user.must_change_password:
                 flash(_("请先修改初始密码"), "warning")
                 return redirect(url_for("auth.change_password"))
@@ -70,6 +110,7 @@ def change_password():
         done = commit_or_flash(lambda: service.change_own_password(user, form.current_password.data,
                                                                    form.new_password.data), _("密码已修改"), form)
         if done:
+            start_session(user)  # this browser stays signed in under the new epoch; every other session ends
             return redirect(url_for("main.dashboard"))
     return render_template("auth/change_password.html", form=form), 400 if form.errors else 200
 
