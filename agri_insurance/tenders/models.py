@@ -169,7 +169,8 @@ class Lot(db.Model):
 
     round = relationship("SelectionRound", back_populates="lots")
     region = relationship("Region", lazy="joined")
-    products = relationship("Product", secondary=lot_products, order_by="Product.code")
+    # selectin: a page listing a round's lots loads all their products in one query, not one per lot
+    products = relationship("Product", secondary=lot_products, order_by="Product.code", lazy="selectin")
 
     @classmethod
     def visible_to(cls, user):
