@@ -54,7 +54,7 @@ MENU = (
     )),
     NavItem(_l("理赔"), roles=SUBSIDY_READERS, children=(
         NavItem(_l("理赔清单"), "payouts.lists", PAYOUT_LIST_READERS),
-        NavItem(_l("待审核理赔标记"), "payouts.flags", frozenset({Role.COUNTY_AGRI})),
+        NavItem(_l("待审核理赔标记"), "payouts.flags", frozenset({Role.ADMIN, Role.CITY_AGRI, Role.COUNTY_AGRI})),
         NavItem(_l("理赔服务指标"), "payouts.service_overview", SUBSIDY_READERS),
     )),
     NavItem(_l("后台作业"), "jobs.jobs"),

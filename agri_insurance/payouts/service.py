@@ -319,7 +319,7 @@ def sees_rows(user) -> bool:
 
 def lists_actions(user) -> Actions:
     actions = [Action("template", _l("下载理赔清单模板"), "payouts.template", element_id="payout-template", order=10),
-               Action("service", _l("理赔服务指标"), "payouts.service", style="outline-secondary", order=40)]
+               Action("service", _l("理赔服务指标"), "payouts.service_overview", style="outline-secondary", order=40)]
     if user.role is Role.COUNTY_AGRI:
         actions.append(Action("flags", _l("待审核标记"), "payouts.flags", style="outline-warning", order=30))
     return Actions(actions)

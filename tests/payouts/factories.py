@@ -106,7 +106,10 @@ def access_objects() -> dict:
 
     lst = db.session.scalar(sa.select(PayoutList).where(PayoutList.event == "access"))
     if lst is None:
-        assign()
+        from agri_insurance.subsidies.models import UnderwritingAssignment
+
+        if db.session.scalar(sa.select(UnderwritingAssignment.id).limit(1)) is None:
+            assign()
         folder = Path(tempfile.mkdtemp(dir=current_app.config["UPLOAD_DIR"] if Path(
             current_app.config["UPLOAD_DIR"]).exists() else None))
         data = insured(folder, count=3, start=900)
