@@ -137,3 +137,19 @@ def test_the_county_accepts_a_flag_with_a_comment_once_audited(world, db, tmp_pa
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "payout_flag.accepted"))
     assert entry is not None and entry.object_id == str(lst.id)
     assert product("rice").id == lst.product_id
+
+
+def test_the_demo_pays_two_years_of_its_claims_and_the_pages_have_figures(demo, db):
+    from agri_insurance.demo import load_demo_claims, load_demo_payouts
+    from agri_insurance.payouts.models import PayoutList
+
+    load_demo_claims()
+    db.session.commit()
+    assert load_demo_payouts() == 9               # every demo claim but its draft
+    db.session.commit()
+    assert load_demo_payouts() == 0
+    years = set(db.session.scalars(sa.select(PayoutList.year)))
+    assert years == {2025, 2026}
+    figures = service.measured()
+    assert any(m.loss_ratio and m.settle_median for m in figures)
+    assert db.session.scalar(sa.select(sa.func.count(PayoutFlag.id))) > 0
