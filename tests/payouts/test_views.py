@@ -34,11 +34,13 @@ def test_upload_review_and_measured_service(world, login, db, tmp_path):
     assert farmers[0][1] in page and "达成协议后超过10日支付" in page   # the insurer reads its own full IDs
 
     county_user = login("county_agri")
-    assert "待审核理赔标记" in read_text(county_user.get("/"))
+    home = read_text(county_user.get("/"))
+    assert "待审核理赔标记" in home and "1 处理赔标记待审核" in home      # the menu and the to-do list
     flag = db.session.scalar(sa.select(PayoutFlag))
     response = county_user.post(f"/payouts/flags/{flag.id}/accept", data={"comment": "已核实：农户外出", "back": "flags"})
     assert response.status_code == 302 and response.location.endswith("/payouts/flags")
     assert "没有待审核的标记" in read_text(county_user.get("/payouts/flags"))
+    assert "理赔标记待审核" not in read_text(county_user.get("/"))
     assert "已核实：农户外出" in read_text(county_user.get(f"/payouts/lists/{lst.id}"))
 
     for username in ("county_agri", "city_agri", "county_finance", "city_finance", "insurer"):
