@@ -78,3 +78,26 @@ def test_another_county_neither_sees_the_list_nor_its_figures(world, login, db, 
     assert other.get(f"/payouts/service/counties/{county().id}").status_code == 404
     assert "暂无数据" in read_text(other.get("/payouts/service"))
     assert "暂无理赔清单" in read_text(other.get("/payouts/"))
+
+
+def test_the_pages_query_nothing_per_row(world, login, db, tmp_path, app):
+    from tests.lists import statements
+    from tests.payouts.factories import import_file
+
+    farmers = insured(tmp_path, count=12)
+    few = import_file(write_csv(tmp_path / "a.csv", [payout(f, 40, 20) for f in farmers[:2]]), event="a")
+    county_user, insurer = login("county_agri"), login("insurer")
+
+    def counts(lst):
+        found = []
+        for client, url in ((county_user, f"/payouts/lists/{lst.id}"), (county_user, "/payouts/flags"),
+                            (insurer, "/payouts/"), (county_user, "/payouts/service")):
+            with statements(app) as seen:
+                assert client.get(url).status_code == 200
+            found.append(len(seen))
+        return found
+
+    small = counts(few)
+    many = import_file(write_csv(tmp_path / "b.csv", [payout(f, 40, 20) for f in farmers[2:]]), event="b")
+    assert many.flag_count == 10 and few.flag_count == 2     # paid 20 days after the agreement
+    assert counts(many) == small
