@@ -101,3 +101,20 @@ def test_the_pages_query_nothing_per_row(world, login, db, tmp_path, app):
     many = import_file(write_csv(tmp_path / "b.csv", [payout(f, 40, 20) for f in farmers[2:]]), event="b")
     assert many.flag_count == 10 and few.flag_count == 2     # paid 20 days after the agreement
     assert counts(many) == small
+
+
+def test_the_downloaded_template_filled_in_imports(world, login, db, tmp_path):
+    from tests.payouts.factories import HEADERS
+
+    farmers = insured(tmp_path, count=2)
+    response = login("insurer").get("/payouts/template.xlsx")
+    wb = load_workbook(io.BytesIO(response.data))
+    ws = wb.worksheets[0]
+    assert [c.value for c in ws[1]] == HEADERS and ws.data_validations.dataValidation   # dates and amounts checked
+    for row_no, row in enumerate([payout(farmers[0], 10, 2), payout(farmers[1], 12, 3)], start=2):
+        for col, value in enumerate(row, start=1):
+            ws.cell(row=row_no, column=col, value=value)
+    path = tmp_path / "filled.xlsx"
+    wb.save(path)
+    job = upload(login("insurer"), path)
+    assert job.status.value == "done" and job.result["rows"] == 2
