@@ -109,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
     from agri_insurance.evaluation.views import bp as evaluation_bp
     from agri_insurance.jobs.views import bp as jobs_bp
     from agri_insurance.main.views import bp as main_bp
+    from agri_insurance.payouts.views import bp as payouts_bp
     from agri_insurance.reference.views import bp as reference_bp
     from agri_insurance.subsidies.views import bp as subsidies_bp
     from agri_insurance.tenders.views import bp as tenders_bp
@@ -123,6 +124,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(evaluation_bp)
     app.register_blueprint(subsidies_bp)
     app.register_blueprint(underwriting_bp)
+    app.register_blueprint(payouts_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(allocation_bp)
     app.register_blueprint(awards_bp)

@@ -76,6 +76,9 @@ class Config:
         # The village notices of a list (承保公示) with more rows than this are written by a background job (a PDF
         # takes about a second per 2,500 rows); one village's notice is always written in the request.
         self.DIRECT_NOTICE_ROWS = int(os.environ.get("DIRECT_NOTICE_ROWS", "5000"))
+        # A claim payout settled more than this many days after the farmer reported the loss is flagged for the
+        # county bureau (理赔清单: settled long after the report).
+        self.PAYOUT_SETTLEMENT_DAYS = int(os.environ.get("PAYOUT_SETTLEMENT_DAYS", "60"))
         # The unit that publishes the selection result and issues the award notices, and the prefix of the
         # notices' document numbers in its convention: 饶农险遴〔2026〕3号 (prefix, year of finalisation, sequence).
         self.ISSUING_BODY = os.environ.get("ISSUING_BODY") or DEFAULT_ISSUING_BODY
@@ -100,6 +103,7 @@ class TestingConfig(Config):
         self.PAYMENT_DUE_DAYS = 30
         self.DIRECT_EXPORT_ROWS = 20000
         self.DIRECT_NOTICE_ROWS = 5000
+        self.PAYOUT_SETTLEMENT_DAYS = 60
         self.ISSUING_BODY = DEFAULT_ISSUING_BODY
         self.NOTICE_NUMBER_PREFIX = DEFAULT_NOTICE_NUMBER_PREFIX
         # tests move the clock by days within one login (a bid deadline passing): sessions do not expire under

@@ -12,6 +12,7 @@ from agri_insurance.awards.demo import load_demo_awarded_round, load_demo_finali
 from agri_insurance.clock import utcnow
 from agri_insurance.evaluation.service import assign_expert
 from agri_insurance.extensions import db
+from agri_insurance.payouts import demo as payouts_demo
 from agri_insurance.reference import service as reference_service
 from agri_insurance.reference.codes import credit_code_check_char
 from agri_insurance.reference.models import (
@@ -208,6 +209,7 @@ def load_everything(with_rounds: bool | None = None) -> dict[str, int]:
     """What `flask demo-data` loads: the demo world, its selection rounds and its subsidy claims."""
     created = load_demo_data(with_rounds)
     created["claims"] = load_demo_claims()
+    created["payout_lists"] = load_demo_payouts()
     return created
 
 
@@ -215,6 +217,12 @@ def load_demo_claims() -> int:
     """The demo's subsidy claims in every state, each submitted with an underwriting list that matches it: the two
     modules are composed here, as subsidies (the owner of a claim's life) imports nothing of underwriting."""
     return load_demo_subsidies([name for name, _short, _parent in INSURERS], attach_documents=attach_matching_list)
+
+
+def load_demo_payouts() -> int:
+    """Two years of claim payouts (理赔清单) for the demo claims, matched to their underwriting lists: payouts is
+    composed here on top of underwriting and subsidies, so the measured service pages show real figures."""
+    return payouts_demo.load_demo_payouts()
 
 
 def database_is_empty() -> bool:

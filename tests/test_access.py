@@ -131,6 +131,17 @@ ROUTES = {
     "underwriting.list_xlsx": ("GET", "/underwriting/claims/{claim}/list.xlsx", SUBSIDY_READERS),
     "underwriting.export_list": ("POST", "/underwriting/claims/{claim}/export", SUBSIDY_READERS),
     "underwriting.exported_list": ("GET", "/underwriting/exports/{export_job}.xlsx", SUBSIDY_READERS),
+    "payouts.template": ("GET", "/payouts/template.xlsx", NOTICE_READERS),
+    "payouts.lists": ("GET", "/payouts/", NOTICE_READERS),
+    "payouts.upload": ("POST", "/payouts/upload", {INS}),
+    "payouts.error_report": ("GET", "/payouts/jobs/{payout_import_job}/errors.xlsx", {INS, A, CA}),
+    "payouts.list_detail": ("GET", "/payouts/lists/{payout_list}", NOTICE_READERS),
+    "payouts.flags": ("GET", "/payouts/flags", {A, CA, KA}),
+    "payouts.accept_flag": ("POST", "/payouts/flags/{payout_flag}/accept", {KA}),
+    "payouts.service_overview": ("GET", "/payouts/service", SUBSIDY_READERS),
+    "payouts.service_insurer": ("GET", "/payouts/service/insurers/{own_insurer}", SUBSIDY_READERS),
+    "payouts.service_county": ("GET", "/payouts/service/counties/{own_county}", SUBSIDY_READERS),
+    "payouts.service_xlsx": ("GET", "/payouts/service.xlsx", SUBSIDY_READERS),
     "underwriting.notice_rules": ("GET", "/underwriting/notice-rules", NOTICE_READERS),
     "underwriting.save_notice_rules": ("POST", "/underwriting/notice-rules", EDITORS),
     "underwriting.set_notice_period": ("POST", "/underwriting/claims/{notice_claim}/notice-period", {INS}),
@@ -212,7 +223,17 @@ def fill_url(url: str, db, role=None) -> str:
                       assignment=assignment, own_job=_own_job(db, role), import_job=_failed_import(db),
                       export_job=_export_job(db, role, claim) if "{export_job}" in url else None,
                       **tender, **_award_objects(db, url),
-                      **_evaluation_objects(db, url), **_notice_objects(url, role))
+                      **_evaluation_objects(db, url), **_notice_objects(url, role), **_payout_objects(url))
+
+
+def _payout_objects(url: str) -> dict:
+    """A payout list of the demo insurer in the demo county with a flag, and a failed import of it (created once
+    per test, only for the payout URLs)."""
+    if not any(key in url for key in ("{payout_list}", "{payout_flag}", "{payout_import_job}")):
+        return {}
+    from tests.payouts.factories import access_objects
+
+    return access_objects()
 
 
 def _notice_objects(url: str, role) -> dict:

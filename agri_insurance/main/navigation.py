@@ -14,6 +14,7 @@ ALL = frozenset(Role)
 SUBSIDY_OFFICIALS = frozenset({Role.ADMIN, Role.CITY_AGRI, Role.CITY_FINANCE, Role.COUNTY_AGRI, Role.COUNTY_FINANCE})
 SUBSIDY_READERS = SUBSIDY_OFFICIALS | {Role.INSURER}
 NOTICE_READERS = frozenset({Role.ADMIN, Role.CITY_AGRI, Role.COUNTY_AGRI, Role.INSURER})  # notices to farmers
+PAYOUT_LIST_READERS = NOTICE_READERS  # farmers' payout rows: not finance (it reads the measured figures)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,11 @@ MENU = (
         NavItem(_l("补贴预算"), "subsidies.budgets", SUBSIDY_OFFICIALS),
         NavItem(_l("承保安排"), "subsidies.assignments", SUBSIDY_READERS),
         NavItem(_l("承保公示要求"), "underwriting.notice_rules", NOTICE_READERS),
+    )),
+    NavItem(_l("理赔"), roles=SUBSIDY_READERS, children=(
+        NavItem(_l("理赔清单"), "payouts.lists", PAYOUT_LIST_READERS),
+        NavItem(_l("待审核理赔标记"), "payouts.flags", frozenset({Role.ADMIN, Role.CITY_AGRI, Role.COUNTY_AGRI})),
+        NavItem(_l("理赔服务指标"), "payouts.service_overview", SUBSIDY_READERS),
     )),
     NavItem(_l("后台作业"), "jobs.jobs"),
     NavItem(_l("系统管理"), roles=frozenset({Role.ADMIN, Role.CITY_AGRI}), children=(

@@ -33,6 +33,7 @@ from agri_insurance.evaluation.service import assigned_rounds
 from agri_insurance.extensions import db
 from agri_insurance.i18n import join_names
 from agri_insurance.jobs import service as jobs
+from agri_insurance.payouts import service as payouts
 from agri_insurance.reference.models import (
     Insurer,
     Product,
@@ -102,6 +103,15 @@ def _claims_to_verify(user) -> list[Todo]:
     return [Todo("claims-to-verify", _("%(n)s 份补贴申请待核验，最早一份于 %(time)s 提交", n=waiting.count,
                                        time=_when(waiting.since)),
                  "subsidies.claims", {"status": ClaimStatus.SUBMITTED.value}, "subsidies.claims", waiting.count)]
+
+
+def _payout_flags(user) -> list[Todo]:
+    """Flagged payouts of the county not yet reviewed (理赔清单: accepted with a comment)."""
+    count = payouts.flags_waiting(user)
+    if not count:
+        return []
+    return [Todo("payout-flags", _("%(n)s 处理赔标记待审核", n=count), "payouts.flags", menu="payouts.flags",
+                 count=count)]
 
 
 # county and city finance bureaus -------------------------------------------------------------------------------
@@ -290,7 +300,7 @@ def _failed_jobs(user) -> list[Todo]:
 TODO_SOURCES: dict[Role, tuple[Callable[[Any], list[Todo]], ...]] = {
     Role.ADMIN: (_locked_accounts, _failed_jobs),
     Role.CITY_AGRI: (_round_steps, _city_overdue),
-    Role.COUNTY_AGRI: (_claims_to_verify,),
+    Role.COUNTY_AGRI: (_claims_to_verify, _payout_flags),
     Role.INSURER: (_bids_to_reconfirm, _lots_won, _claims_to_correct),
     Role.EXPERT: (_rounds_to_score,),
     Role.COUNTY_FINANCE: (_payments,),

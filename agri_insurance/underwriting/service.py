@@ -8,7 +8,6 @@ PostgreSQL), and any error anywhere makes the caller roll back, so nothing of a 
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,16 +26,16 @@ from agri_insurance.db_types import FEN
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.jobs.models import Job, JobStatus
+from agri_insurance.list_files import BatchWriter, CopyWriter, copy_escape, open_list, uses_copy
 from agri_insurance.roles import Role
 from agri_insurance.subsidies import service as subsidies
 from agri_insurance.subsidies.models import ClaimStatus, SubsidyClaim
 from agri_insurance.underwriting import notices
 from agri_insurance.underwriting.models import FlagKind, UnderwritingFlag, UnderwritingList, UnderwritingRow
-from agri_insurance.underwriting.parsing import Findings, RowValidator, ValidRow, iter_rows, map_header
+from agri_insurance.underwriting.parsing import SCHEMA, Findings, RowValidator, ValidRow, map_header
 
 ALLOWED_SUFFIXES = (".xlsx", ".csv")
 IMPORT_KIND = "underwriting.import"  # the import job's kind; its subject_id is the claim's id
-BATCH = 5000
 ZERO = Decimal("0.00")
 Progress = Callable[[int, str], None]
 
@@ -233,17 +232,11 @@ def _store_list(claim: SubsidyClaim, path: Path, filename: str, actor, progress:
     db.session.flush()
 
     findings = Findings()
-    rows = iter_rows(path, filename)
-    try:
-        header = next(rows)
-    except StopIteration:
-        raise DomainError(_("文件是空的"), "file") from None
-    except Exception as e:  # a damaged or mislabelled file
-        raise DomainError(_("无法读取文件：文件已损坏，或不是 xlsx/csv 文件。请用模板填写后另存为 xlsx 再上传。"),
-                          "file") from e
-    positions = map_header(list(header), findings)
+    data = open_list(path, filename, SCHEMA)
+    positions = map_header(list(data.header), findings, data.header_row)
     if positions is None:
         raise ListHasErrors(findings)
+    rows = data.rows
     product = claim.product
     validator = RowValidator(positions, {product.name, product.code, product.name_en}, product.unit, findings)
     writer = _row_writer(underwriting_list.id, claim)
@@ -285,7 +278,7 @@ def _read_rows(rows, validator, writer, findings: Findings, progress: Progress, 
     people: dict[str, tuple[int, Decimal]] = {}
     repeated: dict[str, list] = {}  # id → [total quantity, row_no, row_no, …]
     count = 0
-    for row_no, cells in enumerate(rows, start=2):
+    for row_no, cells in rows:
         if not any(c not in (None, "") for c in cells):
             continue  # blank lines at the end of a sheet
         valid = validator.validate(row_no, cells)
@@ -353,86 +346,43 @@ ROW_COLUMNS = ("list_id", "row_no", "name", "id_kind", "id_number", "township", 
                "insurer_id", "quantity", "sum_insured", "premium", "farmer_premium", "bank_account")
 
 
-class _BatchWriter:
+class _BatchWriter(BatchWriter):
     """Portable: executemany in batches (SQLite and anything else)."""
 
     def __init__(self, list_id: int, claim: SubsidyClaim) -> None:
+        super().__init__(UnderwritingRow.__table__)
         self.fixed = (claim.product_id, claim.year, claim.insurer_id)
         self.list_id = list_id
-        self.batch: list[dict] = []
 
     def add(self, r: ValidRow) -> None:
-        self.batch.append({
+        super().add({
             "list_id": self.list_id, "row_no": r.row_no, "name": r.name, "id_kind": r.id_kind,
             "id_number": r.id_number, "township": r.township, "village": r.village, "product_id": self.fixed[0],
             "year": self.fixed[1], "insurer_id": self.fixed[2], "quantity": r.quantity, "sum_insured": r.sum_insured,
             "premium": r.premium, "farmer_premium": r.farmer_premium, "bank_account": r.bank_account})
-        if len(self.batch) >= BATCH:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.batch:
-            db.session.execute(sa.insert(UnderwritingRow), self.batch)
-            self.batch = []
-
-    def close(self) -> None:
-        self.flush()
-
-    def abort(self) -> None:
-        self.batch = []
 
 
-class _CopyWriter:
-    """PostgreSQL: COPY … FROM STDIN on the session's own connection, so it shares its transaction."""
+class _CopyWriter(CopyWriter):
+    """PostgreSQL: COPY, each row formatted by hand (a million rows: no generic formatting per value)."""
 
     def __init__(self, list_id: int, claim: SubsidyClaim) -> None:
-        connection = db.session.connection().connection.driver_connection
-        self.cursor = connection.cursor()
+        super().__init__("underwriting_rows", ROW_COLUMNS)
         self.prefix = f"{list_id}\t"
         self.fixed = f"\t{claim.product_id}\t{claim.year}\t{claim.insurer_id}\t"
-        self.buffer = io.StringIO()
-        self.pending = 0
-        self.copy_cm = self.cursor.copy(f"COPY underwriting_rows ({', '.join(ROW_COLUMNS)}) FROM STDIN")
-        self.copy = self.copy_cm.__enter__()
 
     def add(self, r: ValidRow) -> None:
         # Text format: tabs and backslashes in free text are escaped; \N is NULL.
-        self.buffer.write(
+        self.add_line(
             f"{self.prefix}{r.row_no}\t{_escape(r.name)}\t{r.id_kind}\t{r.id_number}\t{_escape(r.township)}\t"
             f"{_escape(r.village)}{self.fixed}{r.quantity}\t{r.sum_insured}\t{r.premium}\t{r.farmer_premium}\t"
             f"{r.bank_account if r.bank_account else chr(92) + 'N'}\n")
-        self.pending += 1
-        if self.pending >= BATCH:
-            self._send()
-
-    def _send(self) -> None:
-        self.copy.write(self.buffer.getvalue())
-        self.buffer = io.StringIO()
-        self.pending = 0
-
-    def close(self) -> None:
-        self._send()
-        self.copy_cm.__exit__(None, None, None)
-        self.cursor.close()
-
-    def abort(self) -> None:
-        """End the COPY with a failure; the caller then rolls the transaction back."""
-        error = RuntimeError("underwriting list import aborted")
-        try:
-            self.copy_cm.__exit__(RuntimeError, error, None)
-        except Exception:  # noqa: BLE001 - the server reports the aborted COPY; the rollback follows
-            pass
-        self.cursor.close()
 
 
-def _escape(text: str) -> str:
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return text
+_escape = copy_escape
 
 
 def _row_writer(list_id: int, claim: SubsidyClaim):
-    if db.session.get_bind().dialect.name == "postgresql":
+    if uses_copy():
         return _CopyWriter(list_id, claim)
     return _BatchWriter(list_id, claim)
 

@@ -44,7 +44,9 @@ def _build() -> list[Row]:
         status = STATUSES[i % len(STATUSES)]
         finished = status.finished
         # the same minute for some jobs: the id decides their order
-        rows.append({"kind": kinds[i % len(kinds)], "status": status,
+        # every kind with every status, whatever the number of kinds (i % both would skip pairs when they share a
+        # factor: a new kind must not empty a combined filter)
+        rows.append({"kind": kinds[(i // len(STATUSES)) % len(kinds)], "status": status,
                      "progress": 100 if status is JobStatus.DONE else 40 if finished else i % 100,
                      "message": f"已处理第{i:04d}批", "params": {}, "subject_id": None, "result": None,
                      "error": "文件格式不对" if status is JobStatus.FAILED else None, "locale": "zh_CN",

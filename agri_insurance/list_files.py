@@ -1,0 +1,607 @@
+"""Per-farmer list files (承保清单, 理赔清单): one importer, a schema per list kind.
+
+What every list kind shares lives here; a list module states its columns (`ListSchema`), checks a row's
+meaning in a `RowValidator` subclass and says where the rows go (`CopyWriter` / `BatchWriter`). Every problem
+becomes a `CellError(row, column, message)` with the row number the user sees in the file; a file with any error is
+stored nowhere. The breakage real spreadsheets bring gets a clear message rather than a silent wrong import:
+- the data sheet is found by its header, wherever it is (an instructions sheet in front of it, a title row above
+  the header, a two-row header whose upper cells are merged over the lower ones);
+- a formula whose result was never saved (a file written by a program and never opened in Excel/WPS) is named as
+  such, not read as an empty cell;
+- ID numbers a spreadsheet turned into numbers (3.61128E+17: the last digits are lost) are refused;
+- full-width characters (１２３, ＡＢＣ) and stray spaces are normalised (NFKC, strip) and counted;
+- thousand separators in amounts (1,234.50) are accepted only in the standard grouping;
+- a unit inside a number cell (12.5亩) is refused;
+- control characters inside a text cell (a line break, tab or vertical tab pasted from Word) are refused.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path, PurePosixPath
+from xml.etree import ElementTree
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from agri_insurance.errors import DomainError
+from agri_insurance.extensions import db
+from agri_insurance.masking import mask_id
+from agri_insurance.reference.codes import is_valid_credit_code, is_valid_id_number
+from agri_insurance.spreadsheets import CONTROL_CHARACTERS, CONTROL_CHARACTERS_REFUSED
+
+MAX_REPORTED_ERRORS = 100_000
+HEADER_SEARCH_ROWS = 20      # how far down a sheet its header may start (title rows, notes above it)
+ROW_AMOUNT_LIMIT = Decimal("1e12")  # Numeric(14, 2): the smallest of a row's money and quantity columns
+CENT = Decimal("0.01")
+
+PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_GROUPED_NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_SCIENTIFIC = re.compile(r"\d(?:\.\d+)?[eE][+-]?\d+")
+_UNIT_SUFFIX = re.compile(r"[\d.,]+\s*[^\d.,\s]+$")
+BANK_ACCOUNT = re.compile(r"\d{12,30}")
+_LONG_NUMBER = re.compile(r"\d{12,}[\dXx]*")
+_DATE_TEXT = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s+[\d:]+)?")
+_DATE_DIGITS = re.compile(r"(\d{4})(\d{2})(\d{2})")
+
+
+@dataclass(frozen=True)
+class CellError:
+    row: int        # 1-based row number in the file, as the user sees it
+    column: str     # header text
+    message: str
+
+
+@dataclass
+class Findings:
+    errors: list[CellError] = field(default_factory=list)
+    error_count: int = 0
+    normalised_cells: int = 0  # full-width characters or stray spaces fixed
+
+    def add(self, row: int, column: str, message: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append(CellError(row, column, message))
+
+
+@dataclass(frozen=True)
+class ListSchema:
+    """The columns of a list kind in template order, with the exact header text of the template; `required` are
+    the columns a file must have (a column the template has, removed from the file, is an error)."""
+
+    columns: tuple[tuple[str, str], ...]
+    required: tuple[str, ...]
+
+    def header_text(self, key: str) -> str:
+        return dict(self.columns)[key]
+
+    @property
+    def header_to_key(self) -> dict[str, str]:
+        # Headers are compared after the same NFKC normalisation as cells (（元） and (元) are the same header).
+        return {unicodedata.normalize("NFKC", header): key for key, header in self.columns}
+
+
+class FormulaWithoutValue:
+    """A cell holding a formula whose result the file does not contain (what the reader puts in its place)."""
+
+    __slots__ = ("formula",)
+
+    def __init__(self, formula: str) -> None:
+        self.formula = formula
+
+    def __repr__(self) -> str:
+        return f"FormulaWithoutValue({self.formula!r})"
+
+
+def text(value) -> str:
+    """A cell as stripped NFKC text ('' for an empty cell)."""
+    if value is None:
+        return ""
+    if type(value) is str:
+        stripped = value.strip()
+        # is_normalized is much cheaper than normalize for the common case of clean Chinese text.
+        if not stripped.isascii() and not unicodedata.is_normalized("NFKC", stripped):
+            stripped = unicodedata.normalize("NFKC", stripped).strip()
+        return stripped
+    if isinstance(value, FormulaWithoutValue):
+        return ""
+    return str(value)
+
+
+def quoted(cell_text: str) -> str:
+    """A cell's text for an error message: an ID number or bank account that landed in another column (columns
+    shifted) is masked, since the message is shown and stored where the list itself would be masked."""
+    return _LONG_NUMBER.sub(lambda m: mask_id(m.group(0)), cell_text)
+
+
+def map_header(schema: ListSchema, cells: list, findings: Findings, header_row: int = 1) -> dict[str, int] | None:
+    """Column index per key from the header row; errors name the missing or unknown headers."""
+    positions: dict[str, int] = {}
+    to_key = schema.header_to_key
+    for index, cell in enumerate(cells):
+        header = text(cell)
+        if not header:
+            continue
+        key = to_key.get(header)
+        if key is None:
+            findings.add(header_row, header, _("未知的列名“%(name)s”，请使用下载的模板", name=header))
+        elif key in positions:
+            findings.add(header_row, header, _("列“%(name)s”重复", name=header))
+        else:
+            positions[key] = index
+    for key in schema.required:
+        if key not in positions:
+            findings.add(header_row, schema.header_text(key), _("缺少列“%(name)s”", name=schema.header_text(key)))
+    return positions if findings.error_count == 0 else None
+
+
+# --- checking a row's cells ---------------------------------------------------------------------------------
+
+class RowValidator:
+    """The checks every list kind shares, each reporting to `findings` under the schema's header text; a list
+    module subclasses it and writes `check(row, cells)` returning its valid row or None."""
+
+    def __init__(self, schema: ListSchema, positions: dict[str, int], findings: Findings) -> None:
+        self.schema = schema
+        self.positions = positions
+        self.findings = findings
+        self.width = max(positions.values()) + 1
+
+    def header_text(self, key: str) -> str:
+        return self.schema.header_text(key)
+
+    def validate(self, row: int, cells: list):
+        if len(cells) < self.width:
+            cells = list(cells) + [None] * (self.width - len(cells))
+        return self.check(row, cells)
+
+    def check(self, row: int, cells: list):  # pragma: no cover - every list kind writes its own
+        raise NotImplementedError
+
+    def formulas_without_values(self, row: int, cells: list) -> bool:
+        """Report the row's formulas whose result the file lacks; True when there was one (the row's other checks
+        would only repeat "empty")."""
+        found = False
+        for key, index in self.positions.items():
+            cell = cells[index]
+            if isinstance(cell, FormulaWithoutValue):
+                found = True
+                self.findings.add(row, self.header_text(key), _(
+                    "单元格是公式“=%(f)s”，但文件中没有保存它的计算结果（文件可能由程序生成、未用 Excel 或 WPS 打开保存过）。"
+                    "请在 Excel 或 WPS 中打开并保存后再上传，或把公式改为数值", f=quoted(cell.formula[:60])))
+        return found
+
+    def cell(self, cells: list, key: str):
+        index = self.positions.get(key)
+        return None if index is None else cells[index]
+
+    def string(self, cells, key: str, row: int, required: bool = True, max_length: int = 50) -> str | None:
+        raw = self.cell(cells, key)
+        value = text(raw)
+        if isinstance(raw, str) and value != raw:
+            self.findings.normalised_cells += 1
+        if not value:
+            if required:
+                self.findings.add(row, self.header_text(key), _("不能为空"))
+            return None
+        if len(value) > max_length:
+            self.findings.add(row, self.header_text(key), _("超过%(n)s个字符", n=max_length))
+            return None
+        if CONTROL_CHARACTERS.search(value):
+            self.findings.add(row, self.header_text(key), str(CONTROL_CHARACTERS_REFUSED))
+            return None
+        return value
+
+    def amount(self, cells, key: str, row: int, positive: bool, required: bool = True,
+               unit_hint: bool = True) -> Decimal | None:
+        raw = self.cell(cells, key)
+        column = self.header_text(key)
+        if raw is None or raw == "":
+            if required:
+                self.findings.add(row, column, _("不能为空"))
+            return None
+        if isinstance(raw, bool):
+            self.findings.add(row, column, _("应为数字"))
+            return None
+        if type(raw) is float:
+            cents = round(raw * 100)
+            # A number typed with at most two decimals comes back from the sheet within float noise of it.
+            value = Decimal(cents).scaleb(-2) if abs(raw * 100 - cents) < 1e-6 else Decimal(repr(raw))
+        elif isinstance(raw, int):
+            value = Decimal(raw)
+        else:
+            cell_text = text(raw)
+            if cell_text != raw:
+                self.findings.normalised_cells += 1
+            if PLAIN_NUMBER.fullmatch(cell_text):
+                value = Decimal(cell_text)
+            elif _GROUPED_NUMBER.fullmatch(cell_text):
+                value = Decimal(cell_text.replace(",", ""))
+            elif _UNIT_SUFFIX.fullmatch(cell_text):
+                self.findings.add(row, column, _("“%(text)s”含有单位，请只填数字，单位填在“单位”列", text=quoted(cell_text))
+                                  if unit_hint else _("“%(text)s”含有单位，请只填数字", text=quoted(cell_text)))
+                return None
+            else:
+                self.findings.add(row, column, _("“%(text)s”不是数字", text=quoted(cell_text)))
+                return None
+        try:
+            rounded = value.quantize(CENT)
+        except InvalidOperation:
+            self.findings.add(row, column, _("数值过大"))
+            return None
+        if value != rounded:
+            self.findings.add(row, column, _("最多两位小数"))
+            return None
+        if rounded >= ROW_AMOUNT_LIMIT:  # the row's columns hold 12 digits before the point
+            self.findings.add(row, column, _("数值过大"))
+            return None
+        if value < 0 or (positive and value == 0):
+            self.findings.add(row, column, _("必须大于0") if positive else _("不能为负数"))
+            return None
+        return rounded
+
+    def id_number(self, cells, row: int, key: str = "id_number") -> tuple[str, str] | None:
+        """(kind, number): P a resident ID (GB 11643 check character and birth date), O a credit code."""
+        raw = self.cell(cells, key)
+        column = self.header_text(key)
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            self.findings.add(row, column, _("证件号码被表格软件存成了数字（末几位可能已丢失），请把该列设为“文本”后重新填写"))
+            return None
+        value = text(raw)
+        if value != raw and isinstance(raw, str):
+            self.findings.normalised_cells += 1
+        if not value:
+            self.findings.add(row, column, _("不能为空"))
+            return None
+        if _SCIENTIFIC.fullmatch(value):
+            self.findings.add(row, column, _("证件号码被表格软件存成了数字（末几位可能已丢失），请把该列设为“文本”后重新填写"))
+            return None
+        value = value.replace(" ", "").upper()
+        if len(value) != 18:
+            self.findings.add(row, column, _("证件号码应为18位，实为%(n)s位", n=len(value)))
+            return None
+        if value[:17].isdigit():
+            if is_valid_id_number(value):
+                return "P", value
+            self.findings.add(row, column, _("身份证号码“%(id)s”校验位或出生日期不正确", id=mask_id(value)))
+            return None
+        if is_valid_credit_code(value):
+            return "O", value
+        self.findings.add(row, column, _("统一社会信用代码“%(id)s”校验位不正确", id=mask_id(value)))
+        return None
+
+    def bank_account(self, cells, row: int, key: str = "bank_account") -> str | None:
+        if key not in self.positions:
+            return None
+        raw = self.cell(cells, key)
+        if isinstance(raw, float):
+            self.findings.add(row, self.header_text(key), _("银行账号被存成了数字，请把该列设为“文本”"))
+            return None
+        bank = text(raw).replace(" ", "") or None
+        if bank is not None and not BANK_ACCOUNT.fullmatch(bank):
+            self.findings.add(row, self.header_text(key), _("银行账号应为12至30位数字"))
+            return None
+        return bank
+
+    def date(self, cells, key: str, row: int, required: bool = True) -> date | None:
+        """A date cell (a spreadsheet date, or text such as 2025-07-01, 2025/7/1, 2025年7月1日, 20250701)."""
+        raw = self.cell(cells, key)
+        column = self.header_text(key)
+        if isinstance(raw, datetime):
+            return raw.date()
+        if isinstance(raw, date):
+            return raw
+        if raw is None or raw == "":
+            if required:
+                self.findings.add(row, column, _("不能为空"))
+            return None
+        value = text(raw)
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            value = str(int(raw)) if float(raw).is_integer() else value
+        match = _DATE_TEXT.fullmatch(value) or _DATE_DIGITS.fullmatch(value)
+        if match:
+            try:
+                return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+            except ValueError:
+                pass
+        self.findings.add(row, column, _("“%(text)s”不是日期，请填写如 2025-07-01", text=quoted(value)))
+        return None
+
+
+# --- reading a file ---------------------------------------------------------------------------------------
+
+@dataclass
+class ListRows:
+    """The data of a list file: where its header is and its data rows with the numbers the user sees."""
+
+    header_row: int
+    header: list
+    rows: Iterator[tuple[int, list]]
+
+
+def open_list(path: Path, filename: str, schema: ListSchema) -> ListRows:
+    """The list's header and rows: of a csv file (UTF-8 or GBK), or of the xlsx sheet that holds its header (the
+    first sheet whose first rows hold most of the schema's required headers; without one, the first sheet's first
+    row, so the header's errors are reported there). DomainError (naming the field "file") for an empty or
+    unreadable file."""
+    try:
+        found = _open(path, filename, schema)
+    except DomainError:
+        raise
+    except Exception as e:  # a damaged or mislabelled file
+        raise DomainError(_("无法读取文件：文件已损坏，或不是 xlsx/csv 文件。请用模板填写后另存为 xlsx 再上传。"),
+                          "file") from e
+    if found is None:
+        raise DomainError(_("文件是空的"), "file")
+    return found
+
+
+def _open(path: Path, filename: str, schema: ListSchema) -> ListRows | None:
+    suffix = Path(filename).suffix.lower()
+    if suffix == ".csv":
+        fh = path.open(encoding=_csv_encoding(path), newline="")
+        return _find_header(csv.reader(fh), schema, None, on_close=fh.close)
+    if suffix != ".xlsx":
+        raise ValueError(suffix)
+    from python_calamine import CalamineWorkbook
+
+    workbook = CalamineWorkbook.from_path(str(path))
+    first = None
+    for index in range(len(workbook.sheet_names)):
+        sheet = workbook.get_sheet_by_index(index)
+        rows = ([None if cell == "" else cell for cell in row] for row in sheet.iter_rows())
+        found = _find_header(rows, schema, (path, index), strict=True)
+        if found is not None:
+            return found
+        if first is None:
+            first = index
+    if first is None:
+        return None
+    sheet = workbook.get_sheet_by_index(first)
+    rows = ([None if cell == "" else cell for cell in row] for row in sheet.iter_rows())
+    return _find_header(rows, schema, (path, first))
+
+
+def _find_header(rows: Iterator[list], schema: ListSchema, xlsx: tuple[Path, int] | None, strict: bool = False,
+                 on_close: Callable[[], None] | None = None) -> ListRows | None:
+    """The header among the first rows: the row (merged with the one above it, for a two-row header whose upper
+    cells are merged over the lower ones) naming the most known columns. Not strict: the first non-empty row."""
+    to_key = schema.header_to_key
+    head: list[list] = []
+    best, best_score = None, 0
+    for row in rows:
+        head.append(list(row))
+        if len(head) >= HEADER_SEARCH_ROWS:
+            break
+    if not any(any(c not in (None, "") for c in row) for row in head):
+        return None
+    for index, row in enumerate(head):
+        merged = _merge_header_rows(head[index - 1] if index else [], row, to_key)
+        score = sum(1 for cell in merged if text(cell) in to_key and to_key[text(cell)] in schema.required)
+        if score > best_score:
+            best, best_score = (index, merged), score
+    needed = max(2, (len(schema.required) + 1) // 2)
+    if best is None or best_score < needed:
+        if strict:
+            return None
+        index = next(i for i, row in enumerate(head) if any(c not in (None, "") for c in row))
+        best = (index, head[index])
+    index, header = best
+    formulas = _formulas_without_values(*xlsx) if xlsx is not None else {}
+    return ListRows(index + 1, header, _data_rows(head[index + 1:], rows, index + 2, formulas, on_close))
+
+
+def _merge_header_rows(upper: list, lower: list, to_key: dict) -> list:
+    """The lower row's headers, each empty or unknown one replaced by the known header above it (a cell merged
+    down over both rows keeps its text in the upper one)."""
+    merged = list(lower)
+    for i, cell in enumerate(upper):
+        above = text(cell)
+        if above in to_key and (i >= len(merged) or text(merged[i]) not in to_key):
+            if i >= len(merged):
+                merged.extend([None] * (i + 1 - len(merged)))
+            merged[i] = cell
+    return merged
+
+
+def _data_rows(buffered: list[list], rest: Iterator[list], first_row: int, formulas: dict,
+               on_close: Callable[[], None] | None) -> Iterator[tuple[int, list]]:
+    by_row: dict[int, list[tuple[int, str]]] = {}
+    for (r, c), formula in formulas.items():
+        by_row.setdefault(r, []).append((c, formula))
+    try:
+        row_no = first_row
+        for source in (buffered, rest):
+            for cells in source:
+                in_row = by_row.get(row_no) if by_row else None
+                if in_row:
+                    cells = list(cells)
+                    for c, formula in in_row:
+                        if c >= len(cells):
+                            cells.extend([None] * (c + 1 - len(cells)))
+                        if cells[c] in (None, ""):
+                            cells[c] = FormulaWithoutValue(formula)
+                yield row_no, cells
+                row_no += 1
+    finally:
+        if on_close is not None:
+            on_close()
+
+
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[ >/]")
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_CELL_REF = re.compile(r"([A-Z]+)(\d+)")
+
+
+def _formulas_without_values(path: Path, sheet_index: int) -> dict[tuple[int, int], str]:
+    """{(row, column index): formula} of the sheet's formula cells that carry no saved result. The sheet's XML is
+    first scanned as bytes for a formula at all, so a sheet of plain values costs one quick pass."""
+    with zipfile.ZipFile(path) as archive:
+        member = _sheet_member(archive, sheet_index)
+        if member is None:
+            return {}
+        with archive.open(member) as fh:
+            tail = b""
+            while chunk := fh.read(1 << 20):
+                if _FORMULA_TAG.search(tail + chunk):
+                    break
+                tail = chunk[-16:]
+            else:
+                return {}
+        found: dict[tuple[int, int], str] = {}
+        with archive.open(member) as fh:
+            for _event, element in ElementTree.iterparse(fh):
+                if element.tag != f"{_MAIN}c":
+                    continue
+                formula = element.find(f"{_MAIN}f")
+                value = element.find(f"{_MAIN}v")
+                if formula is not None and (value is None or not (value.text or "")):
+                    match = _CELL_REF.fullmatch(element.get("r", ""))
+                    if match:
+                        found[(int(match.group(2)), _column_index(match.group(1)))] = formula.text or ""
+                element.clear()
+        return found
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + ord(letter) - 64
+    return index - 1
+
+
+def _sheet_member(archive: zipfile.ZipFile, sheet_index: int) -> str | None:
+    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    sheets = workbook.findall(f"{_MAIN}sheets/{_MAIN}sheet")
+    if sheet_index >= len(sheets):
+        return None
+    rel_id = sheets[sheet_index].get(f"{_REL}id")
+    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    for rel in rels:
+        if rel.get("Id") == rel_id:
+            target = rel.get("Target", "")
+            return target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+    return None
+
+
+def iter_rows(path: Path, filename: str) -> Iterator[list]:
+    """Rows of the first sheet (xlsx, via calamine) or of a UTF-8/GBK csv file, header first (no header search)."""
+    suffix = Path(filename).suffix.lower()
+    if suffix == ".xlsx":
+        from python_calamine import CalamineWorkbook
+
+        workbook = CalamineWorkbook.from_path(str(path))
+        sheet = workbook.get_sheet_by_index(0)
+        for row in sheet.iter_rows():
+            yield [None if cell == "" else cell for cell in row]
+    elif suffix == ".csv":
+        with path.open(encoding=_csv_encoding(path), newline="") as fh:
+            yield from csv.reader(fh)
+    else:
+        raise ValueError(suffix)
+
+
+def _csv_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) when the whole file decodes as such, else GB18030 (what WPS/Excel save)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as fh:
+        try:
+            while chunk := fh.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "gb18030"
+    return "utf-8-sig"
+
+
+# --- storing rows ---------------------------------------------------------------------------------------------
+
+BATCH = 5000
+
+
+class BatchWriter:
+    """Portable: executemany in batches (SQLite and anything else); `add` takes a row as a dict of columns."""
+
+    def __init__(self, table: sa.Table) -> None:
+        self.table = table
+        self.batch: list[dict] = []
+
+    def add(self, values: dict) -> None:
+        self.batch.append(values)
+        if len(self.batch) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.batch:
+            db.session.execute(sa.insert(self.table), self.batch)
+            self.batch = []
+
+    def close(self) -> None:
+        self.flush()
+
+    def abort(self) -> None:
+        self.batch = []
+
+
+class CopyWriter:
+    """PostgreSQL: COPY … FROM STDIN on the session's own connection, so it shares its transaction; `add_line`
+    takes a row as one line of COPY's text format (`copy_line` makes one from values)."""
+
+    def __init__(self, table_name: str, columns: tuple[str, ...]) -> None:
+        connection = db.session.connection().connection.driver_connection
+        self.cursor = connection.cursor()
+        self.buffer = io.StringIO()
+        self.pending = 0
+        self.copy_cm = self.cursor.copy(f"COPY {table_name} ({', '.join(columns)}) FROM STDIN")
+        self.copy = self.copy_cm.__enter__()
+
+    def add_line(self, line: str) -> None:
+        self.buffer.write(line)
+        self.pending += 1
+        if self.pending >= BATCH:
+            self._send()
+
+    def _send(self) -> None:
+        self.copy.write(self.buffer.getvalue())
+        self.buffer = io.StringIO()
+        self.pending = 0
+
+    def close(self) -> None:
+        self._send()
+        self.copy_cm.__exit__(None, None, None)
+        self.cursor.close()
+
+    def abort(self) -> None:
+        """End the COPY with a failure; the caller then rolls the transaction back."""
+        error = RuntimeError("list import aborted")
+        try:
+            self.copy_cm.__exit__(RuntimeError, error, None)
+        except Exception:  # noqa: BLE001 - the server reports the aborted COPY; the rollback follows
+            pass
+        self.cursor.close()
+
+
+def copy_escape(value: str) -> str:
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return value
+
+
+def copy_line(values) -> str:
+    """One row in COPY's text format: None is \\N, text escaped, dates ISO."""
+    return "\t".join("\\N" if v is None else copy_escape(v) if isinstance(v, str) else
+                     v.isoformat() if isinstance(v, date) else str(v) for v in values) + "\n"
+
+
+def uses_copy() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"

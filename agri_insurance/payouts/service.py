@@ -1,0 +1,490 @@
+"""Claim payout lists (理赔清单): import, matching to the underwriting lists, flags for the county bureau, and the
+underwriters' measured service (loss ratio, settlement days) computed from the stored rows.
+
+Matching, precisely: a payout row is matched to a row, with the same ID number, of an underwriting list stored for
+a subsidy claim of the same insurer, county, product and year that was not returned (drafts count: the list is
+the insurer's statement of whom it insured); the first such row (lowest list, then row number) is kept. A row
+without one is an error naming the row: nothing of the file is stored. The farmer's cover is the sum insured of
+all its matched rows (a farmer insured on two plots has two rows). A matched row whose name differs from the
+underwriting row's is flagged "承保清单中无此姓名的农户" (the ID is listed, under another name).
+
+The whole import runs in the caller's transaction (rows written while the file is read, COPY on PostgreSQL);
+any error makes the caller roll back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from agri_insurance.actions import Action, Actions
+from agri_insurance.audit import service as audit
+from agri_insurance.clock import local_today, utcnow
+from agri_insurance.errors import require
+from agri_insurance.extensions import db
+from agri_insurance.list_files import (
+    BatchWriter,
+    CopyWriter,
+    Findings,
+    copy_line,
+    map_header,
+    open_list,
+    uses_copy,
+)
+from agri_insurance.masking import mask_name
+from agri_insurance.payouts.models import PayoutFlag, PayoutFlagKind, PayoutList, PayoutRow
+from agri_insurance.payouts.parsing import SCHEMA, PayoutRowValidator, PayoutValidRow
+from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel
+from agri_insurance.roles import Role
+from agri_insurance.subsidies.models import ClaimStatus, SubsidyClaim
+from agri_insurance.underwriting.models import UnderwritingList, UnderwritingRow
+from agri_insurance.underwriting.service import ListHasErrors, file_sha256
+
+IMPORT_KIND = "payouts.import"  # the import job's kind
+ALLOWED_SUFFIXES = (".xlsx", ".csv")
+PAYMENT_DAYS = 10  # 《农业保险条例》第十六条: paid within 10 days of the agreement on the amount
+ZERO = Decimal("0.00")
+Progress = Callable[[int, str], None]
+ROW_COLUMNS = ("list_id", "row_no", "name", "id_kind", "id_number", "insurer_id", "region_id", "product_id", "year",
+               "loss_date", "reported_date", "survey_date", "agreed_amount", "agreed_date", "paid_amount",
+               "paid_date", "settle_days", "pay_days", "bank_account")
+
+
+def settlement_days_limit() -> int:
+    return int(current_app.config.get("PAYOUT_SETTLEMENT_DAYS", 60))
+
+
+# --- importing a list ----------------------------------------------------------------------------------------
+
+def list_for(insurer_id: int, region_id: int, product_id: int, year: int, event: str) -> PayoutList | None:
+    return db.session.scalar(sa.select(PayoutList).where(
+        PayoutList.insurer_id == insurer_id, PayoutList.region_id == region_id, PayoutList.product_id == product_id,
+        PayoutList.year == year, PayoutList.event == event))
+
+
+def check_scope(data: dict, actor) -> None:
+    """What the insurer chose before its file is read: a county, a product, a year and the loss event."""
+    require(actor.role is Role.INSURER and actor.insurer_id is not None, _("只有承保机构可以上传理赔清单"))
+    region = db.session.get(Region, data.get("region_id") or 0)
+    require(region is not None and region.level is RegionLevel.COUNTY, _("请选择县（市、区）"), "region_id")
+    require(db.session.get(Product, data.get("product_id") or 0) is not None, _("请选择险种"), "product_id")
+    year = data.get("year")
+    require(isinstance(year, int) and 2000 <= year <= local_today().year, _("年度不正确"), "year")
+    event = (data.get("event") or "").strip()
+    require(0 < len(event) <= 100, _("请填写灾害事故（如 2025年6月洪涝）"), "event")
+
+
+def import_payouts(data: dict, path: Path, filename: str, actor, progress: Progress | None = None,
+                   total_bytes: int | None = None) -> PayoutList:
+    """Validate `path`, match every row to the underwriting lists and store it as the insurer's payout list for
+    the county, product, year and loss event of `data` (replacing the one before). ListHasErrors (every error
+    with its row and column) or DomainError otherwise; the caller commits or rolls back."""
+    progress = progress or (lambda _pct, _msg: None)
+    check_scope(data, actor)
+    require(Path(filename).suffix.lower() in ALLOWED_SUFFIXES, _("请上传 xlsx 或 csv 文件"), "file")
+    event = data["event"].strip()
+    scope = {"insurer_id": actor.insurer_id, "region_id": data["region_id"], "product_id": data["product_id"],
+             "year": data["year"]}
+    old = list_for(**scope, event=event)
+    if old is not None:
+        remove_list(old, actor, "replaced")
+
+    payout_list = PayoutList(**scope, event=event, filename=filename[:255], sha256=file_sha256(path), rows=0,
+                             total_agreed=ZERO, total_paid=ZERO, flag_count=0, uploaded_by_id=actor.id)
+    db.session.add(payout_list)
+    db.session.flush()
+
+    findings = Findings()
+    found = open_list(path, filename, SCHEMA)
+    positions = map_header(SCHEMA, list(found.header), findings, found.header_row)
+    if positions is None:
+        raise ListHasErrors(findings)
+    validator = PayoutRowValidator(positions, data["year"], local_today(), findings)
+    writer = _writer(payout_list)
+    count, agreed, paid = 0, ZERO, ZERO
+    try:
+        for row_no, cells in found.rows:
+            if not any(c not in (None, "") for c in cells):
+                continue  # blank lines at the end of a sheet
+            valid = validator.validate(row_no, cells)
+            count += 1
+            if valid is None or findings.error_count:
+                continue  # keep validating to report every error, but store nothing more
+            writer.add(valid)
+            agreed += valid.agreed_amount
+            paid += valid.paid_amount or ZERO
+            if count % 5000 == 0:
+                progress(min(70, 5 + count * 65 // max(1, (total_bytes or 500_000) // 60)),
+                         _("已检查 %(n)s 行", n=f"{count:,}"))
+    except BaseException:
+        writer.abort()  # leave the connection usable so the caller can roll back
+        raise
+    writer.close()
+    if count == 0:
+        findings.add(found.header_row + 1, "", _("清单没有数据行"))
+    if findings.error_count:
+        raise ListHasErrors(findings)
+
+    progress(75, _("正在与承保清单比对"))
+    unmatched = match_rows(payout_list)
+    for row_no, _id_number in unmatched:
+        findings.add(row_no, SCHEMA.header_text("id_number"), _(
+            "第%(row)s行：该农户不在本机构本县本险种%(year)s年度的承保清单中（按证件号码比对）",
+            row=row_no, year=data["year"]))
+    if findings.error_count:
+        raise ListHasErrors(findings)
+
+    progress(85, _("正在标记需关注的赔付"))
+    payout_list.rows = count
+    payout_list.total_agreed = agreed
+    payout_list.total_paid = paid
+    payout_list.flag_count = place_flags(payout_list)
+    db.session.flush()
+    audit.record(actor, "payout_list.imported", payout_list,
+                 _l("上传理赔清单：%(event)s，%(rows)s 行，已付赔款 %(paid)s 元，标记 %(flags)s 处",
+                    event=event, rows=count, paid=f"{paid:,.2f}", flags=payout_list.flag_count),
+                 filename=filename, sha256=payout_list.sha256, rows=count)
+    progress(100, _("导入完成"))
+    return payout_list
+
+
+class _Batch(BatchWriter):
+    def __init__(self, payout_list: PayoutList) -> None:
+        super().__init__(PayoutRow.__table__)
+        self.fixed = _fixed(payout_list)
+
+    def add(self, r: PayoutValidRow) -> None:
+        super().add(dict(zip(ROW_COLUMNS, _values(self.fixed, r), strict=True)))
+
+
+class _Copy(CopyWriter):
+    def __init__(self, payout_list: PayoutList) -> None:
+        super().__init__("payout_rows", ROW_COLUMNS)
+        self.fixed = _fixed(payout_list)
+
+    def add(self, r: PayoutValidRow) -> None:
+        self.add_line(copy_line(_values(self.fixed, r)))
+
+
+def _fixed(lst: PayoutList) -> tuple:
+    return lst.id, lst.insurer_id, lst.region_id, lst.product_id, lst.year
+
+
+def _values(fixed: tuple, r: PayoutValidRow) -> tuple:
+    list_id, insurer_id, region_id, product_id, year = fixed
+    return (list_id, r.row_no, r.name, r.id_kind, r.id_number, insurer_id, region_id, product_id, year, r.loss_date,
+            r.reported_date, r.survey_date, r.agreed_amount, r.agreed_date, r.paid_amount, r.paid_date,
+            r.settle_days, r.pay_days, r.bank_account)
+
+
+def _writer(payout_list: PayoutList):
+    return _Copy(payout_list) if uses_copy() else _Batch(payout_list)
+
+
+def _matching_row(p, column: str) -> sa.ScalarSelect:
+    """`column` of the underwriting row a payout row (`p`, the payout_rows table, correlated) is matched to."""
+    u = UnderwritingRow.__table__
+    return (sa.select(u.c[column])
+            .select_from(u.join(UnderwritingList, UnderwritingList.id == u.c.list_id)
+                         .join(SubsidyClaim, SubsidyClaim.id == UnderwritingList.claim_id))
+            .where(u.c.product_id == p.c.product_id, u.c.year == p.c.year, u.c.insurer_id == p.c.insurer_id,
+                   u.c.id_number == p.c.id_number, SubsidyClaim.region_id == p.c.region_id,
+                   SubsidyClaim.status != ClaimStatus.RETURNED)
+            .order_by(u.c.list_id, u.c.row_no).limit(1).correlate(p).scalar_subquery())
+
+
+def match_rows(payout_list: PayoutList) -> list[tuple[int, str]]:
+    """Set each row's underwriting row (two correlated look-ups on the person index, in one UPDATE); returns the
+    rows without one, (row number, ID number), in file order."""
+    p = PayoutRow.__table__
+    db.session.execute(sa.update(p).where(p.c.list_id == payout_list.id).values(
+        uw_list_id=_matching_row(p, "list_id"), uw_row_no=_matching_row(p, "row_no")))
+    return [tuple(r) for r in db.session.execute(
+        sa.select(p.c.row_no, p.c.id_number).where(p.c.list_id == payout_list.id, p.c.uw_list_id.is_(None))
+        .order_by(p.c.row_no))]
+
+
+def place_flags(payout_list: PayoutList) -> int:
+    """Flag the list's rows the county should look at; returns how many flags were placed."""
+    p = PayoutRow.__table__
+    u = UnderwritingRow.__table__
+    covered = (sa.select(sa.func.sum(u.c.sum_insured))
+               .select_from(u.join(UnderwritingList, UnderwritingList.id == u.c.list_id)
+                            .join(SubsidyClaim, SubsidyClaim.id == UnderwritingList.claim_id))
+               .where(u.c.product_id == p.c.product_id, u.c.year == p.c.year, u.c.insurer_id == p.c.insurer_id,
+                      u.c.id_number == p.c.id_number, SubsidyClaim.region_id == p.c.region_id,
+                      SubsidyClaim.status != ClaimStatus.RETURNED)
+               .scalar_subquery())
+    listed = sa.alias(u, "listed")
+    rows = db.session.execute(
+        sa.select(p.c.row_no, p.c.name, p.c.id_number, p.c.agreed_amount, p.c.agreed_date, p.c.paid_amount,
+                  p.c.paid_date, p.c.reported_date, p.c.settle_days, p.c.pay_days, listed.c.name.label("listed_name"),
+                  covered.label("covered"))
+        .join(listed, sa.and_(listed.c.list_id == p.c.uw_list_id, listed.c.row_no == p.c.uw_row_no))
+        .where(p.c.list_id == payout_list.id).order_by(p.c.row_no)).all()
+    today = local_today()
+    slow = settlement_days_limit()
+    flags: list[dict] = []
+    first_row_of: dict[str, int] = {}
+
+    def flag(row_no: int, kind: PayoutFlagKind, detail: str) -> None:
+        flags.append({"list_id": payout_list.id, "row_no": row_no, "kind": kind.value, "detail": detail[:200]})
+
+    for r in rows:
+        paid_or_agreed = max(r.agreed_amount, r.paid_amount or ZERO)
+        if r.covered is not None and paid_or_agreed > r.covered:
+            flag(r.row_no, PayoutFlagKind.OVER_SUM_INSURED,
+                 _("赔款 %(paid)s 元，保险金额 %(cover)s 元", paid=f"{paid_or_agreed:,.2f}", cover=f"{r.covered:,.2f}"))
+        if r.name != r.listed_name:
+            flag(r.row_no, PayoutFlagKind.NAME_NOT_IN_LIST,
+                 _("承保清单中该证件号码的姓名为“%(name)s”", name=mask_name(r.listed_name)))
+        if r.pay_days is not None and r.pay_days > PAYMENT_DAYS:
+            flag(r.row_no, PayoutFlagKind.PAID_LATE, _("协议后第 %(n)s 天支付", n=r.pay_days))
+        elif r.paid_date is None and (today - r.agreed_date).days > PAYMENT_DAYS:
+            flag(r.row_no, PayoutFlagKind.PAID_LATE,
+                 _("协议已 %(n)s 天，尚未支付", n=(today - r.agreed_date).days))
+        if r.settle_days is not None and r.settle_days > slow:
+            flag(r.row_no, PayoutFlagKind.SLOW_SETTLEMENT,
+                 _("报案后第 %(n)s 天支付（超过 %(limit)s 天）", n=r.settle_days, limit=slow))
+        elif r.paid_date is None and (today - r.reported_date).days > slow:
+            flag(r.row_no, PayoutFlagKind.SLOW_SETTLEMENT,
+                 _("报案已 %(n)s 天，尚未支付（超过 %(limit)s 天）", n=(today - r.reported_date).days, limit=slow))
+        first = first_row_of.setdefault(r.id_number, r.row_no)
+        if first != r.row_no:
+            flag(r.row_no, PayoutFlagKind.PAID_TWICE, _("与第 %(row)s 行为同一农户、同一事故", row=first))
+    if flags:
+        db.session.execute(sa.insert(PayoutFlag), flags)
+    return len(flags)
+
+
+def remove_list(payout_list: PayoutList, actor, reason: str) -> None:
+    """Delete the list with its rows and flags (reviews included), audited; `reason` says why."""
+    audit.record(actor, "payout_list.removed", payout_list,
+                 _l("删除理赔清单：%(event)s（%(rows)s 行）", event=payout_list.event, rows=payout_list.rows),
+                 reason=reason, filename=payout_list.filename, sha256=payout_list.sha256, rows=payout_list.rows)
+    db.session.execute(sa.delete(PayoutFlag).where(PayoutFlag.list_id == payout_list.id))
+    db.session.execute(sa.delete(PayoutRow).where(PayoutRow.list_id == payout_list.id))
+    db.session.delete(payout_list)
+    db.session.flush()
+
+
+# --- the county's review of a flag ------------------------------------------------------------------------------
+
+def may_review(flag: PayoutFlag, user) -> bool:
+    return user.role is Role.COUNTY_AGRI and user.region_id == flag.list.region_id and not flag.reviewed
+
+
+def accept_flag(flag: PayoutFlag, actor, comment: str) -> None:
+    """The county bureau has looked at the flagged row and accepts it, saying why. A conditional UPDATE, so two
+    reviews at once do not both land."""
+    require(actor.role is Role.COUNTY_AGRI and actor.region_id == flag.list.region_id,
+            _("只有本县农业农村局可以审核标记"))
+    comment = (comment or "").strip()
+    require(comment, _("请填写审核意见"), "comment")
+    require(len(comment) <= 500, _("审核意见最多500字"), "comment")
+    done = db.session.execute(sa.update(PayoutFlag).where(PayoutFlag.id == flag.id, PayoutFlag.reviewed_at.is_(None))
+                              .values(comment=comment, reviewed_by_id=actor.id, reviewed_at=utcnow()))
+    require(done.rowcount == 1, _("该标记已审核"))
+    db.session.refresh(flag)
+    audit.record(actor, "payout_flag.accepted", flag.list,
+                 _l("审核理赔清单标记（第%(row)s行，%(kind)s）：%(comment)s", row=flag.row_no, kind=flag.kind.label,
+                    comment=comment), flag_id=flag.id, row_no=flag.row_no, kind=flag.kind.value)
+
+
+def flags_waiting(user) -> int:
+    """Flags of the user's county not yet reviewed (the county bureau's to-do)."""
+    if user.role is not Role.COUNTY_AGRI:
+        return 0
+    return db.session.scalar(sa.select(sa.func.count(PayoutFlag.id)).join(PayoutList).where(
+        PayoutList.region_id == user.region_id, PayoutFlag.reviewed_at.is_(None))) or 0
+
+
+# --- what a user may do -----------------------------------------------------------------------------------------
+
+def may_upload(user) -> bool:
+    return user.role is Role.INSURER
+
+
+def sees_rows(user) -> bool:
+    """Finance sees the measured figures only, never a farmer's row."""
+    return user.role in (Role.ADMIN, Role.CITY_AGRI, Role.COUNTY_AGRI, Role.INSURER)
+
+
+def lists_actions(user) -> Actions:
+    actions = [Action("template", _l("下载理赔清单模板"), "payouts.template", element_id="payout-template", order=10),
+               Action("service", _l("理赔服务指标"), "payouts.service_overview", style="outline-secondary", order=40)]
+    if user.role is Role.COUNTY_AGRI:
+        actions.append(Action("flags", _l("待审核标记"), "payouts.flags", style="outline-warning", order=30))
+    return Actions(actions)
+
+
+# --- measured service ---------------------------------------------------------------------------------------------
+
+@dataclass
+class MeasuredService:
+    """An underwriter's measured claims service in one county, product and year, each figure with the number of
+    rows it rests on (None when it rests on none)."""
+
+    insurer_id: int
+    region_id: int
+    product_id: int
+    year: int
+    payout_rows: int = 0          # rows of its payout lists: the flagged share rests on them
+    paid_rows: int = 0            # of which paid: the settlement figures rest on them
+    claims_paid: Decimal = ZERO
+    premium: Decimal = ZERO
+    premium_rows: int = 0         # underwriting rows the premium rests on
+    flagged_rows: int = 0
+    paid_within_10: int = 0
+    settle_median: float | None = None   # days from report to payment (rounded to 0.01 day: the two databases'
+    settle_p90: float | None = None      # interpolations differ in the last bits)
+
+    @property
+    def loss_ratio(self) -> Decimal | None:
+        """Claims paid / premium (four decimals), None without premium."""
+        if not self.premium:
+            return None
+        return (self.claims_paid / self.premium).quantize(Decimal("0.0001"))
+
+    @property
+    def within_10_share(self) -> Decimal | None:
+        return _share(self.paid_within_10, self.paid_rows)
+
+    @property
+    def flagged_share(self) -> Decimal | None:
+        return _share(self.flagged_rows, self.payout_rows)
+
+    @property
+    def key(self) -> tuple[int, int, int, int]:
+        return self.insurer_id, self.region_id, self.product_id, self.year
+
+
+def _share(part: int, whole: int) -> Decimal | None:
+    return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001")) if whole else None
+
+
+def measured_service(insurer_id: int, region_ids: Iterable[int] | None = None,
+                     years: Iterable[int] | None = None) -> list[MeasuredService]:
+    """An underwriter's measured figures per county, product and year, for the counties `region_ids` and
+    `years` (None: all). What the annual evaluation and the evaluation pages call."""
+    return measured(insurer_ids=[insurer_id], region_ids=region_ids, years=years)
+
+
+def measured(insurer_ids: Iterable[int] | None = None, region_ids: Iterable[int] | None = None,
+             years: Iterable[int] | None = None) -> list[MeasuredService]:
+    """The measured figures per insurer, county, product and year, computed in SQL from the stored rows (payout
+    rows; premium from the underwriting rows of claims the insurer submitted, not returned); ordered by year, county,
+    insurer, product. Three queries, whatever the number of groups (on SQLite a fourth for the percentiles)."""
+    p = PayoutRow.__table__
+    insurer_ids = None if insurer_ids is None else list(insurer_ids)
+    region_ids = None if region_ids is None else list(region_ids)
+    years = None if years is None else list(years)
+
+    def limit(stmt, insurer, region, year):
+        if insurer_ids is not None:
+            stmt = stmt.where(insurer.in_(insurer_ids))
+        if region_ids is not None:
+            stmt = stmt.where(region.in_(region_ids))
+        if years is not None:
+            stmt = stmt.where(year.in_(years))
+        return stmt
+
+    flagged = sa.exists().where(PayoutFlag.list_id == p.c.list_id, PayoutFlag.row_no == p.c.row_no)
+    keys = (p.c.insurer_id, p.c.region_id, p.c.product_id, p.c.year)
+    paid = p.c.paid_date.is_not(None)
+    columns = [*keys, sa.func.count().label("rows"), sa.func.count(p.c.paid_date).label("paid_rows"),
+               sa.func.coalesce(sa.func.sum(p.c.paid_amount), 0).label("claims_paid"),
+               sa.func.sum(sa.case((flagged, 1), else_=0)).label("flagged"),
+               sa.func.sum(sa.case((sa.and_(paid, p.c.pay_days <= PAYMENT_DAYS), 1), else_=0)).label("within")]
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        columns += [sa.func.percentile_cont(0.5).within_group(p.c.settle_days).label("median"),
+                    sa.func.percentile_cont(0.9).within_group(p.c.settle_days).label("p90")]
+    figures: dict[tuple, MeasuredService] = {}
+    for r in db.session.execute(limit(sa.select(*columns), p.c.insurer_id, p.c.region_id, p.c.year)
+                                .group_by(*keys)):
+        m = MeasuredService(r.insurer_id, r.region_id, r.product_id, r.year, payout_rows=r.rows,
+                            paid_rows=r.paid_rows, claims_paid=Decimal(r.claims_paid).quantize(Decimal("0.01")),
+                            flagged_rows=int(r.flagged or 0), paid_within_10=int(r.within or 0))
+        if postgres:
+            m.settle_median = None if r.median is None else round(float(r.median), 2)
+            m.settle_p90 = None if r.p90 is None else round(float(r.p90), 2)
+        figures[m.key] = m
+    if not postgres:
+        _percentiles_in_python(figures, limit)
+
+    u = UnderwritingRow.__table__
+    premium = (sa.select(u.c.insurer_id, SubsidyClaim.region_id, u.c.product_id, u.c.year,
+                         sa.func.sum(u.c.premium).label("premium"), sa.func.count().label("rows"))
+               .select_from(u.join(UnderwritingList, UnderwritingList.id == u.c.list_id)
+                            .join(SubsidyClaim, SubsidyClaim.id == UnderwritingList.claim_id))
+               .where(SubsidyClaim.status.not_in((ClaimStatus.DRAFT, ClaimStatus.RETURNED)))
+               .group_by(u.c.insurer_id, SubsidyClaim.region_id, u.c.product_id, u.c.year))
+    for r in db.session.execute(limit(premium, u.c.insurer_id, SubsidyClaim.region_id, u.c.year)):
+        key = (r.insurer_id, r.region_id, r.product_id, r.year)
+        m = figures.setdefault(key, MeasuredService(*key))
+        m.premium = Decimal(r.premium).quantize(Decimal("0.01"))
+        m.premium_rows = r.rows
+    return sorted(figures.values(), key=lambda m: (m.year, m.region_id, m.insurer_id, m.product_id))
+
+
+def _percentiles_in_python(figures: dict, limit) -> None:
+    """SQLite has no percentile_cont: one query of the settlement days, ordered by group, and the same linear
+    interpolation PostgreSQL does."""
+    p = PayoutRow.__table__
+    keys = (p.c.insurer_id, p.c.region_id, p.c.product_id, p.c.year)
+    stmt = limit(sa.select(*keys, p.c.settle_days).where(p.c.settle_days.is_not(None)),
+                 p.c.insurer_id, p.c.region_id, p.c.year).order_by(*keys, p.c.settle_days)
+    current, values = None, []
+
+    def close():
+        if current in figures and values:
+            figures[current].settle_median = round(percentile_cont(values, 0.5), 2)
+            figures[current].settle_p90 = round(percentile_cont(values, 0.9), 2)
+
+    for r in db.session.execute(stmt):
+        key = (r.insurer_id, r.region_id, r.product_id, r.year)
+        if key != current:
+            close()
+            current, values = key, []
+        values.append(r.settle_days)
+    close()
+
+
+def percentile_cont(ordered: list[int], fraction: float) -> float:
+    """PostgreSQL's percentile_cont over sorted values: linear interpolation between the two nearest ranks."""
+    if len(ordered) == 1:
+        return float(ordered[0])
+    position = fraction * (len(ordered) - 1)
+    lower = int(position)
+    upper = min(lower + 1, len(ordered) - 1)
+    return float(ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower))
+
+
+def measured_for(user, year: int | None = None, insurer_id: int | None = None,
+                 region_id: int | None = None) -> list[MeasuredService]:
+    """The measured figures `user` may see: an insurer its own, a county bureau (agriculture or finance) its county's,
+    the city all; narrowed to `year`, an insurer and a county when given."""
+    insurer_ids = [insurer_id] if insurer_id else None
+    region_ids = [region_id] if region_id else None
+    if user.role is Role.INSURER:
+        insurer_ids = [user.insurer_id]
+    elif user.role.needs_county:
+        region_ids = [user.region_id]
+    return measured(insurer_ids=insurer_ids, region_ids=region_ids, years=[year] if year else None)
+
+
+def names() -> tuple[dict[int, str], dict[int, str], dict[int, str]]:
+    """Insurer, county and product names by id, for the measured pages and export (three small reference tables)."""
+    insurers = dict(db.session.execute(sa.select(Insurer.id, Insurer.short_name)).all())
+    regions = dict(db.session.execute(sa.select(Region.id, Region.name)).all())
+    products = dict(db.session.execute(sa.select(Product.id, Product.name)).all())
+    return insurers, regions, products
+

@@ -1,0 +1,230 @@
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from agri_insurance.access import roles_required, scoped_get_or_404, scoped_query
+from agri_insurance.errors import DomainError
+from agri_insurance.extensions import db
+from agri_insurance.forms_util import commit_or_flash
+from agri_insurance.i18n import join_sentences
+from agri_insurance.jobs import service as jobs
+from agri_insurance.jobs.models import Job
+from agri_insurance.masking import mask_account, mask_id
+from agri_insurance.paging import ListFilters, paginate
+from agri_insurance.payouts import exports, service
+from agri_insurance.payouts.forms import ReviewFlagForm, UploadPayoutsForm
+from agri_insurance.payouts.jobs import IMPORT_KIND, failed_import_summary, report_path
+from agri_insurance.payouts.models import PayoutFlag, PayoutList, PayoutRow
+from agri_insurance.reference.models import Insurer, Region, RegionLevel
+from agri_insurance.roles import Role
+from agri_insurance.spreadsheets import XLSX_MIMETYPE, xlsx_download
+from agri_insurance.subsidies import service as subsidies
+
+bp = Blueprint("payouts", __name__, url_prefix="/payouts")
+LIST_READERS = (Role.ADMIN, Role.CITY_AGRI, Role.COUNTY_AGRI, Role.INSURER)   # finance: aggregates only
+FIGURE_READERS = (*LIST_READERS, Role.CITY_FINANCE, Role.COUNTY_FINANCE)
+REVIEWERS = (Role.ADMIN, Role.CITY_AGRI, Role.COUNTY_AGRI)
+
+
+def _sees_full(lst: PayoutList) -> bool:
+    """The insurer that paid and the county bureau reviewing need the full numbers; the city reads them masked."""
+    if current_user.role is Role.INSURER:
+        return current_user.insurer_id == lst.insurer_id
+    return current_user.role is Role.COUNTY_AGRI and current_user.region_id == lst.region_id
+
+
+@bp.get("/template.xlsx")
+@roles_required(*LIST_READERS)
+def template():
+    return xlsx_download(exports.template_workbook(), _("理赔清单模板.xlsx"))
+
+
+@bp.get("/")
+@roles_required(*LIST_READERS)
+def lists():
+    filters = ListFilters(request.args)
+    year = filters.integer("year", _("年度"), minimum=2000, maximum=2100)
+    stmt = scoped_query(PayoutList).options(sa.orm.joinedload(PayoutList.insurer), sa.orm.joinedload(PayoutList.region),
+                                            sa.orm.joinedload(PayoutList.product))
+    if year:
+        stmt = stmt.where(PayoutList.year == year)
+    page = paginate(stmt.order_by(PayoutList.year.desc(), PayoutList.id.desc()), filters)
+    form = None
+    failed = None
+    if service.may_upload(current_user):
+        form = UploadPayoutsForm(scopes=subsidies.claim_scopes(current_user.insurer_id))
+        job = db.session.scalar(sa.select(Job).where(Job.kind == IMPORT_KIND, Job.created_by_id == current_user.id)
+                                .order_by(Job.id.desc()).limit(1))
+        failed = failed_import_summary(job, current_user)
+        failed = {"summary": failed, "report_url": url_for(".error_report", job_id=job.id)} if failed else None
+    return render_template("payouts/lists.html", page=page, filters=filters, form=form, failed=failed,
+                           actions=service.lists_actions(current_user))
+
+
+@bp.post("/upload")
+@roles_required(Role.INSURER)
+def upload():
+    form = UploadPayoutsForm(scopes=subsidies.claim_scopes(current_user.insurer_id))
+    started = commit_or_flash(lambda: _start_import(form))
+    if started:
+        return redirect(url_for("jobs.job_detail", job_id=started.value.id))
+    return redirect(url_for(".lists"))
+
+
+def _start_import(form: UploadPayoutsForm) -> Job:
+    if not form.validate_on_submit():   # the list page does not show the form's errors again: say them
+        raise DomainError(join_sentences([_("%(field)s：%(error)s", field=form[name].label.text, error=error)
+                                          for name, errors in form.errors.items() for error in errors])
+                          or _("请选择文件"))
+    scope = {"region_id": form.region_id.data, "product_id": form.product_id.data, "year": form.year.data,
+             "event": form.event.data}
+    service.check_scope(scope, current_user)
+    suffix = Path(form.file.data.filename).suffix.lower()
+    folder = Path(current_app.config["UPLOAD_DIR"]) / "incoming"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}{suffix}"
+    form.file.data.save(path)
+    return jobs.submit(IMPORT_KIND, {"path": str(path), "filename": form.file.data.filename, "scope": scope},
+                       current_user)
+
+
+@bp.get("/jobs/<int:job_id>/errors.xlsx")
+@roles_required(Role.INSURER, Role.ADMIN, Role.CITY_AGRI)
+def error_report(job_id: int):
+    job = db.session.get(Job, job_id)
+    if job is None or job.kind != IMPORT_KIND:
+        abort(404)
+    if current_user.role is Role.INSURER and job.created_by_id != current_user.id:
+        abort(404)
+    path = report_path(job.id)
+    if not path.exists():
+        abort(404)
+    return send_file(path, mimetype=XLSX_MIMETYPE, as_attachment=True, download_name=_("理赔清单错误报告.xlsx"))
+
+
+@bp.get("/lists/<int:list_id>")
+@roles_required(*LIST_READERS)
+def list_detail(list_id: int):
+    lst = scoped_get_or_404(PayoutList, list_id)
+    filters = ListFilters(request.args)
+    rows = paginate(sa.select(PayoutRow).where(PayoutRow.list_id == lst.id).order_by(PayoutRow.row_no), filters)
+    flags = db.session.scalars(sa.select(PayoutFlag).where(PayoutFlag.list_id == lst.id)
+                               .options(sa.orm.joinedload(PayoutFlag.row), sa.orm.joinedload(PayoutFlag.reviewed_by),
+                                        sa.orm.joinedload(PayoutFlag.list))
+                               .order_by(PayoutFlag.row_no, PayoutFlag.id).limit(500)).all()
+    full = _sees_full(lst)
+    return render_template("payouts/list_detail.html", lst=lst, rows=rows, flags=flags, form=ReviewFlagForm(),
+                           may_review=lambda f: service.may_review(f, current_user),
+                           show_id=(lambda n: n if full else mask_id(n)),
+                           show_account=(lambda a: (a or "") if full else mask_account(a)))
+
+
+@bp.get("/flags")
+@roles_required(*REVIEWERS)
+def flags():
+    filters = ListFilters(request.args)
+    stmt = (sa.select(PayoutFlag).join(PayoutList).where(service_scope(), PayoutFlag.reviewed_at.is_(None))
+            .options(sa.orm.joinedload(PayoutFlag.row), sa.orm.joinedload(PayoutFlag.list).joinedload(PayoutList.insurer))
+            .order_by(PayoutFlag.list_id, PayoutFlag.row_no, PayoutFlag.id))
+    page = paginate(stmt, filters)
+    return render_template("payouts/flags.html", page=page, form=ReviewFlagForm(),
+                           may_review=lambda f: service.may_review(f, current_user))
+
+
+def service_scope():
+    return PayoutList.visible_to(current_user)
+
+
+@bp.post("/flags/<int:flag_id>/accept")
+@roles_required(Role.COUNTY_AGRI)
+def accept_flag(flag_id: int):
+    flag = db.session.scalar(sa.select(PayoutFlag).join(PayoutList).where(PayoutFlag.id == flag_id, service_scope()))
+    if flag is None:
+        abort(404)
+    form = ReviewFlagForm()
+    commit_or_flash(lambda: service.accept_flag(flag, current_user, form.comment.data or ""), _("已审核"))
+    # back to the page the review was made on: the county's flags, or the list
+    if request.form.get("back") == "flags":
+        return redirect(url_for(".flags"))
+    return redirect(url_for(".list_detail", list_id=flag.list_id))
+
+
+# --- measured service ---------------------------------------------------------------------------------------------
+
+def _year_filter(filters: ListFilters) -> int | None:
+    return filters.integer("year", _("年度"), minimum=2000, maximum=2100)
+
+
+def _chart(figures, label_of) -> dict:
+    """The loss ratio and the share paid within 10 days per row of the table, for the page's chart."""
+    return {
+        "labels": [label_of(m) for m in figures],
+        "loss_ratio": [None if m.loss_ratio is None else float(m.loss_ratio * 100) for m in figures],
+        "within": [None if m.within_10_share is None else float(m.within_10_share * 100) for m in figures],
+    }
+
+
+@bp.get("/service")
+@roles_required(*FIGURE_READERS)
+def service_overview():
+    filters = ListFilters(request.args)
+    year = _year_filter(filters)
+    figures = service.measured_for(current_user, year=year)
+    insurers, regions, products = service.names()
+    return render_template("payouts/service.html", figures=figures, filters=filters, year=year, insurers=insurers,
+                           regions=regions, products=products, title=_("理赔服务指标"), subject=None,
+                           chart=_chart(figures, lambda m: f"{insurers.get(m.insurer_id)} · "
+                                                                f"{regions.get(m.region_id)} · {m.year}"))
+
+
+@bp.get("/service/insurers/<int:insurer_id>")
+@roles_required(*FIGURE_READERS)
+def service_insurer(insurer_id: int):
+    insurer = db.session.get(Insurer, insurer_id)
+    if insurer is None or (current_user.role is Role.INSURER and current_user.insurer_id != insurer_id):
+        abort(404)
+    filters = ListFilters(request.args)
+    year = _year_filter(filters)
+    figures = service.measured_for(current_user, year=year, insurer_id=insurer_id)
+    insurers, regions, products = service.names()
+    return render_template("payouts/service.html", figures=figures, filters=filters, year=year, insurers=insurers,
+                           regions=regions, products=products, subject=insurer.short_name,
+                           title=_("%(name)s 理赔服务指标", name=insurer.short_name),
+                           chart=_chart(figures, lambda m: f"{regions.get(m.region_id)} · "
+                                                                f"{products.get(m.product_id)} · {m.year}"))
+
+
+@bp.get("/service/counties/<int:region_id>")
+@roles_required(*FIGURE_READERS)
+def service_county(region_id: int):
+    region = db.session.get(Region, region_id)
+    if region is None or region.level is not RegionLevel.COUNTY or (
+            current_user.role.needs_county and current_user.region_id != region_id):
+        abort(404)
+    filters = ListFilters(request.args)
+    year = _year_filter(filters)
+    figures = service.measured_for(current_user, year=year, region_id=region_id)
+    insurers, regions, products = service.names()
+    return render_template("payouts/service.html", figures=figures, filters=filters, year=year, insurers=insurers,
+                           regions=regions, products=products, subject=region.name,
+                           title=_("%(name)s 理赔服务指标", name=region.name),
+                           chart=_chart(figures, lambda m: f"{insurers.get(m.insurer_id)} · "
+                                                                f"{products.get(m.product_id)} · {m.year}"))
+
+
+@bp.get("/service.xlsx")
+@roles_required(*FIGURE_READERS)
+def service_xlsx():
+    filters = ListFilters(request.args)
+    year = _year_filter(filters)
+    insurer_id = filters.integer("insurer_id", _("承保机构"), minimum=1)
+    region_id = filters.integer("region_id", _("县（市、区）"), minimum=1)
+    if current_user.role is Role.INSURER and insurer_id and insurer_id != current_user.insurer_id:
+        abort(404)
+    figures = service.measured_for(current_user, year=year, insurer_id=insurer_id, region_id=region_id)
+    insurers, regions, products = service.names()
+    return xlsx_download(exports.measured_workbook(figures, insurers, regions, products), _("理赔服务指标.xlsx"))

@@ -1,0 +1,162 @@
+"""The importer both list kinds share (agri_insurance/list_files.py), on real files of each kind: the breakage real
+spreadsheets bring is named by row and column, and nothing of a bad file is stored."""
+
+from dataclasses import dataclass
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import Workbook
+
+from agri_insurance.errors import DomainError
+from agri_insurance.payouts.models import PayoutRow
+from agri_insurance.underwriting import service as underwriting
+from agri_insurance.underwriting.models import UnderwritingRow
+from tests.payouts import factories as payout_files
+from tests.subsidies.factories import user
+from tests.underwriting import factories as uw_files
+from tests.underwriting.conftest import claim_for
+
+
+@dataclass
+class Kind:
+    """One list kind: its headers, a valid file's rows, how it is imported and where its rows are stored."""
+
+    name: str
+    headers: list
+    rows: list
+    load: object
+    table: object
+    id_col: int = 1
+    amount_col: int = 5        # 承保数量 / 核定赔款（元）
+    required_col: int = 2      # 乡镇 / 出险日期: a column the template has
+
+
+@pytest.fixture(params=["underwriting", "payouts"])
+def kind(request, world, db, tmp_path):
+    if request.param == "underwriting":
+        data = uw_files.rows(5)
+        claim = claim_for(data)
+
+        def load(path):
+            underwriting.import_list(claim, path, path.name, user("insurer"))
+        return Kind("underwriting", uw_files.HEADERS, data, load, UnderwritingRow)
+    farmers = payout_files.insured(tmp_path, count=5)
+    data = [payout_files.payout(f, 10, 1) for f in farmers]
+
+    def load(path):
+        payout_files.import_file(path)
+    return Kind("payouts", payout_files.HEADERS, data, load, PayoutRow)
+
+
+def write(path, kind: Kind, data, headers=None, before=None, notes_sheet=False):
+    wb = Workbook()
+    ws = wb.active
+    if notes_sheet:
+        ws.title = "填写说明"
+        ws.append(["填写说明：每行一户"])
+        ws.append(["证件号码列请设为文本"])
+        ws = wb.create_sheet("清单")
+    for row in before or []:
+        ws.append(row)
+    ws.append(headers or kind.headers)
+    for row in data:
+        ws.append(row)
+    wb.save(path)
+    return path
+
+
+def errors(db, kind: Kind, path):
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(kind.table))
+    with pytest.raises(DomainError) as info:
+        kind.load(path)
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(kind.table)) == before, "nothing stored"
+    return [(e.row, e.column, e.message) for e in info.value.findings.errors]
+
+
+def stored(db, kind: Kind) -> int:
+    db.session.commit()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(kind.table))
+
+
+def copy(rows):
+    return [list(r) for r in rows]
+
+
+def test_id_numbers_stored_as_numbers_are_refused(kind, db, tmp_path):
+    data = copy(kind.rows)
+    data[1][kind.id_col] = float(data[1][kind.id_col][:17])
+    [(row, column, message)] = errors(db, kind, write(tmp_path / "f.xlsx", kind, data))
+    assert (row, column) == (3, "证件号码") and "存成了数字" in message
+
+
+def test_a_wrong_check_character_is_refused_masked(kind, db, tmp_path):
+    data = copy(kind.rows)
+    good = data[2][kind.id_col]
+    data[2][kind.id_col] = good[:17] + ("0" if good[17] != "0" else "1")
+    [(row, column, message)] = errors(db, kind, write(tmp_path / "f.xlsx", kind, data))
+    assert (row, column) == (4, "证件号码") and "校验位" in message and good[:17] not in message
+
+
+def test_a_unit_in_a_number_cell_is_refused(kind, db, tmp_path):
+    data = copy(kind.rows)
+    data[0][kind.amount_col] = "12.5亩" if kind.name == "underwriting" else "50元"
+    [(row, column, message)] = errors(db, kind, write(tmp_path / "f.xlsx", kind, data))
+    assert (row, column) == (2, kind.headers[kind.amount_col]) and "含有单位" in message
+
+
+def test_the_data_sheet_behind_an_instructions_sheet_is_found_by_its_header(kind, db, tmp_path):
+    kind.load(write(tmp_path / "f.xlsx", kind, kind.rows, notes_sheet=True))
+    assert stored(db, kind) == 5
+
+
+def test_a_title_row_and_a_merged_two_row_header_are_read_and_rows_keep_their_numbers(kind, db, tmp_path):
+    # row 1: a title merged across the sheet; rows 2-3: the header, the ID column under a merged group label
+    # ("身份信息" over 姓名 and 证件号码), the other headers merged down over both rows (text in row 2)
+    upper = ["身份信息", None, *kind.headers[2:]]
+    lower = [kind.headers[0], kind.headers[1], *[None] * (len(kind.headers) - 2)]
+    path = tmp_path / "f.xlsx"
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["某县农业保险清单"])
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(kind.headers))
+    ws.append(upper)
+    ws.append(lower)
+    ws.merge_cells("A2:B2")
+    for col in range(3, len(kind.headers) + 1):
+        ws.merge_cells(start_row=2, start_column=col, end_row=3, end_column=col)
+    for row in kind.rows:
+        ws.append(row)
+    wb.save(path)
+    kind.load(path)
+    assert stored(db, kind) == 5
+    bad = copy(kind.rows)
+    bad[1][kind.id_col] = "123"
+    ws.delete_rows(4, 5)
+    for row in bad:
+        ws.append(row)
+    wb.save(path)
+    [(row, column, message)] = errors(db, kind, path)
+    assert (row, column) == (5, "证件号码") and "18位" in message     # the file's own row number
+
+
+def test_a_formula_without_a_saved_value_is_named_in_words(kind, db, tmp_path):
+    data = copy(kind.rows)
+    data[3][kind.amount_col] = f"={kind.rows[0][kind.amount_col] if kind.name == 'payouts' else '10'}*1"
+    [(row, column, message)] = errors(db, kind, write(tmp_path / "f.xlsx", kind, data))
+    assert (row, column) == (5, kind.headers[kind.amount_col])
+    assert "公式" in message and "没有保存它的计算结果" in message and "Excel 或 WPS" in message
+
+
+def test_a_filled_column_removed_from_the_template_is_an_error(kind, db, tmp_path):
+    removed = kind.required_col
+    headers = [h for i, h in enumerate(kind.headers) if i != removed]
+    data = [[c for i, c in enumerate(r) if i != removed] for r in kind.rows]
+    found = errors(db, kind, write(tmp_path / "f.xlsx", kind, data, headers=headers))
+    assert (1, kind.headers[removed], f"缺少列“{kind.headers[removed]}”") in found
+
+
+def test_a_gbk_csv_is_read(kind, db, tmp_path):
+    writer = uw_files.write_csv if kind.name == "underwriting" else payout_files.write_csv
+    kind.load(writer(tmp_path / "f.csv", kind.rows, encoding="gb18030"))
+    assert stored(db, kind) == 5

@@ -1,0 +1,155 @@
+"""Payout lists: the measured figures hand-computed from the stored rows, the flags, the county's review."""
+
+from decimal import Decimal as D
+
+import pytest
+import sqlalchemy as sa
+
+from agri_insurance.audit.models import AuditEntry
+from agri_insurance.errors import DomainError
+from agri_insurance.payouts import service
+from agri_insurance.payouts.models import PayoutFlag, PayoutFlagKind, PayoutRow
+from agri_insurance.subsidies.models import ClaimStatus
+from tests.factories import county
+from tests.payouts.factories import import_file, insured, payout, write_csv, write_xlsx
+from tests.subsidies.factories import product, user
+
+
+def kinds(db, lst) -> dict[int, set[str]]:
+    found: dict[int, set[str]] = {}
+    for row_no, kind in db.session.execute(sa.select(PayoutFlag.row_no, PayoutFlag.kind)
+                                           .where(PayoutFlag.list_id == lst.id)):
+        found.setdefault(row_no, set()).add(kind.value)
+    return found
+
+
+def test_loss_ratio_and_settlement_days_are_the_hand_computed_figures(world, db, tmp_path):
+    farmers = insured(tmp_path, count=10)          # premium 10 × 50.00 = 500.00
+    # report → payment 10, 20, 30, 40, 100 days; agreement → payment 2, 5, 10, 11, 30 days; 50.00 each
+    data = [payout(farmers[i], settle, pay) for i, (settle, pay) in enumerate(
+        [(10, 2), (20, 5), (30, 10), (40, 11), (100, 30)])]
+    data.append(payout(farmers[5], 5, None))       # agreed, not paid yet (and late by now)
+    lst = import_file(write_xlsx(tmp_path / "p.xlsx", data))
+    [m] = service.measured_service(lst.insurer_id, [county().id], [2026])
+    assert (m.claims_paid, m.premium, m.premium_rows) == (D("250.00"), D("500.00"), 10)
+    assert m.loss_ratio == D("0.5000")
+    assert (m.settle_median, m.settle_p90) == (30.0, 76.0)   # 30; 40 + 0.6 × (100 − 40)
+    assert (m.paid_rows, m.paid_within_10, m.within_10_share) == (5, 3, D("0.6000"))
+    # rows 5, 6 paid late (11 and 30 days), row 6 also slow (100 > 60 days); row 7 agreed long ago, unpaid
+    assert kinds(db, lst) == {5: {"paid_late"}, 6: {"paid_late", "slow_settlement"},
+                              7: {"paid_late", "slow_settlement"}}
+    assert (m.payout_rows, m.flagged_rows, m.flagged_share) == (6, 3, D("0.5000"))
+
+
+def test_percentiles_of_an_even_number_of_rows_interpolate(world, db, tmp_path):
+    farmers = insured(tmp_path, count=4)
+    data = [payout(farmers[i], settle, 1) for i, settle in enumerate([3, 8, 9, 40])]
+    lst = import_file(write_csv(tmp_path / "p.csv", data))
+    [m] = service.measured_service(lst.insurer_id)
+    assert (m.settle_median, m.settle_p90) == (8.5, 30.7)  # rounded to 0.01 day      # (8 + 9) / 2; 9 + 0.7 × 31
+    assert service.percentile_cont([3, 8, 9, 40], 0.9) == pytest.approx(30.7)
+
+
+def test_premium_counts_only_submitted_claims_and_figures_rest_on_their_rows(world, db, tmp_path):
+    farmers = insured(tmp_path, count=4)
+    insured(tmp_path, count=6, start=100, status=ClaimStatus.DRAFT)    # a draft's premium is not counted
+    lst = import_file(write_csv(tmp_path / "p.csv", [payout(farmers[0], 10, 1, paid="20.00", agreed="20.00")]))
+    [m] = service.measured_service(lst.insurer_id, years=[2026])
+    assert (m.premium, m.premium_rows, m.claims_paid, m.loss_ratio) == (D("200.00"), 4, D("20.00"), D("0.1000"))
+    assert service.measured_service(lst.insurer_id, years=[2025]) == []
+
+
+def test_flags_over_sum_insured_other_name_and_paid_twice(world, db, tmp_path):
+    farmers = insured(tmp_path, count=3)           # sum insured 1,000.00 each
+    data = [payout(farmers[0], 10, 1, paid="1200.00", agreed="1200.00"),
+            payout(farmers[1], 10, 1, name="别人"),
+            payout(farmers[2], 10, 1), payout(farmers[2], 12, 1)]
+    lst = import_file(write_csv(tmp_path / "p.csv", data))
+    assert kinds(db, lst) == {2: {"over_sum_insured"}, 3: {"name_not_in_list"}, 5: {"paid_twice"}}
+    assert lst.flag_count == 3
+
+
+def test_a_farmer_not_in_the_underwriting_list_is_an_error_naming_the_row(world, db, tmp_path):
+    from tests.underwriting.factories import rows
+
+    farmers = insured(tmp_path, count=2)
+    stranger = rows(1, start=500)[0]
+    with pytest.raises(DomainError) as info:
+        import_file(write_csv(tmp_path / "p.csv", [payout(farmers[0], 10, 1), payout(stranger, 10, 1)]))
+    db.session.rollback()
+    [error] = info.value.findings.errors
+    assert (error.row, error.column) == (3, "证件号码") and "不在本机构本县本险种2026年度的承保清单中" in error.message
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PayoutRow)) == 0
+
+
+def test_matching_is_per_insurer_county_product_and_year_and_skips_returned_claims(world, db, tmp_path):
+    from agri_insurance.auth.models import Role
+    from tests.factories import make_insurer, make_user
+    from tests.subsidies.factories import assign
+
+    rival = make_insurer()
+    assign(insurer=rival)
+    make_user("other_ins", Role.INSURER, insurer=rival)
+    other = insured(tmp_path, count=2, insurer_username="other_ins", start=300)   # another insurer's farmers
+    returned = insured(tmp_path, count=2, start=400, status=ClaimStatus.RETURNED)
+    mine = insured(tmp_path, count=2)
+    for farmer in (other[0], returned[0]):
+        with pytest.raises(DomainError):
+            import_file(write_csv(tmp_path / "p.csv", [payout(mine[0], 10, 1), payout(farmer, 10, 1)]))
+        db.session.rollback()
+    lst = import_file(write_csv(tmp_path / "p.csv", [payout(mine[0], 10, 1), payout(mine[1], 10, 1)]))
+    matched = db.session.execute(sa.select(PayoutRow.row_no, PayoutRow.uw_list_id, PayoutRow.uw_row_no)
+                                 .where(PayoutRow.list_id == lst.id).order_by(PayoutRow.row_no)).all()
+    assert [(r.row_no, r.uw_row_no) for r in matched] == [(2, 2), (3, 3)] and all(r.uw_list_id for r in matched)
+    with pytest.raises(DomainError):      # another year: not in 2025's lists
+        import_file(write_csv(tmp_path / "p.csv", [payout(mine[0], 10, 1)]), year=2025)
+    db.session.rollback()
+
+
+def test_a_new_upload_for_the_same_event_replaces_the_list(world, db, tmp_path):
+    farmers = insured(tmp_path, count=3)
+    first = import_file(write_csv(tmp_path / "p.csv", [payout(farmers[0], 10, 1)]))
+    assert first.rows == 1
+    second = import_file(write_csv(tmp_path / "p.csv", [payout(farmers[1], 10, 1), payout(farmers[2], 10, 1)]))
+    assert second.rows == 2
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PayoutRow)) == 2
+    actions = db.session.scalars(sa.select(AuditEntry.action).where(AuditEntry.action.like("payout_list.%"))
+                                 .order_by(AuditEntry.id)).all()
+    assert actions == ["payout_list.imported", "payout_list.removed", "payout_list.imported"]
+
+
+def test_the_county_accepts_a_flag_with_a_comment_once_audited(world, db, tmp_path):
+    farmers = insured(tmp_path, count=1)
+    lst = import_file(write_csv(tmp_path / "p.csv", [payout(farmers[0], 30, 20)]))
+    flag = db.session.scalar(sa.select(PayoutFlag).where(PayoutFlag.kind == PayoutFlagKind.PAID_LATE))
+    with pytest.raises(DomainError):
+        service.accept_flag(flag, user("county_agri"), "  ")
+    with pytest.raises(DomainError):
+        service.accept_flag(flag, user("city_agri"), "看过了")
+    assert service.flags_waiting(user("county_agri")) == 1
+    service.accept_flag(flag, user("county_agri"), "农户外出，协议后联系不上，已核实")
+    db.session.commit()
+    assert flag.reviewed and flag.comment.startswith("农户外出")
+    assert service.flags_waiting(user("county_agri")) == 0
+    with pytest.raises(DomainError):
+        service.accept_flag(flag, user("county_agri"), "再次")
+    db.session.rollback()
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "payout_flag.accepted"))
+    assert entry is not None and entry.object_id == str(lst.id)
+    assert product("rice").id == lst.product_id
+
+
+def test_the_demo_pays_two_years_of_its_claims_and_the_pages_have_figures(demo, db):
+    from agri_insurance.demo import load_demo_claims, load_demo_payouts
+    from agri_insurance.payouts.models import PayoutList
+
+    load_demo_claims()
+    db.session.commit()
+    assert load_demo_payouts() == 9               # every demo claim but its draft
+    db.session.commit()
+    assert load_demo_payouts() == 0
+    years = set(db.session.scalars(sa.select(PayoutList.year)))
+    assert years == {2025, 2026}
+    figures = service.measured()
+    assert any(m.loss_ratio and m.settle_median for m in figures)
+    assert db.session.scalar(sa.select(sa.func.count(PayoutFlag.id))) > 0
