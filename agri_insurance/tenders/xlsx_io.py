@@ -19,7 +19,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from agri_insurance.db_types import MAX_MONEY
-from agri_insurance.spreadsheets import CONTROL_CHARACTERS, CONTROL_CHARACTERS_REFUSED
+from agri_insurance.errors import DomainError
+from agri_insurance.spreadsheets import CONTROL_CHARACTERS, CONTROL_CHARACTERS_REFUSED, check_xlsx_archive
 
 YES = ("是", "yes", "y", "true", "1", "有")
 NO = ("否", "no", "n", "false", "0", "无")
@@ -63,6 +64,10 @@ class BadWorkbook(Exception):
 
 
 def open_workbook(data: bytes):
+    try:
+        check_xlsx_archive(data)  # a zip bomb or a sheet a million rows long is refused before openpyxl reads it
+    except DomainError as e:
+        raise BadWorkbook(e.message) from e
     try:
         return load_workbook(io.BytesIO(data), data_only=True)
     except Exception as e:  # openpyxl raises many types for a file that is not xlsx

@@ -25,7 +25,7 @@ from flask_babel import gettext as _
 
 from agri_insurance.masking import mask_id
 from agri_insurance.reference.codes import is_valid_credit_code, is_valid_id_number
-from agri_insurance.spreadsheets import CONTROL_CHARACTERS, CONTROL_CHARACTERS_REFUSED
+from agri_insurance.spreadsheets import CONTROL_CHARACTERS, CONTROL_CHARACTERS_REFUSED, check_xlsx_archive
 
 # Column keys in file order, with the exact header text of the template.
 COLUMNS = (
@@ -335,12 +335,20 @@ def quoted(text: str) -> str:
 
 # --- readers ----------------------------------------------------------------------------------------
 
+# What a list file may inflate to: a million rows as openpyxl writes them (inline strings) is about 600 MB of
+# sheet XML, and calamine holds the whole sheet (about 1 GB for a million rows, docs/benchmarks.md).
+LIST_MAX_INFLATED_BYTES = 800 * 1024 * 1024
+LIST_MAX_ROWS = 1_048_576  # a sheet's own limit
+LIST_MAX_COLUMNS = 50      # the template has 11
+
 def iter_rows(path: Path, filename: str) -> Iterator[list]:
     """Rows of the first sheet (xlsx, via calamine) or of a UTF-8/GBK csv file, header first."""
     suffix = Path(filename).suffix.lower()
     if suffix == ".xlsx":
         from python_calamine import CalamineWorkbook
 
+        check_xlsx_archive(path, max_inflated_bytes=LIST_MAX_INFLATED_BYTES, max_rows=LIST_MAX_ROWS,
+                           max_columns=LIST_MAX_COLUMNS)
         workbook = CalamineWorkbook.from_path(str(path))
         sheet = workbook.get_sheet_by_index(0)
         for row in sheet.iter_rows():

@@ -238,6 +238,8 @@ def _store_list(claim: SubsidyClaim, path: Path, filename: str, actor, progress:
         header = next(rows)
     except StopIteration:
         raise DomainError(_("文件是空的"), "file") from None
+    except DomainError:  # refused before reading (a zip bomb): its own words
+        raise
     except Exception as e:  # a damaged or mislabelled file
         raise DomainError(_("无法读取文件：文件已损坏，或不是 xlsx/csv 文件。请用模板填写后另存为 xlsx 再上传。"),
                           "file") from e

@@ -133,3 +133,17 @@ def test_a_submitted_bid_cannot_be_changed_by_upload(rnd, login, db):
     data = client.get(f"/bids/{bid.id}/template.xlsx").data
     page = _upload(client, bid, data).get_data(as_text=True)
     assert "请先撤回" in page
+
+
+def test_a_zip_bomb_or_a_far_cell_is_refused_in_words_before_reading(rnd, login, db):
+    from tests.spreadsheet_bombs import inflating_to, with_far_cell
+
+    bid = make_bid(rnd, submit=False)
+    before = service.canonical_content(bid)
+    client = login("insurer")
+    template = client.get(f"/bids/{bid.id}/template.xlsx").data
+    page = _upload(client, bid, inflating_to(template, 60)).get_data(as_text=True)
+    assert "文件解压后超过 50 MB" in page
+    page = _upload(client, bid, with_far_cell(template, "行政处罚", 3, 16_384)).get_data(as_text=True)
+    assert "工作表用到了第 16,384 列" in page
+    assert service.canonical_content(_fresh(bid)) == before

@@ -143,3 +143,18 @@ def test_errors_in_english_for_english_users(login, draft):
                                           None]])).get_data(as_text=True)
     assert "Sheet “标段” row 2 column A (县（市、区）)" in page
     assert "must not be less than 0" in page
+
+
+def test_a_zip_bomb_or_a_far_cell_is_refused_in_words_before_reading(login, draft, db):
+    from tests.spreadsheet_bombs import inflating_to, with_far_cell
+
+    client = login("city_agri")
+    bomb = inflating_to(_xlsx(GOOD), 60)  # 60 MB unpacked, tens of KB uploaded
+    response = _upload(client, draft, bomb)
+    assert response.status_code == 400
+    assert "文件解压后超过 50 MB" in response.get_data(as_text=True)
+    # one blank cell 20,000 rows down: small on disk, but the reader would walk every row up to it
+    response = _upload(client, draft, with_far_cell(_xlsx(GOOD), "标段", 20_000, 1))
+    assert response.status_code == 400
+    assert "工作表用到了第 20,000 行" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Lot.id)).where(Lot.round_id == draft.id)) == 0
