@@ -99,6 +99,7 @@ def list_detail(claim_id: int):
 @roles_required(Role.INSURER)
 def upload(claim_id: int):
     claim = scoped_get_or_404(SubsidyClaim, claim_id)
+    jobs.reap_orphans(IMPORT_KIND, claim.id)  # an import whose process was killed: failed, its file removed
     started = commit_or_flash(lambda: _start_import(claim, UploadListForm()))
     if started:
         return redirect(url_for("jobs.job_detail", job_id=started.value.id))
