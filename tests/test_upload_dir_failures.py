@@ -97,12 +97,13 @@ def test_an_exception_document_on_a_full_disk(demo, db, login, disk_full):
 
 
 @pytest.mark.parametrize("trouble", ["unwritable", "disk_full"])
-def test_an_underwriting_list_upload_on_a_read_only_or_full_upload_directory(trouble, request, world, db, login,
-                                                                              small_list):
+@pytest.mark.usefixtures("world")
+def test_an_underwriting_list_upload_on_a_read_only_or_full_upload_directory(trouble, request, db, login):
     from tests.underwriting.conftest import claim_for
     from tests.underwriting.factories import write_csv
 
     folder = request.getfixturevalue(trouble)
+    small_list = request.getfixturevalue("small_list")
     claim = claim_for(small_list)
     with tempfile.TemporaryDirectory() as scratch:
         path = write_csv(Path(scratch) / "f.csv", small_list)
