@@ -103,10 +103,10 @@ def test_an_underwriting_list_upload_on_a_read_only_or_full_upload_directory(tro
     from tests.underwriting.factories import write_csv
 
     folder = request.getfixturevalue(trouble)
-    small_list = request.getfixturevalue("small_list")
-    claim = claim_for(small_list)
+    data = request.getfixturevalue("small_list")
+    claim = claim_for(data)
     with tempfile.TemporaryDirectory() as scratch:
-        path = write_csv(Path(scratch) / "f.csv", small_list)
+        path = write_csv(Path(scratch) / "f.csv", data)
         with path.open("rb") as fh:
             response = login("insurer").post(f"/underwriting/claims/{claim.id}/upload",
                                              data={"file": (fh, "清单.csv")}, content_type="multipart/form-data",
