@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 import struct
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterable, Sequence
@@ -37,6 +38,27 @@ HEADER_FILL = PatternFill("solid", fgColor="E2EFDA")
 # Unicode category Cc: refused in imported text cells (a line break, tab or vertical tab pasted from Word)
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 CONTROL_CHARACTERS_REFUSED = _l("含有换行、制表符等控制字符（常见于从 Word 复制的内容），请删除")
+
+
+# A number typed as text, after NFKC (full-width digits, point, comma and sign become ASCII): plain, or grouped by
+# thousands in the standard way (1,234,567.5; never 1,2345).
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d+)?|\.\d+)", re.ASCII)
+_GROUPED_NUMBER = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?", re.ASCII)
+
+
+def parse_number(text: str) -> Decimal | None:
+    """The number a clerk typed into a text cell, or None when it is not one: the one number parser of every
+    import. Full-width characters typed with a Chinese input method (５２０００００．５, １２．５, －３) and spaces
+    around are accepted, and thousands separators (half- or full-width) in the standard grouping; a unit, a
+    second point, scientific notation or any other text is not a number."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    text = text.strip()
+    if _PLAIN_NUMBER.fullmatch(text):
+        return Decimal(text)
+    if _GROUPED_NUMBER.fullmatch(text):
+        return Decimal(text.replace(",", ""))
+    return None
 
 
 def write_table(ws: Worksheet, headers: Sequence[str], rows: Iterable[Sequence], *,

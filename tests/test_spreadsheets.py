@@ -79,3 +79,13 @@ def test_a_far_cell_or_a_declared_dimension_past_the_limits_is_refused(app):
         assert "第 1,048,576 行" in _refused(data)
         check_xlsx_archive(with_far_cell(small_workbook(), None, 10_000, 100))  # at the limits: read
         check_xlsx_archive(b"not a zip at all")  # the reader says what is wrong with it
+
+
+def test_one_number_parser_reads_what_clerks_type():
+    from agri_insurance.spreadsheets import parse_number
+
+    for typed, number in (("５２０００００．５", "5200000.5"), ("１２．５", "12.5"), (" 1,234,567.50 ", "1234567.50"),
+                          ("１，２３４．５", "1234.5"), ("－３", "-3"), (".5", "0.5"), ("0012", "12")):
+        assert parse_number(typed) == Decimal(number), typed
+    for typed in ("12.5亩", "1,2345", "1.2.3", "1e5", "", "一百", "12 5", "Infinity", "NaN", "٣"):
+        assert parse_number(typed) is None, typed
