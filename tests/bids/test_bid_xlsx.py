@@ -1,8 +1,8 @@
 """The bid xlsx template: download, fill, upload; every bad cell reported; nothing saved unless all is valid."""
 
 import io
-from decimal import Decimal
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
