@@ -34,7 +34,7 @@ def test_the_readme_roles_migrate_as_owner_and_run_without_schema_rights(app, tm
     server = url.set(database="postgres")
     superuser = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     try:
-        statements, target = [], server
+        statements = []
         for part in script.split(";"):
             lines = [ln for ln in part.strip().splitlines() if not ln.strip().startswith("--")]
             for line in lines:
