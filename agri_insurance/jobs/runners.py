@@ -234,7 +234,7 @@ def _reaper_at_start_up():
     def reap() -> None:
         from flask import request
 
-        if done.is_set() or request.endpoint in (None, "static"):
+        if done.is_set() or request.endpoint in (None, "static", "main.healthz"):
             return
         done.set()
         try:
