@@ -7,7 +7,9 @@ export TEST_DATABASE_URL
 export FLASK_APP := wsgi
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test test-postgres test-sqlite test-browser lint translations i18n-update bench clean
+MIGRATION_DATABASE_URL ?= $(DATABASE_URL)
+
+.PHONY: run serve test test-postgres test-sqlite test-browser lint translations i18n-update bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +31,13 @@ run: $(VENV)/.run-installed translations
 	$(PY) -m flask db upgrade heads
 	$(PY) -m flask demo-data --if-empty
 	$(PY) -m flask run --host 127.0.0.1 --port 5000
+
+## serve: production: migrations first (as MIGRATION_DATABASE_URL, the schema's owner; default DATABASE_URL), then
+## gunicorn (gunicorn.conf.py: workers, threads, graceful stop). Needs DATABASE_URL and REDIS_URL; docs/deploy.md
+serve: $(VENV)/.run-installed translations
+	@test -n "$(DATABASE_URL)" || (echo "make serve: set DATABASE_URL (PostgreSQL; docs/deploy.md)" >&2; exit 2)
+	DATABASE_URL="$(MIGRATION_DATABASE_URL)" $(PY) -m flask db upgrade heads
+	exec $(VENV)/bin/gunicorn -c gunicorn.conf.py
 
 ## test: the whole suite on PostgreSQL, then again on SQLite (browser journeys once)
 test: $(VENV)/.dev-installed translations

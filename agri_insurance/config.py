@@ -3,6 +3,11 @@
 DATABASE_URL  SQLAlchemy URL; default: an SQLite file under instance/.
 SECRET_KEY    signing key; when unset, generated once into instance/secret_key (never committed).
 REDIS_URL     optional; when set, long jobs run on RQ workers instead of in-process.
+PREFERRED_URL_SCHEME  "https" for a deployment served over TLS: session cookies are then Secure (override with
+              SESSION_COOKIE_SECURE=0/1), links built outside a request use https, and pages send HSTS.
+TRUSTED_PROXIES  how many reverse proxies (nginx) stand in front: their X-Forwarded-For/-Proto/-Host are believed
+              (0, the default: none are).
+HSTS_MAX_AGE  seconds browsers keep to HTTPS once told (Strict-Transport-Security, on HTTPS requests only).
 ISSUING_BODY  the unit that publishes the selection result and issues the notices.
 NOTICE_NUMBER_PREFIX  the prefix of the notices' document numbers (饶农险遴 → 饶农险遴〔2026〕3号).
 SESSION_IDLE_MINUTES  a session unused this long ends (default 30).
@@ -37,6 +42,13 @@ def _secret_key() -> str:
     return path.read_text().strip()
 
 
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
 def normalise_database_url(url: str) -> str:
     """Let users write postgresql://… and still get the psycopg 3 driver."""
     if url.startswith("postgres://"):
@@ -68,6 +80,13 @@ class Config:
         )
         self.REDIS_URL = os.environ.get("REDIS_URL") or None
         self.UPLOAD_DIR = str(Path(os.environ.get("UPLOAD_DIR", INSTANCE_DIR / "uploads")))
+        # HTTPS deployments (docs/deploy.md): cookies only over TLS, https links, HSTS. `make run` stays on http.
+        self.PREFERRED_URL_SCHEME = (os.environ.get("PREFERRED_URL_SCHEME") or "http").strip().lower()
+        https = self.PREFERRED_URL_SCHEME == "https"
+        self.SESSION_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE", https)
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+        self.HSTS_MAX_AGE = int(os.environ.get("HSTS_MAX_AGE", str(365 * 24 * 3600)))
         # R7: each level's subsidy payment falls due this many days after the county verifies the claim.
         self.PAYMENT_DUE_DAYS = int(os.environ.get("PAYMENT_DUE_DAYS", "30"))
         # An underwriting list with more rows than this is exported by a background job (DESIGN.md: bulk exports
@@ -94,12 +113,18 @@ class TestingConfig(Config):
     TESTING = True
     # A cheap hash keeps the suite fast; production keeps scrypt.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    # Tests build unfinished jobs dated before the app started: the first request must not record them as lost.
+    JOBS_REAP_AT_START_UP = False
 
     def __init__(self, database_url: str, instance_dir: str | None = None) -> None:
         self.SECRET_KEY = "test-secret"
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(database_url)
         self.REDIS_URL = None
         self.UPLOAD_DIR = str(Path(instance_dir or INSTANCE_DIR) / "uploads")
+        self.PREFERRED_URL_SCHEME = "http"
+        self.SESSION_COOKIE_SECURE = self.REMEMBER_COOKIE_SECURE = False
+        self.TRUSTED_PROXIES = 0
+        self.HSTS_MAX_AGE = 365 * 24 * 3600
         self.PAYMENT_DUE_DAYS = 30
         self.DIRECT_EXPORT_ROWS = 20000
         self.DIRECT_NOTICE_ROWS = 5000

@@ -37,7 +37,7 @@ from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
 from agri_insurance.masking import mask_id
 from agri_insurance.reference.codes import is_valid_credit_code, is_valid_id_number
-from agri_insurance.spreadsheets import CONTROL_CHARACTERS, CONTROL_CHARACTERS_REFUSED
+from agri_insurance.spreadsheets import CONTROL_CHARACTERS, CONTROL_CHARACTERS_REFUSED, check_xlsx_archive
 
 MAX_REPORTED_ERRORS = 100_000
 HEADER_SEARCH_ROWS = 20      # how far down a sheet its header may start (title rows, notes above it)
@@ -345,6 +345,19 @@ def open_list(path: Path, filename: str, schema: ListSchema) -> ListRows:
     return found
 
 
+# What a list file may inflate to: a million rows as openpyxl writes them (inline strings) is about 600 MB of
+# sheet XML, and calamine holds the whole sheet (about 1 GB for a million rows, docs/benchmarks.md); checked
+# before calamine opens the file, so a zip bomb is refused in words instead of exhausting the worker.
+LIST_MAX_INFLATED_BYTES = 800 * 1024 * 1024
+LIST_MAX_ROWS = 1_048_576  # a sheet's own limit
+LIST_MAX_COLUMNS = 50      # the templates have about a dozen
+
+
+def _check_archive(path: Path) -> None:
+    check_xlsx_archive(path, max_inflated_bytes=LIST_MAX_INFLATED_BYTES, max_rows=LIST_MAX_ROWS,
+                       max_columns=LIST_MAX_COLUMNS)
+
+
 def _open(path: Path, filename: str, schema: ListSchema) -> ListRows | None:
     suffix = Path(filename).suffix.lower()
     if suffix == ".csv":
@@ -354,6 +367,7 @@ def _open(path: Path, filename: str, schema: ListSchema) -> ListRows | None:
         raise ValueError(suffix)
     from python_calamine import CalamineWorkbook
 
+    _check_archive(path)
     workbook = CalamineWorkbook.from_path(str(path))
     first = None
     for index in range(len(workbook.sheet_names)):
@@ -500,6 +514,7 @@ def iter_rows(path: Path, filename: str) -> Iterator[list]:
     if suffix == ".xlsx":
         from python_calamine import CalamineWorkbook
 
+        _check_archive(path)
         workbook = CalamineWorkbook.from_path(str(path))
         sheet = workbook.get_sheet_by_index(0)
         for row in sheet.iter_rows():

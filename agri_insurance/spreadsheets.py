@@ -8,20 +8,26 @@ from __future__ import annotations
 
 import io
 import re
+import struct
+import unicodedata
+import zipfile
+import zlib
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from urllib.parse import quote
 
 from flask import Response
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from agri_insurance.errors import DomainError
 from agri_insurance.print_layout import display_width, finish, mark_title_rows
 
 MONEY_FORMAT = "#,##0.00"
@@ -36,6 +42,27 @@ WRAP = Alignment(vertical="top", wrap_text=True)
 # Unicode category Cc: refused in imported text cells (a line break, tab or vertical tab pasted from Word)
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 CONTROL_CHARACTERS_REFUSED = _l("含有换行、制表符等控制字符（常见于从 Word 复制的内容），请删除")
+
+
+# A number typed as text, after NFKC (full-width digits, point, comma and sign become ASCII): plain, or grouped by
+# thousands in the standard way (1,234,567.5; never 1,2345).
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d+)?|\.\d+)", re.ASCII)
+_GROUPED_NUMBER = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?", re.ASCII)
+
+
+def parse_number(text: str) -> Decimal | None:
+    """The number a clerk typed into a text cell, or None when it is not one: the one number parser of every
+    import. Full-width characters typed with a Chinese input method (５２０００００．５, １２．５, －３) and spaces
+    around are accepted, and thousands separators (half- or full-width) in the standard grouping; a unit, a
+    second point, scientific notation or any other text is not a number."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    text = text.strip()
+    if _PLAIN_NUMBER.fullmatch(text):
+        return Decimal(text)
+    if _GROUPED_NUMBER.fullmatch(text):
+        return Decimal(text.replace(",", ""))
+    return None
 
 
 def write_table(ws: Worksheet, headers: Sequence[str], rows: Iterable[Sequence], *,
@@ -159,3 +186,123 @@ def download(data: bytes, filename: str, mimetype: str = XLSX_MIMETYPE) -> Respo
 
 def xlsx_download(wb: Workbook, filename: str) -> Response:
     return download(workbook_bytes(wb), filename)
+
+
+# --- reading an uploaded xlsx safely ------------------------------------------------------------------------
+
+# An xlsx is a zip archive of XML: a few MB uploaded may inflate to gigabytes (a "zip bomb"), and one cell far down
+# or far right makes a reader build the whole rectangle in memory. Each import states what it can take; the file
+# is checked before any reader opens it.
+FORM_MAX_INFLATED_BYTES = 50 * 1024 * 1024     # a lot list or a bid: forms of a few hundred rows
+FORM_MAX_ROWS = 10_000
+FORM_MAX_COLUMNS = 100
+_INFLATE_CHUNK = 1 << 20
+
+
+def check_xlsx_archive(source: bytes | str | io.IOBase, *, max_inflated_bytes: int = FORM_MAX_INFLATED_BYTES,
+                       max_rows: int = FORM_MAX_ROWS, max_columns: int = FORM_MAX_COLUMNS,
+                       field: str | None = "file") -> None:
+    """Refuse (DomainError naming `field`) an xlsx whose parts inflate to more than `max_inflated_bytes`, or whose
+    sheets declare (dimension) or hold a cell beyond `max_rows` rows or `max_columns` columns. Call it where the
+    workbook is opened, before reading it (bytes, a path or a binary file).
+
+    The sizes an archive declares are not trusted: every part is inflated here, in chunks, counting what comes
+    out, and stops at the limit (memory stays at a chunk). A file that is not a zip at all passes: the reader
+    reports it in its own words."""
+    if isinstance(source, bytes):
+        fh = io.BytesIO(source)
+    elif isinstance(source, io.IOBase):
+        fh = source
+    else:
+        fh = open(source, "rb")  # noqa: SIM115 - closed below
+    try:
+        try:
+            members = zipfile.ZipFile(fh).infolist()
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+            return
+        limit_mb = max_inflated_bytes // (1024 * 1024)
+        too_big = DomainError(_("文件解压后超过 %(mb)s MB（可能是“压缩炸弹”或含有大量空白格式），未读取。"
+                                "请只保留需要的数据，另存为新的 xlsx 文件后重新上传。", mb=limit_mb), field)
+        if sum(m.file_size for m in members) > max_inflated_bytes:
+            raise too_big
+        scan = _SheetExtent(max_rows, max_columns)
+        inflated = 0
+        for member in members:
+            is_sheet = member.filename.startswith("xl/worksheets/") and member.filename.endswith(".xml")
+            inflated = _inflate(fh, member, inflated, max_inflated_bytes, too_big, scan if is_sheet else None)
+            if scan.rows > max_rows:
+                raise DomainError(_("工作表用到了第 %(rows)s 行（含空白的格式），超过可导入的 %(max)s 行，未读取。"
+                                    "请删除多余的行后重新上传。", rows=f"{scan.rows:,}", max=f"{max_rows:,}"), field)
+            if scan.columns > max_columns:
+                raise DomainError(_("工作表用到了第 %(columns)s 列（含空白的格式），超过可导入的 %(max)s 列，未读取。"
+                                    "请删除多余的列后重新上传。", columns=f"{scan.columns:,}", max=max_columns), field)
+    finally:
+        if not isinstance(source, io.IOBase):
+            fh.close()
+
+
+def _inflate(fh, member: zipfile.ZipInfo, inflated: int, limit: int, too_big: DomainError, scan) -> int:
+    """`inflated` plus the bytes `member` really inflates to (its compressed bytes as a reader finds them through
+    the local header, whatever sizes the archive declares); `too_big` past `limit`."""
+    fh.seek(member.header_offset)
+    header = fh.read(30)
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        return inflated  # damaged: the reader refuses it
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    fh.seek(member.header_offset + 30 + name_length + extra_length)
+    if member.compress_type == zipfile.ZIP_STORED:
+        decompressor = None
+    elif member.compress_type == zipfile.ZIP_DEFLATED:
+        decompressor = zlib.decompressobj(-15)
+    else:
+        return inflated  # a method xlsx readers do not support: they refuse the file
+    left = member.compress_size
+    while left > 0:
+        chunk = fh.read(min(left, _INFLATE_CHUNK))
+        if not chunk:
+            break
+        left -= len(chunk)
+        while chunk:
+            if decompressor is None:
+                out, chunk = chunk, b""
+            else:
+                try:
+                    out = decompressor.decompress(chunk, _INFLATE_CHUNK)
+                except zlib.error:
+                    return inflated  # damaged: the reader refuses it
+                chunk = decompressor.unconsumed_tail
+            inflated += len(out)
+            if inflated > limit:
+                raise too_big
+            if scan is not None:
+                scan.feed(out)
+            if decompressor is not None and decompressor.eof:
+                return inflated
+    return inflated
+
+
+class _SheetExtent:
+    """The largest row and column a sheet's XML declares (<dimension ref="A1:K100">) or uses (r="XFD1048576").
+
+    Only references that may be out of bounds are looked at (a column of as many letters as the last allowed
+    one, a row of as many digits), so a list of a million ordinary rows is scanned quickly."""
+
+    def __init__(self, max_rows: int, max_columns: int) -> None:
+        letters = len(get_column_letter(max_columns))
+        digits = len(str(max_rows))
+        self.pattern = re.compile(
+            rb'(?:\sr|<(?:\w+:)?dimension\s+ref)="(?:[A-Z]{1,3}\d+:)?'
+            rb'(?:([A-Z]{%d,3})(\d+)|([A-Z]{0,3})(\d{%d,}))"' % (letters, digits))
+        self.rows = 0
+        self.columns = 0
+        self._tail = b""
+
+    def feed(self, data: bytes) -> None:
+        text = self._tail + data
+        self._tail = data[-64:]  # a reference cut in two by the chunk boundary is seen whole next time
+        for match in self.pattern.finditer(text):
+            letters = match.group(1) or match.group(3)
+            number = match.group(2) or match.group(4)
+            if letters:
+                self.columns = max(self.columns, column_index_from_string(letters.decode()))
+            self.rows = max(self.rows, int(number))

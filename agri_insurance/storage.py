@@ -15,6 +15,7 @@ access to the owning object and then calls `send_stored()`.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import secrets
 from datetime import datetime
@@ -32,6 +33,7 @@ from agri_insurance.extensions import db
 from agri_insurance.images import ImageInfo, NotAnImage, inspect_image
 from agri_insurance.spreadsheets import download
 
+log = logging.getLogger(__name__)
 PDF_MAGIC = b"%PDF-"
 PDF_MIMETYPE = "application/pdf"
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024  # 10 MB per document
@@ -82,6 +84,42 @@ def upload_dir() -> Path:
     return path
 
 
+def cannot_write(field: str | None) -> DomainError:
+    """What the user reads when the server cannot write an upload (UPLOAD_DIR read-only or its disk full)."""
+    return DomainError(_("服务器暂时无法保存上传的文件（存储空间已满或不可写），未保存任何内容。请稍后重试，或联系系统管理员。"),
+                       field)
+
+
+def write_new_file(target: Path, data_or_upload, field: str | None = "document") -> None:
+    """Write `target` (a new file: bytes, or a werkzeug FileStorage streamed to disk) with owner-only permissions,
+    or raise `cannot_write(field)` leaving no partial file when the directory is read-only or the disk is full."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as e:
+        log.error("upload not written to %s: %s", target, e)
+        raise cannot_write(field) from e
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            if isinstance(data_or_upload, bytes | bytearray):
+                fh.write(data_or_upload)
+            else:
+                data_or_upload.save(fh)
+    except OSError as e:
+        log.error("upload not written to %s: %s", target, e)
+        target.unlink(missing_ok=True)
+        raise cannot_write(field) from e
+
+
+def keep_upload(upload_file, folder: str, field: str | None = "file") -> Path:
+    """An uploaded file kept under UPLOAD_DIR/`folder` with a random name and its own suffix, for a job to read
+    (the job removes it); `cannot_write(field)` when the server cannot write it."""
+    suffix = Path(upload_file.filename or "").suffix.lower()[:10]
+    target = Path(current_app.config["UPLOAD_DIR"]) / folder / f"{secrets.token_hex(16)}{suffix}"
+    write_new_file(target, upload_file, field)
+    return target
+
+
 def _path(stored: StoredFile) -> Path:
     return upload_dir() / stored.stored_name[:2] / stored.stored_name
 
@@ -103,7 +141,7 @@ def save_pdf(file_storage, actor, max_bytes: int = DEFAULT_MAX_BYTES) -> StoredF
     require(len(data) <= max_bytes,
             _("文件不能超过 %(mb)s MB", mb=max_bytes // (1024 * 1024) or 1), "document")
     require(data.startswith(PDF_MAGIC), _("只接受PDF文件"), "document")
-    return save_bytes(data, _clean_name(file_storage.filename), actor)
+    return _store(data, _clean_name(file_storage.filename), PDF_MIMETYPE, ".pdf", actor)
 
 
 def save_image(file_storage, actor, max_bytes: int = IMAGE_MAX_BYTES, field: str = "photos",
@@ -133,7 +171,7 @@ def save_image(file_storage, actor, max_bytes: int = IMAGE_MAX_BYTES, field: str
     require(min(info.width, info.height) >= min_side,
             _("%(name)s：图片太小（%(w)s×%(h)s 像素），短边至少 %(min)s 像素", name=name, w=info.width, h=info.height,
               min=min_side), field)
-    return _store(data, name, info.mimetype, info.suffix, actor), info
+    return _store(data, name, info.mimetype, info.suffix, actor, field), info
 
 
 def save_bytes(data: bytes, original_name: str, actor) -> StoredFile:
@@ -143,14 +181,11 @@ def save_bytes(data: bytes, original_name: str, actor) -> StoredFile:
     return _store(data, original_name, PDF_MIMETYPE, ".pdf", actor)
 
 
-def _store(data: bytes, original_name: str, content_type: str, suffix: str, actor) -> StoredFile:
+def _store(data: bytes, original_name: str, content_type: str, suffix: str, actor,
+           field: str | None = "document") -> StoredFile:
     stored_name = secrets.token_hex(16) + suffix
-    path = upload_dir() / stored_name[:2]
-    path.mkdir(parents=True, exist_ok=True)
-    target = path / stored_name
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
+    target = Path(current_app.config["UPLOAD_DIR"]) / stored_name[:2] / stored_name
+    write_new_file(target, data, field)
     # the file exists before its row is committed: if the transaction rolls back (a refused objection, bid,
     # approval...), the file goes too (see _forget_written_files)
     db.session.info.setdefault(_WRITTEN, []).append(target)

@@ -13,7 +13,6 @@ import os
 import re
 
 import pytest
-import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from agri_insurance import create_app
@@ -83,15 +82,9 @@ def app(database_url, tmp_path_factory):
 
 
 def _wipe(app) -> None:
-    with app.app_context():
-        _db.session.remove()
-        tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
-        with _db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-            else:
-                for name in tables:
-                    conn.execute(sa.text(f"DELETE FROM {name}"))
+    from tests.lists import wipe
+
+    wipe(app)
 
 
 @pytest.fixture

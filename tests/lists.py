@@ -28,8 +28,16 @@ def wipe(app) -> None:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
             else:
+                # the audit log's append-only triggers go and come back (as PostgreSQL's TRUNCATE, emptying the
+                # database is not a row change)
+                triggers = conn.execute(sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                                                "AND tbl_name = 'audit_entries'")).all()
+                for name, _sql in triggers:
+                    conn.execute(sa.text(f"DROP TRIGGER {name}"))
                 for name in tables:
                     conn.execute(sa.text(f"DELETE FROM {name}"))
+                for _name, sql in triggers:
+                    conn.execute(sa.text(sql))
 
 
 def module_world(app, build: Callable[[], object]):

@@ -32,6 +32,6 @@ def test_a_rounds_page_costs_the_same_queries_with_four_lots_and_with_forty(logi
     small = make_round(lots_per_county=2, name="小轮次")
     large = make_round(lots_per_county=20, name="大轮次")
     client = login("city_agri")
-    for url in (f"/tenders/{{}}", f"/tenders/{{}}/lots.xlsx", f"/evaluation/rounds/{{}}/scheme"):
+    for url in ("/tenders/{}", "/tenders/{}/lots.xlsx", "/evaluation/rounds/{}/scheme"):
         client.get(url.format(small.id))   # warm: what is cached per process is not counted
         assert _queries(client, db, url.format(small.id)) == _queries(client, db, url.format(large.id)), url

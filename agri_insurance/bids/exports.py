@@ -117,7 +117,7 @@ def parse_bid(bid: Bid, data: bytes) -> tuple[dict[str, Any], x.Issues]:
     rnd = bid.round
     result: dict[str, Any] = {name: None for name in SCALAR_FIELDS}
 
-    seen_keys = set()
+    seen_keys: dict[str, int] = {}  # key → the row it was first filled in
     for row in x.read_table(wb, INFO_SHEET, [H_KEY, H_ITEM, H_VALUE], issues):
         key = x.text(row[H_KEY], issues)
         if key is None:
@@ -125,7 +125,11 @@ def parse_bid(bid: Bid, data: bytes) -> tuple[dict[str, Any], x.Issues]:
         if key not in INFO_ROWS:
             x.report_duplicate(row[H_KEY], issues, _("未知的项目“%(key)s”", key=key[:40]))
             continue
-        seen_keys.add(key)
+        if key in seen_keys:  # which of the two values is meant? the later one would silently win
+            x.report_duplicate(row[H_KEY], issues, _("项目“%(key)s”在第%(first)s行和第%(row)s行重复填写，请只保留一行",
+                                                      key=key, first=seen_keys[key], row=row.number))
+            continue
+        seen_keys[key] = row.number
         cell = row[H_VALUE]
         if key in NUMBER_RULES:
             places, maximum = NUMBER_RULES[key]

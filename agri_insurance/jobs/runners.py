@@ -22,12 +22,19 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from agri_insurance.clock import utcnow
 from agri_insurance.extensions import db
-from agri_insurance.jobs.service import mark_interrupted, run, submit, wait
+from agri_insurance.jobs.service import mark_interrupted, reap_orphans, run, submit, wait
 
 log = logging.getLogger(__name__)
 DEFAULT_QUEUE = "agri_insurance"
 LIVE_TTL_SECONDS = 24 * 3600
+# A running job's process says it is alive every HEARTBEAT_SECONDS (service._Heartbeat); a job not heard of for
+# HEARTBEAT_TTL_SECONDS lost its process (kill -9, a crash, a machine restart): nothing it did was committed, and
+# it is shown, then recorded, as failed.
+HEARTBEAT_TTL_SECONDS = 30
+# A job just committed is handed to its runner right after: not yet in Redis is not lost.
+DISPATCH_GRACE_SECONDS = 60
 
 
 class LocalLiveProgress:
@@ -46,6 +53,12 @@ class LocalLiveProgress:
     def forget(self, job_id: int) -> None:
         with self._lock:
             self._data.pop(job_id, None)
+
+    def beat(self, job_id: int) -> None:
+        """Nothing to say: an in-process job lives as long as this process (InProcessRunner.orphaned)."""
+
+    def stop_beating(self, job_id: int) -> None:
+        pass
 
 
 class RedisLiveProgress:
@@ -78,6 +91,28 @@ class RedisLiveProgress:
         except Exception:
             pass
 
+    def _beat_key(self, job_id: int) -> str:
+        return f"{self.prefix}:alive:{job_id}"
+
+    def beat(self, job_id: int) -> None:
+        try:
+            self.connection.set(self._beat_key(job_id), "1", ex=HEARTBEAT_TTL_SECONDS)
+        except Exception:  # Redis away for a moment: the next beat tries again
+            log.warning("job %s: heartbeat not written to Redis", job_id, exc_info=True)
+
+    def stop_beating(self, job_id: int) -> None:
+        try:
+            self.connection.delete(self._beat_key(job_id))
+        except Exception:
+            pass
+
+    def beating(self, job_id: int) -> bool | None:
+        """Whether the job's process was heard of lately; None when Redis cannot tell."""
+        try:
+            return bool(self.connection.exists(self._beat_key(job_id)))
+        except Exception:
+            return None
+
 
 class InProcessRunner:
     name = "in-process"
@@ -88,6 +123,7 @@ class InProcessRunner:
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="agri-job")
         self._futures: dict[int, Future] = {}
         self._lock = threading.Lock()
+        self.started_at = utcnow()
 
     def dispatch(self, job_id: int) -> None:
         future = self._pool.submit(self._execute, job_id)
@@ -110,6 +146,14 @@ class InProcessRunner:
                     mark_interrupted(job_id)
             except Exception:
                 log.exception("job %s: could not be marked failed", job_id)
+
+    def orphaned(self, job) -> bool:
+        """An unfinished job submitted before this process started and not run by it: the process that ran it
+        (this one's predecessor: in-process jobs are for one web process, docs/deploy.md) has gone."""
+        with self._lock:
+            if job.id in self._futures:
+                return False
+        return job.created_at < self.started_at
 
     def join(self, job_id: int, timeout: float) -> None:
         with self._lock:
@@ -141,12 +185,30 @@ class RQRunner:
 
         # by name: the task and its callback live in agri_insurance.worker, which builds the app in a bare
         # `rq worker` process (this module must not import the application package it is part of)
-        self.queue.enqueue(RQ_TASK, job_id, description=f"agri_insurance job {job_id}",
+        self.queue.enqueue(RQ_TASK, job_id, job_id=self.rq_id(job_id), description=f"agri_insurance job {job_id}",
                            result_ttl=3600, failure_ttl=7 * 24 * 3600,
                            on_failure=Callback(RQ_ON_FAILURE))
 
     def join(self, job_id: int, timeout: float) -> None:
         """Nothing to join in this process; service.wait polls the database."""
+
+    def rq_id(self, job_id: int) -> str:
+        return f"{self.queue.name}-{job_id}"
+
+    def orphaned(self, job) -> bool:
+        """A running job whose process stopped beating (RQ itself notices a dead worker only when its job
+        timeout has passed, an hour), or a queued one that is no longer in Redis (a Redis restarted empty).
+        When Redis cannot tell, nothing is called lost."""
+        from agri_insurance.jobs.models import JobStatus
+
+        if job.status is JobStatus.RUNNING:
+            return self.live.beating(job.id) is False
+        if (utcnow() - job.created_at).total_seconds() < DISPATCH_GRACE_SECONDS:
+            return False
+        try:
+            return self.queue.fetch_job(self.rq_id(job.id)) is None
+        except Exception:
+            return False
 
 
 def init_app(app: Flask) -> None:
@@ -158,8 +220,32 @@ def init_app(app: Flask) -> None:
     else:
         runner = InProcessRunner(app, int(app.config.get("JOB_THREADS", 2)))
     app.extensions["agri_jobs"] = runner
+    if isinstance(runner, InProcessRunner) and app.config.get("JOBS_REAP_AT_START_UP", True):
+        app.before_request(_reaper_at_start_up())
     app.cli.add_command(worker_command)
     app.cli.add_command(selftest_command)
+
+
+def _reaper_at_start_up():
+    """before_request, once per process: the in-process jobs a previous web process left unfinished (killed in
+    a restart) are recorded as failed, in transactions of their own (nothing is written when there are none)."""
+    done = threading.Event()
+
+    def reap() -> None:
+        from flask import request
+
+        if done.is_set() or request.endpoint in (None, "static", "main.healthz"):
+            return
+        done.set()
+        try:
+            reaped = reap_orphans()
+        except Exception:  # a database not migrated yet, say: the pages will say what is wrong
+            log.exception("jobs left by a previous process could not be checked")
+            return
+        if reaped:
+            log.warning("%s job(s) left unfinished by a previous process recorded as failed", reaped)
+
+    return reap
 
 
 @click.command("worker")
@@ -177,6 +263,9 @@ def worker_command(burst: bool, spawn: bool) -> None:
             "REDIS_URL is not set: jobs run inside the web process (in-process runner) and no worker is "
             "needed. Set REDIS_URL (e.g. redis://127.0.0.1:6379/0) for the web app and the worker alike.")
     worker_class = Worker if spawn else SimpleWorker
+    reaped = reap_orphans()  # jobs a killed worker left "running": failed, their files removed, retry possible
+    if reaped:
+        click.echo(f"{reaped} job(s) left by a stopped worker recorded as failed")
     click.echo(f"{worker_class.__name__} on queue {runner.queue.name!r} at {runner.connection}")
     worker = worker_class([runner.queue], connection=runner.connection)
     worker.work(burst=burst)

@@ -8,6 +8,7 @@ drops them, so a job is never dispatched without its row; `run` also ignores an 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import traceback
 from datetime import timedelta
@@ -30,6 +31,7 @@ from agri_insurance.jobs.registry import failure_hook, get_handler
 
 log = logging.getLogger(__name__)
 _PENDING = "agri_jobs_pending"
+HEARTBEAT_SECONDS = 5  # how often a running job's process says it is alive (runners: how long a beat counts)
 
 
 def submit(kind: str, params: dict[str, Any], actor, subject_id: int | None = None) -> Job:
@@ -124,15 +126,18 @@ def _run(job_id: int) -> JobStatus | None:
     job.started_at = utcnow()
     handler = get_handler(job.kind)
     kind, params, locale, actor_id = job.kind, dict(job.params or {}), job.locale, job.created_by_id
-    session.commit()
     runner = current_app.extensions.get("agri_jobs")
-    with force_locale(locale):
+    heartbeat = _Heartbeat(runner, job_id)  # beating before anyone can see the job running
+    session.commit()
+    with heartbeat, force_locale(locale):
         try:
             if handler is None:
                 raise DomainError(_("未知的作业类型：%(kind)s", kind=kind))
             actor = session.get(User, actor_id) if actor_id else None
             result = handler(JobContext(job_id, actor), **params)
-            job = session.get(Job, job_id)
+            job = session.get(Job, job_id, with_for_update=True, populate_existing=True)
+            if job.status is not JobStatus.RUNNING:  # recorded as lost meanwhile (reap_orphans): keep it failed
+                raise DomainError(job.error or orphan_message())
             job.status = JobStatus.DONE
             job.progress = 100
             job.result = jsonable(dict(result or {}))
@@ -153,6 +158,69 @@ def _run(job_id: int) -> JobStatus | None:
     if runner is not None:
         runner.live.forget(job_id)
     return status
+
+
+class _Heartbeat:
+    """While a job runs, a thread tells the runner every few seconds that its process is alive (runners.py
+    HEARTBEAT_SECONDS); a job whose beats stop lost its process (is_orphaned)."""
+
+    def __init__(self, runner, job_id: int) -> None:
+        self.runner, self.job_id = runner, job_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"agri-job-{job_id}-heartbeat", daemon=True)
+        if runner is not None:
+            runner.live.beat(job_id)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            self.runner.live.beat(self.job_id)
+
+    def __enter__(self) -> _Heartbeat:
+        if self.runner is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.runner is not None:
+            self._stop.set()
+            self._thread.join()
+            self.runner.live.stop_beating(self.job_id)
+
+
+def is_orphaned(job: Job) -> bool:
+    """Whether an unfinished job lost the process running it (killed, crashed): it will never finish, and nothing
+    it did was committed. Read only (pages ask it); reap_orphans records it."""
+    if job.status.finished:
+        return False
+    runner = current_app.extensions.get("agri_jobs")
+    orphaned = getattr(runner, "orphaned", None)
+    return bool(orphaned is not None and orphaned(job))
+
+
+def orphan_message() -> str:
+    return _("作业中止：运行它的进程意外退出（如服务器重启），未保存任何数据，可以立即重新开始。")
+
+
+def reap_orphans(kind: str | None = None, subject_id: int | None = None) -> int:
+    """Record the unfinished jobs (of `kind`, about `subject_id`) that lost their process as failed, each in a
+    short transaction of its own (what their kind does on failure, such as removing a kept upload, included).
+    Returns how many."""
+    query = sa.select(Job).where(Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)))
+    if kind is not None:
+        query = query.where(Job.kind == kind)
+    if subject_id is not None:
+        query = query.where(Job.subject_id == subject_id)
+    with db.engine.connect() as conn:
+        candidates = [Job(id=r.id, kind=r.kind, status=JobStatus(r.status), created_at=r.created_at)
+                      for r in conn.execute(sa.select(Job.id, Job.kind, Job.status, Job.created_at)
+                                            .where(query.whereclause))]
+    reaped = 0
+    for job in candidates:
+        if is_orphaned(job):
+            log.warning("job %s (%s) lost its process: recorded as failed", job.id, job.kind)
+            _mark_failed_directly(job.id, orphan_message())
+            reaped += 1
+    return reaped
 
 
 def _row_lock() -> bool | dict:
@@ -181,12 +249,17 @@ def mark_interrupted(job_id: int) -> None:
 def snapshot(job_id: int) -> dict[str, Any] | None:
     """The job's state as pages show it, read fresh from the database plus the runner's live progress."""
     with db.engine.connect() as conn:
-        row = conn.execute(sa.select(Job.status, Job.progress, Job.message, Job.error)
+        row = conn.execute(sa.select(Job.status, Job.progress, Job.message, Job.error, Job.kind, Job.created_at)
                            .where(Job.id == job_id)).one_or_none()
     if row is None:
         return None
     status = JobStatus(row.status)
     state = {"status": status, "progress": row.progress, "message": row.message or "", "error": row.error}
+    if not status.finished:
+        job = Job(id=job_id, kind=row.kind, status=status, created_at=row.created_at)  # not added to the session
+        if is_orphaned(job):  # shown as it will be recorded (a page never writes)
+            error = orphan_message()
+            return {"status": JobStatus.FAILED, "progress": row.progress, "message": error, "error": error}
     if status is JobStatus.RUNNING:
         runner = current_app.extensions.get("agri_jobs")
         live = runner.live.get(job_id) if runner is not None else None

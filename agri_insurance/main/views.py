@@ -1,7 +1,9 @@
+import sqlalchemy as sa
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from agri_insurance.access import login_required, public
+from agri_insurance.extensions import db
 from agri_insurance.forms_util import safe_next
 from agri_insurance.main.service import dashboard_figures, todo_list
 
@@ -26,4 +28,32 @@ def set_language(code: str):
 @bp.get("/healthz")
 @public
 def healthz():
-    return {"status": "ok"}
+    """For the load balancer and monitoring: 200 when the database answers and, with REDIS_URL, Redis too;
+    503 naming what does not (no page, no session, nothing written)."""
+    checks = {"database": _database_answers(), "redis": _redis_answers()}
+    healthy = all(state in ("ok", "not used") for state in checks.values())
+    return {"status": "ok" if healthy else "unavailable", **checks}, 200 if healthy else 503
+
+
+def _database_answers() -> str:
+    try:
+        with db.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        return "ok"
+    except Exception as e:  # any failure is an answer here, logged for the operator
+        current_app.logger.error("healthz: database unreachable: %s", e)
+        return "unreachable"
+
+
+def _redis_answers() -> str:
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return "not used"
+    try:
+        from redis import Redis
+
+        Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping()
+        return "ok"
+    except Exception as e:
+        current_app.logger.error("healthz: Redis unreachable: %s", e)
+        return "unreachable"

@@ -1,4 +1,3 @@
-import json
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -395,5 +394,5 @@ def overview():
     insurers = db.session.scalars(sa.select(Insurer).order_by(Insurer.name)).all() \
         if current_user.role in CITY_ROLES else []
     return render_template("subsidies/overview.html", year=year, disbursement=disbursement, by_product=by_product,
-                           growth=growth, chart_json=json.dumps(chart_data, ensure_ascii=False),
+                           growth=growth, chart=chart_data,
                            insurers=insurers)

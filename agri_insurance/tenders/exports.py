@@ -87,7 +87,8 @@ def parse_lots(rnd: SelectionRound, data: bytes) -> tuple[list[dict[str, Any]], 
     except x.BadWorkbook as e:
         issues.add(LOT_SHEET, None, None, None, str(e))
         return [], issues
-    rows = x.read_table(wb, LOT_SHEET, LOT_HEADERS, issues, optional=(*H_PRODUCTS[1:], H_TOWNSHIPS, H_LOSS, H_NOTES))
+    # every column of the template is required: one deleted (备注, say) would drop what it held without a word
+    rows = x.read_table(wb, LOT_SHEET, LOT_HEADERS, issues)
     county_options: dict[str, int] = {}
     for region in _counties():
         for spelling in (region.name, region.name_en, region.code):

@@ -8,9 +8,11 @@ messages are in the user's language.
 from __future__ import annotations
 
 import io
+import re
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
@@ -19,8 +21,15 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from agri_insurance.db_types import MAX_MONEY
-from agri_insurance.spreadsheets import CONTROL_CHARACTERS, CONTROL_CHARACTERS_REFUSED
+from agri_insurance.errors import DomainError
+from agri_insurance.spreadsheets import (
+    CONTROL_CHARACTERS,
+    CONTROL_CHARACTERS_REFUSED,
+    check_xlsx_archive,
+    parse_number,
+)
 
+_FORMULA = re.compile(rb"<(?:\w+:)?f[ >/]")
 YES = ("是", "yes", "y", "true", "1", "有")
 NO = ("否", "no", "n", "false", "0", "无")
 
@@ -64,9 +73,24 @@ class BadWorkbook(Exception):
 
 def open_workbook(data: bytes):
     try:
-        return load_workbook(io.BytesIO(data), data_only=True)
+        check_xlsx_archive(data)  # a zip bomb or a sheet a million rows long is refused before openpyxl reads it
+    except DomainError as e:
+        raise BadWorkbook(e.message) from e
+    try:
+        wb = load_workbook(io.BytesIO(data), data_only=True)
+        # The formulas too (a second, small read: these are forms): a formula whose result was never saved (a file
+        # written by a program, not opened in Excel/WPS) reads as blank, and must be said as such (read_table).
+        wb.formulas = load_workbook(io.BytesIO(data)) if _has_formulas(data) else None
+        return wb
     except Exception as e:  # openpyxl raises many types for a file that is not xlsx
         raise BadWorkbook(_("无法读取文件，请上传用模板填写的 xlsx 文件")) from e
+
+
+def _has_formulas(data: bytes) -> bool:
+    """Whether a cell of any worksheet holds a formula (<f>…</f>; the XML is small: check_xlsx_archive passed)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return any(_FORMULA.search(archive.read(name)) for name in archive.namelist()
+                   if name.startswith("xl/worksheets/") and name.endswith(".xml"))
 
 
 @dataclass
@@ -76,10 +100,12 @@ class Cell:
     column: str
     header: str
     value: Any
+    formula: str | None = None  # a formula whose result the file does not hold (value is None)
 
     @property
     def blank(self) -> bool:
-        return self.value is None or (isinstance(self.value, str) and not self.value.strip())
+        return self.formula is None and (
+            self.value is None or (isinstance(self.value, str) and not self.value.strip()))
 
 
 @dataclass
@@ -110,19 +136,42 @@ def read_table(wb, sheet: str, headers: list[str], issues: Issues, optional: tup
             found[text.strip()] = col
     missing = [h for h in headers if h not in found and h not in optional]
     for header in missing:
-        issues.add(sheet, None, None, header, "")
+        # a column deleted from the template would lose what it held without a word
+        issues.add(sheet, None, None, header, _("请使用系统下载的模板，不要删除列"))
     if missing:
         return []
+    formulas = wb.formulas[sheet] if getattr(wb, "formulas", None) is not None else None
     rows = []
     for r in range(2, (ws.max_row or 1) + 1):
-        cells = {h: Cell(sheet, r, get_column_letter(c), h, ws.cell(row=r, column=c).value) for h, c in found.items()}
+        cells = {h: _cell(ws, formulas, sheet, r, c, h) for h, c in found.items()}
         row = Row(r, cells)
         if not row.blank:
             rows.append(row)
     return rows
 
 
+def _cell(ws, formulas, sheet: str, row: int, column: int, header: str) -> Cell:
+    value = ws.cell(row=row, column=column).value
+    formula = None
+    if value is None and formulas is not None:
+        written = formulas.cell(row=row, column=column).value
+        text = getattr(written, "text", written)  # an array formula keeps its text apart
+        if isinstance(text, str) and text.startswith("="):
+            formula = text
+    return Cell(sheet, row, get_column_letter(column), header, value, formula)
+
+
 # --- cell converters: return the value, or None after recording an issue ------------------------------
+
+def _formula_without_value(cell: Cell, issues: Issues) -> bool:
+    """Refuse a formula whose result the file does not hold (read as blank it would be stored empty, or as 0)."""
+    if cell.formula is None:
+        return False
+    _issue(issues, cell, _("单元格是公式“%(formula)s”，但文件中没有保存它的计算结果（文件由程序生成，未在 Excel 或 WPS "
+                           "中打开保存过）。请在 Excel 或 WPS 中打开文件、保存后重新上传，或把公式换成数值。",
+                           formula=cell.formula[:60]))
+    return True
+
 
 def _issue(issues: Issues, cell: Cell, message: str) -> None:
     issues.add(cell.sheet, cell.row, cell.column, cell.header, message)
@@ -132,6 +181,8 @@ def text(cell: Cell, issues: Issues, required: bool = False, max_length: int = 2
          multiline: bool = False) -> str | None:
     """The cell as trimmed text. Control characters (a vertical tab or line break pasted from Word) are refused,
     except line breaks in a ``multiline`` field; they would be stored and end up in every page and file."""
+    if _formula_without_value(cell, issues):
+        return None
     if cell.blank:
         if required:
             _issue(issues, cell, _("不能为空"))
@@ -153,6 +204,8 @@ def text(cell: Cell, issues: Issues, required: bool = False, max_length: int = 2
 
 def decimal(cell: Cell, issues: Issues, required: bool = False, minimum: Decimal | None = Decimal(0),
             maximum: Decimal | None = None, places: int = 2) -> Decimal | None:
+    if _formula_without_value(cell, issues):
+        return None
     if cell.blank:
         if required:
             _issue(issues, cell, _("不能为空"))
@@ -161,10 +214,12 @@ def decimal(cell: Cell, issues: Issues, required: bool = False, minimum: Decimal
     if isinstance(value, bool) or isinstance(value, datetime | date):
         _issue(issues, cell, _("应为数字"))
         return None
-    try:
+    if isinstance(value, int | float | Decimal):
         # str() of a float is its shortest round-trip form: 0.1 stays 0.1, never 0.1000000000000000055…
-        number = Decimal(str(value).strip().replace(",", "").replace("，", ""))
-    except InvalidOperation:
+        number = Decimal(str(value))
+    else:
+        number = parse_number(str(value))  # as every import reads a number typed as text (１２．５, 1,234.5)
+    if number is None:
         _issue(issues, cell, _("应为数字，实际为“%(value)s”", value=str(value)[:40]))
         return None
     if not number.is_finite():
@@ -192,6 +247,8 @@ def integer(cell: Cell, issues: Issues, required: bool = False, minimum: int = 0
 
 
 def day(cell: Cell, issues: Issues, required: bool = False) -> date | None:
+    if _formula_without_value(cell, issues):
+        return None
     if cell.blank:
         if required:
             _issue(issues, cell, _("不能为空"))
@@ -209,6 +266,8 @@ def day(cell: Cell, issues: Issues, required: bool = False) -> date | None:
 
 
 def yes_no(cell: Cell, issues: Issues, required: bool = False) -> bool | None:
+    if _formula_without_value(cell, issues):
+        return None
     if cell.blank:
         if required:
             _issue(issues, cell, _("不能为空"))
@@ -224,6 +283,8 @@ def yes_no(cell: Cell, issues: Issues, required: bool = False) -> bool | None:
 
 def choice(cell: Cell, issues: Issues, options: dict[str, Any], required: bool = False) -> Any:
     """`options` maps accepted spellings (case-insensitive) to values."""
+    if _formula_without_value(cell, issues):
+        return None
     if cell.blank:
         if required:
             _issue(issues, cell, _("不能为空"))

@@ -82,7 +82,13 @@ def new_claim_params(data: dict) -> dict:
     return {key: (str(value) if isinstance(value, Decimal) else value) for key, value in data.items()}
 
 
-@job_handler(IMPORT_KIND, label=_l("导入承保清单"), page=_list_page, detail=_import_detail)
+def _remove_upload(_conn, params: dict, _error: str) -> None:
+    """A failed import's kept upload goes (the handler removes it itself, unless its process was killed)."""
+    if params.get("path"):
+        Path(params["path"]).unlink(missing_ok=True)
+
+
+@job_handler(IMPORT_KIND, label=_l("导入承保清单"), page=_list_page, detail=_import_detail, on_failure=_remove_upload)
 def import_list_job(ctx: JobContext, path: str, filename: str, claim_id: int | None = None,
                     new_claim: dict | None = None) -> dict:
     """The list of a claim (`claim_id`), or a new claim and its list (`new_claim`: its county, product, year,

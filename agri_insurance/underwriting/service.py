@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,10 +20,10 @@ from flask_babel import lazy_gettext as _l
 
 from agri_insurance.actions import Action, Actions
 from agri_insurance.audit import service as audit
-from agri_insurance.clock import utcnow
 from agri_insurance.db_types import FEN
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db, lock_for_update
+from agri_insurance.jobs import service as jobs
 from agri_insurance.jobs.models import Job, JobStatus
 from agri_insurance.list_files import BatchWriter, CopyWriter, copy_escape, open_list, uses_copy
 from agri_insurance.roles import Role
@@ -74,12 +73,13 @@ def list_of(claim: SubsidyClaim) -> UnderwritingList | None:
 def import_pending(claim: SubsidyClaim) -> bool:
     """Whether an import job for the claim is queued or running: its list may be replaced any moment.
 
-    A job older than the job timeout no longer counts: its worker was stopped (RQ records that, but a process
-    killed in a restart may leave the job "running"), and the claim must not stay blocked for good."""
-    since = utcnow() - timedelta(seconds=int(current_app.config.get("JOB_TIMEOUT", 3600)))
-    return db.session.scalar(sa.select(Job.id).where(
-        Job.kind == IMPORT_KIND, Job.subject_id == claim.id, Job.created_at >= since,
-        Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING))).limit(1)) is not None
+    A job whose process was killed (a worker or web process stopped mid-import) no longer counts, at once: it
+    will never finish and stored nothing (jobs.is_orphaned, told by the job's heartbeat); a time limit would
+    keep the claim blocked for an hour, or let a long import be overtaken."""
+    unfinished = db.session.scalars(sa.select(Job).where(
+        Job.kind == IMPORT_KIND, Job.subject_id == claim.id,
+        Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING))))
+    return any(not jobs.is_orphaned(job) for job in unfinished)
 
 
 def latest_new_claim_import(user) -> Job | None:

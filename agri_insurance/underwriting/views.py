@@ -1,4 +1,3 @@
-import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -6,7 +5,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from agri_insurance import clock
+from agri_insurance import clock, storage
 from agri_insurance.access import roles_required, scoped_get_or_404
 from agri_insurance.actions import Actions
 from agri_insurance.errors import DomainError
@@ -99,6 +98,7 @@ def list_detail(claim_id: int):
 @roles_required(Role.INSURER)
 def upload(claim_id: int):
     claim = scoped_get_or_404(SubsidyClaim, claim_id)
+    jobs.reap_orphans(IMPORT_KIND, claim.id)  # an import whose process was killed: failed, its file removed
     started = commit_or_flash(lambda: _start_import(claim, UploadListForm()))
     if started:
         return redirect(url_for("jobs.job_detail", job_id=started.value.id))
@@ -117,12 +117,7 @@ def _start_import(claim: SubsidyClaim, form: UploadListForm) -> Job:
 
 def _keep_upload(upload_file) -> Path:
     """The uploaded file, kept for the import job (which deletes it when done)."""
-    suffix = Path(upload_file.filename).suffix.lower()
-    folder = Path(current_app.config["UPLOAD_DIR"]) / "incoming"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{uuid.uuid4().hex}{suffix}"
-    upload_file.save(path)
-    return path
+    return storage.keep_upload(upload_file, "incoming")
 
 
 @bp.route("/claims/new-from-list", methods=["GET", "POST"])

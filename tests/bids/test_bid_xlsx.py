@@ -2,6 +2,7 @@
 
 import io
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
@@ -133,3 +134,66 @@ def test_a_submitted_bid_cannot_be_changed_by_upload(rnd, login, db):
     data = client.get(f"/bids/{bid.id}/template.xlsx").data
     page = _upload(client, bid, data).get_data(as_text=True)
     assert "请先撤回" in page
+
+
+def test_a_zip_bomb_or_a_far_cell_is_refused_in_words_before_reading(rnd, login, db):
+    from tests.spreadsheet_bombs import inflating_to, with_far_cell
+
+    bid = make_bid(rnd, submit=False)
+    before = service.canonical_content(bid)
+    client = login("insurer")
+    template = client.get(f"/bids/{bid.id}/template.xlsx").data
+    page = _upload(client, bid, inflating_to(template, 60)).get_data(as_text=True)
+    assert "文件解压后超过 50 MB" in page
+    page = _upload(client, bid, with_far_cell(template, "行政处罚", 3, 16_384)).get_data(as_text=True)
+    assert "工作表用到了第 16,384 列" in page
+    assert service.canonical_content(_fresh(bid)) == before
+
+
+def _template(client, bid):
+    return load_workbook(io.BytesIO(client.get(f"/bids/{bid.id}/template.xlsx").data))
+
+
+def _info_rows(wb) -> dict:
+    return {r[0].value: r[0].row for r in wb["投标信息"].iter_rows(min_row=2)}
+
+
+def test_full_width_numbers_typed_with_a_chinese_input_method_are_read(rnd, login, db):
+    bid = make_bid(rnd, submit=False)
+    client = login("insurer")
+    wb = _template(client, bid)
+    info = wb["投标信息"]
+    info.cell(row=_info_rows(wb)["on_time_settlement_pct"], column=3, value="９８．５")
+    info.cell(row=_info_rows(wb)["catastrophe_reserve"], column=3, value="５，２００，０００．５")
+    response = _upload(client, bid, _save(wb))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    bid = _fresh(bid)
+    assert bid.on_time_settlement_pct == Decimal("98.5") and bid.catastrophe_reserve == Decimal("5200000.50")
+
+
+def test_a_formula_without_its_saved_result_is_named_not_read_as_blank(rnd, login, db):
+    bid = make_bid(rnd, submit=False)
+    before = service.canonical_content(bid)
+    client = login("insurer")
+    wb = _template(client, bid)
+    row = _info_rows(wb)["on_time_settlement_pct"]
+    wb["投标信息"].cell(row=row, column=3, value="=95+1")
+    wb["机构设置"]["C2"] = "=2*4"  # the station count would be stored as 0
+    page = _upload(client, bid, _save(wb)).get_data(as_text=True)
+    assert f"工作表“投标信息”第{row}行C列（填写内容）：单元格是公式“=95+1”，但文件中没有保存它的计算结果" in page
+    assert "工作表“机构设置”第2行C列" in page and "单元格是公式“=2*4”" in page
+    assert service.canonical_content(_fresh(bid)) == before
+
+
+def test_an_item_filled_twice_in_the_information_sheet_is_refused_naming_both_rows(rnd, login, db):
+    bid = make_bid(rnd, submit=False)
+    before = service.canonical_content(bid)
+    client = login("insurer")
+    wb = _template(client, bid)
+    first = _info_rows(wb)["on_time_settlement_pct"]
+    wb["投标信息"].append(["on_time_settlement_pct", "理赔及时率（%）", 99])
+    page = _upload(client, bid, _save(wb)).get_data(as_text=True)
+    last = wb["投标信息"].max_row
+    assert f"工作表“投标信息”第{last}行A列（字段代码）：项目“on_time_settlement_pct”在第{first}行和第{last}行重复填写" \
+        in page
+    assert service.canonical_content(_fresh(bid)) == before

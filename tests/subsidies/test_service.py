@@ -412,16 +412,17 @@ def test_no_submit_edit_or_delete_while_a_list_import_is_queued_or_running(world
     assert draft.status is ClaimStatus.SUBMITTED
 
 
-def test_an_import_left_running_by_a_stopped_worker_blocks_the_claim_only_until_the_job_timeout(world, db):
+def test_an_import_left_running_by_a_stopped_process_no_longer_blocks_the_claim(app, world, db):
+    """No timeout: a job whose process is gone (here: started by the web process before this one) stops counting
+    at once, and a live one blocks however long it runs (tests/underwriting/test_orphaned_imports.py)."""
     from datetime import timedelta
 
-    from agri_insurance.clock import utcnow
-
-    draft, job = _draft_with_a_running_import(created_at=utcnow() - timedelta(seconds=3000))
+    started = app.extensions["agri_jobs"].started_at
+    draft, job = _draft_with_a_running_import(created_at=started + timedelta(seconds=1))  # running, alive
     with pytest.raises(DomainError, match="正在导入"):
         service.submit_claim(draft, user("insurer"))
     db.session.rollback()
-    job.created_at = utcnow() - timedelta(seconds=3700)  # older than the job timeout (3,600 s): its worker is gone
+    job.created_at = started - timedelta(seconds=60)  # a minute old, but its process was stopped
     db.session.commit()
     service.submit_claim(draft, user("insurer"))
     assert draft.status is ClaimStatus.SUBMITTED

@@ -143,3 +143,47 @@ def test_errors_in_english_for_english_users(login, draft):
                                           None]])).get_data(as_text=True)
     assert "Sheet “标段” row 2 column A (县（市、区）)" in page
     assert "must not be less than 0" in page
+
+
+def test_a_zip_bomb_or_a_far_cell_is_refused_in_words_before_reading(login, draft, db):
+    from tests.spreadsheet_bombs import inflating_to, with_far_cell
+
+    client = login("city_agri")
+    bomb = inflating_to(_xlsx(GOOD), 60)  # 60 MB unpacked, tens of KB uploaded
+    response = _upload(client, draft, bomb)
+    assert response.status_code == 400
+    assert "文件解压后超过 50 MB" in response.get_data(as_text=True)
+    # one blank cell 20,000 rows down: small on disk, but the reader would walk every row up to it
+    response = _upload(client, draft, with_far_cell(_xlsx(GOOD), "标段", 20_000, 1))
+    assert response.status_code == 400
+    assert "工作表用到了第 20,000 行" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Lot.id)).where(Lot.round_id == draft.id)) == 0
+
+
+def test_full_width_numbers_typed_with_a_chinese_input_method_are_read(login, draft, db):
+    row = list(GOOD[0])
+    row[9], row[10] = "５２０００００．５", "１２．５"
+    assert _upload(login("city_agri"), draft, _xlsx([row])).status_code == 302
+    lot = db.session.scalar(sa.select(Lot).where(Lot.round_id == draft.id))
+    assert (lot.expected_premium, lot.loss_ratio_pct) == (Decimal("5200000.50"), Decimal("12.5"))
+
+
+def test_a_deleted_template_column_is_refused_rather_than_its_data_dropped(login, draft, db):
+    rows = [r[:11] for r in GOOD]  # 备注 deleted, with the notes it held
+    page = _upload(login("city_agri"), draft, _xlsx(rows, headers=HEADERS[:11])).get_data(as_text=True)
+    assert "工作表“标段”：缺少列“备注”：请使用系统下载的模板，不要删除列" in page
+    assert db.session.scalar(sa.select(sa.func.count(Lot.id)).where(Lot.round_id == draft.id)) == 0
+
+
+def test_a_formula_without_its_saved_result_is_named_not_read_as_blank(login, draft, db):
+    # openpyxl, like any program, writes formulas without their results: only Excel/WPS compute and save them
+    rows = [list(GOOD[0]), list(GOOD[1])]
+    rows[0][10] = "=50+15"          # optional loss ratio: would be stored empty
+    rows[1][9] = "=1800000*1"       # required premium: would say 不能为空
+    response = _upload(login("city_agri"), draft, _xlsx(rows))
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "第2行K列（历史赔付率（%））：单元格是公式“=50+15”，但文件中没有保存它的计算结果" in page
+    assert "第3行J列（预计年保费（元））：单元格是公式“=1800000*1”" in page and "不能为空" not in page
+    assert "请在 Excel 或 WPS 中打开文件、保存后重新上传" in page
+    assert db.session.scalar(sa.select(sa.func.count(Lot.id)).where(Lot.round_id == draft.id)) == 0
