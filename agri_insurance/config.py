@@ -58,6 +58,9 @@ class Config:
     LOCKOUT_MINUTES = 15
     PASSWORD_HASH_METHOD = "scrypt"
     TESTING = False
+    # An advance (预拨) defaults to this percentage of the scope's verified shares of the year before (the bureau
+    # may type another amount). PMFBY advances 50 % of 80 % of the last season's subsidy; Chinese practice varies.
+    ADVANCE_DEFAULT_PCT = "50"
 
     def __init__(self) -> None:
         self.SECRET_KEY = _secret_key()
