@@ -357,8 +357,10 @@ class Settlement(db.Model):
     __tablename__ = "subsidy_settlements"
     __table_args__ = (
         sa.UniqueConstraint("year", "insurer_id", "region_id", "level", name="uq_subsidy_settlements_scope"),
-        sa.CheckConstraint("balance = verified - advanced - paid", name="balance_adds_up"),
-        sa.CheckConstraint("transferred >= 0 AND transferred <= abs(balance)", name="transferred_within_balance"),
+        # Within half a fen rather than equal: SQLite keeps NUMERIC as a float (PostgreSQL compares exactly).
+        sa.CheckConstraint("abs(balance - (verified - advanced - paid)) < 0.005", name="balance_adds_up"),
+        sa.CheckConstraint("transferred >= 0 AND transferred < abs(balance) + 0.005",
+                           name="transferred_within_balance"),
         sa.CheckConstraint("level <> 'farmer'", name="government_level"),
     )
 

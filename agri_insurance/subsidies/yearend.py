@@ -34,7 +34,7 @@ from agri_insurance.actions import Action, Actions
 from agri_insurance.audit import service as audit
 from agri_insurance.clock import utcnow
 from agri_insurance.db_types import FEN, to_fen
-from agri_insurance.errors import DomainError, require
+from agri_insurance.errors import require
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.reference.models import Insurer, Region, RegionLevel
 from agri_insurance.roles import Role
@@ -125,6 +125,9 @@ def save_advance(data: dict[str, Any], actor, advance: Advance | None = None) ->
     require(underwrites is not None, _("该承保机构在此县%(year)s年度没有承保安排", year=year), "insurer_id")
     service.require_open_year(year, "year")
     amount = data.get("amount")
+    if amount is None and advance is None:   # left blank: the default, if last year gives one
+        amount = default_advance(year, insurer_id, region_id, level).amount
+        require(amount > 0, _("上年度没有已核验的补贴，请填写预拨金额"), "amount")
     service.require_amount(amount, "amount")
     require(amount is not None and amount >= FEN, _("预拨金额至少为0.01元"), "amount")
     require(amount == to_fen(amount), _("预拨金额最多两位小数"), "amount")
@@ -133,19 +136,17 @@ def save_advance(data: dict[str, Any], actor, advance: Advance | None = None) ->
     voucher_no = (data.get("voucher_no") or "").strip()
     require(voucher_no, _("请填写凭证号"), "voucher_no")
     if advance is None:
+        # the underwriter's row serialises advances to it: a second clerk's (or a double click's) waits here, then
+        # finds the first one's advance
+        lock_for_update(db.session.get(Insurer, insurer_id))
         existing = service.advance_for(year, insurer_id, region_id, level)
         require(existing is None, _("该承保机构此县此级次%(year)s年度已登记预拨，请修改原记录", year=year), "level")
         suggested = default_advance(year, insurer_id, region_id, level)
         advance = Advance(year=year, insurer_id=insurer_id, region_id=region_id, level=level, amount=amount,
                           drawn=ZERO, basis=suggested.basis, pct=suggested.pct, paid_on=paid_on,
                           voucher_no=voucher_no, recorded_by_id=actor.id)
-        try:
-            with db.session.begin_nested():   # a second clerk's insert, committed meanwhile, is a refusal
-                db.session.add(advance)
-                db.session.flush()
-        except sa.exc.IntegrityError:
-            raise DomainError(_("该承保机构此县此级次%(year)s年度已登记预拨，请修改原记录", year=year),
-                              "level") from None
+        db.session.add(advance)
+        db.session.flush()
         audit.record(actor, "advance.recorded", advance,
                      _l("登记预拨：%(insurer)s %(county)s %(level)s %(year)s年度 %(amount)s 元",
                         insurer=advance.insurer.short_name, county=advance.region.name, level=LEVEL_LABELS[level],
@@ -192,13 +193,11 @@ def close_year(year: int, actor) -> list[Settlement]:
     still owed, and a settlement per underwriter, county and level is drawn up. Caller commits."""
     require(actor.role is Role.CITY_FINANCE, _("只有市财政局可以进行年度清算"))
     require(year < clock.local_today().year, _("%(year)s年度尚未结束，不能清算", year=year))
+    # the city's row serialises closes: a second one waits here, then finds the year closed
+    lock_for_update(db.session.scalar(sa.select(Region).where(Region.level == RegionLevel.CITY).limit(1)))
     service.require_open_year(year)
-    try:
-        with db.session.begin_nested():   # two closes at once: the second finds the year closed
-            db.session.add(SubsidyYear(year=year, closed_by_id=actor.id, closed_at=utcnow()))
-            db.session.flush()
-    except sa.exc.IntegrityError:
-        raise DomainError(_("%(year)s年度已清算关闭", year=year)) from None
+    db.session.add(SubsidyYear(year=year, closed_by_id=actor.id, closed_at=utcnow()))
+    db.session.flush()
     # a payment, verification or draw-down in flight finishes first; one arriving later waits and finds it closed
     _lock_rows(SubsidyClaim, SubsidyClaim.year == year)
     _lock_rows(Advance, Advance.year == year)
@@ -387,3 +386,26 @@ def statement_lines(settlement: Settlement) -> list[StatementLine]:
         if share is not None and share.amount > 0:
             lines.append(StatementLine(claim, share.amount, share.from_advance, share.paid - share.from_advance))
     return lines
+
+
+def bureau_name(settlement: Settlement) -> str:
+    """The finance bureau on the settlement's side: the county's for the county share, else the city's."""
+    if settlement.level is ShareLevel.COUNTY:
+        region = settlement.region
+    else:
+        region = db.session.scalar(sa.select(Region).where(Region.level == RegionLevel.CITY).limit(1))
+    return service.FinanceBureau(region).name
+
+
+def statement_title(settlement: Settlement) -> str:
+    return _("%(year)s年度农业保险保费补贴清算单（%(insurer)s %(county)s %(level)s）", year=settlement.year,
+             insurer=settlement.insurer.short_name, county=settlement.region.label, level=settlement.level.label)
+
+
+def summary_rows(settlement: Settlement) -> list[tuple[str, Decimal]]:
+    """The statement's sums: verified = advance + payments + balance, then what was transferred on it."""
+    outcome = _("应退回（元）") if settlement.is_refund else _("应补拨（元）")
+    return [(_("已核验补贴（元）"), settlement.verified), (_("预拨（元）"), settlement.advanced),
+            (_("清算前已拨付（元）"), settlement.paid), (outcome, abs(settlement.balance)),
+            (_("已退回（元）") if settlement.is_refund else _("已补拨（元）"), settlement.transferred),
+            (_("待结算（元）"), settlement.remaining)]
