@@ -180,8 +180,11 @@ def test_a_year_with_claims_waiting_for_verification_cannot_be_closed(world):
 def test_both_sides_confirm_then_the_refund_is_recorded(world):
     _a, _b, by_level = _close_2025()
     settlement = by_level[COUNTY]
-    transfer = (lambda amount, voucher: yearend.record_transfer(
-        world.session.get(Settlement, settlement.id), D(amount), date(2026, 1, 10), voucher, user("county_finance")))
+
+    def transfer(amount, voucher):
+        return yearend.record_transfer(world.session.get(Settlement, settlement.id), D(amount), date(2026, 1, 10),
+                                       voucher, user("county_finance"))
+
     assert "双方确认" in refused(lambda: transfer("1333.33", "TH-1"))
     assert "不是此清算单的一方" in refused(lambda: yearend.confirm_settlement(
         world.session.get(Settlement, settlement.id), user("city_finance")))
