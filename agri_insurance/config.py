@@ -61,6 +61,11 @@ class Config:
     # An advance (预拨) defaults to this percentage of the scope's verified shares of the year before (the bureau
     # may type another amount). PMFBY advances 50 % of 80 % of the last season's subsidy; Chinese practice varies.
     ADVANCE_DEFAULT_PCT = "50"
+    # Payout-rate checkpoints of a subsidy year (R15): month-days in order (a smaller one is in the next year), the
+    # share of the verified subsidy that must be paid by each, and how many days ahead a bureau is warned.
+    PAYOUT_CHECKPOINTS = "07-31,10-31,03-31"
+    PAYOUT_THRESHOLD_PCT = "90"
+    PAYOUT_WARNING_DAYS = 30
 
     def __init__(self) -> None:
         self.SECRET_KEY = _secret_key()

@@ -15,7 +15,7 @@ from agri_insurance.paging import ListFilters, paginate
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel
 from agri_insurance.roles import CITY_ROLES, Role
 from agri_insurance.spreadsheets import download, xlsx_download
-from agri_insurance.subsidies import exports, lists, service, yearend
+from agri_insurance.subsidies import checkpoints, exports, lists, service, yearend
 from agri_insurance.subsidies.forms import (
     AdvanceEditForm,
     AdvanceForm,
@@ -431,7 +431,8 @@ def _year_money_page(year: int, form: AdvanceForm | None, status: int = 200):
         edit_form=AdvanceEditForm(formdata=None), closed=service.year_closed(year),
         may_close=yearend.may_close(year, current_user),
         settlements=yearend.settlements(scope_clause(Settlement, current_user), year),
-        default_pct=yearend.default_pct()), status
+        default_pct=yearend.default_pct(), checkpoints=checkpoints.checkpoints(year, current_user),
+        threshold=checkpoints.threshold(), today=clock.local_today()), status
 
 
 @bp.get("/year-money")

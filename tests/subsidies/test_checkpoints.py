@@ -1,0 +1,82 @@
+"""Payout-rate checkpoints (hand-computed): rice in 鄱阳县, county share 5 % of the premium."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal as D
+
+import pytest
+import time_machine
+
+from agri_insurance.subsidies import checkpoints, service
+from agri_insurance.subsidies.models import ShareLevel
+from tests.subsidies.factories import assign, make_claim, user
+
+
+def at(day: date):
+    return time_machine.travel(datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC), tick=False)   # 10:00 local
+
+
+@pytest.fixture
+def world(demo, db):
+    assign()
+    db.session.commit()
+    return db
+
+
+def test_checkpoint_dates_roll_into_the_next_year(app, world):
+    assert checkpoints.checkpoint_dates(2026) == [date(2026, 7, 31), date(2026, 10, 31), date(2027, 3, 31)]
+    assert checkpoints.checkpoint_dates(2026, "06-30,12-31") == [date(2026, 6, 30), date(2026, 12, 31)]
+
+
+def _history(db):
+    """Claim A verified 10 Jun (county 5,000.00), 4,000.00 paid 20 Jul and 600.00 on 5 Aug; claim B verified 15 Aug
+    (county 1,666.67), nothing paid."""
+    with at(date(2026, 6, 10)):
+        a = make_claim(status="verified", premium="100000.00", period="2026年早稻季")
+    with at(date(2026, 7, 20)):
+        service.confirm_payment(a, ShareLevel.COUNTY, D("4000.00"), date(2026, 7, 20), "KF-1", user("county_finance"))
+        db.session.commit()
+    with at(date(2026, 8, 5)):
+        service.confirm_payment(a, ShareLevel.COUNTY, D("600.00"), date(2026, 8, 5), "KF-2", user("county_finance"))
+        db.session.commit()
+    with at(date(2026, 8, 15)):
+        make_claim(status="verified", premium="33333.33", period="2026年晚稻季")
+
+
+def test_rates_on_given_dates(world):
+    _history(world)
+    county = lambda day: next(r for r in checkpoints.payout_rates(2026, day) if r.level is ShareLevel.COUNTY)  # noqa: E731
+    july = county(date(2026, 7, 31))
+    assert (july.due, july.paid, july.pct, july.below) == (D("5000.00"), D("4000.00"), D("80.0"), True)
+    october = county(date(2026, 10, 31))           # 4,600.00 / 6,666.67
+    assert (october.due, october.paid, october.pct, october.below) == (D("6666.67"), D("4600.00"), D("69.0"), True)
+    assert county(date(2026, 8, 10)).pct == D("92.0")   # 4,600.00 / 5,000.00: B not yet verified
+
+
+def test_a_drawn_advance_counts_as_paid(world):
+    from agri_insurance.subsidies import yearend
+    from tests.factories import county
+    from tests.subsidies.factories import demo_insurer
+
+    with at(date(2026, 6, 1)):
+        yearend.save_advance({"year": 2026, "insurer_id": demo_insurer().id, "region_id": county().id,
+                              "level": ShareLevel.COUNTY, "amount": D("4500.00"), "paid_on": date(2026, 6, 1),
+                              "voucher_no": "YB-1"}, user("county_finance"))
+        world.session.commit()
+    with at(date(2026, 6, 10)):
+        make_claim(status="verified", premium="100000.00", period="2026年早稻季")
+    rate = next(r for r in checkpoints.payout_rates(2026, date(2026, 7, 31)) if r.level is ShareLevel.COUNTY)
+    assert (rate.paid, rate.pct, rate.below) == (D("4500.00"), D("90.0"), False)
+
+
+def test_a_bureau_is_warned_before_a_checkpoint_it_would_miss(world, login):
+    _history(world)
+    with at(date(2026, 7, 25)):                  # 6 days before 31 Jul: 80.0 % paid
+        page = login("county_finance").get("/").get_data(as_text=True)
+        assert "2026-07-31 付款率检查点" in page and "80.0%" in page
+        # the city's levels (nothing paid) are the city bureau's warning, not the county's
+        assert "2026-07-31 付款率检查点" in login("city_finance").get("/").get_data(as_text=True)
+        assert "付款率检查点" not in login("county_agri").get("/").get_data(as_text=True)
+        year_page = login("county_finance").get("/subsidies/year-money?year=2026").get_data(as_text=True)
+        assert ">80%<" in year_page and "还有 6 天" in year_page
+    with at(date(2026, 6, 20)):                  # more than 30 days before: no warning yet
+        assert "付款率检查点" not in login("county_finance").get("/").get_data(as_text=True)
