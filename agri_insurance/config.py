@@ -66,6 +66,10 @@ class Config:
     PAYOUT_CHECKPOINTS = "07-31,10-31,03-31"
     PAYOUT_THRESHOLD_PCT = "90"
     PAYOUT_WARNING_DAYS = 30
+    # Optional interest on shares paid late (R15), shown on the overdue list, never paid by the system.
+    LATE_INTEREST_ENABLED = os.environ.get("LATE_INTEREST_ENABLED", "") == "1"
+    LATE_INTEREST_RATE_PCT = os.environ.get("LATE_INTEREST_RATE_PCT", "12")
+    LATE_INTEREST_GRACE_DAYS = int(os.environ.get("LATE_INTEREST_GRACE_DAYS", "90"))
 
     def __init__(self) -> None:
         self.SECRET_KEY = _secret_key()

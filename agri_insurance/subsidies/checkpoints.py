@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from agri_insurance import clock
+from agri_insurance.db_types import to_fen
 from agri_insurance.extensions import db
 from agri_insurance.reference.models import Region, RegionLevel
 from agri_insurance.roles import Role
@@ -147,3 +148,33 @@ def upcoming_warning(user, today: date | None = None) -> Checkpoint | None:
     levels, region_id = levels_of(user)
     checkpoint = Checkpoint(year, day, payout_rates(year, today, levels, region_id), False)
     return checkpoint if checkpoint.below else None
+
+
+# --- late-payment interest (R15, optional) -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class InterestSetting:
+    """LATE_INTEREST_ENABLED (off by default), LATE_INTEREST_RATE_PCT a year (default 12, as PMFBY charges) and
+    LATE_INTEREST_GRACE_DAYS past the due date before it runs (default 90: three months)."""
+
+    enabled: bool
+    rate_pct: Decimal
+    grace_days: int
+
+
+def interest_setting() -> InterestSetting:
+    config = current_app.config
+    return InterestSetting(bool(config.get("LATE_INTEREST_ENABLED", False)),
+                           Decimal(str(config.get("LATE_INTEREST_RATE_PCT", "12"))),
+                           int(config.get("LATE_INTEREST_GRACE_DAYS", 90)))
+
+
+def late_interest(outstanding: Decimal, days_overdue: int, setting: InterestSetting | None = None) -> Decimal | None:
+    """Simple interest accrued on an overdue share's outstanding amount for the days past the grace period
+    (rate a year / 365 a day), to the fen; None when the setting is off. Shown to the bureaus, never paid by the
+    system: it is what the underwriter could claim, not money anyone owes in the ledger."""
+    setting = setting or interest_setting()
+    if not setting.enabled:
+        return None
+    days = max(0, days_overdue - setting.grace_days)
+    return to_fen(outstanding * setting.rate_pct / HUNDRED * days / 365)

@@ -295,7 +295,11 @@ def budgets():
 @roles_required(*CLAIM_READERS)
 def overdue():
     items = service.overdue_items(scope_clause(SubsidyClaim, current_user))
-    return render_template("subsidies/overdue.html", items=items, today=clock.local_today())
+    setting = checkpoints.interest_setting()
+    interest = {(i.claim.id, i.share.level): checkpoints.late_interest(i.share.outstanding, i.days_overdue, setting)
+                for i in items} if setting.enabled else None
+    return render_template("subsidies/overdue.html", items=items, today=clock.local_today(), interest=interest,
+                           interest_setting=setting)
 
 
 def _ledger_filters(filters: ListFilters) -> tuple[lists.ClaimFilters, str]:

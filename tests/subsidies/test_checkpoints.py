@@ -80,3 +80,28 @@ def test_a_bureau_is_warned_before_a_checkpoint_it_would_miss(world, login):
         assert ">80%<" in year_page and "还有 6 天" in year_page
     with at(date(2026, 6, 20)):                  # more than 30 days before: no warning yet
         assert "付款率检查点" not in login("county_finance").get("/").get_data(as_text=True)
+
+
+# --- late-payment interest -------------------------------------------------------------------------------------
+
+def test_interest_on_an_overdue_share_by_hand(app):
+    setting = checkpoints.InterestSetting(True, D("12"), 90)
+    # 5,000.00 × 12 % × (120 − 90) / 365 = 49.3150… → 49.32
+    assert checkpoints.late_interest(D("5000.00"), 120, setting) == D("49.32")
+    assert checkpoints.late_interest(D("5000.00"), 90, setting) == D("0.00")      # within the grace period
+    assert checkpoints.late_interest(D("5000.00"), 120, checkpoints.InterestSetting(False, D("12"), 90)) is None
+
+
+def test_interest_is_shown_on_the_overdue_list_only_when_the_setting_is_on(app, world, login):
+    with at(date(2026, 1, 5)):
+        make_claim(status="verified", premium="100000.00", period="2026年早稻季")      # due 4 Feb (30 days)
+    with at(date(2026, 6, 4)):                                                        # 120 days overdue
+        page = login("county_finance").get("/subsidies/overdue").get_data(as_text=True)
+        assert "应计逾期利息" not in page                                               # off by default
+        app.config["LATE_INTEREST_ENABLED"] = True
+        try:
+            page = login("county_finance").get("/subsidies/overdue").get_data(as_text=True)
+        finally:
+            app.config["LATE_INTEREST_ENABLED"] = False
+        assert "应计逾期利息" in page and "49.32" in page                               # county 5,000.00 outstanding
+        assert "系统不予拨付" in page
