@@ -64,6 +64,8 @@ ROUTES = {
     "subsidies.statement_xlsx": ("GET", "/subsidies/statement.xlsx?insurer_id={own_insurer}", {INS, A, CA, CF}),
     "subsidies.overview": ("GET", "/subsidies/overview", SUBSIDY_OFFICIALS),
     "subsidies.year_money": ("GET", "/subsidies/year-money", SUBSIDY_READERS),
+    "subsidies.estimate_xlsx": ("GET", "/subsidies/estimate.xlsx", {A, CA, CF}),
+    "subsidies.performance_xlsx": ("GET", "/subsidies/performance.xlsx", {A, CA, CF}),
     "subsidies.add_advance": ("POST", "/subsidies/advances", {KF, CF}),
     "subsidies.edit_advance": ("POST", "/subsidies/advances/{advance}", {KF, CF}),
     "subsidies.close_year": ("POST", "/subsidies/years/2025/close", {CF}),

@@ -43,6 +43,7 @@ from agri_insurance.reference.models import (
 )
 from agri_insurance.roles import Role
 from agri_insurance.subsidies import checkpoints as payout_checkpoints
+from agri_insurance.subsidies import reports as subsidy_reports
 from agri_insurance.subsidies import service as subsidies
 from agri_insurance.subsidies.models import GOVERNMENT_LEVELS, ClaimStatus, SubsidyClaim
 from agri_insurance.subsidies.service import overdue_items
@@ -143,6 +144,16 @@ def _payout_checkpoint(user) -> list[Todo]:
         n=len(checkpoint.below), county=worst.region.label, level=worst.level.label, pct=worst.pct),
         "subsidies.year_money", {"year": checkpoint.year}, "subsidies.year_money", len(checkpoint.below),
         late=True)]
+
+
+def _estimate_due(user) -> list[Todo]:
+    """The city's next-year subsidy estimate (测算表), due 20 August: a reminder from 1 July."""
+    pending = subsidy_reports.estimate_pending()
+    if pending is None:
+        return []
+    year, due = pending
+    return [Todo("estimate-due", _("报送%(year)s年度农业保险保费补贴测算表，期限 %(due)s", year=year, due=due.isoformat()),
+                 "subsidies.year_money", {"year": year - 1}, "subsidies.year_money")]
 
 
 # city agriculture bureau ---------------------------------------------------------------------------------------
@@ -309,7 +320,7 @@ TODO_SOURCES: dict[Role, tuple[Callable[[Any], list[Todo]], ...]] = {
     Role.INSURER: (_bids_to_reconfirm, _lots_won, _claims_to_correct),
     Role.EXPERT: (_rounds_to_score,),
     Role.COUNTY_FINANCE: (_payments, _payout_checkpoint),
-    Role.CITY_FINANCE: (_payments, _payout_checkpoint),
+    Role.CITY_FINANCE: (_payments, _payout_checkpoint, _estimate_due),
 }
 
 

@@ -15,7 +15,7 @@ from agri_insurance.paging import ListFilters, paginate
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel
 from agri_insurance.roles import CITY_ROLES, Role
 from agri_insurance.spreadsheets import download, xlsx_download
-from agri_insurance.subsidies import checkpoints, exports, lists, service, yearend
+from agri_insurance.subsidies import checkpoints, exports, lists, reports, service, yearend
 from agri_insurance.subsidies.forms import (
     AdvanceEditForm,
     AdvanceForm,
@@ -436,7 +436,8 @@ def _year_money_page(year: int, form: AdvanceForm | None, status: int = 200):
         may_close=yearend.may_close(year, current_user),
         settlements=yearend.settlements(scope_clause(Settlement, current_user), year),
         default_pct=yearend.default_pct(), checkpoints=checkpoints.checkpoints(year, current_user),
-        threshold=checkpoints.threshold(), today=clock.local_today()), status
+        threshold=checkpoints.threshold(), today=clock.local_today(),
+        reports_upward=current_user.role in REPORT_ROLES), status
 
 
 @bp.get("/year-money")
@@ -533,3 +534,26 @@ def settlement_pdf(settlement_id: int):
     settlement, lines, bureau, title, summary = _statement(settlement_id)
     return download(exports.settlement_pdf(settlement, lines, bureau, title, summary), f"{title}.pdf",
                     "application/pdf")
+
+
+# --- reports upward -------------------------------------------------------------------------------------------------
+
+REPORT_ROLES = (Role.ADMIN, Role.CITY_AGRI, Role.CITY_FINANCE)
+
+
+@bp.get("/estimate.xlsx")
+@roles_required(*REPORT_ROLES)
+def estimate_xlsx():
+    """Next year's subsidy estimate (测算表) by product and level (`?year=`: the year estimated)."""
+    year = request.args.get("year", type=int_arg) or clock.local_today().year + 1
+    title = _("上饶市%(year)s年度农业保险保费补贴测算表", year=year)
+    return xlsx_download(reports.estimate_workbook(year, reports.estimate(year), title), f"{title}.xlsx")
+
+
+@bp.get("/performance.xlsx")
+@roles_required(*REPORT_ROLES)
+def performance_xlsx():
+    """The performance report (绩效) of a year's subsidy funds, per county."""
+    year = _year_arg()
+    title = _("上饶市%(year)s年度农业保险保费补贴资金绩效情况表", year=year)
+    return xlsx_download(reports.performance_workbook(year, reports.performance(year), title), f"{title}.xlsx")
