@@ -165,3 +165,27 @@ def _totals(ws, row: int, columns: list[int], amounts) -> None:
         cell = ws.cell(row=row, column=col, value=to_fen(Decimal(amount)))
         cell.number_format = MONEY_FORMAT
         cell.font = Font(bold=True)
+
+
+# --- payments as open data (OCDS implementation.transactions) -------------------------------------------------------
+
+def payments_under(insurer_id: int, region_id: int, product_ids: list[int], start_year: int, end_year: int):
+    """The payments (top-ups included) to an underwriter on its claims in a county for products and years: what an
+    award's contract was paid, oldest first. One query."""
+    from agri_insurance.subsidies.models import Payment
+
+    return list(db.session.scalars(
+        sa.select(Payment).join(SubsidyClaim, SubsidyClaim.id == Payment.claim_id)
+        .where(SubsidyClaim.insurer_id == insurer_id, SubsidyClaim.region_id == region_id,
+               SubsidyClaim.product_id.in_(product_ids), SubsidyClaim.year.between(start_year, end_year))
+        .options(sa.orm.contains_eager(Payment.claim)).order_by(Payment.paid_on, Payment.id)))
+
+
+def payer_of(payment) -> Region:
+    """The finance bureau that paid: the county's for the county share, the city's for the others (it passes the
+    central and provincial shares on)."""
+    from agri_insurance.reference.models import RegionLevel
+
+    if payment.level is ShareLevel.COUNTY:
+        return payment.claim.region
+    return db.session.scalar(sa.select(Region).where(Region.level == RegionLevel.CITY).limit(1))
