@@ -78,3 +78,22 @@ def test_advance_drawn_down_year_closed_statement_confirmed_refund_recorded(page
     with finance.expect_download() as download:
         finance.click("text=下载清算单（Excel）")
     assert download.value.suggested_filename.endswith(".xlsx")
+
+    # reports upward: the estimate of the next year and the performance report, opened and checked
+    import io
+    from decimal import Decimal
+
+    from openpyxl import load_workbook
+
+    city.goto("/subsidies/year-money?year=2025")
+    with city.expect_download() as estimate:
+        city.click("#estimate-xlsx")
+    ws = load_workbook(io.BytesIO(open(estimate.value.path(), "rb").read())).active
+    rice = next(row for row in ws.iter_rows(values_only=True) if row[0] == "水稻")
+    assert Decimal(str(rice[1])) == Decimal("100000")                          # 2025's premium, the basis
+    with city.expect_download() as performance:
+        city.click("#performance-xlsx")
+    ws = load_workbook(io.BytesIO(open(performance.value.path(), "rb").read())).active
+    county_row = next(row for row in ws.iter_rows(values_only=True) if row[0] == "鄱阳县")
+    assert Decimal(str(county_row[2])) == Decimal("100000")                    # premium
+    assert Decimal(str(county_row[6])) == Decimal("5000")                      # county share, from the advance
