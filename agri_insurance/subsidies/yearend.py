@@ -185,7 +185,9 @@ def _lock_rows(model, *clauses) -> None:
 
 
 def may_close(year: int, user) -> bool:
-    return user.role is Role.CITY_FINANCE and not service.year_closed(year)
+    """Offered to the city finance bureau once the year is over and until it is closed."""
+    return (user.role is Role.CITY_FINANCE and year < clock.local_today().year
+            and not service.year_closed(year))
 
 
 def close_year(year: int, actor) -> list[Settlement]:
