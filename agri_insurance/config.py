@@ -72,6 +72,18 @@ class Config:
     LOCKOUT_MINUTES = 15
     PASSWORD_HASH_METHOD = "scrypt"
     TESTING = False
+    # An advance (预拨) defaults to this percentage of the scope's verified shares of the year before (the bureau
+    # may type another amount). PMFBY advances 50 % of 80 % of the last season's subsidy; Chinese practice varies.
+    ADVANCE_DEFAULT_PCT = "50"
+    # Payout-rate checkpoints of a subsidy year (R15): month-days in order (a smaller one is in the next year), the
+    # share of the verified subsidy that must be paid by each, and how many days ahead a bureau is warned.
+    PAYOUT_CHECKPOINTS = "07-31,10-31,03-31"
+    PAYOUT_THRESHOLD_PCT = "90"
+    PAYOUT_WARNING_DAYS = 30
+    # Optional interest on shares paid late (R15), shown on the overdue list, never paid by the system.
+    LATE_INTEREST_ENABLED = os.environ.get("LATE_INTEREST_ENABLED", "") == "1"
+    LATE_INTEREST_RATE_PCT = os.environ.get("LATE_INTEREST_RATE_PCT", "12")
+    LATE_INTEREST_GRACE_DAYS = int(os.environ.get("LATE_INTEREST_GRACE_DAYS", "90"))
 
     def __init__(self) -> None:
         self.SECRET_KEY = _secret_key()

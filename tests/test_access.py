@@ -63,6 +63,17 @@ ROUTES = {
     "subsidies.payment_list_xlsx": ("GET", "/subsidies/payment-list.xlsx", SUBSIDY_OFFICIALS),
     "subsidies.statement_xlsx": ("GET", "/subsidies/statement.xlsx?insurer_id={own_insurer}", {INS, A, CA, CF}),
     "subsidies.overview": ("GET", "/subsidies/overview", SUBSIDY_OFFICIALS),
+    "subsidies.year_money": ("GET", "/subsidies/year-money", SUBSIDY_READERS),
+    "subsidies.estimate_xlsx": ("GET", "/subsidies/estimate.xlsx", {A, CA, CF}),
+    "subsidies.performance_xlsx": ("GET", "/subsidies/performance.xlsx", {A, CA, CF}),
+    "subsidies.add_advance": ("POST", "/subsidies/advances", {KF, CF}),
+    "subsidies.edit_advance": ("POST", "/subsidies/advances/{advance}", {KF, CF}),
+    "subsidies.close_year": ("POST", "/subsidies/years/2025/close", {CF}),
+    "subsidies.settlement_detail": ("GET", "/subsidies/settlements/{settlement}", SUBSIDY_READERS),
+    "subsidies.confirm_settlement": ("POST", "/subsidies/settlements/{settlement}/confirm", {KF, CF, INS}),
+    "subsidies.record_transfer": ("POST", "/subsidies/settlements/{settlement}/transfers", {KF, CF}),
+    "subsidies.settlement_xlsx": ("GET", "/subsidies/settlements/{settlement}/statement.xlsx", SUBSIDY_READERS),
+    "subsidies.settlement_pdf": ("GET", "/subsidies/settlements/{settlement}/statement.pdf", SUBSIDY_READERS),
     "tenders.rounds": ("GET", "/tenders/", ALL),
     "tenders.new_round": ("GET", "/tenders/new", {CA}),
     "tenders.round_detail": ("GET", "/tenders/{round}", ALL),
@@ -222,7 +233,7 @@ def fill_url(url: str, db, role=None) -> str:
     return url.format(own_county=county().id, own_insurer=insurer_id, victim=victim, claim=claim,
                       assignment=assignment, own_job=_own_job(db, role), import_job=_failed_import(db),
                       export_job=_export_job(db, role, claim) if "{export_job}" in url else None,
-                      **tender, **_award_objects(db, url),
+                      **tender, **_award_objects(db, url), **_money_objects(db, url),
                       **_evaluation_objects(db, url), **_notice_objects(url, role), **_payout_objects(url))
 
 
@@ -234,6 +245,16 @@ def _payout_objects(url: str) -> dict:
     from tests.payouts.factories import access_objects
 
     return access_objects()
+
+
+def _money_objects(db, url: str) -> dict:
+    """An advance of the open year and a settlement of the closed year 2025 (its county advance against nothing
+    verified: a refund), both of the demo insurer in the demo county (created once per test, only for their URLs)."""
+    if "{advance}" not in url and "{settlement}" not in url:
+        return {}
+    from tests.subsidies.factories import money_objects
+
+    return money_objects()
 
 
 def _notice_objects(url: str, role) -> dict:

@@ -23,6 +23,8 @@ from agri_insurance.bids.models import Bid, BidStatus
 from agri_insurance.clock import utcnow
 from agri_insurance.extensions import db
 from agri_insurance.i18n import in_record_language
+from agri_insurance.subsidies import reports as subsidy_reports
+from agri_insurance.subsidies.service import FinanceBureau
 from agri_insurance.tenders.models import RoundStatus, SelectionRound
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "ocds_schema"
@@ -133,8 +135,42 @@ def release(rnd: SelectionRound) -> dict:
                 party = parties.setdefault(ref["id"], {**ref, "roles": []})
                 if "supplier" not in party["roles"]:
                     party["roles"].append("supplier")
+            if final:
+                result["contracts"] = [_contract(rnd, award, parties) for award in awards]
+                tags.append("contract")
+                if any(c.get("implementation") for c in result["contracts"]):
+                    tags.append("implementation")
     result["parties"] = list(parties.values())
     return result
+
+
+def _contract(rnd: SelectionRound, award, parties: dict) -> dict:
+    """An award's contract: the term's subsidy payments to its underwriter for the lot's county and products, as
+    implementation transactions (payer: the finance bureau that paid; payee: the underwriter)."""
+    ref = _org_ref(award.insurer)
+    contract = {"id": f"{rnd.id}-{award.lot.code}", "awardID": f"{rnd.id}-{award.lot.code}",
+                "title": f"{award.lot.name} 承保", "status": "active", "period": {
+                    "startDate": f"{rnd.term_start_year}-01-01T00:00:00+08:00",
+                    "endDate": f"{rnd.term_end_year}-12-31T23:59:59+08:00"}}
+    payments = subsidy_reports.payments_under(award.insurer_id, award.lot.region_id,
+                                              [p.id for p in award.lot.products], rnd.term_start_year,
+                                              rnd.term_end_year)
+    transactions = []
+    for payment in payments:
+        region = subsidy_reports.payer_of(payment)
+        with in_record_language():
+            payer = {"id": f"CN-SR-FIN-{region.code}", "name": FinanceBureau(region).name}
+        parties.setdefault(payer["id"], {**payer, "roles": []})
+        if "payer" not in parties[payer["id"]]["roles"]:
+            parties[payer["id"]]["roles"].append("payer")
+        if "payee" not in parties[ref["id"]]["roles"]:
+            parties[ref["id"]]["roles"].append("payee")
+        transactions.append({
+            "id": f"payment-{payment.id}", "date": f"{payment.paid_on.isoformat()}T00:00:00+08:00", "value": _amount(payment.amount),
+            "payer": payer, "payee": ref})
+    if transactions:
+        contract["implementation"] = {"transactions": transactions}
+    return contract
 
 
 def release_package(rnd: SelectionRound) -> dict:

@@ -43,6 +43,8 @@ from agri_insurance.reference.models import (
     SubsidyScheme,
 )
 from agri_insurance.roles import Role
+from agri_insurance.subsidies import checkpoints as payout_checkpoints
+from agri_insurance.subsidies import reports as subsidy_reports
 from agri_insurance.subsidies import service as subsidies
 from agri_insurance.subsidies.models import GOVERNMENT_LEVELS, ClaimStatus, SubsidyClaim
 from agri_insurance.subsidies.service import overdue_items
@@ -138,6 +140,30 @@ def _payments(user) -> list[Todo]:
         todos.append(Todo("payments-more", _("另有 %(n)s 份申请的本级补贴待拨付", n=rest), "subsidies.claims",
                           menu="subsidies.claims", count=rest))
     return todos
+
+
+def _payout_checkpoint(user) -> list[Todo]:
+    """Before a payout-rate checkpoint (R15): the bureau's levels below the mark, as of today."""
+    checkpoint = payout_checkpoints.upcoming_warning(user)
+    if checkpoint is None:
+        return []
+    worst = min(checkpoint.below, key=lambda rate: rate.pct)
+    return [Todo("payout-checkpoint", _(
+        "%(day)s 付款率检查点（%(year)s年度，须达 %(threshold)s%%）：%(n)s 项低于要求，最低为%(county)s%(level)s %(pct)s%%",
+        day=checkpoint.on.isoformat(), year=checkpoint.year, threshold=payout_checkpoints.threshold(),
+        n=len(checkpoint.below), county=worst.region.label, level=worst.level.label, pct=worst.pct),
+        "subsidies.year_money", {"year": checkpoint.year}, "subsidies.year_money", len(checkpoint.below),
+        late=True)]
+
+
+def _estimate_due(user) -> list[Todo]:
+    """The city's next-year subsidy estimate (测算表), due 20 August: a reminder from 1 July."""
+    pending = subsidy_reports.estimate_pending()
+    if pending is None:
+        return []
+    year, due = pending
+    return [Todo("estimate-due", _("报送%(year)s年度农业保险保费补贴测算表，期限 %(due)s", year=year, due=due.isoformat()),
+                 "subsidies.year_money", {"year": year - 1}, "subsidies.year_money")]
 
 
 # city agriculture bureau ---------------------------------------------------------------------------------------
@@ -303,8 +329,8 @@ TODO_SOURCES: dict[Role, tuple[Callable[[Any], list[Todo]], ...]] = {
     Role.COUNTY_AGRI: (_claims_to_verify, _payout_flags),
     Role.INSURER: (_bids_to_reconfirm, _lots_won, _claims_to_correct),
     Role.EXPERT: (_rounds_to_score,),
-    Role.COUNTY_FINANCE: (_payments,),
-    Role.CITY_FINANCE: (_payments,),
+    Role.COUNTY_FINANCE: (_payments, _payout_checkpoint),
+    Role.CITY_FINANCE: (_payments, _payout_checkpoint, _estimate_due),
 }
 
 

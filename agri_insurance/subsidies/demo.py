@@ -9,18 +9,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal
 
 import sqlalchemy as sa
 
+from agri_insurance import clock
 from agri_insurance.auth import service as auth_service
 from agri_insurance.auth.models import User
 from agri_insurance.clock import utcnow
 from agri_insurance.extensions import db
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel
 from agri_insurance.roles import Role
-from agri_insurance.subsidies import service
+from agri_insurance.subsidies import service, yearend
 from agri_insurance.subsidies.models import Budget, ShareLevel, SubsidyClaim
 
 # (county code, product code, insurer index in demo.INSURERS)
@@ -90,6 +91,10 @@ def load_demo_subsidies(insurer_names: list[str],
     county_agri = db.session.scalar(sa.select(User).where(User.username == "county_agri"))
     city_finance = db.session.scalar(sa.select(User).where(User.username == "city_finance"))
     county_finance = db.session.scalar(sa.select(User).where(User.username == "county_finance"))
+    # the open year: an advance the 2026 rice claim of 余干县 draws down when it is verified (below)
+    yearend.save_advance({"year": 2026, "insurer_id": insurers[1].id, "region_id": counties["361127"].id,
+                          "level": ShareLevel.COUNTY, "amount": Decimal("40000.00"), "paid_on": date(2026, 3, 1),
+                          "voucher_no": "YB-2026-001"}, _county_user(counties["361127"], "finance"))
     created = 0
     for code, product, index, year, period, premium, state, days_ago in CLAIMS:
         region, prod, actor = counties[code], products[product], users[index]
@@ -125,7 +130,23 @@ def load_demo_subsidies(insurer_names: list[str],
                                             claim.verified_at.date() + timedelta(days=25),
                                             f"SC-{claim.id:04d}-{level.value}", city_finance)
     db.session.flush()
+    _close_last_year(insurers, counties, city_finance)
     return created
+
+
+def _close_last_year(insurers: list[Insurer], counties: dict[str, Region], city_finance: User) -> None:
+    """The closed year: 2025's claims were paid in full, yet 万年县's bureau had also advanced 30,000.00 of its
+    county share to the underwriter, so the settlement asks for it back; the bureau confirmed, the underwriter has
+    still to. (Only once 2025 is over, as the close itself requires.)"""
+    if clock.local_today().year <= 2025:
+        return
+    bureau = _county_user(counties["361129"], "finance")
+    yearend.save_advance({"year": 2025, "insurer_id": insurers[0].id, "region_id": counties["361129"].id,
+                          "level": ShareLevel.COUNTY, "amount": Decimal("30000.00"), "paid_on": date(2025, 3, 1),
+                          "voucher_no": "YB-2025-007"}, bureau)
+    for settlement in yearend.close_year(2025, city_finance):
+        if settlement.balance < 0:
+            yearend.confirm_settlement(settlement, bureau)
 
 
 def _load_budgets(counties: dict[str, Region], products: dict[str, Product]) -> None:

@@ -91,3 +91,63 @@ def _totals_row(ws, row: int, columns: list[int], amounts) -> None:
         cell = ws.cell(row=row, column=col, value=amount)
         cell.number_format = MONEY_FORMAT
         cell.font = Font(bold=True)
+
+
+def _confirmation_text(at) -> str:
+    return clock.to_local(at).strftime("%Y-%m-%d %H:%M") if at is not None else _("未确认")
+
+
+def settlement_workbook(settlement, lines, bureau: str, title: str, summary) -> Workbook:
+    """A settlement statement (清算单): the parties, the sums, the claims behind them and both confirmations."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = _("清算单")[:31]
+    put_text(ws, 1, 1, title).font = Font(bold=True, size=14)
+    parties = [(_("付款方"), bureau), (_("承保机构"), settlement.insurer.name), (_("县（市、区）"), settlement.region.label),
+               (_("级次"), settlement.level.label), (_("年度"), str(settlement.year))]
+    row = 3
+    for label, value in parties:
+        put_text(ws, row, 1, label).font = Font(bold=True)
+        put_text(ws, row, 2, value)
+        row += 1
+    row += 1
+    for label, amount in summary:
+        put_text(ws, row, 1, label).font = Font(bold=True)
+        cell = ws.cell(row=row, column=2, value=amount)
+        cell.number_format = MONEY_FORMAT
+        row += 1
+    row += 1
+    headers = [_("申请编号"), _("险种"), _("申请期间"), _("核验日期"), _("应补贴（元）"), _("预拨抵扣（元）"),
+               _("拨付（元）"), _("未付（元）")]
+    rows = ([line.claim.id, line.claim.product.label, line.claim.period,
+             clock.to_local(line.claim.verified_at).date(), line.amount, line.from_advance, line.paid,
+             line.amount - line.from_advance - line.paid] for line in lines)
+    last = write_table(ws, headers, rows, money_columns=[5, 6, 7, 8], start_row=row, widths={1: 22, 2: 16, 3: 18})
+    row = last + 2
+    for label, at in ((_("付款方确认"), settlement.bureau_confirmed_at),
+                      (_("承保机构确认"), settlement.insurer_confirmed_at)):
+        put_text(ws, row, 1, label).font = Font(bold=True)
+        put_text(ws, row, 2, _confirmation_text(at))
+        row += 1
+    return wb
+
+
+def settlement_pdf(settlement, lines, bureau: str, title: str, summary) -> bytes:
+    from agri_insurance.pdf import Spacer, build_pdf, mm, paragraph, table
+
+    flow = [paragraph(title, "title"), Spacer(1, 4 * mm),
+            table([[_("付款方"), bureau], [_("承保机构"), settlement.insurer.name],
+                   [_("县（市、区）"), settlement.region.label], [_("级次"), settlement.level.label]],
+                  [40 * mm, 134 * mm], header=False),
+            Spacer(1, 4 * mm),
+            table([[label, f"{amount:,.2f}"] for label, amount in summary], [60 * mm, 114 * mm], header=False),
+            Spacer(1, 4 * mm),
+            table([[_("申请编号"), _("险种"), _("申请期间"), _("应补贴（元）"), _("预拨抵扣（元）"), _("拨付（元）")]]
+                  + [[str(line.claim.id), line.claim.product.label, line.claim.period, f"{line.amount:,.2f}",
+                      f"{line.from_advance:,.2f}", f"{line.paid:,.2f}"] for line in lines],
+                  [18 * mm, 30 * mm, 36 * mm, 30 * mm, 30 * mm, 30 * mm]),
+            Spacer(1, 8 * mm),
+            table([[_("付款方确认"), _confirmation_text(settlement.bureau_confirmed_at), _("（盖章）")],
+                   [_("承保机构确认"), _confirmation_text(settlement.insurer_confirmed_at), _("（盖章）")]],
+                  [40 * mm, 80 * mm, 54 * mm], header=False)]
+    return build_pdf(flow, title=title)

@@ -104,3 +104,35 @@ class BudgetForm(FlaskForm):
     def __init__(self, *args, regions=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.region_id.choices = choices([(r.id, r.label) for r in regions])
+
+
+class AdvanceForm(FlaskForm):
+    """An advance (预拨): the amount may be left blank for the default (a percentage of last year's verified
+    shares of the underwriter, county and level)."""
+
+    insurer_id = SelectField(_l("承保机构"), coerce=int, validators=[DataRequired()])
+    region_id = SelectField(_l("县（市、区）"), coerce=int, validators=[DataRequired()])
+    level = SelectField(_l("级次"), validators=[DataRequired()])
+    year = IntegerField(_l("年度"), validators=[DataRequired(), NumberRange(min=2000, max=2100)])
+    amount = DecimalField(_l("预拨金额（元）"), places=2, validators=[Optional(), finite_amount, NumberRange(min=0)],
+                          description=_l("留空则按上年度已核验补贴的默认比例计算"))
+    paid_on = DateField(_l("拨付日期"), validators=[DataRequired()])
+    voucher_no = StringField(_l("凭证号"), validators=[DataRequired(), Length(max=60)])
+
+    def __init__(self, *args, insurers=(), regions=(), levels=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.insurer_id.choices = choices([(i.id, i.short_name) for i in insurers])
+        self.region_id.choices = choices([(r.id, r.label) for r in regions])
+        self.level.choices = choices([(lvl.value, lvl.label) for lvl in levels])
+
+
+class AdvanceEditForm(FlaskForm):
+    amount = _money(_l("预拨金额（元）"))
+    paid_on = DateField(_l("拨付日期"), validators=[DataRequired()])
+    voucher_no = StringField(_l("凭证号"), validators=[DataRequired(), Length(max=60)])
+
+
+class TransferForm(FlaskForm):
+    amount = _money(_l("金额（元）"))
+    paid_on = DateField(_l("日期"), validators=[DataRequired()])
+    voucher_no = StringField(_l("凭证号"), validators=[DataRequired(), Length(max=60)])

@@ -204,6 +204,7 @@ class ClaimShare(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("claim_id", "level", name="uq_claim_shares_claim_level"),
         sa.CheckConstraint("paid >= 0 AND paid <= amount", name="paid_within_share"),
+        sa.CheckConstraint("from_advance >= 0 AND from_advance <= paid", name="advance_within_paid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -212,6 +213,9 @@ class ClaimShare(db.Model):
     pct: Mapped[Decimal] = mapped_column(Percent)
     amount: Mapped[Decimal] = mapped_column(Money)
     paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    # Of `paid`, what was drawn from the underwriter's advance (预拨) for the year, county and level: money it
+    # already had, so no payment carries it.
+    from_advance: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"), server_default="0")
 
     claim = relationship("SubsidyClaim", back_populates="shares")
 
@@ -236,6 +240,8 @@ class Payment(db.Model):
     voucher_no: Mapped[str] = mapped_column(sa.String(60))
     recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A top-up of a closed year's settlement (补差): the one way money is paid on a closed year's claims.
+    settlement_id: Mapped[int | None] = mapped_column(sa.ForeignKey("subsidy_settlements.id"), index=True)
 
     claim = relationship("SubsidyClaim", back_populates="payments")
     recorded_by = relationship("User")
@@ -257,3 +263,165 @@ class Budget(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     region = relationship("Region", lazy="joined")
+
+
+class Advance(db.Model):
+    """Money a finance bureau pays an underwriter ahead of its verified claims (预拨) for one year, county and level.
+
+    Claims of that scope verified later draw it down (ClaimShare.from_advance) before any new money is paid; what
+    is left at the year's close is set against what is still owed (year-end settlement). One advance per scope,
+    edited rather than repeated: a second submission of the form is refused, not recorded twice.
+    """
+
+    __tablename__ = "subsidy_advances"
+    __table_args__ = (
+        sa.UniqueConstraint("year", "insurer_id", "region_id", "level", name="uq_subsidy_advances_scope"),
+        sa.CheckConstraint("amount > 0", name="amount_positive"),
+        sa.CheckConstraint("drawn >= 0 AND drawn <= amount", name="drawn_within_amount"),
+        sa.CheckConstraint("level <> 'farmer'", name="government_level"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    insurer_id: Mapped[int] = mapped_column(sa.ForeignKey("insurers.id"), index=True)
+    region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), index=True)   # the county
+    level: Mapped[ShareLevel] = mapped_column(enum_type(ShareLevel))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    drawn: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    # How the default amount was computed: last year's verified shares of the scope × the percentage (kept to
+    # show on the page; the bureau may have typed another amount).
+    basis: Mapped[Decimal | None] = mapped_column(Money)
+    pct: Mapped[Decimal | None] = mapped_column(Percent)
+    paid_on: Mapped[date]
+    voucher_no: Mapped[str] = mapped_column(sa.String(60))
+    recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    insurer = relationship("Insurer", lazy="joined")
+    region = relationship("Region", lazy="joined")
+
+    @property
+    def undrawn(self) -> Decimal:
+        return self.amount - self.drawn
+
+    @classmethod
+    def visible_to(cls, user):
+        return _money_scope(cls, user)
+
+
+def _money_scope(cls, user):
+    """Advances and settlements: an underwriter's own, a county's own, all for the city's users."""
+    if user.role is Role.INSURER:
+        return cls.insurer_id == user.insurer_id
+    if user.role.needs_county:
+        return cls.region_id == user.region_id
+    if user.role in CITY_ROLES:
+        return sa.true()
+    return sa.false()
+
+
+class SubsidyYear(db.Model):
+    """A subsidy year closed by the city finance bureau (年度清算): its settlements are drawn up and it takes no
+    new payment, advance or verification; money still moves only through a settlement's recorded transfers."""
+
+    __tablename__ = "subsidy_years"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    closed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class SettlementStatus(enum.StrEnum):
+    AWAITING = "awaiting"       # drawn up; one side or both still to confirm
+    CONFIRMED = "confirmed"     # both sides confirmed; the top-up or refund is owed
+    DONE = "done"               # nothing left to transfer
+
+    @property
+    def label(self) -> str:
+        return str(SETTLEMENT_STATUS_LABELS[self])
+
+
+SETTLEMENT_STATUS_LABELS = {
+    SettlementStatus.AWAITING: _l("待双方确认"),
+    SettlementStatus.CONFIRMED: _l("已确认待结算"),
+    SettlementStatus.DONE: _l("已结清"),
+}
+
+
+class Settlement(db.Model):
+    """The year-end settlement (清算单) of one underwriter, county and level: verified shares against the advance
+    and the payments, as they stood at the close; `balance` > 0 is a top-up the bureau owes (补拨), < 0 a refund
+    the underwriter owes (退回). Confirmed by the paying bureau and by the underwriter; `transferred` grows with
+    the recorded top-ups or refunds until it reaches the balance."""
+
+    __tablename__ = "subsidy_settlements"
+    __table_args__ = (
+        sa.UniqueConstraint("year", "insurer_id", "region_id", "level", name="uq_subsidy_settlements_scope"),
+        # Within half a fen rather than equal: SQLite keeps NUMERIC as a float (PostgreSQL compares exactly).
+        sa.CheckConstraint("abs(balance - (verified - advanced - paid)) < 0.005", name="balance_adds_up"),
+        sa.CheckConstraint("transferred >= 0 AND transferred < abs(balance) + 0.005",
+                           name="transferred_within_balance"),
+        sa.CheckConstraint("level <> 'farmer'", name="government_level"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(sa.ForeignKey("subsidy_years.year"), index=True)
+    insurer_id: Mapped[int] = mapped_column(sa.ForeignKey("insurers.id"), index=True)
+    region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), index=True)
+    level: Mapped[ShareLevel] = mapped_column(enum_type(ShareLevel))
+    verified: Mapped[Decimal] = mapped_column(Money)    # the scope's shares of verified claims
+    advanced: Mapped[Decimal] = mapped_column(Money)    # its advance (0 without one)
+    paid: Mapped[Decimal] = mapped_column(Money)        # its payments before the close
+    balance: Mapped[Decimal] = mapped_column(Money)
+    transferred: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    bureau_confirmed_at: Mapped[datetime | None]
+    bureau_confirmed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    insurer_confirmed_at: Mapped[datetime | None]
+    insurer_confirmed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    insurer = relationship("Insurer", lazy="joined")
+    region = relationship("Region", lazy="joined")
+    transfers = relationship("SettlementTransfer", back_populates="settlement", order_by="SettlementTransfer.id")
+
+    @property
+    def is_refund(self) -> bool:
+        return self.balance < 0
+
+    @property
+    def remaining(self) -> Decimal:
+        return abs(self.balance) - self.transferred
+
+    @property
+    def status(self) -> SettlementStatus:
+        if self.bureau_confirmed_at is None or self.insurer_confirmed_at is None:
+            return SettlementStatus.AWAITING
+        return SettlementStatus.DONE if self.remaining == 0 else SettlementStatus.CONFIRMED
+
+    @property
+    def title(self) -> str:
+        return f"{self.year} {self.insurer.short_name} {self.region.name} {self.level.label}"
+
+    @classmethod
+    def visible_to(cls, user):
+        return _money_scope(cls, user)
+
+
+class SettlementTransfer(db.Model):
+    """A top-up paid or a refund received on a settlement (补拨 / 退回), recorded like a payment."""
+
+    __tablename__ = "subsidy_settlement_transfers"
+    __table_args__ = (
+        sa.UniqueConstraint("settlement_id", "voucher_no", name="uq_subsidy_settlement_transfers_voucher"),
+        sa.CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    settlement_id: Mapped[int] = mapped_column(sa.ForeignKey("subsidy_settlements.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    paid_on: Mapped[date]
+    voucher_no: Mapped[str] = mapped_column(sa.String(60))
+    recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    settlement = relationship("Settlement", back_populates="transfers")

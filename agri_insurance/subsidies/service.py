@@ -41,12 +41,14 @@ from agri_insurance.subsidies.models import (
     GOVERNMENT_LEVELS,
     LEVEL_LABELS,
     LOCAL_LEVELS,
+    Advance,
     Budget,
     ClaimShare,
     ClaimStatus,
     Payment,
     ShareLevel,
     SubsidyClaim,
+    SubsidyYear,
     UnderwritingAssignment,
 )
 from agri_insurance.subsidies.signals import (
@@ -482,6 +484,7 @@ def submit_claim(claim: SubsidyClaim, actor) -> None:
     # Locked: an import job re-checks the claim under the same lock before it stores a list, so the list checked
     # here is the one the claim is submitted with.
     claim = _lock_draft(claim, _("只有草稿可以提交"), actor)
+    require_open_year(claim.year)
     require(may_claim(claim.insurer_id, claim.region_id, claim.product_id, claim.year),
             _("贵机构在该县（市、区）该年度不承保此险种，不能申请补贴"))
     # The shares as the scheme in force now says (it may have changed, or a county scheme been added, since the
@@ -639,6 +642,7 @@ def verify_claim(claim: SubsidyClaim, actor, opinion: str | None, confirm_over_b
     claim = lock_for_update(claim)  # a verification and a return at once: the second sees the first's status
     require(may_move(claim, C.VERIFIED), _("只有已提交的申请可以核验"))
     require(claim.region_id == actor.region_id, _("只能核验本县的申请"))
+    require_open_year(claim.year)
     opinion = (opinion or "").strip()
     require(opinion, _("核验须填写核验意见"), "opinion")
     require(len(opinion) <= OPINION_MAX, _("核验意见不能超过%(n)s个字", n=OPINION_MAX), "opinion")
@@ -656,6 +660,7 @@ def verify_claim(claim: SubsidyClaim, actor, opinion: str | None, confirm_over_b
     transition(claim, C.VERIFIED, actor, "claim.verified", _l("核验通过：%(t)s", t=claim.title),
                values={"verified_at": utcnow(), "verified_by_id": verifier_id, "due_days": due_days,
                        "over_budget_confirmed": bool(over), "verification_opinion": opinion}, **details)
+    draw_advances(claim, actor)
     return checks
 
 
@@ -697,6 +702,9 @@ def confirm_payment(claim: SubsidyClaim, level: ShareLevel, amount: Decimal, pai
         .execution_options(populate_existing=True))}
     share = shares.get(level)
     require(claim.status in PAYABLE, _("只有已核验的申请可以拨付"))
+    # read after the claim's lock: a close committed while this payment waited for it is seen here
+    require(not year_closed(claim.year),
+            _("%(year)s年度已清算，不能再登记拨付；请在清算单上登记补拨", year=claim.year))
     require(share is not None, _("该申请没有此级次的补贴"))
     voucher_no = (voucher_no or "").strip()
     require(voucher_no, _("请填写凭证号"), "voucher_no")
@@ -726,6 +734,62 @@ def confirm_payment(claim: SubsidyClaim, level: ShareLevel, amount: Decimal, pai
         transition(claim, C.SETTLED, actor, "claim.settled", _l("市县补贴已全部拨付：%(t)s", t=claim.title),
                    values={"settled_at": utcnow()})
     return payment
+
+
+def settle_if_paid(claim: SubsidyClaim, actor, shares=None) -> None:
+    """Move a claim that has money on it to "paying", and to "settled" once its city and county shares are paid
+    (the first payment, a draw-down of an advance, a settlement's top-up)."""
+    shares = shares if shares is not None else claim.shares
+    if may_move(claim, C.PAYING) and any(s.paid > 0 for s in shares):
+        transition(claim, C.PAYING, actor)
+    if may_move(claim, C.SETTLED) and all(s.outstanding == 0 for s in shares if s.level in LOCAL_LEVELS):
+        transition(claim, C.SETTLED, actor, "claim.settled", _l("市县补贴已全部拨付：%(t)s", t=claim.title),
+                   values={"settled_at": utcnow()})
+
+
+# --- the year's money: closed years, advances drawn down ---------------------------------------------------
+
+def year_closed(year: int) -> bool:
+    return db.session.scalar(sa.select(SubsidyYear.year).where(SubsidyYear.year == year)) is not None
+
+
+def require_open_year(year: int, field: str | None = None) -> None:
+    require(not year_closed(year), _("%(year)s年度已清算关闭", year=year), field)
+
+
+def advance_for(year: int, insurer_id: int, region_id: int, level: ShareLevel) -> Advance | None:
+    return db.session.scalar(sa.select(Advance).where(
+        Advance.year == year, Advance.insurer_id == insurer_id, Advance.region_id == region_id,
+        Advance.level == level))
+
+
+def draw_advances(claim: SubsidyClaim, actor) -> dict[ShareLevel, Decimal]:
+    """A claim just verified draws down the advances of its year, underwriter, county and levels before any new
+    money is paid: each share takes what is left of its level's advance, up to its amount. The advance's row is
+    locked first, so two claims verified at once cannot both take its last yuan. Audited with the claim."""
+    drawn: dict[ShareLevel, Decimal] = {}
+    for share in claim.shares:
+        if share.level not in GOVERNMENT_LEVELS or share.outstanding <= 0:
+            continue
+        advance = advance_for(claim.year, claim.insurer_id, claim.region_id, share.level)
+        if advance is None:
+            continue
+        advance = lock_for_update(advance)
+        take = min(advance.undrawn, share.outstanding)
+        if take <= 0:
+            continue
+        advance.drawn += take
+        share.from_advance += take
+        share.paid += take
+        drawn[share.level] = take
+    if drawn:
+        db.session.flush()
+        audit.record(actor, "advance.drawn", claim,
+                     _l("从预拨资金抵扣 %(amount)s 元：%(t)s", amount=f"{sum(drawn.values(), ZERO):,.2f}",
+                        t=claim.title),
+                     **{level.value: amount for level, amount in drawn.items()})
+        settle_if_paid(claim, actor)
+    return drawn
 
 
 # --- budgets ----------------------------------------------------------------------------------------

@@ -9,21 +9,26 @@ from agri_insurance.access import roles_required, scope_clause, scoped_get_or_40
 from agri_insurance.actions import parts_for
 from agri_insurance.audit.models import AuditEntry
 from agri_insurance.extensions import db
-from agri_insurance.forms_util import commit_or_flash, int_arg
+from agri_insurance.forms_util import commit_or_flash, flash_form_errors, int_arg
 from agri_insurance.paging import ListFilters, paginate
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel
 from agri_insurance.roles import CITY_ROLES, Role
-from agri_insurance.spreadsheets import xlsx_download
-from agri_insurance.subsidies import exports, lists, service
+from agri_insurance.spreadsheets import download, xlsx_download
+from agri_insurance.subsidies import checkpoints, exports, lists, reports, service, yearend
 from agri_insurance.subsidies.forms import (
+    AdvanceEditForm,
+    AdvanceForm,
     AssignmentForm,
     BudgetForm,
     ClaimForm,
     PaymentForm,
     ReturnForm,
+    TransferForm,
     VerifyForm,
 )
 from agri_insurance.subsidies.models import (
+    Advance,
+    Settlement,
     ShareLevel,
     SubsidyClaim,
     UnderwritingAssignment,
@@ -289,7 +294,11 @@ def budgets():
 @roles_required(*CLAIM_READERS)
 def overdue():
     items = service.overdue_items(scope_clause(SubsidyClaim, current_user))
-    return render_template("subsidies/overdue.html", items=items, today=clock.local_today())
+    setting = checkpoints.interest_setting()
+    interest = {(i.claim.id, i.share.level): checkpoints.late_interest(i.share.outstanding, i.days_overdue, setting)
+                for i in items} if setting.enabled else None
+    return render_template("subsidies/overdue.html", items=items, today=clock.local_today(), interest=interest,
+                           interest_setting=setting)
 
 
 def _ledger_filters(filters: ListFilters) -> tuple[lists.ClaimFilters, str]:
@@ -396,3 +405,154 @@ def overview():
     return render_template("subsidies/overview.html", year=year, disbursement=disbursement, by_product=by_product,
                            growth=growth, chart=chart_data,
                            insurers=insurers)
+
+
+# --- the year's money: advances, the close, settlements -------------------------------------------------------------
+
+MONEY_READERS = CLAIM_READERS
+
+
+def _advance_form(year: int) -> AdvanceForm | None:
+    """The form to record an advance, for a bureau that pays a level (None for everyone else)."""
+    levels = yearend.advance_levels(current_user)
+    if not levels:
+        return None
+    regions = [current_user.region] if current_user.role is Role.COUNTY_FINANCE else _counties()
+    insurers = db.session.scalars(sa.select(Insurer).where(Insurer.active).order_by(Insurer.short_name)).all()
+    form = AdvanceForm(insurers=insurers, regions=regions, levels=levels)
+    if request.method == "GET":
+        form.year.data = year
+        form.paid_on.data = clock.local_today()
+    return form
+
+
+def _year_money_page(year: int, form: AdvanceForm | None, status: int = 200):
+    scope_advances = yearend.advances(scope_clause(Advance, current_user), year)
+    editable = {a.id for a in scope_advances if yearend.may_edit_advance(a, current_user)}
+    return render_template(
+        "subsidies/year_money.html", year=year, form=form, advances=scope_advances, editable=editable,
+        edit_form=AdvanceEditForm(formdata=None), closed=service.year_closed(year),
+        may_close=yearend.may_close(year, current_user),
+        settlements=yearend.settlements(scope_clause(Settlement, current_user), year),
+        default_pct=yearend.default_pct(), checkpoints=checkpoints.checkpoints(year, current_user),
+        threshold=checkpoints.threshold(), today=clock.local_today(),
+        reports_upward=current_user.role in REPORT_ROLES), status
+
+
+@bp.get("/year-money")
+@roles_required(*MONEY_READERS)
+def year_money():
+    """One year's money: the advances, the close (年度清算) and its settlements."""
+    year = _year_arg()
+    return _year_money_page(year, _advance_form(year))
+
+
+@bp.post("/advances")
+@roles_required(*FINANCE)
+def add_advance():
+    form = _advance_form(request.form.get("year", type=int_arg) or clock.local_today().year)
+    if form is not None and form.validate_on_submit() and commit_or_flash(lambda: yearend.save_advance(
+            {"year": form.year.data, "insurer_id": form.insurer_id.data, "region_id": form.region_id.data,
+             "level": form.level.data, "amount": form.amount.data, "paid_on": form.paid_on.data,
+             "voucher_no": form.voucher_no.data}, current_user), _("预拨已登记"), form):
+        return redirect(url_for(".year_money", year=form.year.data))
+    return _year_money_page(form.year.data or clock.local_today().year, form, 400)
+
+
+@bp.post("/advances/<int:advance_id>")
+@roles_required(*FINANCE)
+def edit_advance(advance_id: int):
+    advance = scoped_get_or_404(Advance, advance_id)
+    form = AdvanceEditForm()
+    if form.validate_on_submit():
+        commit_or_flash(lambda: yearend.save_advance(
+            {"amount": form.amount.data, "paid_on": form.paid_on.data, "voucher_no": form.voucher_no.data},
+            current_user, advance), _("预拨已修改"))
+    else:
+        flash_form_errors(form)
+    return redirect(url_for(".year_money", year=advance.year))
+
+
+@bp.post("/years/<int:year>/close")
+@roles_required(Role.CITY_FINANCE)
+def close_year(year: int):
+    commit_or_flash(lambda: yearend.close_year(year, current_user), _("年度清算已完成，请双方确认清算单"))
+    return redirect(url_for(".year_money", year=year))
+
+
+@bp.get("/settlements/<int:settlement_id>")
+@roles_required(*MONEY_READERS)
+def settlement_detail(settlement_id: int, transfer_form: TransferForm | None = None):
+    settlement = scoped_get_or_404(Settlement, settlement_id)
+    if transfer_form is None and yearend.may_record_transfer(settlement, current_user):
+        transfer_form = TransferForm(formdata=None)
+        transfer_form.amount.data = settlement.remaining
+        transfer_form.paid_on.data = clock.local_today()
+    return render_template("subsidies/settlement.html", settlement=settlement,
+                           lines=yearend.statement_lines(settlement), bureau=yearend.bureau_name(settlement),
+                           summary=yearend.summary_rows(settlement), transfer_form=transfer_form,
+                           actions=yearend.available_actions(settlement, current_user))
+
+
+@bp.post("/settlements/<int:settlement_id>/confirm")
+@roles_required(Role.COUNTY_FINANCE, Role.CITY_FINANCE, Role.INSURER)
+def confirm_settlement(settlement_id: int):
+    settlement = scoped_get_or_404(Settlement, settlement_id)
+    commit_or_flash(lambda: yearend.confirm_settlement(settlement, current_user), _("已确认清算单"))
+    return redirect(url_for(".settlement_detail", settlement_id=settlement.id))
+
+
+@bp.post("/settlements/<int:settlement_id>/transfers")
+@roles_required(*FINANCE)
+def record_transfer(settlement_id: int):
+    settlement = scoped_get_or_404(Settlement, settlement_id)
+    form = TransferForm()
+    if form.validate_on_submit() and commit_or_flash(lambda: yearend.record_transfer(
+            settlement, form.amount.data, form.paid_on.data, form.voucher_no.data, current_user),
+            _("已登记"), form):
+        return redirect(url_for(".settlement_detail", settlement_id=settlement.id))
+    return settlement_detail(settlement.id, transfer_form=form), 400
+
+
+def _statement(settlement_id: int):
+    settlement = scoped_get_or_404(Settlement, settlement_id)
+    return (settlement, yearend.statement_lines(settlement), yearend.bureau_name(settlement),
+            yearend.statement_title(settlement), yearend.summary_rows(settlement))
+
+
+@bp.get("/settlements/<int:settlement_id>/statement.xlsx")
+@roles_required(*MONEY_READERS)
+def settlement_xlsx(settlement_id: int):
+    settlement, lines, bureau, title, summary = _statement(settlement_id)
+    return xlsx_download(exports.settlement_workbook(settlement, lines, bureau, title, summary), f"{title}.xlsx")
+
+
+@bp.get("/settlements/<int:settlement_id>/statement.pdf")
+@roles_required(*MONEY_READERS)
+def settlement_pdf(settlement_id: int):
+    settlement, lines, bureau, title, summary = _statement(settlement_id)
+    return download(exports.settlement_pdf(settlement, lines, bureau, title, summary), f"{title}.pdf",
+                    "application/pdf")
+
+
+# --- reports upward -------------------------------------------------------------------------------------------------
+
+REPORT_ROLES = (Role.ADMIN, Role.CITY_AGRI, Role.CITY_FINANCE)
+
+
+@bp.get("/estimate.xlsx")
+@roles_required(*REPORT_ROLES)
+def estimate_xlsx():
+    """Next year's subsidy estimate (测算表) by product and level (`?year=`: the year estimated)."""
+    year = request.args.get("year", type=int_arg) or clock.local_today().year + 1
+    title = _("上饶市%(year)s年度农业保险保费补贴测算表", year=year)
+    return xlsx_download(reports.estimate_workbook(year, reports.estimate(year), title), f"{title}.xlsx")
+
+
+@bp.get("/performance.xlsx")
+@roles_required(*REPORT_ROLES)
+def performance_xlsx():
+    """The performance report (绩效) of a year's subsidy funds, per county."""
+    year = _year_arg()
+    title = _("上饶市%(year)s年度农业保险保费补贴资金绩效情况表", year=year)
+    return xlsx_download(reports.performance_workbook(year, reports.performance(year), title), f"{title}.xlsx")

@@ -396,3 +396,46 @@ def test_a_notice_file_name_has_no_path_separator_or_character_windows_refuses()
     final = Notice("award", "SR1-001", "轮次", "2026–2028", "某某/财险", [], date(2026, 11, 28), "市农业农村局",
                    number="饶农险遴〔2026〕3号")
     assert final.filename_stem == "中标通知书_饶农险遴〔2026〕3号_某某_财险"
+
+
+def test_ocds_contracts_carry_the_subsidy_payments_as_transactions(demo, db):
+    """A final round's awards become contracts; the subsidy paid to each underwriter on its lot's county and
+    products during the term is published as implementation transactions (payer: the finance bureau)."""
+    from datetime import date as day
+    from decimal import Decimal
+
+    from agri_insurance.subsidies import service as subsidies
+    from agri_insurance.subsidies.models import ShareLevel
+    from tests.awards.factories import file_objection, make_awarded_round, publish
+    from tests.subsidies.factories import make_claim
+
+    rnd = make_awarded_round(name="2026–2028年度遴选（拨付公开）", term_start_year=2026)
+    publish(rnd, days_ago=21)
+    objection = file_objection(rnd, days_ago=20)
+    service.answer_objection(objection, False, "经复核，评分无误，维持结果。", user("city_agri"))
+    service.finalise(rnd, user("city_agri"))
+    db.session.commit()
+    lot = next(lot for lot in rnd.lots if lot.code.endswith("-1"))            # the demo insurer's lot
+    claim = make_claim(status="verified", county_code=lot.region.code, product_code=lot.products[0].code,
+                       premium="100000.00", year=2026, period="2026年全年")
+    subsidies.confirm_payment(claim, ShareLevel.COUNTY, Decimal("5000.00"), day(2026, 6, 1), "KF-1",
+                              _county_finance(lot.region))
+    db.session.commit()
+    package = ocds.release_package(rnd)
+    assert ocds.validation_errors(package) == []
+    release = package["releases"][0]
+    assert "contract" in release["tag"] and "implementation" in release["tag"]
+    contract = next(c for c in release["contracts"] if c["id"] == f"{rnd.id}-{lot.code}")
+    [transaction] = contract["implementation"]["transactions"]
+    assert transaction["value"] == {"amount": 5000.0, "currency": "CNY"}
+    assert transaction["payee"]["name"] == insurer_of("insurer").name
+    assert transaction["payer"]["name"] == f"{lot.region.name}财政局"
+    roles = {p["name"]: p["roles"] for p in release["parties"]}
+    assert "payer" in roles[f"{lot.region.name}财政局"] and "payee" in roles[insurer_of("insurer").name]
+
+
+def _county_finance(region):
+    from agri_insurance.auth.models import Role
+    from tests.factories import make_user
+
+    return make_user(f"{region.code}_fin", Role.COUNTY_FINANCE, region=region)

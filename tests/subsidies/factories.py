@@ -70,3 +70,22 @@ def make_claim(status="draft", insurer_username="insurer", **kwargs):
     db.session.commit()
     return claim
 
+
+
+def money_objects() -> dict:
+    """{advance: an advance of 2026, settlement: the county settlement of 2025 (closed)}, made once; the demo
+    insurer's assignment in the demo county must exist (test_access makes it with its claim)."""
+    from datetime import date
+
+    from agri_insurance.subsidies import yearend
+    from agri_insurance.subsidies.models import Advance, Settlement
+
+    if db.session.scalar(sa.select(Settlement.id)) is None:
+        for year in (2025, 2026):
+            yearend.save_advance({"year": year, "insurer_id": demo_insurer().id, "region_id": county().id,
+                                  "level": ShareLevel.COUNTY, "amount": Decimal("1000.00"),
+                                  "paid_on": date(2025, 2, 1), "voucher_no": f"YB-{year}"}, user("county_finance"))
+        yearend.close_year(2025, user("city_finance"))
+        db.session.commit()
+    return {"advance": db.session.scalar(sa.select(Advance.id).where(Advance.year == 2026)),
+            "settlement": db.session.scalar(sa.select(Settlement.id))}

@@ -36,3 +36,19 @@ def test_every_demo_county_has_a_budget_its_demo_claims_stay_within(demo, db):
     assert not [c for c in service.budget_checks(submitted) if c.exceeds]   # the county verifies it without warning
     for claim in db.session.scalars(sa.select(SubsidyClaim).where(SubsidyClaim.verified_at.is_not(None))):
         assert claim.verification_opinion
+
+
+def test_the_demo_has_a_closed_year_and_an_open_one(demo, db):
+    from decimal import Decimal
+
+    from agri_insurance.subsidies import service
+    from agri_insurance.subsidies.models import Advance, Settlement
+
+    load_demo_claims()
+    db.session.commit()
+    assert service.year_closed(2025) and not service.year_closed(2026)
+    refund = db.session.scalar(sa.select(Settlement).where(Settlement.balance < 0))
+    assert refund.balance == Decimal("-30000.00") and refund.bureau_confirmed_at is not None
+    assert refund.insurer_confirmed_at is None                       # the underwriter has still to confirm
+    open_advance = db.session.scalar(sa.select(Advance).where(Advance.year == 2026))
+    assert open_advance.drawn == Decimal("40000.00")                 # the 2026 rice claim of 余干县 drew it all

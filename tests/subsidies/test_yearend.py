@@ -1,0 +1,298 @@
+"""The year's money: advances drawn down by verified claims, the year's close, settlements (hand-computed to the fen).
+
+Rice in 鄱阳县 (the demo scheme): central 45 %, provincial 25 %, city 5 %, county 5 %, farmers 20 %. A premium of
+100,000.00 gives county and city shares of 5,000.00 each; 33,333.33 gives 1,666.67 each (1,666.6665 half up).
+"""
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agri_insurance.audit.models import AuditEntry
+from agri_insurance.errors import DomainError
+from agri_insurance.extensions import db as _db
+from agri_insurance.subsidies import service, yearend
+from agri_insurance.subsidies.models import (
+    Advance,
+    ClaimStatus,
+    Payment,
+    Settlement,
+    SettlementStatus,
+    ShareLevel,
+    SubsidyClaim,
+)
+from agri_insurance.underwriting.demo import attach_matching_list
+from tests.factories import county
+from tests.subsidies.factories import OPINION, assign, claim_data, demo_insurer, make_claim, user
+
+COUNTY, CITY = ShareLevel.COUNTY, ShareLevel.CITY
+
+
+@pytest.fixture
+def world(demo, db):
+    assign()                                    # 赣鄱财险 underwrites rice in 鄱阳县 2025–2027
+    db.session.commit()
+    return db
+
+
+def advance(amount: str, level=COUNTY, year=2025, username=None, **extra) -> Advance:
+    username = username or ("county_finance" if level is COUNTY else "city_finance")
+    data = {"year": year, "insurer_id": demo_insurer().id, "region_id": county().id, "level": level,
+            "amount": D(amount), "paid_on": date(2025, 2, 1), "voucher_no": f"YB-{level.value}", **extra}
+    return yearend.save_advance(data, user(username))
+
+
+def claim(premium: str, period: str, year=2025, status="verified") -> SubsidyClaim:
+    return make_claim(status=status, premium=premium, year=year, period=period)
+
+
+def pay(claim_, level, amount, voucher, username=None):
+    username = username or ("county_finance" if level is COUNTY else "city_finance")
+    return service.confirm_payment(claim_, level, D(amount), date(2025, 6, 1), voucher, user(username))
+
+
+def refused(action) -> str:
+    with pytest.raises(DomainError) as error:
+        action()
+    _db.session.rollback()
+    return error.value.message
+
+
+# --- advances ----------------------------------------------------------------------------------------------
+
+def test_the_default_advance_is_a_percentage_of_last_years_verified_shares(world):
+    claim("100000.00", "2025年全年")                                         # county share 5,000.00 in 2025
+    claim("33333.33", "2025年晚稻季", status="submitted")                    # not verified: not counted
+    suggested = yearend.default_advance(2026, demo_insurer().id, county().id, COUNTY)
+    assert (suggested.basis, suggested.pct, suggested.amount) == (D("5000.00"), D("50"), D("2500.00"))
+    assert yearend.default_advance(2026, demo_insurer().id, county().id, COUNTY, D("33")).amount == D("1650.00")
+
+
+def test_a_claim_verified_later_draws_the_advance_down_before_new_money(world):
+    adv = advance("3000.00")
+    world.session.commit()
+    first = claim("100000.00", "2025年早稻季")                               # county 5,000.00
+    share = first.share(COUNTY)
+    assert (share.from_advance, share.paid, share.outstanding) == (D("3000.00"), D("3000.00"), D("2000.00"))
+    assert first.share(CITY).paid == D("0.00")                             # no city advance
+    assert first.status is ClaimStatus.PAYING
+    assert world.session.get(Advance, adv.id).drawn == D("3000.00")
+    entry = world.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "advance.drawn"))
+    assert entry.object_id == str(first.id) and entry.details["county"] == "3000.00"
+    # what is left is paid as before, no more
+    assert "超出应付余额" in refused(lambda: pay(first, COUNTY, "2000.01", "KF-1"))
+    pay(first, COUNTY, "2000.00", "KF-1")
+    # the advance is used up: the next claim gets nothing from it
+    second = claim("33333.33", "2025年晚稻季")
+    assert second.share(COUNTY).from_advance == D("0.00") and second.status is ClaimStatus.VERIFIED
+
+
+def test_an_advance_larger_than_the_claim_covers_it_and_settles_the_local_shares(world):
+    advance("6000.00")
+    advance("6000.00", level=CITY)
+    world.session.commit()
+    one = claim("100000.00", "2025年早稻季")
+    assert one.share(COUNTY).outstanding == 0 and one.share(CITY).outstanding == 0
+    assert one.status is ClaimStatus.SETTLED                                # city and county paid by the advances
+    two = claim("100000.00", "2025年晚稻季")
+    assert two.share(COUNTY).from_advance == D("1000.00") and two.status is ClaimStatus.PAYING
+
+
+def test_one_advance_per_scope_edited_not_repeated(world):
+    adv = advance("3000.00")
+    world.session.commit()
+    assert "已登记预拨" in refused(lambda: advance("3000.00", voucher_no="YB-2"))
+    claim("100000.00", "2025年早稻季")                                      # draws 3,000.00
+    adv = world.session.get(Advance, adv.id)
+    data = {"amount": D("2999.99"), "paid_on": date(2025, 2, 1), "voucher_no": "YB-county"}
+    assert "不能少于已抵扣" in refused(lambda: yearend.save_advance(data, user("county_finance"), adv))
+    yearend.save_advance({**data, "amount": D("4000.00")}, user("county_finance"),
+                         world.session.get(Advance, adv.id))
+    world.session.commit()
+    assert world.session.get(Advance, adv.id).amount == D("4000.00")
+    assert world.session.scalar(sa.select(AuditEntry.details).where(AuditEntry.action == "advance.changed")) == {
+        "changes": {"amount": ["3000.00", "4000.00"]}}
+
+
+def test_advances_are_checked(world):
+    assert "无权" in refused(lambda: advance("10.00", level=CITY, username="county_finance"))
+    assert "无权" in refused(lambda: advance("10.00", level=COUNTY, username="city_finance"))
+    assert "无权" in refused(lambda: advance("10.00", username="insurer"))
+    assert "没有承保安排" in refused(lambda: advance("10.00", year=2029))
+    assert "最多两位小数" in refused(lambda: advance("10.001"))
+    assert "至少为0.01元" in refused(lambda: advance("0"))
+    assert "凭证号" in refused(lambda: advance("10.00", voucher_no=" "))
+
+
+# --- closing the year and settling -------------------------------------------------------------------------------
+
+def _close_2025():
+    """County advance 8,000.00; claims of 100,000.00 and 33,333.33 (county 5,000.00 + 1,666.67 drawn from it,
+    1,333.33 left); the city paid 2,000.00 of the first claim's city share."""
+    advance("8000.00")
+    world_session = _db.session
+    world_session.commit()
+    a = claim("100000.00", "2025年早稻季")
+    b = claim("33333.33", "2025年晚稻季")
+    pay(a, CITY, "2000.00", "SF-1")
+    world_session.commit()
+    settlements = yearend.close_year(2025, user("city_finance"))
+    world_session.commit()
+    return a, b, {s.level: s for s in settlements}
+
+
+def test_closing_the_year_draws_up_a_settlement_per_underwriter_county_and_level(world):
+    a, b, by_level = _close_2025()
+    county_s, city_s = by_level[COUNTY], by_level[CITY]
+    assert (county_s.verified, county_s.advanced, county_s.paid, county_s.balance) == (
+        D("6666.67"), D("8000.00"), D("0.00"), D("-1333.33"))                # refund 1,333.33
+    assert county_s.is_refund
+    assert (city_s.verified, city_s.advanced, city_s.paid, city_s.balance) == (
+        D("6666.67"), D("0.00"), D("2000.00"), D("4666.67"))                 # top-up 4,666.67
+    central = by_level[ShareLevel.CENTRAL]
+    assert central.verified == a.share(ShareLevel.CENTRAL).amount + b.share(ShareLevel.CENTRAL).amount
+    assert central.balance == central.verified
+    assert set(by_level) == {ShareLevel.CENTRAL, ShareLevel.PROVINCIAL, CITY, COUNTY}
+    assert all(s.status is SettlementStatus.AWAITING for s in by_level.values())
+
+
+def test_a_closed_year_refuses_payments_advances_submissions_and_verifications(world):
+    submitted = claim("1000.00", "2025年补充", status="draft")
+    a, _b, _ = _close_2025()
+    assert "已清算" in refused(lambda: pay(world.session.get(SubsidyClaim, a.id), CITY, "1.00", "SF-2"))
+    assert "已清算" in refused(lambda: advance("10.00", level=CITY))
+    draft = world.session.get(SubsidyClaim, submitted.id)
+    assert "已清算" in refused(lambda: service.submit_claim(draft, user("insurer")))
+    assert "已清算" in refused(lambda: yearend.close_year(2025, user("city_finance")))
+
+
+def test_a_year_with_claims_waiting_for_verification_cannot_be_closed(world):
+    claim("1000.00", "2025年补充", status="submitted")
+    assert "待核验" in refused(lambda: yearend.close_year(2025, user("city_finance")))
+    assert "尚未结束" in refused(lambda: yearend.close_year(2026, user("city_finance")))
+    assert "只有市财政局" in refused(lambda: yearend.close_year(2025, user("county_finance")))
+
+
+def test_both_sides_confirm_then_the_refund_is_recorded(world):
+    _a, _b, by_level = _close_2025()
+    settlement = by_level[COUNTY]
+
+    def transfer(amount, voucher):
+        return yearend.record_transfer(world.session.get(Settlement, settlement.id), D(amount), date(2026, 1, 10),
+                                       voucher, user("county_finance"))
+
+    assert "双方确认" in refused(lambda: transfer("1333.33", "TH-1"))
+    assert "不是此清算单的一方" in refused(lambda: yearend.confirm_settlement(
+        world.session.get(Settlement, settlement.id), user("city_finance")))
+    yearend.confirm_settlement(world.session.get(Settlement, settlement.id), user("county_finance"))
+    assert "已确认" in refused(lambda: yearend.confirm_settlement(
+        world.session.get(Settlement, settlement.id), user("county_finance")))
+    yearend.confirm_settlement(world.session.get(Settlement, settlement.id), user("county_finance"))
+    yearend.confirm_settlement(world.session.get(Settlement, settlement.id), user("insurer"))
+    world.session.commit()
+    assert world.session.get(Settlement, settlement.id).status is SettlementStatus.CONFIRMED
+    assert "只有付款的财政部门" in refused(lambda: yearend.record_transfer(
+        world.session.get(Settlement, settlement.id), D("1.00"), date(2026, 1, 10), "X", user("insurer")))
+    transfer("1000.00", "TH-1")
+    world.session.commit()
+    assert "超出待结算余额 333.33" in refused(lambda: transfer("333.34", "TH-2"))
+    assert "已登记过" in refused(lambda: transfer("333.33", "TH-1"))
+    transfer("333.33", "TH-2")
+    world.session.commit()
+    done = world.session.get(Settlement, settlement.id)
+    assert done.status is SettlementStatus.DONE and done.transferred == D("1333.33")
+    assert "已结清" in refused(lambda: transfer("0.01", "TH-3"))
+
+
+def test_a_top_up_pays_the_shares_still_owed_oldest_first_and_settles_the_claims(world):
+    a, b, by_level = _close_2025()
+    settlement = by_level[CITY]
+    yearend.confirm_settlement(settlement, user("city_finance"))
+    yearend.confirm_settlement(settlement, user("insurer"))
+    yearend.record_transfer(settlement, D("3500.00"), date(2026, 1, 10), "BB-1", user("city_finance"))
+    world.session.commit()
+    a, b = world.session.get(SubsidyClaim, a.id), world.session.get(SubsidyClaim, b.id)
+    assert a.share(CITY).outstanding == 0 and b.share(CITY).outstanding == D("1166.67")
+    assert a.status is ClaimStatus.SETTLED        # its county share came from the advance
+    assert b.status is ClaimStatus.PAYING
+    yearend.record_transfer(world.session.get(Settlement, settlement.id), D("1166.67"), date(2026, 1, 11), "BB-2",
+                            user("city_finance"))
+    world.session.commit()
+    b = world.session.get(SubsidyClaim, b.id)
+    assert b.status is ClaimStatus.SETTLED
+    top_ups = world.session.scalars(sa.select(Payment).where(Payment.settlement_id == settlement.id)
+                                    .order_by(Payment.id)).all()
+    assert [(p.claim_id, p.amount, p.voucher_no) for p in top_ups] == [
+        (a.id, D("3000.00"), "BB-1"), (b.id, D("500.00"), "BB-1"), (b.id, D("1166.67"), "BB-2")]
+
+
+def test_the_remaining_advance_is_set_against_shares_still_owed_at_the_close(world):
+    """An advance recorded after a claim was verified did not draw it down: the close does."""
+    a = claim("100000.00", "2025年早稻季")                                   # county 5,000.00 owed
+    advance("8000.00")
+    world.session.commit()
+    by_level = {s.level: s for s in yearend.close_year(2025, user("city_finance"))}
+    world.session.commit()
+    assert by_level[COUNTY].balance == D("-3000.00")
+    a = world.session.get(SubsidyClaim, a.id)
+    assert a.share(COUNTY).from_advance == D("5000.00") and a.share(COUNTY).outstanding == 0
+    assert world.session.scalar(sa.select(Advance.drawn)) == D("5000.00")
+
+
+# --- the property: a year's settlement plus its advances and payments is its verified shares -----------------------
+
+def _verified_claim(premium: D, period: str) -> SubsidyClaim:
+    actor = user("insurer")
+    c = service.save_claim(None, claim_data(premium=str(premium), year=2025, period=period), actor.insurer, actor)
+    c.list_rows = c.households
+    attach_matching_list(c, actor)
+    service.submit_claim(c, actor)
+    service.verify_claim(c, user("county_agri"), OPINION, confirm_over_budget=True, flags_reviewed=True)
+    return c
+
+
+money = st.decimals(min_value=D("10000.00"), max_value=D("300000.00"), places=2)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(premiums=st.lists(money, min_size=1, max_size=3),
+       advances=st.dictionaries(st.sampled_from([COUNTY, CITY, ShareLevel.CENTRAL]),
+                                st.decimals(min_value=D("0.01"), max_value=D("40000.00"), places=2), max_size=3),
+       paid_fraction=st.sampled_from([D("0"), D("0.3"), D("1")]))
+def test_settlement_plus_advances_and_payments_is_the_verified_shares(world, premiums, advances, paid_fraction):
+    try:
+        for level, amount in advances.items():
+            advance(str(amount), level=level)
+        claims = [_verified_claim(p, f"2025-{i}") for i, p in enumerate(premiums)]
+        for c in claims:
+            for level in (COUNTY, CITY):
+                owed = c.share(level).outstanding
+                part = (owed * paid_fraction).quantize(D("0.01"))
+                if part > 0:
+                    pay(c, level, str(part), f"P-{c.id}-{level.value}")
+        settlements = yearend.close_year(2025, user("city_finance"))
+        for s in settlements:
+            verified = sum(c.share(s.level).amount for c in claims)
+            payments = sum((p.amount for p in _db.session.scalars(sa.select(Payment).where(Payment.level == s.level))),
+                           D("0.00"))
+            assert s.verified == verified
+            assert s.advanced == advances.get(s.level, D("0.00"))
+            assert s.balance + s.advanced + payments == verified            # exactly, to the fen
+            yearend.confirm_settlement(s, user("insurer"))
+            yearend.confirm_settlement(s, user("county_finance" if s.level is COUNTY else "city_finance"))
+            if s.remaining:
+                yearend.record_transfer(s, s.remaining, date(2026, 1, 5), "QS",
+                                        user("county_finance" if s.level is COUNTY else "city_finance"))
+            # afterwards every share is paid, and what was kept of the advance is exactly what was drawn
+            assert all(c.share(s.level).outstanding == 0 for c in claims)
+            all_payments = sum((p.amount for p in _db.session.scalars(
+                sa.select(Payment).where(Payment.level == s.level))), D("0.00"))
+            refunded = s.transferred if s.is_refund else D("0.00")
+            assert all_payments + s.advanced - refunded == verified
+        assert all(c.status is ClaimStatus.SETTLED for c in claims)
+    finally:
+        _db.session.rollback()

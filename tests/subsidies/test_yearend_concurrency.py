@@ -1,0 +1,113 @@
+"""The year's money at the same moment: a close racing a payment, two refunds of one settlement, two advances of one
+scope. The second user waits for the first one's lock, then sees what it committed."""
+
+from datetime import date
+from decimal import Decimal as D
+
+import sqlalchemy as sa
+
+from agri_insurance.auth.models import User
+from agri_insurance.extensions import db as _db
+from agri_insurance.subsidies import service, yearend
+from agri_insurance.subsidies.models import (
+    Advance,
+    Payment,
+    Settlement,
+    SettlementTransfer,
+    ShareLevel,
+    SubsidyClaim,
+    SubsidyYear,
+)
+from tests.concurrency import second_waits_for_first
+from tests.factories import county
+from tests.subsidies.factories import assign, demo_insurer, make_claim, user
+
+
+def _as(username: str) -> User:
+    return _db.session.scalar(sa.select(User).where(User.username == username))
+
+
+def _pay(claim_id: int, amount: str, voucher: str):
+    return lambda: service.confirm_payment(_db.session.get(SubsidyClaim, claim_id), ShareLevel.CITY, D(amount),
+                                           date(2025, 6, 1), voucher, _as("city_finance"))
+
+
+def _close():
+    return lambda: yearend.close_year(2025, _as("city_finance"))
+
+
+def _claim(db) -> int:
+    assign()
+    db.session.commit()
+    claim_id = make_claim(status="verified", premium="100000.00", year=2025, period="2025年全年").id  # city 5,000.00
+    db.session.remove()
+    return claim_id
+
+
+def _city_settlement(db) -> Settlement:
+    return db.session.scalar(sa.select(Settlement).where(Settlement.level == ShareLevel.CITY))
+
+
+def test_a_close_waits_for_a_payment_in_flight_and_counts_it(app, demo, db):
+    claim_id = _claim(db)
+    outcome: dict[str, str] = {}
+    second_waits_for_first(app, _pay(claim_id, "1200.00", "SF-1"), _close(), outcome)
+    assert outcome == {"first": "done", "second": "done"}
+    settlement = _city_settlement(db)
+    assert (settlement.paid, settlement.balance) == (D("1200.00"), D("3800.00"))
+
+
+def test_a_payment_arriving_during_the_close_waits_and_is_refused(app, demo, db):
+    claim_id = _claim(db)
+    outcome: dict[str, str] = {}
+    second_waits_for_first(app, _close(), _pay(claim_id, "1200.00", "SF-1"), outcome)
+    assert outcome["first"] == "done" and "已清算" in outcome["second"]
+    assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 0
+    assert _city_settlement(db).balance == D("5000.00")
+
+
+def test_two_closes_at_once_close_the_year_once(app, demo, db):
+    _claim(db)
+    outcome: dict[str, str] = {}
+    second_waits_for_first(app, _close(), _close(), outcome)
+    assert outcome["first"] == "done" and "已清算关闭" in outcome["second"]
+    assert db.session.scalar(sa.select(sa.func.count(SubsidyYear.year))) == 1
+    assert db.session.scalar(sa.select(sa.func.count(Settlement.id))) == 4
+
+
+def test_two_refunds_of_one_settlement_cannot_both_take_what_is_left(app, demo, db):
+    assign()
+    yearend.save_advance({"year": 2025, "insurer_id": demo_insurer().id, "region_id": county().id,
+                          "level": ShareLevel.COUNTY, "amount": D("8000.00"), "paid_on": date(2025, 2, 1),
+                          "voucher_no": "YB-1"}, user("county_finance"))
+    db.session.commit()
+    make_claim(status="verified", premium="100000.00", year=2025, period="2025年全年")     # county 5,000.00 drawn
+    settlement = next(s for s in yearend.close_year(2025, user("city_finance")) if s.level is ShareLevel.COUNTY)
+    yearend.confirm_settlement(settlement, user("county_finance"))
+    yearend.confirm_settlement(settlement, user("insurer"))
+    db.session.commit()
+    settlement_id = settlement.id                                                        # refund 3,000.00
+    db.session.remove()
+
+    def refund(voucher):
+        return lambda: yearend.record_transfer(_db.session.get(Settlement, settlement_id), D("3000.00"),
+                                               date(2026, 1, 10), voucher, _as("county_finance"))
+
+    outcome: dict[str, str] = {}
+    second_waits_for_first(app, refund("TH-1"), refund("TH-2"), outcome)
+    assert outcome["first"] == "done" and "已结清" in outcome["second"]
+    assert db.session.scalars(sa.select(SettlementTransfer.voucher_no)).all() == ["TH-1"]
+    assert db.session.get(Settlement, settlement_id).transferred == D("3000.00")
+
+
+def test_the_same_advance_submitted_twice_at_once_is_recorded_once(app, demo, db):
+    assign()
+    db.session.commit()
+    data = {"year": 2026, "insurer_id": demo_insurer().id, "region_id": county().id, "level": ShareLevel.COUNTY,
+            "amount": D("2500.00"), "paid_on": date(2026, 2, 1), "voucher_no": "YB-1"}
+    db.session.remove()
+    outcome: dict[str, str] = {}
+    second_waits_for_first(app, lambda: yearend.save_advance(data, _as("county_finance")),
+                           lambda: yearend.save_advance(data, _as("county_finance")), outcome)
+    assert outcome["first"] == "done" and "已登记预拨" in outcome["second"]
+    assert db.session.scalar(sa.select(sa.func.count(Advance.id))) == 1
