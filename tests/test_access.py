@@ -196,6 +196,7 @@ API_ROUTES = {
     "api_tenders.round_detail": ("GET", "/api/v1/tenders/rounds/{award_round}", "public"),
     "api_tenders.lots": ("GET", "/api/v1/tenders/rounds/{award_round}/lots", "public"),
     "api_tenders.results": ("GET", "/api/v1/tenders/rounds/{award_round}/results", "public"),
+    "api_tenders.ocds_package": ("GET", "/api/v1/tenders/rounds/{award_round}/ocds", {A, CA}),
     "api_bids.bids": ("GET", "/api/v1/bids", BID_READERS),
     "api_bids.bid": ("GET", "/api/v1/bids/{bid}", {INS, A, CA}),
     "api_subsidies.claims": ("GET", "/api/v1/subsidies/claims", SUBSIDY_READERS),

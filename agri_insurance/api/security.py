@@ -9,6 +9,7 @@ site can make a browser send its cookie, not a token."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 
 from flask import abort, current_app, g, request
@@ -20,6 +21,8 @@ from agri_insurance.clock import utcnow
 from agri_insurance.extensions import db, login_manager
 
 BEARER_SCHEME = "bearerAuth"
+# A token's last use is written at most this often: a system polling a feed does not write on every read.
+USE_RECORDED_EVERY = timedelta(minutes=1)
 SECURITY = [{BEARER_SCHEME: []}]
 
 
@@ -46,7 +49,8 @@ def authenticate() -> None:
         user = token.user
         g.api_token_name = token.name   # audit.record names the token of every write (see audit.service)
         g.api_token_id = token.id
-        _record_use(token.id, now)
+        if token.last_used_at is None or token.last_used_at < now - USE_RECORDED_EVERY:
+            _record_use(token.id, now)
     # Flask-Login keeps the request's user in g._login_user (what its own loaders set): the token's user here,
     # so the session's user is never consulted on an API route.
     g._login_user = user

@@ -4,18 +4,33 @@ the pages (drafts only for the city bureau)."""
 
 from __future__ import annotations
 
+import marshmallow as ma
 import sqlalchemy as sa
 from flask import abort
 from flask_login import current_user
 
-from agri_insurance.access import public, scope_clause
+from agri_insurance.access import public, scope_clause, scoped_get_or_404
 from agri_insurance.api import cursor
 from agri_insurance.api.common import blueprint
 from agri_insurance.api.schemas import LotList, PublicResultOut, RoundList, RoundOut
+from agri_insurance.api.security import SECURITY, api_roles
+from agri_insurance.awards import ocds
 from agri_insurance.awards import service as awards
 from agri_insurance.awards.models import PUBLISHED_STATES
 from agri_insurance.extensions import db
+from agri_insurance.roles import Role
 from agri_insurance.tenders.models import Lot, SelectionRound
+
+
+class OcdsPackage(ma.Schema):
+    """An OCDS 1.1 release package (https://standard.open-contracting.org), passed through as built."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    def dump(self, obj, **kwargs):
+        return obj
+
 
 blp = blueprint("tenders", "/tenders", "Selection rounds, lots and public results (public without a token)")
 
@@ -79,3 +94,12 @@ def results(round_id: int):
     if rnd is None or rnd.status not in PUBLISHED_STATES:
         abort(404)
     return {"round": rnd, "counties": awards.by_county(rnd)}
+
+
+@blp.route("/rounds/<int:round_id>/ocds", methods=["GET"])
+@api_roles(Role.ADMIN, Role.CITY_AGRI)
+@blp.response(200, OcdsPackage)
+@blp.doc(security=SECURITY)
+def ocds_package(round_id: int):
+    """The round as an OCDS release package (the same document as the awards page's OCDS export)."""
+    return ocds.release_package(scoped_get_or_404(SelectionRound, round_id))

@@ -2,6 +2,8 @@
 allows (403 otherwise), an anonymous caller a 401 problem except on the public routes; every /api/v1 route is in
 the OpenAPI document, and the document is valid OpenAPI."""
 
+from datetime import UTC
+
 import pytest
 from openapi_spec_validator import validate
 
@@ -69,3 +71,27 @@ def test_anonymous_callers_get_a_401_problem_except_on_public_routes(client, dem
             body = response.get_json()
             assert response.mimetype == "application/problem+json"
             assert body["status"] == 401 and body["type"] == "about:blank" and body["instance"]
+
+
+@pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
+def test_no_api_get_writes(role, tokens, app, db):
+    """As tests/test_get_reads_only.py for the pages: a GET of the API commits and flushes nothing (the token's
+    last use is written at most once a minute, by the first request, in a transaction of its own)."""
+    import time_machine
+
+    from tests.test_get_reads_only import _writes_recorded
+
+    secret = tokens(role.value)
+    client = app.test_client()
+    from datetime import datetime
+
+    with time_machine.travel(datetime.now(UTC), tick=False):
+        assert client.get("/api/v1/reference/products", headers=bearer(secret)).status_code == 200
+        for _endpoint, (method, url, allowed) in sorted(API_ROUTES.items()):
+            if method != "GET" or not (allowed == "public" or role in allowed):
+                continue
+            filled = fill_url(url, db, role)
+            with _writes_recorded(db.engine) as writes:
+                response = client.get(filled, headers=bearer(secret))
+            assert response.status_code == 200, f"{role.value} GET {filled}: {response.status_code}"
+            assert not writes, f"{role.value} GET {filled} wrote: {writes}"

@@ -240,3 +240,19 @@ def test_public_rounds_and_results_need_no_token_but_drafts_stay_hidden(app, dem
     assert client.get(f"/api/v1/tenders/rounds/{draft.id}").status_code == 404
     assert client.get(f"/api/v1/tenders/rounds/{draft.id}/results").status_code == 404
     assert draft.id not in [r["id"] for r in client.get("/api/v1/tenders/rounds").get_json()["items"]]
+
+
+def test_a_rounds_ocds_release_package_is_the_awards_pages_export(app, demo, tokens, db):
+    from agri_insurance.awards import ocds
+    from tests.test_access import fill_url
+
+    url = fill_url("/api/v1/tenders/rounds/{award_round}/ocds", db)   # a finalised round, as the access table's
+    round_id = int(url.split("/")[-2])
+    response = api(app, tokens("city_agri"), "GET", url)
+    assert response.status_code == 200
+    package = response.get_json()
+    assert package["releases"] and not ocds.validation_errors(package)
+    assert api(app, tokens("insurer"), "GET", f"/api/v1/tenders/rounds/{round_id}/ocds").status_code == 403
+    # the public result of the same round, without a token
+    public = app.test_client().get(f"/api/v1/tenders/rounds/{round_id}/results").get_json()
+    assert public["round"]["id"] == round_id and public["counties"][0]["awards"]
