@@ -12,10 +12,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 
-from flask import abort, current_app, g, request
+from flask import current_app, g, request
+from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.exceptions import Unauthorized
 
-from agri_insurance.access import public, roles_required
+from agri_insurance.access import roles_required
 from agri_insurance.auth import service as accounts
 from agri_insurance.clock import utcnow
 from agri_insurance.extensions import db, login_manager
@@ -44,8 +46,7 @@ def authenticate() -> None:
         token = accounts.token_for(secret)
         refusal = accounts.token_refusal(token, now)
         if refusal is not None:
-            error = _unauthorized(refusal)
-            raise error
+            raise _unauthorized(refusal)
         user = token.user
         g.api_token_name = token.name   # audit.record names the token of every write (see audit.service)
         g.api_token_id = token.id
@@ -64,9 +65,7 @@ def _record_use(token_id: int, now) -> None:
         db.session.commit()
 
 
-def _unauthorized(detail: str):
-    from werkzeug.exceptions import Unauthorized
-
+def _unauthorized(detail: str) -> Unauthorized:
     error = Unauthorized()
     error.problem_detail = detail
     return error
@@ -90,15 +89,5 @@ def api_roles(*roles) -> Callable[[Callable], Callable]:
     return decorator
 
 
-def api_public(view: Callable) -> Callable:
-    return public(view)
-
-
 def _sign_in_first() -> str:
-    from flask_babel import gettext as _
-
     return _("请以接口令牌调用（Authorization: Bearer …）")
-
-
-def forbid() -> None:
-    abort(403)
