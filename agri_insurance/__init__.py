@@ -16,6 +16,10 @@ from agri_insurance.extensions import babel, csrf, db, login_manager, migrate
 def select_locale() -> str:
     from flask import current_app, has_request_context
 
+    if has_request_context() and request.path.startswith("/api/"):
+        # an API client says its language in Accept-Language (no session); Chinese by default
+        return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or \
+            current_app.config["BABEL_DEFAULT_LOCALE"]
     lang = session.get("lang") if has_request_context() else None
     if lang in current_app.config["LANGUAGES"]:
         return lang
@@ -143,8 +147,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs_bp)
     app.register_blueprint(allocation_bp)
     app.register_blueprint(awards_bp)
+    from agri_insurance.api import init_app as init_api
     from agri_insurance.jobs.runners import init_app as init_jobs
 
+    init_api(app)  # /api/v1: after the pages' blueprints (its views call their modules' services)
     init_jobs(app)  # the job runner (in-process, or RQ when REDIS_URL is set) and `flask worker`
 
 
@@ -185,9 +191,27 @@ def _register_template_helpers(app: Flask) -> None:
 
 def _register_error_pages(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
+    from werkzeug.exceptions import HTTPException
+
+    from agri_insurance.api import is_api_request
+    from agri_insurance.api.common import BadInput
+    from agri_insurance.api.problems import from_http_exception, problem
 
     def render_error(code: int, title: str, message: str):
+        if is_api_request():   # the API answers every error as RFC 9457 problem details, in the pages' words
+            return problem(code, str(message))
         return render_template("error.html", code=code, title=title, message=message), code
+
+    @app.errorhandler(BadInput)
+    def bad_api_input(e):
+        return e.response
+
+    @app.errorhandler(HTTPException)
+    def other_http_error(e):
+        # 400, 401, 422 (webargs), 429 (the rate limit)…: the API's as problems; the pages' as before
+        if is_api_request():
+            return from_http_exception(e)
+        return e
 
     @app.errorhandler(403)
     def forbidden(_e):

@@ -1,8 +1,12 @@
 """Imports every module's models so SQLAlchemy and Alembic see the whole schema."""
 
 from agri_insurance.allocation.models import AllocationRun  # noqa: F401
+from agri_insurance.api.models import IdempotencyKey  # noqa: F401
 from agri_insurance.audit.models import AuditEntry  # noqa: F401
-from agri_insurance.auth.models import User  # noqa: F401
+from agri_insurance.auth.models import (
+    ApiToken,  # noqa: F401
+    User,  # noqa: F401
+)
 from agri_insurance.awards.models import Award, BackupUnderwriter, Holiday, Objection, PublicNotice  # noqa: F401
 from agri_insurance.bids.models import Bid, BidOpening, BidReceipt  # noqa: F401
 from agri_insurance.evaluation.models import (  # noqa: F401

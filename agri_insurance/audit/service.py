@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import has_app_context
+from flask import g, has_app_context, has_request_context
 from flask_babel.speaklater import LazyString
 from werkzeug.local import LocalProxy
 
@@ -62,6 +62,9 @@ def record(actor, action: str, obj, summary: str | LazyString, **details: Any) -
     The caller commits, so the entry lands in the same transaction as the change it describes.
     """
     actor, obj = _real(actor), _real(obj)
+    token = g.get("api_token_name") if has_request_context() else None
+    if token is not None:
+        details = {**details, "api_token": token}   # a write through the API names the token that made it
     if obj is not None and getattr(obj, "id", None) is None:
         db.session.flush()  # new objects need their id before we can name them
     display_name = _text_or_none(getattr(actor, "display_name", None), 100)

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from agri_insurance.forms_util import choices
@@ -41,3 +41,8 @@ class UserForm(FlaskForm):
 
 class ResetPasswordForm(FlaskForm):
     new_password = PasswordField(_l("新密码"), validators=[DataRequired(), Length(max=128)])
+
+
+class ApiTokenForm(FlaskForm):
+    name = StringField(_l("令牌名称"), validators=[DataRequired(), Length(max=60)])
+    expires_on = DateField(_l("有效期至（含当日）"), validators=[Optional()])

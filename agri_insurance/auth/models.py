@@ -70,3 +70,25 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role.value}>"
+
+
+class ApiToken(db.Model):
+    """A user's token for the JSON API (/api/v1): named by its owner, shown once, stored as a SHA-256 hash (the
+    secret is random and long, so a slow hash buys nothing and would cost every request). `password_mark` is a hash
+    of the owner's password hash when the token was made: a password change or reset makes every older token
+    useless, as it ends the owner's sessions' claim to the old password."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(60))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(12))  # the first characters, to tell tokens apart on the page
+    password_mark: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user = relationship("User")

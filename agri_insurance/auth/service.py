@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -15,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from agri_insurance.audit import service as audit
-from agri_insurance.auth.models import User
+from agri_insurance.auth.models import ApiToken, User
 from agri_insurance.clock import utcnow
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db
@@ -199,3 +201,82 @@ def locked_accounts(now: datetime | None = None) -> int:
     query."""
     return db.session.scalar(sa.select(sa.func.count(User.id)).where(
         User.active, User.locked_until.is_not(None), User.locked_until > (now or utcnow()))) or 0
+
+
+# --- API tokens (the JSON API's bearer tokens, made and revoked on the user's own page) ---------------------
+
+TOKEN_PREFIX = "agri_"
+TOKEN_NAME_MAX = 60
+
+
+def token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def password_mark(user: User) -> str:
+    """What a token remembers of its owner's password: a new password (changed or reset) no longer matches."""
+    return hashlib.sha256(user.password_hash.encode("utf-8")).hexdigest()
+
+
+def create_api_token(user: User, name: str, expires_at: datetime | None) -> tuple[ApiToken, str]:
+    """A new token for `user`: the row and the secret, which is shown once and never stored. Caller commits."""
+    name = (name or "").strip()
+    require(name, _("请填写令牌名称"), "name")
+    require(len(name) <= TOKEN_NAME_MAX, _("令牌名称不能超过%(n)s个字", n=TOKEN_NAME_MAX), "name")
+    require(expires_at is None or expires_at > utcnow(), _("有效期须晚于现在"), "expires_on")
+    taken = db.session.scalar(sa.select(ApiToken.id).where(ApiToken.user_id == user.id, ApiToken.name == name,
+                                                           ApiToken.revoked_at.is_(None)))
+    require(taken is None, _("已有同名的令牌"), "name")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name, token_hash=token_hash(secret), prefix=secret[:12],
+                     password_mark=password_mark(user), expires_at=expires_at)
+    db.session.add(token)
+    db.session.flush()
+    audit.record(user, "api_token.created", token, _l("新建接口令牌：%(name)s", name=name),
+                 expires_at=expires_at)
+    return token, secret
+
+
+def revoke_api_token(token: ApiToken, user: User) -> None:
+    require(token.user_id == user.id, _("只能吊销自己的令牌"))
+    if token.revoked_at is not None:
+        return
+    token.revoked_at = utcnow()
+    audit.record(user, "api_token.revoked", token, _l("吊销接口令牌：%(name)s", name=token.name))
+
+
+def tokens_of(user: User) -> list[ApiToken]:
+    return list(db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == user.id)
+                                   .order_by(ApiToken.revoked_at.is_not(None), ApiToken.id.desc())))
+
+
+def token_refusal(token: ApiToken | None, now: datetime) -> str | None:
+    """Why `token` may not be used now (None when it may): unknown, revoked, expired, its owner disabled, locked
+    or with a new password since, or still to replace an initial password. The same words for the caller in every
+    case but expiry and lockout, so a guessed token learns nothing."""
+    invalid = _("接口令牌无效或已吊销")
+    if token is None or token.revoked_at is not None:
+        return invalid
+    user = token.user
+    if not user.active or token.password_mark != password_mark(user):
+        return invalid
+    if token.expires_at is not None and token.expires_at <= now:
+        return _("接口令牌已过期")
+    if user.locked_until is not None and user.locked_until > now:
+        return _("账户已锁定，接口令牌暂不可用")
+    if user.must_change_password:
+        return _("请先登录页面修改初始密码")
+    return None
+
+
+def token_for(secret: str) -> ApiToken | None:
+    return db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == token_hash(secret)))
+
+
+def touch_token(token_id: int, now: datetime) -> None:
+    """Record when a token was last used: at most once a minute, by a statement of its own (a GET writes
+    nothing of the request's own; this is the API's bookkeeping, like a login's failure counter)."""
+    db.session.execute(sa.update(ApiToken).where(
+        ApiToken.id == token_id,
+        sa.or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - timedelta(minutes=1)))
+        .values(last_used_at=now))

@@ -1,13 +1,15 @@
+from datetime import timedelta
+
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from agri_insurance.access import login_required, public, roles_required
 from agri_insurance.auth import service
-from agri_insurance.auth.forms import ChangePasswordForm, LoginForm, ResetPasswordForm, UserForm
-from agri_insurance.auth.models import User
-from agri_insurance.clock import utcnow
+from agri_insurance.auth.forms import ApiTokenForm, ChangePasswordForm, LoginForm, ResetPasswordForm, UserForm
+from agri_insurance.auth.models import ApiToken, User
+from agri_insurance.clock import start_of_local_day, utcnow
 from agri_insurance.extensions import db
 from agri_insurance.forms_util import commit_or_flash, safe_next
 from agri_insurance.paging import ListFilters, Option, options, paginate, text_matches
@@ -29,8 +31,8 @@ def enforce_session_lifetime():
     """End a session idle for SESSION_IDLE_MINUTES, or older than SESSION_MAX_HOURS since its login, or whose user
     changed the password or was locked since (a user id of another epoch: Flask-Login loads no user); the login page
     then says why. Times are the clock's (moved in tests), kept in the signed session cookie."""
-    if request.endpoint in SESSION_EXPIRY_EXEMPT:
-        return None
+    if request.endpoint in SESSION_EXPIRY_EXEMPT or request.path.startswith("/api/"):
+        return None   # API requests carry a token, not a session (api.security checks its expiry)
     now = utcnow().timestamp()
     if not current_user.is_authenticated:
         if session.get("_user_id"):   # a session of an older epoch: its user changed the password or was locked
@@ -66,6 +68,8 @@ def require_password_change():
     """An account with an initial or reset password can do nothing else until it chooses its own."""
     if request.endpoint is None or request.endpoint in PASSWORD_CHANGE_EXEMPT:
         return None
+    if request.path.startswith("/api/"):
+        return None  # the API authenticates by token, never by this session; such an account's tokens are refused
     if current_user.is_authenticated and current_user.must_change_password:
         flash(_("请先修改初始密码"), "warning")
         return redirect(url_for("auth.change_password"))
@@ -113,6 +117,36 @@ def change_password():
             start_session(user)  # this browser stays signed in under the new epoch; every other session ends
             return redirect(url_for("main.dashboard"))
     return render_template("auth/change_password.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@login_required
+def api_tokens():
+    """The user's own API tokens: made here (the secret shown once, on the answer to the POST), revoked here."""
+    form = ApiTokenForm()
+    secret = None
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        expires = (start_of_local_day(form.expires_on.data + timedelta(days=1))
+                   if form.expires_on.data else None)
+        done = commit_or_flash(lambda: service.create_api_token(user, form.name.data, expires),
+                               _("令牌已生成，请立即复制保存：它只显示这一次"), form)
+        if done:
+            secret = done.value[1]
+            form = ApiTokenForm(formdata=None)
+    return render_template("auth/api_tokens.html", form=form, secret=secret,
+                           tokens=service.tokens_of(current_user), now_utc=utcnow()), 400 if form.errors else 200
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_api_token(token_id: int):
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.id == token_id,
+                                                        ApiToken.user_id == current_user.id))
+    if token is None:
+        abort(404)  # another user's token: as if it did not exist
+    commit_or_flash(lambda: service.revoke_api_token(token, current_user), _("令牌已吊销"))
+    return redirect(url_for(".api_tokens"))
 
 
 # --- user administration (admin) ----------------------------------------------------------------

@@ -154,6 +154,9 @@ class SubsidyClaim(db.Model):
     # The returned claim this one files again, corrected (from the returned claim's page; its county, product, year
     # or period may differ). A claim filed for a returned claim's scope without it follows it all the same.
     corrects_id: Mapped[int | None] = mapped_column(sa.ForeignKey("subsidy_claims.id"))
+    # Any change of the row (a status change included: transition's UPDATE sets it too): the API's change feed
+    # (/api/v1/subsidies/claims/changes) lists claims in this order so a province system can mirror the city.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 
     insurer = relationship("Insurer", lazy="joined")
     region = relationship("Region", lazy="joined")

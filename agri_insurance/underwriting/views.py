@@ -1,20 +1,17 @@
-from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from agri_insurance import clock, storage
+from agri_insurance import clock
 from agri_insurance.access import roles_required, scoped_get_or_404
 from agri_insurance.actions import Actions
-from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
 from agri_insurance.farmer_notices.documents import safe_filename, village_pdf, villages_pdf, villages_zip
 from agri_insurance.farmer_notices.forms import NoticePeriodForm, NoticePhotoForm
 from agri_insurance.farmer_notices.service import NOTICE_MIN_DAYS
 from agri_insurance.forms_util import commit_or_flash, flash_form_errors, int_arg
-from agri_insurance.i18n import join_sentences
 from agri_insurance.jobs import service as jobs
 from agri_insurance.jobs.models import Job
 from agri_insurance.masking import mask_account, mask_id
@@ -23,7 +20,7 @@ from agri_insurance.spreadsheets import download, xlsx_download
 from agri_insurance.storage import send_stored
 from agri_insurance.subsidies import service as subsidies
 from agri_insurance.subsidies.models import SubsidyClaim
-from agri_insurance.underwriting import exports, notices, service
+from agri_insurance.underwriting import exports, notices, service, uploads
 from agri_insurance.underwriting.forms import NewClaimFromListForm, UploadListForm
 from agri_insurance.underwriting.jobs import (
     EXPORT_KIND,
@@ -98,26 +95,10 @@ def list_detail(claim_id: int):
 @roles_required(Role.INSURER)
 def upload(claim_id: int):
     claim = scoped_get_or_404(SubsidyClaim, claim_id)
-    jobs.reap_orphans(IMPORT_KIND, claim.id)  # an import whose process was killed: failed, its file removed
-    started = commit_or_flash(lambda: _start_import(claim, UploadListForm()))
+    started = commit_or_flash(lambda: uploads.start_import(claim, UploadListForm(), current_user))
     if started:
         return redirect(url_for("jobs.job_detail", job_id=started.value.id))
     return redirect(url_for(".list_detail", claim_id=claim.id))
-
-
-def _start_import(claim: SubsidyClaim, form: UploadListForm) -> Job:
-    """Keep the uploaded file and queue its import (the job checks and stores it). Caller commits."""
-    service.require_uploadable(claim)
-    if not form.validate_on_submit():   # the page that posted it does not show the form's errors: say them
-        raise DomainError(join_sentences(form.file.errors) or _("请选择文件"))
-    path = _keep_upload(form.file.data)
-    return jobs.submit(IMPORT_KIND, {"claim_id": claim.id, "path": str(path), "filename": form.file.data.filename},
-                       current_user, subject_id=claim.id)
-
-
-def _keep_upload(upload_file) -> Path:
-    """The uploaded file, kept for the import job (which deletes it when done)."""
-    return storage.keep_upload(upload_file, "incoming")
 
 
 @bp.route("/claims/new-from-list", methods=["GET", "POST"])
@@ -156,7 +137,7 @@ def _start_new_claim_import(form: NewClaimFromListForm, returned: SubsidyClaim |
     creates the claim with its list (filing `returned` again, if given). Caller commits."""
     data = subsidies.check_claim_from_list({**form.data, "corrects_id": returned.id if returned else None},
                                            current_user.insurer)
-    path = _keep_upload(form.file.data)
+    path = uploads.keep_upload(form.file.data)
     return jobs.submit(IMPORT_KIND, {"new_claim": new_claim_params(data), "path": str(path),
                                      "filename": form.file.data.filename}, current_user)
 
