@@ -77,6 +77,22 @@ def finish_sheet(ws) -> None:
         part.size = 9
 
 
+def sign_here(ws, row: int, units: list[str]) -> int:
+    """After a table (from `row` + 1, a blank line first): for each signing unit a line with 经办人 and 负责人 to
+    sign, the place for its seal and the date, as a bureau's forms end. Returns the last row written (inside the
+    print area, which ends at the last row)."""
+    row += 1
+    for unit in units:
+        row += 1
+        ws.cell(row=row, column=1, value=unit)
+        ws.cell(row=row + 1, column=1, value=_("经办人（签字）：") + "____________")
+        ws.cell(row=row + 1, column=3, value=_("负责人（签字）：") + "____________")
+        ws.cell(row=row + 1, column=5, value=_("（盖章）"))
+        ws.cell(row=row + 1, column=7, value=_("日期：") + "________")
+        row += 2
+    return row
+
+
 def finish(wb: Workbook) -> Workbook:
     for ws in wb.worksheets:
         finish_sheet(ws)

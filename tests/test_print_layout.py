@@ -68,7 +68,10 @@ def _print_area_rows(ws) -> int:
 def test_the_ledger_prints_landscape_one_page_wide_with_its_header_on_every_page(login, db):
     ws = load_workbook(io.BytesIO(_ledger(login, db))).worksheets[0]
     _assert_print_ready(ws, "$3:$3", landscape=True)
-    assert _print_area_rows(ws) == ws.max_row and ws.cell(ws.max_row, 1).value == "合计"  # the totals print
+    totals = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "合计")
+    signing = [r for r in range(totals, ws.max_row + 1) if str(ws.cell(r, 1).value or "").startswith("经办人（签字）")]
+    assert signing and signing[0] > totals                    # the bureau signs under the totals
+    assert _print_area_rows(ws) == ws.max_row                 # and both print
     # every column as wide as its longest value: a premium of 12,345,680.90 shows, never ####
     money = [ws.cell(row, col) for row in range(4, ws.max_row + 1) for col in range(1, ws.max_column + 1)
              if ws.cell(row, col).number_format == "#,##0.00" and ws.cell(row, col).value is not None]

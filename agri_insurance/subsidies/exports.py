@@ -9,6 +9,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from agri_insurance import clock
+from agri_insurance.print_layout import sign_here
 from agri_insurance.spreadsheets import MONEY_FORMAT, put_text, write_table
 from agri_insurance.subsidies.models import GOVERNMENT_LEVELS, ShareLevel, SubsidyClaim
 
@@ -51,6 +52,7 @@ def ledger_workbook(claims: list[SubsidyClaim], title: str) -> Workbook:
         cell = ws.cell(row=total_row, column=col, value=column_total)
         cell.number_format = MONEY_FORMAT
         cell.font = Font(bold=True)
+    sign_here(ws, total_row, [_("制表单位：")])
     return wb
 
 
@@ -75,6 +77,7 @@ def payment_list_workbook(plist, title: str) -> Workbook:
     last = write_table(ws, headers, rows, money_columns=money_cols, start_row=3,
                        widths={2: 14, 3: 12, 4: 12, 5: 16, 13: 48})
     _totals_row(ws, last + 1, money_cols, (plist.total.due, plist.total.paid, plist.total.outstanding))
+    sign_here(ws, last + 1, [_("拨付单位：")])
 
     summary = wb.create_sheet(_("按承保机构汇总")[:31])
     put_text(summary, 1, 1, title).font = Font(bold=True, size=14)
@@ -129,6 +132,7 @@ def settlement_workbook(settlement, lines, bureau: str, title: str, summary) -> 
         put_text(ws, row, 1, label).font = Font(bold=True)
         put_text(ws, row, 2, _confirmation_text(at))
         row += 1
+    sign_here(ws, row, [_("付款方：%(unit)s", unit=bureau), _("承保机构：%(unit)s", unit=settlement.insurer.name)])
     return wb
 
 
