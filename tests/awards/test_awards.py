@@ -396,3 +396,29 @@ def test_a_notice_file_name_has_no_path_separator_or_character_windows_refuses()
     final = Notice("award", "SR1-001", "轮次", "2026–2028", "某某/财险", [], date(2026, 11, 28), "市农业农村局",
                    number="饶农险遴〔2026〕3号")
     assert final.filename_stem == "中标通知书_饶农险遴〔2026〕3号_某某_财险"
+
+
+def test_an_insurer_without_a_bid_in_the_round_cannot_object(demo, db, login):
+    """Only a bidder may object: an insurer with no submitted bid is refused, by the service and on the page,
+    and no objection is stored."""
+    from agri_insurance import storage
+    from agri_insurance.awards.models import Objection
+
+    rnd = make_awarded_round()
+    publish(rnd)
+    outsider = bidder_usernames(4)[3]  # a fourth demo insurer, which did not bid in this round
+    actor = user(outsider)
+    assert actor.insurer_id not in {i.id for i in service.bidders(rnd)}
+    document = storage.save_bytes(PDF_BYTES, "质疑函.pdf", actor)
+    with pytest.raises(DomainError, match="只有本轮投标人可以提出质疑"):
+        service.file_objection(rnd, actor.insurer_id, "评分异议", "机构设置得分有误", document, actor)
+    db.session.rollback()
+    response = login(outsider).post(f"/awards/rounds/{rnd.id}/objections/new", data={
+        "subject": "评分异议", "body": "机构设置得分有误", "document": (io.BytesIO(PDF_BYTES), "质疑函.pdf")},
+        content_type="multipart/form-data")
+    assert response.status_code == 200 and "只有本轮投标人可以提出质疑" in read_text(response)
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count(Objection.id))) == 0
+    # a bidder of the same round is heard, so the refusal above is about the bid, not the moment
+    file_objection(rnd)
+    assert db.session.scalar(sa.select(sa.func.count(Objection.id))) == 1
