@@ -29,6 +29,13 @@ def test_invalid_credit_codes_are_refused(code, why):
     assert not is_valid_credit_code(code), why
 
 
+def test_check_character_of_a_wrong_prefix_is_a_value_error_naming_the_problem():
+    with pytest.raises(ValueError, match=r"^need 17 characters$"):
+        credit_code_check_char("9133010079965505")
+    with pytest.raises(ValueError, match=r"^invalid character 'O'$"):
+        credit_code_check_char("91330100799655O58")
+
+
 def test_check_character_that_computes_to_31_maps_to_zero():
     # Search a prefix whose weighted sum is a multiple of 31: the check character is then "0", not out of range.
     for n in range(10_000):
@@ -73,6 +80,7 @@ def test_the_published_example_ending_in_x():
 @pytest.mark.parametrize("number, why", [
     ("361128190001010089", "born 1900-01-01, the first year accepted"),
     ("361128210012310015", "born 2100-12-31, the last year accepted"),
+    ("361128198001100013", "born on the 10th: the day is both digits"),
 ])
 def test_birth_dates_at_the_edges_are_accepted(number, why):
     assert is_valid_id_number(number), why
@@ -82,6 +90,7 @@ def test_birth_dates_at_the_edges_are_accepted(number, why):
     ("361128189912310017", "born 1899 (check character right)"),
     ("361128210101010014", "born 2101"),
     ("361128198002300017", "30 February"),
+    ("361128198004310016", "31 April"),
     ("36112819800101004", "17 characters"),
     ("3611281980010100421", "19 characters"),
     ("36112819800101A042", "a letter among the first 17"),
