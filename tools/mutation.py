@@ -72,15 +72,27 @@ def _globs(target: str) -> list[str]:
     return [f"{dotted}.x_{name}__mutmut_*" for name in functions]
 
 
-def _child(target: str, max_children: int) -> None:
-    """Inside the child process: configure mutmut for one module and run it."""
+def _child(target: str, max_children: int, names: list[str]) -> None:
+    """Inside the child process: configure mutmut for one module and run it (only `names`, when given)."""
     import mutmut.__main__ as mutmut_main  # sets the fork start method once, as the `mutmut` command does
     from mutmut import configuration
 
     config = configuration.config()  # pyproject.toml's [tool.mutmut], then this module's part
     config.only_mutate = [_path(target)]
     config.pytest_add_cli_args_test_selection = list(TARGETS[target][1])
-    mutmut_main.cli(["run", "--max-children", str(max_children), *_globs(target)], standalone_mode=False)
+    mutmut_main.cli(["run", "--max-children", str(max_children), *(names or _globs(target))], standalone_mode=False)
+
+
+def _drop_database() -> None:
+    """A fresh schema for each module's run (a database left by another branch may have other migrations)."""
+    if os.environ.get("TEST_DB", "postgres") == "sqlite":
+        return
+    import psycopg
+
+    base = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    name = base.rsplit("/", 1)[1] + "_mutation"
+    with psycopg.connect(base.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _results(target: str) -> tuple[Counter, list[str]]:
@@ -98,11 +110,23 @@ def _results(target: str) -> tuple[Counter, list[str]]:
     return counts, survivors
 
 
-def _run(target: str, max_children: int, show: bool) -> dict:
-    shutil.rmtree(ROOT / "mutants", ignore_errors=True)  # a clean state: stats and results are per module
+def _run(target: str, max_children: int, show: bool, recheck: bool = False) -> dict:
+    names: list[str] = []
+    if recheck:
+        # Only the last run's survivors, against the tests as they are now (new tests in the same files: mutmut
+        # keeps its results while the test selection is unchanged, and learns which mutants the new tests reach).
+        names = _results(target)[1]
+        if not names:
+            print(f"== {target}: no survivors to re-check")
+    else:
+        shutil.rmtree(ROOT / "mutants", ignore_errors=True)  # a clean state: stats and results are per module
+        _drop_database()
     started = time.monotonic()
-    done = subprocess.run([sys.executable, __file__, "--child", target, "--max-children", str(max_children)],
-                          cwd=ROOT)
+    # pytest runs once per mutant: the database (its own, "<TEST_DATABASE_URL>_mutation", never an engineer's
+    # "_main") is created and migrated by the first run and reused, emptied, by the others (tests/conftest.py).
+    env = {**os.environ, "TEST_DB_WORKER": "mutation", "TEST_DB_REUSE": "1"}
+    done = subprocess.run([sys.executable, __file__, "--child", target, "--max-children", str(max_children),
+                           *names], cwd=ROOT, env=env)
     minutes = (time.monotonic() - started) / 60
     if done.returncode not in (0, None) and not (ROOT / "mutants" / (_path(target) + ".meta")).exists():
         print(f"!! {target}: mutmut failed (exit {done.returncode})")
@@ -126,11 +150,13 @@ def main() -> None:
     parser.add_argument("--list", action="store_true", help="list the modules and their tests")
     parser.add_argument("--max-children", type=int, default=1, help="parallel mutants (default 1)")
     parser.add_argument("--show", action="store_true", help="print each survivor's diff")
+    parser.add_argument("--recheck", action="store_true",
+                        help="keep mutants/ and run the last run's survivors again (one module, after new tests)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.chdir(ROOT)
     if args.child:
-        _child(args.child, args.max_children)
+        _child(args.child, args.max_children, args.targets)
         return
     if args.list:
         for target, (functions, tests) in TARGETS.items():
@@ -139,7 +165,9 @@ def main() -> None:
     unknown = [t for t in args.targets if t not in TARGETS]
     if unknown:
         sys.exit(f"unknown module(s): {', '.join(unknown)}; see --list")
-    summary = [_run(target, args.max_children, args.show) for target in (args.targets or TARGETS)]
+    if args.recheck and len(args.targets) != 1:
+        sys.exit("--recheck needs the one module whose mutants/ directory is there")
+    summary = [_run(target, args.max_children, args.show, args.recheck) for target in (args.targets or TARGETS)]
     (ROOT / "instance").mkdir(exist_ok=True)
     (ROOT / "instance" / "mutation-summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2))
     print("\nsummary written to instance/mutation-summary.json")
