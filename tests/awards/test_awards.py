@@ -479,3 +479,15 @@ def test_a_holiday_after_the_notice_ends_changes_nothing(demo, db):
     db.session.commit()
     assert service.current_notice(rnd).ends_on == last
     assert _entry("notice.extended") is None
+
+
+def test_a_holiday_inside_a_closed_notice_period_moves_nothing(demo, db):
+    """A finalised result's notice is closed: a holiday later listed inside its period leaves its end as it was."""
+    rnd = make_finalised_round()
+    notice = service.current_notice(rnd)
+    assert notice.closed_at is not None and notice.ends_on < date.today()
+    last = notice.ends_on
+    calendar.add_holiday(last, "补录假日", user("admin"))
+    db.session.commit()
+    db.session.refresh(notice)
+    assert notice.ends_on == last and _entry("notice.extended") is None
