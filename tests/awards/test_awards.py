@@ -468,6 +468,7 @@ def test_a_holiday_on_the_last_day_of_the_notice_moves_its_end_and_is_audited(de
     assert later > last and later == calendar.notice_end(notice.starts_on, notice.working_days)
     extended = _entry("notice.extended")
     assert extended.summary == f"节假日顺延公示期：{last.isoformat()} 改为 {later.isoformat()}"
+    assert (extended.actor_name, extended.object_type, extended.object_id) == ("admin", "PublicNotice", str(notice.id))
     assert extended.details["round_id"] == rnd.id and extended.details["holiday"] == last.isoformat()
 
 
@@ -491,3 +492,17 @@ def test_a_holiday_inside_a_closed_notice_period_moves_nothing(demo, db):
     db.session.commit()
     db.session.refresh(notice)
     assert notice.ends_on == last and _entry("notice.extended") is None
+
+
+def test_a_holiday_on_a_weekend_inside_the_notice_moves_nothing_and_is_not_audited(demo, db):
+    from datetime import UTC, datetime
+
+    # published on a Monday (10:00 in Shangrao): its five working days end on Monday week, over a weekend
+    with time_machine.travel(datetime(2026, 12, 7, 2, 0, tzinfo=UTC), tick=False):
+        rnd = make_awarded_round()
+        notice = publish(rnd)
+        last = notice.ends_on
+        assert (notice.starts_on, last) == (date(2026, 12, 7), date(2026, 12, 14))
+        calendar.add_holiday(date(2026, 12, 12), "周末调休", user("admin"))   # the Saturday
+        db.session.commit()
+        assert service.current_notice(rnd).ends_on == last and _entry("notice.extended") is None
