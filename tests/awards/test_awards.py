@@ -506,3 +506,10 @@ def test_a_holiday_on_a_weekend_inside_the_notice_moves_nothing_and_is_not_audit
         calendar.add_holiday(date(2026, 12, 12), "周末调休", user("admin"))   # the Saturday
         db.session.commit()
         assert service.current_notice(rnd).ends_on == last and _entry("notice.extended") is None
+
+
+def test_a_day_already_listed_is_refused_on_its_field(demo, db):
+    calendar.add_holiday(date(2026, 10, 1), "国庆节", user("admin"))
+    with pytest.raises(DomainError) as info:
+        calendar.add_holiday(date(2026, 10, 1), "重复", user("admin"))
+    assert (info.value.message, info.value.field) == ("2026-10-01 已在节假日列表中", "day")
