@@ -39,7 +39,7 @@ TARGETS: dict[str, tuple[list[str] | None, list[str]]] = {
     "reference/codes.py": (None, ["tests/reference/test_codes.py", "tests/underwriting/test_ids.py"]),
     "awards/calendar.py": (None, ["tests/awards/test_awards.py"]),
     "tenders/service.py:county_limits": (["county_limits"], ["tests/allocation/test_county_limits.py",
-                                                             "tests/tenders"]),
+                                                             "tests/tenders/test_exceptions_and_design.py"]),
     "allocation/service.py:adoption": (["adopt", "adoption_problem", "_chosen", "_check_against_round",
                                         "_capacities_kept", "_share_cap_kept", "_matches_round"],
                                        ["tests/allocation"]),
