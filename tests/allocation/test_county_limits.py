@@ -73,3 +73,16 @@ def test_a_run_computed_under_a_county_exception_deleted_before_adoption_is_refu
         service.adopt(run, user("city_agri"))
     db.session.rollback()
     assert _awards() == 0
+
+
+def test_a_county_with_an_exception_but_no_lot_has_its_limit_too(demo, db):
+    """county_limits covers the round's counties and any county given an exception, even one without a lot yet."""
+    from tests.tenders.factories import make_round, region
+
+    rnd = make_round(actor=user("city_agri"))                          # lots in 鄱阳县 and 婺源县 only
+    make_exception(rnd, "361127", 4)                                   # 余干县
+    limits = tenders.county_limits(rnd)
+    assert [limit.region.code for limit in limits.values()] == ["361127", "361128", "361130"]
+    yugan = limits[region("361127").id]
+    assert (yugan.min_insurers, yugan.max_insurers, yugan.exception.approval_doc_no) == (2, 4, "赣农险组〔2025〕3号")
+    assert limits[region("361128").id].max_insurers == 3 and limits[region("361128").id].exception is None
