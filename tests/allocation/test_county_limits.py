@@ -86,3 +86,17 @@ def test_a_county_with_an_exception_but_no_lot_has_its_limit_too(demo, db):
     yugan = limits[region("361127").id]
     assert (yugan.min_insurers, yugan.max_insurers, yugan.exception.approval_doc_no) == (2, 4, "赣农险组〔2025〕3号")
     assert limits[region("361128").id].max_insurers == 3 and limits[region("361128").id].exception is None
+
+
+def test_counties_are_listed_by_code_whatever_order_they_were_created_in(demo, db):
+    """A county created after the others (so with a higher id) but with a lower code comes first."""
+    from agri_insurance.reference.models import Region, RegionLevel
+    from tests.tenders.factories import make_round, region
+
+    newer = Region(code="361101", name="新设县", level=RegionLevel.COUNTY, parent_id=region("361128").parent_id)
+    db.session.add(newer)
+    db.session.commit()
+    assert newer.id > region("361128").id
+    rnd = make_round(actor=user("city_agri"))
+    make_exception(rnd, "361101", 4)
+    assert [limit.region.code for limit in tenders.county_limits(rnd).values()] == ["361101", "361128", "361130"]
