@@ -9,7 +9,7 @@ PYTEST_WORKERS ?= 2
 
 MIGRATION_DATABASE_URL ?= $(DATABASE_URL)
 
-.PHONY: run serve test test-postgres test-sqlite test-browser lint translations i18n-update bench clean
+.PHONY: run serve test test-postgres test-sqlite test-browser lint translations i18n-update bench mutation clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,8 +61,14 @@ i18n-update: $(VENV)/.dev-installed
 	$(PY) tools/i18n.py update
 	-$(PY) tools/i18n.py missing
 
+## mutation: mutmut over the rule modules, each against its own tests (slow: minutes a module; not in `make test`
+## nor CI). One module: make mutation MODULES=reference/codes.py; the list: .venv/bin/python tools/mutation.py --list
+MODULES ?=
+mutation: $(VENV)/.dev-installed translations
+	nice -n 19 $(PY) tools/mutation.py --max-children 1 $(MODULES)
+
 bench: $(VENV)/.dev-installed
 	$(PY) -m bench.allocation.run
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache mutants

@@ -24,7 +24,14 @@ DEMO_PASSWORD = "demo1234"
 
 
 def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # TEST_DB_WORKER names the database of a run outside xdist (tools/mutation.py: "mutation")
+    return os.environ.get("PYTEST_XDIST_WORKER") or os.environ.get("TEST_DB_WORKER", "main")
+
+
+# TEST_DB_REUSE=1 keeps the worker's database from one pytest run to the next (tools/mutation.py runs pytest once
+# per mutant: creating and migrating a database each time would double a module's run); each run still starts
+# from empty tables.
+REUSE_DATABASE = os.environ.get("TEST_DB_REUSE") == "1"
 
 
 def _postgres_url_for_worker() -> str:
@@ -37,9 +44,10 @@ def _postgres_url_for_worker() -> str:
         with psycopg.connect(base.replace("postgresql+psycopg://", "postgresql://"), autocommit=True,
                              connect_timeout=3) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-            if exists:
+            if exists and not REUSE_DATABASE:
                 conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
+            if not exists or not REUSE_DATABASE:
+                conn.execute(f'CREATE DATABASE "{name}"')
     except psycopg.OperationalError as e:
         message = f"PostgreSQL not reachable at {base}: {e}"
         if os.environ.get("CI") == "true":
@@ -76,6 +84,8 @@ def app(database_url, tmp_path_factory):
     application.test_client_class = IsolatedClient
     with application.app_context():
         upgrade(revision="heads")  # the schema under test is the migrated one
+    if REUSE_DATABASE:
+        _wipe(application)  # what a run stopped in the middle of a test left behind
     yield application
     with application.app_context():
         _db.engine.dispose()

@@ -15,20 +15,16 @@ from tests.tenders.factories import make_exception, user
 SCORES = {0: {"-1": "91.5", "-2": "90"}, 1: {"-1": "85", "-2": "88.25"}, 2: {"-1": "80", "-2": "79"}}
 
 
-@pytest.fixture
-def scored_round(demo, db, monkeypatch):
-    rnd = make_evaluation_round()
-    names = bidder_usernames(3)
-    insurers = [user(n).insurer for n in names]
+def _score(monkeypatch, rnd, insurers, scores) -> SimpleNamespace:
+    """Stand the fixed `scores(bidder index, lot)` in for the evaluation's final lot scores of `rnd`."""
     from agri_insurance.bids.service import bid_for
 
     lot_scores = []
     for index, insurer in enumerate(insurers):
         bid = bid_for(rnd, insurer.id)
         for lot in rnd.lots:
-            suffix = lot.code[-2:]
             lot_scores.append(SimpleNamespace(insurer_id=insurer.id, bid_id=bid.id, lot_id=lot.id,
-                                              score=Decimal(SCORES[index][suffix])))
+                                              score=Decimal(scores(index, lot))))
 
     def county_ranking(r, region_id):
         """The county's bidders by their best lot score there (then insurer id), as the evaluation ranks them."""
@@ -44,7 +40,26 @@ def scored_round(demo, db, monkeypatch):
     monkeypatch.setattr(evaluation, "is_final", lambda r: True)
     monkeypatch.setattr(evaluation, "lot_scores", lambda r: lot_scores)
     monkeypatch.setattr(evaluation, "county_ranking", county_ranking)
-    return SimpleNamespace(round=rnd, insurers=insurers, names=names)
+    return SimpleNamespace(round=rnd, insurers=insurers)
+
+
+@pytest.fixture
+def scored_round(demo, db, monkeypatch):
+    rnd = make_evaluation_round()
+    names = bidder_usernames(3)
+    scored = _score(monkeypatch, rnd, [user(n).insurer for n in names],
+                    lambda index, lot: SCORES[index][lot.code[-2:]])
+    scored.names = names
+    return scored
+
+
+@pytest.fixture
+def wide_round(demo, db, monkeypatch):
+    """Four lots in each county and four bidders with a score on every lot: enough for a county to be given
+    more insurers than the round's maximum of 3."""
+    rnd = make_evaluation_round(bidders=4, lots_per_county=4, name="2029–2031年度遴选（四标段）")
+    insurers = [user(n).insurer for n in bidder_usernames(4)]
+    return _score(monkeypatch, rnd, insurers, lambda index, lot: 90 - index)
 
 
 @pytest.fixture

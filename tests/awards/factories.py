@@ -34,7 +34,8 @@ def bidder_usernames(n: int = 3) -> list[str]:
     return names
 
 
-def make_evaluation_round(bidders: int = 3, name: str = "2029–2031年度遴选（中标测试）", term_start_year: int = 2029):
+def make_evaluation_round(bidders: int = 3, name: str = "2029–2031年度遴选（中标测试）", term_start_year: int = 2029,
+                          lots_per_county: int = 2):
     """A round in evaluation whose bids (one per bidder, on every lot) were opened two days ago."""
     from agri_insurance.bids import service as bids
     from agri_insurance.tenders import service as tenders
@@ -43,7 +44,7 @@ def make_evaluation_round(bidders: int = 3, name: str = "2029–2031年度遴选
     now = utcnow()
     with time_machine.travel(now - timedelta(days=20), tick=False):
         rnd = make_round(deadline=now - timedelta(days=3), opening=now - timedelta(days=3), publish=True, name=name,
-                         term_start_year=term_start_year)
+                         term_start_year=term_start_year, lots_per_county=lots_per_county)
         for username in bidder_usernames(bidders):
             make_bid(rnd, username, attachment=False)
     with time_machine.travel(now - timedelta(days=2), tick=False):

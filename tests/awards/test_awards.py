@@ -13,10 +13,12 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from agri_insurance import clock
+from agri_insurance.audit.models import AuditEntry
 from agri_insurance.awards import calendar, exports, ocds, service
 from agri_insurance.awards.models import Award, BackupUnderwriter, Holiday, ObjectionStatus
 from agri_insurance.clock import utcnow
 from agri_insurance.errors import DomainError
+from agri_insurance.extensions import db as _db
 from agri_insurance.subsidies.models import UnderwritingAssignment
 from agri_insurance.tenders.models import RoundStatus
 from tests.awards.factories import (
@@ -439,3 +441,118 @@ def _county_finance(region):
     from tests.factories import make_user
 
     return make_user(f"{region.code}_fin", Role.COUNTY_FINANCE, region=region)
+
+
+def test_an_insurer_without_a_bid_in_the_round_cannot_object(demo, db, login):
+    """Only a bidder may object: an insurer with no submitted bid is refused, by the service and on the page,
+    and no objection is stored."""
+    from agri_insurance import storage
+    from agri_insurance.awards.models import Objection
+
+    rnd = make_awarded_round()
+    publish(rnd)
+    outsider = bidder_usernames(4)[3]  # a fourth demo insurer, which did not bid in this round
+    actor = user(outsider)
+    assert actor.insurer_id not in {i.id for i in service.bidders(rnd)}
+    document = storage.save_bytes(PDF_BYTES, "质疑函.pdf", actor)
+    with pytest.raises(DomainError, match="只有本轮投标人可以提出质疑"):
+        service.file_objection(rnd, actor.insurer_id, "评分异议", "机构设置得分有误", document, actor)
+    db.session.rollback()
+    response = login(outsider).post(f"/awards/rounds/{rnd.id}/objections/new", data={
+        "subject": "评分异议", "body": "机构设置得分有误", "document": (io.BytesIO(PDF_BYTES), "质疑函.pdf")},
+        content_type="multipart/form-data")
+    assert response.status_code == 200 and "只有本轮投标人可以提出质疑" in read_text(response)
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count(Objection.id))) == 0
+    # a bidder of the same round is heard, so the refusal above is about the bid, not the moment
+    file_objection(rnd)
+    assert db.session.scalar(sa.select(sa.func.count(Objection.id))) == 1
+
+
+# --- the holiday list: a name is required; changes audited; a holiday on the notice's last day moves its end ---
+
+def _entry(action: str) -> AuditEntry:
+    return _db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == action))
+
+
+@pytest.mark.parametrize("name", [None, "", "   "])
+def test_a_holiday_needs_its_name(demo, db, name):
+    with pytest.raises(DomainError) as info:
+        calendar.add_holiday(date(2026, 10, 1), name, user("admin"))
+    assert (info.value.message, info.value.field) == ("请填写节假日名称", "name")
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(Holiday.id))) == 0
+
+
+def test_adding_and_deleting_a_holiday_are_audited_with_who_and_what(demo, db):
+    holiday = calendar.add_holiday(date(2026, 10, 1), " 国庆节 ", user("admin"))
+    db.session.commit()
+    assert holiday.name == "国庆节"
+    created = _entry("holiday.created")
+    assert (created.actor_name, created.object_type, created.object_id, created.summary) == (
+        "admin", "Holiday", str(holiday.id), "新增节假日：2026-10-01 国庆节")
+    holiday_id = holiday.id
+    calendar.delete_holiday(holiday, user("admin"))
+    db.session.commit()
+    deleted = _entry("holiday.deleted")
+    assert (deleted.actor_name, deleted.object_type, deleted.object_id, deleted.summary) == (
+        "admin", "Holiday", str(holiday_id), "删除节假日：2026-10-01 国庆节")
+    assert db.session.get(Holiday, holiday_id) is None
+
+
+def test_a_holiday_on_the_last_day_of_the_notice_moves_its_end_and_is_audited(demo, db):
+    rnd = make_awarded_round()
+    notice = publish(rnd)
+    last = notice.ends_on
+    assert last.weekday() < 5  # the last day of a period of working days is a working day
+    calendar.add_holiday(last, "临时假日", user("admin"))
+    db.session.commit()
+    later = service.current_notice(rnd).ends_on
+    assert later > last and later == calendar.notice_end(notice.starts_on, notice.working_days)
+    extended = _entry("notice.extended")
+    assert extended.summary == f"节假日顺延公示期：{last.isoformat()} 改为 {later.isoformat()}"
+    assert (extended.actor_name, extended.object_type, extended.object_id) == ("admin", "PublicNotice", str(notice.id))
+    assert extended.details["round_id"] == rnd.id and extended.details["holiday"] == last.isoformat()
+
+
+def test_a_holiday_after_the_notice_ends_changes_nothing(demo, db):
+    rnd = make_awarded_round()
+    notice = publish(rnd)
+    last = notice.ends_on
+    calendar.add_holiday(last + timedelta(days=1), "临时假日", user("admin"))
+    db.session.commit()
+    assert service.current_notice(rnd).ends_on == last
+    assert _entry("notice.extended") is None
+
+
+def test_a_holiday_inside_a_closed_notice_period_moves_nothing(demo, db):
+    """A finalised result's notice is closed: a holiday later listed inside its period leaves its end as it was."""
+    rnd = make_finalised_round()
+    notice = service.current_notice(rnd)
+    assert notice.closed_at is not None and notice.ends_on < date.today()
+    last = notice.ends_on
+    calendar.add_holiday(last, "补录假日", user("admin"))
+    db.session.commit()
+    db.session.refresh(notice)
+    assert notice.ends_on == last and _entry("notice.extended") is None
+
+
+def test_a_holiday_on_a_weekend_inside_the_notice_moves_nothing_and_is_not_audited(demo, db):
+    from datetime import UTC, datetime
+
+    # published on a Monday (10:00 in Shangrao): its five working days end on Monday week, over a weekend
+    with time_machine.travel(datetime(2026, 12, 7, 2, 0, tzinfo=UTC), tick=False):
+        rnd = make_awarded_round()
+        notice = publish(rnd)
+        last = notice.ends_on
+        assert (notice.starts_on, last) == (date(2026, 12, 7), date(2026, 12, 14))
+        calendar.add_holiday(date(2026, 12, 12), "周末调休", user("admin"))   # the Saturday
+        db.session.commit()
+        assert service.current_notice(rnd).ends_on == last and _entry("notice.extended") is None
+
+
+def test_a_day_already_listed_is_refused_on_its_field(demo, db):
+    calendar.add_holiday(date(2026, 10, 1), "国庆节", user("admin"))
+    with pytest.raises(DomainError) as info:
+        calendar.add_holiday(date(2026, 10, 1), "重复", user("admin"))
+    assert (info.value.message, info.value.field) == ("2026-10-01 已在节假日列表中", "day")

@@ -231,3 +231,17 @@ def test_the_bureau_decides_a_common_control_pair_on_the_page_and_starts_scoring
     page = read_text(city.get(f"/evaluation/rounds/{rnd.id}"))
     assert "专家评分已开始" in page and service.panel_of(rnd).status is PanelStatus.SCORING
     assert [b.insurer.short_name for b in service.eligible_bids(rnd)] == ["赣鄱财险", "三清财险"]
+
+
+def test_solvency_exactly_at_the_minimum_is_eligible(demo, db):
+    """The default scheme asks 100 % comprehensive and 50 % core solvency: a bid at exactly those passes both
+    gates, a bid a hundredth below fails each."""
+    rnd, _bids = make_evaluation_round({
+        "赣鄱财险": {"comprehensive_solvency_pct": D("100"), "core_solvency_pct": D("50")},
+        "信江农险": {"comprehensive_solvency_pct": D("99.99"), "core_solvency_pct": D("49.99")},
+    })
+    scheme = service.scheme_for(rnd)
+    assert (scheme.min_comprehensive_solvency_pct, scheme.min_core_solvency_pct) == (D(100), D(50))
+    checks = {c.bid.insurer.short_name: c for c in service.check_eligibility(rnd, user("city_agri"))}
+    assert checks["赣鄱财险"].eligible and checks["赣鄱财险"].failures == []
+    assert [f["gate"] for f in checks["信江农险"].failures] == ["solvency", "core_solvency"]

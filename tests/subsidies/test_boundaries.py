@@ -1,0 +1,104 @@
+"""The subsidy rules at their edges: a claim that fills the budget exactly, the verifier's own county checked by
+the service itself, a scheme in which the farmers pay everything, a level at 0 % never owed a fen."""
+
+from decimal import Decimal as D
+
+import pytest
+
+from agri_insurance.auth.models import Role
+from agri_insurance.errors import DomainError
+from agri_insurance.subsidies import service
+from agri_insurance.subsidies.models import ClaimStatus, ShareLevel
+from tests.factories import county, make_user
+from tests.subsidies.factories import assign, claim_data, make_claim, product, user
+
+
+@pytest.fixture
+def world(demo, db):
+    assign()                                    # 赣鄱财险 underwrites rice in 鄱阳县 2025–2027
+    assign(product_code="camellia_oil")
+    db.session.commit()
+    return db
+
+
+@pytest.mark.parametrize("budget, over", [("70000.00", False), ("69999.99", True)])
+def test_a_claim_that_fills_the_budget_exactly_needs_no_confirmation(world, db, budget, over):
+    service.save_budget(2026, county(), D(budget), user("county_finance"))
+    make_claim(status="verified", premium="1000000.00")                      # county share 50,000 committed
+    claim = make_claim(status="submitted", premium="400000.00", period="2026年第二季度")   # + 20,000
+    if over:
+        with pytest.raises(service.OverBudget):
+            service.verify_claim(claim, user("county_agri"), "同意")
+        assert claim.status is ClaimStatus.SUBMITTED
+        return
+    [check] = [c for c in service.verify_claim(claim, user("county_agri"), "同意") if c.level is ShareLevel.COUNTY]
+    db.session.commit()
+    assert check.committed + check.this_claim == check.budget and not check.exceeds
+    assert claim.status is ClaimStatus.VERIFIED and not claim.over_budget_confirmed
+
+
+def test_the_service_refuses_to_verify_another_countys_claim(world, db):
+    """Not only the view's scoping: verify_claim itself refuses a county bureau of another county."""
+    claim = make_claim(status="submitted")                                  # 鄱阳县 361128
+    other = make_user("yugan_agri", Role.COUNTY_AGRI, region=county("361127"))   # 余干县's bureau
+    assert other.region_id != claim.region_id
+    with pytest.raises(DomainError, match="只能核验本县的申请"):
+        service.verify_claim(claim, other, "同意")
+    db.session.rollback()
+    db.session.refresh(claim)
+    assert claim.status is ClaimStatus.SUBMITTED and claim.verified_at is None
+    service.verify_claim(claim, user("county_agri"), "同意")               # its own county's bureau may
+    assert claim.status is ClaimStatus.VERIFIED
+
+
+@pytest.fixture
+def farmers_pay_all(world):
+    """鄱阳县's own 2026 camellia oil scheme: no government level pays (city 0, county 0, with the reason)."""
+    from agri_insurance.reference import service as reference_service
+
+    reference_service.save_scheme(None, {
+        "product_id": product("camellia_oil").id, "region_id": county().id, "year": 2026, "central_pct": D(0),
+        "provincial_pct": D(0), "city_pct": D(0), "county_pct": D(0), "farmer_pct": D(100),
+        "deviation_reason": "县政府决定2026年油茶保险不予补贴"}, None)
+    world.session.commit()
+
+
+def _save(**kwargs):
+    actor = user("insurer")
+    return service.save_claim(None, claim_data(product_code="camellia_oil", **kwargs), actor.insurer, actor)
+
+
+def test_when_farmers_pay_everything_a_fen_short_is_refused(farmers_pay_all):
+    """The fen of leeway is for the government levels to absorb; with none paying, nobody could."""
+    with pytest.raises(DomainError) as info:
+        _save(premium="86400.00", farmer_premium=D("86399.99"))
+    assert info.value.field == "farmer_premium" and "农户自缴保费应为 86,400.00 元" in info.value.message
+
+
+def test_when_farmers_pay_everything_no_level_is_owed_a_fen(farmers_pay_all):
+    claim = _save(premium="86400.01", farmer_premium=D("86400.01"))
+    assert claim.share(ShareLevel.FARMER).amount == D("86400.01")
+    assert {level: claim.share(level).amount for level in ShareLevel if level is not ShareLevel.FARMER} == {
+        ShareLevel.CENTRAL: 0, ShareLevel.PROVINCIAL: 0, ShareLevel.CITY: 0, ShareLevel.COUNTY: 0}
+
+
+@pytest.mark.parametrize("farmer, central", [("200.00", "450.03"), ("200.02", "450.01")])
+def test_a_level_at_zero_percent_never_absorbs_the_fen_left_over(farmer, central):
+    """premium 1000.05 at 45/25/0/10/20: the farmers pay a fen less or more than their 200.01; the largest level
+    (central) takes the difference, the city at 0 % stays at 0 and no share goes negative."""
+    pcts = {ShareLevel.CENTRAL: D(45), ShareLevel.PROVINCIAL: D(25), ShareLevel.CITY: D(0),
+            ShareLevel.COUNTY: D(10), ShareLevel.FARMER: D(20)}
+    amounts = service.split_premium(D("1000.05"), pcts, farmer=D(farmer))
+    assert amounts == {ShareLevel.CENTRAL: D(central), ShareLevel.PROVINCIAL: D("250.01"), ShareLevel.CITY: 0,
+                       ShareLevel.COUNTY: D("100.01"), ShareLevel.FARMER: D(farmer)}
+    assert sum(amounts.values()) == D("1000.05")
+
+
+def test_fen_taken_back_never_make_a_level_negative():
+    """A 0.05 premium at city 10 %, county 10 %, farmers 80 %: each level rounds 0.005 up to 0.01 and the farmers
+    pay 0.05 (a fen above their 0.04), so two fen come back: one from each level, neither goes below 0."""
+    pcts = {ShareLevel.CENTRAL: D(0), ShareLevel.PROVINCIAL: D(0), ShareLevel.CITY: D(10),
+            ShareLevel.COUNTY: D(10), ShareLevel.FARMER: D(80)}
+    amounts = service.split_premium(D("0.05"), pcts, farmer=D("0.05"))
+    assert amounts == {ShareLevel.CENTRAL: 0, ShareLevel.PROVINCIAL: 0, ShareLevel.CITY: 0, ShareLevel.COUNTY: 0,
+                       ShareLevel.FARMER: D("0.05")}

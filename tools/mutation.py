@@ -1,0 +1,177 @@
+"""Mutation testing of the rule modules, one module at a time, against that module's own tests only.
+
+    python tools/mutation.py                      every module of TARGETS, smallest first
+    python tools/mutation.py reference/codes.py   one module (a key of TARGETS)
+    python tools/mutation.py --list               the modules, their functions and tests
+
+`make mutation` runs it (niced, one worker). It is not part of `make test` nor of CI: a module takes minutes, the
+whole list hours. The mutation scores are recorded by hand in docs/testing.md.
+
+Why a driver around mutmut: mutmut 3 reads one configuration (pyproject.toml [tool.mutmut]) for the whole
+project, and its first two passes (a clean run and a run collecting which test reaches which function) run every
+test it is given. Run on the whole suite, that is the whole suite twice before the first mutant. This driver
+starts one mutmut per module in a child process whose configuration mutates only that file (`only_mutate`),
+optionally only the functions named (mutant name globs), and gives pytest only the module's test files
+(`pytest_add_cli_args_test_selection`); mutmut then runs, for each mutant, only those of them that reach the
+mutated function. The rest of the configuration (what to copy into mutants/, pytest options) is in pyproject.toml.
+
+mutmut 3 mutates functions and methods, not module-level constants (tables such as ID_CHECK_CHARS): those are
+covered by the hand-made mutants listed in docs/testing.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# module (under agri_insurance/) → (functions to mutate, or None for all; the test files that state its rules).
+# Smallest first: `make mutation` stops at none of them, but a run cut short has done the quick ones.
+TARGETS: dict[str, tuple[list[str] | None, list[str]]] = {
+    "reference/codes.py": (None, ["tests/reference/test_codes.py", "tests/underwriting/test_ids.py"]),
+    "awards/calendar.py": (None, ["tests/awards/test_awards.py"]),
+    "tenders/service.py:county_limits": (["county_limits"], ["tests/allocation/test_county_limits.py",
+                                                             "tests/tenders/test_exceptions_and_design.py"]),
+    "allocation/service.py:adoption": (["adopt", "adoption_problem", "_chosen", "_check_against_round",
+                                        "_capacities_kept", "_share_cap_kept", "_matches_round"],
+                                       ["tests/allocation"]),
+    "evaluation/scoring.py": (None, ["tests/evaluation/test_scoring_engine.py", "tests/evaluation/test_scoring.py",
+                                     "tests/evaluation/test_ranking.py"]),
+    "evaluation/service.py:gates": (["gate_failures", "_recent_penalties", "_control_key", "check_eligibility",
+                                     "failure_text", "check_reasons"],
+                                    ["tests/evaluation/test_panel.py", "tests/evaluation/test_ranking.py"]),
+    "awards/service.py:objections": (["file_objection", "answer_objection", "bidders", "pending_objections"],
+                                     ["tests/awards"]),
+    "reference/service.py": (None, ["tests/reference"]),
+    "underwriting/parsing.py": (None, ["tests/underwriting"]),
+    "subsidies/service.py": (None, ["tests/subsidies"]),
+}
+
+# A mutant a test failed on, or that made the tests hang past mutmut's timeout. "no tests" (no test of the
+# module reaches the function) and "suspicious" count as survivors.
+DETECTED = ("killed", "timeout", "caught by type check")
+
+
+def _path(target: str) -> str:
+    return "agri_insurance/" + target.split(":")[0]
+
+
+def _globs(target: str) -> list[str]:
+    functions, _tests = TARGETS[target]
+    if not functions:
+        return []
+    dotted = _path(target)[:-3].replace("/", ".")
+    return [f"{dotted}.x_{name}__mutmut_*" for name in functions]
+
+
+def _child(target: str, max_children: int, names: list[str]) -> None:
+    """Inside the child process: configure mutmut for one module and run it (only `names`, when given)."""
+    import mutmut.__main__ as mutmut_main  # sets the fork start method once, as the `mutmut` command does
+    from mutmut import configuration
+
+    config = configuration.config()  # pyproject.toml's [tool.mutmut], then this module's part
+    config.only_mutate = [_path(target)]
+    config.pytest_add_cli_args_test_selection = list(TARGETS[target][1])
+    mutmut_main.cli(["run", "--max-children", str(max_children), *(names or _globs(target))], standalone_mode=False)
+
+
+def _drop_database() -> None:
+    """A fresh schema for each module's run (a database left by another branch may have other migrations)."""
+    if os.environ.get("TEST_DB", "postgres") == "sqlite":
+        return
+    import psycopg
+
+    base = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    name = base.rsplit("/", 1)[1] + "_mutation"
+    with psycopg.connect(base.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _results(target: str) -> tuple[Counter, list[str]]:
+    meta = ROOT / "mutants" / (_path(target) + ".meta")
+    codes = json.loads(meta.read_text())["exit_code_by_key"]
+    globs = _globs(target)
+    if globs:
+        from fnmatch import fnmatch
+
+        codes = {k: v for k, v in codes.items() if any(fnmatch(k, g) for g in globs)}
+    from mutmut.stats import status_by_exit_code
+
+    counts = Counter(status_by_exit_code[code] for code in codes.values())
+    survivors = sorted(k for k, v in codes.items() if status_by_exit_code[v] not in DETECTED)
+    return counts, survivors
+
+
+def _run(target: str, max_children: int, show: bool, recheck: bool = False) -> dict:
+    names: list[str] = []
+    if recheck:
+        # Only the last run's survivors, against the tests as they are now (new tests in the same files: mutmut
+        # keeps its results while the test selection is unchanged, and learns which mutants the new tests reach).
+        names = _results(target)[1]
+        if not names:
+            print(f"== {target}: no survivors to re-check")
+    else:
+        shutil.rmtree(ROOT / "mutants", ignore_errors=True)  # a clean state: stats and results are per module
+        _drop_database()
+    started = time.monotonic()
+    # pytest runs once per mutant: the database (its own, "<TEST_DATABASE_URL>_mutation", never an engineer's
+    # "_main") is created and migrated by the first run and reused, emptied, by the others (tests/conftest.py).
+    env = {**os.environ, "TEST_DB_WORKER": "mutation", "TEST_DB_REUSE": "1"}
+    done = subprocess.run([sys.executable, __file__, "--child", target, "--max-children", str(max_children),
+                           *names], cwd=ROOT, env=env)
+    minutes = (time.monotonic() - started) / 60
+    if done.returncode not in (0, None) and not (ROOT / "mutants" / (_path(target) + ".meta")).exists():
+        print(f"!! {target}: mutmut failed (exit {done.returncode})")
+        return {"target": target, "error": done.returncode}
+    counts, survivors = _results(target)
+    total = sum(counts.values())
+    killed = sum(counts[status] for status in DETECTED)
+    score = 100 * killed / total if total else 0.0
+    print(f"\n== {target}: {killed}/{total} killed ({score:.1f} %), {dict(counts)}, {minutes:.1f} min")
+    for name in survivors:
+        print("   survived:", name)
+        if show:
+            subprocess.run([sys.executable, "-c", "from mutmut.__main__ import cli; cli()", "show", name], cwd=ROOT)
+    return {"target": target, "killed": killed, "total": total, "score": round(score, 1),
+            "counts": dict(counts), "survivors": survivors, "minutes": round(minutes, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("targets", nargs="*", help="keys of TARGETS (default: all, smallest first)")
+    parser.add_argument("--list", action="store_true", help="list the modules and their tests")
+    parser.add_argument("--max-children", type=int, default=1, help="parallel mutants (default 1)")
+    parser.add_argument("--show", action="store_true", help="print each survivor's diff")
+    parser.add_argument("--recheck", action="store_true",
+                        help="keep mutants/ and run the last run's survivors again (one module, after new tests)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    os.chdir(ROOT)
+    if args.child:
+        _child(args.child, args.max_children, args.targets)
+        return
+    if args.list:
+        for target, (functions, tests) in TARGETS.items():
+            print(f"{target:40} {', '.join(functions) if functions else 'all functions'}\n{'':40} {' '.join(tests)}")
+        return
+    unknown = [t for t in args.targets if t not in TARGETS]
+    if unknown:
+        sys.exit(f"unknown module(s): {', '.join(unknown)}; see --list")
+    if args.recheck and len(args.targets) != 1:
+        sys.exit("--recheck needs the one module whose mutants/ directory is there")
+    summary = [_run(target, args.max_children, args.show, args.recheck) for target in (args.targets or TARGETS)]
+    (ROOT / "instance").mkdir(exist_ok=True)
+    (ROOT / "instance" / "mutation-summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2))
+    print("\nsummary written to instance/mutation-summary.json")
+
+
+if __name__ == "__main__":
+    main()
