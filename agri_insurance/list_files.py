@@ -37,7 +37,12 @@ from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
 from agri_insurance.masking import mask_id
 from agri_insurance.reference.codes import is_valid_credit_code, is_valid_id_number
-from agri_insurance.spreadsheets import CONTROL_CHARACTERS, CONTROL_CHARACTERS_REFUSED, check_xlsx_archive
+from agri_insurance.spreadsheets import (
+    CONTROL_CHARACTERS,
+    CONTROL_CHARACTERS_REFUSED,
+    check_xlsx_archive,
+    parse_number,
+)
 
 MAX_REPORTED_ERRORS = 100_000
 HEADER_SEARCH_ROWS = 20      # how far down a sheet its header may start (title rows, notes above it)
@@ -45,7 +50,6 @@ ROW_AMOUNT_LIMIT = Decimal("1e12")  # Numeric(14, 2): the smallest of a row's mo
 CENT = Decimal("0.01")
 
 PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-_GROUPED_NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _SCIENTIFIC = re.compile(r"\d(?:\.\d+)?[eE][+-]?\d+")
 _UNIT_SUFFIX = re.compile(r"[\d.,]+\s*[^\d.,\s]+$")
 BANK_ACCOUNT = re.compile(r"\d{12,30}")
@@ -222,10 +226,9 @@ class RowValidator:
             cell_text = text(raw)
             if cell_text != raw:
                 self.findings.normalised_cells += 1
-            if PLAIN_NUMBER.fullmatch(cell_text):
-                value = Decimal(cell_text)
-            elif _GROUPED_NUMBER.fullmatch(cell_text):
-                value = Decimal(cell_text.replace(",", ""))
+            parsed = parse_number(cell_text)   # the one number parser of every import (spreadsheets)
+            if parsed is not None:
+                value = parsed
             elif _UNIT_SUFFIX.fullmatch(cell_text):
                 self.findings.add(row, column, _("“%(text)s”含有单位，请只填数字，单位填在“单位”列", text=quoted(cell_text))
                                   if unit_hint else _("“%(text)s”含有单位，请只填数字", text=quoted(cell_text)))

@@ -69,7 +69,7 @@ def test_full_width_digits_and_stray_spaces_are_normalised(world, db, tmp_path, 
     data[0][1] = data[0][1].translate(full_width)
     data[1][1] = f"  {data[1][1]} "
     data[2][0] = " 农户2 "
-    data[3][5] = "１０.００"
+    data[3][5] = "１０．００"              # full-width point too (spreadsheets.parse_number)
     outcome = run_import(db, claim_for(small_list), write_xlsx(tmp_path / "fw.xlsx", data))
     assert outcome.normalised_cells == 4
     stored = db.session.scalar(sa.select(UnderwritingRow).where(UnderwritingRow.row_no == 2))
