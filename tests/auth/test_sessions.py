@@ -14,8 +14,10 @@ from tests.factories import read_text
 
 
 @pytest.fixture(autouse=True)
-def production_lifetimes(app):
-    app.config.update(SESSION_IDLE_MINUTES=30, SESSION_MAX_HOURS=12)
+def production_lifetimes(app, monkeypatch):
+    # the app lives for the whole worker: set back after each test (other tests move the clock by days)
+    monkeypatch.setitem(app.config, "SESSION_IDLE_MINUTES", 30)
+    monkeypatch.setitem(app.config, "SESSION_MAX_HOURS", 12)
 
 
 def _user(db, username: str) -> User:

@@ -232,7 +232,7 @@ def test_the_query_count_check_bites(world, app):
             render_template_string("{% for r in rows %}{{ r.lots|length }}{% endfor %}", rows=rows)
             db.session.remove()
         counts.append(len(seen))
-    assert counts[1] - counts[0] == 48
+    assert counts[1] - counts[0] >= 48   # one query per row at least (two where the lots load their products)
 
 
 # --- results and evaluations ----------------------------------------------------------------------------------

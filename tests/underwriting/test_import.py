@@ -267,13 +267,13 @@ def test_an_import_does_not_replace_the_list_of_a_claim_submitted_meanwhile(worl
 
 
 def test_a_zip_bomb_or_a_far_cell_is_refused_in_words_before_reading(world, db, tmp_path, small_list, monkeypatch):
-    from agri_insurance.underwriting import parsing
+    from agri_insurance import list_files
     from tests.spreadsheet_bombs import inflating_to, with_far_cell
 
     claim = claim_for(small_list)
     good = write_xlsx(tmp_path / "list.xlsx", small_list).read_bytes()
     # the list's own limit is hundreds of MB (a million rows); a smaller one keeps the test's bomb small
-    monkeypatch.setattr(parsing, "LIST_MAX_INFLATED_BYTES", 20 * 1024 * 1024)
+    monkeypatch.setattr(list_files, "LIST_MAX_INFLATED_BYTES", 20 * 1024 * 1024)
     bomb = tmp_path / "bomb.xlsx"
     bomb.write_bytes(inflating_to(good, 25))
     with pytest.raises(DomainError, match="文件解压后超过 20 MB"):
