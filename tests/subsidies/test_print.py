@@ -161,8 +161,10 @@ def test_a_county_finance_bureaus_payment_list_is_its_county_share_and_adds_up(p
     assert sheet["A1"].value == "鄱阳县财政局 2026年度保费补贴拨付清单"
     headers = [c.value for c in sheet[3]]
     lines = list(sheet.iter_rows(min_row=4, values_only=True))
-    data, totals = lines[:-1], lines[-1]
-    assert len(data) == 2 and totals[0] == "合计"
+    end = next(i for i, line in enumerate(lines) if line[0] == "合计")
+    data, totals = lines[:end], lines[end]
+    assert len(data) == 2
+    assert any(str(line[0] or "").startswith("经办人（签字）") for line in lines[end + 1:])   # then the bureau signs
     for name in ("应付（元）", "已付（元）", "未付（元）"):
         col = headers.index(name)
         assert sum(D(str(row[col])) for row in data) == D(str(totals[col]))
