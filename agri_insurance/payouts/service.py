@@ -29,6 +29,7 @@ from agri_insurance.audit import service as audit
 from agri_insurance.clock import local_today, utcnow
 from agri_insurance.errors import require
 from agri_insurance.extensions import db
+from agri_insurance.i18n import pick
 from agri_insurance.list_files import (
     BatchWriter,
     CopyWriter,
@@ -484,7 +485,10 @@ def measured_for(user, year: int | None = None, insurer_id: int | None = None,
 def names() -> tuple[dict[int, str], dict[int, str], dict[int, str]]:
     """Insurer, county and product names by id, for the measured pages and export (three small reference tables)."""
     insurers = dict(db.session.execute(sa.select(Insurer.id, Insurer.short_name)).all())
-    regions = dict(db.session.execute(sa.select(Region.id, Region.name)).all())
-    products = dict(db.session.execute(sa.select(Product.id, Product.name)).all())
+    # counties and products in the reader's language (their English names), insurers as they name themselves
+    regions = {id_: pick(name, name_en) for id_, name, name_en in
+               db.session.execute(sa.select(Region.id, Region.name, Region.name_en))}
+    products = {id_: pick(name, name_en) for id_, name, name_en in
+                db.session.execute(sa.select(Product.id, Product.name, Product.name_en))}
     return insurers, regions, products
 
