@@ -115,3 +115,23 @@ def test_an_underwriting_list_upload_on_a_read_only_or_full_upload_directory(tro
     assert db.session.scalar(sa.select(sa.func.count(Job.id))) == 0
     if folder is not None:
         assert _files(folder) == []
+
+
+@pytest.mark.parametrize("trouble", ["unwritable", "disk_full"])
+def test_a_payout_list_upload_on_a_read_only_or_full_upload_directory(trouble, request, demo, db, login):
+    from agri_insurance.payouts.models import PayoutList
+    from tests.factories import county
+    from tests.subsidies.factories import assign, product
+
+    folder = request.getfixturevalue(trouble)
+    assign()
+    db.session.commit()
+    response = login("insurer").post("/payouts/upload", data={
+        "region_id": county().id, "product_id": product("rice").id, "year": 2026, "event": "2026年6月洪涝",
+        "file": (io.BytesIO("姓名,证件号码\n".encode()), "理赔清单.csv")}, content_type="multipart/form-data",
+        follow_redirects=True)
+    assert response.status_code == 200 and CANNOT_WRITE in read_text(response)
+    assert db.session.scalar(sa.select(sa.func.count(Job.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(PayoutList.id))) == 0
+    if folder is not None:
+        assert _files(folder) == []

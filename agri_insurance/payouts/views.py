@@ -1,11 +1,10 @@
-import uuid
-from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from agri_insurance import storage
 from agri_insurance.access import roles_required, scoped_get_or_404, scoped_query
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
@@ -83,11 +82,7 @@ def _start_import(form: UploadPayoutsForm) -> Job:
     scope = {"region_id": form.region_id.data, "product_id": form.product_id.data, "year": form.year.data,
              "event": form.event.data}
     service.check_scope(scope, current_user)
-    suffix = Path(form.file.data.filename).suffix.lower()
-    folder = Path(current_app.config["UPLOAD_DIR"]) / "incoming"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{uuid.uuid4().hex}{suffix}"
-    form.file.data.save(path)
+    path = storage.keep_upload(form.file.data, "incoming")   # a full or read-only disk is refused in words
     return jobs.submit(IMPORT_KIND, {"path": str(path), "filename": form.file.data.filename, "scope": scope},
                        current_user)
 
@@ -171,49 +166,41 @@ def _chart(figures, label_of) -> dict:
 @bp.get("/service")
 @roles_required(*FIGURE_READERS)
 def service_overview():
-    filters = ListFilters(request.args)
-    year = _year_filter(filters)
-    figures = service.measured_for(current_user, year=year)
-    insurers, regions, products = service.names()
-    return render_template("payouts/service.html", figures=figures, filters=filters, year=year, insurers=insurers,
-                           regions=regions, products=products, title=_("理赔服务指标"), subject=None,
-                           chart=_chart(figures, lambda m: f"{insurers.get(m.insurer_id)} · "
-                                                                f"{regions.get(m.region_id)} · {m.year}"))
+    return _service_page(_("理赔服务指标"), None, lambda m, names: (names[0].get(m.insurer_id), names[1].get(m.region_id)))
 
 
 @bp.get("/service/insurers/<int:insurer_id>")
 @roles_required(*FIGURE_READERS)
 def service_insurer(insurer_id: int):
-    insurer = db.session.get(Insurer, insurer_id)
-    if insurer is None or (current_user.role is Role.INSURER and current_user.insurer_id != insurer_id):
-        abort(404)
-    filters = ListFilters(request.args)
-    year = _year_filter(filters)
-    figures = service.measured_for(current_user, year=year, insurer_id=insurer_id)
-    insurers, regions, products = service.names()
-    return render_template("payouts/service.html", figures=figures, filters=filters, year=year, insurers=insurers,
-                           regions=regions, products=products, subject=insurer.short_name,
-                           title=_("%(name)s 理赔服务指标", name=insurer.short_name),
-                           chart=_chart(figures, lambda m: f"{regions.get(m.region_id)} · "
-                                                                f"{products.get(m.product_id)} · {m.year}"))
+    insurer = scoped_get_or_404(Insurer, insurer_id)   # an insurer's users: their own only
+    return _service_page(_("%(name)s 理赔服务指标", name=insurer.short_name), insurer.short_name,
+                         lambda m, names: (names[1].get(m.region_id), names[2].get(m.product_id)),
+                         insurer_id=insurer_id)
 
 
 @bp.get("/service/counties/<int:region_id>")
 @roles_required(*FIGURE_READERS)
 def service_county(region_id: int):
-    region = db.session.get(Region, region_id)
-    if region is None or region.level is not RegionLevel.COUNTY or (
-            current_user.role.needs_county and current_user.region_id != region_id):
+    region = scoped_get_or_404(Region, region_id)      # a county's users: their own only
+    if region.level is not RegionLevel.COUNTY:
         abort(404)
+    return _service_page(_("%(name)s 理赔服务指标", name=region.label), region.label,
+                         lambda m, names: (names[0].get(m.insurer_id), names[2].get(m.product_id)),
+                         region_id=region_id)
+
+
+def _service_page(title: str, subject: str | None, chart_label, **scope):
+    """The measured-service page (overview, one insurer, one county): figures, table and chart, whose bars are
+    named by `chart_label(figure, (insurers, regions, products))` and the year."""
     filters = ListFilters(request.args)
     year = _year_filter(filters)
-    figures = service.measured_for(current_user, year=year, region_id=region_id)
-    insurers, regions, products = service.names()
+    figures = service.measured_for(current_user, year=year, **scope)
+    names = service.names()
+    insurers, regions, products = names
     return render_template("payouts/service.html", figures=figures, filters=filters, year=year, insurers=insurers,
-                           regions=regions, products=products, subject=region.name,
-                           title=_("%(name)s 理赔服务指标", name=region.name),
-                           chart=_chart(figures, lambda m: f"{insurers.get(m.insurer_id)} · "
-                                                                f"{products.get(m.product_id)} · {m.year}"))
+                           regions=regions, products=products, title=title, subject=subject,
+                           chart=_chart(figures, lambda m: " · ".join(
+                               [*(str(part) for part in chart_label(m, names)), str(m.year)])))
 
 
 @bp.get("/service.xlsx")
