@@ -1,8 +1,9 @@
-// Ties every field marked invalid to its message(s) for screen readers (aria-invalid, aria-describedby), in forms
-// rendered by the _macros.html field macro and in hand-written tables alike; runs once per page load.
+// Ties every field marked invalid to its message(s) for screen readers (aria-invalid, aria-describedby) where the
+// template did not (hand-written tables; the _macros.html field macro does it itself); runs once per page load.
 (function () {
   let counter = 0;
   document.querySelectorAll(".is-invalid").forEach(function (field) {
+    if (field.hasAttribute("aria-invalid")) { return; }   // tied already by the _macros.html field macro
     field.setAttribute("aria-invalid", "true");
     const ids = [];
     let next = field.nextElementSibling;
