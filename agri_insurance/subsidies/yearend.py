@@ -13,8 +13,9 @@ Both sides confirm it; the top-ups and refunds are then recorded against it like
 the scope's shares still owed, oldest verification first, as payments carrying the settlement). A closed year takes
 no other payment, advance, submission or verification.
 
-Locks: closing the year locks every claim and advance of the year (a payment or a draw-down in flight finishes
-first, or waits and finds the year closed); a settlement's row is locked before a confirmation or a transfer.
+Locks: closing the year takes the year's lock (lock_the_year, which recording or changing an advance takes too), then
+locks every claim and advance of the year (a payment or a draw-down in flight finishes first, or waits and finds the
+year closed); a settlement's row is locked before a confirmation or a transfer.
 """
 
 from __future__ import annotations
@@ -108,6 +109,9 @@ def save_advance(data: dict[str, Any], actor, advance: Advance | None = None) ->
 
     `data`: year, insurer_id, region_id, level, amount, paid_on, voucher_no. The scope takes one advance: a second
     one (a double click, a second clerk) is refused, even when both arrive at once (the unique constraint)."""
+    # the year's lock, which a close holds (taken before the advance's row, in the close's order): an advance arriving
+    # during a close waits and finds the year closed; a close arriving during an advance waits and settles it
+    lock_the_year()
     if advance is not None:
         advance = lock_for_update(advance)
         data = {**data, "year": advance.year, "insurer_id": advance.insurer_id, "region_id": advance.region_id,
@@ -184,6 +188,13 @@ def _lock_rows(model, *clauses) -> None:
         db.session.execute(sa.select(model.id).where(*clauses).order_by(model.id).with_for_update())
 
 
+def lock_the_year() -> None:
+    """The city's row serialises what changes which years are open and what a close must count: closes, and new
+    advances (a payment, verification or draw-down locks the claims and advances the close locks too). Held until
+    commit."""
+    lock_for_update(db.session.scalar(sa.select(Region).where(Region.level == RegionLevel.CITY).limit(1)))
+
+
 def may_close(year: int, user) -> bool:
     """Offered to the city finance bureau once the year is over and until it is closed."""
     return (user.role is Role.CITY_FINANCE and year < clock.local_today().year
@@ -195,8 +206,8 @@ def close_year(year: int, actor) -> list[Settlement]:
     still owed, and a settlement per underwriter, county and level is drawn up. Caller commits."""
     require(actor.role is Role.CITY_FINANCE, _("只有市财政局可以进行年度清算"))
     require(year < clock.local_today().year, _("%(year)s年度尚未结束，不能清算", year=year))
-    # the city's row serialises closes: a second one waits here, then finds the year closed
-    lock_for_update(db.session.scalar(sa.select(Region).where(Region.level == RegionLevel.CITY).limit(1)))
+    # a second close, or an advance being recorded, waits here; a second close then finds the year closed
+    lock_the_year()
     service.require_open_year(year)
     db.session.add(SubsidyYear(year=year, closed_by_id=actor.id, closed_at=utcnow()))
     db.session.flush()

@@ -111,3 +111,28 @@ def test_the_same_advance_submitted_twice_at_once_is_recorded_once(app, demo, db
                            lambda: yearend.save_advance(data, _as("county_finance")), outcome)
     assert outcome["first"] == "done" and "已登记预拨" in outcome["second"]
     assert db.session.scalar(sa.select(sa.func.count(Advance.id))) == 1
+
+
+def _advance(db):
+    data = {"year": 2025, "insurer_id": demo_insurer().id, "region_id": county().id, "level": ShareLevel.COUNTY,
+            "amount": D("2500.00"), "paid_on": date(2025, 2, 1), "voucher_no": "YB-1"}
+    db.session.remove()
+    return lambda: yearend.save_advance(data, _as("county_finance"))
+
+
+def test_an_advance_arriving_during_the_close_waits_and_is_refused(app, demo, db):
+    _claim(db)
+    outcome: dict[str, str] = {}
+    second_waits_for_first(app, _close(), _advance(db), outcome)
+    assert outcome["first"] == "done" and "已清算关闭" in outcome["second"]
+    assert db.session.scalar(sa.select(sa.func.count(Advance.id))) == 0
+
+
+def test_a_close_arriving_during_an_advance_waits_and_settles_it(app, demo, db):
+    _claim(db)
+    outcome: dict[str, str] = {}
+    second_waits_for_first(app, _advance(db), _close(), outcome)
+    assert outcome == {"first": "done", "second": "done"}
+    county_settlement = db.session.scalar(sa.select(Settlement).where(Settlement.level == ShareLevel.COUNTY))
+    # county share 5,000.00 (see _claim): the advance's 2,500.00 drawn down at the close, 2,500.00 still to top up
+    assert (county_settlement.advanced, county_settlement.balance) == (D("2500.00"), D("2500.00"))
