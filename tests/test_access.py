@@ -69,6 +69,8 @@ ROUTES = {
     "subsidies.estimate_xlsx": ("GET", "/subsidies/estimate.xlsx", {A, CA, CF}),
     "subsidies.performance_xlsx": ("GET", "/subsidies/performance.xlsx", {A, CA, CF}),
     "subsidies.add_advance": ("POST", "/subsidies/advances", {KF, CF}),
+    "subsidies.fund_allocations": ("GET", "/subsidies/funds", SUBSIDY_OFFICIALS),
+    "subsidies.add_fund_allocation": ("POST", "/subsidies/funds", {KF, CF}),
     "subsidies.edit_advance": ("POST", "/subsidies/advances/{advance}", {KF, CF}),
     "subsidies.close_year": ("POST", "/subsidies/years/2025/close", {CF}),
     "subsidies.settlement_detail": ("GET", "/subsidies/settlements/{settlement}", SUBSIDY_READERS),

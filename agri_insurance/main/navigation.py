@@ -49,6 +49,7 @@ MENU = (
         NavItem(_l("拨付清单"), "subsidies.payment_list", SUBSIDY_OFFICIALS),
         NavItem(_l("补贴概览"), "subsidies.overview", SUBSIDY_OFFICIALS),
         NavItem(_l("补贴预算"), "subsidies.budgets", SUBSIDY_OFFICIALS),
+        NavItem(_l("资金下达与拨付"), "subsidies.fund_allocations", SUBSIDY_OFFICIALS),
         NavItem(_l("预拨与清算"), "subsidies.year_money", SUBSIDY_READERS),
         NavItem(_l("承保安排"), "subsidies.assignments", SUBSIDY_READERS),
         NavItem(_l("承保公示要求"), "underwriting.notice_rules", NOTICE_READERS),

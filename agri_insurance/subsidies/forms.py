@@ -136,3 +136,25 @@ class TransferForm(FlaskForm):
     amount = _money(_l("金额（元）"))
     paid_on = DateField(_l("日期"), validators=[DataRequired()])
     voucher_no = StringField(_l("凭证号"), validators=[DataRequired(), Length(max=60)])
+
+
+class FundForm(FlaskForm):
+    """Funds received from above (上级资金下达) or passed on by the city to a county (市级转拨)."""
+
+    passed_on = SelectField(_l("资金来源"), coerce=int)
+    to_region_id = SelectField(_l("收款财政部门"), coerce=int, validators=[DataRequired()], validate_choice=False)
+    level = SelectField(_l("级次"), validators=[DataRequired()], validate_choice=False)
+    year = IntegerField(_l("年度"), validators=[DataRequired(), NumberRange(min=2000, max=2100)])
+    product_id = SelectField(_l("险种"), coerce=int, validate_choice=False, description=_l("可不选（多个险种合并下达）"))
+    document_no = StringField(_l("文号"), validators=[DataRequired(), Length(max=100)])
+    issued_on = DateField(_l("下达日期"), validators=[DataRequired()])
+    amount = _money(_l("金额（元）"))
+    notes = StringField(_l("备注"), validators=[Optional(), Length(max=500)])
+
+    def __init__(self, *args, regions=(), levels=(), products=(), city_finance=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.to_region_id.choices = choices([(r.id, _l("%(region)s财政局", region=r.label)) for r in regions])
+        self.level.choices = choices([(lvl.value, lvl.label) for lvl in levels])
+        self.product_id.choices = choices([(0, _l("（不限险种）")), *((p.id, p.label) for p in products)])
+        sources = [(0, _l("上级下达")), (1, _l("市级转拨"))] if city_finance else [(0, _l("上级下达"))]
+        self.passed_on.choices = choices(sources)

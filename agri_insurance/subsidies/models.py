@@ -428,3 +428,53 @@ class SettlementTransfer(db.Model):
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     settlement = relationship("Settlement", back_populates="transfers")
+
+
+# Levels whose money comes from above (R14): allocated by the centre and the province to the city or a county
+# finance bureau (下达), and passed on by the city to the counties (转拨). The city and county shares are the
+# bureaus' own budgets (Budget).
+FUND_LEVELS = (ShareLevel.CENTRAL, ShareLevel.PROVINCIAL)
+
+
+class FundAllocation(db.Model):
+    """Subsidy funds moving down to a finance bureau (资金下达): received from above (`from_region_id` None: a
+    central or provincial allocation document, 文号) or passed on by the city to a county (转拨). For one year and
+    level, optionally one product."""
+
+    __tablename__ = "subsidy_funds"
+    __table_args__ = (
+        sa.UniqueConstraint("to_region_id", "document_no", "level", "product_id", name="uq_subsidy_funds_document"),
+        sa.CheckConstraint("amount > 0", name="amount_positive"),
+        sa.CheckConstraint("level IN ('central', 'provincial')", name="fund_level"),
+        sa.CheckConstraint("from_region_id IS NULL OR from_region_id <> to_region_id", name="moves"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    level: Mapped[ShareLevel] = mapped_column(enum_type(ShareLevel))
+    product_id: Mapped[int | None] = mapped_column(sa.ForeignKey("products.id"))
+    from_region_id: Mapped[int | None] = mapped_column(sa.ForeignKey("regions.id"))   # None: from above
+    to_region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), index=True)
+    document_no: Mapped[str] = mapped_column(sa.String(100))
+    issued_on: Mapped[date]
+    amount: Mapped[Decimal] = mapped_column(Money)
+    notes: Mapped[str | None] = mapped_column(sa.String(500))
+    recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    product = relationship("Product", lazy="joined")
+    from_region = relationship("Region", foreign_keys=[from_region_id], lazy="joined")
+    to_region = relationship("Region", foreign_keys=[to_region_id], lazy="joined")
+
+    @property
+    def passed_on(self) -> bool:
+        return self.from_region_id is not None
+
+    @classmethod
+    def visible_to(cls, user):
+        """The city's users every movement; a county's users what reached their county."""
+        if user.role.needs_county:
+            return cls.to_region_id == user.region_id
+        if user.role in CITY_ROLES:
+            return sa.true()
+        return sa.false()

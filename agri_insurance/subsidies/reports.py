@@ -17,7 +17,7 @@ from agri_insurance.db_types import to_fen
 from agri_insurance.extensions import db
 from agri_insurance.reference.models import Product, Region, SubsidyScheme
 from agri_insurance.spreadsheets import MONEY_FORMAT, put_text, write_table
-from agri_insurance.subsidies import service
+from agri_insurance.subsidies import funds, service
 from agri_insurance.subsidies.models import COMMITTED, GOVERNMENT_LEVELS, ShareLevel, SubsidyClaim
 
 ZERO = Decimal("0.00")
@@ -156,7 +156,25 @@ def performance_workbook(year: int, lines: list[PerformanceLine], title: str) ->
     last = write_table(ws, headers, rows, money_columns=money, start_row=3, widths={1: 14})
     _totals(ws, last + 1, money, [sum((ws.cell(row=r, column=c).value or ZERO for r in range(4, last + 1)), ZERO)
                                   for c in money])
+    _funds_sheet(wb, year)
     return wb
+
+
+def _funds_sheet(wb: Workbook, year: int) -> None:
+    """The central and provincial funds' path (资金到位): received from above, passed on, paid to underwriters."""
+    ws = wb.create_sheet(_("资金到位")[:31])
+    put_text(ws, 1, 1, _("%(year)s年度中央和省级资金路径", year=year)).font = Font(bold=True, size=14)
+    headers = [_("级次"), _("财政部门"), _("上级下达（元）"), _("市级转拨（元）"), _("到位资金（元）"),
+               _("拨付承保机构（元）")]
+    rows = []
+    for lp in funds.path(year):
+        rows.append([lp.level.label, funds.bureau_label(lp.city.region), lp.city.from_above, -lp.city.from_city,
+                     lp.city.received, lp.city.to_underwriters])
+        rows += [[lp.level.label, funds.bureau_label(line.region), line.from_above, line.from_city, line.received,
+                  line.to_underwriters] for line in lp.counties]
+        rows.append([lp.level.label, _("合计（财政结存 %(held)s 元）", held=f"{lp.held:,.2f}"), lp.from_above, None,
+                     None, lp.to_underwriters])
+    write_table(ws, headers, rows, money_columns=[3, 4, 5, 6], start_row=3, widths={2: 20})
 
 
 def _totals(ws, row: int, columns: list[int], amounts) -> None:

@@ -14,20 +14,23 @@ from agri_insurance.paging import ListFilters, paginate
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel
 from agri_insurance.roles import CITY_ROLES, Role
 from agri_insurance.spreadsheets import download, xlsx_download
-from agri_insurance.subsidies import checkpoints, exports, lists, reports, service, yearend
+from agri_insurance.subsidies import checkpoints, exports, funds, lists, reports, service, yearend
 from agri_insurance.subsidies.forms import (
     AdvanceEditForm,
     AdvanceForm,
     AssignmentForm,
     BudgetForm,
     ClaimForm,
+    FundForm,
     PaymentForm,
     ReturnForm,
     TransferForm,
     VerifyForm,
 )
 from agri_insurance.subsidies.models import (
+    FUND_LEVELS,
     Advance,
+    FundAllocation,
     Settlement,
     ShareLevel,
     SubsidyClaim,
@@ -288,6 +291,46 @@ def budgets():
         400 if form is not None and form.errors else 200
 
 
+# --- funds from above and passed on ------------------------------------------------------------------------
+
+def _fund_form() -> FundForm | None:
+    regions = funds.recipients(current_user)
+    if not regions:
+        return None
+    form = FundForm(regions=regions, levels=FUND_LEVELS, products=_products(),
+                    city_finance=current_user.role is Role.CITY_FINANCE)
+    if request.method == "GET":
+        form.year.data = _year_arg()
+        form.issued_on.data = clock.local_today()
+    return form
+
+
+def _funds_page(year: int, form: FundForm | None, status: int = 200):
+    return render_template("subsidies/funds.html", year=year, form=form,
+                           allocations=funds.allocations(scope_clause(FundAllocation, current_user), year),
+                           fund_path=funds.path_for(current_user, year)), status
+
+
+@bp.get("/funds")
+@roles_required(*BUDGET_ROLES)
+def fund_allocations():
+    """Funds by level and year: received from above, passed on, paid to the underwriters."""
+    return _funds_page(_year_arg(), _fund_form())
+
+
+@bp.post("/funds")
+@roles_required(*FINANCE)
+def add_fund_allocation():
+    form = _fund_form()
+    if form is not None and form.validate_on_submit() and commit_or_flash(lambda: funds.record_allocation(
+            {"year": form.year.data, "level": form.level.data, "product_id": form.product_id.data or None,
+             "to_region_id": form.to_region_id.data, "passed_on": bool(form.passed_on.data),
+             "document_no": form.document_no.data, "issued_on": form.issued_on.data, "amount": form.amount.data,
+             "notes": form.notes.data}, current_user), _("资金已登记"), form):
+        return redirect(url_for(".fund_allocations", year=form.year.data))
+    return _funds_page(form.year.data if form is not None and form.year.data else clock.local_today().year, form, 400)
+
+
 # --- overdue, ledgers, overview ------------------------------------------------------------------------
 
 @bp.get("/overdue")
@@ -325,7 +368,7 @@ def ledger():
     page.items = [service.LedgerLine(claim, due, paid) for claim, due, paid in page.items]
     page.totals["outstanding"] = page.totals["due"] - page.totals["paid"]
     return render_template("subsidies/ledger.html", page=page, filters=filters, chosen=chosen, name=name,
-                           year=chosen.year,
+                           year=chosen.year, fund_path=funds.path_for(current_user, chosen.year),
                            download_url=url_for(".ledger_xlsx", **{**filters.kept, "year": chosen.year}))
 
 
