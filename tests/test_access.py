@@ -221,6 +221,9 @@ API_ROUTES = {
     "api_tenders.lots": ("GET", "/api/v1/tenders/rounds/{award_round}/lots", "public"),
     "api_tenders.results": ("GET", "/api/v1/tenders/rounds/{award_round}/results", "public"),
     "api_tenders.ocds_package": ("GET", "/api/v1/tenders/rounds/{award_round}/ocds", {A, CA}),
+    "api_awards.awards": ("GET", "/api/v1/awards", ALL),
+    "api_awards.award": ("GET", "/api/v1/awards/{award}", ALL),
+    "api_awards.backups": ("GET", "/api/v1/awards/backups", ALL),
     "api_bids.bids": ("GET", "/api/v1/bids", BID_READERS),
     "api_bids.bid": ("GET", "/api/v1/bids/{bid}", {INS, A, CA}),
     "api_subsidies.claims": ("GET", "/api/v1/subsidies/claims", SUBSIDY_READERS),
@@ -228,7 +231,11 @@ API_ROUTES = {
     "api_subsidies.claim": ("GET", "/api/v1/subsidies/claims/{claim}", SUBSIDY_READERS),
     "api_subsidies.payments": ("GET", "/api/v1/subsidies/payments", SUBSIDY_READERS),
     "api_subsidies.payment_changes": ("GET", "/api/v1/subsidies/payments/changes", SUBSIDY_READERS),
+    "api_subsidies.ledger": ("GET", "/api/v1/subsidies/ledger", SUBSIDY_OFFICIALS),
+    "api_subsidies.budgets": ("GET", "/api/v1/subsidies/budgets", SUBSIDY_OFFICIALS),
     "api_subsidies.create_claim": ("POST", "/api/v1/subsidies/claims", {INS}),
+    "api_subsidies.create_claim_from_list": ("POST", "/api/v1/subsidies/claims/from-list", {INS}),
+    "api_subsidies.return_claim": ("POST", "/api/v1/subsidies/claims/{claim}/return", {KA}),
     "api_subsidies.upload_list": ("POST", "/api/v1/subsidies/claims/{claim}/list", {INS}),
     "api_subsidies.submit_claim": ("POST", "/api/v1/subsidies/claims/{claim}/submit", {INS}),
     "api_subsidies.verify_claim": ("POST", "/api/v1/subsidies/claims/{claim}/verify", {KA}),
@@ -342,7 +349,7 @@ def _award_objects(db, url: str) -> dict:
     an objection, the rule departure its result rests on and a holiday (created once per test, only for the URLs
     that need them)."""
     if not any(key in url for key in ("{run}", "{award_round}", "{award_notice}", "{objection}", "{holiday}",
-                                      "{departure}")):
+                                      "{departure}", "{award}")):
         return {}
     from tests.awards.factories import access_objects
 

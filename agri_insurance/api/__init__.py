@@ -71,9 +71,9 @@ def init_app(app: Flask) -> None:
     limiter.init_app(app)
     _declare_docs_public(app)
 
-    from agri_insurance.api import bids, jobs, reference, subsidies, tenders
+    from agri_insurance.api import awards, bids, jobs, reference, subsidies, tenders
 
-    for module in (reference, tenders, bids, subsidies, jobs):
+    for module in (reference, tenders, awards, bids, subsidies, jobs):
         limiter.limit(rate_limit)(module.blp)
         api.register_blueprint(module.blp, url_prefix=PREFIX + module.blp.url_prefix)
 

@@ -218,3 +218,77 @@ BidList = listing(BidOut, "BidList")
 ClaimList = listing(ClaimOut, "ClaimList")
 PaymentList = listing(PaymentOut, "PaymentList")
 JobList = listing(JobOut, "JobList")
+
+
+class LedgerLineOut(ma.Schema):
+    """One claim of the ledger (补贴台账): its government shares due and paid."""
+
+    claim_id = F.Function(lambda line: line.claim.id)
+    region_id = F.Function(lambda line: line.claim.region_id)
+    insurer_id = F.Function(lambda line: line.claim.insurer_id)
+    product_id = F.Function(lambda line: line.claim.product_id)
+    year = F.Function(lambda line: line.claim.year)
+    period = F.Function(lambda line: line.claim.period)
+    status = F.Function(lambda line: line.claim.status.value)
+    total_premium = F.Function(lambda line: f"{line.claim.total_premium:.2f}")
+    due = Money()
+    paid = Money()
+    outstanding = Money()
+
+
+class LedgerTotalsOut(ma.Schema):
+    claims = F.Integer()
+    premium = Money()
+    due = Money()
+    paid = Money()
+    outstanding = Money()
+
+
+class LedgerList(Listing):
+    items = F.List(F.Nested(LedgerLineOut))
+    totals = F.Nested(LedgerTotalsOut, metadata={"description": "of every claim the filters select, all pages"})
+
+
+class BudgetLineOut(ma.Schema):
+    region_id = F.Function(lambda line: line.region.id)
+    region_code = F.Function(lambda line: line.region.code)
+    level = F.Function(lambda line: line.level.value)
+    year = F.Integer()
+    budget = Money(allow_none=True)
+    committed_unpaid = Money()
+    paid = Money()
+    remaining = Money(allow_none=True)
+
+
+class BudgetList(ma.Schema):
+    items = F.List(F.Nested(BudgetLineOut))
+
+
+class BackupListedOut(ma.Schema):
+    id = F.Integer()
+    round_id = F.Integer()
+    region_id = F.Integer()
+    region_code = F.Function(lambda b: b.region.code)
+    insurer_id = F.Integer()
+    insurer_name = F.Function(lambda b: b.insurer.name)
+    rank = F.Integer()
+    score = F.Decimal(as_string=True, allow_none=True)
+
+
+class ReturnIn(ma.Schema):
+    reason = F.String(required=True, metadata={"description": "退回理由, shown to the insurer"})
+
+
+class ClaimFromListIn(ma.Schema):
+    """The fields of the page 按承保清单新建申请 (multipart): the list's totals become the claim's figures."""
+
+    region_id = F.Integer(required=True)
+    product_id = F.Integer(required=True)
+    year = F.Integer(required=True)
+    period = F.String(required=True)
+    premium_rate = F.Decimal(required=True)
+    file = F.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+AwardList = listing(AwardOut, "AwardList")
+BackupList = listing(BackupListedOut, "BackupList")

@@ -6,34 +6,49 @@ and accepts an Idempotency-Key."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import marshmallow as ma
 import sqlalchemy as sa
 from flask_login import current_user
 
+from agri_insurance import clock
 from agri_insurance.access import scope_clause, scoped_get_or_404
 from agri_insurance.api import cursor
-from agri_insurance.api.common import blueprint, json_form
+from agri_insurance.api.common import blueprint, json_form, validated
 from agri_insurance.api.idempotency import HEADER, run_write
 from agri_insurance.api.jobs import with_errors
 from agri_insurance.api.schemas import (
+    BudgetList,
+    ClaimFromListIn,
     ClaimIn,
     ClaimList,
     ClaimOut,
     JobOut,
+    LedgerList,
     PaymentIn,
     PaymentList,
     PaymentOut,
+    ReturnIn,
     UploadIn,
     VerifyIn,
 )
 from agri_insurance.api.security import SECURITY, api_roles
 from agri_insurance.extensions import db
+from agri_insurance.reference.models import Region, RegionLevel
 from agri_insurance.roles import Role
-from agri_insurance.subsidies import service
-from agri_insurance.subsidies.forms import ClaimForm, PaymentForm, VerifyForm
-from agri_insurance.subsidies.models import ClaimStatus, Payment, ShareLevel, SubsidyClaim
+from agri_insurance.subsidies import lists, service
+from agri_insurance.subsidies.forms import ClaimForm, PaymentForm, ReturnForm, VerifyForm
+from agri_insurance.subsidies.models import (
+    GOVERNMENT_LEVELS,
+    ClaimShare,
+    ClaimStatus,
+    Payment,
+    ShareLevel,
+    SubsidyClaim,
+)
 from agri_insurance.underwriting import uploads
-from agri_insurance.underwriting.forms import UploadListForm
+from agri_insurance.underwriting.forms import NewClaimFromListForm, UploadListForm
 
 blp = blueprint("subsidies", "/subsidies", "Subsidy claims, shares and payments")
 READERS = (Role.ADMIN, Role.CITY_AGRI, Role.CITY_FINANCE, Role.COUNTY_AGRI, Role.COUNTY_FINANCE, Role.INSURER)
@@ -55,21 +70,27 @@ def _write_doc(schema=None, multipart=None) -> dict:
 
 
 class ClaimFilters(cursor.PageArgs):
+    """The claims list's filters (lists.ClaimFilters, as the pages' selects and search box)."""
+
     status = ma.fields.String(load_default=None, metadata={"description": "draft, submitted, verified, …"})
     year = ma.fields.Integer(load_default=None)
     region_id = ma.fields.Integer(load_default=None)
+    insurer_id = ma.fields.Integer(load_default=None)
+    product_id = ma.fields.Integer(load_default=None)
+    q = ma.fields.String(load_default=None, metadata={"description": "a claim number, or text of its insurer, "
+                                                                    "product or period"})
+
+
+def _filter_clauses(args: dict) -> list:
+    status = args.get("status")
+    return lists.ClaimFilters(
+        region_id=args.get("region_id"), insurer_id=args.get("insurer_id"), product_id=args.get("product_id"),
+        year=args.get("year"), status=ClaimStatus(status) if status in {s.value for s in ClaimStatus} else None,
+        text=(args.get("q") or "").strip() or None).clauses()
 
 
 def _claims(args=None):
-    stmt = sa.select(SubsidyClaim).where(scope_clause(SubsidyClaim, current_user))
-    args = args or {}
-    if args.get("status") in {s.value for s in ClaimStatus}:
-        stmt = stmt.where(SubsidyClaim.status == ClaimStatus(args["status"]))
-    if args.get("year") is not None:
-        stmt = stmt.where(SubsidyClaim.year == args["year"])
-    if args.get("region_id") is not None:
-        stmt = stmt.where(SubsidyClaim.region_id == args["region_id"])
-    return stmt
+    return sa.select(SubsidyClaim).where(scope_clause(SubsidyClaim, current_user), *_filter_clauses(args or {}))
 
 
 @blp.route("/claims", methods=["GET"])
@@ -101,18 +122,34 @@ def claim(claim_id: int):
     return scoped_get_or_404(SubsidyClaim, claim_id)
 
 
-def _payments():
-    return sa.select(Payment).where(Payment.claim_id.in_(
-        sa.select(SubsidyClaim.id).where(scope_clause(SubsidyClaim, current_user))))
+class PaymentFilters(ClaimFilters):
+    """The claims' filters (the payments of the claims they select), and the level and dates paid."""
+
+    level = ma.fields.String(load_default=None, validate=ma.validate.OneOf([lvl.value for lvl in GOVERNMENT_LEVELS]))
+    paid_from = ma.fields.Date(load_default=None)
+    paid_to = ma.fields.Date(load_default=None)
+
+
+def _payments(args=None):
+    args = args or {}
+    stmt = sa.select(Payment).where(Payment.claim_id.in_(sa.select(SubsidyClaim.id).where(
+        scope_clause(SubsidyClaim, current_user), *_filter_clauses(args))))
+    if args.get("level"):
+        stmt = stmt.where(Payment.level == ShareLevel(args["level"]))
+    if args.get("paid_from"):
+        stmt = stmt.where(Payment.paid_on >= args["paid_from"])
+    if args.get("paid_to"):
+        stmt = stmt.where(Payment.paid_on <= args["paid_to"])
+    return stmt
 
 
 @blp.route("/payments", methods=["GET"])
 @api_roles(*READERS)
-@blp.arguments(cursor.PageArgs, location="query")
+@blp.arguments(PaymentFilters, location="query")
 @blp.response(200, PaymentList)
 @blp.doc(security=SECURITY)
 def payments(args):
-    items, nxt = cursor.page(_payments(), Payment, args)
+    items, nxt = cursor.page(_payments(args), Payment, args)
     return {"items": items, "next": nxt}
 
 
@@ -125,6 +162,67 @@ def payment_changes(args):
     """Payments in the order they were recorded (a payment is never changed afterwards)."""
     items, nxt = cursor.feed(_payments(), Payment, Payment.recorded_at, args)
     return {"items": items, "next": nxt}
+
+
+# --- ledgers and budgets -------------------------------------------------------------------------------------
+
+OFFICIALS = (Role.ADMIN, Role.CITY_AGRI, Role.CITY_FINANCE, Role.COUNTY_AGRI, Role.COUNTY_FINANCE)
+
+
+class LedgerFilters(ClaimFilters):
+    year = ma.fields.Integer(load_default=None, metadata={"description": "this year unless given, as the page"})
+
+
+@blp.route("/ledger", methods=["GET"])
+@api_roles(*OFFICIALS)
+@blp.arguments(LedgerFilters, location="query")
+@blp.response(200, LedgerList)
+@blp.doc(security=SECURITY)
+def ledger(args):
+    """The ledger (补贴台账) of a year as the page shows it: the claims submitted or verified, with their government
+    shares due, paid and outstanding; `totals` cover every claim the filters select."""
+    args = {**args, "year": args.get("year") or clock.local_today().year}
+    clauses = [scope_clause(SubsidyClaim, current_user), SubsidyClaim.status.in_(service.REPORTED),
+               *_filter_clauses(args)]
+    claims, nxt = cursor.page(sa.select(SubsidyClaim).where(*clauses)
+                              .options(sa.orm.selectinload(SubsidyClaim.shares)), SubsidyClaim, args)
+    lines = [service.LedgerLine(claim, *_due_and_paid(claim.shares)) for claim in claims]
+    selected = sa.select(SubsidyClaim.id).where(*clauses)
+    count, premium = db.session.execute(sa.select(sa.func.count(SubsidyClaim.id),
+                                                  sa.func.coalesce(sa.func.sum(SubsidyClaim.total_premium), 0))
+                                        .where(SubsidyClaim.id.in_(selected))).one()
+    due, paid = db.session.execute(sa.select(sa.func.coalesce(sa.func.sum(ClaimShare.amount), 0),
+                                             sa.func.coalesce(sa.func.sum(ClaimShare.paid), 0))
+                                   .where(ClaimShare.claim_id.in_(selected),
+                                          ClaimShare.level.in_(GOVERNMENT_LEVELS))).one()
+    due, paid = Decimal(due), Decimal(paid)
+    return {"items": lines, "next": nxt, "totals": {"claims": count, "premium": Decimal(premium), "due": due,
+                                                    "paid": paid, "outstanding": due - paid}}
+
+
+def _due_and_paid(shares) -> tuple[Decimal, Decimal]:
+    government = [s for s in shares if s.level in GOVERNMENT_LEVELS]
+    return sum((s.amount for s in government), Decimal("0.00")), sum((s.paid for s in government), Decimal("0.00"))
+
+
+class YearArg(ma.Schema):
+    year = ma.fields.Integer(load_default=None, metadata={"description": "this year unless given"})
+
+
+@blp.route("/budgets", methods=["GET"])
+@api_roles(*OFFICIALS)
+@blp.arguments(YearArg, location="query")
+@blp.response(200, BudgetList)
+@blp.doc(security=SECURITY)
+def budgets(args):
+    """The year's budgets (补贴预算) as the page shows them: a county's users their county's; the city's the city's
+    and every county's, with what is committed and paid against each."""
+    if current_user.role.needs_county:
+        regions = [current_user.region]
+    else:
+        regions = list(db.session.scalars(sa.select(Region).where(
+            Region.level.in_((RegionLevel.CITY, RegionLevel.COUNTY))).order_by(Region.level, Region.code)))
+    return {"items": service.budget_lines(args.get("year") or clock.local_today().year, regions)}
 
 
 # --- writes ---------------------------------------------------------------------------------------------------
@@ -147,6 +245,25 @@ def create_claim():
     def act():
         created = service.save_claim(None, form.data, insurer, current_user)
         return _claim_answer(created.id, 201)
+
+    return run_write(act)
+
+
+@blp.route("/claims/from-list", methods=["POST"])
+@api_roles(Role.INSURER)
+@blp.response(202, JobOut)
+@blp.doc(**_write_doc(multipart=ClaimFromListIn))
+def create_claim_from_list():
+    """A new draft claim whose figures are the totals of its underwriting list (按承保清单新建申请), created by the
+    same import job as on that page: poll the job; its `result` names the claim, a failed import's `errors` the
+    rows. The choices are checked before the file is kept (422 naming the field)."""
+    form = NewClaimFromListForm(meta={"csrf": False})
+    validated(form)
+
+    def act():
+        job = uploads.start_new_claim_import(form, None, current_user)
+        db.session.flush()
+        return JobOut().dump(with_errors(job)), 202
 
     return run_write(act)
 
@@ -195,6 +312,22 @@ def verify_claim(claim_id: int):
         service.verify_claim(found, current_user, form.opinion.data,
                              confirm_over_budget=bool(form.confirm_over_budget.data),
                              flags_reviewed=bool(form.flags_reviewed.data))
+        return _claim_answer(found.id)
+
+    return run_write(act)
+
+
+@blp.route("/claims/<int:claim_id>/return", methods=["POST"])
+@api_roles(Role.COUNTY_AGRI)
+@blp.response(200, ClaimOut)
+@blp.doc(**_write_doc(ReturnIn))
+def return_claim(claim_id: int):
+    """The county bureau returns a submitted claim to its insurer with a reason (退回), as on the claim's page."""
+    found = scoped_get_or_404(SubsidyClaim, claim_id)
+    form = json_form(ReturnForm)
+
+    def act():
+        service.return_claim(found, form.reason.data, current_user)
         return _claim_answer(found.id)
 
     return run_write(act)

@@ -67,6 +67,13 @@ class BackupUnderwriter(db.Model):
     region = relationship("Region", lazy="joined")
     insurer = relationship("Insurer", lazy="joined")
 
+    @classmethod
+    def visible_to(cls, user):
+        """As the awards: the bureau always; everybody else once the result is published."""
+        if user.role in (Role.ADMIN, Role.CITY_AGRI):
+            return sa.true()
+        return cls.round_id.in_(sa.select(SelectionRound.id).where(SelectionRound.status.in_(PUBLISHED_STATES)))
+
 
 class Holiday(db.Model):
     """A public holiday (not a working day) of the working-day calendar; weekends are never working days."""

@@ -30,7 +30,6 @@ from agri_insurance.underwriting.jobs import (
     export_path,
     failed_import_summary,
     import_errors_part,
-    new_claim_params,
     notices_path,
     report_path,
 )
@@ -115,7 +114,7 @@ def new_claim_from_list():
             this_year = clock.local_today().year
             form.year.data = this_year if this_year in scopes.years else (scopes.years[-1] if scopes.years else None)
     elif form.validate_on_submit():
-        started = commit_or_flash(lambda: _start_new_claim_import(form, returned), form=form)
+        started = commit_or_flash(lambda: uploads.start_new_claim_import(form, returned, current_user), form=form)
         if started:
             return redirect(url_for("jobs.job_detail", job_id=started.value.id))
     job = service.latest_new_claim_import(current_user)
@@ -130,16 +129,6 @@ def _returned_claim_to_file_again() -> SubsidyClaim | None:
     claim_id = request.args.get("from_claim", type=int_arg)
     returned = scoped_get_or_404(SubsidyClaim, claim_id) if claim_id else None
     return returned if returned is not None and subsidies.may_file_again(returned, current_user) else None
-
-
-def _start_new_claim_import(form: NewClaimFromListForm, returned: SubsidyClaim | None) -> Job:
-    """Check the choices (all that can be checked before the list is read), keep the file, queue the import that
-    creates the claim with its list (filing `returned` again, if given). Caller commits."""
-    data = subsidies.check_claim_from_list({**form.data, "corrects_id": returned.id if returned else None},
-                                           current_user.insurer)
-    path = uploads.keep_upload(form.file.data)
-    return jobs.submit(IMPORT_KIND, {"new_claim": new_claim_params(data), "path": str(path),
-                                     "filename": form.file.data.filename}, current_user)
 
 
 @bp.get("/jobs/<int:job_id>/errors.xlsx")

@@ -182,4 +182,5 @@ def access_objects() -> dict:
         holiday = holiday.id
     return {"run": run, "award_round": award_round_id, "award_notice": notice.ref if notice else "none",
             "objection": _db.session.scalar(sa.select(Objection.id).order_by(Objection.id)), "holiday": holiday,
-            "departure": departure}
+            "departure": departure,
+            "award": _db.session.scalar(sa.select(Award.id).where(Award.round_id == award_round_id).order_by(Award.id))}
