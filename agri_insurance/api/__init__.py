@@ -4,7 +4,8 @@ Its views call the same services (never the pages' views), load with the same sc
 what the caller may not see), and validate input with the pages' own forms, so a refusal has the same words. Built
 on flask-smorest (OpenAPI generated from the code, served at /api/v1/openapi.json, Swagger UI at /api/v1/docs from
 static/vendor/swagger-ui); authentication by bearer token (security.py); errors as RFC 9457 problem details
-(problems.py); a rate limit per token (Flask-Limiter: Redis in production, memory in tests)."""
+(problems.py); a rate limit per token (Flask-Limiter: counted in Redis when REDIS_URL is set, so every web process
+shares the count; in memory otherwise)."""
 
 from __future__ import annotations
 
