@@ -21,7 +21,7 @@ from agri_insurance.clock import utcnow
 from agri_insurance.extensions import db
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel
 from agri_insurance.roles import Role
-from agri_insurance.subsidies import service, yearend
+from agri_insurance.subsidies import funds, service, yearend
 from agri_insurance.subsidies.models import Budget, ShareLevel, SubsidyClaim
 
 # (county code, product code, insurer index in demo.INSURERS)
@@ -131,7 +131,30 @@ def load_demo_subsidies(insurer_names: list[str],
                                             f"SC-{claim.id:04d}-{level.value}", city_finance)
     db.session.flush()
     _close_last_year(insurers, counties, city_finance)
+    _load_funds(counties, city_finance)
     return created
+
+
+def _load_funds(counties: dict[str, Region], city_finance: User) -> None:
+    """Money from above: 2025's central and provincial allocations to the city (what it paid on 2025's claims), and
+    2026's so far, part passed on to 余干县 and a provincial allocation straight to 鄱阳县."""
+    today = clock.local_today()
+    city_id = funds.city().id
+    entries = (
+        (2025, "central", city_id, False, "财金〔2025〕15号", date(2025, 4, 10), "1500000.00", city_finance),
+        (2025, "provincial", city_id, False, "赣财金〔2025〕22号", date(2025, 5, 8), "800000.00", city_finance),
+        (2026, "central", city_id, False, "财金〔2026〕9号", date(2026, 3, 20), "1000000.00", city_finance),
+        (2026, "central", counties["361127"].id, True, "饶财农〔2026〕4号", date(2026, 4, 2), "200000.00",
+         city_finance),
+        (2026, "provincial", counties["361128"].id, False, "赣财金〔2026〕11号", date(2026, 4, 15), "300000.00",
+         city_finance),
+    )
+    for year, level, to_region_id, passed_on, document_no, issued_on, amount, actor in entries:
+        if issued_on > today:
+            continue
+        funds.record_allocation({"year": year, "level": level, "product_id": None, "to_region_id": to_region_id,
+                                 "passed_on": passed_on, "document_no": document_no, "issued_on": issued_on,
+                                 "amount": Decimal(amount), "notes": "演示数据"}, actor)
 
 
 def _close_last_year(insurers: list[Insurer], counties: dict[str, Region], city_finance: User) -> None:
