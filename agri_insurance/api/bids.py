@@ -4,6 +4,7 @@ early); after it, as on the pages (the insurer its own, the city bureau every su
 
 from __future__ import annotations
 
+import marshmallow as ma
 import sqlalchemy as sa
 from flask_login import current_user
 
@@ -32,13 +33,20 @@ def _readable():
     return sa.select(Bid).where(scope_clause(Bid, current_user), _opened())
 
 
+class BidFilters(cursor.PageArgs):
+    round_id = ma.fields.Integer(load_default=None)
+
+
 @blp.route("", methods=["GET"])
 @api_roles(*BID_READERS)
-@blp.arguments(cursor.PageArgs, location="query")
+@blp.arguments(BidFilters, location="query")
 @blp.response(200, BidList)
 @blp.doc(security=SECURITY)
 def bids(args):
-    items, nxt = cursor.page(_readable(), Bid, args)
+    stmt = _readable()
+    if args.get("round_id") is not None:
+        stmt = stmt.where(Bid.round_id == args["round_id"])
+    items, nxt = cursor.page(stmt, Bid, args)
     return {"items": items, "next": nxt}
 
 

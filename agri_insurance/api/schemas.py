@@ -292,3 +292,54 @@ class ClaimFromListIn(ma.Schema):
 
 AwardList = listing(AwardOut, "AwardList")
 BackupList = listing(BackupListedOut, "BackupList")
+
+
+class FundOut(ma.Schema):
+    """Money from above (资金下达): `from_region_id` null for an allocation from above, the city's for a pass-on."""
+
+    id = F.Integer()
+    year = F.Integer()
+    level = F.Function(lambda f: f.level.value)
+    product_id = F.Integer(allow_none=True)
+    from_region_id = F.Integer(allow_none=True)
+    to_region_id = F.Integer()
+    document_no = F.String()
+    issued_on = F.Date()
+    amount = Money()
+    notes = F.String(allow_none=True)
+    recorded_at = F.DateTime()
+
+
+class AdvanceOut(ma.Schema):
+    id = F.Integer()
+    year = F.Integer()
+    insurer_id = F.Integer()
+    region_id = F.Integer()
+    level = F.Function(lambda a: a.level.value)
+    amount = Money()
+    drawn = Money()
+    undrawn = Money()
+    paid_on = F.Date()
+    voucher_no = F.String()
+
+
+class SettlementOut(ma.Schema):
+    id = F.Integer()
+    year = F.Integer()
+    insurer_id = F.Integer()
+    region_id = F.Integer()
+    level = F.Function(lambda s: s.level.value)
+    verified = Money()
+    advanced = Money()
+    paid = Money()
+    balance = Money(metadata={"description": "> 0 a top-up the bureau owes, < 0 a refund the underwriter owes"})
+    transferred = Money()
+    remaining = Money()
+    status = F.Function(lambda s: s.status.value)
+    bureau_confirmed_at = F.DateTime(allow_none=True)
+    insurer_confirmed_at = F.DateTime(allow_none=True)
+
+
+FundList = listing(FundOut, "FundList")
+AdvanceList = listing(AdvanceOut, "AdvanceList")
+SettlementList = listing(SettlementOut, "SettlementList")

@@ -19,17 +19,20 @@ from agri_insurance.api.common import blueprint, json_form, validated
 from agri_insurance.api.idempotency import HEADER, run_write
 from agri_insurance.api.jobs import with_errors
 from agri_insurance.api.schemas import (
+    AdvanceList,
     BudgetList,
     ClaimFromListIn,
     ClaimIn,
     ClaimList,
     ClaimOut,
+    FundList,
     JobOut,
     LedgerList,
     PaymentIn,
     PaymentList,
     PaymentOut,
     ReturnIn,
+    SettlementList,
     UploadIn,
     VerifyIn,
 )
@@ -41,9 +44,12 @@ from agri_insurance.subsidies import lists, service
 from agri_insurance.subsidies.forms import ClaimForm, PaymentForm, ReturnForm, VerifyForm
 from agri_insurance.subsidies.models import (
     GOVERNMENT_LEVELS,
+    Advance,
     ClaimShare,
     ClaimStatus,
+    FundAllocation,
     Payment,
+    Settlement,
     ShareLevel,
     SubsidyClaim,
 )
@@ -223,6 +229,65 @@ def budgets(args):
         regions = list(db.session.scalars(sa.select(Region).where(
             Region.level.in_((RegionLevel.CITY, RegionLevel.COUNTY))).order_by(Region.level, Region.code)))
     return {"items": service.budget_lines(args.get("year") or clock.local_today().year, regions)}
+
+
+# --- the year's money: funds from above, advances, settlements --------------------------------------------------
+
+class MoneyFilters(cursor.PageArgs):
+    year = ma.fields.Integer(load_default=None)
+    level = ma.fields.String(load_default=None, validate=ma.validate.OneOf([lvl.value for lvl in GOVERNMENT_LEVELS]))
+    region_id = ma.fields.Integer(load_default=None, metadata={"description": "the county (funds: the receiver)"})
+    insurer_id = ma.fields.Integer(load_default=None, metadata={"description": "advances and settlements only"})
+
+
+def _money_rows(model, args: dict, region_column, insurer_column=None):
+    stmt = sa.select(model).where(scope_clause(model, current_user))
+    if args.get("year") is not None:
+        stmt = stmt.where(model.year == args["year"])
+    if args.get("level"):
+        stmt = stmt.where(model.level == ShareLevel(args["level"]))
+    if args.get("region_id") is not None:
+        stmt = stmt.where(region_column == args["region_id"])
+    if insurer_column is not None and args.get("insurer_id") is not None:
+        stmt = stmt.where(insurer_column == args["insurer_id"])
+    return stmt
+
+
+@blp.route("/funds", methods=["GET"])
+@api_roles(*OFFICIALS)
+@blp.arguments(MoneyFilters, location="query")
+@blp.response(200, FundList)
+@blp.doc(security=SECURITY)
+def fund_allocations(args):
+    """Central and provincial money received from above (文号) and passed on by the city (资金下达与拨付): the
+    city's users every movement, a county's what reached it."""
+    stmt = _money_rows(FundAllocation, args, FundAllocation.to_region_id)
+    items, nxt = cursor.page(stmt, FundAllocation, args)
+    return {"items": items, "next": nxt}
+
+
+@blp.route("/advances", methods=["GET"])
+@api_roles(*READERS)
+@blp.arguments(MoneyFilters, location="query")
+@blp.response(200, AdvanceList)
+@blp.doc(security=SECURITY)
+def advances(args):
+    """Advances (预拨) with what verified claims have drawn of them: an underwriter's own, a county's, all for the
+    city."""
+    items, nxt = cursor.page(_money_rows(Advance, args, Advance.region_id, Advance.insurer_id), Advance, args)
+    return {"items": items, "next": nxt}
+
+
+@blp.route("/settlements", methods=["GET"])
+@api_roles(*READERS)
+@blp.arguments(MoneyFilters, location="query")
+@blp.response(200, SettlementList)
+@blp.doc(security=SECURITY)
+def settlements(args):
+    """Year-end settlements (清算单) of closed years: verified = advanced + paid + balance; what was transferred."""
+    items, nxt = cursor.page(_money_rows(Settlement, args, Settlement.region_id, Settlement.insurer_id),
+                             Settlement, args)
+    return {"items": items, "next": nxt}
 
 
 # --- writes ---------------------------------------------------------------------------------------------------

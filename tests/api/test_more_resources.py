@@ -218,3 +218,36 @@ def test_with_redis_url_the_rate_limit_counts_in_redis(app, tokens, db):
     finally:
         limiter._storage, limiter._limiter = saved
         store.flushdb()
+
+
+def test_funds_advances_and_settlements_within_scope(app, world, tokens, db, other_insurer):
+    from datetime import date
+    from decimal import Decimal
+
+    from agri_insurance.subsidies import funds
+    from tests.subsidies.factories import money_objects
+
+    money_objects()   # the demo insurer's advances of 2025 and 2026 in the demo county, 2025 closed
+    funds.record_allocation({"year": 2026, "level": "provincial", "to_region_id": county("361130").id,
+                             "document_no": "赣财金〔2026〕1号", "issued_on": date(2026, 3, 1),
+                             "amount": Decimal("1234.56")}, user("city_finance"))
+    db.session.commit()
+    city = api(app, tokens("city_finance"), "GET", "/api/v1/subsidies/funds?year=2026&level=provincial").get_json()
+    assert [(f["document_no"], f["amount"], f["from_region_id"]) for f in city["items"]] == \
+        [("赣财金〔2026〕1号", "1234.56", None)]
+    assert api(app, tokens("county_finance"), "GET", "/api/v1/subsidies/funds").get_json()["items"] == []
+    insurer = tokens("insurer")
+    own = api(app, insurer, "GET", "/api/v1/subsidies/advances?year=2026").get_json()["items"]
+    assert [(a["amount"], a["drawn"], a["undrawn"]) for a in own] == [("1000.00", "0.00", "1000.00")]
+    settlement = api(app, insurer, "GET", "/api/v1/subsidies/settlements?year=2025&level=county").get_json()
+    assert [(s["advanced"], s["balance"], s["status"]) for s in settlement["items"]] == \
+        [("1000.00", "-1000.00", "awaiting")]
+    assert api(app, other_insurer, "GET", "/api/v1/subsidies/advances").get_json()["items"] == []
+    assert api(app, other_insurer, "GET", "/api/v1/subsidies/settlements").get_json()["items"] == []
+
+
+@pytest.fixture
+def other_insurer(tokens):
+    from tests.api.test_resources import other_insurer_user
+
+    return other_insurer_user(tokens)
