@@ -8,6 +8,8 @@ where "paid to underwriters (net)" is the level's payments on the year's claims 
 plus its advances, less the refunds received on its settlements. The city cannot pass on more of a level than it
 has received for the year less what it has already passed on (the city's row is locked first, so two clerks
 passing on at once are checked one after the other). Amounts are Decimal, entered to the fen and summed exactly.
+A closed year still takes funds: the centre's and the province's own settlements reach the bureaus after the city's
+close.
 """
 
 from __future__ import annotations
