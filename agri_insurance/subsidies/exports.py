@@ -12,9 +12,15 @@ from openpyxl.utils import get_column_letter
 
 from agri_insurance import clock
 from agri_insurance.print_layout import finish_sheet, mark_title_rows, sign_here, signing_lines
-from agri_insurance.spreadsheets import MONEY_FORMAT, header_cell, money_cell, put_text, text_cell, write_table
+from agri_insurance.spreadsheets import (
+    MONEY_FORMAT,
+    header_cell,
+    money_cell,
+    put_text,
+    text_cell,
+    write_table,
+)
 from agri_insurance.subsidies.models import GOVERNMENT_LEVELS, ShareLevel, SubsidyClaim
-
 
 LEDGER_MONEY_WIDTH = 16   # 999,999,999.99 fits
 

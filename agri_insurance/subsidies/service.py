@@ -14,10 +14,10 @@ So the government shares and the farmer premium always add up exactly to the cla
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
