@@ -879,21 +879,23 @@ def _overdue_clauses(scope_clause, today: date | None) -> tuple:
 
 
 def overdue_statement(scope_clause, today: date | None = None) -> sa.Select:
-    """SQL: (share, claim) for every government share still outstanding after its claim's due date, worst first
+    """SQL: the shares (each with its claim) of every government share still outstanding after its claim's due date, worst first
     (the longest overdue, then by county and level). The claim's county, insurer and product come joined (the
     claim's own joined loads), so a page of it costs one query whatever it shows."""
-    return (sa.select(ClaimShare, SubsidyClaim)
+    claim = sa.orm.contains_eager(ClaimShare.claim)
+    return (sa.select(ClaimShare)
             .join(SubsidyClaim, ClaimShare.claim_id == SubsidyClaim.id)
             .join(Region, Region.id == SubsidyClaim.region_id)
             .where(*_overdue_clauses(scope_clause, today))
-            .options(sa.orm.contains_eager(ClaimShare.claim))
+            .options(claim, claim.contains_eager(SubsidyClaim.region),
+                     claim.defer(SubsidyClaim.verification_opinion), claim.defer(SubsidyClaim.notes))
             .order_by(due_order(), Region.code, _level_order(), SubsidyClaim.id))
 
 
-def overdue_item(share: ClaimShare, claim: SubsidyClaim, today: date | None = None) -> OverdueItem:
+def overdue_item(share: ClaimShare, today: date | None = None) -> OverdueItem:
     """One row of `overdue_statement` as the pages show it."""
-    due = claim.due_date
-    return OverdueItem(claim, share, due, ((today or clock.local_today()) - due).days)
+    due = share.claim.due_date
+    return OverdueItem(share.claim, share, due, ((today or clock.local_today()) - due).days)
 
 
 def overdue_items(scope_clause, today: date | None = None, limit: int | None = None) -> list[OverdueItem]:
@@ -902,7 +904,7 @@ def overdue_items(scope_clause, today: date | None = None, limit: int | None = N
     stmt = overdue_statement(scope_clause, today)
     if limit is not None:
         stmt = stmt.limit(limit)
-    return [overdue_item(share, claim, today) for share, claim in db.session.execute(stmt).unique()]
+    return [overdue_item(share, today) for share in db.session.scalars(stmt).unique()]
 
 
 @dataclass

@@ -297,8 +297,8 @@ def overdue():
     today = clock.local_today()
     scope = scope_clause(SubsidyClaim, current_user)
     filters = ListFilters()
-    page = paginate(service.overdue_statement(scope, today), filters, scalars=False)
-    page.items = [service.overdue_item(share, claim, today) for share, claim in page.items]
+    page = paginate(service.overdue_statement(scope, today), filters)
+    page.items = [service.overdue_item(share, today) for share in page.items]
     setting = checkpoints.interest_setting()
     interest = {(i.claim.id, i.share.level): checkpoints.late_interest(i.share.outstanding, i.days_overdue, setting)
                 for i in page.items} if setting.enabled else None
