@@ -239,20 +239,24 @@ class Page:
 
 
 def paginate(stmt: sa.Select, filters: ListFilters, per_page: int = PAGE_SIZE, sums: Mapping[str, str] | None = None,
-             scalars: bool = True, count_limit: int | None = None) -> Page:
+             scalars: bool = True, count_limit: int | None = None, total: int | None = None) -> Page:
     """Page `filters.page` of `stmt` (which must be ordered to the last tiebreaker), in two queries: the count
     (and `sums`: total name → column name of `stmt`, summed over every filtered row) and the page's rows.
     A page past the end shows the last page. `scalars`: rows are the statement's first entity; else tuples.
     `count_limit` (without `sums`): count no further than that many rows (a log of millions: "more than 10,000"),
-    and let the reader page on past it."""
-    assert count_limit is None or not sums, "a bounded count has no totals"
-    counted = stmt.order_by(None)
-    counted = (counted.limit(count_limit + 1) if count_limit is not None else counted).subquery()
-    columns = [sa.func.count().label("rows")]
-    columns += [sa.func.coalesce(sa.func.sum(counted.c[column]), 0).label(name)
-                for name, column in (sums or {}).items()]
-    summary = db.session.execute(sa.select(*columns).select_from(counted)).one()
-    total = summary[0]
+    and let the reader page on past it. `total` (without `sums`): the rows are already counted (a summary the page
+    shows anyway), so no count query."""
+    assert (count_limit is None and total is None) or not sums, "a bounded or given count has no totals"
+    if total is None:
+        counted = stmt.order_by(None)
+        counted = (counted.limit(count_limit + 1) if count_limit is not None else counted).subquery()
+        columns = [sa.func.count().label("rows")]
+        columns += [sa.func.coalesce(sa.func.sum(counted.c[column]), 0).label(name)
+                    for name, column in (sums or {}).items()]
+        summary = db.session.execute(sa.select(*columns).select_from(counted)).one()
+        total = summary[0]
+    else:
+        summary = (total,)
     more = count_limit is not None and total > count_limit
     if more:
         total = count_limit

@@ -879,32 +879,42 @@ def _overdue_clauses(scope_clause, today: date | None) -> tuple:
 
 
 def overdue_statement(scope_clause, today: date | None = None) -> sa.Select:
-    """SQL: the shares (each with its claim) of every government share still outstanding after its claim's due date, worst first
-    (the longest overdue, then by county and level). The claim's county, insurer and product come joined (the
-    claim's own joined loads), so a page of it costs one query whatever it shows."""
-    claim = sa.orm.contains_eager(ClaimShare.claim)
-    return (sa.select(ClaimShare)
+    """SQL: the ids of the government shares still outstanding after their claim's due date, worst first (the
+    longest overdue, then by county and level). Only ids are sorted (a city's years hold tens of thousands of
+    overdue shares); `overdue_shares` loads the page of them."""
+    return (sa.select(ClaimShare.id)
             .join(SubsidyClaim, ClaimShare.claim_id == SubsidyClaim.id)
             .join(Region, Region.id == SubsidyClaim.region_id)
             .where(*_overdue_clauses(scope_clause, today))
-            .options(claim, claim.contains_eager(SubsidyClaim.region),
-                     claim.defer(SubsidyClaim.verification_opinion), claim.defer(SubsidyClaim.notes))
             .order_by(due_order(), Region.code, _level_order(), SubsidyClaim.id))
 
 
-def overdue_item(share: ClaimShare, today: date | None = None) -> OverdueItem:
-    """One row of `overdue_statement` as the pages show it."""
-    due = share.claim.due_date
-    return OverdueItem(share.claim, share, due, ((today or clock.local_today()) - due).days)
+def overdue_shares(ids: list[int], today: date | None = None) -> list[OverdueItem]:
+    """The shares `ids` (a page of `overdue_statement`) in that order, each with its claim, county, insurer and
+    product (the claim's joined loads), as the pages show them. One query."""
+    if not ids:
+        return []
+    claim = sa.orm.contains_eager(ClaimShare.claim)
+    loaded = {share.id: share for share in db.session.scalars(
+        sa.select(ClaimShare).join(SubsidyClaim, ClaimShare.claim_id == SubsidyClaim.id)
+        .where(ClaimShare.id.in_(ids))
+        .options(claim, claim.defer(SubsidyClaim.verification_opinion), claim.defer(SubsidyClaim.notes))).unique()}
+    today = today or clock.local_today()
+    items = []
+    for share_id in ids:
+        share = loaded[share_id]
+        due = share.claim.due_date
+        items.append(OverdueItem(share.claim, share, due, (today - due).days))
+    return items
 
 
 def overdue_items(scope_clause, today: date | None = None, limit: int | None = None) -> list[OverdueItem]:
-    """Government shares still outstanding after their due date, worst first (the first `limit`). One query."""
+    """Government shares still outstanding after their due date, worst first (the first `limit`). Two queries."""
     today = today or clock.local_today()
     stmt = overdue_statement(scope_clause, today)
     if limit is not None:
         stmt = stmt.limit(limit)
-    return [overdue_item(share, today) for share in db.session.scalars(stmt).unique()]
+    return overdue_shares(list(db.session.scalars(stmt)), today)
 
 
 @dataclass

@@ -297,12 +297,13 @@ def overdue():
     today = clock.local_today()
     scope = scope_clause(SubsidyClaim, current_user)
     filters = ListFilters()
-    page = paginate(service.overdue_statement(scope, today), filters)
-    page.items = [service.overdue_item(share, today) for share in page.items]
+    summary = service.overdue_summary(scope, today)
+    page = paginate(service.overdue_statement(scope, today), filters, total=summary.shares)
+    page.items = service.overdue_shares(page.items, today)
     setting = checkpoints.interest_setting()
     interest = {(i.claim.id, i.share.level): checkpoints.late_interest(i.share.outstanding, i.days_overdue, setting)
                 for i in page.items} if setting.enabled else None
-    return render_template("subsidies/overdue.html", page=page, summary=service.overdue_summary(scope, today),
+    return render_template("subsidies/overdue.html", page=page, summary=summary,
                            today=today, interest=interest, interest_setting=setting)
 
 

@@ -14,11 +14,13 @@ down_revision = '0025_api_tokens_feed'
 branch_labels = None
 depends_on = None
 
+OWING = "amount > paid AND level IN ('central', 'provincial', 'city', 'county')"
+
 
 def upgrade():
     with op.batch_alter_table('claim_shares', schema=None) as batch_op:
         batch_op.create_index('ix_claim_shares_owing', ['claim_id', 'level'], unique=False,
-                              postgresql_where=sa.text('amount > paid'), sqlite_where=sa.text('amount > paid'))
+                              postgresql_where=sa.text(OWING), sqlite_where=sa.text(OWING))
     with op.batch_alter_table('subsidy_claims', schema=None) as batch_op:
         batch_op.create_index('ix_subsidy_claims_ledger_order', ['year', 'region_id', 'product_id', 'period', 'id'],
                               unique=False)
