@@ -1,5 +1,6 @@
 """Flask extensions, created unbound and initialised in create_app()."""
 
+import sqlalchemy as sa
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -27,6 +28,16 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+
+
+def analyze(*models) -> None:
+    """PostgreSQL: refresh the planner's statistics of `models`' tables (after a bulk import, so the next query
+    of the new rows is not planned blind); commits. SQLite: nothing (its planner keeps no such statistics)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    tables = ", ".join(db.session.get_bind().dialect.identifier_preparer.quote(m.__tablename__) for m in models)
+    db.session.execute(sa.text(f"ANALYZE {tables}"))
+    db.session.commit()
 
 
 def lock_for_update(obj):

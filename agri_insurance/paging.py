@@ -194,10 +194,14 @@ class Page:
     totals: dict[str, Decimal] = field(default_factory=dict)
     endpoint: str | None = None
     view_args: dict[str, Any] = field(default_factory=dict)
+    more: bool = False   # the list has more than `total` rows (a bounded count: it stopped counting there)
 
     @property
     def pages(self) -> int:
-        return max(1, ceil(self.total / self.per_page))
+        counted = max(1, ceil(self.total / self.per_page))
+        if self.more:   # as far as counted, and one past any full page beyond
+            return max(counted, self.number + (1 if len(self.items) == self.per_page else 0))
+        return counted
 
     @property
     def first(self) -> int:
@@ -235,21 +239,32 @@ class Page:
 
 
 def paginate(stmt: sa.Select, filters: ListFilters, per_page: int = PAGE_SIZE, sums: Mapping[str, str] | None = None,
-             scalars: bool = True) -> Page:
+             scalars: bool = True, count_limit: int | None = None, total: int | None = None) -> Page:
     """Page `filters.page` of `stmt` (which must be ordered to the last tiebreaker), in two queries: the count
     (and `sums`: total name → column name of `stmt`, summed over every filtered row) and the page's rows.
-    A page past the end shows the last page. `scalars`: rows are the statement's first entity; else tuples."""
-    counted = stmt.order_by(None).subquery()
-    columns = [sa.func.count().label("rows")]
-    columns += [sa.func.coalesce(sa.func.sum(counted.c[column]), 0).label(name)
-                for name, column in (sums or {}).items()]
-    summary = db.session.execute(sa.select(*columns).select_from(counted)).one()
-    total = summary[0]
+    A page past the end shows the last page. `scalars`: rows are the statement's first entity; else tuples.
+    `count_limit` (without `sums`): count no further than that many rows (a log of millions: "more than 10,000"),
+    and let the reader page on past it. `total` (without `sums`): the rows are already counted (a summary the page
+    shows anyway), so no count query."""
+    assert (count_limit is None and total is None) or not sums, "a bounded or given count has no totals"
+    if total is None:
+        counted = stmt.order_by(None)
+        counted = (counted.limit(count_limit + 1) if count_limit is not None else counted).subquery()
+        columns = [sa.func.count().label("rows")]
+        columns += [sa.func.coalesce(sa.func.sum(counted.c[column]), 0).label(name)
+                    for name, column in (sums or {}).items()]
+        summary = db.session.execute(sa.select(*columns).select_from(counted)).one()
+        total = summary[0]
+    else:
+        summary = (total,)
+    more = count_limit is not None and total > count_limit
+    if more:
+        total = count_limit
     totals = {name: Decimal(value).quantize(FEN) for name, value in zip(sums or {}, summary[1:], strict=True)}
     pages = max(1, ceil(total / per_page))
-    number = min(filters.page, pages)
+    number = filters.page if more else min(filters.page, pages)
     rows = stmt.limit(per_page).offset((number - 1) * per_page)
     result = db.session.execute(rows)
     items = list(result.unique().scalars() if scalars else result.unique())
     return Page(items=items, total=total, number=number, per_page=per_page, kept=dict(filters.kept), totals=totals,
-                endpoint=request.endpoint, view_args=dict(request.view_args or {}))
+                endpoint=request.endpoint, view_args=dict(request.view_args or {}), more=more)

@@ -77,19 +77,26 @@ def finish_sheet(ws) -> None:
         part.size = 9
 
 
+def signing_lines(units: list[str]) -> list[list]:
+    """The rows `sign_here` writes (a blank line, then for each signing unit its name and a line with 经办人 and
+    负责人 to sign, the seal and the date), as rows to append to a write-only sheet."""
+    lines: list[list] = [[]]
+    for unit in units:
+        lines.append([unit])
+        lines.append([_("经办人（签字）：") + "____________", None, _("负责人（签字）：") + "____________", None,
+                      _("（盖章）"), None, _("日期：") + "________"])
+    return lines
+
+
 def sign_here(ws, row: int, units: list[str]) -> int:
     """After a table (from `row` + 1, a blank line first): for each signing unit a line with 经办人 and 负责人 to
     sign, the place for its seal and the date, as a bureau's forms end. Returns the last row written (inside the
     print area, which ends at the last row)."""
-    row += 1
-    for unit in units:
+    for line in signing_lines(units):
         row += 1
-        ws.cell(row=row, column=1, value=unit)
-        ws.cell(row=row + 1, column=1, value=_("经办人（签字）：") + "____________")
-        ws.cell(row=row + 1, column=3, value=_("负责人（签字）：") + "____________")
-        ws.cell(row=row + 1, column=5, value=_("（盖章）"))
-        ws.cell(row=row + 1, column=7, value=_("日期：") + "________")
-        row += 2
+        for col, value in enumerate(line, start=1):
+            if value is not None:
+                ws.cell(row=row, column=col, value=value)
     return row
 
 

@@ -162,6 +162,15 @@ def text_cell(ws, text: str | None, **kwargs) -> WriteOnlyCell:
     return _with_text(WriteOnlyCell(ws, **kwargs), text)
 
 
+def header_cell(ws, title: str) -> WriteOnlyCell:
+    """A table header cell for a write-only sheet, as `write_table` draws its header row."""
+    cell = WriteOnlyCell(ws, value=str(title))
+    cell.font = Font(bold=True)
+    cell.fill = HEADER_FILL
+    cell.alignment = Alignment(vertical="center", wrap_text=True)
+    return cell
+
+
 def money_cell(ws, amount: Decimal | None) -> WriteOnlyCell:
     """A money cell for a write-only sheet: a number with the '#,##0.00' format."""
     cell = WriteOnlyCell(ws, value=amount)

@@ -32,6 +32,9 @@ _ON_FAILURE: dict[str, FailureHook] = {}
 # detail(job, user) -> list of agri_insurance.actions.PagePart (or None): what the kind shows on a job's page
 DetailHook = Callable[[Any, Any], list | None]
 _DETAILS: dict[str, DetailHook] = {}
+# after_commit(result): run once a job's work and its done status are committed (ANALYZE the tables an import filled)
+AfterCommitHook = Callable[[dict[str, Any]], None]
+_AFTER_COMMIT: dict[str, AfterCommitHook] = {}
 
 
 class JobCancelled(DomainError):
@@ -39,8 +42,8 @@ class JobCancelled(DomainError):
 
 
 def job_handler(kind: str, label=None, page: Callable[[dict[str, Any]], str] | None = None,
-                on_failure: FailureHook | None = None, detail: DetailHook | None = None
-                ) -> Callable[[Handler], Handler]:
+                on_failure: FailureHook | None = None, detail: DetailHook | None = None,
+                after_commit: AfterCommitHook | None = None) -> Callable[[Handler], Handler]:
     """Register `func(ctx: JobContext, **params) -> dict` as the handler of jobs of `kind`.
 
     `label` (a lazy_gettext string) names the kind on job pages; without it the kind itself is shown.
@@ -52,6 +55,8 @@ def job_handler(kind: str, label=None, page: Callable[[dict[str, Any]], str] | N
     PageParts (agri_insurance.actions) in the slot "result": a failed import's errors and its report, say, so
     the page the user lands on after starting the job says all there is to say. The page polls for it while the
     job runs (it is drawn again once the job is finished). Only reads.
+    `after_commit(result)`: run in the job's session after its work was committed (a failure there is logged, the
+    job stays done): the ANALYZE of the tables a bulk import filled.
     """
 
     def decorator(func: Handler) -> Handler:
@@ -67,6 +72,8 @@ def job_handler(kind: str, label=None, page: Callable[[dict[str, Any]], str] | N
             _ON_FAILURE[kind] = on_failure
         if detail is not None:
             _DETAILS[kind] = detail
+        if after_commit is not None:
+            _AFTER_COMMIT[kind] = after_commit
         return func
 
     return decorator
@@ -74,6 +81,10 @@ def job_handler(kind: str, label=None, page: Callable[[dict[str, Any]], str] | N
 
 def get_handler(kind: str) -> Handler | None:
     return _HANDLERS.get(kind)
+
+
+def after_commit_hook(kind: str) -> AfterCommitHook | None:
+    return _AFTER_COMMIT.get(kind)
 
 
 def failure_hook(kind: str) -> FailureHook | None:

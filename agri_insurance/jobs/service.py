@@ -27,7 +27,7 @@ from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db
 from agri_insurance.jobs.context import JobContext
 from agri_insurance.jobs.models import Job, JobStatus
-from agri_insurance.jobs.registry import failure_hook, get_handler
+from agri_insurance.jobs.registry import after_commit_hook, failure_hook, get_handler
 
 log = logging.getLogger(__name__)
 _PENDING = "agri_jobs_pending"
@@ -115,6 +115,18 @@ def run(job_id: int) -> JobStatus | None:
         return _run(job_id)
 
 
+def _after_commit(job_id: int, kind: str, result: dict) -> None:
+    """The kind's after-commit step (registry.job_handler); the job is done whatever becomes of it."""
+    hook = after_commit_hook(kind)
+    if hook is None:
+        return
+    try:
+        hook(result)
+    except Exception:
+        db.session.rollback()
+        log.warning("job %s (%s): after-commit step failed:\n%s", job_id, kind, traceback.format_exc())
+
+
 def _run(job_id: int) -> JobStatus | None:
     session = db.session
     job = session.get(Job, job_id, with_for_update=_row_lock())
@@ -145,6 +157,7 @@ def _run(job_id: int) -> JobStatus | None:
             job.finished_at = utcnow()
             session.commit()
             status = JobStatus.DONE
+            _after_commit(job_id, kind, job.result)
         except Exception as e:
             session.rollback()
             if isinstance(e, DomainError):

@@ -47,7 +47,7 @@ from agri_insurance.subsidies import checkpoints as payout_checkpoints
 from agri_insurance.subsidies import reports as subsidy_reports
 from agri_insurance.subsidies import service as subsidies
 from agri_insurance.subsidies.models import GOVERNMENT_LEVELS, ClaimStatus, SubsidyClaim
-from agri_insurance.subsidies.service import overdue_items
+from agri_insurance.subsidies.service import overdue_items, overdue_summary
 from agri_insurance.tenders import service as tenders
 from agri_insurance.tenders.models import RoundStatus, SelectionRound
 
@@ -55,6 +55,7 @@ OVERDUE_WATCHERS = (Role.ADMIN, Role.CITY_AGRI, Role.CITY_FINANCE, Role.COUNTY_A
                     Role.INSURER)
 # Objects listed one by one on a to-do list (claims to pay, returned claims); the rest in one line.
 LISTED = 5
+OVERDUE_SHOWN = 10  # the worst overdue shares a dashboard lists (the overdue page has them all)
 
 
 # --- the to-do list ------------------------------------------------------------------------------------------
@@ -375,7 +376,10 @@ def dashboard_figures(user) -> dict:
         ).all()
     if user.role in OVERDUE_WATCHERS:
         # R7: finance and agriculture bureaus see what is late before anything else.
-        figures["overdue"] = overdue_items(scope_clause(SubsidyClaim, user))
+        # Counted and summed in SQL; only the worst few are loaded.
+        scope = scope_clause(SubsidyClaim, user)
+        figures["overdue"] = overdue_items(scope, limit=OVERDUE_SHOWN)
+        figures["overdue_summary"] = overdue_summary(scope)
     if user.role.needs_county:
         figures["county_schemes"] = count(sa.select(sa.func.count(SubsidyScheme.id)).where(
             SubsidyScheme.region_id == user.region_id))

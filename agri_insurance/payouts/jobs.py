@@ -11,11 +11,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from agri_insurance.actions import PagePart
+from agri_insurance.extensions import analyze
 from agri_insurance.jobs.context import JobContext
 from agri_insurance.jobs.models import Job, JobStatus
 from agri_insurance.jobs.registry import job_handler
 from agri_insurance.payouts import service
+from agri_insurance.payouts.models import PayoutFlag, PayoutList, PayoutRow
 from agri_insurance.underwriting.exports import write_error_report
+from agri_insurance.underwriting.models import UnderwritingRow
 from agri_insurance.underwriting.service import ListHasErrors
 
 IMPORT_KIND = service.IMPORT_KIND
@@ -47,7 +50,13 @@ def _import_detail(job: Job, user) -> list[PagePart]:
                      {"summary": summary, "report_url": url_for("payouts.error_report", job_id=job.id)})]
 
 
-@job_handler(IMPORT_KIND, label=_l("导入理赔清单"), page=_lists_page, detail=_import_detail)
+def _analyze(_result: dict) -> None:
+    """The planner learns of the rows just imported (and the underwriting rows they matched) before the next page
+    asks for them (PostgreSQL)."""
+    analyze(PayoutList, PayoutRow, PayoutFlag, UnderwritingRow)
+
+
+@job_handler(IMPORT_KIND, label=_l("导入理赔清单"), page=_lists_page, detail=_import_detail, after_commit=_analyze)
 def import_payouts_job(ctx: JobContext, path: str, filename: str, scope: dict) -> dict:
     upload = Path(path)
     report = report_path(ctx.job_id)

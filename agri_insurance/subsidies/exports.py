@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 from agri_insurance import clock
-from agri_insurance.print_layout import sign_here
-from agri_insurance.spreadsheets import MONEY_FORMAT, put_text, write_table
+from agri_insurance.print_layout import finish_sheet, mark_title_rows, sign_here, signing_lines
+from agri_insurance.spreadsheets import (
+    MONEY_FORMAT,
+    header_cell,
+    money_cell,
+    put_text,
+    text_cell,
+    write_table,
+)
 from agri_insurance.subsidies.models import GOVERNMENT_LEVELS, ShareLevel, SubsidyClaim
+
+LEDGER_MONEY_WIDTH = 16   # 999,999,999.99 fits
 
 
 def _headers() -> list[str]:
@@ -34,25 +45,45 @@ def _row(claim: SubsidyClaim) -> list:
     return row + [outstanding]
 
 
-def ledger_workbook(claims: list[SubsidyClaim], title: str) -> Workbook:
-    """One row per claim: shares and payments per level, balance; a bold totals row at the bottom."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = _("台账")[:31]
-    put_text(ws, 1, 1, title).font = Font(bold=True, size=14)
+def ledger_workbook(claims: Iterable[SubsidyClaim], title: str) -> Workbook:
+    """One row per claim: shares and payments per level, balance; a bold totals row at the bottom. Written as the
+    claims come (a write-only sheet: whatever the number of claims, only the current row is in memory); the totals
+    are summed exactly as the rows pass."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(_("台账")[:31])
     headers = _headers()
-    money_cols = list(range(8, len(headers) + 1))
-    last = write_table(ws, headers, (_row(c) for c in claims), money_columns=money_cols, start_row=3,
-                       widths={1: 10, 2: 12, 3: 14, 4: 12, 6: 16, 7: 14})
-    total_row = last + 1
-    ws.cell(row=total_row, column=1, value=_("合计")).font = Font(bold=True)
-    for col in money_cols:
-        column_total = sum((Decimal(ws.cell(row=r, column=col).value or 0) for r in range(4, last + 1)),
-                           Decimal("0.00"))
-        cell = ws.cell(row=total_row, column=col, value=column_total)
-        cell.number_format = MONEY_FORMAT
-        cell.font = Font(bold=True)
-    sign_here(ws, total_row, [_("制表单位：")])
+    first_money = 8
+    # a write-only sheet takes its widths before its first row; money columns wide enough for 999,999,999.99
+    widths = {1: 10, 2: 12, 3: 14, 4: 12, 5: 8, 6: 16, 7: 14}
+    for col in range(1, len(headers) + 1):
+        ws.column_dimensions[get_column_letter(col)].width = widths.get(col, LEDGER_MONEY_WIDTH)
+    mark_title_rows(ws, 3)
+    ws.freeze_panes = "A4"
+    finish_sheet(ws)   # a write-only sheet writes its properties (fit to the page's width) with its first row
+    title_cell = text_cell(ws, title)
+    title_cell.font = Font(bold=True, size=14)
+    ws.append([title_cell])
+    ws.append([])
+    ws.append([header_cell(ws, header) for header in headers])
+    totals = [Decimal("0.00")] * (len(headers) - first_money + 1)
+    rows = 3
+    for claim in claims:
+        row = _row(claim)
+        for n, value in enumerate(row[first_money - 1:]):
+            totals[n] += value
+        ws.append([text_cell(ws, value) if isinstance(value, str) else value for value in row[:first_money - 1]]
+                  + [money_cell(ws, value) for value in row[first_money - 1:]])
+        rows += 1
+    total_row = [text_cell(ws, _("合计"))] + [None] * (first_money - 2) + [money_cell(ws, t) for t in totals]
+    for cell in total_row:
+        if cell is not None:
+            cell.font = Font(bold=True)
+    ws.append(total_row)
+    rows += 1
+    for line in signing_lines([_("制表单位：")]):
+        ws.append(line)
+        rows += 1
+    ws.print_area = f"A1:{get_column_letter(len(headers))}{rows}"
     return wb
 
 

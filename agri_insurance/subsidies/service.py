@@ -14,6 +14,7 @@ So the government shares and the farmer premium always add up exactly to the cla
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -36,6 +37,7 @@ from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.i18n import join_sentences, pick
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel, SubsidyScheme
 from agri_insurance.roles import Role
+from agri_insurance.subsidies import lists
 from agri_insurance.subsidies.models import (
     COMMITTED,
     GOVERNMENT_LEVELS,
@@ -865,23 +867,73 @@ class OverdueItem:
     days_overdue: int
 
 
-def overdue_items(scope_clause, today: date | None = None) -> list[OverdueItem]:
-    """Government shares still outstanding after their due date, worst first."""
+def _level_order():
+    """SQL: a share's level in the order every table lists them (central, provincial, city, county, farmer)."""
+    return sa.case({level.value: n for n, level in enumerate(ShareLevel)}, value=ClaimShare.level)
+
+
+def _overdue_clauses(scope_clause, today: date | None) -> tuple:
+    """A government share still owed on a committed claim past its due date (`ClaimShare` joined to its claim)."""
+    return (SubsidyClaim.status.in_(COMMITTED), scope_clause, ClaimShare.level.in_(GOVERNMENT_LEVELS),
+            ClaimShare.amount > ClaimShare.paid, past_due(today))
+
+
+def overdue_statement(scope_clause, today: date | None = None) -> sa.Select:
+    """SQL: the ids of the government shares still outstanding after their claim's due date, worst first (the
+    longest overdue, then by county and level). Only ids are sorted (a city's years hold tens of thousands of
+    overdue shares); `overdue_shares` loads the page of them."""
+    return (sa.select(ClaimShare.id)
+            .join(SubsidyClaim, ClaimShare.claim_id == SubsidyClaim.id)
+            .join(Region, Region.id == SubsidyClaim.region_id)
+            .where(*_overdue_clauses(scope_clause, today))
+            .order_by(due_order(), Region.code, _level_order(), SubsidyClaim.id))
+
+
+def overdue_shares(ids: list[int], today: date | None = None) -> list[OverdueItem]:
+    """The shares `ids` (a page of `overdue_statement`) in that order, each with its claim, county, insurer and
+    product (the claim's joined loads), as the pages show them. One query."""
+    if not ids:
+        return []
+    claim = sa.orm.contains_eager(ClaimShare.claim)
+    loaded = {share.id: share for share in db.session.scalars(
+        sa.select(ClaimShare).join(SubsidyClaim, ClaimShare.claim_id == SubsidyClaim.id)
+        .where(ClaimShare.id.in_(ids))
+        .options(claim, claim.defer(SubsidyClaim.verification_opinion), claim.defer(SubsidyClaim.notes))).unique()}
     today = today or clock.local_today()
-    claims = db.session.scalars(sa.select(SubsidyClaim).where(SubsidyClaim.status.in_(COMMITTED), scope_clause)
-                                .options(sa.orm.selectinload(SubsidyClaim.shares))
-                                .order_by(SubsidyClaim.verified_at)).all()
     items = []
-    for claim in claims:
-        due = claim.due_date
-        if due is None or today <= due:
-            continue
-        for share in claim.shares:
-            if share.level in GOVERNMENT_LEVELS and share.outstanding > 0:
-                items.append(OverdueItem(claim, share, due, (today - due).days))
-    order = list(ShareLevel)  # central, provincial, city, county: as every table lists the levels
-    items.sort(key=lambda i: (-i.days_overdue, i.claim.region.code, order.index(i.share.level)))
+    for share_id in ids:
+        share = loaded[share_id]
+        due = share.claim.due_date
+        items.append(OverdueItem(share.claim, share, due, (today - due).days))
     return items
+
+
+def overdue_items(scope_clause, today: date | None = None, limit: int | None = None) -> list[OverdueItem]:
+    """Government shares still outstanding after their due date, worst first (the first `limit`). Two queries."""
+    today = today or clock.local_today()
+    stmt = overdue_statement(scope_clause, today)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return overdue_shares(list(db.session.scalars(stmt)), today)
+
+
+@dataclass
+class OverdueSummary:
+    """How many government shares are overdue (on how many claims) and how much of them is unpaid."""
+
+    shares: int
+    claims: int
+    outstanding: Decimal
+
+
+def overdue_summary(scope_clause, today: date | None = None) -> OverdueSummary:
+    """The figures of `overdue_statement` counted and summed in SQL (exact: a sum of Numeric). One query."""
+    shares, claims, outstanding = db.session.execute(
+        sa.select(sa.func.count(ClaimShare.id), sa.func.count(sa.distinct(ClaimShare.claim_id)),
+                  sa.func.coalesce(sa.func.sum(ClaimShare.amount - ClaimShare.paid), 0))
+        .join(SubsidyClaim, ClaimShare.claim_id == SubsidyClaim.id)
+        .where(*_overdue_clauses(scope_clause, today))).one()
+    return OverdueSummary(shares or 0, claims or 0, Decimal(outstanding).quantize(FEN))
 
 # --- what is waiting (the home page's to-do lists and the menu's counts) ---------------------------------------
 
@@ -1117,9 +1169,15 @@ def claims_for_report(scope_clause, year: int | None = None, region_id: int | No
         stmt = stmt.where(SubsidyClaim.region_id == region_id)
     if insurer_id:
         stmt = stmt.where(SubsidyClaim.insurer_id == insurer_id)
-    stmt = stmt.options(sa.orm.selectinload(SubsidyClaim.shares))
-    return list(db.session.scalars(stmt.order_by(SubsidyClaim.region_id, SubsidyClaim.product_id,
-                                                 SubsidyClaim.period, SubsidyClaim.id)))
+    return list(stream_claims(stmt))
+
+
+def stream_claims(stmt: sa.Select, batch: int = 500) -> Iterator[SubsidyClaim]:
+    """The claims of `stmt` in the ledger's order with their shares, read `batch` at a time (an export of every
+    claim of a city's years never holds them all: one query for each batch and its shares)."""
+    stmt = stmt.options(sa.orm.selectinload(SubsidyClaim.shares)).order_by(
+        SubsidyClaim.region_id, SubsidyClaim.product_id, SubsidyClaim.period, SubsidyClaim.id)
+    yield from db.session.scalars(stmt.execution_options(yield_per=batch))
 
 
 @dataclass
@@ -1133,16 +1191,26 @@ class LedgerLine:
         return self.due - self.paid
 
 
-def ledger(claims: list[SubsidyClaim]) -> tuple[list[LedgerLine], dict[str, Decimal]]:
-    """Per claim the government shares due and paid, and the totals of the ledger page."""
-    lines = []
-    for claim in claims:
-        shares = [s for s in claim.shares if s.level in GOVERNMENT_LEVELS]
-        lines.append(LedgerLine(claim, sum((s.amount for s in shares), ZERO), sum((s.paid for s in shares), ZERO)))
-    totals = {"premium": sum((line.claim.total_premium for line in lines), ZERO),
-              "due": sum((line.due for line in lines), ZERO), "paid": sum((line.paid for line in lines), ZERO)}
+def ledger_totals(clauses) -> dict[str, Decimal]:
+    """The ledger's totals over every claim matching `clauses` (premium; government shares due, paid and
+    outstanding), summed in SQL (exact: sums of Numeric), whatever the number of claims. One query."""
+    premium = sa.select(sa.func.coalesce(sa.func.sum(SubsidyClaim.total_premium), 0)).where(*clauses)
+    shares = (sa.select(sa.func.coalesce(sa.func.sum(ClaimShare.amount), 0),
+                        sa.func.coalesce(sa.func.sum(ClaimShare.paid), 0))
+              .join(SubsidyClaim, ClaimShare.claim_id == SubsidyClaim.id)
+              .where(*clauses, ClaimShare.level.in_(GOVERNMENT_LEVELS)).subquery())
+    row = db.session.execute(sa.select(premium.scalar_subquery(), *shares.c)).one()
+    totals = {name: Decimal(value).quantize(FEN) for name, value in zip(("premium", "due", "paid"), row, strict=True)}
     totals["outstanding"] = totals["due"] - totals["paid"]
-    return lines, totals
+    return totals
+
+
+def ledger(clauses, limit: int | None = None, offset: int = 0) -> tuple[list[LedgerLine], dict[str, Decimal]]:
+    """Per claim matching `clauses` the government shares due and paid (summed in SQL, in the ledger's order; the
+    `limit` from `offset`), and the totals of the whole ledger (`ledger_totals`). Two queries."""
+    stmt = lists.ledger_statement(clauses).limit(limit).offset(offset)
+    lines = [LedgerLine(claim, Decimal(due), Decimal(paid)) for claim, due, paid in db.session.execute(stmt)]
+    return lines, ledger_totals(clauses)
 
 
 def disbursement_by_county(year: int, scope_clause) -> list[dict[str, Any]]:

@@ -336,12 +336,18 @@ def add_fund_allocation():
 @bp.get("/overdue")
 @roles_required(*CLAIM_READERS)
 def overdue():
-    items = service.overdue_items(scope_clause(SubsidyClaim, current_user))
+    """Every government share overdue within the user's scope, one page at a time (counted and summed in SQL)."""
+    today = clock.local_today()
+    scope = scope_clause(SubsidyClaim, current_user)
+    filters = ListFilters()
+    summary = service.overdue_summary(scope, today)
+    page = paginate(service.overdue_statement(scope, today), filters, total=summary.shares)
+    page.items = service.overdue_shares(page.items, today)
     setting = checkpoints.interest_setting()
     interest = {(i.claim.id, i.share.level): checkpoints.late_interest(i.share.outstanding, i.days_overdue, setting)
-                for i in items} if setting.enabled else None
-    return render_template("subsidies/overdue.html", items=items, today=clock.local_today(), interest=interest,
-                           interest_setting=setting)
+                for i in page.items} if setting.enabled else None
+    return render_template("subsidies/overdue.html", page=page, summary=summary,
+                           today=today, interest=interest, interest_setting=setting)
 
 
 def _ledger_filters(filters: ListFilters) -> tuple[lists.ClaimFilters, str]:
@@ -363,10 +369,10 @@ def _ledger_clauses(chosen: lists.ClaimFilters) -> list:
 def ledger():
     filters = ListFilters()
     chosen, name = _ledger_filters(filters)
-    page = paginate(lists.ledger_statement(_ledger_clauses(chosen)), filters, scalars=False,
-                    sums={"premium": "total_premium", "due": "due", "paid": "paid"})
+    clauses = _ledger_clauses(chosen)
+    page = paginate(lists.ledger_statement(clauses), filters, scalars=False)
     page.items = [service.LedgerLine(claim, due, paid) for claim, due, paid in page.items]
-    page.totals["outstanding"] = page.totals["due"] - page.totals["paid"]
+    page.totals = service.ledger_totals(clauses)
     return render_template("subsidies/ledger.html", page=page, filters=filters, chosen=chosen, name=name,
                            year=chosen.year, fund_path=funds.path_for(current_user, chosen.year),
                            download_url=url_for(".ledger_xlsx", **{**filters.kept, "year": chosen.year}))
@@ -377,7 +383,7 @@ def ledger():
 def ledger_xlsx():
     """The ledger as shown (the same filters), every row."""
     chosen, name = _ledger_filters(ListFilters())
-    rows = service.claims_for_report(sa.and_(*_ledger_clauses(chosen)), chosen.year)
+    rows = service.stream_claims(sa.select(SubsidyClaim).where(*_ledger_clauses(chosen)))
     title = _("%(name)s %(year)s年度农业保险保费补贴台账", name=name, year=chosen.year)
     return xlsx_download(exports.ledger_workbook(rows, title), f"{title}.xlsx")
 

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 from agri_insurance.actions import PagePart
 from agri_insurance.errors import DomainError
-from agri_insurance.extensions import db
+from agri_insurance.extensions import analyze, db
 from agri_insurance.farmer_notices.documents import villages_pdf, villages_zip
 from agri_insurance.jobs.context import JobContext
 from agri_insurance.jobs.models import Job, JobStatus
@@ -23,6 +23,7 @@ from agri_insurance.roles import Role
 from agri_insurance.subsidies.models import SubsidyClaim
 from agri_insurance.underwriting import notices, service
 from agri_insurance.underwriting.exports import list_title, list_workbook, write_error_report
+from agri_insurance.underwriting.models import UnderwritingFlag, UnderwritingList, UnderwritingRow
 
 IMPORT_KIND = service.IMPORT_KIND
 EXPORT_KIND = "underwriting.export"
@@ -88,7 +89,13 @@ def _remove_upload(_conn, params: dict, _error: str) -> None:
         Path(params["path"]).unlink(missing_ok=True)
 
 
-@job_handler(IMPORT_KIND, label=_l("导入承保清单"), page=_list_page, detail=_import_detail, on_failure=_remove_upload)
+def _analyze(_result: dict) -> None:
+    """The planner learns of the rows just imported before the next page asks for them (PostgreSQL)."""
+    analyze(UnderwritingList, UnderwritingRow, UnderwritingFlag)
+
+
+@job_handler(IMPORT_KIND, label=_l("导入承保清单"), page=_list_page, detail=_import_detail, on_failure=_remove_upload,
+             after_commit=_analyze)
 def import_list_job(ctx: JobContext, path: str, filename: str, claim_id: int | None = None,
                     new_claim: dict | None = None) -> dict:
     """The list of a claim (`claim_id`), or a new claim and its list (`new_claim`: its county, product, year,

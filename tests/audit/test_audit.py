@@ -176,3 +176,44 @@ def test_the_database_refuses_to_change_or_delete_an_entry(demo, db):
             with db.engine.begin() as conn:
                 conn.execute(sa.text(statement), {"id": entry_id})
     assert db.session.scalar(sa.select(AuditEntry.summary).where(AuditEntry.id == entry_id)) != "tampered"
+
+
+def test_every_kind_of_record_the_code_audits_is_offered_by_the_audit_pages_filter():
+    """The filter's kinds come from OBJECT_TYPE_LABELS (not a DISTINCT over the whole log): every object passed to
+    audit.record, named by the variable the code passes, is of a class labelled there."""
+    import ast
+    import pathlib
+
+    from agri_insurance.audit.models import OBJECT_TYPE_LABELS
+    from agri_insurance.extensions import db
+
+    classes = {mapper.class_.__name__ for mapper in db.Model.registry.mappers}
+    by_variable = {"rnd": "SelectionRound", "run": "AllocationRun", "departure": "RuleDeparture", "token": "ApiToken",
+                   "user": "User", "holiday": "Holiday", "notice": "PublicNotice", "objection": "Objection",
+                   "bid": "Bid", "check": "EligibilityCheck", "criterion": "Criterion", "member": "PanelMember",
+                   "panel": "EvaluationPanel", "scheme": "ScoringScheme", "flag.list": "PayoutList",
+                   "payout_list": "PayoutList", "advance": "Advance", "assignment": "UnderwritingAssignment",
+                   "budget": "Budget", "claim": "SubsidyClaim", "settlement": "Settlement",
+                   "exception": "CountyException", "item": "SelectionRound", "lot": "Lot",
+                   "rule": "UnderwritingNoticeRule", "obj": "SubsidyScheme", "job": "Job", "None": None}
+    root = pathlib.Path(__file__).parents[2] / "agri_insurance"
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "record" \
+                    and len(node.args) >= 3 and isinstance(node.func.value, ast.Name) \
+                    and node.func.value.id == "audit":
+                variable = ast.unparse(node.args[2])
+                assert variable in by_variable, f"{path}: audit.record(..., {variable}): name its class in this test"
+                kind = by_variable[variable]
+                assert kind is None or (kind in classes and kind in OBJECT_TYPE_LABELS), (path, variable, kind)
+
+
+def test_the_audit_page_counts_no_further_than_its_bound(login, monkeypatch):
+    from agri_insurance.audit import views
+
+    client = login("city_agri")
+    assert "超过" not in read_text(client.get("/audit/"))
+    monkeypatch.setattr(views, "COUNTED_ENTRIES", 3)
+    page = read_text(client.get("/audit/?action=user."))
+    assert "超过 3 条，显示第 1–" in page
+    assert "超过 3 条" in read_text(client.get("/audit/?page=1"))

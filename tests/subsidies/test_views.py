@@ -351,3 +351,26 @@ def test_an_edit_that_keeps_the_list_shows_the_list_checked_against_the_new_figu
     assert "清单与申请一致，可以提交" in read_text(insurer.get(f"/underwriting/claims/{claim_id}"))
     claim = _claim(db, claim_id)
     assert not underwriting.reconcile(claim, underwriting.list_of(claim))
+
+
+def test_the_overdue_page_counts_and_sums_every_overdue_share_and_shows_them_a_page_at_a_time(world, login, db):
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    from agri_insurance.subsidies import service
+
+    with time_machine.travel(datetime(2026, 4, 1, 2, 0, tzinfo=UTC), tick=False):
+        first = make_claim(status="verified", premium="100000.00")
+        make_claim(status="verified", premium="1000.00", period="2026年第二季度")
+    with time_machine.travel(datetime(2026, 5, 11, 8, 0, tzinfo=UTC), tick=False):
+        summary = service.overdue_summary(sa.true())
+        assert (summary.shares, summary.claims, summary.outstanding) == (8, 2, D("80800.00"))
+        page = read_text(login("city_agri").get("/subsidies/overdue"))
+        assert "共 8 项（2 个申请），未付合计 80,800.00 元" in page and "共 8 条，显示第 1–8 条" in page
+        assert "逾期未付补贴：8 项" in read_text(login("city_agri").get("/"))
+        # the worst first, then by level as every table lists them: the larger claim's shares come in level order
+        items = service.overdue_items(sa.true(), limit=4)
+        assert [(i.claim.id, i.share.level) for i in items] == [
+            (first.id, level) for level in (ShareLevel.CENTRAL, ShareLevel.PROVINCIAL, ShareLevel.CITY,
+                                            ShareLevel.COUNTY)]

@@ -2,6 +2,7 @@ import io
 import tempfile
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
@@ -277,3 +278,14 @@ def test_a_successful_import_job_page_shows_no_error_table(world, login, db, sma
     assert job.status.value == "done"
     page = read_text(client.get(f"/jobs/{job.id}"))
     assert "import-errors" not in page and 'data-job-field="finished_at">—' not in page
+
+
+@pytest.mark.postgres
+def test_an_import_job_analyzes_the_tables_it_filled_after_its_commit(world, login, db, small_list):
+    """A freshly imported list is not queried before the planner has statistics of it (pg_class.reltuples is
+    written by ANALYZE; -1: never analysed)."""
+    reltuples = sa.text("SELECT reltuples FROM pg_class WHERE relname = 'underwriting_rows'")
+    job = upload(login("insurer"), claim_for(small_list).id, small_list)
+    assert job.status.value == "done"
+    db.session.rollback()
+    assert db.session.scalar(reltuples) == len(small_list)
