@@ -168,6 +168,8 @@ def solve_compact_highs(problem: Problem, time_limit: float | None = None, gap: 
     if trace is not None:
         _trace(h, trace, time.perf_counter() if trace_t0 is None else trace_t0)
     t1 = time.perf_counter()
+    if time_limit is not None:  # the build counts against the limit (seconds at the nation scale when busy)
+        h.setOptionValue("time_limit", max(float(time_limit) - (t1 - t0), 0.01))
     out = run_mip(h, gap)
     t2 = time.perf_counter()
     chosen = None
@@ -203,6 +205,7 @@ def _share(h, problem: Problem, lay: CompactLayout, shared) -> None:
     h.cbMipImprovingSolution += found
     h.cbMipUserSolution += offered
     h.cbMipInterrupt += finished
+    h.cbSimplexInterrupt += finished  # also while the root LP is solved
 
 
 def _trace(h, trace: list, t0: float) -> None:
