@@ -196,10 +196,12 @@ class _Master:
 def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: float = 0.0,
                         start: np.ndarray | None = None, max_rounds: int = 1000, exact: bool = True,
                         enumeration_limit: int = 400_000, oracle: CountyOracle | None = None,
-                        halt: threading.Event | None = None) -> DecompositionResult:
+                        halt: threading.Event | None = None, second_search: bool = True) -> DecompositionResult:
     """Solve the allocation by county decomposition. ``start``: bid indices of a feasible assignment;
     ``oracle``: the problem's county oracle, when the caller built it already; ``halt``: set from another
-    thread (a race that proved the gap first), the next phase boundary ends the call with what it has."""
+    thread (a race that proved the gap first), the next phase boundary ends the call with what it has;
+    ``second_search``: False when something else (the compact race) has the second core: then the first look
+    and the exact phase run one search each, not two."""
     t0 = time.perf_counter()
     deadline = t0 + (time_limit if time_limit is not None else 1e9)
     p = problem
@@ -309,7 +311,7 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
         value = -np.inf if cols_k is None else sum(m.col_profit[j] for j in cols_k)
         looks[k] = (value, ms_k, None if cols_k is None else np.concatenate([m.col_bids[j] for j in cols_k]))
 
-    _run_beside(first_look, _SECOND_SEARCH_AFTER) if small_exact else first_look(0)
+    _run_beside(first_look, _SECOND_SEARCH_AFTER) if small_exact and second_search else first_look(0)
     looks = [look for look in looks if look is not None]
     stats["first_looks"] = [look[0] if np.isfinite(look[0]) else None for look in looks]
     _, ms, bids = max(looks, key=lambda look: look[0])  # the first on a tie: no race in that choice
@@ -387,7 +389,7 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
                 if outcomes[k][0].model_status == "Optimal":
                     shared.proven.set()
 
-            _run_beside(search, _SECOND_SEARCH_AFTER)
+            _run_beside(search, _SECOND_SEARCH_AFTER) if second_search else search(0)
             outcomes = [o for o in outcomes if o is not None]
             stats["exact_mip_status"] = [out.model_status for out, _, _ in outcomes]
             stats["exact_bids"] = int(allowed.sum())

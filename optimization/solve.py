@@ -22,7 +22,7 @@ SOLVERS = ("highs", "cbc")
 
 _QUICK_BUDGET = 3.0  # seconds at most for the Lagrangian draft's rounds after its first one
 _QUICK_SHARE = 0.05  # ... and at most this share of the time limit
-_RACE_AFTER = 2.0  # seconds into the decomposition before the compact model starts beside it (see _CompactRace)
+_RACE_AFTER = 1.0  # seconds into the decomposition before the compact model starts beside it (see _CompactRace)
 
 
 def solve_scenario(scenario: Scenario, solver: str = "highs", time_limit: float | None = None,
@@ -31,8 +31,9 @@ def solve_scenario(scenario: Scenario, solver: str = "highs", time_limit: float 
     """Allocate the scenario's lots. ``time_limit`` / ``gap`` default to the scenario's settings.
 
     First, within seconds, an allocation from the drafts (:mod:`optimization.quick`, the rank-order draft);
-    then the chosen method. The decomposition races the compact model (``race_compact``): a decomposition
-    that has not finished within ``_RACE_AFTER`` seconds gets the compact model on HiGHS beside it, and the
+    then the chosen method. The decomposition races the compact model (``race_compact``; not at the nation
+    scale, see :func:`_race_worth_it`): a decomposition that has not finished within ``_RACE_AFTER`` seconds
+    gets the compact model on HiGHS beside it, on the core its own second searches would have used, and the
     better allocation and the better bound of the two are reported. ``result.phase`` says which phase produced
     the allocation.
 
@@ -96,7 +97,7 @@ def solve_scenario(scenario: Scenario, solver: str = "highs", time_limit: float 
                             t0) if race_compact and _race_worth_it(problem) else None
         try:
             dec = solve_decomposition(problem, remaining, requested_gap, start, oracle=oracle,
-                                      halt=None if race is None else race.proven)
+                                      halt=None if race is None else race.proven, second_search=race is None)
         finally:
             if race is not None:
                 race.finish()

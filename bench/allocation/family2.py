@@ -93,7 +93,7 @@ def family2(counties: int = 12, insurers: int = 10, seed: int = 0, *, regions: i
     if share_cap is not None:  # the share cap must not cut the witness either
         total = sum(premium.values())
         share_cap = max(share_cap, 1.05 * max(wload.values()) / total)
-        share_cap = float(np.ceil(share_cap * 100) / 100)
+        share_cap = min(1.0, float(np.ceil(share_cap * 100) / 100))
     return {
         "format": "agri-insurance-allocation-scenario/1",
         "round": {"id": f"F2-{counties}-{seed}", "name": f"第二族合成场景 {counties} 县 seed={seed}",

@@ -77,7 +77,7 @@ def test_the_reported_bound_is_a_true_bound_and_optimal_is_optimal(name):
 
 
 def test_the_compact_race_reports_the_better_result_and_bound(monkeypatch):
-    """The race starts at once here (it waits 2 s by default): its bound and allocation are merged honestly."""
+    """The race starts at once here (it waits 1 s by default): its bound and allocation are merged honestly."""
     import optimization.solve as solve
 
     monkeypatch.setattr(solve, "_RACE_AFTER", 0.0)
