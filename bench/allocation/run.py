@@ -127,7 +127,10 @@ def run_plain(text: str, time_limit: float, gap: float) -> dict:
     to_gap = time_to_gap(trace, 0.0)
     if to_gap is None and g is not None and g <= TARGET_GAP:
         to_gap = round(t_end - t0, 2)
-    money = (lambda v: None if v is None else f"{v * problem.scale:.2f}")
+
+    def money(v: float | None) -> str | None:
+        return None if v is None else f"{v * problem.scale:.2f}"
+
     return {"model": "plain PuLP+HiGHS", "status": prob.solverModel.modelStatusToString(
                 prob.solverModel.getModelStatus()), "phase": None, "objective": money(objective),
             "bound": money(bound), "gap": None if g is None else f"{g:.3g}",
@@ -173,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--busy", action="store_true", help="a bounded busy loop per core during every case")
     ap.add_argument("--both-loads", action="store_true", help="every case quiet, then busy")
     ap.add_argument("--plain", action="store_true", help="also the plain PuLP + HiGHS model")
+    ap.add_argument("--models", nargs="+", choices=["optimiser", "plain"], default=None,
+                    help="which models to run (default: the optimiser, and the plain model with --plain)")
     ap.add_argument("--time-limit", type=float, default=None)
     ap.add_argument("--gap", type=float, default=0.0)
     ap.add_argument("--json-out", help="append each row to this file too")
@@ -186,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         return child(args)
     limits = {"city": 10.0, "province": 30.0, "nation": 60.0}
     loads = [False, True] if args.both_loads else [args.busy]
-    models = ["optimiser", "plain"] if args.plain else ["optimiser"]
+    models = args.models or (["optimiser", "plain"] if args.plain else ["optimiser"])
     with tempfile.TemporaryDirectory(prefix="agri-bench-") as tmp:
         for family in args.families:
             for scale in args.scales:
