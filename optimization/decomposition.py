@@ -28,6 +28,11 @@ pattern per county subject to the capacities:
    optimum, or, when time runs out, the best allocation with the honest gap against ``min(UB, that bound)``;
    if the enumeration is too large, the incumbent with the gap ``(UB - LB) / UB``.
 
+When :func:`optimization.solve.solve_scenario` races the compact model beside the decomposition (below the
+nation scale), that race has the second core instead: the second look and the second exact search do not run
+(``second_search=False``), and ``halt`` ends the decomposition at its next phase boundary when the race proved
+the gap first. Column generation gets at most ``_CG_SHARE`` of the time.
+
 The second look and the second exact search start only after ``_SECOND_SEARCH_AFTER``: a solve that is done
 by then ran alone and gives the same allocation on every run. A longer one depends, like every time-boxed
 step here, on how fast the machine is; it is proven within the requested gap either way.
