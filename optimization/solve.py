@@ -78,7 +78,10 @@ def solve_scenario(scenario: Scenario, solver: str = "highs", time_limit: float 
     trace: list = []
     if start is not None:
         trace.append((t_pre - t0, start_value, quick.bound, start_phase))
-    if solver == "cbc":
+    if start is not None and time_limit is not None and time.perf_counter() - t0 >= time_limit:
+        # the limit is spent (a slow or busy machine): the drafts' allocation, with their Lagrangian bound
+        status, chosen, objective, bound, g, phase = "feasible", None, None, None, None, start_phase
+    elif solver == "cbc":
         from .compact import solve_compact_cbc
         out, chosen, tim = solve_compact_cbc(problem, remaining, requested_gap, threads)
         status, objective, bound, g = out.status, out.objective, out.bound, out.gap
