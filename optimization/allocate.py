@@ -35,9 +35,11 @@ def main(argv: list[str] | None = None) -> int:
         result.write(args.output)
     else:
         sys.stdout.write(result.to_json() + "\n")
+    first = result.timings.get("first_allocation_s")
     print(f"{result.status}: objective {result.to_dict()['objective']}, gap {result.to_dict()['gap']}, "
-          f"{len(result.awards)} awards, {len(result.diagnostics)} diagnostics, {result.solve_seconds:.2f} s",
-          file=sys.stderr)
+          f"{len(result.awards)} awards, {len(result.diagnostics)} diagnostics, {result.solve_seconds:.2f} s"
+          + (f"; allocation from phase {result.phase}" if result.phase else "")
+          + (f"; first allocation after {first:.2f} s" if first is not None else ""), file=sys.stderr)
     for d in result.diagnostics:
         print(f"  [{d.severity}] {d.message}", file=sys.stderr)
     return EXIT.get(result.status, 1)

@@ -139,12 +139,15 @@ def _load(problem: Problem, lay: CompactLayout, slack: bool, time_limit: float |
 
 def solve_compact_highs(problem: Problem, time_limit: float | None = None, gap: float = 0.0,
                         start: np.ndarray | None = None, allowed: np.ndarray | None = None,
-                        shared=None, random_seed: int = 0) -> tuple[MipOutcome, np.ndarray | None, dict]:
+                        shared=None, random_seed: int = 0, trace: list | None = None,
+                        trace_t0: float | None = None) -> tuple[MipOutcome, np.ndarray | None, dict]:
     """Solve the compact model with HiGHS. Returns the outcome, the chosen bid per assignable lot (bid
     indices) and timings. ``allowed`` (bool per bid): the other bids, and the participations no allowed bid
     uses, are fixed to zero (the decomposition's reduced-cost fixing). ``shared``: an incumbent shared with a
     search running beside this one (``offer(bids)``, ``better_than(value)``); each side hands the other
-    every better allocation it finds; ``random_seed``: HiGHS's, for a second search that differs."""
+    every better allocation it finds; ``random_seed``: HiGHS's, for a second search that differs; ``trace``: a
+    list to which (seconds since ``trace_t0``, incumbent or None, bound) is appended as the search goes (each
+    improving allocation, and the bound at most every quarter second)."""
     t0 = time.perf_counter()
     lay = layout(problem)
     h = _load(problem, lay, False, time_limit)
@@ -162,7 +165,11 @@ def solve_compact_highs(problem: Problem, time_limit: float | None = None, gap: 
         h.setSolution(_solution(x))
     if shared is not None:
         _share(h, problem, lay, shared)
+    if trace is not None:
+        _trace(h, trace, time.perf_counter() if trace_t0 is None else trace_t0)
     t1 = time.perf_counter()
+    if time_limit is not None:  # the build counts against the limit (seconds at the nation scale when busy)
+        h.setOptionValue("time_limit", max(float(time_limit) - (t1 - t0), 0.01))
     out = run_mip(h, gap)
     t2 = time.perf_counter()
     chosen = None
@@ -198,6 +205,22 @@ def _share(h, problem: Problem, lay: CompactLayout, shared) -> None:
     h.cbMipImprovingSolution += found
     h.cbMipUserSolution += offered
     h.cbMipInterrupt += finished
+    h.cbSimplexInterrupt += finished  # also while the root LP is solved
+
+
+def _trace(h, trace: list, t0: float) -> None:
+    last = [-1.0]
+
+    def point(event, always: bool) -> None:
+        now = time.perf_counter() - t0
+        if not always and now - last[0] < 0.25:
+            return
+        last[0] = now
+        primal = event.data_out.mip_primal_bound
+        trace.append((now, float(primal) if abs(primal) < INF else None, float(event.data_out.mip_dual_bound)))
+
+    h.cbMipImprovingSolution += lambda event: point(event, True)
+    h.cbMipInterrupt += lambda event: point(event, False)
 
 
 def _solution(values: np.ndarray):

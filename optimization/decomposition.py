@@ -28,6 +28,11 @@ pattern per county subject to the capacities:
    optimum, or, when time runs out, the best allocation with the honest gap against ``min(UB, that bound)``;
    if the enumeration is too large, the incumbent with the gap ``(UB - LB) / UB``.
 
+When :func:`optimization.solve.solve_scenario` races the compact model beside the decomposition (below the
+nation scale), that race has the second core instead: the second look and the second exact search do not run
+(``second_search=False``), and ``halt`` ends the decomposition at its next phase boundary when the race proved
+the gap first. Column generation gets at most ``_CG_SHARE`` of the time.
+
 The second look and the second exact search start only after ``_SECOND_SEARCH_AFTER``: a solve that is done
 by then ran alone and gives the same allocation on every run. A longer one depends, like every time-boxed
 step here, on how fast the machine is; it is proven within the requested gap either way.
@@ -54,6 +59,7 @@ _CORE_SHARE = 0.3  # at most this share of the time left goes to the cores
 _CORE_STEP_SHARE = 0.1  # one core solve may take at most this share of the time left
 _CORE_PATTERNS = 5_000  # a core with more patterns than this is not tried (too large to solve in its box)
 _SECOND_SEARCH_AFTER = 1.0  # seconds before the exact phase starts its second search (see _run_beside)
+_CG_SHARE = 0.6  # column generation gets at most this share of the time
 _ARTIFICIAL_COST = 1000.0  # per scaled premium unit; any capacity dual is at most the highest score (100)
 
 
@@ -67,6 +73,9 @@ class DecompositionResult:
     proven: bool
     timings: dict = field(default_factory=dict)
     stats: dict = field(default_factory=dict)
+    # the phase whose allocation this is: start / master_mip / cores / exact_search / compact
+    phase: str = ""
+    trace: list = field(default_factory=list)  # (seconds since the call, objective or None, bound)
 
 
 class _Master:
@@ -192,14 +201,19 @@ class _Master:
 
 def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: float = 0.0,
                         start: np.ndarray | None = None, max_rounds: int = 1000, exact: bool = True,
-                        enumeration_limit: int = 400_000) -> DecompositionResult:
-    """Solve the allocation by county decomposition. ``start``: bid indices of a feasible assignment."""
+                        enumeration_limit: int = 400_000, oracle: CountyOracle | None = None,
+                        halt: threading.Event | None = None, second_search: bool = True) -> DecompositionResult:
+    """Solve the allocation by county decomposition. ``start``: bid indices of a feasible assignment;
+    ``oracle``: the problem's county oracle, when the caller built it already; ``halt``: set from another
+    thread (a race that proved the gap first), the next phase boundary ends the call with what it has;
+    ``second_search``: False when something else (the compact race) has the second core: then the first look
+    and the exact phase run one search each, not two."""
     t0 = time.perf_counter()
     deadline = t0 + (time_limit if time_limit is not None else 1e9)
     p = problem
     counties = np.array([c for c in range(p.n_counties) if p.county_lots[c]], dtype=np.int64)
     cap_ins = np.flatnonzero(np.isfinite(p.cap))
-    oracle = CountyOracle(p)
+    oracle = oracle or CountyOracle(p)
     master = _Master(p, counties, cap_ins)
     finite_cap = np.where(np.isfinite(p.cap), p.cap, 0.0)
 
@@ -228,7 +242,20 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
     art = 0.0
     stab_pi = best_pi.copy()
     t_lp = t_price = 0.0
-    while rounds < max_rounds and time.perf_counter() < deadline:
+    def halted() -> bool:
+        return halt is not None and halt.is_set()
+
+    trace: list = []
+    start_value = float(p.weight[start].sum()) if start is not None else None
+
+    def note(objective: float | None, bnd: float) -> None:
+        trace.append((time.perf_counter() - t0, objective, bnd))
+
+    # column generation stops at _CG_SHARE of the time even unconverged: the restricted master MIP then still
+    # finds allocations over the columns so far and the best Lagrangian bound holds (measured on a busy machine
+    # at the nation scale of the second family: column generation took all 35 s and the MIP got 0.24 s)
+    cg_deadline = t0 + (time_limit * _CG_SHARE if time_limit is not None else 1e9)
+    while rounds < max_rounds and time.perf_counter() < cg_deadline and not halted():
         rounds += 1
         ta = time.perf_counter()
         lp_obj, lp_pi, mu, art = master.lp()
@@ -252,6 +279,7 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
         if not added:
             break
     t_cg = time.perf_counter()
+    note(start_value, best_ub)
     stats = {"rounds": rounds, "columns": master.n_cols, "lp_bound": lp_obj, "lagrangian_bound": best_ub}
     timings = {"build_s": t_build - t0, "cg_lp_s": t_lp, "cg_pricing_s": t_price, "cg_s": t_cg - t_build}
     if art > 1e-7 and best_ub - lp_obj <= 1e-6 * max(1.0, abs(best_ub)):
@@ -293,17 +321,20 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
         value = -np.inf if cols_k is None else sum(m.col_profit[j] for j in cols_k)
         looks[k] = (value, ms_k, None if cols_k is None else np.concatenate([m.col_bids[j] for j in cols_k]))
 
-    _run_beside(first_look, _SECOND_SEARCH_AFTER) if small_exact else first_look(0)
+    _run_beside(first_look, _SECOND_SEARCH_AFTER) if small_exact and second_search else first_look(0)
     looks = [look for look in looks if look is not None]
     stats["first_looks"] = [look[0] if np.isfinite(look[0]) else None for look in looks]
     _, ms, bids = max(looks, key=lambda look: look[0])  # the first on a tie: no race in that choice
     cols = _add_assignment(master, p, bids) if bids is not None else None
+    phase = "master_mip" if cols is not None else "start"
     if cols is not None and start_cols is not None and \
             sum(master.col_profit[j] for j in cols) < sum(master.col_profit[j] for j in start_cols):
-        cols = start_cols
+        cols, phase = start_cols, "start"
     stats["mip_status"] = master.h.modelStatusToString(ms)
     incumbent_cols = cols if cols is not None else start_cols
-    if small_exact and incumbent_cols is not None:
+    if incumbent_cols is not None:
+        note(sum(master.col_profit[j] for j in incumbent_cols), bound)
+    if small_exact and incumbent_cols is not None and not halted():
         # the allocations that fill the binding capacities best differ from the incumbent in a few cheap
         # patterns: small cores around it, solved to optimality, find them (and each one bounds the whole)
         now = time.perf_counter()
@@ -312,13 +343,17 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
                             now + (deadline - now) * _CORE_SHARE, deadline)
         stats.update(core.stats)
         bound = min(bound, core.bound)
+        before = sum(master.col_profit[j] for j in incumbent_cols)
         incumbent_cols = _add_assignment(master, p, core.chosen) or incumbent_cols
+        if sum(master.col_profit[j] for j in incumbent_cols) > before + 1e-12 * (1 + abs(before)):
+            phase = "cores"
+        note(sum(master.col_profit[j] for j in incumbent_cols), bound)
     t_mip = time.perf_counter()
     timings["mip_s"] = t_mip - t_cg
     lb = sum(master.col_profit[j] for j in incumbent_cols) if incumbent_cols is not None else -np.inf
 
     # ---- reduced-cost enumeration: prove optimality or improve -----------------------------------
-    if exact and incumbent_cols is not None and relative_gap(lb, bound) > 1e-12 \
+    if exact and incumbent_cols is not None and not halted() and relative_gap(lb, bound) > 1e-12 \
             and relative_gap(lb, bound) > gap and time.perf_counter() < deadline:
         delta = best_ub - lb
         r = p.weight - best_pi[p.bid_ins] * p.premium[p.bid_lot]
@@ -364,13 +399,15 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
                 if outcomes[k][0].model_status == "Optimal":
                     shared.proven.set()
 
-            _run_beside(search, _SECOND_SEARCH_AFTER)
+            _run_beside(search, _SECOND_SEARCH_AFTER) if second_search else search(0)
             outcomes = [o for o in outcomes if o is not None]
             stats["exact_mip_status"] = [out.model_status for out, _, _ in outcomes]
             stats["exact_bids"] = int(allowed.sum())
             lb2, chosen2 = shared.get()
             if chosen2 is not None and lb2 > lb:
                 incumbent_cols = _add_assignment(master, p, chosen2) or incumbent_cols
+                if sum(master.col_profit[j] for j in incumbent_cols) > lb + 1e-12 * (1 + abs(lb)):
+                    phase = "exact_search"
                 lb = sum(master.col_profit[j] for j in incumbent_cols)
             for out, _, _ in outcomes:
                 if out.bound is not None and np.isfinite(out.bound):
@@ -378,6 +415,7 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
                     bound = min(bound, max(lb, out.bound))
                     proven = proven or out.model_status == "Optimal"
             timings["exact_mip_s"] = time.perf_counter() - t_mip - timings["enumeration_s"]
+            note(lb, bound)
     elif incumbent_cols is not None and relative_gap(lb, bound) <= 1e-12:
         proven = True
 
@@ -392,19 +430,20 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
         if out.status == "infeasible":
             return DecompositionResult("infeasible", None, None, None, None, True, timings, stats)
         if chosen is None:
-            return DecompositionResult("unknown", None, None, bound, None, False, timings, stats)
+            return DecompositionResult("unknown", None, None, bound, None, False, timings, stats, "", trace)
         objective = float(p.weight[chosen].sum())
         bound = max(min(bound, out.bound), objective)
         g = relative_gap(objective, bound)
+        note(objective, bound)
         return DecompositionResult("optimal" if g <= gap + 1e-12 else "feasible", chosen, objective, bound, g,
-                                   out.status == "optimal", timings, stats)
+                                   out.status == "optimal", timings, stats, "compact", trace)
     chosen = np.sort(np.concatenate([master.col_bids[j] for j in incumbent_cols])).astype(np.int32)
     objective = float(p.weight[chosen].sum())
     bound = max(bound, objective)
     g = relative_gap(objective, bound)
     status = "optimal" if g <= gap + 1e-12 else "feasible"
     stats["columns"] = master.n_cols
-    return DecompositionResult(status, chosen, objective, bound, g, proven, timings, stats)
+    return DecompositionResult(status, chosen, objective, bound, g, proven, timings, stats, phase, trace)
 
 
 class _Incumbent:

@@ -24,8 +24,9 @@ def money(amount: Decimal | float) -> str:
     return f"{Decimal(str(amount)).quantize(Decimal('0.01')):,}"
 
 
-def diagnose(problem: Problem) -> list[Diagnostic]:
-    """Cheap checks before solving. Every ``error`` is by itself a proof that no allocation exists."""
+def diagnose(problem: Problem, values=None) -> list[Diagnostic]:
+    """Cheap checks before solving. Every ``error`` is by itself a proof that no allocation exists.
+    ``values``: each county's best pattern value for the bare weights, when the caller has them already."""
     s = problem.scenario
     out: list[Diagnostic] = []
     bidders_per_lot = problem.bidders_per_lot()
@@ -51,7 +52,8 @@ def diagnose(problem: Problem) -> list[Diagnostic]:
                                county=name, bidders=len(bidders), min=lo))
     # counties whose bids admit no pattern at all (e.g. four lots each bid by a different single insurer)
     flagged = {d.subject_id for d in out if d.subject == "county"}
-    values, _ = county_best_patterns(problem, None)
+    if values is None:
+        values, _ = county_best_patterns(problem, None)
     for ci, county_id in enumerate(problem.county_ids):
         if county_id in flagged or len(problem.county_lots[ci]) == 0:
             continue

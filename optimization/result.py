@@ -37,6 +37,10 @@ class Result:
     baseline: dict = field(default_factory=dict)
     explanation: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
+    # which phase produced the allocation: lagrangian_draft / rank_order_draft (the anytime drafts),
+    # master_mip / cores / exact_search / compact (the decomposition's phases, its fallback), compact_race
+    # (the compact model racing the decomposition), compact (method or solver compact); "" without one
+    phase: str = ""
 
     @property
     def ok(self) -> bool:
@@ -53,6 +57,7 @@ class Result:
             "objective": _money(self.objective),
             "bound": _money(self.bound),
             "gap": format_gap(self.gap),
+            "phase": self.phase or None,
             "solve_seconds": round(self.solve_seconds, 3),
             "awards": [{"lot_id": a.lot_id, "insurer_id": a.insurer_id} for a in self.awards],
             "counties": [{"county_id": c, "insurers": ins} for c, ins in self.counties],

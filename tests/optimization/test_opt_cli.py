@@ -27,6 +27,9 @@ def test_feasible_writes_result_and_exits_0_with_nothing_on_stdout(tmp_path):
     assert result["status"] == "optimal"
     check_result(raw, result)
     assert sorted(os.listdir(tmp_path)) == ["r.json", "s.json"]  # no temporary files left behind
+    assert result["phase"]  # which phase produced the allocation, also in the summary line
+    assert f"allocation from phase {result['phase']}" in proc.stderr
+    assert "first allocation after" in proc.stderr
 
 
 def test_without_output_file_stdout_is_exactly_the_result(tmp_path):
