@@ -52,6 +52,9 @@ class DefenceForm(FlaskForm):
 
 
 class DecisionForm(FlaskForm):
-    decision = SelectField(_l("决定"), validators=[DataRequired()],
-                           choices=[("upheld", _l("投诉成立")), ("dismissed", _l("投诉不成立"))])
+    decision = SelectField(_l("决定"), validators=[DataRequired()])
     note = TextAreaField(_l("决定理由"), validators=[DataRequired(), Length(max=2000)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.decision.choices = choices([("upheld", _l("投诉成立")), ("dismissed", _l("投诉不成立"))])

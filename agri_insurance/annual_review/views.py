@@ -20,7 +20,7 @@ from agri_insurance.annual_review.forms import (
 )
 from agri_insurance.annual_review.models import AnnualReview, Complaint, ReviewIndicator, ReviewResult
 from agri_insurance.extensions import db
-from agri_insurance.forms_util import commit_or_flash, flash_form_errors
+from agri_insurance.forms_util import choices, commit_or_flash, flash_form_errors
 from agri_insurance.reference.models import Insurer
 from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import download, parse_number, xlsx_download
@@ -190,8 +190,8 @@ def result_pdf(result_id: int):
 
 def _complaint_form() -> ComplaintForm:
     form = ComplaintForm()
-    form.insurer_id.choices = [(i.id, i.name) for i in db.session.scalars(
-        sa.select(Insurer).where(Insurer.active.is_(True)).order_by(Insurer.name))]
+    form.insurer_id.choices = choices([(i.id, i.name) for i in db.session.scalars(
+        sa.select(Insurer).where(Insurer.active.is_(True)).order_by(Insurer.name))])
     return form
 
 

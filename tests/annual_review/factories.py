@@ -81,3 +81,29 @@ def evaluated_year(year: int, points: dict[tuple[int, str], object], default="10
         score(result, points.get((result.insurer_id, result.region.code), default))
     finalise(review)
     return review
+
+
+def access_objects() -> dict:
+    """For the access table (once per test): the 2025 evaluation open, the demo insurer's result in the demo county
+    scored; a draft 2026 scheme; a complaint against the demo insurer in the demo county, with its document."""
+    from agri_insurance import storage
+    from agri_insurance.annual_review.models import Complaint
+    from tests.tenders.factories import PDF_BYTES
+
+    review = service.review_of(2025)
+    if review is None:
+        make_term(2024)
+        review = open_year(2025)
+        own = user("insurer").insurer_id
+        score(result_of(review, own, "361128"), 10)
+        service.create_review(2026, user("city_agri"))
+        county_agri = user("county_agri")
+        complaint = service.file_complaint({"insurer_id": own, "year": 2025, "subject": "理赔不及时",
+                                            "body": "农户反映赔款迟迟未到"}, None, county_agri)
+        complaint.document_id = storage.save_bytes(PDF_BYTES, "投诉材料.pdf", county_agri).id
+        db.session.commit()
+    own = user("insurer").insurer_id
+    draft = service.review_of(2026)
+    return {"review_year": 2025, "draft_year": 2026, "review_result": result_of(review, own, "361128").id,
+            "indicator": draft.indicators[-1].id,
+            "complaint": db.session.scalar(sa.select(Complaint.id).order_by(Complaint.id).limit(1))}
