@@ -22,12 +22,16 @@ WUYUAN = "361130"
 
 def make_term(term_start_year: int = 2024):
     """An awarded round for the term: in each county (鄱阳县, 婺源县) lot 1 → the demo insurer, lot 2 → a second
-    insurer (awards made as an adopted run makes them; the round put in `awarded` as its finalisation would)."""
+    insurer (awards made as an adopted run makes them; the round put where its finalisation and the clock would
+    have brought it: awarded, in force or expired)."""
+    from agri_insurance.clock import local_today
     from agri_insurance.tenders.models import RoundStatus
     from tests.awards.factories import make_awarded_round
 
     rnd = make_awarded_round(name=f"{term_start_year}年起遴选（考评测试）", term_start_year=term_start_year)
-    rnd.status = RoundStatus.AWARDED
+    year = local_today().year
+    rnd.status = (RoundStatus.AWARDED if year < term_start_year else RoundStatus.IN_FORCE
+                  if year <= rnd.term_end_year else RoundStatus.EXPIRED)
     db.session.commit()
     return rnd
 
