@@ -14,7 +14,7 @@ def test_the_whole_demo_loads_on_an_empty_database_and_only_once(db):
     assert db.session.scalar(sa.select(sa.func.count(SelectionRound.id))) == 3
     assert db.session.scalar(sa.select(sa.func.count(SubsidyClaim.id))) == 10
     assert created["annual_reviews"] == 2   # 2023 and 2024 of the 2023–2025 term, finalised, one complaint upheld
-    from agri_insurance.annual_review.models import Complaint, ComplaintStatus, ReviewResult, ResultStatus
+    from agri_insurance.annual_review.models import Complaint, ComplaintStatus, ResultStatus, ReviewResult
 
     assert db.session.scalar(sa.select(sa.func.count(ReviewResult.id)).where(
         ReviewResult.status == ResultStatus.FINAL)) > 0

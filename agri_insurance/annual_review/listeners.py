@@ -6,8 +6,8 @@ from __future__ import annotations
 from agri_insurance.allocation.signals import capacity_factors
 from agri_insurance.annual_review import service
 from agri_insurance.evaluation.signals import bid_gates, service_levels
-from agri_insurance.reference.models import Region
 from agri_insurance.extensions import db
+from agri_insurance.reference.models import Region
 
 
 @bid_gates.listen(order=10)

@@ -38,7 +38,6 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from agri_insurance.audit import service as audit
 from agri_insurance.actions import Action, Actions
 from agri_insurance.annual_review.models import (
     AnnualReview,
@@ -47,12 +46,13 @@ from agri_insurance.annual_review.models import (
     Grade,
     IndicatorKind,
     Measure,
+    ResultStatus,
     ReviewIndicator,
     ReviewResult,
     ReviewScore,
     ReviewStatus,
-    ResultStatus,
 )
+from agri_insurance.audit import service as audit
 from agri_insurance.awards.calendar import notice_end
 from agri_insurance.awards.models import PUBLISHED_STATES, Award
 from agri_insurance.bids.models import Bid, BidPenalty

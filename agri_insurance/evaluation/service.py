@@ -56,7 +56,6 @@ from agri_insurance.evaluation.models import (
     PanelStatus,
     ScoringScheme,
 )
-from agri_insurance.evaluation.signals import bid_gates, service_levels
 from agri_insurance.evaluation.scoring import (
     DEFAULT_CRITERIA,
     METRICS,
@@ -71,6 +70,7 @@ from agri_insurance.evaluation.scoring import (
     round_points,
     setup_criterion_ids,
 )
+from agri_insurance.evaluation.signals import bid_gates, service_levels
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.i18n import join_names, join_sentences, with_note
 from agri_insurance.roles import Role

@@ -14,7 +14,15 @@ from agri_insurance.audit.models import AuditEntry
 from agri_insurance.clock import utcnow
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
-from tests.annual_review.factories import WUYUAN, evaluated_year, finalise, make_term, open_year, result_of, score
+from tests.annual_review.factories import (
+    WUYUAN,
+    evaluated_year,
+    finalise,
+    make_term,
+    open_year,
+    result_of,
+    score,
+)
 from tests.tenders.factories import user
 
 PY = "361128"

@@ -55,7 +55,7 @@ def test_evaluation_opened_scored_replied_finalised_and_report_read_back(page, b
         bureau = browser.new_context(base_url=live_server, locale="zh-CN").new_page()
         log_in(bureau, username)
         bureau.goto("/annual-review/2025")
-        bureau.click(f"#results tr:has-text('赣鄱财产保险') a")
+        bureau.click("#results tr:has-text('赣鄱财产保险') a")
         expect(bureau.locator("h1")).to_contain_text("赣鄱财产保险")
         _score_in_page(bureau, "8", f"{county}：部分乡镇服务站人员不足")
         expect(bureau.locator("#result-total")).to_have_text("94.00")       # 70 measured + 3 × 8
