@@ -696,3 +696,34 @@ def capacity_factors(insurer_ids: Iterable[int], term_start_year: int) -> dict[i
             latest[insurer_id] = (year, grade)
     return {i: Decimal(str(factors[g.value])) for i, (_y, g) in latest.items() if g.value in factors}
 
+
+
+# --- what waits (the to-do lists of main) -------------------------------------------------------------------------
+
+def results_waiting(user) -> int:
+    """A county bureau: its underwriters' results still to score in an open year; an underwriter: its draft results
+    it may still reply to. One count query."""
+    stmt = (sa.select(sa.func.count(ReviewResult.id)).join(AnnualReview, AnnualReview.id == ReviewResult.review_id)
+            .where(AnnualReview.status == ReviewStatus.OPEN))
+    if user.role is Role.COUNTY_AGRI:
+        stmt = stmt.where(ReviewResult.region_id == user.region_id, ReviewResult.status == ResultStatus.PENDING)
+    elif user.role is Role.INSURER:
+        stmt = stmt.where(ReviewResult.insurer_id == user.insurer_id, ReviewResult.status == ResultStatus.SCORED,
+                          ReviewResult.reply.is_(None), ReviewResult.reply_due >= local_today())
+    else:
+        return 0
+    return db.session.scalar(stmt) or 0
+
+
+def complaints_waiting(user) -> int:
+    """An underwriter: complaints it may still answer; the city: complaints it may decide. One count query."""
+    k = Complaint
+    if user.role is Role.INSURER:
+        where = sa.and_(k.insurer_id == user.insurer_id, k.status == ComplaintStatus.FILED,
+                        k.defence_due >= local_today())
+    elif _city(user):
+        where = sa.or_(k.status == ComplaintStatus.ANSWERED,
+                       sa.and_(k.status == ComplaintStatus.FILED, k.defence_due < local_today()))
+    else:
+        return 0
+    return db.session.scalar(sa.select(sa.func.count(k.id)).where(where)) or 0

@@ -72,3 +72,12 @@ def test_a_complaint_filed_answered_and_decided_through_its_pages(login):
     city.post(url + "/decide", data={"decision": "dismissed", "note": "经核实系账户错误"})
     assert "投诉不成立" in read_text(city.get(url))
     assert "理赔款未按时支付" in read_text(login("county_agri").get("/annual-review/complaints"))
+
+
+def test_the_home_pages_say_what_waits_in_the_evaluation(login):
+    make_term(2024)
+    review = open_year(2025)
+    assert "2 家承保机构待年度考评评分" in read_text(login("county_agri").get("/"))   # 鄱阳县: two underwriters
+    score(result_of(review, user("insurer").insurer_id, "361128"), 10)
+    assert "1 项年度考评初评结果可提出意见" in read_text(login("insurer").get("/"))
+    assert "1 家承保机构待年度考评评分" in read_text(login("county_agri").get("/"))
