@@ -71,3 +71,23 @@ def test_capacity_scaled_by_grade_when_the_setting_says_so(demo, app):
     finally:
         app.config["ANNUAL_REVIEW_CAPACITY_FACTORS"] = {}
     assert service.capacity_factors([own.id], 2026) == {}
+
+
+def test_the_allocation_gets_no_lot_score_and_no_backup_in_the_excluding_county(demo):
+    from tests.evaluation.factories import panel_ready, score_all
+
+    own = insurer("赣鄱财险")
+    _two_years(own.id)
+    rnd, bids = make_evaluation_round({"赣鄱财险": {}, "信江农险": {}, "三清财险": {}})
+    members = panel_ready(rnd)
+    score_all(rnd, members["expert"])
+    evaluation.close_panel(rnd, user("city_agri"))
+    db.session.commit()
+    py, wy = county(PY).id, county(WUYUAN).id
+    lots = {lot.id: lot.region_id for lot in rnd.lots}
+    mine = {lots[s.lot_id] for s in evaluation.lot_scores(rnd) if s.bid_id == bids["赣鄱财险"].id}
+    assert mine == {wy}
+    ranked = {r.insurer_id: r for r in evaluation.county_ranking(rnd, py)}
+    assert not ranked[own.id].eligible
+    assert ranked[own.id].reasons == ["鄱阳县：2024、2025年度考评连续不合格，不得参加该县本轮遴选"]
+    assert {r.insurer_id: r.eligible for r in evaluation.county_ranking(rnd, wy)}[own.id]
