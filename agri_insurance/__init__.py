@@ -109,6 +109,7 @@ def _connect_listeners() -> None:
     """Every module that reacts to another's announcements connects here, once (docs/architecture.md lists who
     listens to what). The owners of a life (tenders, subsidies) never import them."""
     from agri_insurance.allocation import listeners as _allocation  # noqa: F401
+    from agri_insurance.annual_review import listeners as _annual_review  # noqa: F401
     from agri_insurance.auth import listeners as _auth  # noqa: F401
     from agri_insurance.awards import listeners as _awards  # noqa: F401
     from agri_insurance.bids import listeners as _bids  # noqa: F401
@@ -121,6 +122,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.url_map.converters["int"] = RecordIdConverter  # before any route is added: every <int:...> uses it
     from agri_insurance.allocation.views import bp as allocation_bp
+    from agri_insurance.annual_review.views import bp as annual_review_bp
     from agri_insurance.audit.views import bp as audit_bp
     from agri_insurance.auth.views import bp as auth_bp
     from agri_insurance.awards.views import bp as awards_bp
@@ -147,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs_bp)
     app.register_blueprint(allocation_bp)
     app.register_blueprint(awards_bp)
+    app.register_blueprint(annual_review_bp)
     from agri_insurance.api import init_app as init_api
     from agri_insurance.jobs.runners import init_app as init_jobs
 

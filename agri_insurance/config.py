@@ -58,6 +58,12 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def parse_factors(text: str) -> dict[str, str]:
+    """ "excellent=1.1,fail=0.8" → {"excellent": "1.1", "fail": "0.8"} (grade → capacity factor)."""
+    pairs = [part.split("=", 1) for part in text.split(",") if "=" in part]
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
 class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     BABEL_DEFAULT_LOCALE = "zh_CN"
@@ -110,6 +116,17 @@ class Config:
         # A claim payout settled more than this many days after the farmer reported the loss is flagged for the
         # county bureau (理赔清单: settled long after the report).
         self.PAYOUT_SETTLEMENT_DAYS = int(os.environ.get("PAYOUT_SETTLEMENT_DAYS", "60"))
+        # The annual evaluation's consequences (R12, annual_review/service.py): this many consecutive 不合格 years in
+        # a county (0: never) among the final evaluations of the LOOKBACK years before a round's term exclude the
+        # underwriter from that county in the round; the evaluated service level replaces the declared rating in
+        # the 服务业绩和评级 criterion (SERVICE_INPUT); a grade may scale the underwriter's premium capacity
+        # (CAPACITY_FACTORS, e.g. "excellent=1.1,fail=0.8"; empty: no scaling). An underwriter answers a complaint
+        # within COMPLAINT_DEFENCE_WORKING_DAYS working days.
+        self.ANNUAL_REVIEW_EXCLUDE_AFTER = int(os.environ.get("ANNUAL_REVIEW_EXCLUDE_AFTER", "2"))
+        self.ANNUAL_REVIEW_LOOKBACK_YEARS = int(os.environ.get("ANNUAL_REVIEW_LOOKBACK_YEARS", "3"))
+        self.ANNUAL_REVIEW_SERVICE_INPUT = os.environ.get("ANNUAL_REVIEW_SERVICE_INPUT", "1") not in ("0", "")
+        self.ANNUAL_REVIEW_CAPACITY_FACTORS = parse_factors(os.environ.get("ANNUAL_REVIEW_CAPACITY_FACTORS", ""))
+        self.COMPLAINT_DEFENCE_WORKING_DAYS = int(os.environ.get("COMPLAINT_DEFENCE_WORKING_DAYS", "10"))
         # The unit that publishes the selection result and issues the award notices, and the prefix of the
         # notices' document numbers in its convention: 饶农险遴〔2026〕3号 (prefix, year of finalisation, sequence).
         self.ISSUING_BODY = os.environ.get("ISSUING_BODY") or DEFAULT_ISSUING_BODY
@@ -141,6 +158,11 @@ class TestingConfig(Config):
         self.DIRECT_EXPORT_ROWS = 20000
         self.DIRECT_NOTICE_ROWS = 5000
         self.PAYOUT_SETTLEMENT_DAYS = 60
+        self.ANNUAL_REVIEW_EXCLUDE_AFTER = 2
+        self.ANNUAL_REVIEW_LOOKBACK_YEARS = 3
+        self.ANNUAL_REVIEW_SERVICE_INPUT = True
+        self.ANNUAL_REVIEW_CAPACITY_FACTORS = {}
+        self.COMPLAINT_DEFENCE_WORKING_DAYS = 10
         self.ISSUING_BODY = DEFAULT_ISSUING_BODY
         self.NOTICE_NUMBER_PREFIX = DEFAULT_NOTICE_NUMBER_PREFIX
         # tests move the clock by days within one login (a bid deadline passing): sessions do not expire under

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from agri_insurance.annual_review import demo as annual_review_demo
 from agri_insurance.auth import service as auth_service
 from agri_insurance.auth.models import User
 from agri_insurance.awards.demo import load_demo_awarded_round, load_demo_finalised_round, load_demo_holidays
@@ -210,6 +211,7 @@ def load_everything(with_rounds: bool | None = None) -> dict[str, int]:
     created = load_demo_data(with_rounds)
     created["claims"] = load_demo_claims()
     created["payout_lists"] = load_demo_payouts()
+    created["annual_reviews"] = load_demo_reviews()
     return created
 
 
@@ -223,6 +225,12 @@ def load_demo_payouts() -> int:
     """Two years of claim payouts (理赔清单) for the demo claims, matched to their underwriting lists: payouts is
     composed here on top of underwriting and subsidies, so the measured service pages show real figures."""
     return payouts_demo.load_demo_payouts()
+
+
+def load_demo_reviews() -> int:
+    """The 2023–2025 term's annual evaluations of 2023 and 2024 (finalised) and a complaint upheld in 2024: the
+    annual evaluation is composed here on top of the demo rounds."""
+    return annual_review_demo.load_demo_reviews()
 
 
 def database_is_empty() -> bool:

@@ -1,6 +1,13 @@
 """Imports every module's models so SQLAlchemy and Alembic see the whole schema."""
 
 from agri_insurance.allocation.models import AllocationRun  # noqa: F401
+from agri_insurance.annual_review.models import (  # noqa: F401
+    AnnualReview,
+    Complaint,
+    ReviewIndicator,
+    ReviewResult,
+    ReviewScore,
+)
 from agri_insurance.api.models import IdempotencyKey  # noqa: F401
 from agri_insurance.audit.models import AuditEntry  # noqa: F401
 from agri_insurance.auth.models import (

@@ -201,6 +201,25 @@ ROUTES = {
     "awards.awards_xlsx": ("GET", "/awards/rounds/{award_round}/awards.xlsx", ALL),
     "awards.ocds_json": ("GET", "/awards/rounds/{round}/ocds.json", {A, CA}),
     "awards.holidays": ("GET", "/awards/holidays", {A}),
+    "annual_review.index": ("GET", "/annual-review/", NOTICE_READERS),
+    "annual_review.new_review": ("POST", "/annual-review/new", EDITORS),
+    "annual_review.review": ("GET", "/annual-review/{review_year}", NOTICE_READERS),
+    "annual_review.save_rules": ("POST", "/annual-review/{draft_year}/rules", EDITORS),
+    "annual_review.add_indicator": ("POST", "/annual-review/{draft_year}/indicators", EDITORS),
+    "annual_review.delete_indicator": ("POST", "/annual-review/indicators/{review_indicator}/delete", EDITORS),
+    "annual_review.open_review": ("POST", "/annual-review/{draft_year}/open", EDITORS),
+    "annual_review.finalise": ("POST", "/annual-review/{review_year}/finalise", EDITORS),
+    "annual_review.summary_xlsx": ("GET", "/annual-review/{review_year}/summary.xlsx", NOTICE_READERS),
+    "annual_review.result": ("GET", "/annual-review/results/{review_result}", NOTICE_READERS),
+    "annual_review.score": ("POST", "/annual-review/results/{review_result}/score", {KA}),
+    "annual_review.reply": ("POST", "/annual-review/results/{review_result}/reply", {INS}),
+    "annual_review.result_pdf": ("GET", "/annual-review/results/{review_result}/report.pdf", NOTICE_READERS),
+    "annual_review.complaints": ("GET", "/annual-review/complaints", NOTICE_READERS),
+    "annual_review.new_complaint": ("POST", "/annual-review/complaints/new", {KA}),
+    "annual_review.complaint": ("GET", "/annual-review/complaints/{complaint}", NOTICE_READERS),
+    "annual_review.answer_complaint": ("POST", "/annual-review/complaints/{complaint}/answer", {INS}),
+    "annual_review.decide_complaint": ("POST", "/annual-review/complaints/{complaint}/decide", EDITORS),
+    "annual_review.complaint_document": ("GET", "/annual-review/complaints/{complaint}/complaint", NOTICE_READERS),
     "awards.delete_holiday": ("POST", "/awards/holidays/{holiday}/delete", {A}),
 }
 
@@ -284,7 +303,19 @@ def fill_url(url: str, db, role=None) -> str:
                       assignment=assignment, own_job=_own_job(db, role), import_job=_failed_import(db),
                       export_job=_export_job(db, role, claim) if "{export_job}" in url else None,
                       **tender, **_award_objects(db, url), **_money_objects(db, url),
-                      **_evaluation_objects(db, url), **_notice_objects(url, role), **_payout_objects(url))
+                      **_evaluation_objects(db, url), **_notice_objects(url, role), **_payout_objects(url),
+                      **_annual_review_objects(url))
+
+
+def _annual_review_objects(url: str) -> dict:
+    """An open evaluation with the demo insurer's scored result, a draft scheme and a complaint (created once per
+    test, only for the annual evaluation URLs)."""
+    if "/annual-review/" not in url or url.endswith(("/annual-review/", "/new", "/complaints")):
+        return {}
+    from tests.annual_review.factories import access_objects
+
+    objects = access_objects()
+    return {**objects, "review_indicator": objects["indicator"]}
 
 
 def _payout_objects(url: str) -> dict:

@@ -24,7 +24,7 @@ from agri_insurance.allocation.models import (
     RunSource,
     RunStatus,
 )
-from agri_insurance.allocation.signals import run_adopted
+from agri_insurance.allocation.signals import capacity_factors, run_adopted
 from agri_insurance.audit import service as audit
 from agri_insurance.bids import service as bids_service
 from agri_insurance.clock import utcnow
@@ -81,6 +81,9 @@ def build_scenario(rnd: SelectionRound) -> dict[str, Any]:
         counties.append(county)
     cap = rnd.market_share_cap_pct
     capacity = {c.insurer_id: c.premium_capacity for c in capacities(rnd)}
+    for insurer_id, factor in capacity_factors.collect(rnd, insurer_ids=insurer_ids):
+        if insurer_id in capacity:   # a capacity the bureau set, scaled by the insurer's evaluation grade
+            capacity[insurer_id] = to_fen(capacity[insurer_id] * Decimal(factor))
     return {
         "format": SCENARIO_FORMAT,
         "round": {"id": f"SR-{rnd.id}", "name": rnd.name, "term_start_year": rnd.term_start_year},

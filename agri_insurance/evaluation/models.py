@@ -258,7 +258,8 @@ class EligibilityCheck(db.Model):
 
     @property
     def eligible(self) -> bool:
-        if self.failures:
+        """No failed gate but county-level ones (those exclude the bid from that county's lots only)."""
+        if any(f.get("region_id") is None for f in self.failures):
             return False
         return not self.flagged or self.control_decision is ControlDecision.ADMITTED
 

@@ -228,6 +228,13 @@ class BidScores:
         return sum((p for cid, p in self.points.items() if criteria[cid].factor is factor), ZERO)
 
 
+def _overridden(metric: Metric, values: Mapping[int, Decimal]) -> Metric:
+    """The metric reading `values[bid.id]` where given, what the bid declared otherwise."""
+    read = metric.read
+    return Metric(metric.label, metric.factor, lambda b, s: values[b.id] if b.id in values else read(b, s),
+                  metric.per_county, metric.boolean)
+
+
 def setup_criterion_ids(criteria: Iterable[Criterion]) -> set[int]:
     """The institution set-up criteria, scored per county."""
     return {c.id for c in criteria if c.factor is Factor.SETUP}
@@ -235,9 +242,13 @@ def setup_criterion_ids(criteria: Iterable[Criterion]) -> set[int]:
 
 def compute_bid_scores(criteria: Iterable[Criterion], bids: list[Bid],
                        expert_points: Mapping[tuple[int, int], list[Decimal]],
-                       drop_extremes_min_experts: int) -> dict[int, BidScores]:
+                       drop_extremes_min_experts: int,
+                       measured: Mapping[str, Mapping[int, Decimal]] | None = None) -> dict[int, BidScores]:
     """Every bid's points on every criterion (bid id → BidScores). `bids` are the eligible bids, compared with each
-    other; `expert_points` are all experts' points per (bid id, subjective criterion id)."""
+    other; `expert_points` are all experts' points per (bid id, subjective criterion id); `measured` gives, per
+    metric, bid id → a value that replaces what the bid declared (the annual evaluations' service level replaces
+    the declared regulator's rating)."""
+    measured = measured or {}
     counties = {b.id: sorted({lot.region_id for lot in b.lots}) for b in bids}
     setups = {b.id: {s.region_id: s for s in b.county_setups} for b in bids}
     result = {b.id: BidScores(b, counties[b.id], {}, {rid: {} for rid in counties[b.id]}) for b in bids}
@@ -250,6 +261,8 @@ def compute_bid_scores(criteria: Iterable[Criterion], bids: list[Bid],
                 result[b.id].expert_points[criterion.id] = values
             continue
         metric = METRICS[criterion.metric]
+        if measured.get(criterion.metric):
+            metric = _overridden(metric, measured[criterion.metric])
         if metric.per_county:
             for b in bids:
                 raw = []

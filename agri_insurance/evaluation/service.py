@@ -70,6 +70,7 @@ from agri_insurance.evaluation.scoring import (
     round_points,
     setup_criterion_ids,
 )
+from agri_insurance.evaluation.signals import bid_gates, service_levels
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.i18n import join_names, join_sentences, with_note
 from agri_insurance.roles import Role
@@ -419,6 +420,7 @@ GATE_MESSAGES = {
     "risk_rating_missing": _l("未填写综合风险评级"),
     "penalty": _l("近%(years)s年内受到农业保险行政处罚%(n)s次（最近一次：%(last)s）"),
     "incomplete": _l("投标文件不完整：%(problems)s"),
+    "annual_review": _l("%(county)s：%(years)s年度考评连续不合格，不得参加该县本轮遴选"),
 }
 
 
@@ -471,7 +473,18 @@ def gate_failures(bid: Bid, scheme: ScoringScheme) -> list[dict]:
     problems = missing_for_submission(bid)
     if problems:
         failures.append({"gate": "incomplete", "params": {"problems": "；".join(problems)}})
-    return failures
+    others = bid_gates.collect(bid, scheme=scheme)
+    counties = {lot.region_id for lot in bid.lots}
+    if counties and counties <= {f["region_id"] for f in others if f.get("region_id") is not None}:
+        others = [{k: v for k, v in f.items() if k != "region_id"} for f in others]  # excluded everywhere it bid
+    return failures + others
+
+
+def excluded_counties(check: EligibilityCheck | None) -> set[int]:
+    """The counties whose lots an otherwise eligible bid may not win (a county-level gate failed)."""
+    if check is None:
+        return set()
+    return {f["region_id"] for f in check.failures if f.get("region_id") is not None}
 
 
 def _control_key(bid: Bid) -> str | None:
@@ -548,6 +561,12 @@ def decide_common_control(check: EligibilityCheck, decision: ControlDecision, no
 
 def eligible_bids(rnd: SelectionRound) -> list[Bid]:
     return [c.bid for c in eligibility_checks(rnd) if c.eligible]
+
+
+def _service_levels(rnd: SelectionRound, bids: list[Bid]) -> dict[int, Decimal]:
+    """Bid id → the measured service level replacing its declared rating (from the listeners of service_levels)."""
+    by_insurer = dict(service_levels.collect(rnd, insurer_ids=sorted({b.insurer_id for b in bids})))
+    return {b.id: by_insurer[b.insurer_id] for b in bids if b.insurer_id in by_insurer}
 
 
 def start_scoring(rnd: SelectionRound, actor) -> None:
@@ -840,14 +859,17 @@ def score_bids(rnd: SelectionRound, bids: list[Bid] | None = None) -> dict[int, 
         for member in panel.members:
             for s in member.scores:
                 expert[(s.bid_id, s.criterion_id)].append(s.points)
-    return compute_bid_scores(scheme.criteria, bids, expert, scheme.drop_extremes_min_experts)
+    return compute_bid_scores(scheme.criteria, bids, expert, scheme.drop_extremes_min_experts,
+                              measured={"service_rating_level": _service_levels(rnd, bids)})
 
 
-def _ranked(rnd: SelectionRound, bids: list[Bid], total_of: Callable[[BidScores], Decimal]) -> list[RankedBid]:
+def _ranked(rnd: SelectionRound, bids: list[Bid], total_of: Callable[[BidScores], Decimal],
+            region_id: int | None = None) -> list[RankedBid]:
     checks = {c.bid_id: c for c in eligibility_checks(rnd)}
     require(checks and (panel_of(rnd) is not None and panel_of(rnd).status is not P.CHECKING),
             _("资格审查尚未完成，还没有排名"))
-    eligible = [b for b in bids if checks.get(b.id) is not None and checks[b.id].eligible]
+    eligible = [b for b in bids if checks.get(b.id) is not None and checks[b.id].eligible
+                and region_id not in excluded_counties(checks[b.id])]
     scores = score_bids(rnd, eligible_bids(rnd))
     criteria = {c.id: c for c in scheme_for(rnd).criteria}
     others = []
@@ -875,11 +897,13 @@ def county_ranking(rnd: SelectionRound, region_id: int) -> list[RankedBid]:
     """The bids on lots of county `region_id`, by the score with that county's set-up points."""
     setup_ids = setup_criterion_ids(scheme_for(rnd).criteria)
     bids = [b for b in opened_bids(rnd) if any(lot.region_id == region_id for lot in b.lots)]
-    return _ranked(rnd, bids, lambda s: s.county_total(region_id, setup_ids))
+    return _ranked(rnd, bids, lambda s: s.county_total(region_id, setup_ids), region_id)
 
 
 def lot_scores(rnd: SelectionRound) -> list[LotScore]:
     """(eligible bid, lot) scores for the allocation; only once the evaluation is final."""
     require(is_final(rnd), _("评审尚未结束，还没有最终的标段得分"))
     setup_ids = setup_criterion_ids(scheme_for(rnd).criteria)
-    return lot_scores_of(score_bids(rnd), setup_ids)
+    excluded = {c.bid_id: excluded_counties(c) for c in eligibility_checks(rnd)}
+    lots = {lot.id: lot.region_id for lot in rnd.lots}
+    return [s for s in lot_scores_of(score_bids(rnd), setup_ids) if lots[s.lot_id] not in excluded.get(s.bid_id, ())]

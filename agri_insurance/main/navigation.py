@@ -59,6 +59,10 @@ MENU = (
         NavItem(_l("待审核理赔标记"), "payouts.flags", frozenset({Role.ADMIN, Role.CITY_AGRI, Role.COUNTY_AGRI})),
         NavItem(_l("理赔服务指标"), "payouts.service_overview", SUBSIDY_READERS),
     )),
+    NavItem(_l("考评"), roles=NOTICE_READERS, children=(
+        NavItem(_l("承保机构年度考评"), "annual_review.index", NOTICE_READERS),
+        NavItem(_l("投诉"), "annual_review.complaints", NOTICE_READERS),
+    )),
     NavItem(_l("后台作业"), "jobs.jobs"),
     NavItem(_l("系统管理"), roles=frozenset({Role.ADMIN, Role.CITY_AGRI}), children=(
         NavItem(_l("用户管理"), "auth.users", frozenset({Role.ADMIN})),

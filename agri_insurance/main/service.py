@@ -21,6 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from agri_insurance.access import scope_clause
 from agri_insurance.allocation import service as allocation
+from agri_insurance.annual_review import service as annual_review
 from agri_insurance.audit.models import AuditEntry
 from agri_insurance.auth import service as auth
 from agri_insurance.auth.models import User
@@ -115,6 +116,25 @@ def _payout_flags(user) -> list[Todo]:
         return []
     return [Todo("payout-flags", _("%(n)s 处理赔标记待审核", n=count), "payouts.flags", menu="payouts.flags",
                  count=count)]
+
+
+def _review_results(user) -> list[Todo]:
+    """County bureau: underwriters to score in the year's evaluation; underwriter: draft results it may reply to."""
+    count = annual_review.results_waiting(user)
+    if not count:
+        return []
+    text = (_("%(n)s 家承保机构待年度考评评分", n=count) if user.role is Role.COUNTY_AGRI
+            else _("%(n)s 项年度考评初评结果可提出意见", n=count))
+    return [Todo("review-results", text, "annual_review.index", menu="annual_review.index", count=count)]
+
+
+def _complaints(user) -> list[Todo]:
+    """Underwriter: complaints to answer; city: complaints to decide."""
+    count = annual_review.complaints_waiting(user)
+    if not count:
+        return []
+    text = (_("%(n)s 件投诉待申辩", n=count) if user.role is Role.INSURER else _("%(n)s 件投诉待决定", n=count))
+    return [Todo("complaints", text, "annual_review.complaints", menu="annual_review.complaints", count=count)]
 
 
 # county and city finance bureaus -------------------------------------------------------------------------------
@@ -326,9 +346,9 @@ def _failed_jobs(user) -> list[Todo]:
 
 TODO_SOURCES: dict[Role, tuple[Callable[[Any], list[Todo]], ...]] = {
     Role.ADMIN: (_locked_accounts, _failed_jobs),
-    Role.CITY_AGRI: (_round_steps, _city_overdue),
-    Role.COUNTY_AGRI: (_claims_to_verify, _payout_flags),
-    Role.INSURER: (_bids_to_reconfirm, _lots_won, _claims_to_correct),
+    Role.CITY_AGRI: (_round_steps, _city_overdue, _complaints),
+    Role.COUNTY_AGRI: (_claims_to_verify, _payout_flags, _review_results),
+    Role.INSURER: (_bids_to_reconfirm, _lots_won, _claims_to_correct, _review_results, _complaints),
     Role.EXPERT: (_rounds_to_score,),
     Role.COUNTY_FINANCE: (_payments, _payout_checkpoint),
     Role.CITY_FINANCE: (_payments, _payout_checkpoint, _estimate_due),

@@ -1,0 +1,83 @@
+"""The pages and files of the annual evaluation: the county's scoring form refuses in words and keeps what was
+typed, the report PDF and the summary xlsx read back, the complaint's journey through its pages."""
+
+import io
+from datetime import timedelta
+
+import time_machine
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from agri_insurance.annual_review import service
+from agri_insurance.clock import utcnow
+from tests.annual_review.factories import finalise, make_term, open_year, result_of, score
+from tests.factories import read_text
+from tests.tenders.factories import user
+
+
+def test_the_scoring_form_names_the_indicator_and_keeps_what_was_typed(login):
+    make_term(2024)
+    review = open_year(2025)
+    result = result_of(review, user("insurer").insurer_id, "361128")
+    qualitative = [i for i in review.indicators if i.qualitative]
+    data = {f"points-{i.id}": "10" for i in qualitative}
+    data[f"points-{qualitative[0].id}"] = "7"
+    county = login("county_agri")
+    response = county.post(f"/annual-review/results/{result.id}/score", data=data)
+    assert response.status_code == 400
+    page = read_text(response)
+    assert "“服务网络”未得满分，请填写评语" in page and 'value="7"' in page
+    data[f"comment-{qualitative[0].id}"] = "两个乡镇无服务站"
+    assert county.post(f"/annual-review/results/{result.id}/score", data=data).status_code == 302
+    assert "97.00" in read_text(county.get(f"/annual-review/results/{result.id}"))
+
+
+def test_report_pdf_and_summary_xlsx_read_back(login):
+    make_term(2024)
+    with time_machine.travel(utcnow() - timedelta(days=20), tick=False):
+        review = open_year(2025)
+        for r in service.results_of(review):
+            score(r, 10)
+    finalise(review, days_later=0)
+    result = result_of(review, user("insurer").insurer_id, "361128")
+    insurer = login("insurer")
+    pdf = insurer.get(f"/annual-review/results/{result.id}/report.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "2025 年度农业保险承保机构考评报告" in text and "赣鄱财产保险" in text and "100.00" in text
+    sheet = load_workbook(io.BytesIO(insurer.get("/annual-review/2025/summary.xlsx").data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][-4:] == ("总分", "等级", "状态", "承保机构意见")
+    assert len(rows) == 1 + 2          # the insurer reads its own results: 鄱阳县 and 婺源县
+    city = load_workbook(io.BytesIO(login("city_agri").get("/annual-review/2025/summary.xlsx").data)).active
+    assert city.max_row == 1 + 4 and {r[-3] for r in city.iter_rows(min_row=2, values_only=True)} == {"优秀"}
+
+
+def test_a_complaint_filed_answered_and_decided_through_its_pages(login):
+    from tests.tenders.factories import PDF_BYTES
+
+    own = user("insurer").insurer_id
+    county = login("county_agri")
+    response = county.post("/annual-review/complaints/new", data={
+        "insurer_id": own, "year": 2026, "subject": "理赔款未按时支付", "body": "多名农户反映赔款拖延",
+        "on_behalf_of_farmers": "y", "document": (io.BytesIO(PDF_BYTES), "投诉.pdf")},
+        content_type="multipart/form-data")
+    assert response.status_code == 302
+    url = response.location
+    insurer = login("insurer")
+    assert "待承保机构申辩" in read_text(insurer.get(url))
+    assert insurer.get(url + "/complaint").data == PDF_BYTES
+    insurer.post(url + "/answer", data={"defence": "系农户账户有误，已补发"})
+    city = login("city_agri")
+    city.post(url + "/decide", data={"decision": "dismissed", "note": "经核实系账户错误"})
+    assert "投诉不成立" in read_text(city.get(url))
+    assert "理赔款未按时支付" in read_text(login("county_agri").get("/annual-review/complaints"))
+
+
+def test_the_home_pages_say_what_waits_in_the_evaluation(login):
+    make_term(2024)
+    review = open_year(2025)
+    assert "2 家承保机构待年度考评评分" in read_text(login("county_agri").get("/"))   # 鄱阳县: two underwriters
+    score(result_of(review, user("insurer").insurer_id, "361128"), 10)
+    assert "1 项年度考评初评结果可提出意见" in read_text(login("insurer").get("/"))
+    assert "1 家承保机构待年度考评评分" in read_text(login("county_agri").get("/"))
