@@ -10,12 +10,12 @@ from agri_insurance.tenders.models import SelectionRound
 def test_the_whole_demo_loads_on_an_empty_database_and_only_once(db):
     created = load_everything(with_rounds=True)   # what the CLI does outside tests
     db.session.commit()
-    assert created["rounds"] == 3 and created["claims"] == 10
+    assert created["rounds"] == 3 and created["claims"] == 10 and created["award_changes"] == 1
     assert db.session.scalar(sa.select(sa.func.count(SelectionRound.id))) == 3
     assert db.session.scalar(sa.select(sa.func.count(SubsidyClaim.id))) == 10
     again = load_everything(with_rounds=True)
     db.session.commit()
-    assert again["claims"] == 0 and again.get("rounds", 0) == 0
+    assert again["claims"] == 0 and again.get("rounds", 0) == 0 and again.get("award_changes", 0) == 0
 
 
 def test_demo_data_command_reports_what_it_loaded(app, db):

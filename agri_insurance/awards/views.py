@@ -8,7 +8,7 @@ from flask_login import current_user
 from agri_insurance import clock, storage
 from agri_insurance.access import ALL_ROLES, public, roles_required, scoped_get_or_404
 from agri_insurance.allocation import service as allocation
-from agri_insurance.awards import calendar, exports, ocds, replacement, service
+from agri_insurance.awards import calendar, compare, exports, ocds, replacement, service
 from agri_insurance.awards.forms import AnswerForm, HolidayForm, ObjectionForm, TerminateForm
 from agri_insurance.awards.models import PUBLISHED_STATES, Award, AwardChange, Holiday, Objection
 from agri_insurance.extensions import db
@@ -17,6 +17,7 @@ from agri_insurance.paging import ListFilters, paginate
 from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import download
 from agri_insurance.tenders import lists as round_lists
+from agri_insurance.tenders import service as tenders
 from agri_insurance.tenders.models import RoundStatus, SelectionRound
 
 bp = Blueprint("awards", __name__, url_prefix="/awards")
@@ -74,6 +75,7 @@ def _round_page(rnd: SelectionRound, answering: int | None = None, answer_form: 
         notice_hint=current_user.role is Role.INSURER and rnd.has_provisional_result,
         departures=service.departures_used(rnd) if visible else [], departure_text=service.departure_text,
         changes=replacement.changes_of(rnd) if visible else [], change_links=current_user.role in BUREAU,
+        compare_previous=current_user.role in BUREAU and tenders.previous_term(rnd) is not None,
         award_actions={a.id: replacement.available_actions(a, current_user) for g in service.by_county(rnd)
                        for a in g.awards} if visible else {},
         answer_form=AnswerForm(formdata=None), answering=answering, posted_answer=answer_form)
@@ -212,6 +214,14 @@ def rerun_change(change_id: int):
 def change_document(change_id: int):
     change = scoped_get_or_404(AwardChange, change_id)
     return storage.send_stored(change.document)
+
+
+@bp.get("/rounds/<int:round_id>/compare-previous")
+@roles_required(*BUREAU)
+def compare_previous(round_id: int):
+    """The round's result or proposed allocation beside the previous term's, per county."""
+    rnd = _round(round_id)
+    return render_template("awards/compare_previous.html", rnd=rnd, comparison=compare.compare_with_previous(rnd))
 
 
 # --- downloads ----------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import time_machine
 from agri_insurance import storage
 from agri_insurance.allocation import service as allocation
 from agri_insurance.audit.models import AuditEntry
-from agri_insurance.awards import ocds, replacement
+from agri_insurance.awards import exports, ocds, replacement
 from agri_insurance.awards.models import Award, AwardChange, BackupUnderwriter
 from agri_insurance.clock import local_today
 from agri_insurance.errors import DomainError
@@ -76,6 +76,7 @@ def test_the_backup_takes_the_lot_and_the_subsidy_assignments_move_on_the_effect
     year = rnd.term_start_year
     effective = date(year, 7, 1)
     assert all(may_claim(old.id, region, p, year, on=date(year, 3, 1)) for p in products)
+    notices = [(n.kind, n.insurer_name, n.number) for n in exports.notices(rnd)]
     with time_machine.travel(date(year, 3, 1), tick=False):
         change = terminate(award, backup=backup.insurer_id, effective_on=effective)
         db.session.commit()
@@ -98,8 +99,9 @@ def test_the_backup_takes_the_lot_and_the_subsidy_assignments_move_on_the_effect
     assert len(holders) == 2 and old.id not in holders
     actions = [e.action for e in db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id))]
     assert actions[-2:] == ["award.terminated", "award.replaced"]
-    # the page of the round names the change, and so does the public notice
     assert replacement.changes_of(rnd) == [change]
+    # the notices stay those of the result as finalised: the change is a decision of its own
+    assert [(n.kind, n.insurer_name, n.number) for n in exports.notices(rnd)] == notices
 
 
 def test_an_old_underwriter_keeps_the_years_before_the_change(finalised, db):
