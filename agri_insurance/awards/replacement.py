@@ -68,10 +68,23 @@ def available_actions(award: Award, user) -> Actions:
     if user.role is not Role.CITY_AGRI or award.round.status not in CHANGEABLE:
         return Actions()
     change = pending_change(award)
-    if change is not None:
-        return Actions([Action("change", _l("查看中标变更"), "awards.award_change", {"change_id": change.id},
+    return _award_actions(award.id, change.id if change is not None else None)
+
+
+def award_actions(rnd: SelectionRound, user) -> dict[int, Actions]:
+    """{award id: its actions} for the round's result page: two queries whatever the number of awards."""
+    if user.role is not Role.CITY_AGRI or rnd.status not in CHANGEABLE:
+        return {}
+    pending = dict(db.session.execute(sa.select(AwardChange.award_id, AwardChange.id).where(
+        AwardChange.round_id == rnd.id, AwardChange.new_insurer_id.is_(None))).all())
+    return {a.id: _award_actions(a.id, pending.get(a.id)) for a in awards_of(rnd)}
+
+
+def _award_actions(award_id: int, pending_id: int | None) -> Actions:
+    if pending_id is not None:
+        return Actions([Action("change", _l("查看中标变更"), "awards.award_change", {"change_id": pending_id},
                                style="outline-warning", order=10)])
-    return Actions([Action("terminate", _l("终止中标"), "awards.terminate_award", {"award_id": award.id},
+    return Actions([Action("terminate", _l("终止中标"), "awards.terminate_award", {"award_id": award_id},
                            style="outline-danger", order=10)])
 
 

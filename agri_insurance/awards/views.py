@@ -76,8 +76,7 @@ def _round_page(rnd: SelectionRound, answering: int | None = None, answer_form: 
         departures=service.departures_used(rnd) if visible else [], departure_text=service.departure_text,
         changes=replacement.changes_of(rnd) if visible else [], change_links=current_user.role in BUREAU,
         compare_previous=current_user.role in BUREAU and tenders.previous_term(rnd) is not None,
-        award_actions={a.id: replacement.available_actions(a, current_user) for g in service.by_county(rnd)
-                       for a in g.awards} if visible else {},
+        award_actions=replacement.award_actions(rnd, current_user) if visible else {},
         answer_form=AnswerForm(formdata=None), answering=answering, posted_answer=answer_form)
 
 
