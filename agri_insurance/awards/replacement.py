@@ -83,7 +83,7 @@ def award_actions(rnd: SelectionRound, user) -> dict[int, Actions]:
 def _award_actions(award_id: int, pending_id: int | None) -> Actions:
     if pending_id is not None:
         return Actions([Action("change", _l("查看中标变更"), "awards.award_change", {"change_id": pending_id},
-                               style="outline-warning", order=10)])
+                               style="outline-secondary", order=10)])
     return Actions([Action("terminate", _l("终止中标"), "awards.terminate_award", {"award_id": award_id},
                            style="outline-danger", order=10)])
 
