@@ -9,7 +9,12 @@ import sqlalchemy as sa
 from agri_insurance.annual_review import demo as annual_review_demo
 from agri_insurance.auth import service as auth_service
 from agri_insurance.auth.models import User
-from agri_insurance.awards.demo import load_demo_awarded_round, load_demo_finalised_round, load_demo_holidays
+from agri_insurance.awards.demo import (
+    load_demo_awarded_round,
+    load_demo_finalised_round,
+    load_demo_holidays,
+    load_demo_replacement,
+)
 from agri_insurance.clock import utcnow
 from agri_insurance.evaluation.service import assign_expert
 from agri_insurance.extensions import db
@@ -164,6 +169,7 @@ def load_demo_data(with_rounds: bool | None = None) -> dict[str, int]:
     if with_rounds:
         load_demo_holidays()
         created["rounds"] = load_demo_round() + load_demo_awarded_round() + load_demo_finalised_round()
+        created["award_changes"] = load_demo_replacement()
     return created
 
 

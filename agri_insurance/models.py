@@ -14,7 +14,14 @@ from agri_insurance.auth.models import (
     ApiToken,  # noqa: F401
     User,  # noqa: F401
 )
-from agri_insurance.awards.models import Award, BackupUnderwriter, Holiday, Objection, PublicNotice  # noqa: F401
+from agri_insurance.awards.models import (  # noqa: F401
+    Award,
+    AwardChange,
+    BackupUnderwriter,
+    Holiday,
+    Objection,
+    PublicNotice,
+)
 from agri_insurance.bids.models import Bid, BidOpening, BidReceipt  # noqa: F401
 from agri_insurance.evaluation.models import (  # noqa: F401
     ConflictDeclaration,

@@ -94,6 +94,7 @@ ROUTES = {
     "tenders.import_lots": ("GET", "/tenders/{round}/lots/import", {CA}),
     "tenders.lots_export": ("GET", "/tenders/{round}/lots.xlsx", ALL),
     "tenders.lot_design_assistant": ("GET", "/tenders/{round}/lot-design", {CA}),
+    "tenders.previous_lots": ("GET", "/tenders/{round}/previous-lots", {CA}),
     "bids.my_bids": ("GET", "/bids/", {INS}),
     "bids.start": ("POST", "/bids/rounds/{round}/start", {INS}),
     "bids.bid_detail": ("GET", "/bids/{bid}", {INS, A, CA}),
@@ -195,6 +196,12 @@ ROUTES = {
     "awards.new_objection": ("GET", "/awards/rounds/{award_round}/objections/new", {INS}),
     "awards.answer_objection": ("POST", "/awards/objections/{objection}/answer", {CA}),
     "awards.objection_document": ("GET", "/awards/objections/{objection}/document", {INS, A, CA}),
+    "awards.compare_previous": ("GET", "/awards/rounds/{award_round}/compare-previous", {A, CA}),
+    "awards.terminate_award": ("GET", "/awards/awards/{award}/terminate", {CA}),
+    "awards.award_change": ("GET", "/awards/changes/{award_change}", {A, CA}),
+    "awards.install_change": ("POST", "/awards/changes/{award_change}/install", {CA}),
+    "awards.rerun_change": ("POST", "/awards/changes/{award_change}/rerun", {CA}),
+    "awards.change_document": ("GET", "/awards/changes/{award_change}/document", {A, CA}),
     "awards.notice_docx": ("GET", "/awards/rounds/{award_round}/notices/{award_notice}.docx", {INS, A, CA}),
     "awards.notice_pdf": ("GET", "/awards/rounds/{award_round}/notices/{award_notice}.pdf", {INS, A, CA}),
     "awards.notices_zip": ("GET", "/awards/rounds/{award_round}/notices.zip", {A, CA}),
@@ -383,7 +390,7 @@ def _award_objects(db, url: str) -> dict:
     an objection, the rule departure its result rests on and a holiday (created once per test, only for the URLs
     that need them)."""
     if not any(key in url for key in ("{run}", "{award_round}", "{award_notice}", "{objection}", "{holiday}",
-                                      "{departure}", "{award}")):
+                                      "{departure}", "{award}", "{award_change}")):
         return {}
     from tests.awards.factories import access_objects
 

@@ -10,7 +10,7 @@ from agri_insurance.tenders.models import SelectionRound
 def test_the_whole_demo_loads_on_an_empty_database_and_only_once(db):
     created = load_everything(with_rounds=True)   # what the CLI does outside tests
     db.session.commit()
-    assert created["rounds"] == 3 and created["claims"] == 10
+    assert created["rounds"] == 3 and created["claims"] == 10 and created["award_changes"] == 1
     assert db.session.scalar(sa.select(sa.func.count(SelectionRound.id))) == 3
     assert db.session.scalar(sa.select(sa.func.count(SubsidyClaim.id))) == 10
     assert created["annual_reviews"] == 2   # 2023 and 2024 of the 2023–2025 term, finalised, one complaint upheld
@@ -21,7 +21,8 @@ def test_the_whole_demo_loads_on_an_empty_database_and_only_once(db):
     assert db.session.scalar(sa.select(Complaint.status)) is ComplaintStatus.UPHELD
     again = load_everything(with_rounds=True)
     db.session.commit()
-    assert again["claims"] == 0 and again.get("rounds", 0) == 0 and again["annual_reviews"] == 0
+    assert again["claims"] == 0 and again.get("rounds", 0) == 0 and again["annual_reviews"] == 0 \
+        and again.get("award_changes", 0) == 0
 
 
 def test_demo_data_command_reports_what_it_loaded(app, db):

@@ -726,3 +726,36 @@ def _share_cap_kept(rnd: SelectionRound, premium: dict[int, Decimal], names: dic
 def _matches_round(run: AllocationRun, rnd: SelectionRound) -> bool:
     codes = {lot.code for lot in rnd.lots}
     return {lot["id"] for lot in run.scenario["lots"]} <= codes
+
+
+# --- a mid-term change of an award (awards: 终止 / 替补) -------------------------------------------------------
+
+def check_change(rnd: SelectionRound, chosen: dict[int, int]
+                 ) -> tuple[dict[int, tuple[int, Decimal]], list[RuleDeparture]]:
+    """The round's awards after a mid-term change ({lot id: insurer id}, every awarded lot) checked as adoption
+    checks a run (`_check_against_round`): eligible bidders only, each county between its minimum and maximum
+    underwriters (an approved county exception still counts), capacities and the market-share cap raised by no
+    more than a recorded departure approves. Returns {lot id: (insurer id, lot score)} and the departures used."""
+    return _check_against_round(rnd, chosen)
+
+
+def chosen_awards(run: AllocationRun) -> dict[int, int]:
+    """A finished run's awards as {lot id: insurer id} of its round."""
+    return _chosen(run, run.round)
+
+
+def start_change_run(rnd: SelectionRound, fixed: dict[str, str], forbidden: list[tuple[str, str]], label: str,
+                     actor, now: bool = False) -> AllocationRun:
+    """A run for a lot whose award ended mid-term: the adopted run's scenario (computed under the departures it
+    rests on) with every other lot fixed to its underwriter now (`fixed`: lot code → insurer credit code) and the
+    `forbidden` (lot code, credit code) pairs; solved by a job after the caller commits, or here (`now`)."""
+    parent = adopted_run(rnd)
+    require(parent is not None, _("本轮没有已采用的分配方案，不能重新分配"))
+    scenario = copy.deepcopy(parent.scenario)
+    scenario["fixed"] = [{"lot_id": lot, "insurer_id": insurer} for lot, insurer in sorted(fixed.items())]
+    kept = [pair for pair in scenario.get("forbidden", []) if pair["lot_id"] not in fixed]
+    scenario["forbidden"] = kept + [{"lot_id": lot, "insurer_id": insurer} for lot, insurer in forbidden
+                                    if {"lot_id": lot, "insurer_id": insurer} not in kept]
+    scenario = check_scenario(scenario)
+    return _start(rnd, scenario, RunSource.WHATIF, label, actor, parent=parent,
+                  changes={"award_change": [lot for lot, _insurer in forbidden]}, now=now)

@@ -17,6 +17,7 @@ from agri_insurance.forms_util import choices, commit_or_flash, flash_form_error
 from agri_insurance.jobs import service as jobs
 from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import download
+from agri_insurance.tenders import service as tenders
 from agri_insurance.tenders.models import RoundStatus, SelectionRound
 
 bp = Blueprint("allocation", __name__, url_prefix="/allocation")
@@ -58,6 +59,7 @@ def round_runs(round_id: int):
     final = evaluation.is_final(rnd)
     return render_template("allocation/round_runs.html", rnd=rnd, runs=service.runs_of(rnd),
                            adopted=service.adopted_run(rnd), actions=service.available_actions(rnd, current_user),
+                           previous_term=tenders.previous_term(rnd),
                            before_evaluation=rnd.status in BEFORE_EVALUATION,
                            awaiting_final=rnd.status is RoundStatus.EVALUATION and not final,
                            import_form=ImportForm(), capacities=service.capacities(rnd),

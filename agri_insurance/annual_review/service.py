@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -54,7 +55,7 @@ from agri_insurance.annual_review.models import (
 )
 from agri_insurance.audit import service as audit
 from agri_insurance.awards.calendar import notice_end
-from agri_insurance.awards.models import PUBLISHED_STATES, Award
+from agri_insurance.awards.models import PUBLISHED_STATES, Award, AwardChange
 from agri_insurance.bids.models import Bid, BidPenalty
 from agri_insurance.clock import local_today, utcnow
 from agri_insurance.errors import require
@@ -216,15 +217,24 @@ def scheme_problems(review: AnnualReview) -> list[str]:
 # --- who is evaluated -------------------------------------------------------------------------------------------
 
 def underwriters_of(year: int, region_ids: Iterable[int] | None = None) -> list[tuple[int, int]]:
-    """(insurer id, county id) of every underwriter holding an award in the county for a lot of a published round
-    whose term covers `year`, sorted."""
-    stmt = (sa.select(Award.insurer_id, Lot.region_id).distinct()
-            .join(Lot, Lot.id == Award.lot_id).join(SelectionRound, SelectionRound.id == Award.round_id)
-            .where(SelectionRound.status.in_(PUBLISHED_STATES), SelectionRound.term_start_year <= year,
-                   SelectionRound.term_start_year + 2 >= year))
+    """(insurer id, county id) of every underwriter that held an award in the county during `year`, for a lot of a
+    published round whose term covers `year`, sorted. An award ended mid-term (awards' AwardChange) counts for
+    both: the old underwriter for the years up to its effective date, the award's present underwriter from it on
+    (an underwriter that held a lot for part of a year is evaluated for that year)."""
+    in_term = sa.and_(SelectionRound.status.in_(PUBLISHED_STATES), SelectionRound.term_start_year <= year,
+                      SelectionRound.term_start_year + 2 >= year)
+    first_day, last_day = date(year, 1, 1), date(year, 12, 31)
+    took_over_later = sa.exists().where(AwardChange.award_id == Award.id, AwardChange.effective_on > last_day)
+    present = (sa.select(Award.insurer_id, Lot.region_id)
+               .join(Lot, Lot.id == Award.lot_id).join(SelectionRound, SelectionRound.id == Award.round_id)
+               .where(in_term, ~took_over_later))
+    former = (sa.select(AwardChange.old_insurer_id, Lot.region_id)
+              .join(Lot, Lot.id == AwardChange.lot_id).join(SelectionRound, SelectionRound.id == AwardChange.round_id)
+              .where(in_term, AwardChange.effective_on > first_day))
     if region_ids is not None:
-        stmt = stmt.where(Lot.region_id.in_(list(region_ids)))
-    return sorted(tuple(r) for r in db.session.execute(stmt))
+        present = present.where(Lot.region_id.in_(list(region_ids)))
+        former = former.where(Lot.region_id.in_(list(region_ids)))
+    return sorted({tuple(r) for r in db.session.execute(sa.union(present, former))})
 
 
 def open_review(review: AnnualReview, actor) -> list[ReviewResult]:

@@ -25,6 +25,7 @@ OBJECT_TYPE_LABELS = {
     "Holiday": lazy_pgettext("audit object", "节假日"),
     "PublicNotice": lazy_pgettext("audit object", "公示"),
     "Objection": lazy_pgettext("audit object", "质疑"),
+    "AwardChange": lazy_pgettext("audit object", "中标变更"),
     "Bid": lazy_pgettext("audit object", "投标"),
     "BidOpening": lazy_pgettext("audit object", "开标"),
     "ScoringScheme": lazy_pgettext("audit object", "评分方案"),

@@ -248,3 +248,34 @@ def _record_departure(rnd, city) -> None:
     allocation.record_departure(rnd, cap_pct=DEPARTURE_CAP_PCT, insurer_id=None, capacity=None, basis="collective",
                                 doc_no=doc_no, decided_on=today, reason=DEPARTURE_REASON,
                                 document=storage.save_bytes(minutes, "局党组会议纪要.pdf", city), actor=city)
+
+
+# The replaced award: in the finalised round, 鄱阳县's forest lot passes to the county's first backup underwriter on
+# 1 January of the term's first year (the bureau's decision, with its PDF on file).
+REPLACED_LOT = "PY-F2"
+REPLACEMENT_REASON = "经查，该机构在上一服务期虚构承保标的套取保费补贴，情节严重，依据遴选文件第八条终止其中标资格。"
+
+
+def load_demo_replacement() -> int:
+    """Terminate one award of the finalised demo round and install its county's first backup (returns 1), or
+    nothing when the round has a change already or is missing (returns 0). Through the services."""
+    from agri_insurance.awards import replacement
+    from agri_insurance.tenders.models import Lot
+
+    rnd = db.session.scalar(sa.select(SelectionRound).where(SelectionRound.name == FINALISED_ROUND_NAME))
+    if rnd is None or replacement.changes_of(rnd):
+        return 0
+    award = next(a for a in awards.awards_of(rnd) if db.session.get(Lot, a.lot_id).code == REPLACED_LOT)
+    backups = replacement.backup_candidates(award)
+    if not backups:
+        return 0
+    city = _user("city_agri")
+    effective = max(date(rnd.term_start_year, 1, 1), local_today())
+    doc_no = f"饶农字〔{local_today().year}〕12号"
+    decision = pdf.build_pdf([pdf.paragraph("关于终止中标资格的决定（演示）", "title"), pdf.paragraph(doc_no),
+                              pdf.paragraph(REPLACEMENT_REASON)], title=doc_no)
+    replacement.terminate(award, reason=REPLACEMENT_REASON, doc_no=doc_no,
+                          document=storage.save_bytes(decision, "终止中标决定.pdf", city), effective_on=effective,
+                          method="backup", backup_insurer_id=backups[0].insurer_id, actor=city)
+    db.session.flush()
+    return 1

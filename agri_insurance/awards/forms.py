@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, RadioField, StringField, TextAreaField
+from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from agri_insurance.forms_util import choices, one_line
@@ -26,3 +26,21 @@ class AnswerForm(FlaskForm):
 class HolidayForm(FlaskForm):
     day = DateField(_l("日期"), validators=[InputRequired()])
     name = StringField(_l("名称"), validators=[DataRequired(), Length(max=100), one_line])
+
+
+class TerminateForm(FlaskForm):
+    """The city bureau ends an award mid-term and names how the lot is replaced."""
+
+    reason = TextAreaField(_l("终止理由"), validators=[DataRequired(), Length(max=10000)])
+    doc_no = StringField(_l("终止决定文号"), validators=[DataRequired(), Length(max=100), one_line])
+    document = FileField(_l("终止决定文件（PDF）"), validators=[FileRequired()])
+    effective_on = DateField(_l("终止生效日期"), validators=[InputRequired()])
+    method = RadioField(_l("替补方式"), validators=[InputRequired()])
+    backup_insurer_id = SelectField(_l("后备机构"), coerce=int, validate_choice=False)
+
+    def __init__(self, backups=(), *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.method.choices = choices([("backup", _l("由后备机构替补")),
+                                       ("run", _l("重新分配（其他标段中标结果不变）"))])
+        self.backup_insurer_id.choices = [(b.insurer_id, f"{b.rank}. {b.insurer.name}") for b in backups] \
+            or [(0, _l("无可替补的后备机构"))]

@@ -190,3 +190,54 @@ class NoticeNumber(db.Model):
     sequence: Mapped[int]
     number: Mapped[str] = mapped_column(sa.String(100))
     assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AwardChange(db.Model):
+    """终止 / 替补: the city bureau ended an award before its term was over (reason, decision document, effective
+    date) and the lot passed to a backup underwriter or to a new allocation run with every other award fixed.
+    `new_insurer_id` is empty while the replacement is still being computed; the award row always names the
+    lot's underwriter now, this row what it was before."""
+
+    __tablename__ = "award_changes"
+    __table_args__ = (
+        sa.CheckConstraint("method IN ('backup', 'run')", name="method_known"),
+        sa.CheckConstraint("(new_insurer_id IS NULL) = (replaced_at IS NULL)", name="replaced_has_insurer"),
+        sa.CheckConstraint("method = 'backup' OR run_id IS NOT NULL", name="run_has_run"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("selection_rounds.id"), index=True)
+    award_id: Mapped[int] = mapped_column(sa.ForeignKey("awards.id"), index=True)
+    lot_id: Mapped[int] = mapped_column(sa.ForeignKey("lots.id"))
+    old_insurer_id: Mapped[int] = mapped_column(sa.ForeignKey("insurers.id"))
+    new_insurer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("insurers.id"))
+    method: Mapped[str] = mapped_column(sa.String(10))  # "backup" or "run"
+    run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("allocation_runs.id"))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    doc_no: Mapped[str] = mapped_column(sa.String(100))
+    document_id: Mapped[int] = mapped_column(sa.ForeignKey("stored_files.id"))
+    effective_on: Mapped[date]
+    new_score: Mapped[Decimal | None] = mapped_column(Score)
+    terminated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    terminated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    replaced_at: Mapped[datetime | None]
+    replaced_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    round = relationship("SelectionRound")
+    award = relationship("Award")
+    lot = relationship("Lot", lazy="joined")
+    old_insurer = relationship("Insurer", foreign_keys=[old_insurer_id], lazy="joined")
+    new_insurer = relationship("Insurer", foreign_keys=[new_insurer_id], lazy="joined")
+    run = relationship("AllocationRun")
+    document = relationship("StoredFile", lazy="joined")
+
+    @property
+    def pending(self) -> bool:
+        return self.new_insurer_id is None
+
+    @classmethod
+    def visible_to(cls, user):
+        """Like the award: the bureau always, everybody else once the round's result is published."""
+        if user.role in (Role.ADMIN, Role.CITY_AGRI):
+            return sa.true()
+        return cls.round_id.in_(sa.select(SelectionRound.id).where(SelectionRound.status.in_(PUBLISHED_STATES)))

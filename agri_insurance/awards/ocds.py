@@ -4,7 +4,9 @@ Tender with lots; bid statistics and details only once the bids have been opened
 their suppliers and related lots once a run has been adopted; parties with their roles. An approved departure
 from the round's allocation rules that the adopted allocation rests on is published with the awards: a document
 of the tender and of each award (its decision on file), and the rationale in the tender's award criteria details
-and each award's description. `validate()` checks a
+and each award's description. A mid-term change of an award (终止 / 替补) is an amendment of the award and of its
+contract (whose period starts on the change's effective date); the old underwriter's contract is listed as
+terminated the day before. `validate()` checks a
 package against the release-package schema patched with both extensions, from the files committed beside this
 module (no network)."""
 
@@ -12,13 +14,13 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from agri_insurance.awards import exports, service
+from agri_insurance.awards import exports, replacement, service
 from agri_insurance.bids.models import Bid, BidStatus
 from agri_insurance.clock import utcnow
 from agri_insurance.extensions import db
@@ -119,6 +121,9 @@ def release(rnd: SelectionRound) -> dict:
                 tender["documents"] = documents
                 tender["awardCriteriaDetails"] = rationale
             result["awards"] = []
+            changes: dict[int, list] = {}
+            for change in replacement.changes_of(rnd):
+                changes.setdefault(change.award_id, []).append(change)
             for award in awards:
                 ref = _org_ref(award.insurer)
                 entry = {"id": f"{rnd.id}-{award.lot.code}", "title": f"{award.lot.name} 中标",
@@ -131,12 +136,16 @@ def release(rnd: SelectionRound) -> dict:
                 if documents:
                     entry["description"] = rationale
                     entry["documents"] = documents
+                if award.id in changes:
+                    entry["amendments"] = [_amendment(c) for c in changes[award.id]]
                 result["awards"].append(entry)
                 party = parties.setdefault(ref["id"], {**ref, "roles": []})
                 if "supplier" not in party["roles"]:
                     party["roles"].append("supplier")
             if final:
-                result["contracts"] = [_contract(rnd, award, parties) for award in awards]
+                result["contracts"] = [_contract(rnd, award, parties, changes.get(award.id, [])) for award in awards]
+                result["contracts"] += [_terminated_contract(rnd, c, parties) for award in awards
+                                        for c in changes.get(award.id, [])]
                 tags.append("contract")
                 if any(c.get("implementation") for c in result["contracts"]):
                     tags.append("implementation")
@@ -144,14 +153,42 @@ def release(rnd: SelectionRound) -> dict:
     return result
 
 
-def _contract(rnd: SelectionRound, award, parties: dict) -> dict:
+def _amendment(change) -> dict:
+    """A mid-term change of an award as an OCDS amendment: the decision, the old and the new underwriter."""
+    new = change.new_insurer.name if change.new_insurer is not None else "替补机构待定"
+    return {"id": f"change-{change.id}", "date": _iso(change.replaced_at or change.terminated_at),
+            "rationale": f"{change.reason}（{change.doc_no}）",
+            "description": f"{change.lot.code}：{change.old_insurer.name} → {new}，"
+                           f"{change.effective_on.isoformat()}起生效"}
+
+
+def _terminated_contract(rnd: SelectionRound, change, parties: dict) -> dict:
+    """The old underwriter's contract for the lot, terminated the day before the change took effect."""
+    ref = _org_ref(change.old_insurer)
+    parties.setdefault(ref["id"], {**ref, "roles": []})
+    end = change.effective_on - timedelta(days=1)
+    return {"id": f"{rnd.id}-{change.lot.code}-change-{change.id}", "awardID": f"{rnd.id}-{change.lot.code}",
+            "title": f"{change.lot.name} 承保（{change.old_insurer.name}，已终止）", "status": "terminated",
+            "period": {"startDate": f"{rnd.term_start_year}-01-01T00:00:00+08:00",
+                       "endDate": f"{end.isoformat()}T23:59:59+08:00"},
+            "amendments": [_amendment(change)]}
+
+
+def _contract(rnd: SelectionRound, award, parties: dict, changes: list | None = None) -> dict:
     """An award's contract: the term's subsidy payments to its underwriter for the lot's county and products, as
-    implementation transactions (payer: the finance bureau that paid; payee: the underwriter)."""
+    implementation transactions (payer: the finance bureau that paid; payee: the underwriter). After a mid-term
+    change it starts on the change's effective date and carries the change as an amendment."""
     ref = _org_ref(award.insurer)
+    start = f"{rnd.term_start_year}-01-01T00:00:00+08:00"
+    done = [c for c in changes or [] if c.new_insurer_id is not None]
+    if done:
+        start = f"{max(c.effective_on for c in done).isoformat()}T00:00:00+08:00"
     contract = {"id": f"{rnd.id}-{award.lot.code}", "awardID": f"{rnd.id}-{award.lot.code}",
                 "title": f"{award.lot.name} 承保", "status": "active", "period": {
-                    "startDate": f"{rnd.term_start_year}-01-01T00:00:00+08:00",
+                    "startDate": start,
                     "endDate": f"{rnd.term_end_year}-12-31T23:59:59+08:00"}}
+    if changes:
+        contract["amendments"] = [_amendment(c) for c in changes]
     payments = subsidy_reports.payments_under(award.insurer_id, award.lot.region_id,
                                               [p.id for p in award.lot.products], rnd.term_start_year,
                                               rnd.term_end_year)

@@ -22,6 +22,7 @@ from agri_insurance.awards.models import (
     OBJECTION_STATUS_LABELS,
     PUBLISHED_STATES,
     Award,
+    AwardChange,
     BackupUnderwriter,
     NoticeNumber,
     Objection,
@@ -33,6 +34,7 @@ from agri_insurance.clock import utcnow
 from agri_insurance.errors import require
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.i18n import in_record_language
+from agri_insurance.reference.models import Insurer
 from agri_insurance.roles import Role
 from agri_insurance.subsidies.models import SubsidyClaim
 from agri_insurance.subsidies.models import UnderwritingAssignment as UA
@@ -194,12 +196,17 @@ class Recipient:
 
 def notice_recipients(rnd: SelectionRound) -> list[Recipient]:
     """One notice per bidder: an award notice for each insurer that won a lot, then a non-award notice for each
-    other insurer with a submitted bid, each group by insurer name (the order notices are listed and numbered)."""
+    other insurer with a submitted bid, each group by insurer name (the order notices are listed and numbered).
+    The notices are those of the result as finalised: a mid-term change of an award (replacement.py) is a decision
+    of its own, with its own document, and changes no notice (the award goes by its first underwriter)."""
+    first_holder = dict(db.session.execute(sa.select(AwardChange.award_id, AwardChange.old_insurer_id).where(
+        AwardChange.round_id == rnd.id).order_by(AwardChange.id.desc())).all())
     won: dict[int, list] = {}
     insurers = {}
     for award in awards_of(rnd):
-        won.setdefault(award.insurer_id, []).append(award.lot)
-        insurers[award.insurer_id] = award.insurer
+        insurer_id = first_holder.get(award.id, award.insurer_id)
+        won.setdefault(insurer_id, []).append(award.lot)
+        insurers[insurer_id] = award.insurer if insurer_id == award.insurer_id else db.session.get(Insurer, insurer_id)
     others = [b for b in db.session.scalars(sa.select(Bid).where(Bid.round_id == rnd.id,
                                                                  Bid.status == BidStatus.SUBMITTED))
               if b.insurer_id not in won]

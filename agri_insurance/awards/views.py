@@ -7,15 +7,17 @@ from flask_login import current_user
 
 from agri_insurance import clock, storage
 from agri_insurance.access import ALL_ROLES, public, roles_required, scoped_get_or_404
-from agri_insurance.awards import calendar, exports, ocds, service
-from agri_insurance.awards.forms import AnswerForm, HolidayForm, ObjectionForm
-from agri_insurance.awards.models import PUBLISHED_STATES, Award, Holiday, Objection
+from agri_insurance.allocation import service as allocation
+from agri_insurance.awards import calendar, compare, exports, ocds, replacement, service
+from agri_insurance.awards.forms import AnswerForm, HolidayForm, ObjectionForm, TerminateForm
+from agri_insurance.awards.models import PUBLISHED_STATES, Award, AwardChange, Holiday, Objection
 from agri_insurance.extensions import db
 from agri_insurance.forms_util import commit_or_flash
 from agri_insurance.paging import ListFilters, paginate
 from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import download
 from agri_insurance.tenders import lists as round_lists
+from agri_insurance.tenders import service as tenders
 from agri_insurance.tenders.models import RoundStatus, SelectionRound
 
 bp = Blueprint("awards", __name__, url_prefix="/awards")
@@ -72,6 +74,9 @@ def _round_page(rnd: SelectionRound, answering: int | None = None, answer_form: 
         # an insurer learns where its notice will be once the result is final
         notice_hint=current_user.role is Role.INSURER and rnd.has_provisional_result,
         departures=service.departures_used(rnd) if visible else [], departure_text=service.departure_text,
+        changes=replacement.changes_of(rnd) if visible else [], change_links=current_user.role in BUREAU,
+        compare_previous=current_user.role in BUREAU and tenders.previous_term(rnd) is not None,
+        award_actions=replacement.award_actions(rnd, current_user) if visible else {},
         answer_form=AnswerForm(formdata=None), answering=answering, posted_answer=answer_form)
 
 
@@ -114,6 +119,7 @@ def public_notice(round_id: int):
                            notice_open=service.notice_is_open(notice), issuing_body=exports.issuing_body(),
                            objection_deadline=service.objection_deadline(notice),
                            departures=service.departures_used(rnd), departure_text=service.departure_text,
+                           changes=replacement.changes_of(rnd),
                            login_url=url_for("auth.login", next=url_for(".round_awards", round_id=rnd.id)))
 
 
@@ -154,6 +160,67 @@ def answer_objection(objection_id: int):
 def objection_document(objection_id: int):
     objection = scoped_get_or_404(Objection, objection_id)
     return storage.send_stored(objection.document)
+
+
+# --- mid-term termination and replacement (终止 / 替补) -------------------------------------------------------
+
+@bp.route("/awards/<int:award_id>/terminate", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def terminate_award(award_id: int):
+    award = scoped_get_or_404(Award, award_id)
+    backups = replacement.backup_candidates(award)
+    form = TerminateForm(backups)
+    if form.validate_on_submit():
+        done = commit_or_flash(lambda: replacement.terminate(
+            award, reason=form.reason.data, doc_no=form.doc_no.data,
+            document=storage.save_pdf(form.document.data, current_user), effective_on=form.effective_on.data,
+            method=form.method.data, backup_insurer_id=form.backup_insurer_id.data, actor=current_user),
+            _("中标已终止"), form)
+        if done:
+            return redirect(url_for(".award_change", change_id=done.value.id))
+    return render_template("awards/terminate.html", award=award, form=form, backups=backups,
+                           actions=replacement.available_actions(award, current_user))
+
+
+@bp.get("/changes/<int:change_id>")
+@roles_required(*BUREAU)
+def award_change(change_id: int):
+    change = scoped_get_or_404(AwardChange, change_id)
+    run = change.run
+    return render_template("awards/change.html", change=change, run=run,
+                           run_view=allocation.result_view(run) if run is not None and run.ok else None,
+                           actions=replacement.change_actions(change, current_user))
+
+
+@bp.post("/changes/<int:change_id>/install")
+@roles_required(*MANAGERS)
+def install_change(change_id: int):
+    change = scoped_get_or_404(AwardChange, change_id)
+    commit_or_flash(lambda: replacement.install_from_run(change, current_user), _("替补机构已确定"))
+    return redirect(url_for(".award_change", change_id=change_id))
+
+
+@bp.post("/changes/<int:change_id>/rerun")
+@roles_required(*MANAGERS)
+def rerun_change(change_id: int):
+    change = scoped_get_or_404(AwardChange, change_id)
+    commit_or_flash(lambda: replacement.rerun(change, current_user), _("已开始重新计算替补方案"))
+    return redirect(url_for(".award_change", change_id=change_id))
+
+
+@bp.get("/changes/<int:change_id>/document")
+@roles_required(*BUREAU)
+def change_document(change_id: int):
+    change = scoped_get_or_404(AwardChange, change_id)
+    return storage.send_stored(change.document)
+
+
+@bp.get("/rounds/<int:round_id>/compare-previous")
+@roles_required(*BUREAU)
+def compare_previous(round_id: int):
+    """The round's result or proposed allocation beside the previous term's, per county."""
+    rnd = _round(round_id)
+    return render_template("awards/compare_previous.html", rnd=rnd, comparison=compare.compare_with_previous(rnd))
 
 
 # --- downloads ----------------------------------------------------------------------------------------

@@ -69,7 +69,9 @@ COMMITTED = (ClaimStatus.VERIFIED, ClaimStatus.PAYING, ClaimStatus.SETTLED)
 class UnderwritingAssignment(db.Model):
     """Which insurer underwrites which product in which county, for which years.
 
-    Recorded by hand by the bureau until awards of a selection round exist; adopted awards add rows too.
+    Recorded by hand by the bureau until awards of a selection round exist; adopted awards add rows too. A mid-term
+    change of an award (awards: 终止 / 替补) bounds rows by date: `ends_on` is the old underwriter's last day,
+    `starts_on` the new one's first; a claim is made on a day within them (`may_claim`).
     """
 
     __tablename__ = "underwriting_assignments"
@@ -87,6 +89,8 @@ class UnderwritingAssignment(db.Model):
     end_year: Mapped[int]
     source: Mapped[str] = mapped_column(sa.String(20), default="manual")
     notes: Mapped[str | None] = mapped_column(sa.String(500))
+    starts_on: Mapped[date | None]
+    ends_on: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     insurer = relationship("Insurer", lazy="joined")

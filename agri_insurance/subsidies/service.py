@@ -108,13 +108,43 @@ def scheme_pcts(scheme: SubsidyScheme) -> dict[ShareLevel, Decimal]:
 
 # --- who may claim ----------------------------------------------------------------------------------
 
-def may_claim(insurer_id: int, region_id: int, product_id: int, year: int) -> bool:
-    """An insurer claims only for a (county, product) it underwrites in that year."""
-    return db.session.scalar(sa.select(UnderwritingAssignment.id).where(
-        UnderwritingAssignment.insurer_id == insurer_id, UnderwritingAssignment.region_id == region_id,
-        UnderwritingAssignment.product_id == product_id, UnderwritingAssignment.start_year <= year,
-        UnderwritingAssignment.end_year >= year,
-    ).limit(1)) is not None
+def _assignments_for(insurer_id: int, region_id: int, product_id: int, year: int):
+    UA = UnderwritingAssignment
+    return sa.select(UA).where(UA.insurer_id == insurer_id, UA.region_id == region_id, UA.product_id == product_id,
+                               UA.start_year <= year, UA.end_year >= year)
+
+
+def may_claim(insurer_id: int, region_id: int, product_id: int, year: int, on: date | None = None) -> bool:
+    """An insurer claims only for a (county, product) it underwrites in that year, on a day (`on`, default today)
+    within the assignment's dates, if it has any: an award changed mid-term (awards: 终止 / 替补) ends the old
+    underwriter's assignment the day before the change takes effect and starts the new one's on that day."""
+    return claim_refusal(insurer_id, region_id, product_id, year, on) is None
+
+
+def claim_refusal(insurer_id: int, region_id: int, product_id: int, year: int, on: date | None = None) -> str | None:
+    """Why the insurer may not claim for the county, product and year on day `on` (default today), in words, or
+    None when it may. Two queries at most."""
+    on = on or clock.local_today()
+    rows = db.session.scalars(_assignments_for(insurer_id, region_id, product_id, year)).all()
+    if any((a.starts_on is None or a.starts_on <= on) and (a.ends_on is None or on <= a.ends_on) for a in rows):
+        return None
+    ended = max((a.ends_on for a in rows if a.ends_on is not None and a.ends_on < on), default=None)
+    if ended is not None:
+        return _("贵机构在该县（市、区）此险种的中标已变更，承保资格于%(day)s终止，此后不能再申请%(year)s年度的补贴",
+                 day=ended.isoformat(), year=year)
+    starts = min((a.starts_on for a in rows if a.starts_on is not None and a.starts_on > on), default=None)
+    if starts is not None:
+        return _("贵机构在该县（市、区）此险种的承保资格自%(day)s起生效，届时方可申请补贴", day=starts.isoformat())
+    return _("贵机构在该县（市、区）%(year)s年度不承保此险种，不能申请补贴", year=year)
+
+
+def lock_assignments(insurer_id: int, region_id: int, product_id: int) -> None:
+    """Wait for a change of the insurer's assignments for the county and product being committed (an award
+    terminated mid-term updates them), so the check that follows reads what it committed: a claim and a change
+    at once have one outcome, in one order. PostgreSQL row locks (FOR SHARE); SQLite has one writer anyway."""
+    UA = UnderwritingAssignment
+    db.session.execute(sa.select(UA.id).where(UA.insurer_id == insurer_id, UA.region_id == region_id,
+                                              UA.product_id == product_id).with_for_update(read=True))
 
 
 def holds_assignment_in(insurer_id: int, region_id: int) -> bool:
@@ -375,9 +405,10 @@ def _require_scope(data: dict[str, Any], insurer: Insurer) -> None:
             _("贵机构在所选县（市、区）没有承保安排，只能为承保安排中的县（市、区）申请补贴"), "region_id")
     require(data.get("product_id") is not None and db.session.get(Product, data["product_id"]) is not None,
             _("请选择险种"), "product_id")
-    require(data.get("year") is not None and may_claim(insurer.id, data["region_id"], data["product_id"],
-                                                       data["year"]),
-            _("贵机构在该县（市、区）%(year)s年度不承保此险种，不能申请补贴", year=data.get("year")), "product_id")
+    refusal = (claim_refusal(insurer.id, data["region_id"], data["product_id"], data["year"])
+               if data.get("year") is not None else _("贵机构在该县（市、区）%(year)s年度不承保此险种，不能申请补贴",
+                                                     year=None))
+    require(refusal is None, refusal, "product_id")
 
 
 def _require_free_period(data: dict[str, Any], insurer: Insurer, claim: SubsidyClaim | None) -> None:
@@ -487,8 +518,9 @@ def submit_claim(claim: SubsidyClaim, actor) -> None:
     # here is the one the claim is submitted with.
     claim = _lock_draft(claim, _("只有草稿可以提交"), actor)
     require_open_year(claim.year)
-    require(may_claim(claim.insurer_id, claim.region_id, claim.product_id, claim.year),
-            _("贵机构在该县（市、区）该年度不承保此险种，不能申请补贴"))
+    lock_assignments(claim.insurer_id, claim.region_id, claim.product_id)
+    refusal = claim_refusal(claim.insurer_id, claim.region_id, claim.product_id, claim.year)
+    require(refusal is None, refusal)
     # The shares as the scheme in force now says (it may have changed, or a county scheme been added, since the
     # draft was saved): a claim goes to the finance bureaus with the shares they will be asked to pay.
     scheme, amounts = _scheme_and_shares(claim.product_id, claim.region_id, claim.year, claim.total_premium,

@@ -29,6 +29,7 @@ from agri_insurance.db_types import MAX_MONEY, MAX_RATIO_PCT
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.i18n import in_record_language, join_names, with_note
+from agri_insurance.payouts import service as payouts
 from agri_insurance.reference.models import Product, Region, RegionLevel
 from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import CONTROL_CHARACTERS, CONTROL_CHARACTERS_REFUSED
@@ -254,6 +255,8 @@ def available_actions(rnd: SelectionRound, user) -> Actions:
             own.append(Action("edit_rules", _l("修改规则"), "tenders.edit_round", {"round_id": rnd.id},
                               style="outline-primary", order=40))
             own.append(Action("edit_lots", _l("新增标段"), "tenders.new_lot", {"round_id": rnd.id}, order=200))
+            own.append(Action("copy_previous", _l("从上一服务期复制标段"), "tenders.previous_lots",
+                              {"round_id": rnd.id}, style="outline-primary", order=205))
         if rnd.status in EXCEPTION_STATES:
             own.append(Action("edit_exceptions", _l("登记县级例外"), "tenders.new_exception", {"round_id": rnd.id},
                               style="outline-primary", order=210))
@@ -623,3 +626,84 @@ def apply_lot_design(rnd: SelectionRound, region: Region, cells: list[Cell],
                      "notes": None, "product_ids": sorted({products[c.product].id for c in members})})
     require(rows, _("请至少为一个标段选择险种"), "history")
     return import_lots(rnd, rows, actor)
+
+
+# --- the next round from the last ---------------------------------------------------------------------------
+
+PREVIOUS_TERM_STATES = (S.AWARDED, S.IN_FORCE, S.EXPIRED)  # a final result: its lots were underwritten
+
+
+def previous_term(rnd: SelectionRound) -> SelectionRound | None:
+    """The round of the term before `rnd`'s: the latest round with a final result whose term starts earlier."""
+    return db.session.scalar(sa.select(SelectionRound).where(
+        SelectionRound.status.in_(PREVIOUS_TERM_STATES), SelectionRound.term_start_year < rnd.term_start_year,
+        SelectionRound.id != rnd.id).order_by(SelectionRound.term_start_year.desc(), SelectionRound.id.desc())
+        .limit(1))
+
+
+@dataclass
+class PreviousLot:
+    """A lot of the previous term, as the new round may take it over: its loss ratio measured from the stored
+    payout and underwriting rows of its county and products in every stored year up to the end of that term (the
+    term may have begun after the last year with data; percent, None without stored premium), the years that figure
+    rests on, and whether the new round already has a lot with its code."""
+
+    lot: Lot
+    measured_pct: Decimal | None
+    years: list[int]
+    copied: bool
+
+    @property
+    def loss_ratio_pct(self) -> Decimal | None:
+        """What the copy takes: the measured ratio where there is one, else the one the old lot was designed with."""
+        return self.measured_pct if self.measured_pct is not None else self.lot.loss_ratio_pct
+
+
+def previous_lots(rnd: SelectionRound) -> tuple[SelectionRound | None, list[PreviousLot]]:
+    """The previous term's round and its lots with their measured loss ratios (payouts.measured: claims paid /
+    premium of every underwriter, summed over the lot's products and the stored years up to the end of that term).
+    A fixed number of queries."""
+    previous = previous_term(rnd)
+    if previous is None:
+        return None, []
+    lots = list(previous.lots)
+    figures = [m for m in payouts.measured(region_ids={lot.region_id for lot in lots})
+               if m.year <= previous.term_end_year]
+    paid: dict[tuple[int, int], Decimal] = {}
+    premium: dict[tuple[int, int], Decimal] = {}
+    years: dict[tuple[int, int], set[int]] = {}
+    for m in figures:
+        key = (m.region_id, m.product_id)
+        paid[key] = paid.get(key, Decimal(0)) + m.claims_paid
+        premium[key] = premium.get(key, Decimal(0)) + m.premium
+        if m.premium:
+            years.setdefault(key, set()).add(m.year)
+    codes = {lot.code for lot in rnd.lots}
+    rows = []
+    for lot in lots:
+        keys = [(lot.region_id, p.id) for p in lot.products]
+        base = sum((premium.get(k, Decimal(0)) for k in keys), Decimal(0))
+        claims = sum((paid.get(k, Decimal(0)) for k in keys), Decimal(0))
+        pct = min((claims / base * 100).quantize(Decimal("0.01")), MAX_RATIO_PCT) if base else None
+        rows.append(PreviousLot(lot, pct, sorted(set().union(*(years.get(k, set()) for k in keys))),
+                                lot.code in codes))
+    return previous, rows
+
+
+def copy_previous_lots(rnd: SelectionRound, actor) -> list[Lot]:
+    """The previous term's lots not yet in `rnd` (by code), copied: county, code, name, townships, products, expected
+    premium, and the measured loss ratio where stored data gives one. All or nothing (`import_lots`)."""
+    _require_editable(rnd)
+    previous, rows = previous_lots(rnd)
+    require(previous is not None, _("没有上一服务期已确定中标的遴选轮次，无法复制标段"))
+    todo = [row for row in rows if not row.copied]
+    require(todo, _("上一服务期的标段都已在本轮中"))
+    created = import_lots(rnd, [{
+        "region_id": row.lot.region_id, "code": row.lot.code, "name": row.lot.name, "townships": row.lot.townships,
+        "expected_premium": row.lot.expected_premium, "loss_ratio_pct": row.loss_ratio_pct, "notes": row.lot.notes,
+        "product_ids": [p.id for p in row.lot.products]} for row in todo], actor)
+    audit.record(actor, "lot.copied", rnd, _l("从上一服务期（%(previous)s）复制标段 %(n)s 个", previous=previous.name,
+                                              n=len(created)),
+                 previous_round_id=previous.id,
+                 measured={row.lot.code: None if row.measured_pct is None else str(row.measured_pct) for row in todo})
+    return created

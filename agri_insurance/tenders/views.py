@@ -260,3 +260,20 @@ def lot_design_assistant(round_id: int):
     return render_template("tenders/lot_design.html", form=form, rnd=rnd, design=design, cells=cells,
                            region=region, products=products), 400 if form.errors else 200
 
+
+
+# --- the next round from the last -------------------------------------------------------------------------
+
+@bp.route("/<int:round_id>/previous-lots", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def previous_lots(round_id: int):
+    """The previous term's lots with their measured loss ratios; the bureau copies them into this round."""
+    rnd = _round(round_id)
+    if request.method == "POST":
+        done = commit_or_flash(lambda: service.copy_previous_lots(rnd, current_user))
+        if done:
+            flash(_("已从上一服务期复制 %(n)s 个标段", n=len(done.value)), "success")
+            return redirect(url_for(".round_detail", round_id=rnd.id))
+    previous, rows = service.previous_lots(rnd)
+    return render_template("tenders/previous_lots.html", rnd=rnd, previous=previous, rows=rows,
+                           actions=service.available_actions(rnd, current_user))

@@ -182,5 +182,24 @@ def access_objects() -> dict:
         holiday = holiday.id
     return {"run": run, "award_round": award_round_id, "award_notice": notice.ref if notice else "none",
             "objection": _db.session.scalar(sa.select(Objection.id).order_by(Objection.id)), "holiday": holiday,
-            "departure": departure,
-            "award": _db.session.scalar(sa.select(Award.id).where(Award.round_id == award_round_id).order_by(Award.id))}
+            "departure": departure, **_change_objects(award_round)}
+
+
+def _change_objects(award_round) -> dict:
+    """An award of the finalised round and a termination of it still waiting for its replacement (a row: the
+    replacement's rules are tested in tests/awards/test_replacement.py)."""
+    from agri_insurance import storage
+    from agri_insurance.awards.models import Award, AwardChange
+
+    award = _db.session.scalar(sa.select(Award).where(Award.round_id == award_round.id).order_by(Award.id))
+    change = _db.session.scalar(sa.select(AwardChange.id).where(AwardChange.award_id == award.id))
+    if change is None:
+        city = user("city_agri")
+        row = AwardChange(round_id=award_round.id, award_id=award.id, lot_id=award.lot_id,
+                          old_insurer_id=award.insurer_id, method="backup", reason="严重违规经营",
+                          doc_no="饶农字〔2033〕1号", document=storage.save_bytes(PDF_BYTES, "终止决定.pdf", city),
+                          effective_on=date(2033, 7, 1), terminated_by_id=city.id)
+        _db.session.add(row)
+        _db.session.commit()
+        change = row.id
+    return {"award": award.id, "award_change": change}
