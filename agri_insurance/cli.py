@@ -9,7 +9,7 @@ from agri_insurance.auth.service import create_user
 from agri_insurance.demo import database_is_empty, load_everything, load_reference_data
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
-from agri_insurance.roles import Role
+from agri_insurance.roles import ADMINISTRATOR_ROLES, Role
 from agri_insurance.tenders.service import advance_by_clock
 
 
@@ -35,12 +35,15 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("create-admin")
     @click.argument("username")
+    @click.option("--role", type=click.Choice(sorted(r.value for r in ADMINISTRATOR_ROLES)), default=Role.ADMIN.value,
+                  show_default=True, help="admin: system administrator; security_admin; audit_admin (三员分立).")
     @click.password_option()
-    def create_admin(username: str, password: str) -> None:
-        """Create an administrator account (for a production database without demo data)."""
+    def create_admin(username: str, role: str, password: str) -> None:
+        """Create an administrator account (for a production database without demo data, and for the first
+        security and audit administrators: only a security administrator grants an administrator's role)."""
         try:
             load_reference_data()
-            create_user(username, username, Role.ADMIN, password, None)
+            create_user(username, username, Role(role), password, None)
             db.session.commit()
         except DomainError as e:
             db.session.rollback()

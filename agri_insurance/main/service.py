@@ -311,7 +311,7 @@ def _locked_accounts(user) -> list[Todo]:
     n = auth.locked_accounts()
     if not n:
         return []
-    return [Todo("locked-accounts", _("%(n)s 个账户因连续输错密码被锁定，重置密码即可解锁", n=n), "auth.users",
+    return [Todo("locked-accounts", _("%(n)s 个账户因连续输错密码被锁定，可解除锁定或重置密码", n=n), "auth.users",
                  menu="auth.users", count=n)]
 
 
@@ -324,7 +324,8 @@ def _failed_jobs(user) -> list[Todo]:
 
 
 TODO_SOURCES: dict[Role, tuple[Callable[[Any], list[Todo]], ...]] = {
-    Role.ADMIN: (_locked_accounts, _failed_jobs),
+    Role.ADMIN: (_failed_jobs,),
+    Role.SECURITY_ADMIN: (_locked_accounts,),
     Role.CITY_AGRI: (_round_steps, _city_overdue),
     Role.COUNTY_AGRI: (_claims_to_verify, _payout_flags),
     Role.INSURER: (_bids_to_reconfirm, _lots_won, _claims_to_correct),
@@ -367,9 +368,9 @@ def dashboard_figures(user) -> dict:
         "schemes": count(sa.select(sa.func.count(SubsidyScheme.id))),
         "latest_scheme_year": db.session.scalar(sa.select(sa.func.max(SubsidyScheme.year))),
     }
-    if user.role is Role.ADMIN:
+    if user.role in (Role.ADMIN, Role.SECURITY_ADMIN):
         figures["users"] = count(sa.select(sa.func.count(User.id)).where(User.active))
-    if user.role in (Role.ADMIN, Role.CITY_AGRI):
+    if user.role in (Role.AUDIT_ADMIN, Role.CITY_AGRI):
         figures["recent_audit"] = db.session.scalars(
             sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(8)
         ).all()
