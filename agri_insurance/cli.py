@@ -1,10 +1,14 @@
-"""flask commands: demo-data, advance-clock, create-admin."""
+"""flask commands: demo-data, advance-clock, create-admin, backup, restore, audit-retention."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 from flask import Flask
 
+from agri_insurance import backup as backups
+from agri_insurance.audit import service as audit
 from agri_insurance.auth.service import create_user
 from agri_insurance.demo import database_is_empty, load_everything, load_reference_data
 from agri_insurance.errors import DomainError
@@ -49,3 +53,46 @@ def register_cli(app: Flask) -> None:
             db.session.rollback()
             raise click.ClickException(e.message) from e
         click.echo(f"Administrator {username} created.")
+
+    @app.cli.command("backup")
+    @click.argument("target", type=click.Path(file_okay=False, path_type=Path))
+    def backup_command(target: Path) -> None:
+        """Back up the database and the upload directory, consistent together, into the empty folder TARGET."""
+        try:
+            manifest = backups.backup(target)
+        except backups.BackupError as e:
+            raise click.ClickException(str(e)) from e
+        click.echo(f"Backed up {sum(manifest['row_counts'].values())} rows and {len(manifest['files'])} files "
+                   f"to {target}.")
+
+    @app.cli.command("restore")
+    @click.argument("source", type=click.Path(file_okay=False, exists=True, path_type=Path))
+    def restore_command(source: Path) -> None:
+        """Restore the backup in SOURCE into this (empty) database and (empty) upload directory, and check it."""
+        try:
+            manifest = backups.restore(source)
+        except backups.BackupError as e:
+            raise click.ClickException(str(e)) from e
+        click.echo(f"Restored and checked {sum(manifest['row_counts'].values())} rows and {len(manifest['files'])} "
+                   f"files from {source}.")
+
+    @app.cli.command("audit-retention")
+    @click.argument("days", type=int, required=False)
+    def audit_retention(days: int | None) -> None:
+        """Show, or set to DAYS (at least 180), how long audit entries are kept before they may be deleted."""
+        if days is not None:
+            try:
+                audit.set_retention(days, None)
+                db.session.commit()
+            except DomainError as e:
+                db.session.rollback()
+                raise click.ClickException(e.message) from e
+        click.echo(f"Audit entries are kept {audit.retention_days()} days.")
+
+    @app.cli.command("audit-purge")
+    @click.confirmation_option(prompt="Have the entries past the retention been exported (archived) and kept?")
+    def audit_purge() -> None:
+        """Delete the audit entries past their retention (export them first: the audit administrator's archive)."""
+        deleted = audit.purge_past_retention(audit.retention_cutoff(), None)
+        db.session.commit()
+        click.echo(f"{deleted} audit entries past the {audit.retention_days()}-day retention deleted.")
