@@ -50,7 +50,7 @@ ROUTES = {
     "reference.new_scheme": ("GET", "/reference/schemes/new", EDITORS),
     "reference.edit_scheme": ("GET", "/reference/schemes/1/edit", EDITORS),
     "audit.entries": ("GET", "/audit/", {AU, CA}),
-    "audit.export": ("GET", "/audit/export?format=csv", {AU}),
+    "audit.export": ("GET", "/audit/export.xlsx", {AU}),
     "audit.data_views": ("GET", "/audit/personal-data-views", {AU}),
     "subsidies.claims": ("GET", "/subsidies/claims", SUBSIDY_READERS),
     "subsidies.new_claim": ("GET", "/subsidies/claims/new", {INS}),

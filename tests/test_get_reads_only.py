@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from agri_insurance.auth.models import User
 from agri_insurance.awards.models import Holiday
 from agri_insurance.roles import Role
 from tests.test_access import ROUTES, fill_url
-
 
 # The one write a GET may make: the log of views of unmasked personal data (个人信息保护法), inserted and committed
 # on a connection of its own (audit.service.record_personal_data_view). Nothing else, not even to that table.
@@ -78,3 +78,18 @@ def test_the_recorder_sees_a_write(ref, db):
         db.session.add(Holiday(day=date(2030, 10, 1), name="国庆节"))
         db.session.commit()
     assert writes == ["flush of ['Holiday']", "commit"]
+
+
+def test_the_one_allowed_write_is_the_personal_data_view_log_alone(demo, db):
+    """A view of unmasked data logs itself in its own transaction (allowed); anything else beside it is caught."""
+    from agri_insurance.audit import service as audit
+
+    user = db.session.scalar(sa.select(User).where(User.username == "county_agri"))
+    with _writes_recorded(db.engine) as writes:
+        audit.record_personal_data_view(user, "underwriting.list_detail", None, 3)
+    assert writes == []
+    with _writes_recorded(db.engine) as writes, db.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO personal_data_views (created_at, username, role, what, object_type, rows, "
+                             "reason) VALUES (CURRENT_TIMESTAMP, 'x', 'x', 'x', '', 1, 'x')"))
+        conn.execute(sa.text("UPDATE users SET display_name = display_name WHERE id = :id"), {"id": user.id})
+    assert writes == ["commit"]

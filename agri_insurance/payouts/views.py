@@ -114,8 +114,8 @@ def list_detail(list_id: int):
                                .order_by(PayoutFlag.row_no, PayoutFlag.id).limit(500)).all()
     full = _sees_full(lst)
     if full and (rows.items or flags):   # 个人信息保护法: who saw which farmers' numbers in full, and why
-        audit.record_personal_data_view(current_user, request.endpoint, lst,
-                                        len({r.id for r in (*rows.items, *(f.row for f in flags)) if r is not None}))
+        shown = {r.row_no for r in (*rows.items, *(f.row for f in flags)) if r is not None}
+        audit.record_personal_data_view(current_user, request.endpoint, lst, len(shown))
     return render_template("payouts/list_detail.html", lst=lst, rows=rows, flags=flags, form=ReviewFlagForm(),
                            may_review=lambda f: service.may_review(f, current_user),
                            show_id=(lambda n: n if full else mask_id(n)),

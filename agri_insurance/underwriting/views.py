@@ -81,7 +81,7 @@ def list_detail(claim_id: int):
     actions = service.list_actions(claim, current_user, lst)
     show_full = sees_full_ids(claim)
     if show_full and (preview or flags):   # 个人信息保护法: who saw which farmers' numbers in full, and why
-        shown = {r.id for r in (*preview, *(f.row for f in flags)) if r is not None}
+        shown = {r.row_no for r in (*preview, *(f.row for f in flags)) if r is not None}
         audit.record_personal_data_view(current_user, request.endpoint, lst, len(shown))
     return render_template("underwriting/list_detail.html", claim=claim, lst=lst, flags=flags, preview=preview,
                            **_notice_context(claim, lst),

@@ -57,13 +57,14 @@ def test_the_archive_export_holds_the_entries_past_retention_and_then_they_may_b
     old, young = _entry(db, 400, "test.archived"), _entry(db, 10, "test.recent")
     db.session.commit()
     auditor = login("audit_admin")
-    archive = auditor.get("/audit/export?archive=1&format=csv")
+    archive = auditor.get("/audit/export.csv?archive=1")
     assert archive.status_code == 200 and archive.mimetype == "text/csv"
     text = archive.data.decode("utf-8-sig")
     assert "test.archived" in text and "test.recent" not in text and "user.login" not in text
-    everything = auditor.get("/audit/export?format=xlsx")
-    from openpyxl import load_workbook
+    everything = auditor.get("/audit/export.xlsx")
     import io
+
+    from openpyxl import load_workbook
 
     actions = [row[5] for row in load_workbook(io.BytesIO(everything.data)).active.iter_rows(min_row=2,
                                                                                              values_only=True)]
