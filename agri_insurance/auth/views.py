@@ -14,7 +14,7 @@ from agri_insurance.extensions import db
 from agri_insurance.forms_util import commit_or_flash, safe_next
 from agri_insurance.paging import ListFilters, Option, options, paginate, text_matches
 from agri_insurance.reference.models import Insurer, Region, RegionLevel
-from agri_insurance.roles import Role
+from agri_insurance.roles import ADMINISTRATOR_ROLES, Role
 
 bp = Blueprint("auth", __name__)
 
@@ -192,7 +192,8 @@ def users():
 @bp.route("/admin/users/new", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def new_user():
-    form = _user_form()
+    # the business roles: an administrator's role is granted by the security administrator (三员分立)
+    form = _user_form(roles=[r for r in Role if r not in ADMINISTRATOR_ROLES])
     if form.validate_on_submit() and commit_or_flash(
             lambda: service.create_user(form.username.data, form.display_name.data, Role(form.role.data),
                                         form.password.data, current_user, form.region_id.data, form.insurer_id.data),

@@ -62,8 +62,10 @@ def test_the_system_administrator_creates_no_administrator(login, db):
     system = login("admin")
     response = system.post("/admin/users/new", data={"username": "sneaky", "display_name": "x",
                                                      "role": "audit_admin", "password": "Abcdef123"})
-    assert response.status_code == 400 and "管理员角色只能由安全管理员授予" in read_text(response)
-    assert _user(db, "sneaky") is None
+    assert response.status_code == 400 and _user(db, "sneaky") is None   # not among the form's roles
+    with pytest.raises(DomainError, match="管理员角色只能由安全管理员授予"):   # nor through the service
+        service.create_user("sneaky", "x", Role.AUDIT_ADMIN, "Abcdef123", _user(db, "admin"))
+    db.session.rollback()
     # nor edits the other administrators' accounts
     audit_admin = _user(db, "audit_admin")
     with pytest.raises(DomainError):
