@@ -108,6 +108,8 @@ def test_the_audit_administrator_reads_the_log_and_nothing_else(login, db):
     assert auditor.get("/audit/").status_code == 200
     for url in ("/admin/users", "/reference/regions", "/tenders/", "/jobs", "/subsidies/claims", "/admin/security"):
         assert auditor.get(url).status_code == 403, url
+    home = read_text(auditor.get("/"))
+    assert 'href="/reference/regions"' not in home and 'href="/audit/"' in home   # no link to what it may not open
     menu = nav_endpoints(_user(db, "audit_admin"))
     assert set(menu) == {"main.dashboard", "audit.entries", "audit.data_views"}
     assert set(nav_endpoints(_user(db, "security_admin"))) == {"main.dashboard", "auth.users",
