@@ -14,9 +14,11 @@ from flask import abort, current_app, request
 from flask_login import current_user
 
 from agri_insurance.extensions import db, login_manager
-from agri_insurance.roles import CITY_ROLES, Role
+from agri_insurance.roles import CITY_ROLES, SEPARATED_ROLES, Role
 
-ALL_ROLES = frozenset(Role)
+# Every role that works with the business data: pages "for everyone" declare these. The security and audit
+# administrators are not among them (三员分立): they reach their own pages and their account's (login_required).
+ALL_ROLES = frozenset(Role) - SEPARATED_ROLES
 PUBLIC = "public"
 ANY_USER = "any_user"
 
@@ -32,7 +34,7 @@ def public(view: Callable) -> Callable:
 
 
 def login_required(view: Callable) -> Callable:
-    """Any logged-in user, whatever the role."""
+    """Any logged-in user, whatever the role (their own account's pages: home, password, tokens, logout)."""
 
     @wraps(view)
     def wrapped(*args, **kwargs):

@@ -1,15 +1,19 @@
-"""flask commands: demo-data, advance-clock, create-admin."""
+"""flask commands: demo-data, advance-clock, create-admin, backup, restore, audit-retention."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 from flask import Flask
 
+from agri_insurance import backup as backups
+from agri_insurance.audit import service as audit
 from agri_insurance.auth.service import create_user
 from agri_insurance.demo import database_is_empty, load_everything, load_reference_data
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
-from agri_insurance.roles import Role
+from agri_insurance.roles import ADMINISTRATOR_ROLES, Role
 from agri_insurance.tenders.service import advance_by_clock
 
 
@@ -35,14 +39,60 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("create-admin")
     @click.argument("username")
+    @click.option("--role", type=click.Choice(sorted(r.value for r in ADMINISTRATOR_ROLES)), default=Role.ADMIN.value,
+                  show_default=True, help="admin: system administrator; security_admin; audit_admin (三员分立).")
     @click.password_option()
-    def create_admin(username: str, password: str) -> None:
-        """Create an administrator account (for a production database without demo data)."""
+    def create_admin(username: str, role: str, password: str) -> None:
+        """Create an administrator account (for a production database without demo data, and for the first
+        security and audit administrators: only a security administrator grants an administrator's role)."""
         try:
             load_reference_data()
-            create_user(username, username, Role.ADMIN, password, None)
+            create_user(username, username, Role(role), password, None)
             db.session.commit()
         except DomainError as e:
             db.session.rollback()
             raise click.ClickException(e.message) from e
         click.echo(f"Administrator {username} created.")
+
+    @app.cli.command("backup")
+    @click.argument("target", type=click.Path(file_okay=False, path_type=Path))
+    def backup_command(target: Path) -> None:
+        """Back up the database and the upload directory, consistent together, into the empty folder TARGET."""
+        try:
+            manifest = backups.backup(target)
+        except backups.BackupError as e:
+            raise click.ClickException(str(e)) from e
+        click.echo(f"Backed up {sum(manifest['row_counts'].values())} rows and {len(manifest['files'])} files "
+                   f"to {target}.")
+
+    @app.cli.command("restore")
+    @click.argument("source", type=click.Path(file_okay=False, exists=True, path_type=Path))
+    def restore_command(source: Path) -> None:
+        """Restore the backup in SOURCE into this (empty) database and (empty) upload directory, and check it."""
+        try:
+            manifest = backups.restore(source)
+        except backups.BackupError as e:
+            raise click.ClickException(str(e)) from e
+        click.echo(f"Restored and checked {sum(manifest['row_counts'].values())} rows and {len(manifest['files'])} "
+                   f"files from {source}.")
+
+    @app.cli.command("audit-retention")
+    @click.argument("days", type=int, required=False)
+    def audit_retention(days: int | None) -> None:
+        """Show, or set to DAYS (at least 180), how long audit entries are kept before they may be deleted."""
+        if days is not None:
+            try:
+                audit.set_retention(days, None)
+                db.session.commit()
+            except DomainError as e:
+                db.session.rollback()
+                raise click.ClickException(e.message) from e
+        click.echo(f"Audit entries are kept {audit.retention_days()} days.")
+
+    @app.cli.command("audit-purge")
+    @click.confirmation_option(prompt="Have the entries past the retention been exported (archived) and kept?")
+    def audit_purge() -> None:
+        """Delete the audit entries past their retention (export them first: the audit administrator's archive)."""
+        deleted = audit.purge_past_retention(audit.retention_cutoff(), None)
+        db.session.commit()
+        click.echo(f"{deleted} audit entries past the {audit.retention_days()}-day retention deleted.")

@@ -90,6 +90,8 @@ DEMO_PASSWORD = "demo1234"
 DEMO_COUNTY = "361128"  # 鄱阳县
 DEMO_USERS = (
     ("admin", "系统管理员", Role.ADMIN),
+    ("security_admin", "安全管理员", Role.SECURITY_ADMIN),
+    ("audit_admin", "审计管理员", Role.AUDIT_ADMIN),
     ("city_agri", "市农业农村局 王科长", Role.CITY_AGRI),
     ("county_agri", "鄱阳县农业农村局 李股长", Role.COUNTY_AGRI),
     ("insurer", "赣鄱财险 张经理", Role.INSURER),

@@ -54,6 +54,7 @@ OBJECT_TYPE_LABELS = {
     "Advance": lazy_pgettext("audit object", "预拨"),
     "Settlement": lazy_pgettext("audit object", "清算单"),
     "UnderwritingNoticeRule": lazy_pgettext("audit object", "承保公示要求"),
+    "AuditSetting": lazy_pgettext("audit object", "审计日志设置"),
 }
 # The audit page's filter offers these kinds (a constant, not a DISTINCT over a log of millions):
 # tests/audit/test_audit.py holds every class the code passes to audit.record to having a label here.
@@ -178,3 +179,50 @@ class AuditLogIsAppendOnly(RuntimeError):
 @event.listens_for(AuditEntry, "before_delete")
 def _refuse_change(mapper, connection, target) -> None:  # noqa: ARG001 - SQLAlchemy's signature
     raise AuditLogIsAppendOnly("audit entries are never updated or deleted")
+
+
+# The shortest retention of the audit log GB/T 22239-2019 names (8.1.4.3: at least six months); a longer one may be
+# set (flask audit-retention DAYS), never a shorter one: the table's check and the database's trigger hold it.
+MINIMUM_RETENTION_DAYS = 180
+
+
+class AuditSetting(db.Model):
+    """The audit log's settings, one row (id 1): how many days an entry is kept before it may be deleted. The
+    database reads it in the trigger that refuses an earlier delete (migration 0031); no row means the minimum."""
+
+    __tablename__ = "audit_settings"
+    __table_args__ = (
+        sa.CheckConstraint(f"retention_days >= {MINIMUM_RETENTION_DAYS}", name="retention_minimum"),
+        sa.CheckConstraint("id = 1", name="single_row"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    retention_days: Mapped[int] = mapped_column(default=MINIMUM_RETENTION_DAYS)
+
+
+class PersonalDataView(db.Model):
+    """One showing of unmasked personal data (ID numbers, bank accounts): who, which list or object, when and why
+    (the role and the relation that allowed it). 个人信息保护法 art. 51 and GB/T 22239 8.1.4.3 ask that access to
+    personal information be traceable; the audit administrator reads these. Written in a transaction of its own
+    (a GET writes nothing else); never changed."""
+
+    __tablename__ = "personal_data_views"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    username: Mapped[str] = mapped_column(sa.String(64))
+    role: Mapped[str] = mapped_column(sa.String(32))
+    what: Mapped[str] = mapped_column(sa.String(64))          # the page, export or API call (its endpoint)
+    object_type: Mapped[str] = mapped_column(sa.String(64))   # the list shown
+    object_id: Mapped[str | None] = mapped_column(sa.String(64))
+    rows: Mapped[int] = mapped_column(default=0)              # how many people's data the answer showed
+    reason: Mapped[str] = mapped_column(sa.String(200))       # why the role may see it in full
+
+    @property
+    def role_label(self) -> str:
+        return str(ROLE_NAMES.get(self.role, self.role))
+
+    @property
+    def object_label(self) -> str:
+        return object_type_label(self.object_type)

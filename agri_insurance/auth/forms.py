@@ -32,9 +32,9 @@ class UserForm(FlaskForm):
     password = PasswordField(_l("初始密码"), validators=[Optional(), Length(max=128)])
     active = BooleanField(_l("启用"), default=True)
 
-    def __init__(self, *args, regions=(), insurers=(), **kwargs):
+    def __init__(self, *args, regions=(), insurers=(), roles=tuple(Role), **kwargs):
         super().__init__(*args, **kwargs)
-        self.role.choices = choices([(r.value, r.label) for r in Role])
+        self.role.choices = choices([(r.value, r.label) for r in roles])
         self.region_id.choices = choices([("", "—")] + [(r.id, f"{r.label} ({r.code})") for r in regions])
         self.insurer_id.choices = choices([("", "—")] + [(i.id, i.name) for i in insurers])
 

@@ -16,13 +16,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from agri_insurance.actions import Action, Actions
 from agri_insurance.audit import service as audit
 from agri_insurance.auth.models import ApiToken, User
 from agri_insurance.clock import utcnow
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db
 from agri_insurance.i18n import join_sentences
-from agri_insurance.roles import Role
+from agri_insurance.roles import ADMINISTRATOR_ROLES, Role
 
 PASSWORD_MIN_LENGTH = 8
 
@@ -129,8 +130,27 @@ def _check_binding(role: Role, region_id: int | None, insurer_id: int | None) ->
     return region_id, insurer_id
 
 
+# 三员分立: who may do what to an account (the views declare the same; the service refuses whatever the caller).
+ACCOUNT_CREATORS = frozenset({Role.ADMIN})               # accounts for the business roles, their names and units
+ROLE_GRANTORS = frozenset({Role.SECURITY_ADMIN})          # roles, locks and unlocks, password resets
+
+
+def _actor_role(actor) -> Role | None:
+    return getattr(actor, "role", None)
+
+
+def _require_security_admin(actor) -> None:
+    """The security administrator's actions (or the command line's, actor None)."""
+    require(actor is None or _actor_role(actor) in ROLE_GRANTORS, _("只有安全管理员可以分配角色、锁定或解锁账户、重置密码"))
+
+
 def create_user(username: str, display_name: str, role: Role, password: str, actor,
                 region_id: int | None = None, insurer_id: int | None = None) -> User:
+    """A new account. The system administrator creates accounts of the business roles; an administrator's role
+    (系统、安全、审计管理员) is granted by the security administrator only, or from the command line (actor None)."""
+    if actor is not None:
+        require(_actor_role(actor) in ACCOUNT_CREATORS, _("只有系统管理员可以新建用户"))
+        require(role not in ADMINISTRATOR_ROLES, _("管理员角色只能由安全管理员授予"), "role")
     require(password, _("请设置初始密码"), "password")
     username = username.strip()
     require(username, _("请填写用户名"), "username")
@@ -151,11 +171,19 @@ def create_user(username: str, display_name: str, role: Role, password: str, act
 
 def update_user(user: User, display_name: str, role: Role, region_id: int | None, insurer_id: int | None,
                 actor) -> User:
+    """Change an account: its name and unit (the system administrator), or its role with the unit the role needs
+    (the security administrator). Nobody changes their own role; nobody else's actions are allowed."""
     region_id, insurer_id = _check_binding(role, region_id, insurer_id)
     values = {"display_name": display_name.strip(), "role": role, "region_id": region_id, "insurer_id": insurer_id}
     diff = audit.changes(user, list(values), values)
     if user.id == getattr(actor, "id", None):
         require(role == user.role, _("不能修改自己的角色"), "role")
+    if "role" in diff:
+        require(_actor_role(actor) in ROLE_GRANTORS, _("只有安全管理员可以分配角色"), "role")
+    elif "display_name" in diff or "region_id" in diff or "insurer_id" in diff:
+        require(_actor_role(actor) in ACCOUNT_CREATORS, _("只有系统管理员可以修改用户的姓名和所属单位"))
+        require(user.role not in ADMINISTRATOR_ROLES or user.id == getattr(actor, "id", None),
+                _("管理员账户由安全管理员管理"))
     for key, value in values.items():
         setattr(user, key, value)
     if diff:
@@ -164,6 +192,7 @@ def update_user(user: User, display_name: str, role: Role, region_id: int | None
 
 
 def set_active(user: User, active: bool, actor) -> None:
+    _require_security_admin(actor)
     require(user.id != getattr(actor, "id", None), _("不能停用自己的账户"))
     if user.active == active:
         return
@@ -176,6 +205,8 @@ def set_active(user: User, active: bool, actor) -> None:
 
 
 def reset_password(user: User, new_password: str, actor) -> None:
+    _require_security_admin(actor)
+    require(user.id != getattr(actor, "id", None), _("请在“修改密码”页面修改自己的密码"))
     set_password(user, new_password)
     user.end_other_sessions()
     user.must_change_password = True
@@ -194,6 +225,62 @@ def change_own_password(user: User, current_password: str, new_password: str) ->
     user.must_change_password = False
     user.end_other_sessions()  # the view signs this session in again under the new epoch
     audit.record(user, "user.password_changed", user, _l("修改密码：%(u)s", u=user.username))
+
+
+def unlock(user: User, actor, now: datetime | None = None) -> None:
+    """End a lockout after repeated wrong passwords (the security administrator), without changing the password."""
+    _require_security_admin(actor)
+    now = now or utcnow()
+    require(user.locked_until is not None and user.locked_until > now, _("该账户未被锁定"))
+    user.locked_until = None
+    user.failed_logins = 0
+    audit.record(actor, "user.unlocked", user, _l("解除锁定：%(u)s", u=user.username))
+
+
+def security_policy() -> list[tuple[str, str]]:
+    """The password, lockout and session rules in force, as (rule, value) for the security administrator's page.
+    They are set in the deployment's configuration (environment variables, docs/deploy.md), so that a change is
+    a deliberate, reviewed act outside the application."""
+    config = current_app.config
+    return [
+        (_("密码最少字符数"), str(PASSWORD_MIN_LENGTH)),
+        (_("密码组成"), _("须同时包含字母和数字，且不得包含用户名")),
+        (_("连续登录失败锁定次数"), str(config["LOGIN_MAX_FAILURES"])),
+        (_("锁定时长（分钟）"), str(config["LOCKOUT_MINUTES"])),
+        (_("空闲自动退出（分钟）"), str(config["SESSION_IDLE_MINUTES"])),
+        (_("登录最长有效期（小时）"), str(config["SESSION_MAX_HOURS"])),
+        (_("审计日志最短保存期（天）"), str(audit.retention_days())),
+    ]
+
+
+def user_list_actions(actor) -> Actions:
+    """What `actor` may do on the user list itself."""
+    if _actor_role(actor) in ACCOUNT_CREATORS:
+        return Actions([Action("new", _l("新建用户"), "auth.new_user", style="success")])
+    return Actions()
+
+
+def available_actions(user: User, actor, next_url: str | None = None, now: datetime | None = None) -> Actions:
+    """What `actor` may do to `user` now: the system administrator edits names and units of the business
+    accounts; the security administrator assigns roles, locks (停用) and unlocks, and resets passwords; neither
+    acts on their own account here."""
+    role, own = _actor_role(actor), user.id == getattr(actor, "id", None)
+    now = now or utcnow()
+    actions = []
+    if role in ACCOUNT_CREATORS and (user.role not in ADMINISTRATOR_ROLES or own):
+        actions.append(Action("edit", _l("编辑"), "auth.edit_user", {"user_id": user.id}, style="outline-primary",
+                              order=10))
+    if role in ROLE_GRANTORS and not own:
+        params = {"user_id": user.id, "next": next_url}
+        actions.append(Action("role", _l("分配角色"), "auth.user_role", {"user_id": user.id},
+                              style="outline-primary", order=20))
+        actions.append(Action("toggle_active", _l("停用") if user.active else _l("启用"), "auth.toggle_active", params,
+                              post=True, style="outline-danger" if user.active else "outline-success", order=30))
+        if user.locked_until is not None and user.locked_until > now:
+            actions.append(Action("unlock", _l("解除锁定"), "auth.unlock", params, post=True,
+                                  style="outline-warning", order=40))
+        actions.append(Action("reset_password", _l("重置密码"), "auth.reset_password", params, post=True, order=50))
+    return Actions(actions)
 
 
 def locked_accounts(now: datetime | None = None) -> int:

@@ -14,7 +14,7 @@ from agri_insurance.extensions import db
 from agri_insurance.forms_util import commit_or_flash, safe_next
 from agri_insurance.paging import ListFilters, Option, options, paginate, text_matches
 from agri_insurance.reference.models import Insurer, Region, RegionLevel
-from agri_insurance.roles import Role
+from agri_insurance.roles import ADMINISTRATOR_ROLES, Role
 
 bp = Blueprint("auth", __name__)
 
@@ -159,7 +159,7 @@ def _user_form(**kwargs) -> UserForm:
 
 
 @bp.get("/admin/users")
-@roles_required(Role.ADMIN)
+@roles_required(Role.ADMIN, Role.SECURITY_ADMIN)
 def users():
     filters = ListFilters()
     now = utcnow()
@@ -182,14 +182,18 @@ def users():
     if text := filters.text("q"):
         stmt = stmt.where(text_matches(text, User.username, User.display_name))
     page = paginate(stmt.order_by(User.role, User.username, User.id), filters)
+    next_url = page.url(page.number)
+    actions = {u.id: service.available_actions(u, current_user, next_url, now) for u in page.items}
     return render_template("auth/users.html", page=page, filters=filters, roles=list(Role), states=states,
-                           county_units=county_units, insurer_units=insurer_units, now_utc=now)
+                           county_units=county_units, insurer_units=insurer_units, now_utc=now, actions=actions,
+                           list_actions=service.user_list_actions(current_user))
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def new_user():
-    form = _user_form()
+    # the business roles: an administrator's role is granted by the security administrator (三员分立)
+    form = _user_form(roles=[r for r in Role if r not in ADMINISTRATOR_ROLES])
     if form.validate_on_submit() and commit_or_flash(
             lambda: service.create_user(form.username.data, form.display_name.data, Role(form.role.data),
                                         form.password.data, current_user, form.region_id.data, form.insurer_id.data),
@@ -201,24 +205,50 @@ def new_user():
 @bp.route("/admin/users/<int:user_id>/edit", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def edit_user(user_id: int):
+    """The system administrator's part: the account's name and unit (its role is the security administrator's)."""
     user = db.get_or_404(User, user_id)
     form = _user_form(obj=user)
-    del form.password, form.username
-    if request.method == "GET":
-        form.role.data = user.role.value
-    def save():
-        service.update_user(user, form.display_name.data, Role(form.role.data), form.region_id.data,
-                            form.insurer_id.data, current_user)
-        if form.active.data != user.active:
-            service.set_active(user, form.active.data, current_user)
-
+    del form.password, form.username, form.role, form.active
+    save = lambda: service.update_user(user, form.display_name.data, user.role, form.region_id.data,  # noqa: E731
+                                       form.insurer_id.data, current_user)
     if form.validate_on_submit() and commit_or_flash(save, _("用户已保存"), form):
         return redirect(url_for("auth.users"))
     return render_template("auth/user_form.html", form=form, user=user), 400 if form.errors else 200
 
 
+@bp.route("/admin/users/<int:user_id>/role", methods=["GET", "POST"])
+@roles_required(Role.SECURITY_ADMIN)
+def user_role(user_id: int):
+    """The security administrator's part: the account's role, with the county or insurer the role needs."""
+    user = db.get_or_404(User, user_id)
+    form = _user_form(obj=user)
+    del form.password, form.username, form.display_name, form.active
+    if request.method == "GET":
+        form.role.data = user.role.value
+    save = lambda: service.update_user(user, user.display_name, Role(form.role.data),  # noqa: E731
+                                       form.region_id.data, form.insurer_id.data, current_user)
+    if form.validate_on_submit() and commit_or_flash(save, _("角色已保存"), form):
+        return redirect(url_for("auth.users"))
+    return render_template("auth/user_form.html", form=form, user=user), 400 if form.errors else 200
+
+
+@bp.post("/admin/users/<int:user_id>/unlock")
+@roles_required(Role.SECURITY_ADMIN)
+def unlock(user_id: int):
+    user = db.get_or_404(User, user_id)
+    commit_or_flash(lambda: service.unlock(user, current_user), _("已解除 %(u)s 的锁定", u=user.username))
+    return redirect(safe_next(request.args.get("next"), url_for("auth.users")))
+
+
+@bp.get("/admin/security")
+@roles_required(Role.SECURITY_ADMIN)
+def security_settings():
+    """The password and session policy in force (set in the deployment's configuration, see docs/deploy.md)."""
+    return render_template("auth/security_settings.html", settings=service.security_policy())
+
+
 @bp.post("/admin/users/<int:user_id>/active")
-@roles_required(Role.ADMIN)
+@roles_required(Role.SECURITY_ADMIN)
 def toggle_active(user_id: int):
     user = db.get_or_404(User, user_id)
     activate = not user.active
@@ -228,7 +258,7 @@ def toggle_active(user_id: int):
 
 
 @bp.post("/admin/users/<int:user_id>/password")
-@roles_required(Role.ADMIN)
+@roles_required(Role.SECURITY_ADMIN)
 def reset_password(user_id: int):
     user = db.get_or_404(User, user_id)
     form = ResetPasswordForm()

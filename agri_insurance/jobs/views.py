@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from agri_insurance.access import login_required, scope_clause, scoped_get_or_404
+from agri_insurance.access import ALL_ROLES, roles_required, scope_clause, scoped_get_or_404
 from agri_insurance.auth.models import User
 from agri_insurance.extensions import db
 from agri_insurance.jobs import handlers, service  # noqa: F401 - handlers registers the built-in kinds
@@ -21,7 +21,7 @@ bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
 
 @bp.get("")
-@login_required
+@roles_required(*ALL_ROLES)
 def jobs():
     filters = ListFilters()
     stmt = sa.select(Job).where(scope_clause(Job, current_user)).options(selectinload(Job.created_by))
@@ -45,7 +45,7 @@ TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"
 
 
 @bp.get("/<int:job_id>")
-@login_required
+@roles_required(*ALL_ROLES)
 def job_detail(job_id: int):
     job = scoped_get_or_404(Job, job_id)
     state = service.snapshot(job.id)
@@ -55,7 +55,7 @@ def job_detail(job_id: int):
 
 
 @bp.get("/<int:job_id>.json")
-@login_required
+@roles_required(*ALL_ROLES)
 def job_status(job_id: int):
     job = scoped_get_or_404(Job, job_id)
     state = service.snapshot(job.id)

@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 
+from agri_insurance.access import ALL_ROLES
 from agri_insurance.main.service import menu_counts
 from agri_insurance.roles import Role
 
-ALL = frozenset(Role)
+ALL = ALL_ROLES   # every role working with the business data (not the security and audit administrators)
+EVERYONE = frozenset(Role)
 SUBSIDY_OFFICIALS = frozenset({Role.ADMIN, Role.CITY_AGRI, Role.CITY_FINANCE, Role.COUNTY_AGRI, Role.COUNTY_FINANCE})
 SUBSIDY_READERS = SUBSIDY_OFFICIALS | {Role.INSURER}
 NOTICE_READERS = frozenset({Role.ADMIN, Role.CITY_AGRI, Role.COUNTY_AGRI, Role.INSURER})  # notices to farmers
@@ -27,7 +29,7 @@ class NavItem:
 
 
 MENU = (
-    NavItem(_l("首页"), "main.dashboard"),
+    NavItem(_l("首页"), "main.dashboard", EVERYONE),
     NavItem(_l("遴选"), children=(
         NavItem(_l("遴选轮次"), "tenders.rounds"),
         NavItem(_l("本机构投标"), "bids.my_bids", frozenset({Role.INSURER})),
@@ -64,9 +66,12 @@ MENU = (
         NavItem(_l("投诉"), "annual_review.complaints", NOTICE_READERS),
     )),
     NavItem(_l("后台作业"), "jobs.jobs"),
-    NavItem(_l("系统管理"), roles=frozenset({Role.ADMIN, Role.CITY_AGRI}), children=(
-        NavItem(_l("用户管理"), "auth.users", frozenset({Role.ADMIN})),
-        NavItem(_l("审计日志"), "audit.entries", frozenset({Role.ADMIN, Role.CITY_AGRI})),
+    NavItem(_l("系统管理"), roles=frozenset({Role.ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN, Role.CITY_AGRI}),
+            children=(
+        NavItem(_l("用户管理"), "auth.users", frozenset({Role.ADMIN, Role.SECURITY_ADMIN})),
+        NavItem(_l("安全策略"), "auth.security_settings", frozenset({Role.SECURITY_ADMIN})),
+        NavItem(_l("审计日志"), "audit.entries", frozenset({Role.AUDIT_ADMIN, Role.CITY_AGRI})),
+        NavItem(_l("个人信息查看记录"), "audit.data_views", frozenset({Role.AUDIT_ADMIN})),
         NavItem(_l("节假日"), "awards.holidays", frozenset({Role.ADMIN})),
     )),
 )

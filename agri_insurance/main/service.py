@@ -43,7 +43,7 @@ from agri_insurance.reference.models import (
     RegionLevel,
     SubsidyScheme,
 )
-from agri_insurance.roles import Role
+from agri_insurance.roles import SEPARATED_ROLES, Role
 from agri_insurance.subsidies import checkpoints as payout_checkpoints
 from agri_insurance.subsidies import reports as subsidy_reports
 from agri_insurance.subsidies import service as subsidies
@@ -332,7 +332,7 @@ def _locked_accounts(user) -> list[Todo]:
     n = auth.locked_accounts()
     if not n:
         return []
-    return [Todo("locked-accounts", _("%(n)s 个账户因连续输错密码被锁定，重置密码即可解锁", n=n), "auth.users",
+    return [Todo("locked-accounts", _("%(n)s 个账户因连续输错密码被锁定，可解除锁定或重置密码", n=n), "auth.users",
                  menu="auth.users", count=n)]
 
 
@@ -345,7 +345,8 @@ def _failed_jobs(user) -> list[Todo]:
 
 
 TODO_SOURCES: dict[Role, tuple[Callable[[Any], list[Todo]], ...]] = {
-    Role.ADMIN: (_locked_accounts, _failed_jobs),
+    Role.ADMIN: (_failed_jobs,),
+    Role.SECURITY_ADMIN: (_locked_accounts,),
     Role.CITY_AGRI: (_round_steps, _city_overdue, _complaints),
     Role.COUNTY_AGRI: (_claims_to_verify, _payout_flags, _review_results),
     Role.INSURER: (_bids_to_reconfirm, _lots_won, _claims_to_correct, _review_results, _complaints),
@@ -378,6 +379,8 @@ def menu_counts(user) -> dict[str, int]:
 
 def dashboard_figures(user) -> dict:
     count = lambda stmt: db.session.scalar(stmt) or 0  # noqa: E731
+    if user.role in SEPARATED_ROLES:   # the security and audit administrators: their own work, no business data
+        return _administrator_figures(user, count)
     figures = {
         "counties": count(sa.select(sa.func.count(Region.id)).where(Region.level == RegionLevel.COUNTY)),
         "central_products": count(sa.select(sa.func.count(Product.id)).where(
@@ -390,7 +393,7 @@ def dashboard_figures(user) -> dict:
     }
     if user.role is Role.ADMIN:
         figures["users"] = count(sa.select(sa.func.count(User.id)).where(User.active))
-    if user.role in (Role.ADMIN, Role.CITY_AGRI):
+    if user.role is Role.CITY_AGRI:
         figures["recent_audit"] = db.session.scalars(
             sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(8)
         ).all()
@@ -417,6 +420,12 @@ def _expert_rounds(user):
     for _r, member in rounds:
         set_committed_value(member, "panel", panels[member.panel_id])
     return rounds
+
+
+def _administrator_figures(user, count) -> dict:
+    if user.role is Role.SECURITY_ADMIN:
+        return {"users": count(sa.select(sa.func.count(User.id)).where(User.active))}
+    return {"recent_audit": db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(8)).all()}
 
 
 def _tender_figures(user) -> dict:

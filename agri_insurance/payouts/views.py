@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from agri_insurance import storage
 from agri_insurance.access import roles_required, scoped_get_or_404, scoped_query
+from agri_insurance.audit import service as audit
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
 from agri_insurance.forms_util import commit_or_flash
@@ -112,6 +113,9 @@ def list_detail(list_id: int):
                                         sa.orm.joinedload(PayoutFlag.list))
                                .order_by(PayoutFlag.row_no, PayoutFlag.id).limit(500)).all()
     full = _sees_full(lst)
+    if full and (rows.items or flags):   # 个人信息保护法: who saw which farmers' numbers in full, and why
+        shown = {r.row_no for r in (*rows.items, *(f.row for f in flags)) if r is not None}
+        audit.record_personal_data_view(current_user, request.endpoint, lst, len(shown))
     return render_template("payouts/list_detail.html", lst=lst, rows=rows, flags=flags, form=ReviewFlagForm(),
                            may_review=lambda f: service.may_review(f, current_user),
                            show_id=(lambda n: n if full else mask_id(n)),

@@ -7,6 +7,7 @@ from flask_login import current_user
 from agri_insurance import clock
 from agri_insurance.access import roles_required, scoped_get_or_404
 from agri_insurance.actions import Actions
+from agri_insurance.audit import service as audit
 from agri_insurance.extensions import db
 from agri_insurance.farmer_notices.documents import safe_filename, village_pdf, villages_pdf, villages_zip
 from agri_insurance.farmer_notices.forms import NoticePeriodForm, NoticePhotoForm
@@ -78,6 +79,9 @@ def list_detail(claim_id: int):
     failed_summary = failed_import_summary(job, current_user)
     actions = service.list_actions(claim, current_user, lst)
     show_full = sees_full_ids(claim)
+    if show_full and (preview or flags):   # 个人信息保护法: who saw which farmers' numbers in full, and why
+        shown = {r.row_no for r in (*preview, *(f.row for f in flags)) if r is not None}
+        audit.record_personal_data_view(current_user, request.endpoint, lst, len(shown))
     return render_template("underwriting/list_detail.html", claim=claim, lst=lst, flags=flags, preview=preview,
                            **_notice_context(claim, lst),
                            problems=problems, actions=actions, job=job, failed_summary=failed_summary,

@@ -54,7 +54,7 @@ def world(app):
 
 @pytest.fixture(scope="module")
 def admin(app, world):
-    return Logins(app)("admin")
+    return Logins(app)("audit_admin")
 
 
 def listed(world: list[Entry], keep) -> list[Entry]:

@@ -27,7 +27,7 @@ def test_a_reset_password_must_be_changed_before_anything_else(app, login, db):
 
     from agri_insurance.auth.models import User
 
-    admin = login("admin")
+    admin = login("security_admin")
     expert = db.session.scalar(sa.select(User).where(User.username == "expert"))
     admin.post(f"/admin/users/{expert.id}/password", data={"new_password": "Reset2026x"})
     client = app.test_client()

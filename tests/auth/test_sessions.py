@@ -69,7 +69,7 @@ def test_a_reset_or_a_deactivation_by_the_administrator_ends_the_users_sessions(
                           ("expert", lambda u, admin: service.set_active(u, False, admin))):
         client = login(username)
         assert client.get("/").status_code == 200
-        act(_user(db, username), _user(db, "admin"))
+        act(_user(db, username), _user(db, "security_admin"))
         db.session.commit()
         response = client.get("/jobs")
         assert response.status_code == 302 and "/login" in response.location, username

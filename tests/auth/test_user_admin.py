@@ -44,7 +44,7 @@ def test_duplicate_username_is_refused(login):
 
 
 def test_deactivate_and_reset_password(login, db, app):
-    admin = login("admin")
+    admin = login("security_admin")   # locks, unlocks and password resets are the security administrator's
     expert = _user(db, "expert")
     assert admin.post(f"/admin/users/{expert.id}/active").status_code == 302
     assert not _user(db, "expert").active
@@ -58,17 +58,17 @@ def test_deactivate_and_reset_password(login, db, app):
     assert {"user.deactivated", "user.activated", "user.password_reset"} <= actions
 
 
-def test_admin_cannot_deactivate_itself(login, db):
-    admin = login("admin")
-    me = _user(db, "admin")
+def test_the_security_administrator_cannot_deactivate_itself(login, db):
+    admin = login("security_admin")
+    me = _user(db, "security_admin")
     admin.post(f"/admin/users/{me.id}/active")
-    assert _user(db, "admin").active
+    assert _user(db, "security_admin").active
 
 
 def test_changing_role_to_insurer_requires_an_insurer(login, db):
-    admin = login("admin")
+    admin = login("security_admin")   # roles are the security administrator's
     expert = _user(db, "expert")
-    response = admin.post(f"/admin/users/{expert.id}/edit", data={
-        "display_name": "x", "role": "insurer", "region_id": "", "insurer_id": "", "active": "y"})
+    response = admin.post(f"/admin/users/{expert.id}/role", data={"role": "insurer", "region_id": "",
+                                                                  "insurer_id": ""})
     assert response.status_code == 400 and "承保机构用户需要绑定" in read_text(response)
     assert _user(db, "expert").role is Role.EXPERT

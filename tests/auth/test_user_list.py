@@ -72,7 +72,7 @@ def world(app):
 
 @pytest.fixture(scope="module")
 def admin(app, world):
-    return Logins(app)("admin")
+    return Logins(app)("security_admin")   # the list with its row actions (locks, resets)
 
 
 def listed(world: World, keep=lambda p: True) -> list[Person]:

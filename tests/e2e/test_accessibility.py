@@ -16,7 +16,8 @@ pytestmark = pytest.mark.browser
 WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
         "resultTypes": ["violations"]}
 # The role that opens a page many roles may see: the one with the most on it.
-PREFERENCE = ("city_agri", "county_agri", "insurer", "county_finance", "city_finance", "expert", "admin")
+PREFERENCE = ("city_agri", "county_agri", "insurer", "county_finance", "city_finance", "expert", "admin", "security_admin",
+              "audit_admin")
 
 
 def _pages():

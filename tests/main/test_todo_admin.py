@@ -17,15 +17,16 @@ from tests.jobs import factories as job_kinds  # noqa: F401 - registers the test
 from tests.main.test_todo_claims import badge, todo
 
 
-def test_a_locked_account_waits_for_the_administrator_until_its_password_is_reset(login, db, app):
+def test_a_locked_account_waits_for_the_security_administrator_until_its_password_is_reset(login, db, app):
     for _ in range(5):
         app.test_client().post("/login", data={"username": "expert", "password": "not-the-password1"})
-    admin = login("admin")
+    admin = login("security_admin")   # locks and unlocks are the security administrator's (三员分立)
     page = read_text(admin.get("/"))
     line = todo(page, "todo-locked-accounts")
     assert "1 个账户因连续输错密码被锁定" in line and 'href="/admin/users"' in line
     assert badge(page, "auth.users") == 1
     assert "nav-badge" not in read_text(login("city_agri").get("/"))   # the administrator's work only
+    assert not todo(read_text(login("admin").get("/")), "todo-locked-accounts")   # not the system administrator's
     expert = db.session.scalar(sa.select(User).where(User.username == "expert"))
     assert admin.post(f"/admin/users/{expert.id}/password", data={"new_password": "Reset2026x"}).status_code == 302
     page = read_text(admin.get("/"))

@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
+from agri_insurance.audit.models import PersonalDataView
 from agri_insurance.auth.models import Role
 from agri_insurance.jobs import service as jobs
 from agri_insurance.underwriting.models import UnderwritingList, UnderwritingRow
@@ -38,6 +39,14 @@ def test_ids_are_masked_for_other_roles_and_in_exports(world, login, db, small_l
     for role in ("county_finance", "city_finance", "city_agri", "admin"):
         page = read_text(login(role).get(f"/underwriting/claims/{claim.id}"))
         assert masked in page and full not in page, role
+    # each view in full left its row (who, which list, how many people, why); the masked views none
+    views = db.session.scalars(sa.select(PersonalDataView).order_by(PersonalDataView.id)).all()
+    assert [(v.username, v.what, v.object_type, v.rows) for v in views] == [
+        ("insurer", "underwriting.list_detail", "UnderwritingList", 40),
+        ("county_agri", "underwriting.list_detail", "UnderwritingList", 40)]
+    assert views[1].role == "county_agri" and "核验本县" in views[1].reason
+    page = read_text(login("audit_admin").get("/audit/personal-data-views"))
+    assert "county_agri" in page and "核验本县的清单" in page and "承保清单" in page
     for role in ("insurer", "county_agri"):
         ws = load_workbook(io.BytesIO(login(role).get(f"/underwriting/claims/{claim.id}/list.xlsx").data)).active
         ids = [row[2] for row in ws.iter_rows(min_row=3, values_only=True)]
