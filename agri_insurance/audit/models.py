@@ -55,6 +55,10 @@ OBJECT_TYPE_LABELS = {
     "Settlement": lazy_pgettext("audit object", "清算单"),
     "UnderwritingNoticeRule": lazy_pgettext("audit object", "承保公示要求"),
     "AuditSetting": lazy_pgettext("audit object", "审计日志设置"),
+    "FundAllocation": lazy_pgettext("audit object", "资金下达"),
+    "AnnualReview": lazy_pgettext("audit object", "年度考评"),
+    "ReviewResult": lazy_pgettext("audit object", "考评结果"),
+    "Complaint": lazy_pgettext("audit object", "投诉"),
 }
 # The audit page's filter offers these kinds (a constant, not a DISTINCT over a log of millions):
 # tests/audit/test_audit.py holds every class the code passes to audit.record to having a label here.
