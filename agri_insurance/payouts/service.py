@@ -70,6 +70,24 @@ def list_for(insurer_id: int, region_id: int, product_id: int, year: int, event:
         PayoutList.year == year, PayoutList.event == event))
 
 
+# an arbitrary constant: the first key of the PostgreSQL advisory locks that queue imports of one loss event
+_EVENT_LOCK = 0x50415954
+
+
+def claim_the_event(insurer_id: int, region_id: int, product_id: int, year: int, event: str) -> None:
+    """Hold the loss event's import until the transaction ends, or refuse in words while another import of the same
+    event (the same insurer, county, product and year) is running: without it the second import met the first
+    one's list at its unique constraint, or deleted the list the first was replacing, and failed as a technical
+    error. PostgreSQL: a transaction-level advisory lock on the event, taken without waiting (an import may run for
+    minutes; a job that waited would hold a worker). SQLite: its database-wide write lock already queues them."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    got = db.session.scalar(sa.text("SELECT pg_try_advisory_xact_lock(:kind, hashtext(:event))"), {
+        "kind": _EVENT_LOCK, "event": f"{insurer_id}/{region_id}/{product_id}/{year}/{event}"})
+    require(got, _("“%(event)s”的理赔清单正在由另一次上传导入，请等它完成后再上传（新上传的清单会替换它）",
+                   event=event), "file")
+
+
 def check_scope(data: dict, actor) -> None:
     """What the insurer chose before its file is read: a county, a product, a year and the loss event."""
     require(actor.role is Role.INSURER and actor.insurer_id is not None, _("只有承保机构可以上传理赔清单"))
@@ -93,6 +111,7 @@ def import_payouts(data: dict, path: Path, filename: str, actor, progress: Progr
     event = data["event"].strip()
     scope = {"insurer_id": actor.insurer_id, "region_id": data["region_id"], "product_id": data["product_id"],
              "year": data["year"]}
+    claim_the_event(**scope, event=event)
     old = list_for(**scope, event=event)
     if old is not None:
         remove_list(old, actor, "replaced")
@@ -233,7 +252,6 @@ def place_flags(payout_list: PayoutList) -> int:
     today = local_today()
     slow = settlement_days_limit()
     flags: list[dict] = []
-    first_row_of: dict[str, int] = {}
 
     def flag(row_no: int, kind: PayoutFlagKind, detail: str) -> None:
         flags.append({"list_id": payout_list.id, "row_no": row_no, "kind": kind.value, "detail": detail[:200]})
@@ -257,12 +275,55 @@ def place_flags(payout_list: PayoutList) -> int:
         elif r.paid_date is None and (today - r.reported_date).days > slow:
             flag(r.row_no, PayoutFlagKind.SLOW_SETTLEMENT,
                  _("报案已 %(n)s 天，尚未支付（超过 %(limit)s 天）", n=(today - r.reported_date).days, limit=slow))
-        first = first_row_of.setdefault(r.id_number, r.row_no)
-        if first != r.row_no:
-            flag(r.row_no, PayoutFlagKind.PAID_TWICE, _("与第 %(row)s 行为同一农户、同一事故", row=first))
     if flags:
         db.session.execute(sa.insert(PayoutFlag), flags)
-    return len(flags)
+    flag_paid_twice(payout_list)
+    return db.session.scalar(sa.select(sa.func.count()).where(PayoutFlag.list_id == payout_list.id))
+
+
+def _detail(template: str, *values) -> sa.ColumnElement:
+    """A flag's detail built in SQL: `template` (translated, with {0}, {1}… where `values` go) as concatenation."""
+    parts = template.split("{")
+    expression = sa.literal(parts[0], sa.String)
+    for part in parts[1:]:
+        index, rest = part.split("}", 1)
+        expression = expression + sa.cast(values[int(index)], sa.String) + sa.literal(rest, sa.String)
+    return sa.func.substr(expression, 1, 200)
+
+
+def flag_paid_twice(payout_list: PayoutList) -> None:
+    """Flag the list's rows whose farmer was already paid for the same event: an earlier row of this list with the
+    same ID number, or a row of another stored list of the same insurer, county, product and year with the same
+    ID number and the same loss date (one event uploaded under two names, or split into two lists; a list is
+    unique per event name, so the name alone never meets another list). Two INSERT … SELECT over window functions
+    (sorted once, nothing per row, in SQL or in Python)."""
+    p = PayoutRow.__table__
+    columns = ("list_id", "row_no", "kind", "detail")
+    kind = sa.literal(PayoutFlagKind.PAID_TWICE.value)
+
+    ranked = sa.select(p.c.row_no, sa.func.min(p.c.row_no).over(partition_by=p.c.id_number).label("first")
+                       ).where(p.c.list_id == payout_list.id).subquery("ranked")
+    in_list = (sa.select(sa.literal(payout_list.id), ranked.c.row_no, kind,
+                         _detail(_("与第 %(row)s 行为同一农户、同一事故", row="{0}"), ranked.c.first))
+               .where(ranked.c.row_no != ranked.c.first))
+    db.session.execute(sa.insert(PayoutFlag.__table__).from_select(columns, in_list))
+
+    # the first row (lowest list, then row) of every farmer and loss date among the scope's other lists
+    others = (sa.select(p.c.id_number, p.c.loss_date, p.c.list_id, p.c.row_no,
+                        sa.func.row_number().over(partition_by=(p.c.id_number, p.c.loss_date),
+                                                  order_by=(p.c.list_id, p.c.row_no)).label("rank"))
+              .where(p.c.insurer_id == payout_list.insurer_id, p.c.region_id == payout_list.region_id,
+                     p.c.product_id == payout_list.product_id, p.c.year == payout_list.year,
+                     p.c.list_id != payout_list.id).subquery("others"))
+    other_list = sa.alias(PayoutList.__table__, "other_list")
+    across = (sa.select(p.c.list_id, p.c.row_no, kind,
+                        _detail(_("与理赔清单“%(event)s”第 %(row)s 行为同一农户、同一出险日期", event="{0}", row="{1}"),
+                                other_list.c.event, others.c.row_no))
+              .select_from(p.join(others, sa.and_(others.c.id_number == p.c.id_number,
+                                                  others.c.loss_date == p.c.loss_date, others.c.rank == 1))
+                           .join(other_list, other_list.c.id == others.c.list_id))
+              .where(p.c.list_id == payout_list.id))
+    db.session.execute(sa.insert(PayoutFlag.__table__).from_select(columns, across))
 
 
 def remove_list(payout_list: PayoutList, actor, reason: str) -> None:

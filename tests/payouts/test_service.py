@@ -153,3 +153,30 @@ def test_the_demo_pays_two_years_of_its_claims_and_the_pages_have_figures(demo, 
     figures = service.measured()
     assert any(m.loss_ratio and m.settle_median for m in figures)
     assert db.session.scalar(sa.select(sa.func.count(PayoutFlag.id))) > 0
+
+
+def test_the_same_farmer_paid_for_the_same_loss_under_another_event_name_is_flagged(world, db, tmp_path):
+    farmers = insured(tmp_path, count=3)
+    import_file(write_csv(tmp_path / "a.csv", [payout(farmers[0], 10, 1), payout(farmers[1], 10, 1)]),
+                event="6月洪涝")
+    # the same flood uploaded again as another event: farmer 0 on the same loss date, farmer 2 new
+    later = [payout(farmers[2], 10, 1), payout(farmers[0], 12, 1)]
+    second = import_file(write_csv(tmp_path / "b.csv", later), event="6月洪水")
+    assert kinds(db, second) == {3: {"paid_twice"}}
+    assert second.flag_count == 1
+    detail = db.session.scalar(sa.select(PayoutFlag.detail).where(PayoutFlag.list_id == second.id))
+    assert detail == "与理赔清单“6月洪涝”第 2 行为同一农户、同一出险日期"
+    # another loss date is another event; another product or insurer is another list's business
+    other_loss = payout(farmers[1], 10, 1)
+    other_loss[2] = other_loss[2].replace(day=other_loss[2].day - 1)
+    third = import_file(write_csv(tmp_path / "c.csv", [other_loss]), event="5月冰雹")
+    assert kinds(db, third) == {}
+
+
+def test_within_one_list_the_detail_names_the_farmers_first_row(world, db, tmp_path):
+    farmers = insured(tmp_path, count=2)
+    lst = import_file(write_csv(tmp_path / "p.csv", [payout(farmers[0], 10, 1), payout(farmers[1], 10, 1),
+                                                     payout(farmers[0], 11, 1), payout(farmers[0], 12, 1)]))
+    flags = db.session.execute(sa.select(PayoutFlag.row_no, PayoutFlag.detail).where(PayoutFlag.list_id == lst.id)
+                               .order_by(PayoutFlag.row_no)).all()
+    assert [tuple(f) for f in flags] == [(4, "与第 2 行为同一农户、同一事故"), (5, "与第 2 行为同一农户、同一事故")]
