@@ -5,7 +5,6 @@ error)."""
 import pytest
 import sqlalchemy as sa
 
-from agri_insurance.extensions import db as _db
 from agri_insurance.payouts import service
 from agri_insurance.payouts.models import PayoutList
 from tests.concurrency import in_thread
