@@ -40,7 +40,7 @@ from agri_insurance.list_files import (
     uses_copy,
 )
 from agri_insurance.masking import mask_name
-from agri_insurance.payouts.models import PayoutFlag, PayoutFlagKind, PayoutList, PayoutRow
+from agri_insurance.payouts.models import PayoutFlag, PayoutFlagKind, PayoutList, PayoutNotice, PayoutRow
 from agri_insurance.payouts.parsing import SCHEMA, PayoutRowValidator, PayoutValidRow
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel
 from agri_insurance.roles import Role
@@ -332,6 +332,7 @@ def remove_list(payout_list: PayoutList, actor, reason: str) -> None:
                  _l("删除理赔清单：%(event)s（%(rows)s 行）", event=payout_list.event, rows=payout_list.rows),
                  reason=reason, filename=payout_list.filename, sha256=payout_list.sha256, rows=payout_list.rows)
     db.session.execute(sa.delete(PayoutFlag).where(PayoutFlag.list_id == payout_list.id))
+    db.session.execute(sa.delete(PayoutNotice).where(PayoutNotice.list_id == payout_list.id))
     db.session.execute(sa.delete(PayoutRow).where(PayoutRow.list_id == payout_list.id))
     db.session.delete(payout_list)
     db.session.flush()
@@ -553,3 +554,70 @@ def names() -> tuple[dict[int, str], dict[int, str], dict[int, str]]:
                 db.session.execute(sa.select(Product.id, Product.name, Product.name_en))}
     return insurers, regions, products
 
+
+
+# --- declared versus measured (the evaluation page of a new round) ------------------------------------------------
+
+@dataclass
+class Settlement:
+    """An underwriter's measured settlement over some years, all counties and products together: the mean days from
+    report to payment and the share (%) paid within 10 days of the agreement, over its paid rows."""
+
+    insurer_id: int
+    paid_rows: int
+    avg_days: Decimal | None
+    on_time_pct: Decimal | None
+
+
+def settlement_by_insurer(insurer_ids: Iterable[int], years: Iterable[int]) -> dict[int, Settlement]:
+    """{insurer id: Settlement} for the insurers with paid rows in `years`; one grouped query."""
+    p = PayoutRow.__table__
+    paid = p.c.paid_date.is_not(None)
+    rows = db.session.execute(
+        sa.select(p.c.insurer_id, sa.func.count().label("paid"), sa.func.avg(p.c.settle_days).label("days"),
+                  sa.func.sum(sa.case((p.c.pay_days <= PAYMENT_DAYS, 1), else_=0)).label("within"))
+        .where(paid, p.c.insurer_id.in_(list(insurer_ids)), p.c.year.in_(list(years))).group_by(p.c.insurer_id))
+    hundredth = Decimal("0.01")
+    return {r.insurer_id: Settlement(r.insurer_id, r.paid, Decimal(str(r.days)).quantize(hundredth),
+                                     (Decimal(int(r.within)) * 100 / r.paid).quantize(hundredth))
+            for r in rows}
+
+
+@dataclass
+class DeclaredVersusMeasured:
+    """One bidder's declared settlement figures beside the measured ones; a difference is `worse` when the
+    measurement is slower (more days) or less punctual (a lower share) than declared."""
+
+    insurer_name: str
+    declared_days: Decimal | None
+    declared_pct: Decimal | None
+    measured: Settlement | None
+
+    @property
+    def days_difference(self) -> Decimal | None:
+        if self.declared_days is None or self.measured is None:
+            return None
+        return self.measured.avg_days - self.declared_days
+
+    @property
+    def pct_difference(self) -> Decimal | None:
+        if self.declared_pct is None or self.measured is None:
+            return None
+        return self.measured.on_time_pct - self.declared_pct
+
+    @property
+    def days_worse(self) -> bool:
+        return (self.days_difference or 0) > 0
+
+    @property
+    def pct_worse(self) -> bool:
+        return (self.pct_difference or 0) < 0
+
+
+def declared_versus_measured(bids, term_start_year: int, term_years: int = 3) -> list[DeclaredVersusMeasured]:
+    """For each bid (its insurer and declared avg_settlement_days, on_time_settlement_pct), the measured figures of
+    the term before `term_start_year` (the `term_years` years before it), across the city's counties."""
+    years = range(term_start_year - term_years, term_start_year)
+    measured = settlement_by_insurer({b.insurer_id for b in bids}, years)
+    return [DeclaredVersusMeasured(b.insurer.name, b.avg_settlement_days, b.on_time_settlement_pct,
+                                   measured.get(b.insurer_id)) for b in bids]

@@ -180,3 +180,38 @@ def test_within_one_list_the_detail_names_the_farmers_first_row(world, db, tmp_p
     flags = db.session.execute(sa.select(PayoutFlag.row_no, PayoutFlag.detail).where(PayoutFlag.list_id == lst.id)
                                .order_by(PayoutFlag.row_no)).all()
     assert [tuple(f) for f in flags] == [(4, "与第 2 行为同一农户、同一事故"), (5, "与第 2 行为同一农户、同一事故")]
+
+
+def test_the_evaluation_page_shows_declared_settlement_beside_the_measured_last_term(world, login, db, tmp_path):
+    from agri_insurance.auth.models import User
+    from agri_insurance.reference.models import Insurer
+    from tests.evaluation.factories import make_evaluation_round
+    from tests.factories import read_text
+
+    farmers = insured(tmp_path, count=5)
+    # report → payment 10, 20, 30, 40, 100 days (mean 40.00); agreement → payment 2, 5, 10, 11, 30 (3 of 5 in 10 days)
+    import_file(write_csv(tmp_path / "p.csv", [payout(farmers[i], settle, pay) for i, (settle, pay) in enumerate(
+        [(10, 2), (20, 5), (30, 10), (40, 11), (100, 30)])]))
+    paying = db.session.scalar(sa.select(Insurer.short_name).join(User, User.insurer_id == Insurer.id)
+                               .where(User.username == "insurer"))
+    other = db.session.scalar(sa.select(Insurer.short_name).where(Insurer.short_name != paying).order_by(Insurer.id))
+    rnd, _bids = make_evaluation_round({paying: {"avg_settlement_days": D("15"), "on_time_settlement_pct": D("95")},
+                                        other: {"avg_settlement_days": D("10"), "on_time_settlement_pct": D("99")}})
+    rnd.term_start_year = 2027                      # the last term: 2024–2026, the lists' year
+    db.session.commit()
+    rows = {r.insurer_name: r for r in service.declared_versus_measured(_bids.values(), 2027)}
+    mine = next(r for name, r in rows.items() if r.measured is not None)
+    assert (mine.measured.avg_days, mine.measured.on_time_pct, mine.measured.paid_rows) == (D("40.00"), D("60.00"), 5)
+    assert (mine.days_difference, mine.pct_difference, mine.days_worse, mine.pct_worse) == (
+        D("25.00"), D("-35.00"), True, True)
+    assert sum(r.measured is None for r in rows.values()) == 1          # the other bidder paid nothing here
+    assert service.declared_versus_measured(_bids.values(), 2030)[0].measured is None   # 2027–2029: nothing
+    page = read_text(login("city_agri").get(f"/evaluation/rounds/{rnd.id}"))
+    assert "申报与实测理赔服务对比" in page and "+25.00" in page and "-35.00" in page and "差于申报" in page
+    assert "无理赔清单" in page
+
+
+def test_the_evaluation_page_announcement_has_its_one_listener(app):
+    from agri_insurance.evaluation.signals import panel_page_parts
+
+    assert panel_page_parts.listeners() == ["agri_insurance.payouts.listeners._declared_versus_measured"]
