@@ -621,3 +621,27 @@ def declared_versus_measured(bids, term_start_year: int, term_years: int = 3) ->
     measured = settlement_by_insurer({b.insurer_id for b in bids}, years)
     return [DeclaredVersusMeasured(b.insurer.name, b.avg_settlement_days, b.on_time_settlement_pct,
                                    measured.get(b.insurer_id)) for b in bids]
+
+
+# --- loss history for the lot design assistant (tenders) ----------------------------------------------------------
+
+def loss_history(region_id: int, years: Iterable[int]) -> list[tuple[int, Decimal, Decimal, int]]:
+    """(product id, premium, claims paid, years with premium) of the county over `years`: premium from the
+    underwriting rows of claims submitted and not returned (as the measured loss ratio counts it), claims from the
+    payout rows. Two grouped queries."""
+    years = list(years)
+    u = UnderwritingRow.__table__
+    premium = db.session.execute(
+        sa.select(u.c.product_id, sa.func.sum(u.c.premium), sa.func.count(sa.distinct(u.c.year)))
+        .select_from(u.join(UnderwritingList, UnderwritingList.id == u.c.list_id)
+                     .join(SubsidyClaim, SubsidyClaim.id == UnderwritingList.claim_id))
+        .where(SubsidyClaim.status.not_in((ClaimStatus.DRAFT, ClaimStatus.RETURNED)),
+               SubsidyClaim.region_id == region_id, u.c.year.in_(years))
+        .group_by(u.c.product_id)).all()
+    p = PayoutRow.__table__
+    claims = dict(db.session.execute(
+        sa.select(p.c.product_id, sa.func.coalesce(sa.func.sum(p.c.paid_amount), 0))
+        .where(p.c.region_id == region_id, p.c.year.in_(years)).group_by(p.c.product_id)).all())
+    cent = Decimal("0.01")
+    return [(product_id, Decimal(str(total)).quantize(cent), Decimal(str(claims.get(product_id, 0))).quantize(cent),
+             int(count)) for product_id, total, count in premium]

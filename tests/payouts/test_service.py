@@ -215,3 +215,24 @@ def test_the_evaluation_page_announcement_has_its_one_listener(app):
     from agri_insurance.evaluation.signals import panel_page_parts
 
     assert panel_page_parts.listeners() == ["agri_insurance.payouts.listeners._declared_versus_measured"]
+
+
+def test_the_lot_design_assistant_fills_the_history_from_stored_premium_and_claims(world, login, db, tmp_path):
+    from tests.factories import read_text
+    from tests.tenders.factories import make_round
+
+    farmers = insured(tmp_path, count=10)          # 2026 rice: premium 10 × 50.00 = 500.00 (submitted claim)
+    insured(tmp_path, count=4, start=100, status=ClaimStatus.RETURNED)   # a returned claim's premium is not counted
+    import_file(write_csv(tmp_path / "p.csv", [payout(farmers[i], 10, 1, paid="60.00", agreed="60.00")
+                                               for i in range(3)]))      # claims 180.00: 36 %
+    rnd = make_round(counties=(), term_start_year=2027)
+    db.session.commit()
+    assert rnd.term_start_year == 2027
+    city = login("city_agri")
+    page = read_text(city.get(f"/tenders/{rnd.id}/lot-design?region_id={county().id}&from_data=1"))
+    assert "水稻, 500.00, 36.00" in page and "已按" in page
+    assert service.loss_history(county().id, [2023, 2024, 2025]) == []
+    later = make_round(counties=(), term_start_year=2030)            # term before: 2027–2029, nothing stored
+    db.session.commit()
+    page = read_text(city.get(f"/tenders/{later.id}/lot-design?region_id={county().id}&from_data=1"))
+    assert "没有已存的承保清单，请粘贴历史数据" in page and "水稻, 500.00" not in page
