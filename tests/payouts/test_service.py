@@ -211,10 +211,12 @@ def test_the_evaluation_page_shows_declared_settlement_beside_the_measured_last_
     assert "无理赔清单" in page
 
 
-def test_the_evaluation_page_announcement_has_its_one_listener(app):
+def test_the_announcements_payouts_answers_have_their_one_listener(app):
     from agri_insurance.evaluation.signals import panel_page_parts
+    from agri_insurance.tenders.signals import lot_history
 
     assert panel_page_parts.listeners() == ["agri_insurance.payouts.listeners._declared_versus_measured"]
+    assert lot_history.listeners() == ["agri_insurance.payouts.listeners._stored_loss_history"]
 
 
 def test_the_lot_design_assistant_fills_the_history_from_stored_premium_and_claims(world, login, db, tmp_path):
