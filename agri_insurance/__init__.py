@@ -114,6 +114,7 @@ def _connect_listeners() -> None:
     from agri_insurance.awards import listeners as _awards  # noqa: F401
     from agri_insurance.bids import listeners as _bids  # noqa: F401
     from agri_insurance.evaluation import listeners as _evaluation  # noqa: F401
+    from agri_insurance.payouts import listeners as _payouts  # noqa: F401
     from agri_insurance.underwriting import listeners as _underwriting  # noqa: F401
 
 

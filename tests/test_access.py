@@ -165,6 +165,11 @@ ROUTES = {
     "payouts.service_insurer": ("GET", "/payouts/service/insurers/{own_insurer}", SUBSIDY_READERS),
     "payouts.service_county": ("GET", "/payouts/service/counties/{own_county}", SUBSIDY_READERS),
     "payouts.service_xlsx": ("GET", "/payouts/service.xlsx", SUBSIDY_READERS),
+    "payouts.set_notice_period": ("POST", "/payouts/lists/{payout_list}/notice-period", {INS}),
+    "payouts.village_notice_pdf": (
+        "GET", "/payouts/lists/{payout_list}/notices/village.pdf?township=饶丰镇&village=第1村", NOTICE_READERS),
+    "payouts.notices_zip": ("GET", "/payouts/lists/{payout_list}/notices.zip", NOTICE_READERS),
+    "payouts.notices_pdf": ("GET", "/payouts/lists/{payout_list}/notices.pdf", NOTICE_READERS),
     "underwriting.notice_rules": ("GET", "/underwriting/notice-rules", NOTICE_READERS),
     "underwriting.save_notice_rules": ("POST", "/underwriting/notice-rules", EDITORS),
     "underwriting.set_notice_period": ("POST", "/underwriting/claims/{notice_claim}/notice-period", {INS}),

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from agri_insurance.actions import Action, Actions
+from agri_insurance.actions import Action, Actions, PagePart
 from agri_insurance.audit import service as audit
 from agri_insurance.auth.models import User
 from agri_insurance.bids.models import Bid
@@ -70,7 +70,7 @@ from agri_insurance.evaluation.scoring import (
     round_points,
     setup_criterion_ids,
 )
-from agri_insurance.evaluation.signals import bid_gates, service_levels
+from agri_insurance.evaluation.signals import bid_gates, panel_page_parts, service_levels
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.i18n import join_names, join_sentences, with_note
 from agri_insurance.roles import Role
@@ -907,3 +907,9 @@ def lot_scores(rnd: SelectionRound) -> list[LotScore]:
     excluded = {c.bid_id: excluded_counties(c) for c in eligibility_checks(rnd)}
     lots = {lot.id: lot.region_id for lot in rnd.lots}
     return [s for s in lot_scores_of(score_bids(rnd), setup_ids) if lots[s.lot_id] not in excluded.get(s.bid_id, ())]
+
+
+def page_parts(rnd: SelectionRound, user, bids: list[Bid]) -> list[PagePart]:
+    """What other modules show on the round's evaluation page to `user` beside the opened `bids` (payouts: each
+    bidder's declared claims service beside what it measured in its last term)."""
+    return panel_page_parts.collect(rnd, user=user, bids=bids)

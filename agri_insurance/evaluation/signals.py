@@ -1,5 +1,5 @@
-"""What the evaluation asks other modules while it checks and scores a round's bids (collected announcements:
-the listeners answer, evaluation imports none of them)."""
+"""What the evaluation asks other modules while it checks and scores a round's bids, and what its pages let them
+add (collected announcements: the listeners answer, evaluation imports none of them; listed in docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -13,3 +13,6 @@ bid_gates = Announcement("bid-gates", "collected: gate failures of a bid")
 # The measured input of the service-rating criterion (服务业绩和评级) that replaces an insurer's declared rating
 # (sender: the round; details: insurer_ids). Listeners return (insurer id, level on the 1–5 scale) pairs.
 service_levels = Announcement("service-levels", "collected: (insurer id, service level) pairs")
+
+panel_page_parts = Announcement(
+    "panel-page-parts", "what other modules show on a round's evaluation page to `user`; details: bids (opened)")

@@ -183,9 +183,11 @@ def panel(round_id: int):
     members = panel.members if panel else []
     progress = {m.id: service.missing_scores(m) for m in members} if panel and panel.status is not \
         PanelStatus.CHECKING else {}
+    opened_bids = bids_service.opened_bids(rnd)
     return render_template(
         "evaluation/panel.html", rnd=rnd, panel=panel, checks=checks, members=members, progress=progress,
-        opened=rnd.bids_opened, bid_count=len(bids_service.opened_bids(rnd)), reasons=service.check_reasons,
+        opened=rnd.bids_opened, bid_count=len(opened_bids), reasons=service.check_reasons,
+        parts=service.page_parts(rnd, current_user, opened_bids),
         awaiting_evaluation=rnd.status is RoundStatus.OPENED,
         member_form=MemberForm(experts=_experts()), decision_form=DecisionForm(), action_form=ActionForm(),
         actions=service.panel_actions(rnd, panel, current_user, bool(checks)), pending=ControlDecision.PENDING,

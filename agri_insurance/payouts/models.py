@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from agri_insurance.clock import utcnow
 from agri_insurance.db_types import Money, enum_type
 from agri_insurance.extensions import db
+from agri_insurance.farmer_notices.models import NoticePeriodColumns
 from agri_insurance.roles import Role
 
 
@@ -142,3 +143,13 @@ class PayoutFlag(db.Model):
     @property
     def reviewed(self) -> bool:
         return self.reviewed_at is not None
+
+
+class PayoutNotice(NoticePeriodColumns, db.Model):
+    """The period of the list's village notices (理赔公示), as the insurer posting them entered it. Goes with the
+    list: a new upload for the event is a new notice (the posted sheets show the old payouts)."""
+
+    __tablename__ = "payout_notices"
+    __table_args__ = (sa.CheckConstraint("days > 0", name="days_positive"),)
+
+    list_id: Mapped[int] = mapped_column(sa.ForeignKey("payout_lists.id", ondelete="CASCADE"), primary_key=True)

@@ -1,27 +1,31 @@
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from agri_insurance import storage
 from agri_insurance.access import roles_required, scoped_get_or_404, scoped_query
 from agri_insurance.audit import service as audit
+from agri_insurance.clock import local_today
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
+from agri_insurance.farmer_notices.documents import safe_filename, village_pdf, villages_pdf, villages_zip
+from agri_insurance.farmer_notices.forms import NoticePeriodForm
+from agri_insurance.farmer_notices.service import NOTICE_MIN_DAYS
 from agri_insurance.forms_util import commit_or_flash
 from agri_insurance.i18n import join_sentences
 from agri_insurance.jobs import service as jobs
 from agri_insurance.jobs.models import Job
 from agri_insurance.masking import mask_account, mask_id
 from agri_insurance.paging import ListFilters, paginate
-from agri_insurance.payouts import exports, service
+from agri_insurance.payouts import exports, notices, service
 from agri_insurance.payouts.forms import ReviewFlagForm, UploadPayoutsForm
 from agri_insurance.payouts.jobs import IMPORT_KIND, failed_import_summary, report_path
 from agri_insurance.payouts.models import PayoutFlag, PayoutList, PayoutRow
 from agri_insurance.reference.models import Insurer, Region, RegionLevel
 from agri_insurance.roles import Role
-from agri_insurance.spreadsheets import XLSX_MIMETYPE, xlsx_download
+from agri_insurance.spreadsheets import XLSX_MIMETYPE, download, xlsx_download
 from agri_insurance.subsidies import service as subsidies
 
 bp = Blueprint("payouts", __name__, url_prefix="/payouts")
@@ -119,7 +123,106 @@ def list_detail(list_id: int):
     return render_template("payouts/list_detail.html", lst=lst, rows=rows, flags=flags, form=ReviewFlagForm(),
                            may_review=lambda f: service.may_review(f, current_user),
                            show_id=(lambda n: n if full else mask_id(n)),
-                           show_account=(lambda a: (a or "") if full else mask_account(a)))
+                           show_account=(lambda a: (a or "") if full else mask_account(a)),
+                           **_notice_context(lst))
+
+
+# --- the list's notice to farmers (理赔公示) ------------------------------------------------------------------------
+
+PDF_MIMETYPE = "application/pdf"
+ZIP_MIMETYPE = "application/zip"
+
+
+def _notice_context(lst: PayoutList) -> dict:
+    """The list page's notice section, for those who see notices (not finance)."""
+    if not notices.may_see(lst, current_user):
+        return {"notice": None}
+    notice = notices.notice_of(lst)
+    period = notice.period if notice else None
+    actions = notices.notice_actions(lst, current_user, period)
+    period_form = None
+    if "notice-period" in actions:
+        period_form = NoticePeriodForm(formdata=None)
+        period_form.starts_on.data = period.starts_on if period else local_today()
+        period_form.days.data = period.days if period else NOTICE_MIN_DAYS
+    return {"notice": {"period": period, "villages": notices.villages_of(lst), "columns": notices.TOTAL_COLUMNS,
+                       "pdf_url": lambda v: notices.village_pdf_url(lst, period, v)},
+            "notice_actions": actions, "period_form": period_form}
+
+
+def _notice_list_or_404(list_id: int) -> PayoutList:
+    lst = scoped_get_or_404(PayoutList, list_id)
+    if not notices.may_see(lst, current_user):
+        abort(404)
+    return lst
+
+
+def _back_to_notices(lst: PayoutList):
+    return redirect(url_for(".list_detail", list_id=lst.id, _anchor="notices"))
+
+
+@bp.post("/lists/<int:list_id>/notice-period")
+@roles_required(Role.INSURER)
+def set_notice_period(list_id: int):
+    lst = _notice_list_or_404(list_id)
+    form = NoticePeriodForm()
+    if form.validate_on_submit():
+        commit_or_flash(lambda: notices.set_period(lst, form.starts_on.data, form.days.data, current_user),
+                        _("公示期已保存"))
+    else:
+        flash(join_sentences([error for errors in form.errors.values() for error in errors]), "danger")
+    return _back_to_notices(lst)
+
+
+def _period_or_back(lst: PayoutList):
+    notice = notices.notice_of(lst)
+    if notice is None:
+        flash(_("请先填写公示期"), "warning")
+    return notice
+
+
+@bp.get("/lists/<int:list_id>/notices/village.pdf")
+@roles_required(*LIST_READERS)
+def village_notice_pdf(list_id: int):
+    """One village's notice (A4), named by its township and village (?township=…&village=…)."""
+    lst = _notice_list_or_404(list_id)
+    notice = _period_or_back(lst)
+    if notice is None:
+        return _back_to_notices(lst)
+    key = (request.args.get("township", ""), request.args.get("village", ""))
+    sheet = next(notices.village_sheets(lst, notice.period, only=key), None)
+    if sheet is None:
+        abort(404)
+    return download(village_pdf(sheet), safe_filename(f"{lst.region.name}{key[0]}{key[1]}理赔公示.pdf"), PDF_MIMETYPE)
+
+
+def _all_villages(list_id: int, fmt: str):
+    lst = _notice_list_or_404(list_id)
+    notice = _period_or_back(lst)
+    if notice is None:
+        return _back_to_notices(lst)
+    if lst.rows > notices.direct_rows():
+        flash(_("清单有 %(n)s 行，请逐村下载公示", n=f"{lst.rows:,}"), "warning")
+        return _back_to_notices(lst)
+    sheets = notices.village_sheets(lst, notice.period)
+    title = notices.files_title(lst)
+    if fmt == "zip":
+        return download(villages_zip(sheets), safe_filename(f"{title}.zip"), ZIP_MIMETYPE)
+    return download(villages_pdf(sheets, title), safe_filename(f"{title}.pdf"), PDF_MIMETYPE)
+
+
+@bp.get("/lists/<int:list_id>/notices.zip")
+@roles_required(*LIST_READERS)
+def notices_zip(list_id: int):
+    """Every village's notice, one PDF each, in a zip."""
+    return _all_villages(list_id, "zip")
+
+
+@bp.get("/lists/<int:list_id>/notices.pdf")
+@roles_required(*LIST_READERS)
+def notices_pdf(list_id: int):
+    """Every village's notice in one PDF, each village from a new page."""
+    return _all_villages(list_id, "pdf")
 
 
 @bp.get("/flags")

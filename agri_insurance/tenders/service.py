@@ -590,6 +590,24 @@ def parse_lot_history(text: str, products: list[Product]) -> list[Cell]:
     return cells
 
 
+def stored_lot_history(rnd: SelectionRound, region: Region) -> str:
+    """The county's history as the assistant reads it ("险种, 年保费, 赔付率" per line), from the stored lists of the
+    term before the round's (R11: loss ratio = claims paid / premium over the three years; the annual premium is the
+    mean over the years premium was stored); "" when nothing is stored (a city's first round: history is pasted).
+    The lists' owners answer through `signals.lot_history`, so tenders imports none of them."""
+    years = list(range(rnd.term_start_year - TERM_YEARS, rnd.term_start_year))
+    found = [h for h in signals.lot_history.collect(rnd, region_id=region.id, years=years)
+             if h.premium > 0 and h.years_with_premium]
+    names = dict(db.session.execute(sa.select(Product.id, Product.name).where(
+        Product.id.in_([h.product_id for h in found]))).all())
+    lines = []
+    for h in sorted(found, key=lambda h: -h.premium):
+        annual = (h.premium / h.years_with_premium).quantize(Decimal("0.01"))
+        ratio = (h.claims_paid * 100 / h.premium).quantize(Decimal("0.01"))
+        lines.append(f"{names[h.product_id]}, {annual}, {ratio}")
+    return "\n".join(lines)
+
+
 def propose_lots(cells: list[Cell], lot_count: int):
     """The balanced partition of the county's cells into `lot_count` lots (optimization.lot_design)."""
     require(len(cells) >= lot_count, _("险种数少于标段数"), "lot_count")

@@ -10,6 +10,9 @@ Who listens is listed in docs/architecture.md; `round_moved[status].listeners()`
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import NamedTuple
+
 from agri_insurance.announcements import Announcement
 from agri_insurance.tenders.models import RoundStatus
 
@@ -55,3 +58,17 @@ round_rules_changed = Announcement("round-rules-changed",
 # agri_insurance.actions.Action (keyword `user`) and of PagePart (keyword `user`).
 round_actions = Announcement("round-actions", "the actions other modules offer on a round to `user`")
 round_page_parts = Announcement("round-page-parts", "what other modules show on the round page to `user`")
+
+# Collected: the stored premium and claims paid of one county per product over some years, for the lot design
+# assistant (R2, R11). Listeners return lists of LossHistory (keywords `region_id`, `years`).
+lot_history = Announcement("lot-history", "stored premium and claims of a county per product for the lot design")
+
+
+class LossHistory(NamedTuple):
+    """One product's stored figures in a county over the years asked: premium and claims paid summed over them,
+    and in how many of them premium was stored."""
+
+    product_id: int
+    premium: Decimal
+    claims_paid: Decimal
+    years_with_premium: int

@@ -23,6 +23,7 @@ from agri_insurance.tenders.forms import (
 )
 from agri_insurance.tenders.models import (
     MIN_NOTICE_WORKING_DAYS,
+    TERM_YEARS,
     CountyException,
     Lot,
     RoundStatus,
@@ -230,6 +231,24 @@ def lots_export(round_id: int):
 
 # --- lot design assistant (R2) ------------------------------------------------------------------------
 
+def _fill_from_stored_data(rnd: SelectionRound, form: LotDesignForm) -> None:
+    """The history field filled from the county's stored lists (?region_id=…&from_data=1), for the bureau to read,
+    change and propose from; a county without stored data says so and keeps the field for pasting."""
+    region = db.session.get(Region, request.args.get("region_id", type=int) or 0)
+    if region is None or region.level is not RegionLevel.COUNTY:
+        flash(_("请选择县（市、区）"), "warning")
+        return
+    form.region_id.data = region.id
+    history = service.stored_lot_history(rnd, region)
+    if history:
+        form.history.data = history
+        flash(_("已按%(county)s %(first)s—%(last)s 年已存的承保清单和理赔清单填入历史数据，可修改后生成方案",
+                county=region.label, first=rnd.term_start_year - TERM_YEARS, last=rnd.term_start_year - 1), "info")
+    else:
+        flash(_("%(county)s %(first)s—%(last)s 年没有已存的承保清单，请粘贴历史数据", county=region.label,
+                first=rnd.term_start_year - TERM_YEARS, last=rnd.term_start_year - 1), "warning")
+
+
 @bp.route("/<int:round_id>/lot-design", methods=["GET", "POST"])
 @roles_required(*MANAGERS)
 def lot_design_assistant(round_id: int):
@@ -239,6 +258,8 @@ def lot_design_assistant(round_id: int):
     form = LotDesignForm(counties=_counties())
     design, cells, region = None, {}, None
     products = {p.code: p for p in _products()}
+    if request.method == "GET" and request.args.get("from_data"):
+        _fill_from_stored_data(rnd, form)
     if form.validate_on_submit():
         region = db.session.get(Region, form.region_id.data)
         parsed = commit_or_flash(lambda: service.parse_lot_history(form.history.data, list(products.values())),

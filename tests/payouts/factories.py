@@ -115,6 +115,9 @@ def access_objects() -> dict:
         data = insured(folder, count=3, start=900)
         lst = import_file(write_csv(folder / "p.csv", [payout(data[0], 10, 2), payout(data[1], 30, 20)]),
                           event="access")
+        from agri_insurance.payouts import notices
+
+        notices.set_period(lst, REPORTED + timedelta(days=40), 7, user("insurer"))
         owner = user("insurer")
         job = Job(kind=IMPORT_KIND, status=JobStatus.FAILED, progress=0, message="", params={}, error="x",
                   finished_at=utcnow(), created_by_id=owner.id)

@@ -153,3 +153,88 @@ def test_the_demo_pays_two_years_of_its_claims_and_the_pages_have_figures(demo, 
     figures = service.measured()
     assert any(m.loss_ratio and m.settle_median for m in figures)
     assert db.session.scalar(sa.select(sa.func.count(PayoutFlag.id))) > 0
+
+
+def test_the_same_farmer_paid_for_the_same_loss_under_another_event_name_is_flagged(world, db, tmp_path):
+    farmers = insured(tmp_path, count=3)
+    import_file(write_csv(tmp_path / "a.csv", [payout(farmers[0], 10, 1), payout(farmers[1], 10, 1)]),
+                event="6月洪涝")
+    # the same flood uploaded again as another event: farmer 0 on the same loss date, farmer 2 new
+    later = [payout(farmers[2], 10, 1), payout(farmers[0], 12, 1)]
+    second = import_file(write_csv(tmp_path / "b.csv", later), event="6月洪水")
+    assert kinds(db, second) == {3: {"paid_twice"}}
+    assert second.flag_count == 1
+    detail = db.session.scalar(sa.select(PayoutFlag.detail).where(PayoutFlag.list_id == second.id))
+    assert detail == "与理赔清单“6月洪涝”第 2 行为同一农户、同一出险日期"
+    # another loss date is another event; another product or insurer is another list's business
+    other_loss = payout(farmers[1], 10, 1)
+    other_loss[2] = other_loss[2].replace(day=other_loss[2].day - 1)
+    third = import_file(write_csv(tmp_path / "c.csv", [other_loss]), event="5月冰雹")
+    assert kinds(db, third) == {}
+
+
+def test_within_one_list_the_detail_names_the_farmers_first_row(world, db, tmp_path):
+    farmers = insured(tmp_path, count=2)
+    lst = import_file(write_csv(tmp_path / "p.csv", [payout(farmers[0], 10, 1), payout(farmers[1], 10, 1),
+                                                     payout(farmers[0], 11, 1), payout(farmers[0], 12, 1)]))
+    flags = db.session.execute(sa.select(PayoutFlag.row_no, PayoutFlag.detail).where(PayoutFlag.list_id == lst.id)
+                               .order_by(PayoutFlag.row_no)).all()
+    assert [tuple(f) for f in flags] == [(4, "与第 2 行为同一农户、同一事故"), (5, "与第 2 行为同一农户、同一事故")]
+
+
+def test_the_evaluation_page_shows_declared_settlement_beside_the_measured_last_term(world, login, db, tmp_path):
+    from agri_insurance.auth.models import User
+    from agri_insurance.reference.models import Insurer
+    from tests.evaluation.factories import make_evaluation_round
+    from tests.factories import read_text
+
+    farmers = insured(tmp_path, count=5)
+    # report → payment 10, 20, 30, 40, 100 days (mean 40.00); agreement → payment 2, 5, 10, 11, 30 (3 of 5 in 10 days)
+    import_file(write_csv(tmp_path / "p.csv", [payout(farmers[i], settle, pay) for i, (settle, pay) in enumerate(
+        [(10, 2), (20, 5), (30, 10), (40, 11), (100, 30)])]))
+    paying = db.session.scalar(sa.select(Insurer.short_name).join(User, User.insurer_id == Insurer.id)
+                               .where(User.username == "insurer"))
+    other = db.session.scalar(sa.select(Insurer.short_name).where(Insurer.short_name != paying).order_by(Insurer.id))
+    rnd, _bids = make_evaluation_round({paying: {"avg_settlement_days": D("15"), "on_time_settlement_pct": D("95")},
+                                        other: {"avg_settlement_days": D("10"), "on_time_settlement_pct": D("99")}})
+    rnd.term_start_year = 2027                      # the last term: 2024–2026, the lists' year
+    db.session.commit()
+    rows = {r.insurer_name: r for r in service.declared_versus_measured(_bids.values(), 2027)}
+    mine = next(r for name, r in rows.items() if r.measured is not None)
+    assert (mine.measured.avg_days, mine.measured.on_time_pct, mine.measured.paid_rows) == (D("40.00"), D("60.00"), 5)
+    assert (mine.days_difference, mine.pct_difference, mine.days_worse, mine.pct_worse) == (
+        D("25.00"), D("-35.00"), True, True)
+    assert sum(r.measured is None for r in rows.values()) == 1          # the other bidder paid nothing here
+    assert service.declared_versus_measured(_bids.values(), 2030)[0].measured is None   # 2027–2029: nothing
+    page = read_text(login("city_agri").get(f"/evaluation/rounds/{rnd.id}"))
+    assert "申报与实测理赔服务对比" in page and "+25.00" in page and "-35.00" in page and "差于申报" in page
+    assert "无理赔清单" in page
+
+
+def test_the_announcements_payouts_answers_have_their_one_listener(app):
+    from agri_insurance.evaluation.signals import panel_page_parts
+    from agri_insurance.tenders.signals import lot_history
+
+    assert panel_page_parts.listeners() == ["agri_insurance.payouts.listeners._declared_versus_measured"]
+    assert lot_history.listeners() == ["agri_insurance.payouts.listeners._stored_loss_history"]
+
+
+def test_the_lot_design_assistant_fills_the_history_from_stored_premium_and_claims(world, login, db, tmp_path):
+    from tests.factories import read_text
+    from tests.tenders.factories import make_round
+
+    farmers = insured(tmp_path, count=10)          # 2026 rice: premium 10 × 50.00 = 500.00 (submitted claim)
+    insured(tmp_path, count=4, start=100, status=ClaimStatus.RETURNED)   # a returned claim's premium is not counted
+    import_file(write_csv(tmp_path / "p.csv", [payout(farmers[i], 10, 1, paid="60.00", agreed="60.00")
+                                               for i in range(3)]))      # claims 180.00: 36 %
+    rnd = make_round(counties=(), term_start_year=2027)
+    db.session.commit()
+    assert rnd.term_start_year == 2027
+    city = login("city_agri")
+    page = read_text(city.get(f"/tenders/{rnd.id}/lot-design?region_id={county().id}&from_data=1"))
+    assert "水稻, 500.00, 36.00" in page and "已按" in page
+    assert service.loss_history(county().id, [2023, 2024, 2025]) == []
+    later = make_round(counties=(), term_start_year=2030)            # term before: 2027–2029, nothing stored
+    db.session.commit()
+    page = read_text(city.get(f"/tenders/{later.id}/lot-design?region_id={county().id}&from_data=1"))
+    assert "没有已存的承保清单，请粘贴历史数据" in page and "水稻, 500.00" not in page

@@ -7,11 +7,12 @@ from pathlib import Path
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
+from agri_insurance.audit.models import AuditEntry
 from agri_insurance.auth.models import Role
 from agri_insurance.jobs import service as jobs
 from agri_insurance.payouts.models import PayoutFlag, PayoutList
 from tests.factories import county, make_user, read_text
-from tests.payouts.factories import insured, payout, write_csv, write_xlsx
+from tests.payouts.factories import import_file, insured, payout, write_csv, write_xlsx
 from tests.subsidies.factories import product
 
 
@@ -118,3 +119,38 @@ def test_the_downloaded_template_filled_in_imports(world, login, db, tmp_path):
     wb.save(path)
     job = upload(login("insurer"), path)
     assert job.status.value == "done" and job.result["rows"] == 2
+
+
+def test_the_villages_payout_notice_is_a_masked_a4_pdf_read_back(world, login, db, tmp_path):
+    import io
+
+    from pypdf import PdfReader
+
+    farmers = insured(tmp_path, count=3)          # 农户0 in 饶丰镇第0村, 农户1 第1村, 农户2 第2村
+    farmers[1][0] = "张建华"
+    lst = import_file(write_csv(tmp_path / "p.csv", [payout(farmers[0], 10, 1), payout(farmers[1], 10, 1,
+                                                                                         paid="80.00", agreed="80.00")]))
+    bureau = login("county_agri")
+    page = bureau.get(f"/payouts/lists/{lst.id}").get_data(as_text=True)
+    assert "尚未填写公示期" in page and "notice-period-form" not in page
+    assert bureau.get(f"/payouts/lists/{lst.id}/notices.pdf").status_code == 302   # no period yet
+    insurer = login("insurer")
+    page = insurer.get(f"/payouts/lists/{lst.id}").get_data(as_text=True)
+    assert 'id="to-notices"' in page and "notice-period-form" in page
+    assert insurer.post(f"/payouts/lists/{lst.id}/notice-period",
+                        data={"starts_on": "2026-04-20", "days": "7"}).status_code == 302
+    page = insurer.get(f"/payouts/lists/{lst.id}").get_data(as_text=True)
+    assert "2026-04-20 至 2026-04-26" in page and "village-pdf" in page
+    response = insurer.get(f"/payouts/lists/{lst.id}/notices/village.pdf?township=饶丰镇&village=第1村")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    reader = PdfReader(io.BytesIO(response.data))
+    words = "".join(p.extract_text() for p in reader.pages).replace(" ", "").replace("\n", "")
+    width, height = reader.pages[0].mediabox.width, reader.pages[0].mediabox.height
+    assert (round(float(width)), round(float(height))) == (595, 842)            # A4
+    assert "理赔公示" in words and "张*华" in words and "张建华" not in words
+    assert farmers[1][1] not in words and farmers[1][1][:6] in words            # ID masked
+    assert "80.00" in words and "2026年4月20日至2026年4月26日" in words and "农户0" not in words
+    whole = PdfReader(io.BytesIO(bureau.get(f"/payouts/lists/{lst.id}/notices.pdf").data))
+    assert len(whole.pages) == 2                                                # one village per page
+    audit = db.session.scalar(sa.select(AuditEntry.action).where(AuditEntry.action == "payout_notice.period_set"))
+    assert audit == "payout_notice.period_set"

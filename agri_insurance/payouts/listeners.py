@@ -1,0 +1,25 @@
+"""What payouts answers other modules (agri_insurance.announcements): the evaluation page of a new round shows each
+bidder's declared settlement figures beside those measured from its payout lists of the last term; the lot design
+assistant reads a county's stored premium and claims."""
+
+from __future__ import annotations
+
+from agri_insurance.actions import PagePart
+from agri_insurance.evaluation.signals import panel_page_parts
+from agri_insurance.payouts import service
+from agri_insurance.tenders.signals import LossHistory, lot_history
+
+
+@panel_page_parts.listen(order=10)
+def _declared_versus_measured(rnd, user, bids, **_):
+    if not bids:
+        return []
+    first = rnd.term_start_year - 3
+    return [PagePart("bids", "payouts/_declared_vs_measured.html", {
+        "rows": service.declared_versus_measured(bids, rnd.term_start_year), "first": first,
+        "last": rnd.term_start_year - 1}, order=10)]
+
+
+@lot_history.listen(order=10)
+def _stored_loss_history(rnd, region_id, years, **_):
+    return [LossHistory(*row) for row in service.loss_history(region_id, years)]

@@ -1,0 +1,195 @@
+"""The payout list's notice to farmers (理赔公示, 《农业保险条例》第十条 and the 农业保险承保理赔管理办法): one A4
+notice per village of the list, with its period; next to the underwriting list's 承保公示 (underwriting/notices.py),
+on what the two share (agri_insurance.farmer_notices).
+
+A payout row has no village of its own: it is the village of the underwriting row it was matched to (every stored
+row has one). Who does what: the insurer of the list sets the period and prints the notices; the county bureau of
+the list's county and the city (and the administrator) read them; finance does not. A new upload for the event is
+a new list, and a new notice (the sheets posted show the old payouts).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from agri_insurance import clock
+from agri_insurance.actions import Action, Actions
+from agri_insurance.audit import service as audit
+from agri_insurance.errors import require
+from agri_insurance.extensions import db
+from agri_insurance.farmer_notices import service as notices
+from agri_insurance.farmer_notices.documents import Column, VillageSheet
+from agri_insurance.farmer_notices.service import NoticePeriod, Village, chinese_date
+from agri_insurance.masking import mask_id, mask_name
+from agri_insurance.payouts.models import PayoutList, PayoutNotice, PayoutRow
+from agri_insurance.roles import Role
+from agri_insurance.underwriting.models import UnderwritingRow
+
+TOTAL_COLUMNS = (("agreed", _l("核定赔款（元）")), ("paid", _l("已付赔款（元）")))
+
+
+def may_see(lst: PayoutList, user) -> bool:
+    """The insurer of the list, the county bureau of its county, the city bureau and the administrator."""
+    if user.role is Role.INSURER:
+        return user.insurer_id == lst.insurer_id
+    if user.role is Role.COUNTY_AGRI:
+        return user.region_id == lst.region_id
+    return user.role in (Role.ADMIN, Role.CITY_AGRI)
+
+
+def may_post(lst: PayoutList, user) -> bool:
+    return user.role is Role.INSURER and user.insurer_id == lst.insurer_id
+
+
+def notice_of(lst: PayoutList) -> PayoutNotice | None:
+    return db.session.get(PayoutNotice, lst.id)
+
+
+def _placed(stmt, lst: PayoutList):
+    """`stmt` over the list's rows joined to the underwriting rows they were matched to (their village)."""
+    u = UnderwritingRow.__table__
+    p = PayoutRow.__table__
+    return stmt.select_from(p.join(u, sa.and_(u.c.list_id == p.c.uw_list_id, u.c.row_no == p.c.uw_row_no))).where(
+        p.c.list_id == lst.id)
+
+
+def villages_of(lst: PayoutList) -> list[Village]:
+    """The list's villages (one grouped query): households paid, rows, agreed and paid totals, in character order."""
+    u, p = UnderwritingRow.__table__, PayoutRow.__table__
+    result = db.session.execute(_placed(
+        sa.select(u.c.township, u.c.village, sa.func.count(sa.distinct(p.c.id_number)), sa.func.count(),
+                  sa.func.sum(p.c.agreed_amount), sa.func.coalesce(sa.func.sum(p.c.paid_amount), 0)), lst)
+        .group_by(u.c.township, u.c.village))
+    return sorted((Village(township, village, households, rows, {"agreed": _decimal(a), "paid": _decimal(d)})
+                   for township, village, households, rows, a, d in result), key=lambda v: v.key)
+
+
+def _decimal(value) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
+
+def set_period(lst: PayoutList, starts_on: date | None, days: int | None, actor) -> PayoutNotice:
+    """The period the insurer's notices state (from `starts_on`, `days` calendar days). Caller commits."""
+    require(may_post(lst, actor), _("只有该清单的承保机构可以填写理赔公示期"))
+    period = notices.check_period(starts_on, days, clock.local_today())
+    notice = notice_of(lst)
+    previous = notice.period if notice else None
+    if notice is None:
+        notice = PayoutNotice(list_id=lst.id, starts_on=period.starts_on, days=period.days, set_by_id=actor.id)
+        db.session.add(notice)
+    else:
+        notice.starts_on, notice.days, notice.set_by_id, notice.set_at = (period.starts_on, period.days, actor.id,
+                                                                           clock.utcnow())
+    db.session.flush()
+    audit.record(actor, "payout_notice.period_set", lst,
+                 _l("理赔公示期：%(start)s 至 %(end)s（%(days)s 天）", start=period.starts_on.isoformat(),
+                    end=period.ends_on.isoformat(), days=period.days),
+                 starts_on=period.starts_on, days=period.days,
+                 previous={"starts_on": previous.starts_on, "days": previous.days} if previous else None)
+    return notice
+
+
+# --- what the page offers -------------------------------------------------------------------------------------
+
+def notice_actions(lst: PayoutList, user, period: NoticePeriod | None) -> Actions:
+    """The insurer's period form; the notices of all villages (one PDF, or a zip of one PDF each) once the period
+    is set."""
+    params = {"list_id": lst.id}
+    actions = []
+    if may_post(lst, user):
+        actions.append(Action("notice-period", _l("保存公示期"), "payouts.set_notice_period", params, post=True,
+                              style="primary", element_id="save-notice-period", order=10))
+    if period is not None and lst.rows <= direct_rows():
+        actions.append(Action("notices-zip", _l("各村公示（zip，每村一个PDF）"), "payouts.notices_zip", params,
+                              element_id="notices-zip", order=30))
+        actions.append(Action("notices-pdf", _l("各村公示（合并为一个PDF）"), "payouts.notices_pdf", params,
+                              element_id="notices-pdf", order=40))
+    return Actions(actions)
+
+
+def direct_rows() -> int:
+    """Up to how many rows the notices are written while the user waits (a larger list: one village at a time)."""
+    return int(current_app.config["DIRECT_NOTICE_ROWS"])
+
+
+def village_pdf_url(lst: PayoutList, period: NoticePeriod | None, village: Village) -> str | None:
+    if period is None:
+        return None
+    return url_for("payouts.village_notice_pdf", list_id=lst.id, township=village.township, village=village.village)
+
+
+# --- the notices -------------------------------------------------------------------------------------------------
+
+def _money(value: Decimal) -> str:
+    return f"{value:,.2f}"
+
+
+def _product_title(product) -> str:
+    return product.name if product.name.endswith("保险") else f"{product.name}保险"
+
+
+def _closing(lst: PayoutList, period: NoticePeriod, households: int, agreed: Decimal, paid: Decimal) -> list[str]:
+    county, insurer = lst.region, lst.insurer
+    lines = [f"本村共 {households} 户获得赔款，核定赔款合计 {_money(agreed)} 元，已支付 {_money(paid)} 元；"
+             f"赔款直接支付到农户本人账户。",
+             f"公示期：{period.document_text}。"]
+    bureau = f"{county.name}农业农村局"
+    where = f"{bureau}反映（{county.bureau_contact}）" if county.bureau_contact else f"{bureau}反映"
+    ask = "、".join(part for part in (f"联系人：{insurer.contact_person}" if insurer.contact_person else "",
+                                       f"电话：{insurer.contact_phone}" if insurer.contact_phone else "") if part)
+    lines.append(f"对公示内容有异议的，请在公示期内向{where}；也可向{insurer.name}咨询" + (f"（{ask}）" if ask else "")
+                 + "。")
+    return lines
+
+
+def village_sheets(lst: PayoutList, period: NoticePeriod, only: tuple[str, str] | None = None
+                   ) -> Iterator[VillageSheet]:
+    """The notice of each village of the list (or of the village `only`), its rows in file order, streamed from one
+    query: names and ID numbers masked (agri_insurance.masking), amounts as the list holds them."""
+    u, p = UnderwritingRow.__table__, PayoutRow.__table__
+    stmt = _placed(sa.select(u.c.township, u.c.village, p.c.name, p.c.id_kind, p.c.id_number, p.c.loss_date,
+                             p.c.agreed_amount, p.c.paid_amount, p.c.paid_date), lst)
+    if only is not None:
+        stmt = stmt.where(u.c.township == only[0], u.c.village == only[1])
+    stmt = stmt.order_by(u.c.township, u.c.village, p.c.row_no).execution_options(yield_per=5000)
+    product, county, year = lst.product, lst.region, lst.year
+    title = f"{year}年度{_product_title(product)}理赔公示"
+    columns = [Column("序号", 12, True), Column("被保险人", 34), Column("证件号码", 40), Column("出险日期", 22),
+               Column("核定赔款（元）", 24, True), Column("已付赔款（元）", 24, True), Column("支付日期", 22)]
+    for (township, village_name), group in itertools.groupby(db.session.execute(stmt),
+                                                             key=lambda row: (row.township, row.village)):
+        rows, people = [], set()
+        agreed = paid = Decimal("0")
+        for n, row in enumerate(group, start=1):
+            rows.append([str(n), mask_name(row.name, organisation=row.id_kind == "O"), mask_id(row.id_number),
+                         row.loss_date.isoformat(), _money(row.agreed_amount),
+                         "" if row.paid_amount is None else _money(row.paid_amount),
+                         "" if row.paid_date is None else row.paid_date.isoformat()])
+            people.add(row.id_number)
+            agreed, paid = agreed + row.agreed_amount, paid + (row.paid_amount or 0)
+        yield VillageSheet(
+            title=title,
+            heading=[("保险机构", lst.insurer.name), ("险种", product.name), ("县（市、区）", county.name),
+                     ("灾害事故", lst.event), ("乡镇", township), ("村", village_name)],
+            intro=f"根据《农业保险条例》第十条和《农业保险承保理赔管理办法》的规定，现将本村{year}年度"
+                  f"{_product_title(product)}“{lst.event}”理赔情况公示如下（被保险人姓名、证件号码已作部分隐藏）。",
+            columns=columns, rows=rows,
+            totals=[f"合计（{len(people)}户）", "", "", "", _money(agreed), _money(paid), ""],
+            totals_span=4,
+            closing=_closing(lst, period, len(people), agreed, paid),
+            signature=[lst.insurer.name, chinese_date(period.starts_on)],
+            filename=f"{township}{village_name}_理赔公示.pdf",
+            footer=f"{county.name}{township}{village_name}　{title}")
+
+
+def files_title(lst: PayoutList) -> str:
+    """The name of a file holding all the list's notices."""
+    return f"{lst.region.name}{lst.year}年度{_product_title(lst.product)}理赔公示_{lst.event}_{lst.insurer.short_name}"
