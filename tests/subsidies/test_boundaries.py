@@ -4,6 +4,7 @@ the service itself, a scheme in which the farmers pay everything, a level at 0 %
 from decimal import Decimal as D
 
 import pytest
+import sqlalchemy as sa
 
 from agri_insurance.auth.models import Role
 from agri_insurance.errors import DomainError
@@ -102,3 +103,29 @@ def test_fen_taken_back_never_make_a_level_negative():
     amounts = service.split_premium(D("0.05"), pcts, farmer=D("0.05"))
     assert amounts == {ShareLevel.CENTRAL: 0, ShareLevel.PROVINCIAL: 0, ShareLevel.CITY: 0, ShareLevel.COUNTY: 0,
                        ShareLevel.FARMER: D("0.05")}
+
+
+def test_the_budget_position_counts_the_years_verified_shares_of_the_county_or_of_the_whole_city(world, db):
+    """Committed: the level's shares of the year's verified claims — the county's own claims against its budget,
+    every county's against the city's, never another year's nor a claim not yet verified."""
+    from agri_insurance.reference.models import Region, RegionLevel
+
+    city = db.session.scalar(sa.select(Region).where(Region.level == RegionLevel.CITY))
+    service.save_budget(2026, county(), D("100000.00"), user("county_finance"))
+    service.save_budget(2026, city, D("200000.00"), user("city_finance"))
+    assign(county_code="361127")                                            # 余干县 too
+    claim = make_claim(status="submitted", premium="400000.00", period="2026年第二季度")   # county and city 20,000
+    assert {c.level: (c.committed, c.this_claim) for c in service.budget_checks(claim)} == {
+        ShareLevel.COUNTY: (D("0.00"), D("20000.00")), ShareLevel.CITY: (D("0.00"), D("20000.00"))}
+    make_claim(status="verified", premium="1000000.00")                      # 鄱阳县 2026: 50,000 each
+    make_claim(status="verified", premium="100000.00", county_code="361127")  # 余干县 2026: 5,000 each
+    make_claim(status="verified", premium="300000.00", year=2025, period="2025年全年")   # 2025: not counted
+    make_claim(status="submitted", premium="200000.00", period="2026年第三季度")          # not verified
+    checks = {c.level: c for c in service.budget_checks(claim)}
+    county_check, city_check = checks[ShareLevel.COUNTY], checks[ShareLevel.CITY]
+    assert (county_check.region, county_check.budget, county_check.committed, county_check.this_claim,
+            county_check.remaining_after, county_check.exceeds) == (
+        county(), D("100000.00"), D("50000.00"), D("20000.00"), D("30000.00"), False)
+    assert (city_check.region, city_check.budget, city_check.committed, city_check.this_claim,
+            city_check.remaining_after, city_check.exceeds) == (
+        city, D("200000.00"), D("55000.00"), D("20000.00"), D("125000.00"), False)
