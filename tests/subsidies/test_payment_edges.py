@@ -106,7 +106,7 @@ def test_the_payment_and_its_audit_entry_record_what_was_paid(claim, db):
                                                                    user("county_finance").id)
     assert entry.details == {"level": "county", "amount": "1234.56", "paid_on": "2026-03-02", "voucher_no": "KF-9",
                              "payment_id": payment.id}
-    assert "1,234.56" in entry.summary
+    assert entry.summary == "确认拨付 县级财政 1,234.56 元"
 
 
 def test_the_claim_is_settled_by_its_local_shares_not_by_central_and_provincial(claim, db):
@@ -118,5 +118,53 @@ def test_the_claim_is_settled_by_its_local_shares_not_by_central_and_provincial(
     assert claim.status is ClaimStatus.SETTLED         # central and provincial still owed: not the local bureaus'
     assert claim.settled_at is not None
     db.session.commit()
+    [entry] = db.session.scalars(sa.select(AuditEntry).where(
+        AuditEntry.action == "claim.settled", AuditEntry.object_id == str(claim.id))).all()
+    assert (entry.summary, entry.actor_id) == (f"市县补贴已全部拨付：{claim.title}", user("county_finance").id)
+    assert claim.title == "鄱阳县 水稻 2026 2026年第一季度"
+
+
+# --- advances drawn down at verification ------------------------------------------------------------------------
+
+def _advance(amount: str, level=COUNTY, year=2026):
+    from agri_insurance.subsidies import yearend
+    from tests.factories import county
+    from tests.subsidies.factories import demo_insurer
+
+    username = "county_finance" if level is COUNTY else "city_finance"
+    return yearend.save_advance({"year": year, "insurer_id": demo_insurer().id, "region_id": county().id,
+                                 "level": level, "amount": D(amount), "paid_on": date(2026, 2, 1),
+                                 "voucher_no": f"YB-{level.value}"}, user(username))
+
+
+@pytest.fixture
+def rice(demo, db):
+    assign()
+    db.session.commit()
+    return db
+
+
+def test_a_share_under_a_yuan_is_drawn_from_the_advance_and_audited_with_what_was_drawn(rice, db):
+    """A premium of 10.00: county and city shares of 0.50 each, both drawn from their advances in full."""
+    county_advance, city_advance = _advance("100.00"), _advance("0.30", level=CITY)
+    db.session.commit()
+    small = make_claim(status="verified", premium="10.00", households=1, list_rows=1)
+    assert (small.share(COUNTY).amount, small.share(COUNTY).from_advance, small.share(COUNTY).paid) == (
+        D("0.50"), D("0.50"), D("0.50"))
+    assert (small.share(CITY).from_advance, small.share(CITY).paid, small.share(CITY).outstanding) == (
+        D("0.30"), D("0.30"), D("0.20"))
+    assert small.status is ClaimStatus.PAYING                     # the city still owes 0.20
+    assert (county_advance.drawn, city_advance.drawn) == (D("0.50"), D("0.30"))
+    [entry] = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "advance.drawn")).all()
+    assert (entry.object_id, entry.actor_id) == (str(small.id), small.verified_by_id)
+    assert entry.details == {"city": "0.30", "county": "0.50"}
+    assert entry.summary == f"从预拨资金抵扣 0.80 元：{small.title}"
+    # the next claim takes what is left of the county's advance, after what the first took
+    second = make_claim(status="verified", premium="100000.00", period="2026年第二季度")     # county 5,000.00
+    assert second.share(COUNTY).from_advance == D("99.50") and county_advance.drawn == D("100.00")
+    # a used-up advance draws nothing and is not audited again for a third claim
+    third = make_claim(status="verified", premium="100000.00", period="2026年第三季度")
+    assert third.share(COUNTY).from_advance == 0 and third.share(CITY).from_advance == 0
+    assert third.status is ClaimStatus.VERIFIED
     assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id)).where(
-        AuditEntry.action == "claim.settled", AuditEntry.object_id == str(claim.id))) == 1
+        AuditEntry.action == "advance.drawn", AuditEntry.object_id == str(third.id))) == 0
