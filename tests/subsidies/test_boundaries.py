@@ -129,3 +129,14 @@ def test_the_budget_position_counts_the_years_verified_shares_of_the_county_or_o
     assert (city_check.region, city_check.budget, city_check.committed, city_check.this_claim,
             city_check.remaining_after, city_check.exceeds) == (
         city, D("200000.00"), D("55000.00"), D("20000.00"), D("125000.00"), False)
+
+
+def test_a_county_without_a_budget_is_not_checked_but_the_city_still_is(world, db):
+    from agri_insurance.reference.models import Region, RegionLevel
+
+    city = db.session.scalar(sa.select(Region).where(Region.level == RegionLevel.CITY))
+    service.save_budget(2025, city, D("10000.00"), user("city_finance"))
+    claim = make_claim(status="submitted", premium="400000.00", year=2025, period="2025年全年")   # city 20,000
+    [check] = service.budget_checks(claim)
+    assert (check.region, check.level, check.remaining_after, check.exceeds) == (
+        city, ShareLevel.CITY, D("-10000.00"), True)
