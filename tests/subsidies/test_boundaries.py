@@ -73,7 +73,8 @@ def test_when_farmers_pay_everything_a_fen_short_is_refused(farmers_pay_all):
     """The fen of leeway is for the government levels to absorb; with none paying, nobody could."""
     with pytest.raises(DomainError) as info:
         _save(premium="86400.00", farmer_premium=D("86399.99"))
-    assert info.value.field == "farmer_premium" and "农户自缴保费应为 86,400.00 元" in info.value.message
+    assert (info.value.field, info.value.message) == (
+        "farmer_premium", "农户自缴保费应为 86,400.00 元（按补贴方案计算），相差不得超过1分")
 
 
 def test_when_farmers_pay_everything_no_level_is_owed_a_fen(farmers_pay_all):
@@ -140,3 +141,23 @@ def test_a_county_without_a_budget_is_not_checked_but_the_city_still_is(world, d
     [check] = service.budget_checks(claim)
     assert (check.region, check.level, check.remaining_after, check.exceeds) == (
         city, ShareLevel.CITY, D("-10000.00"), True)
+
+
+def test_a_scheme_whose_only_government_share_is_one_percent_still_gives_the_fen_of_leeway(world):
+    """Leeway exists when any government level pays (more than 0 %, not more than 1 %): 1 % of 86,400.00 is 864.00,
+    the farmers' 85,536.00; they may pay a fen less, the county absorbs it."""
+    from agri_insurance.reference import service as reference_service
+
+    reference_service.save_scheme(None, {
+        "product_id": product("camellia_oil").id, "region_id": county().id, "year": 2026, "central_pct": D(0),
+        "provincial_pct": D(0), "city_pct": D(0), "county_pct": D(1), "farmer_pct": D(99),
+        "deviation_reason": "县政府决定2026年油茶保险只补贴1%"}, None)
+    claim = _save(premium="86400.00", farmer_premium=D("85535.99"))
+    assert (claim.share(ShareLevel.COUNTY).amount, claim.share(ShareLevel.FARMER).amount) == (
+        D("864.01"), D("85535.99"))
+
+
+def test_a_claim_for_a_year_without_a_scheme_is_refused_naming_the_year(world):
+    with pytest.raises(DomainError) as info:
+        _save(year=2027, period="2027年全年", farmer_premium=D("1.00"))
+    assert (info.value.field, info.value.message) == ("year", "2027年度尚无该险种的补贴方案")
