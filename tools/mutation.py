@@ -61,7 +61,27 @@ TARGETS: dict[str, tuple[list[str] | None, list[str]]] = {
                                      "tests/subsidies/test_service.py", "tests/subsidies/test_concurrency.py"]),
     "subsidies/service.py:payments": (["confirm_payment", "draw_advances", "settle_if_paid"],
                                       ["tests/subsidies/test_service.py", "tests/subsidies/test_boundaries.py",
-                                       "tests/subsidies/test_concurrency.py", "tests/subsidies/test_yearend.py"]),
+                                       "tests/subsidies/test_concurrency.py", "tests/subsidies/test_yearend.py",
+                                       "tests/subsidies/test_payment_edges.py"]),
+    # The modules of the new work (issue 24: "as they land").
+    "subsidies/checkpoints.py": (None, ["tests/subsidies/test_checkpoints.py"]),
+    "subsidies/yearend.py": (["handles", "verified_shares", "default_advance", "save_advance", "may_edit_advance",
+                              "may_close", "close_year", "side_of", "confirm_settlement", "record_transfer",
+                              "_pay_top_up", "may_record_transfer", "statement_lines", "summary_rows"],
+                             ["tests/subsidies/test_yearend.py", "tests/subsidies/test_yearend_concurrency.py"]),
+    "payouts/parsing.py": (None, ["tests/payouts/test_import.py"]),
+    "payouts/service.py:flags": (["check_scope", "place_flags", "may_review", "accept_flag", "flags_waiting"],
+                                 ["tests/payouts/test_import.py", "tests/payouts/test_service.py"]),
+    "payouts/service.py:measured": (["MeasuredService.loss_ratio", "MeasuredService.within_10_share",
+                                     "MeasuredService.flagged_share", "_share", "measured", "_percentiles_in_python",
+                                     "percentile_cont", "measured_for"],
+                                    ["tests/payouts/test_service.py"]),
+    # list_files.py's reading of a list's cells (what every list import's messages rest on), against the imports.
+    "list_files.py:parsing": (["text", "quoted", "map_header", "RowValidator.string", "RowValidator.amount",
+                               "RowValidator.id_number", "RowValidator.bank_account", "RowValidator.date",
+                               "RowValidator.formulas_without_values", "_find_header", "_merge_header_rows",
+                               "_data_rows", "_column_index", "_csv_encoding"],
+                              ["tests/underwriting/test_import.py", "tests/payouts/test_import.py"]),
 }
 
 # A mutant a test failed on, or that made the tests hang past mutmut's timeout. "no tests" (no test of the
