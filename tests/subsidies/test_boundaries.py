@@ -112,6 +112,8 @@ def test_the_budget_position_counts_the_years_verified_shares_of_the_county_or_o
     from agri_insurance.reference.models import Region, RegionLevel
 
     city = db.session.scalar(sa.select(Region).where(Region.level == RegionLevel.CITY))
+    service.save_budget(2025, county(), D("1.00"), user("county_finance"))      # another year's budgets
+    service.save_budget(2025, city, D("2.00"), user("city_finance"))
     service.save_budget(2026, county(), D("100000.00"), user("county_finance"))
     service.save_budget(2026, city, D("200000.00"), user("city_finance"))
     assign(county_code="361127")                                            # 余干县 too
