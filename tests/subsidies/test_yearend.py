@@ -296,3 +296,69 @@ def test_settlement_plus_advances_and_payments_is_the_verified_shares(world, pre
         assert all(c.status is ClaimStatus.SETTLED for c in claims)
     finally:
         _db.session.rollback()
+
+
+# --- edges (issue 24): the smallest amounts, today, the fields named ----------------------------------------------
+
+def _field_and_message(action) -> tuple[str | None, str]:
+    with pytest.raises(DomainError) as error:
+        action()
+    _db.session.rollback()
+    return error.value.field, error.value.message
+
+
+def test_a_transfer_is_refused_below_a_fen_with_a_part_of_a_fen_dated_tomorrow_or_without_a_voucher(world):
+    import time_machine
+
+    _a, _b, by_level = _close_2025()
+    settlement_id = by_level[COUNTY].id                                    # a refund of 1,333.33
+    yearend.confirm_settlement(_db.session.get(Settlement, settlement_id), user("county_finance"))
+    yearend.confirm_settlement(_db.session.get(Settlement, settlement_id), user("insurer"))
+    _db.session.commit()
+
+    def transfer(amount, paid_on=date(2026, 1, 10), voucher="TH-1"):
+        return yearend.record_transfer(_db.session.get(Settlement, settlement_id),
+                                       None if amount is None else D(amount), paid_on, voucher, user("county_finance"))
+
+    with time_machine.travel(date(2026, 1, 10), tick=False):
+        assert _field_and_message(lambda: transfer("0.00")) == ("amount", "金额至少为0.01元")
+        assert _field_and_message(lambda: transfer(None)) == ("amount", "金额至少为0.01元")
+        assert _field_and_message(lambda: transfer("0.005")) == ("amount", "金额至少为0.01元")
+        assert _field_and_message(lambda: transfer("1.005")) == ("amount", "金额最多两位小数")
+        assert _field_and_message(lambda: transfer("1333.34")) == ("amount", "金额超出待结算余额 1,333.33 元")
+        assert _field_and_message(lambda: transfer("1.00", paid_on=date(2026, 1, 11))) == (
+            "paid_on", "日期不能晚于今天")
+        assert _field_and_message(lambda: transfer("1.00", paid_on=None)) == ("paid_on", "日期不能晚于今天")
+        assert _field_and_message(lambda: transfer("1.00", voucher="  ")) == ("voucher_no", "请填写凭证号")
+        transfer("0.01", voucher=" TH-1 ")                                  # a fen, dated today
+        _db.session.commit()
+        assert _field_and_message(lambda: transfer("1.00")) == ("voucher_no", "凭证号 TH-1 已登记过")
+        transfer("1333.32", voucher="TH-2")                                 # exactly what is left
+        _db.session.commit()
+    done = _db.session.get(Settlement, settlement_id)
+    assert (done.transferred, done.remaining, done.status) == (D("1333.33"), D("0.00"), SettlementStatus.DONE)
+    entry = _db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "settlement.refund")
+                               .order_by(AuditEntry.id.desc()).limit(1))
+    assert entry.details["amount"] == "1333.32" and entry.details["voucher_no"] == "TH-2"
+
+
+def test_an_advance_of_a_fen_dated_today_and_an_edit_down_to_exactly_what_was_drawn_are_accepted(world):
+    import time_machine
+
+    with time_machine.travel(date(2025, 2, 1), tick=False):
+        assert _field_and_message(lambda: advance("10.00", paid_on=date(2025, 2, 2))) == (
+            "paid_on", "拨付日期不能晚于今天")
+        assert _field_and_message(lambda: advance("10.00", paid_on=None)) == ("paid_on", "拨付日期不能晚于今天")
+        assert _field_and_message(lambda: advance("0.009")) == ("amount", "预拨金额至少为0.01元")
+        assert _field_and_message(lambda: advance("10.00", voucher_no=" ")) == ("voucher_no", "请填写凭证号")
+        small = advance("0.01", level=CITY)                                  # a fen, dated today
+        adv = advance("3000.00")
+        _db.session.commit()
+    assert (small.amount, small.paid_on) == (D("0.01"), date(2025, 2, 1))
+    claim("50000.00", "2025年早稻季")                                       # county share 2,500.00 drawn
+    adv = _db.session.get(Advance, adv.id)
+    assert adv.drawn == D("2500.00")
+    data = {"amount": D("2500.00"), "paid_on": date(2025, 2, 1), "voucher_no": "YB-county"}
+    yearend.save_advance(data, user("county_finance"), adv)
+    _db.session.commit()
+    assert _db.session.get(Advance, adv.id).undrawn == 0
