@@ -1193,7 +1193,9 @@ def payment_list(bureau: FinanceBureau, year: int, today: date | None = None) ->
 REPORTED = (ClaimStatus.SUBMITTED, *COMMITTED)
 
 def claims_for_report(scope_clause, year: int | None = None, region_id: int | None = None,
-                      insurer_id: int | None = None) -> list[SubsidyClaim]:
+                      insurer_id: int | None = None) -> Iterator[SubsidyClaim]:
+    """The reported claims within `scope_clause` (of `year`, a county, an insurer) with their shares, in the
+    ledger's order, read a batch at a time (`stream_claims`)."""
     stmt = sa.select(SubsidyClaim).where(scope_clause, SubsidyClaim.status.in_(REPORTED))
     if year:
         stmt = stmt.where(SubsidyClaim.year == year)
@@ -1201,7 +1203,7 @@ def claims_for_report(scope_clause, year: int | None = None, region_id: int | No
         stmt = stmt.where(SubsidyClaim.region_id == region_id)
     if insurer_id:
         stmt = stmt.where(SubsidyClaim.insurer_id == insurer_id)
-    return list(stream_claims(stmt))
+    return stream_claims(stmt)
 
 
 def stream_claims(stmt: sa.Select, batch: int = 500) -> Iterator[SubsidyClaim]:

@@ -362,6 +362,7 @@ def test_the_overdue_page_counts_and_sums_every_overdue_share_and_shows_them_a_p
 
     with time_machine.travel(datetime(2026, 4, 1, 2, 0, tzinfo=UTC), tick=False):
         first = make_claim(status="verified", premium="100000.00")
+    with time_machine.travel(datetime(2026, 4, 2, 2, 0, tzinfo=UTC), tick=False):
         make_claim(status="verified", premium="1000.00", period="2026年第二季度")
     with time_machine.travel(datetime(2026, 5, 11, 8, 0, tzinfo=UTC), tick=False):
         summary = service.overdue_summary(sa.true())
@@ -369,7 +370,7 @@ def test_the_overdue_page_counts_and_sums_every_overdue_share_and_shows_them_a_p
         page = read_text(login("city_agri").get("/subsidies/overdue"))
         assert "共 8 项（2 个申请），未付合计 80,800.00 元" in page and "共 8 条，显示第 1–8 条" in page
         assert "逾期未付补贴：8 项" in read_text(login("city_agri").get("/"))
-        # the worst first, then by level as every table lists them: the larger claim's shares come in level order
+        # the longest overdue first (verified a day earlier), its shares by level as every table lists them
         items = service.overdue_items(sa.true(), limit=4)
         assert [(i.claim.id, i.share.level) for i in items] == [
             (first.id, level) for level in (ShareLevel.CENTRAL, ShareLevel.PROVINCIAL, ShareLevel.CITY,
