@@ -233,3 +233,33 @@ def test_the_round_page_and_the_public_notice_publish_the_change(finalised, db, 
     assert "award-changes" in public and change.doc_no in public and change.new_insurer.name in public
     detail = login("city_agri").get(f"/awards/changes/{change.id}")
     assert detail.status_code == 200 and change.old_insurer.name in detail.get_data(as_text=True)
+
+
+def test_through_the_pages_a_new_run_is_computed_as_a_job_and_installed(finalised, db, login):
+    import io
+
+    from agri_insurance.jobs import service as jobs
+
+    award = award_of(LOT)
+    old = award.insurer_id
+    city = login("city_agri")
+    refused = city.post(f"/awards/awards/{award.id}/terminate", data={
+        "reason": "严重违规经营", "doc_no": "", "document": (io.BytesIO(PDF_BYTES), "终止决定.pdf"),
+        "effective_on": local_today().isoformat(), "method": "run", "backup_insurer_id": "0"},
+        content_type="multipart/form-data")
+    assert refused.status_code == 200 and db.session.scalar(sa.select(sa.func.count(AwardChange.id))) == 0
+    response = city.post(f"/awards/awards/{award.id}/terminate", data={
+        "reason": "严重违规经营", "doc_no": "饶农字〔2027〕9号", "document": (io.BytesIO(PDF_BYTES), "终止决定.pdf"),
+        "effective_on": local_today().isoformat(), "method": "run", "backup_insurer_id": "0"},
+        content_type="multipart/form-data")
+    assert response.status_code == 302
+    change = db.session.scalar(sa.select(AwardChange))
+    assert change.pending and change.method == "run"
+    jobs.wait(change.run.job_id, timeout=60)
+    db.session.expire_all()
+    page = city.get(f"/awards/changes/{change.id}").get_data(as_text=True)
+    assert "install-change" in page
+    assert city.get(f"/awards/changes/{change.id}/document").data == PDF_BYTES
+    assert city.post(f"/awards/changes/{change.id}/install").status_code == 302
+    db.session.expire_all()
+    assert award_of(LOT).insurer_id not in (None, old) and not db.session.get(AwardChange, change.id).pending
