@@ -1,7 +1,7 @@
 """secure: three administrators (三员分立), the log of views of unmasked personal data, audit retention
 
-Revision ID: 0031_secure_admins_retention
-Revises: 0025_api_tokens_feed
+Revision ID: 0030_secure_admins_retention
+Revises: 0029_replace_award_changes
 Create Date: 2026-12-05 01:30:00
 
 - users.role admits `security_admin` and `audit_admin`. Existing `admin` users become system administrators (the
@@ -19,8 +19,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0031_secure_admins_retention'
-down_revision = '0028_replace_award_changes'
+revision = '0030_secure_admins_retention'
+down_revision = '0029_replace_award_changes'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """subsidies: indexes for pages at volume — the shares still owed (partial), the ledger's order within a year
 
-Revision ID: 0030_volume_indexes
-Revises: 0025_api_tokens_feed
+Revision ID: 0027_volume_indexes
+Revises: 0026_money_funds
 Create Date: 2026-12-05 01:20:00
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0030_volume_indexes'
-down_revision = '0029_money_funds'
+revision = '0027_volume_indexes'
+down_revision = '0026_money_funds'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """awards: mid-term termination and replacement (award_changes); assignments bounded by date
 
-Revision ID: 0028_replace_award_changes
-Revises: 0025_api_tokens_feed
+Revision ID: 0029_replace_award_changes
+Revises: 0028_evalyear_reviews
 Create Date: 2026-12-05 01:15:00
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0028_replace_award_changes'
-down_revision = '0027_evalyear_reviews'
+revision = '0029_replace_award_changes'
+down_revision = '0028_evalyear_reviews'
 branch_labels = None
 depends_on = None
 

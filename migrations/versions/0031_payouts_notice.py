@@ -1,7 +1,7 @@
 """payouts: the period of a payout list's notice to farmers (理赔公示)
 
-Revision ID: 0026_payouts_notice
-Revises: 0025_api_tokens_feed
+Revision ID: 0031_payouts_notice
+Revises: 0030_secure_admins_retention
 Create Date: 2026-12-05 01:20:00
 
 One row per payout list: the period its village notices state, entered by the insurer; deleted with the list.
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0026_payouts_notice'
-down_revision = '0031_secure_admins_retention'
+revision = '0031_payouts_notice'
+down_revision = '0030_secure_admins_retention'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """annual review and complaints
 
-Revision ID: 0027_evalyear_reviews
-Revises: 0025_api_tokens_feed
+Revision ID: 0028_evalyear_reviews
+Revises: 0027_volume_indexes
 Create Date: 2026-12-05 01:00:55.633166
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0027_evalyear_reviews'
-down_revision = '0030_volume_indexes'
+revision = '0028_evalyear_reviews'
+down_revision = '0027_volume_indexes'
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """subsidies: funds by level and year — central and provincial money received from above (文号) and passed on by the city
 
-Revision ID: 0029_money_funds
+Revision ID: 0026_money_funds
 Revises: 0025_api_tokens_feed
 Create Date: 2026-12-05 00:58:09.406650
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0029_money_funds'
+revision = '0026_money_funds'
 down_revision = '0025_api_tokens_feed'
 branch_labels = None
 depends_on = None
