@@ -7,7 +7,7 @@ from __future__ import annotations
 from agri_insurance.actions import PagePart
 from agri_insurance.evaluation.signals import panel_page_parts
 from agri_insurance.payouts import service
-from agri_insurance.tenders.signals import LossHistory, lot_history
+from agri_insurance.tenders.signals import LossHistory, YearFigures, lot_history, measured_losses
 
 
 @panel_page_parts.listen(order=10)
@@ -23,3 +23,9 @@ def _declared_versus_measured(rnd, user, bids, **_):
 @lot_history.listen(order=10)
 def _stored_loss_history(rnd, region_id, years, **_):
     return [LossHistory(*row) for row in service.loss_history(region_id, years)]
+
+
+@measured_losses.listen(order=10)
+def _measured_losses(rnd, region_ids, **_):
+    return [YearFigures(m.region_id, m.product_id, m.year, m.premium, m.claims_paid)
+            for m in service.measured(region_ids=region_ids)]

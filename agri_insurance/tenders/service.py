@@ -29,7 +29,6 @@ from agri_insurance.db_types import MAX_MONEY, MAX_RATIO_PCT
 from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.i18n import in_record_language, join_names, with_note
-from agri_insurance.payouts import service as payouts
 from agri_insurance.reference.models import Product, Region, RegionLevel
 from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import CONTROL_CHARACTERS, CONTROL_CHARACTERS_REFUSED
@@ -678,14 +677,14 @@ class PreviousLot:
 
 
 def previous_lots(rnd: SelectionRound) -> tuple[SelectionRound | None, list[PreviousLot]]:
-    """The previous term's round and its lots with their measured loss ratios (payouts.measured: claims paid /
-    premium of every underwriter, summed over the lot's products and the stored years up to the end of that term).
-    A fixed number of queries."""
+    """The previous term's round and its lots with their measured loss ratios (claims paid / premium of every
+    underwriter, summed over the lot's products and the stored years up to the end of that term; the figures come from
+    the lists' owner through `signals.measured_losses`, so tenders imports none of them). A fixed number of queries."""
     previous = previous_term(rnd)
     if previous is None:
         return None, []
     lots = list(previous.lots)
-    figures = [m for m in payouts.measured(region_ids={lot.region_id for lot in lots})
+    figures = [m for m in signals.measured_losses.collect(rnd, region_ids={lot.region_id for lot in lots})
                if m.year <= previous.term_end_year]
     paid: dict[tuple[int, int], Decimal] = {}
     premium: dict[tuple[int, int], Decimal] = {}

@@ -72,3 +72,17 @@ class LossHistory(NamedTuple):
     premium: Decimal
     claims_paid: Decimal
     years_with_premium: int
+
+
+# The measured premium and claims paid of counties per product and year, for the lots copied from the previous term
+# (sender: the new round; keyword `region_ids`). Listeners (the payout lists' owner) return lists of YearFigures,
+# one per underwriter, county, product and year; tenders sums them.
+measured_losses = Announcement("measured-losses", "stored premium and claims paid per county, product and year")
+
+
+class YearFigures(NamedTuple):
+    region_id: int
+    product_id: int
+    year: int
+    premium: Decimal
+    claims_paid: Decimal

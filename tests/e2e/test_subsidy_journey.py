@@ -91,7 +91,7 @@ def test_claim_from_submission_to_payment(page, browser, live_server, underwriti
     assert "61,728.39" in finance.locator("#payment-list-total").inner_text()
 
     finance.goto("/subsidies/ledger?year=2026")
-    assert "61,728.39" in finance.locator("table").inner_text()
+    assert "61,728.39" in finance.locator("table#ledger").inner_text()
     finance.goto("/subsidies/overview?year=2026")
     finance.wait_for_function("document.querySelectorAll('canvas').length === 3")
     assert "鄱阳县" in finance.locator("#growth").inner_text()

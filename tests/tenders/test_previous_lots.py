@@ -55,7 +55,9 @@ def measured(monkeypatch, previous):
         seen.update(region_ids=set(region_ids), years=years)
         return figures
 
-    monkeypatch.setattr(service.payouts, "measured", fake)
+    from agri_insurance.payouts import listeners
+
+    monkeypatch.setattr(listeners.service, "measured", fake)
     return seen
 
 
