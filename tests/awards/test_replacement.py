@@ -3,6 +3,7 @@ of 婺源县 and 鄱阳县 two lots, two underwriters, the other eligible bidder
 
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 
 import pytest
@@ -233,3 +234,24 @@ def test_the_round_page_and_the_public_notice_publish_the_change(finalised, db, 
     assert "award-changes" in public and change.doc_no in public and change.new_insurer.name in public
     detail = login("city_agri").get(f"/awards/changes/{change.id}")
     assert detail.status_code == 200 and change.old_insurer.name in detail.get_data(as_text=True)
+
+
+def test_a_second_termination_from_a_stale_page_is_refused_and_the_backup_stays(finalised, db, login):
+    """Two bureau users open the termination page of one award; the first ends it and installs a backup. The
+    second's form names the underwriter it saw: it is refused instead of ending the backup just installed."""
+    award = award_of(LOT)
+    old_id, award_id = award.insurer_id, award.id
+    backups = [b.insurer_id for b in replacement.backup_candidates(award)]
+    assert len(backups) >= 2
+    client = login("city_agri")
+    form = {"reason": "严重违规经营", "doc_no": "饶农字〔2027〕9号", "effective_on": local_today().isoformat(),
+            "method": "backup", "insurer_id": str(old_id)}
+    first = client.post(f"/awards/awards/{award_id}/terminate", data={
+        **form, "backup_insurer_id": str(backups[0]), "document": (io.BytesIO(PDF_BYTES), "终止决定.pdf")})
+    assert first.status_code == 302
+    second = client.post(f"/awards/awards/{award_id}/terminate", data={
+        **form, "backup_insurer_id": str(backups[1]), "document": (io.BytesIO(PDF_BYTES), "终止决定.pdf")})
+    assert second.status_code == 200 and "该标段的中标已变更" in second.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Award, award_id).insurer_id == backups[0]
+    assert db.session.scalar(sa.select(sa.func.count(AwardChange.id)).where(AwardChange.award_id == award_id)) == 1
