@@ -367,7 +367,10 @@ def _require_open(review: AnnualReview) -> None:
 
 def score_result(result: ReviewResult, points: dict[int, tuple[Decimal | None, str | None]], actor) -> None:
     """The county bureau's points (and comments) on every qualitative indicator; the measured ones are computed;
-    the result becomes a draft the underwriter reads, with its reply period starting today."""
+    the result becomes a draft the underwriter reads, with its reply period starting today. The year's row is locked
+    first, as finalisation locks it: a scoring and a finalisation at once are made one after the other (else the
+    finalisation summed the points it had read before the county's new ones and locked that stale total)."""
+    lock_for_update(result.review)
     result = lock_for_update(result)
     review = result.review
     _require_open(review)

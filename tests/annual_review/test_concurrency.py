@@ -35,3 +35,45 @@ def test_two_finalisations_at_once_one_wins_the_other_is_refused(app, demo, db):
     assert db.session.get(AnnualReview, review_id).status is ReviewStatus.FINAL
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
         AuditEntry.action == "annual_review.finalised")) == 1
+
+
+def test_a_county_rescoring_while_the_city_finalises_is_finalised_with_its_new_total(app, demo, db):
+    """The county bureau changes its points while the city finalises the year (a complaint upheld since the first
+    scores changes a measured indicator, so finalisation computes a new total): finalisation waits for the
+    rescoring and sums the points it saved, not the ones it read before."""
+    from datetime import date
+    from decimal import Decimal
+
+    from agri_insurance.annual_review.models import Complaint, ComplaintStatus, ReviewResult
+    from tests.annual_review.factories import county_user
+
+    make_term(2024)
+    with time_machine.travel(utcnow() - timedelta(days=20), tick=False):
+        review = open_year(2025)
+        results = service.results_of(review)
+        for result in results:
+            score(result, 10)
+    review_id, result_id = review.id, results[0].id
+    first = results[0]
+    db.session.add(Complaint(insurer_id=first.insurer_id, region_id=first.region_id, year=2025, subject="拖延理赔",
+                             body="查勘不及时", status=ComplaintStatus.UPHELD, defence_due=date(2025, 6, 1),
+                             decision_note="成立", decided_at=utcnow(),
+                             filed_by_id=county_user(first.region.code).id))
+    db.session.commit()
+    db.session.remove()
+
+    def rescore():
+        result = _db.session.get(ReviewResult, result_id)
+        qualitative = [i for i in result.review.indicators if i.qualitative]
+        service.score_result(result, {i.id: (Decimal("1"), "整改不到位") for i in qualitative},
+                             county_user(result.region.code))
+
+    def finalise():
+        service.finalise_review(_db.session.get(AnnualReview, review_id), user("city_agri"))
+
+    outcome: dict[str, str] = {}
+    second_waits_for_first(app, rescore, finalise, outcome)
+    assert outcome == {"first": "done", "second": "done"}
+    result = db.session.get(ReviewResult, result_id)
+    assert result.total == sum(s.points for s in result.scores)
+    assert result.total == service.results_of(db.session.get(AnnualReview, review_id))[0].total
