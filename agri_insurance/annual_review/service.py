@@ -601,12 +601,16 @@ def answer_complaint(complaint: Complaint, text: str, document, actor) -> None:
 
 
 def decide_complaint(complaint: Complaint, upheld: bool, note: str, actor) -> None:
-    """The city decides once the underwriter has answered or its defence period is over."""
+    """The city decides once the underwriter has answered or its defence period is over. The year's evaluation row is
+    locked first, as finalisation locks it: a complaint decided while the year is being finalised waits and is
+    refused, instead of being upheld in a year whose results were finalised without it."""
+    review = review_of(complaint.year)
+    if review is not None:
+        review = lock_for_update(review)
     complaint = lock_for_update(complaint)
     require(complaint.status in (ComplaintStatus.FILED, ComplaintStatus.ANSWERED), _("该投诉已经决定"))
     require(complaint.status is ComplaintStatus.ANSWERED or not defence_open(complaint),
             _("承保机构的申辩期至 %(due)s，请待申辩后再决定", due=complaint.defence_due))
-    review = review_of(complaint.year)
     require(review is None or review.status is not ReviewStatus.FINAL,
             _("%(year)s 年度考评已定稿，该投诉不能再决定", year=complaint.year))
     note = (note or "").strip()

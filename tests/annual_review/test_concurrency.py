@@ -77,3 +77,37 @@ def test_a_county_rescoring_while_the_city_finalises_is_finalised_with_its_new_t
     result = db.session.get(ReviewResult, result_id)
     assert result.total == sum(s.points for s in result.scores)
     assert result.total == service.results_of(db.session.get(AnnualReview, review_id))[0].total
+
+
+def test_a_complaint_decided_while_the_year_is_finalised_waits_and_is_refused(app, demo, db):
+    """Finalisation counts the upheld complaints; a complaint of that year upheld at the same moment waits for it and
+    is refused in words, so no complaint is upheld in a finalised year without counting."""
+    from datetime import date
+
+    from agri_insurance.annual_review.models import Complaint, ComplaintStatus
+    from tests.annual_review.factories import county_user
+
+    make_term(2024)
+    with time_machine.travel(utcnow() - timedelta(days=20), tick=False):
+        review = open_year(2025)
+        results = service.results_of(review)
+        for result in results:
+            score(result, 10)
+    first = results[0]
+    complaint = Complaint(insurer_id=first.insurer_id, region_id=first.region_id, year=2025, subject="拖延理赔",
+                          body="查勘不及时", defence_due=date(2025, 6, 1), filed_by_id=county_user(first.region.code).id)
+    db.session.add(complaint)
+    db.session.commit()
+    review_id, complaint_id = review.id, complaint.id
+    db.session.remove()
+
+    def finalise():
+        service.finalise_review(_db.session.get(AnnualReview, review_id), user("city_agri"))
+
+    def decide():
+        service.decide_complaint(_db.session.get(Complaint, complaint_id), True, "查实", user("city_agri"))
+
+    outcome: dict[str, str] = {}
+    second_waits_for_first(app, finalise, decide, outcome)
+    assert outcome == {"first": "done", "second": "2025 年度考评已定稿，该投诉不能再决定"}
+    assert db.session.get(Complaint, complaint_id).status is ComplaintStatus.FILED
