@@ -139,6 +139,9 @@ def total_weight(review: AnnualReview) -> Decimal:
 
 
 def _require_draft(review: AnnualReview) -> None:
+    """The scheme changes only in a draft year. The year's row is locked first, as opening it locks it: an edit
+    arriving while the year is being opened waits and is refused (it used to change the frozen scheme after it)."""
+    lock_for_update(review)
     require(review.status is ReviewStatus.DRAFT, _("考评已开始，考评方案不能再修改"))
 
 
@@ -239,8 +242,7 @@ def underwriters_of(year: int, region_ids: Iterable[int] | None = None) -> list[
 
 def open_review(review: AnnualReview, actor) -> list[ReviewResult]:
     """draft → open: the scheme is frozen; one pending result per underwriter and county."""
-    review = lock_for_update(review)
-    _require_draft(review)
+    _require_draft(review)   # locks the year's row
     problems = scheme_problems(review)
     require(not problems, "；".join(problems))
     pairs = underwriters_of(review.year)

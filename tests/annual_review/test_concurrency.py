@@ -111,3 +111,43 @@ def test_a_complaint_decided_while_the_year_is_finalised_waits_and_is_refused(ap
     second_waits_for_first(app, finalise, decide, outcome)
     assert outcome == {"first": "done", "second": "2025 年度考评已定稿，该投诉不能再决定"}
     assert db.session.get(Complaint, complaint_id).status is ComplaintStatus.FILED
+
+
+def test_an_indicator_added_while_the_year_is_opened_waits_and_is_refused(app, demo, db):
+    """Opening freezes the scheme: an indicator added (or the thresholds saved) at the same moment waits for the
+    opening and is refused in words; the open year keeps the scheme it was opened with."""
+    from decimal import Decimal
+
+    from agri_insurance.annual_review.models import IndicatorKind
+
+    make_term(2024)
+    review = service.create_review(2025, user("city_agri"))
+    db.session.commit()
+    review_id = review.id
+    db.session.remove()
+
+    def open_it():
+        service.open_review(_db.session.get(AnnualReview, review_id), user("city_agri"))
+
+    def add():
+        service.add_indicator(_db.session.get(AnnualReview, review_id), {
+            "name": "宣传培训", "kind": IndicatorKind.QUALITATIVE.value, "weight": Decimal(10)}, user("city_agri"))
+
+    def save_rules():
+        service.save_rules(_db.session.get(AnnualReview, review_id), {
+            "excellent_min": Decimal(95), "good_min": Decimal(85), "pass_min": Decimal(70),
+            "reply_working_days": 3}, user("city_agri"))
+
+    for edit in (add, save_rules):
+        db.session.remove()
+        if db.session.get(AnnualReview, review_id).status is ReviewStatus.OPEN:
+            # the second edit: a fresh year to open
+            review = service.create_review(2026, user("city_agri"))
+            db.session.commit()
+            review_id = review.id
+            db.session.remove()
+        outcome: dict[str, str] = {}
+        second_waits_for_first(app, open_it, edit, outcome)
+        assert outcome == {"first": "done", "second": "考评已开始，考评方案不能再修改"}, edit.__name__
+        rev = db.session.get(AnnualReview, review_id)
+        assert service.total_weight(rev) == 100 and rev.excellent_min == 90
