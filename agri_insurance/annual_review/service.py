@@ -561,6 +561,8 @@ def file_complaint(data: dict[str, Any], document, actor) -> Complaint:
     review = review_of(year)
     require(review is None or review.status is not ReviewStatus.FINAL,
             _("%(year)s 年度考评已定稿，不能再登记该年度的投诉", year=year), "year")
+    require((insurer.id, actor.region_id) in underwriters_of(year, [actor.region_id]),
+            _("%(insurer)s %(year)s 年度未在本县承保，不能登记对它的投诉", insurer=insurer.name, year=year), "insurer_id")
     subject = (data.get("subject") or "").strip()
     body = (data.get("body") or "").strip()
     require(subject, _("请填写投诉事由"), "subject")
