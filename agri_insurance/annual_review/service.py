@@ -139,6 +139,9 @@ def total_weight(review: AnnualReview) -> Decimal:
 
 
 def _require_draft(review: AnnualReview) -> None:
+    """The scheme changes only in a draft year. The year's row is locked first, as opening it locks it: an edit
+    arriving while the year is being opened waits and is refused (it used to change the frozen scheme after it)."""
+    lock_for_update(review)
     require(review.status is ReviewStatus.DRAFT, _("考评已开始，考评方案不能再修改"))
 
 
@@ -239,8 +242,7 @@ def underwriters_of(year: int, region_ids: Iterable[int] | None = None) -> list[
 
 def open_review(review: AnnualReview, actor) -> list[ReviewResult]:
     """draft → open: the scheme is frozen; one pending result per underwriter and county."""
-    review = lock_for_update(review)
-    _require_draft(review)
+    _require_draft(review)   # locks the year's row
     problems = scheme_problems(review)
     require(not problems, "；".join(problems))
     pairs = underwriters_of(review.year)
@@ -367,7 +369,10 @@ def _require_open(review: AnnualReview) -> None:
 
 def score_result(result: ReviewResult, points: dict[int, tuple[Decimal | None, str | None]], actor) -> None:
     """The county bureau's points (and comments) on every qualitative indicator; the measured ones are computed;
-    the result becomes a draft the underwriter reads, with its reply period starting today."""
+    the result becomes a draft the underwriter reads, with its reply period starting today. The year's row is locked
+    first, as finalisation locks it: a scoring and a finalisation at once are made one after the other (else the
+    finalisation summed the points it had read before the county's new ones and locked that stale total)."""
+    lock_for_update(result.review)
     result = lock_for_update(result)
     review = result.review
     _require_open(review)
@@ -556,6 +561,8 @@ def file_complaint(data: dict[str, Any], document, actor) -> Complaint:
     review = review_of(year)
     require(review is None or review.status is not ReviewStatus.FINAL,
             _("%(year)s 年度考评已定稿，不能再登记该年度的投诉", year=year), "year")
+    require((insurer.id, actor.region_id) in underwriters_of(year, [actor.region_id]),
+            _("%(insurer)s %(year)s 年度未在本县承保，不能登记对它的投诉", insurer=insurer.name, year=year), "insurer_id")
     subject = (data.get("subject") or "").strip()
     body = (data.get("body") or "").strip()
     require(subject, _("请填写投诉事由"), "subject")
@@ -598,12 +605,16 @@ def answer_complaint(complaint: Complaint, text: str, document, actor) -> None:
 
 
 def decide_complaint(complaint: Complaint, upheld: bool, note: str, actor) -> None:
-    """The city decides once the underwriter has answered or its defence period is over."""
+    """The city decides once the underwriter has answered or its defence period is over. The year's evaluation row is
+    locked first, as finalisation locks it: a complaint decided while the year is being finalised waits and is
+    refused, instead of being upheld in a year whose results were finalised without it."""
+    review = review_of(complaint.year)
+    if review is not None:
+        review = lock_for_update(review)
     complaint = lock_for_update(complaint)
     require(complaint.status in (ComplaintStatus.FILED, ComplaintStatus.ANSWERED), _("该投诉已经决定"))
     require(complaint.status is ComplaintStatus.ANSWERED or not defence_open(complaint),
             _("承保机构的申辩期至 %(due)s，请待申辩后再决定", due=complaint.defence_due))
-    review = review_of(complaint.year)
     require(review is None or review.status is not ReviewStatus.FINAL,
             _("%(year)s 年度考评已定稿，该投诉不能再决定", year=complaint.year))
     note = (note or "").strip()

@@ -56,6 +56,7 @@ def test_report_pdf_and_summary_xlsx_read_back(login):
 def test_a_complaint_filed_answered_and_decided_through_its_pages(login):
     from tests.tenders.factories import PDF_BYTES
 
+    make_term(2024)   # the insurer underwrites in the county in 2026: a complaint names an underwriter of it
     own = user("insurer").insurer_id
     county = login("county_agri")
     response = county.post("/annual-review/complaints/new", data={
