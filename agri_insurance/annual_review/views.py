@@ -195,26 +195,28 @@ def _complaint_form() -> ComplaintForm:
     return form
 
 
+def _complaints_page(form: ComplaintForm | None, status: int = 200):
+    rows = list(db.session.scalars(scoped_query(Complaint).order_by(Complaint.filed_at.desc(), Complaint.id.desc())))
+    return render_template("annual_review/complaints.html", complaints=rows, form=form), status
+
+
 @bp.get("/complaints")
 @roles_required(*READERS)
 def complaints():
-    rows = list(db.session.scalars(scoped_query(Complaint).order_by(Complaint.filed_at.desc(), Complaint.id.desc())))
-    form = _complaint_form() if current_user.role is Role.COUNTY_AGRI else None
-    return render_template("annual_review/complaints.html", complaints=rows, form=form)
+    return _complaints_page(_complaint_form() if current_user.role is Role.COUNTY_AGRI else None)
 
 
 @bp.post("/complaints/new")
 @roles_required(Role.COUNTY_AGRI)
 def new_complaint():
+    """On a refusal the page comes back with what was typed (and the error beside its field), not emptied."""
     form = _complaint_form()
-    if not form.validate_on_submit():
-        flash_form_errors(form)
-        return redirect(url_for(".complaints"))
-    done = commit_or_flash(lambda: service.file_complaint(form.data, form.document.data or None, current_user),
-                           _("投诉已登记，已通知承保机构申辩"))
-    if done:
-        return redirect(url_for(".complaint", complaint_id=done.value.id))
-    return redirect(url_for(".complaints"))
+    if form.validate_on_submit():
+        done = commit_or_flash(lambda: service.file_complaint(form.data, form.document.data or None, current_user),
+                               _("投诉已登记，已通知承保机构申辩"), form)
+        if done:
+            return redirect(url_for(".complaint", complaint_id=done.value.id))
+    return _complaints_page(form, 400)
 
 
 @bp.get("/complaints/<int:complaint_id>")

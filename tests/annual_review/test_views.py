@@ -81,3 +81,18 @@ def test_the_home_pages_say_what_waits_in_the_evaluation(login):
     score(result_of(review, user("insurer").insurer_id, "361128"), 10)
     assert "1 项年度考评初评结果可提出意见" in read_text(login("insurer").get("/"))
     assert "1 家承保机构待年度考评评分" in read_text(login("county_agri").get("/"))
+
+
+def test_a_refused_complaint_comes_back_with_what_was_typed(login):
+    own = user("insurer").insurer_id
+    county = login("county_agri")
+    response = county.post("/annual-review/complaints/new", data={
+        "insurer_id": own, "year": 2090, "subject": "查勘迟缓", "body": "洪涝后五日无人到场"})
+    assert response.status_code == 400          # the service refuses a year not yet begun, beside the field
+    page = read_text(response)
+    assert "请填写有效的年度" in page
+    assert 'value="查勘迟缓"' in page and "洪涝后五日无人到场" in page
+    assert "没有投诉" in page                     # nothing saved
+    response = county.post("/annual-review/complaints/new", data={   # the form refuses an empty body
+        "insurer_id": own, "year": 2025, "subject": "查勘迟缓", "body": ""})
+    assert response.status_code == 400 and 'value="查勘迟缓"' in read_text(response)
