@@ -61,17 +61,22 @@ def new_review():
 @bp.get("/<int:year>")
 @roles_required(*READERS)
 def review(year: int):
-    rev = _review_or_404(year)
+    return _review_page(_review_or_404(year))
+
+
+def _review_page(rev: AnnualReview, rules_form: RulesForm | None = None, indicator_form: IndicatorForm | None = None,
+                 status: int = 200):
+    """The year's page; after a refused POST it is rendered again with the form as it was typed."""
     editable = service.may_edit_scheme(rev, current_user)
-    rules_form = RulesForm(obj=rev) if editable else None
-    indicator_form = IndicatorForm() if editable else None
+    rules_form = (rules_form or RulesForm(formdata=None, obj=rev)) if editable else None
+    indicator_form = (indicator_form or IndicatorForm(formdata=None)) if editable else None
     results = service.results_of(rev, current_user)
     return render_template("annual_review/review.html", review=rev, results=results, rules_form=rules_form,
                            indicator_form=indicator_form, problems=service.scheme_problems(rev),
                            finalise_problems=service.finalise_problems(rev) if "finalise" in (
                                actions := service.review_actions(rev, current_user)) else [],
                            actions=actions, total=service.total_weight(rev),
-                           indicator_actions=lambda i: service.indicator_actions(i, current_user))
+                           indicator_actions=lambda i: service.indicator_actions(i, current_user)), status
 
 
 @bp.post("/<int:year>/rules")
@@ -79,11 +84,10 @@ def review(year: int):
 def save_rules(year: int):
     rev = _review_or_404(year)
     form = RulesForm()
-    if form.validate_on_submit():
-        commit_or_flash(lambda: service.save_rules(rev, form.data, current_user), _("已保存"))
-    else:
-        flash_form_errors(form)
-    return redirect(url_for(".review", year=year))
+    if form.validate_on_submit() and commit_or_flash(lambda: service.save_rules(rev, form.data, current_user),
+                                                     _("已保存"), form):
+        return redirect(url_for(".review", year=year))
+    return _review_page(_review_or_404(year), rules_form=form, status=400)
 
 
 @bp.post("/<int:year>/indicators")
@@ -91,11 +95,10 @@ def save_rules(year: int):
 def add_indicator(year: int):
     rev = _review_or_404(year)
     form = IndicatorForm()
-    if form.validate_on_submit():
-        commit_or_flash(lambda: service.add_indicator(rev, form.data, current_user), _("已新增指标"))
-    else:
-        flash_form_errors(form)
-    return redirect(url_for(".review", year=year))
+    if form.validate_on_submit() and commit_or_flash(lambda: service.add_indicator(rev, form.data, current_user),
+                                                     _("已新增指标"), form):
+        return redirect(url_for(".review", year=year))
+    return _review_page(_review_or_404(year), indicator_form=form, status=400)
 
 
 @bp.post("/indicators/<int:indicator_id>/delete")

@@ -96,3 +96,17 @@ def test_a_refused_complaint_comes_back_with_what_was_typed(login):
     response = county.post("/annual-review/complaints/new", data={   # the form refuses an empty body
         "insurer_id": own, "year": 2025, "subject": "查勘迟缓", "body": ""})
     assert response.status_code == 400 and 'value="查勘迟缓"' in read_text(response)
+
+
+def test_a_refused_indicator_comes_back_as_typed_and_the_rules_keep_their_values(login):
+    make_term(2024)
+    city = login("city_agri")
+    city.post("/annual-review/new", data={"year": 2025})
+    response = city.post("/annual-review/2025/indicators", data={
+        "name": "服务满意度", "kind": "measured", "measure": "", "weight": "10", "guidance": "按回访结果"})
+    assert response.status_code == 400          # a computed indicator needs what it counts: said beside the field
+    page = read_text(response)
+    assert "数据计算的指标请选择计算口径" in page
+    assert 'value="服务满意度"' in page and "按回访结果" in page
+    assert 'value="90.00"' in page              # the grade thresholds' form still shows the saved values
+    assert "服务满意度" not in {i.name for i in service.review_of(2025).indicators}   # nothing saved
