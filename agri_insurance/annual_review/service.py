@@ -448,10 +448,10 @@ def finalise_problems(review: AnnualReview) -> list[str]:
     today = local_today()
     for r in results_of(review):
         if r.status is ResultStatus.PENDING:
-            problems.append(_("%(county)s 尚未为 %(insurer)s 评分", county=r.region.name, insurer=r.insurer.name))
+            problems.append(_("%(county)s 尚未为 %(insurer)s 评分", county=r.region.label, insurer=r.insurer.name))
         elif r.reply is None and r.reply_due is not None and today <= r.reply_due:
             problems.append(_("%(insurer)s 在 %(county)s 的申辩期至 %(due)s", insurer=r.insurer.name,
-                              county=r.region.name, due=r.reply_due.isoformat()))
+                              county=r.region.label, due=r.reply_due.isoformat()))
     return problems
 
 

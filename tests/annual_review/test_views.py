@@ -110,3 +110,12 @@ def test_a_refused_indicator_comes_back_as_typed_and_the_rules_keep_their_values
     assert 'value="服务满意度"' in page and "按回访结果" in page
     assert 'value="90.00"' in page              # the grade thresholds' form still shows the saved values
     assert "服务满意度" not in {i.name for i in service.review_of(2025).indicators}   # nothing saved
+
+
+def test_in_english_what_stops_the_finalisation_names_the_county_in_english(login):
+    make_term(2024)
+    open_year(2025)
+    city = login("city_agri")
+    city.get("/lang/en")
+    page = read_text(city.get("/annual-review/2025"))
+    assert "Poyang County has not yet scored" in page and "鄱阳县 has not" not in page
