@@ -380,12 +380,12 @@ def score_result(result: ReviewResult, points: dict[int, tuple[Decimal | None, s
             continue
         value, comment = points.get(indicator.id, (None, None))
         field = f"points-{indicator.id}"
-        require(value is not None, _("请为“%(name)s”评分", name=indicator.name), field)
+        require(value is not None, _("请为“%(name)s”评分", name=indicator.label), field)
         require(ZERO <= value <= indicator.weight and value == round_points(value),
-                _("“%(name)s”的得分应在 0 到 %(max)s 之间（最多两位小数）", name=indicator.name,
+                _("“%(name)s”的得分应在 0 到 %(max)s 之间（最多两位小数）", name=indicator.label,
                   max=format(indicator.weight.normalize(), "f")), field)
         comment = (comment or "").strip() or None
-        require(value == indicator.weight or comment, _("“%(name)s”未得满分，请填写评语", name=indicator.name),
+        require(value == indicator.weight or comment, _("“%(name)s”未得满分，请填写评语", name=indicator.label),
                 f"comment-{indicator.id}")
         score = existing.get(indicator.id)
         if score is None:

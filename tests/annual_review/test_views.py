@@ -119,3 +119,15 @@ def test_in_english_what_stops_the_finalisation_names_the_county_in_english(logi
     city.get("/lang/en")
     page = read_text(city.get("/annual-review/2025"))
     assert "Poyang County has not yet scored" in page and "鄱阳县 has not" not in page
+
+
+def test_in_english_the_scoring_form_names_the_indicator_in_english(login):
+    make_term(2024)
+    review = open_year(2025)
+    result = result_of(review, user("insurer").insurer_id, "361128")
+    data = {f"points-{i.id}": "10" for i in review.indicators if i.qualitative}
+    data[next(iter(data))] = "7"
+    county = login("county_agri")
+    county.get("/lang/en")
+    page = read_text(county.post(f"/annual-review/results/{result.id}/score", data=data))
+    assert "“Service network” is below full points" in page and "服务网络" not in page
