@@ -60,6 +60,7 @@ from agri_insurance.bids.models import Bid, BidPenalty
 from agri_insurance.clock import local_today, utcnow
 from agri_insurance.errors import require
 from agri_insurance.extensions import db, lock_for_update
+from agri_insurance.i18n import in_record_language
 from agri_insurance.payouts import service as payouts
 from agri_insurance.reference.models import Insurer, Region
 from agri_insurance.roles import Role
@@ -347,7 +348,8 @@ def _apply_measured(result: ReviewResult, figures: Figures) -> None:
     for indicator in result.review.indicators:
         if indicator.qualitative:
             continue
-        points, figure = measured_points(indicator, figures)
+        with in_record_language():   # stored in Chinese, whoever scores; ReviewScore.figure_label reads it out
+            points, figure = measured_points(indicator, figures)
         score = existing.get(indicator.id)
         if score is None:
             score = ReviewScore(indicator_id=indicator.id, points=points)

@@ -10,6 +10,7 @@ from pypdf import PdfReader
 
 from agri_insurance.annual_review import service
 from agri_insurance.clock import utcnow
+from agri_insurance.extensions import db
 from tests.annual_review.factories import finalise, make_term, open_year, result_of, score
 from tests.factories import read_text
 from tests.tenders.factories import user
@@ -131,3 +132,20 @@ def test_in_english_the_scoring_form_names_the_indicator_in_english(login):
     county.get("/lang/en")
     page = read_text(county.post(f"/annual-review/results/{result.id}/score", data=data))
     assert "“Service network” is below full points" in page and "服务网络" not in page
+
+
+def test_the_computed_figures_are_stored_in_chinese_and_read_in_the_readers_language(login):
+    make_term(2024)
+    review = open_year(2025)
+    result = result_of(review, user("insurer").insurer_id, "361128")
+    county = login("county_agri")
+    county.get("/lang/en")                      # the county bureau scores in English
+    data = {f"points-{i.id}": "10" for i in review.indicators if i.qualitative}
+    assert county.post(f"/annual-review/results/{result.id}/score", data=data).status_code == 302
+    db.session.expire_all()
+    figures = {s.figure for s in result.scores if s.figure}
+    assert "0（每件扣 5 分）" in figures          # the record is in Chinese
+    english = read_text(county.get(f"/annual-review/results/{result.id}"))
+    assert "0 (5 points off each)" in english and "每件扣" not in english
+    chinese = read_text(login("insurer").get(f"/annual-review/results/{result.id}"))
+    assert "0（每件扣 5 分）" in chinese and "points off each" not in chinese
