@@ -233,3 +233,12 @@ def test_the_round_page_and_the_public_notice_publish_the_change(finalised, db, 
     assert "award-changes" in public and change.doc_no in public and change.new_insurer.name in public
     detail = login("city_agri").get(f"/awards/changes/{change.id}")
     assert detail.status_code == 200 and change.old_insurer.name in detail.get_data(as_text=True)
+
+
+def test_the_termination_page_punctuates_in_the_readers_language(finalised, db, login):
+    award = award_of(LOT)
+    city = login("city_agri")
+    assert "现承保机构：" in city.get(f"/awards/awards/{award.id}/terminate").get_data(as_text=True)
+    city.get("/lang/en")
+    english = city.get(f"/awards/awards/{award.id}/terminate").get_data(as_text=True)
+    assert "Current underwriter: " in english and "：" not in english.split("<main", 1)[-1].split("current-insurer")[0]
