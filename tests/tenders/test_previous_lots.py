@@ -115,3 +115,6 @@ def test_the_pages_offer_the_copy_and_set_the_old_allocation_beside_the_new(prev
     assert all(s.insurer for s in py.old) and py.joined == [] and len(py.left) == 2
     page = client.get(f"/awards/rounds/{rnd.id}/compare-previous").get_data(as_text=True)
     assert previous.name in page and "PY-F1" in page
+    client.get("/lang/en")
+    english = client.get(f"/awards/rounds/{rnd.id}/compare-previous").get_data(as_text=True)
+    assert "Previous term: " in english and "Left: " in english and "、" not in english   # English punctuation
