@@ -60,6 +60,7 @@ from agri_insurance.bids.models import Bid, BidPenalty
 from agri_insurance.clock import local_today, utcnow
 from agri_insurance.errors import require
 from agri_insurance.extensions import db, lock_for_update
+from agri_insurance.i18n import in_record_language
 from agri_insurance.payouts import service as payouts
 from agri_insurance.reference.models import Insurer, Region
 from agri_insurance.roles import Role
@@ -349,7 +350,8 @@ def _apply_measured(result: ReviewResult, figures: Figures) -> None:
     for indicator in result.review.indicators:
         if indicator.qualitative:
             continue
-        points, figure = measured_points(indicator, figures)
+        with in_record_language():   # stored in Chinese, whoever scores; ReviewScore.figure_label reads it out
+            points, figure = measured_points(indicator, figures)
         score = existing.get(indicator.id)
         if score is None:
             score = ReviewScore(indicator_id=indicator.id, points=points)
@@ -385,12 +387,12 @@ def score_result(result: ReviewResult, points: dict[int, tuple[Decimal | None, s
             continue
         value, comment = points.get(indicator.id, (None, None))
         field = f"points-{indicator.id}"
-        require(value is not None, _("请为“%(name)s”评分", name=indicator.name), field)
+        require(value is not None, _("请为“%(name)s”评分", name=indicator.label), field)
         require(ZERO <= value <= indicator.weight and value == round_points(value),
-                _("“%(name)s”的得分应在 0 到 %(max)s 之间（最多两位小数）", name=indicator.name,
+                _("“%(name)s”的得分应在 0 到 %(max)s 之间（最多两位小数）", name=indicator.label,
                   max=format(indicator.weight.normalize(), "f")), field)
         comment = (comment or "").strip() or None
-        require(value == indicator.weight or comment, _("“%(name)s”未得满分，请填写评语", name=indicator.name),
+        require(value == indicator.weight or comment, _("“%(name)s”未得满分，请填写评语", name=indicator.label),
                 f"comment-{indicator.id}")
         score = existing.get(indicator.id)
         if score is None:
@@ -453,10 +455,10 @@ def finalise_problems(review: AnnualReview) -> list[str]:
     today = local_today()
     for r in results_of(review):
         if r.status is ResultStatus.PENDING:
-            problems.append(_("%(county)s 尚未为 %(insurer)s 评分", county=r.region.name, insurer=r.insurer.name))
+            problems.append(_("%(county)s 尚未为 %(insurer)s 评分", county=r.region.label, insurer=r.insurer.name))
         elif r.reply is None and r.reply_due is not None and today <= r.reply_due:
             problems.append(_("%(insurer)s 在 %(county)s 的申辩期至 %(due)s", insurer=r.insurer.name,
-                              county=r.region.name, due=r.reply_due.isoformat()))
+                              county=r.region.label, due=r.reply_due.isoformat()))
     return problems
 
 

@@ -283,3 +283,12 @@ def test_a_second_termination_from_a_stale_page_is_refused_and_the_backup_stays(
     db.session.expire_all()
     assert db.session.get(Award, award_id).insurer_id == backups[0]
     assert db.session.scalar(sa.select(sa.func.count(AwardChange.id)).where(AwardChange.award_id == award_id)) == 1
+
+
+def test_the_termination_page_punctuates_in_the_readers_language(finalised, db, login):
+    award = award_of(LOT)
+    city = login("city_agri")
+    assert "现承保机构：" in city.get(f"/awards/awards/{award.id}/terminate").get_data(as_text=True)
+    city.get("/lang/en")
+    english = city.get(f"/awards/awards/{award.id}/terminate").get_data(as_text=True)
+    assert "Current underwriter: " in english and "：" not in english.split("<main", 1)[-1].split("current-insurer")[0]
