@@ -179,9 +179,9 @@ def _register_template_helpers(app: Flask) -> None:
         return format_datetime(value, fmt) if value else "—"
 
     from agri_insurance.actions import parts_for
-    from agri_insurance.i18n import with_note
+    from agri_insurance.i18n import colon, join_names, with_note
 
-    app.jinja_env.globals.update(with_note=with_note, parts_for=parts_for)
+    app.jinja_env.globals.update(with_note=with_note, colon=colon, join_names=join_names, parts_for=parts_for)
 
     @app.context_processor
     def inject_globals():

@@ -28,6 +28,11 @@ def with_note(text: str, note: str) -> str:
     return f"{text} ({note})" if is_english() else f"{text}（{note}）"
 
 
+def colon() -> str:
+    """Between a label and its value: "现承保机构：…" in Chinese, "Current underwriter: …" in English."""
+    return ": " if is_english() else "："
+
+
 def join_sentences(parts) -> str:
     """Messages run together for the reader: "；" between them in Chinese, "; " in English."""
     return ("; " if is_english() else "；").join(str(p) for p in parts)

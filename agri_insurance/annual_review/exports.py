@@ -25,7 +25,7 @@ def result_pdf(result: ReviewResult) -> bytes:
         score = scores.get(indicator.id)
         rows.append([indicator.label, indicator.kind.label, str(indicator.weight),
                      str(score.points) if score else "—",
-                     (score.figure or score.comment or "") if score else ""])
+                     (score.figure_label or score.comment or "") if score else ""])
     rows.append([_("合计"), "", "100", str(result.total), result.grade.label if result.grade else ""])
     flow.append(table(rows, [40 * mm, 22 * mm, 16 * mm, 16 * mm, 80 * mm]))
     flow.append(Spacer(1, 4 * mm))

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -231,6 +232,23 @@ class ReviewScore(db.Model):
 
     result = relationship("ReviewResult", back_populates="scores")
     indicator = relationship("ReviewIndicator", lazy="joined")
+
+    @property
+    def figure_label(self) -> str:
+        """The stored figure (written in Chinese, service.measured_points) in the reader's language."""
+        if not self.figure:
+            return ""
+        for pattern, say in _FIGURES:
+            if found := pattern.match(self.figure):
+                return say(found)
+        return gettext(self.figure)
+
+
+# the figures service.measured_points writes, read back into the reader's language
+_FIGURES = ((re.compile(r"^(\d+) / (\d+) 笔在10日内赔付$"),
+             lambda m: gettext("%(within)s / %(paid)s 笔在10日内赔付", within=m[1], paid=m[2])),
+            (re.compile(r"^(\d+)（每件扣 ([\d.]+) 分）$"),
+             lambda m: gettext("%(n)s（每件扣 %(d)s 分）", n=m[1], d=m[2])))
 
 
 class ComplaintStatus(enum.StrEnum):

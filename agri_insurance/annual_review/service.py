@@ -60,6 +60,7 @@ from agri_insurance.bids.models import Bid, BidPenalty
 from agri_insurance.clock import local_today, utcnow
 from agri_insurance.errors import require
 from agri_insurance.extensions import db, lock_for_update
+from agri_insurance.i18n import in_record_language
 from agri_insurance.payouts import service as payouts
 from agri_insurance.reference.models import Insurer, Region
 from agri_insurance.roles import Role
@@ -139,6 +140,9 @@ def total_weight(review: AnnualReview) -> Decimal:
 
 
 def _require_draft(review: AnnualReview) -> None:
+    """The scheme changes only in a draft year. The year's row is locked first, as opening it locks it: an edit
+    arriving while the year is being opened waits and is refused (it used to change the frozen scheme after it)."""
+    lock_for_update(review)
     require(review.status is ReviewStatus.DRAFT, _("考评已开始，考评方案不能再修改"))
 
 
@@ -239,8 +243,7 @@ def underwriters_of(year: int, region_ids: Iterable[int] | None = None) -> list[
 
 def open_review(review: AnnualReview, actor) -> list[ReviewResult]:
     """draft → open: the scheme is frozen; one pending result per underwriter and county."""
-    review = lock_for_update(review)
-    _require_draft(review)
+    _require_draft(review)   # locks the year's row
     problems = scheme_problems(review)
     require(not problems, "；".join(problems))
     pairs = underwriters_of(review.year)
@@ -347,7 +350,8 @@ def _apply_measured(result: ReviewResult, figures: Figures) -> None:
     for indicator in result.review.indicators:
         if indicator.qualitative:
             continue
-        points, figure = measured_points(indicator, figures)
+        with in_record_language():   # stored in Chinese, whoever scores; ReviewScore.figure_label reads it out
+            points, figure = measured_points(indicator, figures)
         score = existing.get(indicator.id)
         if score is None:
             score = ReviewScore(indicator_id=indicator.id, points=points)
@@ -367,7 +371,10 @@ def _require_open(review: AnnualReview) -> None:
 
 def score_result(result: ReviewResult, points: dict[int, tuple[Decimal | None, str | None]], actor) -> None:
     """The county bureau's points (and comments) on every qualitative indicator; the measured ones are computed;
-    the result becomes a draft the underwriter reads, with its reply period starting today."""
+    the result becomes a draft the underwriter reads, with its reply period starting today. The year's row is locked
+    first, as finalisation locks it: a scoring and a finalisation at once are made one after the other (else the
+    finalisation summed the points it had read before the county's new ones and locked that stale total)."""
+    lock_for_update(result.review)
     result = lock_for_update(result)
     review = result.review
     _require_open(review)
@@ -380,12 +387,12 @@ def score_result(result: ReviewResult, points: dict[int, tuple[Decimal | None, s
             continue
         value, comment = points.get(indicator.id, (None, None))
         field = f"points-{indicator.id}"
-        require(value is not None, _("请为“%(name)s”评分", name=indicator.name), field)
+        require(value is not None, _("请为“%(name)s”评分", name=indicator.label), field)
         require(ZERO <= value <= indicator.weight and value == round_points(value),
-                _("“%(name)s”的得分应在 0 到 %(max)s 之间（最多两位小数）", name=indicator.name,
+                _("“%(name)s”的得分应在 0 到 %(max)s 之间（最多两位小数）", name=indicator.label,
                   max=format(indicator.weight.normalize(), "f")), field)
         comment = (comment or "").strip() or None
-        require(value == indicator.weight or comment, _("“%(name)s”未得满分，请填写评语", name=indicator.name),
+        require(value == indicator.weight or comment, _("“%(name)s”未得满分，请填写评语", name=indicator.label),
                 f"comment-{indicator.id}")
         score = existing.get(indicator.id)
         if score is None:
@@ -448,10 +455,10 @@ def finalise_problems(review: AnnualReview) -> list[str]:
     today = local_today()
     for r in results_of(review):
         if r.status is ResultStatus.PENDING:
-            problems.append(_("%(county)s 尚未为 %(insurer)s 评分", county=r.region.name, insurer=r.insurer.name))
+            problems.append(_("%(county)s 尚未为 %(insurer)s 评分", county=r.region.label, insurer=r.insurer.name))
         elif r.reply is None and r.reply_due is not None and today <= r.reply_due:
             problems.append(_("%(insurer)s 在 %(county)s 的申辩期至 %(due)s", insurer=r.insurer.name,
-                              county=r.region.name, due=r.reply_due.isoformat()))
+                              county=r.region.label, due=r.reply_due.isoformat()))
     return problems
 
 
@@ -556,6 +563,8 @@ def file_complaint(data: dict[str, Any], document, actor) -> Complaint:
     review = review_of(year)
     require(review is None or review.status is not ReviewStatus.FINAL,
             _("%(year)s 年度考评已定稿，不能再登记该年度的投诉", year=year), "year")
+    require((insurer.id, actor.region_id) in underwriters_of(year, [actor.region_id]),
+            _("%(insurer)s %(year)s 年度未在本县承保，不能登记对它的投诉", insurer=insurer.name, year=year), "insurer_id")
     subject = (data.get("subject") or "").strip()
     body = (data.get("body") or "").strip()
     require(subject, _("请填写投诉事由"), "subject")
@@ -598,12 +607,16 @@ def answer_complaint(complaint: Complaint, text: str, document, actor) -> None:
 
 
 def decide_complaint(complaint: Complaint, upheld: bool, note: str, actor) -> None:
-    """The city decides once the underwriter has answered or its defence period is over."""
+    """The city decides once the underwriter has answered or its defence period is over. The year's evaluation row is
+    locked first, as finalisation locks it: a complaint decided while the year is being finalised waits and is
+    refused, instead of being upheld in a year whose results were finalised without it."""
+    review = review_of(complaint.year)
+    if review is not None:
+        review = lock_for_update(review)
     complaint = lock_for_update(complaint)
     require(complaint.status in (ComplaintStatus.FILED, ComplaintStatus.ANSWERED), _("该投诉已经决定"))
     require(complaint.status is ComplaintStatus.ANSWERED or not defence_open(complaint),
             _("承保机构的申辩期至 %(due)s，请待申辩后再决定", due=complaint.defence_due))
-    review = review_of(complaint.year)
     require(review is None or review.status is not ReviewStatus.FINAL,
             _("%(year)s 年度考评已定稿，该投诉不能再决定", year=complaint.year))
     note = (note or "").strip()

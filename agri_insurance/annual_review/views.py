@@ -61,17 +61,22 @@ def new_review():
 @bp.get("/<int:year>")
 @roles_required(*READERS)
 def review(year: int):
-    rev = _review_or_404(year)
+    return _review_page(_review_or_404(year))
+
+
+def _review_page(rev: AnnualReview, rules_form: RulesForm | None = None, indicator_form: IndicatorForm | None = None,
+                 status: int = 200):
+    """The year's page; after a refused POST it is rendered again with the form as it was typed."""
     editable = service.may_edit_scheme(rev, current_user)
-    rules_form = RulesForm(obj=rev) if editable else None
-    indicator_form = IndicatorForm() if editable else None
+    rules_form = (rules_form or RulesForm(formdata=None, obj=rev)) if editable else None
+    indicator_form = (indicator_form or IndicatorForm(formdata=None)) if editable else None
     results = service.results_of(rev, current_user)
     return render_template("annual_review/review.html", review=rev, results=results, rules_form=rules_form,
                            indicator_form=indicator_form, problems=service.scheme_problems(rev),
                            finalise_problems=service.finalise_problems(rev) if "finalise" in (
                                actions := service.review_actions(rev, current_user)) else [],
                            actions=actions, total=service.total_weight(rev),
-                           indicator_actions=lambda i: service.indicator_actions(i, current_user))
+                           indicator_actions=lambda i: service.indicator_actions(i, current_user)), status
 
 
 @bp.post("/<int:year>/rules")
@@ -79,11 +84,10 @@ def review(year: int):
 def save_rules(year: int):
     rev = _review_or_404(year)
     form = RulesForm()
-    if form.validate_on_submit():
-        commit_or_flash(lambda: service.save_rules(rev, form.data, current_user), _("已保存"))
-    else:
-        flash_form_errors(form)
-    return redirect(url_for(".review", year=year))
+    if form.validate_on_submit() and commit_or_flash(lambda: service.save_rules(rev, form.data, current_user),
+                                                     _("已保存"), form):
+        return redirect(url_for(".review", year=year))
+    return _review_page(_review_or_404(year), rules_form=form, status=400)
 
 
 @bp.post("/<int:year>/indicators")
@@ -91,11 +95,10 @@ def save_rules(year: int):
 def add_indicator(year: int):
     rev = _review_or_404(year)
     form = IndicatorForm()
-    if form.validate_on_submit():
-        commit_or_flash(lambda: service.add_indicator(rev, form.data, current_user), _("已新增指标"))
-    else:
-        flash_form_errors(form)
-    return redirect(url_for(".review", year=year))
+    if form.validate_on_submit() and commit_or_flash(lambda: service.add_indicator(rev, form.data, current_user),
+                                                     _("已新增指标"), form):
+        return redirect(url_for(".review", year=year))
+    return _review_page(_review_or_404(year), indicator_form=form, status=400)
 
 
 @bp.post("/indicators/<int:indicator_id>/delete")
@@ -195,26 +198,28 @@ def _complaint_form() -> ComplaintForm:
     return form
 
 
+def _complaints_page(form: ComplaintForm | None, status: int = 200):
+    rows = list(db.session.scalars(scoped_query(Complaint).order_by(Complaint.filed_at.desc(), Complaint.id.desc())))
+    return render_template("annual_review/complaints.html", complaints=rows, form=form), status
+
+
 @bp.get("/complaints")
 @roles_required(*READERS)
 def complaints():
-    rows = list(db.session.scalars(scoped_query(Complaint).order_by(Complaint.filed_at.desc(), Complaint.id.desc())))
-    form = _complaint_form() if current_user.role is Role.COUNTY_AGRI else None
-    return render_template("annual_review/complaints.html", complaints=rows, form=form)
+    return _complaints_page(_complaint_form() if current_user.role is Role.COUNTY_AGRI else None)
 
 
 @bp.post("/complaints/new")
 @roles_required(Role.COUNTY_AGRI)
 def new_complaint():
+    """On a refusal the page comes back with what was typed (and the error beside its field), not emptied."""
     form = _complaint_form()
-    if not form.validate_on_submit():
-        flash_form_errors(form)
-        return redirect(url_for(".complaints"))
-    done = commit_or_flash(lambda: service.file_complaint(form.data, form.document.data or None, current_user),
-                           _("投诉已登记，已通知承保机构申辩"))
-    if done:
-        return redirect(url_for(".complaint", complaint_id=done.value.id))
-    return redirect(url_for(".complaints"))
+    if form.validate_on_submit():
+        done = commit_or_flash(lambda: service.file_complaint(form.data, form.document.data or None, current_user),
+                               _("投诉已登记，已通知承保机构申辩"), form)
+        if done:
+            return redirect(url_for(".complaint", complaint_id=done.value.id))
+    return _complaints_page(form, 400)
 
 
 @bp.get("/complaints/<int:complaint_id>")

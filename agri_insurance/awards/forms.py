@@ -1,8 +1,9 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.widgets import HiddenInput
 
 from agri_insurance.forms_util import choices, one_line
 
@@ -37,6 +38,8 @@ class TerminateForm(FlaskForm):
     effective_on = DateField(_l("终止生效日期"), validators=[InputRequired()])
     method = RadioField(_l("替补方式"), validators=[InputRequired()])
     backup_insurer_id = SelectField(_l("后备机构"), coerce=int, validate_choice=False)
+    # the underwriter the page showed: a termination arriving after another one changed the award is refused
+    insurer_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
 
     def __init__(self, backups=(), *args, **kwargs):
         super().__init__(*args, **kwargs)

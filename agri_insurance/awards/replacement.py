@@ -104,15 +104,19 @@ def change_actions(change: AwardChange, user) -> Actions:
 # --- terminating ------------------------------------------------------------------------------------
 
 def terminate(award: Award, *, reason: str, doc_no: str, document, effective_on: date | None, method: str,
-              backup_insurer_id: int | None, actor, now: bool = False) -> AwardChange:
+              backup_insurer_id: int | None, actor, now: bool = False, insurer_id: int | None = None) -> AwardChange:
     """End `award` from `effective_on`: with `method` "backup", the county's backup `backup_insurer_id` takes the
     lot at once; with "run", a new allocation run (every other award fixed, the old underwriter excluded from the
     lot) is computed as a job (`now`: here) and `install_from_run` installs its result. The round row is locked
-    (two changes of one round are made one after the other)."""
+    (two changes of one round are made one after the other). `insurer_id`: the underwriter the bureau meant to end
+    (the page's); of two terminations of one award at once the second finds another underwriter there and is
+    refused, instead of ending the backup the first has just installed."""
     rnd = lock_for_update(award.round)
     award = lock_for_update(award)
     require(rnd.status in CHANGEABLE, _("只有已确定中标、服务期未满的轮次可以终止中标"))
     require(pending_change(award) is None, _("该标段的中标已终止，正在确定替补机构"))
+    require(insurer_id is None or award.insurer_id == insurer_id,
+            _("该标段的中标已变更，现由 %(insurer)s 承保，请刷新页面后再决定", insurer=award.insurer.name))
     reason, doc_no = (reason or "").strip(), (doc_no or "").strip()
     require(reason, _("请填写终止理由"), "reason")
     require(doc_no, _("请填写终止决定文号"), "doc_no")

@@ -169,12 +169,13 @@ def objection_document(objection_id: int):
 def terminate_award(award_id: int):
     award = scoped_get_or_404(Award, award_id)
     backups = replacement.backup_candidates(award)
-    form = TerminateForm(backups)
+    form = TerminateForm(backups, insurer_id=award.insurer_id)
     if form.validate_on_submit():
         done = commit_or_flash(lambda: replacement.terminate(
             award, reason=form.reason.data, doc_no=form.doc_no.data,
             document=storage.save_pdf(form.document.data, current_user), effective_on=form.effective_on.data,
-            method=form.method.data, backup_insurer_id=form.backup_insurer_id.data, actor=current_user),
+            method=form.method.data, backup_insurer_id=form.backup_insurer_id.data, actor=current_user,
+            insurer_id=form.insurer_id.data),
             _("中标已终止"), form)
         if done:
             return redirect(url_for(".award_change", change_id=done.value.id))

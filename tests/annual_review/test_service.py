@@ -174,3 +174,20 @@ def test_the_service_level_is_the_mean_grade_level(term):
     evaluated_year(2024, {(own, PY): 0, (own, WUYUAN): [10, 10, 0]}, default=[10, 0, 0])
     evaluated_year(2025, {(own, PY): 0, (own, WUYUAN): 10}, default=[10, 0, 0])
     assert service.service_levels([own, other], 2026) == {own: Decimal("2.75"), other: Decimal("3.00")}
+
+
+def test_a_complaint_against_an_insurer_not_underwriting_in_the_county_is_refused(term):
+    """A complaint counts in the evaluation of the underwriter in the complaining county: one against an insurer
+    holding no award there that year is refused naming the insurer, and nothing is saved."""
+    from agri_insurance.annual_review.models import Complaint
+    from agri_insurance.reference.models import Insurer
+
+    county_agri = user("county_agri")
+    serving = {i for i, _r in service.underwriters_of(2025, [county_agri.region_id])}
+    stranger = db.session.scalar(sa.select(Insurer).where(Insurer.id.not_in(serving)).order_by(Insurer.id))
+    with pytest.raises(DomainError, match="未在本县承保") as refused:
+        service.file_complaint({"insurer_id": stranger.id, "year": 2025, "subject": "理赔不及时", "body": "农户反映"},
+                               None, county_agri)
+    assert refused.value.field == "insurer_id" and stranger.name in refused.value.message
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(Complaint.id))) == 0

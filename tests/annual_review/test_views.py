@@ -10,6 +10,7 @@ from pypdf import PdfReader
 
 from agri_insurance.annual_review import service
 from agri_insurance.clock import utcnow
+from agri_insurance.extensions import db
 from tests.annual_review.factories import finalise, make_term, open_year, result_of, score
 from tests.factories import read_text
 from tests.tenders.factories import user
@@ -56,6 +57,7 @@ def test_report_pdf_and_summary_xlsx_read_back(login):
 def test_a_complaint_filed_answered_and_decided_through_its_pages(login):
     from tests.tenders.factories import PDF_BYTES
 
+    make_term(2024)   # the insurer underwrites in the county in 2026: a complaint names an underwriter of it
     own = user("insurer").insurer_id
     county = login("county_agri")
     response = county.post("/annual-review/complaints/new", data={
@@ -81,3 +83,70 @@ def test_the_home_pages_say_what_waits_in_the_evaluation(login):
     score(result_of(review, user("insurer").insurer_id, "361128"), 10)
     assert "1 项年度考评初评结果可提出意见" in read_text(login("insurer").get("/"))
     assert "1 家承保机构待年度考评评分" in read_text(login("county_agri").get("/"))
+
+
+def test_a_refused_complaint_comes_back_with_what_was_typed(login):
+    own = user("insurer").insurer_id
+    county = login("county_agri")
+    response = county.post("/annual-review/complaints/new", data={
+        "insurer_id": own, "year": 2090, "subject": "查勘迟缓", "body": "洪涝后五日无人到场"})
+    assert response.status_code == 400          # the service refuses a year not yet begun, beside the field
+    page = read_text(response)
+    assert "请填写有效的年度" in page
+    assert 'value="查勘迟缓"' in page and "洪涝后五日无人到场" in page
+    assert "没有投诉" in page                     # nothing saved
+    response = county.post("/annual-review/complaints/new", data={   # the form refuses an empty body
+        "insurer_id": own, "year": 2025, "subject": "查勘迟缓", "body": ""})
+    assert response.status_code == 400 and 'value="查勘迟缓"' in read_text(response)
+
+
+def test_a_refused_indicator_comes_back_as_typed_and_the_rules_keep_their_values(login):
+    make_term(2024)
+    city = login("city_agri")
+    city.post("/annual-review/new", data={"year": 2025})
+    response = city.post("/annual-review/2025/indicators", data={
+        "name": "服务满意度", "kind": "measured", "measure": "", "weight": "10", "guidance": "按回访结果"})
+    assert response.status_code == 400          # a computed indicator needs what it counts: said beside the field
+    page = read_text(response)
+    assert "数据计算的指标请选择计算口径" in page
+    assert 'value="服务满意度"' in page and "按回访结果" in page
+    assert 'value="90.00"' in page              # the grade thresholds' form still shows the saved values
+    assert "服务满意度" not in {i.name for i in service.review_of(2025).indicators}   # nothing saved
+
+
+def test_in_english_what_stops_the_finalisation_names_the_county_in_english(login):
+    make_term(2024)
+    open_year(2025)
+    city = login("city_agri")
+    city.get("/lang/en")
+    page = read_text(city.get("/annual-review/2025"))
+    assert "Poyang County has not yet scored" in page and "鄱阳县 has not" not in page
+
+
+def test_in_english_the_scoring_form_names_the_indicator_in_english(login):
+    make_term(2024)
+    review = open_year(2025)
+    result = result_of(review, user("insurer").insurer_id, "361128")
+    data = {f"points-{i.id}": "10" for i in review.indicators if i.qualitative}
+    data[next(iter(data))] = "7"
+    county = login("county_agri")
+    county.get("/lang/en")
+    page = read_text(county.post(f"/annual-review/results/{result.id}/score", data=data))
+    assert "“Service network” is below full points" in page and "服务网络" not in page
+
+
+def test_the_computed_figures_are_stored_in_chinese_and_read_in_the_readers_language(login):
+    make_term(2024)
+    review = open_year(2025)
+    result = result_of(review, user("insurer").insurer_id, "361128")
+    county = login("county_agri")
+    county.get("/lang/en")                      # the county bureau scores in English
+    data = {f"points-{i.id}": "10" for i in review.indicators if i.qualitative}
+    assert county.post(f"/annual-review/results/{result.id}/score", data=data).status_code == 302
+    db.session.expire_all()
+    figures = {s.figure for s in result.scores if s.figure}
+    assert "0（每件扣 5 分）" in figures          # the record is in Chinese
+    english = read_text(county.get(f"/annual-review/results/{result.id}"))
+    assert "0 (5 points off each)" in english and "每件扣" not in english
+    chinese = read_text(login("insurer").get(f"/annual-review/results/{result.id}"))
+    assert "0（每件扣 5 分）" in chinese and "points off each" not in chinese

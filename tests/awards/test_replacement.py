@@ -3,6 +3,7 @@ of 婺源县 and 鄱阳县 two lots, two underwriters, the other eligible bidder
 
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 
 import pytest
@@ -92,8 +93,8 @@ def test_the_backup_takes_the_lot_and_the_subsidy_assignments_move_on_the_effect
         assert not may_claim(backup.insurer_id, region, p, rnd.term_end_year + 1, on=effective)
     refusal = claim_refusal(old.id, region, products[0], year, on=effective)
     assert "中标已变更" in refusal and (effective - timedelta(days=1)).isoformat() in refusal
-    assert "自%s起生效" % effective.isoformat() in claim_refusal(backup.insurer_id, region, products[0], year,
-                                                                   on=date(year, 6, 30))
+    assert f"自{effective.isoformat()}起生效" in claim_refusal(backup.insurer_id, region, products[0], year,
+                                                              on=date(year, 6, 30))
     # the other lots keep their underwriters; the county still has two
     holders = {a.insurer_id for a in replacement.awards_of(rnd) if a.lot.region_id == region}
     assert len(holders) == 2 and old.id not in holders
@@ -236,8 +237,6 @@ def test_the_round_page_and_the_public_notice_publish_the_change(finalised, db, 
 
 
 def test_through_the_pages_a_new_run_is_computed_as_a_job_and_installed(finalised, db, login):
-    import io
-
     from agri_insurance.jobs import service as jobs
 
     award = award_of(LOT)
@@ -245,12 +244,12 @@ def test_through_the_pages_a_new_run_is_computed_as_a_job_and_installed(finalise
     city = login("city_agri")
     refused = city.post(f"/awards/awards/{award.id}/terminate", data={
         "reason": "严重违规经营", "doc_no": "", "document": (io.BytesIO(PDF_BYTES), "终止决定.pdf"),
-        "effective_on": local_today().isoformat(), "method": "run", "backup_insurer_id": "0"},
+        "effective_on": local_today().isoformat(), "method": "run", "backup_insurer_id": "0", "insurer_id": str(old)},
         content_type="multipart/form-data")
     assert refused.status_code == 200 and db.session.scalar(sa.select(sa.func.count(AwardChange.id))) == 0
     response = city.post(f"/awards/awards/{award.id}/terminate", data={
         "reason": "严重违规经营", "doc_no": "饶农字〔2027〕9号", "document": (io.BytesIO(PDF_BYTES), "终止决定.pdf"),
-        "effective_on": local_today().isoformat(), "method": "run", "backup_insurer_id": "0"},
+        "effective_on": local_today().isoformat(), "method": "run", "backup_insurer_id": "0", "insurer_id": str(old)},
         content_type="multipart/form-data")
     assert response.status_code == 302
     change = db.session.scalar(sa.select(AwardChange))
@@ -263,3 +262,33 @@ def test_through_the_pages_a_new_run_is_computed_as_a_job_and_installed(finalise
     assert city.post(f"/awards/changes/{change.id}/install").status_code == 302
     db.session.expire_all()
     assert award_of(LOT).insurer_id not in (None, old) and not db.session.get(AwardChange, change.id).pending
+
+
+def test_a_second_termination_from_a_stale_page_is_refused_and_the_backup_stays(finalised, db, login):
+    """Two bureau users open the termination page of one award; the first ends it and installs a backup. The
+    second's form names the underwriter it saw: it is refused instead of ending the backup just installed."""
+    award = award_of(LOT)
+    old_id, award_id = award.insurer_id, award.id
+    backups = [b.insurer_id for b in replacement.backup_candidates(award)]
+    assert len(backups) >= 2
+    client = login("city_agri")
+    form = {"reason": "严重违规经营", "doc_no": "饶农字〔2027〕9号", "effective_on": local_today().isoformat(),
+            "method": "backup", "insurer_id": str(old_id)}
+    first = client.post(f"/awards/awards/{award_id}/terminate", data={
+        **form, "backup_insurer_id": str(backups[0]), "document": (io.BytesIO(PDF_BYTES), "终止决定.pdf")})
+    assert first.status_code == 302
+    second = client.post(f"/awards/awards/{award_id}/terminate", data={
+        **form, "backup_insurer_id": str(backups[1]), "document": (io.BytesIO(PDF_BYTES), "终止决定.pdf")})
+    assert second.status_code == 200 and "该标段的中标已变更" in second.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Award, award_id).insurer_id == backups[0]
+    assert db.session.scalar(sa.select(sa.func.count(AwardChange.id)).where(AwardChange.award_id == award_id)) == 1
+
+
+def test_the_termination_page_punctuates_in_the_readers_language(finalised, db, login):
+    award = award_of(LOT)
+    city = login("city_agri")
+    assert "现承保机构：" in city.get(f"/awards/awards/{award.id}/terminate").get_data(as_text=True)
+    city.get("/lang/en")
+    english = city.get(f"/awards/awards/{award.id}/terminate").get_data(as_text=True)
+    assert "Current underwriter: " in english and "：" not in english.split("<main", 1)[-1].split("current-insurer")[0]

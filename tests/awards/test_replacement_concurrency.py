@@ -43,7 +43,7 @@ def _terminate(award_id: int):
     return lambda: terminate(_db.session.get(Award, award_id))
 
 
-def test_a_termination_first_makes_the_old_underwriters_claim_wait_and_be_refused(app, finalised, db):
+def test_a_termination_first_makes_the_old_underwriters_claim_wait_and_be_refused(app, finalised, db):  # noqa: F811
     claim_id, award_id = _old_draft(award_of(LOT))
     outcome: dict = {}
     second_waits_for_first(app, _terminate(award_id), _submit(claim_id), outcome)
@@ -53,7 +53,7 @@ def test_a_termination_first_makes_the_old_underwriters_claim_wait_and_be_refuse
     assert db.session.get(SubsidyClaim, claim_id).status is ClaimStatus.DRAFT
 
 
-def test_a_claim_first_is_submitted_and_the_termination_then_goes_through(app, finalised, db):
+def test_a_claim_first_is_submitted_and_the_termination_then_goes_through(app, finalised, db):  # noqa: F811
     claim_id, award_id = _old_draft(award_of(LOT))
     outcome: dict = {}
     second_waits_for_first(app, _submit(claim_id), _terminate(award_id), outcome)

@@ -27,7 +27,7 @@ def _username(insurer_id: int) -> str:
     return _db.session.scalar(sa.select(User.username).where(User.insurer_id == insurer_id).order_by(User.id))
 
 
-def test_award_terminated_backup_installed_new_claim_accepted_old_refused(page, finalised):
+def test_award_terminated_backup_installed_new_claim_accepted_old_refused(page, finalised):  # noqa: F811
     rnd = finalised
     award = award_of(LOT)
     old_claim, _award_id = _old_draft(award)

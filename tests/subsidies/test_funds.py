@@ -118,6 +118,8 @@ def test_the_funds_page_the_ledger_and_the_performance_report_show_the_path(worl
     assert "财金〔2025〕10号" in page and "80,000.00" in page
     ledger = city_finance.get("/subsidies/ledger?year=2025").get_data(as_text=True)
     assert 'id="funds-path"' in ledger and "80,000.00" in ledger
+    assert 'href="/subsidies/funds?year=2025"' in ledger and 'href="/subsidies/funds?year=2025"' not in page
+    assert "−0.00" not in page       # nothing passed on at a level: 0.00, not a negative zero
     # a county's finance bureau records only what reached its own county, from above
     county_page = login("county_finance").get("/subsidies/funds?year=2025").get_data(as_text=True)
     assert "财金〔2025〕10号" not in county_page and "市级转拨</option>" not in county_page

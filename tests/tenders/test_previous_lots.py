@@ -106,7 +106,8 @@ def test_the_pages_offer_the_copy_and_set_the_old_allocation_beside_the_new(prev
     client = login("city_agri")
     assert f"/tenders/{rnd.id}/previous-lots" in client.get(f"/tenders/{rnd.id}").get_data(as_text=True)
     page = client.get(f"/tenders/{rnd.id}/previous-lots").get_data(as_text=True)
-    assert "50.00%" in page and "PY-F1" in page
+    assert "50%" in page and "PY-F1" in page
+    assert "45.6%" in page and "45.6000%" not in page      # percentages as on the round's page (|pct)
     response = client.post(f"/tenders/{rnd.id}/previous-lots")
     assert response.status_code == 302 and len(rnd.lots) == 4
     comparison = compare.compare_with_previous(rnd)
@@ -116,3 +117,6 @@ def test_the_pages_offer_the_copy_and_set_the_old_allocation_beside_the_new(prev
     assert all(s.insurer for s in py.old) and py.joined == [] and len(py.left) == 2
     page = client.get(f"/awards/rounds/{rnd.id}/compare-previous").get_data(as_text=True)
     assert previous.name in page and "PY-F1" in page
+    client.get("/lang/en")
+    english = client.get(f"/awards/rounds/{rnd.id}/compare-previous").get_data(as_text=True)
+    assert "Previous term: " in english and "Left: " in english and "、" not in english   # English punctuation
