@@ -9,9 +9,8 @@ overdue share's claim (a sort of tens of thousands of rows at ten years' data); 
 partial index of the owed government shares by due date. Filled here for the claims already verified: the local
 (Asia/Shanghai) day of the verification plus the claim's due days, as `SubsidyClaim.due_date` computes it.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0033_volume2_due_on'
