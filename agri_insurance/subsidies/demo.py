@@ -117,6 +117,7 @@ def load_demo_subsidies(insurer_names: list[str],
         verifier = county_agri if code == "361128" else verifiers.setdefault(code, _county_user(region, "agri"))
         service.verify_claim(claim, verifier, OPINION, flags_reviewed=True)
         claim.verified_at = utcnow() - timedelta(days=days_ago)   # demo history: some payments are late
+        service.keep_due_date(claim)
         if state in ("paying", "settled"):
             payer = county_finance if code == "361128" else verifiers.setdefault(
                 code + "f", _county_user(region, "finance"))

@@ -221,6 +221,10 @@ class ClaimShare(db.Model):
         # once the years' claims are paid (the farmer's share, never paid through the system, is not in it).
         sa.Index("ix_claim_shares_owing", "claim_id", "level", postgresql_where=sa.text(OWING_GOVERNMENT_SHARE),
                  sqlite_where=sa.text(OWING_GOVERNMENT_SHARE)),
+        # The same shares by due date: the overdue list worst first is a walk of this index (no sort of every
+        # overdue share), its count and sum a range of it.
+        sa.Index("ix_claim_shares_owing_due", "due_on", "claim_id", postgresql_where=sa.text(OWING_GOVERNMENT_SHARE),
+                 sqlite_where=sa.text(OWING_GOVERNMENT_SHARE)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -232,6 +236,9 @@ class ClaimShare(db.Model):
     # Of `paid`, what was drawn from the underwriter's advance (预拨) for the year, county and level: money it
     # already had, so no payment carries it.
     from_advance: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"), server_default="0")
+    # The claim's `due_date` (verification's local day + its due days), kept on each share when the claim is
+    # verified (`service.keep_due_date`) so the overdue rule is a comparison of an indexed column; None before.
+    due_on: Mapped[date | None]
 
     claim = relationship("SubsidyClaim", back_populates="shares")
 

@@ -694,8 +694,32 @@ def verify_claim(claim: SubsidyClaim, actor, opinion: str | None, confirm_over_b
     transition(claim, C.VERIFIED, actor, "claim.verified", _l("核验通过：%(t)s", t=claim.title),
                values={"verified_at": utcnow(), "verified_by_id": verifier_id, "due_days": due_days,
                        "over_budget_confirmed": bool(over), "verification_opinion": opinion}, **details)
+    keep_due_date(claim)
     draw_advances(claim, actor)
     return checks
+
+
+def keep_due_date(claim: SubsidyClaim) -> None:
+    """Copy the claim's due date (set by its verification) onto its shares, where the overdue rule reads it."""
+    for share in claim.shares:
+        share.due_on = claim.due_date
+
+
+# `keep_due_date` for claims written in bulk (the benchmarks' and tests' COPY/INSERT, the migration that added the
+# column): every share of a verified claim gets the local day of its verification plus its due days.
+FILL_DUE_DATES = {
+    "postgresql": "UPDATE claim_shares SET due_on = (timezone('Asia/Shanghai', c.verified_at AT TIME ZONE 'UTC'))::date"
+                  " + c.due_days FROM subsidy_claims c WHERE c.id = claim_shares.claim_id"
+                  " AND c.verified_at IS NOT NULL AND c.due_days IS NOT NULL",
+    "sqlite": "UPDATE claim_shares SET due_on = (SELECT date(c.verified_at, '+8 hours', '+' || c.due_days || ' days')"
+              " FROM subsidy_claims c WHERE c.id = claim_shares.claim_id) WHERE claim_id IN (SELECT id FROM"
+              " subsidy_claims WHERE verified_at IS NOT NULL AND due_days IS NOT NULL)",
+}
+
+
+def fill_due_dates() -> None:
+    """`keep_due_date` for every claim at once, in SQL (after a bulk insert of claims and shares)."""
+    db.session.execute(sa.text(FILL_DUE_DATES[db.session.get_bind().dialect.name]))
 
 
 def return_claim(claim: SubsidyClaim, reason: str, actor) -> None:
@@ -905,9 +929,10 @@ def _level_order():
 
 
 def _overdue_clauses(scope_clause, today: date | None) -> tuple:
-    """A government share still owed on a committed claim past its due date (`ClaimShare` joined to its claim)."""
+    """A government share still owed on a committed claim past its due date (`ClaimShare` joined to its claim):
+    its `due_on` (the claim's `due_date`) before today, read from the index of owed shares by due date."""
     return (SubsidyClaim.status.in_(COMMITTED), scope_clause, ClaimShare.level.in_(GOVERNMENT_LEVELS),
-            ClaimShare.amount > ClaimShare.paid, past_due(today))
+            ClaimShare.amount > ClaimShare.paid, ClaimShare.due_on < (today or clock.local_today()))
 
 
 def overdue_statement(scope_clause, today: date | None = None) -> sa.Select:
@@ -918,7 +943,7 @@ def overdue_statement(scope_clause, today: date | None = None) -> sa.Select:
             .join(SubsidyClaim, ClaimShare.claim_id == SubsidyClaim.id)
             .join(Region, Region.id == SubsidyClaim.region_id)
             .where(*_overdue_clauses(scope_clause, today))
-            .order_by(due_order(), Region.code, _level_order(), SubsidyClaim.id))
+            .order_by(ClaimShare.due_on, Region.code, _level_order(), SubsidyClaim.id))
 
 
 def overdue_shares(ids: list[int], today: date | None = None) -> list[OverdueItem]:

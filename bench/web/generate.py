@@ -28,6 +28,8 @@ from decimal import Decimal
 import psycopg
 from sqlalchemy.engine import make_url
 
+from agri_insurance.subsidies.service import FILL_DUE_DATES
+
 CLAIMS, PAYING, SETTLED, SUBMITTED, AUDIT = 3_000, 600, 900, 300, 100_000
 YEARS = (2024, 2025, 2026)
 SHARES = (("central", Decimal("0.45")), ("provincial", Decimal("0.25")), ("city", Decimal("0.05")),
@@ -123,6 +125,7 @@ def fill(url: str, scale: int, seed: int = 23) -> dict:
                                        "over_budget_confirmed", "verification_opinion", "settled_at",
                                        "updated_at"], claims)
         _copy(conn, "claim_shares", ["claim_id", "level", "pct", "amount", "paid", "from_advance"], shares)
+        conn.execute(FILL_DUE_DATES["postgresql"])   # each share's due date, as verification keeps it
         _copy(conn, "payments", ["claim_id", "level", "amount", "paid_on", "voucher_no", "recorded_by_id",
                                  "recorded_at"], payments)
         conn.execute("SELECT setval(pg_get_serial_sequence('subsidy_claims', 'id'), (SELECT max(id) FROM "

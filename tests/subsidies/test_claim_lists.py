@@ -18,6 +18,7 @@ from agri_insurance.auth.models import User
 from agri_insurance.db_types import to_fen
 from agri_insurance.extensions import db
 from agri_insurance.reference.models import Insurer, Product, Region
+from agri_insurance.subsidies import service as subsidies_service
 from agri_insurance.subsidies.models import ClaimShare, ClaimStatus, ShareLevel, SubsidyClaim
 from tests.lists import Logins, assert_same_queries, bulk_insert, get_page, module_world, query_of
 
@@ -105,6 +106,7 @@ def build_claims(n: int = N) -> World:
         claims.append(Claim(claim_id, county, insurer, product, year, rows[len(claims)]["period"], status, premium,
                             due, paid))
     bulk_insert(ClaimShare, shares)
+    subsidies_service.fill_due_dates()
     return World(claims, counties, [i for i, _ in insurers], [n for _, n in insurers], products)
 
 

@@ -9,7 +9,7 @@ from agri_insurance.audit.models import AuditEntry
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db as _db
 from agri_insurance.subsidies import service
-from agri_insurance.subsidies.models import ClaimStatus, Payment, ShareLevel, SubsidyClaim
+from agri_insurance.subsidies.models import ClaimShare, ClaimStatus, Payment, ShareLevel, SubsidyClaim
 from tests.factories import county, make_insurer
 from tests.subsidies.factories import assign, claim_data, demo_insurer, make_claim, user
 
@@ -426,3 +426,20 @@ def test_an_import_left_running_by_a_stopped_process_no_longer_blocks_the_claim(
     db.session.commit()
     service.submit_claim(draft, user("insurer"))
     assert draft.status is ClaimStatus.SUBMITTED
+
+
+def test_verification_keeps_the_due_date_on_every_share_and_the_bulk_fill_agrees(world, db):
+    """Verified at 2026-03-01 17:30 UTC = 03-02 01:30 in Shangrao: due 30 days after the local day, 2026-04-01
+    (not 03-31, the UTC day + 30). The SQL fill (migration 0033, bulk inserts) writes the same date."""
+    with time_machine.travel(datetime(2026, 3, 1, 17, 30, tzinfo=UTC), tick=False):
+        claim = make_claim(status="verified")
+    db.session.commit()
+    assert {share.due_on for share in claim.shares} == {date(2026, 4, 1)} == {claim.due_date}
+    submitted = make_claim(status="submitted", period="未核验批次")
+    db.session.commit()
+    _db.session.execute(sa.update(ClaimShare).values(due_on=None))
+    service.fill_due_dates()
+    db.session.commit()
+    db.session.expire_all()
+    assert {share.due_on for share in claim.shares} == {date(2026, 4, 1)}
+    assert {share.due_on for share in submitted.shares} == {None}
