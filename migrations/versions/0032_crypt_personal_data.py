@@ -43,15 +43,17 @@ def _convert(name, keys, seal):
             .order_by(t.c.list_id, t.c.row_no).limit(BATCH)).all()
         if not rows:
             return
+        where = (t.c.list_id == sa.bindparam('l'), t.c.row_no == sa.bindparam('r'))
         if seal:
-            values = [{'l': r.list_id, 'r': r.row_no, 'i': keys.encrypt(r.id_number), 'h': keys.hash(r.id_number),
-                       'b': keys.encrypt(r.bank_account)} for r in rows]
-        else:
-            values = [{'l': r.list_id, 'r': r.row_no, 'i': keys.decrypt(r.id_number), 'h': None,
-                       'b': keys.decrypt(r.bank_account)} for r in rows]
-        bind.execute(sa.update(t).where(t.c.list_id == sa.bindparam('l'), t.c.row_no == sa.bindparam('r'))
-                     .values(id_number=sa.bindparam('i'), id_hash=sa.bindparam('h'),
-                             bank_account=sa.bindparam('b')), values)
+            bind.execute(sa.update(t).where(*where).values(
+                id_number=sa.bindparam('i'), id_hash=sa.bindparam('h'), bank_account=sa.bindparam('b')),
+                [{'l': r.list_id, 'r': r.row_no, 'i': keys.encrypt(r.id_number), 'h': keys.hash(r.id_number),
+                  'b': keys.encrypt(r.bank_account)} for r in rows])
+        else:  # the hash column is dropped after
+            bind.execute(sa.update(t).where(*where).values(
+                id_number=sa.bindparam('i'), bank_account=sa.bindparam('b')),
+                [{'l': r.list_id, 'r': r.row_no, 'i': keys.decrypt(r.id_number),
+                  'b': keys.decrypt(r.bank_account)} for r in rows])
         last = (rows[-1].list_id, rows[-1].row_no)
 
 
