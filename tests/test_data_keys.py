@@ -121,3 +121,16 @@ def test_production_refuses_to_start_without_a_data_key(monkeypatch, tmp_path):
     key_file.write_text(TEST_DATA_KEYS)
     monkeypatch.setenv("DATA_KEY_FILE", str(key_file))
     assert Config().DATA_KEYS == TEST_DATA_KEYS
+
+
+def test_the_commands_print_a_next_key_and_rotate_in_batches(world, app, db, tmp_path, small_list, monkeypatch):
+    _flagged_across_insurers(db, tmp_path, small_list)
+    runner = app.test_cli_runner()
+    line = runner.invoke(args=["new-data-key"]).output.strip()
+    assert line.startswith("k2:")
+    monkeypatch.setitem(app.config, "DATA_KEYS", f"{HASH_LINE}\n{line}\n{TEST_DATA_KEYS.splitlines()[1]}\n")
+    result = runner.invoke(args=["rotate-data-key", "--batch", "10"])
+    assert result.exit_code == 0 and f"{len(small_list) + 6} rows re-encrypted with key k2" in result.output
+    monkeypatch.setitem(app.config, "DATA_KEYS", f"{HASH_LINE}\n{OTHER_K1}\n")   # a key set that opens nothing
+    result = runner.invoke(args=["rotate-data-key"])
+    assert result.exit_code != 0 and "k2" in result.output                     # refused in words, nothing written
