@@ -1,4 +1,5 @@
-"""flask commands: demo-data, advance-clock, create-admin, backup, restore, audit-retention."""
+"""flask commands: demo-data, advance-clock, create-admin, backup, restore, audit-retention, new-data-key,
+rotate-data-key."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import click
 from flask import Flask
 
 from agri_insurance import backup as backups
+from agri_insurance import data_keys
 from agri_insurance.audit import service as audit
 from agri_insurance.auth.service import create_user
 from agri_insurance.demo import database_is_empty, load_everything, load_reference_data
@@ -96,3 +98,22 @@ def register_cli(app: Flask) -> None:
         deleted = audit.purge_past_retention(audit.retention_cutoff(), None)
         db.session.commit()
         click.echo(f"{deleted} audit entries past the {audit.retention_days()}-day retention deleted.")
+
+    @app.cli.command("new-data-key")
+    def new_data_key() -> None:
+        """Print a key set to start with (none configured yet), or the next key line to put first in DATA_KEY."""
+        configured = app.config.get("DATA_KEYS", "")
+        click.echo(data_keys.new_key_line(configured) if configured else data_keys.generate_key_set())
+
+    @app.cli.command("rotate-data-key")
+    @click.option("--batch", default=5000, show_default=True, help="rows re-encrypted per transaction")
+    def rotate_data_key(batch: int) -> None:
+        """Re-encrypt the ID numbers and bank accounts still under an older key with the current one (the first
+        k… entry of DATA_KEY), in batches, each one transaction: run it again after an interruption."""
+        try:
+            count = data_keys.rotate(db.session, batch,
+                                     lambda table, n: click.echo(f"{table}: {n} rows re-encrypted so far"))
+        except data_keys.DataKeyError as e:
+            db.session.rollback()
+            raise click.ClickException(str(e)) from e
+        click.echo(f"{count} rows re-encrypted with key {data_keys.keys().current}.")

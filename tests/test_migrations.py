@@ -63,3 +63,33 @@ def test_rounds_stored_with_a_short_notice_get_a_reason_so_the_new_rule_holds(em
     with db.engine.connect() as conn:
         rows = dict(conn.execute(sa.text("SELECT notice_working_days, notice_short_reason FROM selection_rounds")).all())
     assert rows == {0: "（旧数据，未记录原因）", 3: "（旧数据，未记录原因）", 5: None}   # the periods as they were
+
+
+def test_existing_id_numbers_and_accounts_are_sealed_by_0032_and_opened_by_its_downgrade(empty_app):
+    from agri_insurance.data_keys import keys
+
+    upgrade(revision="0031_payouts_notice")
+    person, account = "36112819800101123X", "6228480012345678"
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":   # bare rows without their lists, claims and references
+            conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        conn.execute(sa.text(
+            "INSERT INTO underwriting_rows (list_id, row_no, name, id_kind, id_number, township, village, product_id,"
+            " year, insurer_id, quantity, sum_insured, premium, farmer_premium, bank_account) VALUES"
+            " (1, 1, '张三', 'P', :p, '镇', '村', 1, 2026, 1, 1, 20, 1, 1, :a), (1, 2, '李四', 'P', :p, '镇', '村',"
+            " 1, 2026, 1, 1, 20, 1, 1, NULL)"), {"p": person, "a": account})
+        conn.execute(sa.text(
+            "INSERT INTO payout_rows (list_id, row_no, name, id_kind, id_number, insurer_id, region_id, product_id,"
+            " year, loss_date, reported_date, survey_date, agreed_amount, agreed_date, bank_account) VALUES"
+            " (1, 1, '张三', 'P', :p, 1, 1, 1, 2026, '2026-06-01', '2026-06-02', '2026-06-03', 5, '2026-06-04', :a)"),
+            {"p": person, "a": account})
+    upgrade(revision="0032_crypt_personal_data")
+    with db.engine.connect() as conn:
+        for table in ("underwriting_rows", "payout_rows"):
+            stored = conn.execute(sa.text(f"SELECT id_number, id_hash, bank_account FROM {table}")).all()
+            assert all(r.id_number.startswith("k1$") and r.id_hash == keys().hash(person) for r in stored)
+            assert person not in repr(stored) and account not in repr(stored)
+            assert {keys().decrypt(r.bank_account) for r in stored} <= {account, None}
+    downgrade(revision="0031_payouts_notice")
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT id_number, bank_account FROM payout_rows")).one() == (person, account)

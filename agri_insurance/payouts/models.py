@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agri_insurance.clock import utcnow
+from agri_insurance.data_keys import Encrypted
 from agri_insurance.db_types import Money, enum_type
 from agri_insurance.extensions import db
 from agri_insurance.farmer_notices.models import NoticePeriodColumns
@@ -74,7 +75,8 @@ class PayoutRow(db.Model):
     row_no: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(sa.String(100))
     id_kind: Mapped[str] = mapped_column(sa.String(1))
-    id_number: Mapped[str] = mapped_column(sa.String(18))
+    id_number: Mapped[str] = mapped_column(Encrypted(120))  # AES-GCM sealed (data_keys.py): shown, never matched
+    id_hash: Mapped[str] = mapped_column(sa.String(64))  # HMAC-SHA256 of the ID number: what matching compares
     insurer_id: Mapped[int] = mapped_column(sa.ForeignKey("insurers.id"))
     region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"))
     product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"))
@@ -90,7 +92,7 @@ class PayoutRow(db.Model):
     paid_date: Mapped[date | None]
     settle_days: Mapped[int | None]
     pay_days: Mapped[int | None]
-    bank_account: Mapped[str | None] = mapped_column(sa.String(32))
+    bank_account: Mapped[str | None] = mapped_column(Encrypted(120))
 
 
 class PayoutFlagKind(enum.StrEnum):

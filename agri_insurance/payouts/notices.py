@@ -65,7 +65,7 @@ def villages_of(lst: PayoutList) -> list[Village]:
     """The list's villages (one grouped query): households paid, rows, agreed and paid totals, in character order."""
     u, p = UnderwritingRow.__table__, PayoutRow.__table__
     result = db.session.execute(_placed(
-        sa.select(u.c.township, u.c.village, sa.func.count(sa.distinct(p.c.id_number)), sa.func.count(),
+        sa.select(u.c.township, u.c.village, sa.func.count(sa.distinct(p.c.id_hash)), sa.func.count(),
                   sa.func.sum(p.c.agreed_amount), sa.func.coalesce(sa.func.sum(p.c.paid_amount), 0)), lst)
         .group_by(u.c.township, u.c.village))
     return sorted((Village(township, village, households, rows, {"agreed": _decimal(a), "paid": _decimal(d)})

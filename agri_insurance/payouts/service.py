@@ -24,6 +24,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from agri_insurance import data_keys
 from agri_insurance.actions import Action, Actions
 from agri_insurance.audit import service as audit
 from agri_insurance.clock import local_today, utcnow
@@ -53,7 +54,8 @@ ALLOWED_SUFFIXES = (".xlsx", ".csv")
 PAYMENT_DAYS = 10  # 《农业保险条例》第十六条: paid within 10 days of the agreement on the amount
 ZERO = Decimal("0.00")
 Progress = Callable[[int, str], None]
-ROW_COLUMNS = ("list_id", "row_no", "name", "id_kind", "id_number", "insurer_id", "region_id", "product_id", "year",
+ROW_COLUMNS = ("list_id", "row_no", "name", "id_kind", "id_number", "id_hash", "insurer_id", "region_id", "product_id",
+               "year",
                "loss_date", "reported_date", "survey_date", "agreed_amount", "agreed_date", "paid_amount",
                "paid_date", "settle_days", "pay_days", "bank_account")
 
@@ -179,37 +181,44 @@ class _Batch(BatchWriter):
     def __init__(self, payout_list: PayoutList) -> None:
         super().__init__(PayoutRow.__table__)
         self.fixed = _fixed(payout_list)
+        self.keys = data_keys.keys()
 
     def add(self, r: PayoutValidRow) -> None:
-        super().add(dict(zip(ROW_COLUMNS, _values(self.fixed, r), strict=True)))
+        # the columns' Encrypted type seals the ID number and the account on the way in
+        super().add(dict(zip(ROW_COLUMNS, _values(self.fixed, r, self.keys.hash(r.id_number)), strict=True)))
 
 
 class _Copy(CopyWriter):
     def __init__(self, payout_list: PayoutList) -> None:
         super().__init__("payout_rows", ROW_COLUMNS)
         self.fixed = _fixed(payout_list)
+        self.keys = data_keys.keys()
 
     def add(self, r: PayoutValidRow) -> None:
         # one f-string per row (the generic copy_line's per-value type tests were a sixth of the import's time);
         # the text cells are escaped, the rest are numbers and dates
+        # the ID number and the account are sealed here, where the parsed row becomes the stored line
         list_id, insurer_id, region_id, product_id, year = self.fixed
         paid = r.paid_date
+        keys = self.keys
         self.add_line(
-            f"{list_id}\t{r.row_no}\t{copy_escape(r.name)}\t{r.id_kind}\t{r.id_number}\t{insurer_id}\t"
+            f"{list_id}\t{r.row_no}\t{copy_escape(r.name)}\t{r.id_kind}\t{keys.encrypt(r.id_number)}\t"
+            f"{keys.hash(r.id_number)}\t{insurer_id}\t"
             f"{region_id}\t{product_id}\t{year}\t{r.loss_date.isoformat()}\t{r.reported_date.isoformat()}\t"
             f"{r.survey_date.isoformat()}\t{r.agreed_amount}\t{r.agreed_date.isoformat()}\t"
             + (f"{r.paid_amount}\t{paid.isoformat()}\t{(paid - r.reported_date).days}\t"
                f"{(paid - r.agreed_date).days}\t" if paid is not None else "\\N\t\\N\t\\N\t\\N\t")
-            + (f"{r.bank_account}\n" if r.bank_account else "\\N\n"))
+            + (f"{keys.encrypt(r.bank_account)}\n" if r.bank_account else "\\N\n"))
 
 
 def _fixed(lst: PayoutList) -> tuple:
     return lst.id, lst.insurer_id, lst.region_id, lst.product_id, lst.year
 
 
-def _values(fixed: tuple, r: PayoutValidRow) -> tuple:
+def _values(fixed: tuple, r: PayoutValidRow, id_hash: str) -> tuple:
     list_id, insurer_id, region_id, product_id, year = fixed
-    return (list_id, r.row_no, r.name, r.id_kind, r.id_number, insurer_id, region_id, product_id, year, r.loss_date,
+    return (list_id, r.row_no, r.name, r.id_kind, r.id_number, id_hash, insurer_id, region_id, product_id, year,
+            r.loss_date,
             r.reported_date, r.survey_date, r.agreed_amount, r.agreed_date, r.paid_amount, r.paid_date,
             r.settle_days, r.pay_days, r.bank_account)
 
@@ -222,7 +231,7 @@ def _farmers_of(payout_list: PayoutList) -> sa.Select:
     """The ID numbers of the list's rows, on an alias of their own: inside an UPDATE of payout_rows a subquery on
     the table itself would be correlated to the row being updated (and run once per row)."""
     mine = sa.alias(PayoutRow.__table__, "mine")
-    return sa.select(mine.c.id_number).where(mine.c.list_id == payout_list.id)
+    return sa.select(mine.c.id_hash).where(mine.c.list_id == payout_list.id)
 
 
 def _matching_row(p, column: str) -> sa.ScalarSelect:
@@ -232,7 +241,7 @@ def _matching_row(p, column: str) -> sa.ScalarSelect:
             .select_from(u.join(UnderwritingList, UnderwritingList.id == u.c.list_id)
                          .join(SubsidyClaim, SubsidyClaim.id == UnderwritingList.claim_id))
             .where(u.c.product_id == p.c.product_id, u.c.year == p.c.year, u.c.insurer_id == p.c.insurer_id,
-                   u.c.id_number == p.c.id_number, SubsidyClaim.region_id == p.c.region_id,
+                   u.c.id_hash == p.c.id_hash, SubsidyClaim.region_id == p.c.region_id,
                    SubsidyClaim.status != ClaimStatus.RETURNED)
             .order_by(u.c.list_id, u.c.row_no).limit(1).correlate(p).scalar_subquery())
 
@@ -257,12 +266,12 @@ def place_flags(payout_list: PayoutList) -> int:
                .select_from(u.join(UnderwritingList, UnderwritingList.id == u.c.list_id)
                             .join(SubsidyClaim, SubsidyClaim.id == UnderwritingList.claim_id))
                .where(u.c.product_id == p.c.product_id, u.c.year == p.c.year, u.c.insurer_id == p.c.insurer_id,
-                      u.c.id_number == p.c.id_number, SubsidyClaim.region_id == p.c.region_id,
+                      u.c.id_hash == p.c.id_hash, SubsidyClaim.region_id == p.c.region_id,
                       SubsidyClaim.status != ClaimStatus.RETURNED)
                .scalar_subquery())
     listed = sa.alias(u, "listed")
     rows = db.session.execute(
-        sa.select(p.c.row_no, p.c.name, p.c.id_number, p.c.agreed_amount, p.c.agreed_date, p.c.paid_amount,
+        sa.select(p.c.row_no, p.c.name, p.c.agreed_amount, p.c.agreed_date, p.c.paid_amount,
                   p.c.paid_date, p.c.reported_date, p.c.settle_days, p.c.pay_days, listed.c.name.label("listed_name"),
                   covered.label("covered"))
         .join(listed, sa.and_(listed.c.list_id == p.c.uw_list_id, listed.c.row_no == p.c.uw_row_no))
@@ -319,7 +328,7 @@ def flag_paid_twice(payout_list: PayoutList) -> None:
     columns = ("list_id", "row_no", "kind", "detail")
     kind = sa.literal(PayoutFlagKind.PAID_TWICE.value)
 
-    ranked = sa.select(p.c.row_no, sa.func.min(p.c.row_no).over(partition_by=p.c.id_number).label("first")
+    ranked = sa.select(p.c.row_no, sa.func.min(p.c.row_no).over(partition_by=p.c.id_hash).label("first")
                        ).where(p.c.list_id == payout_list.id).subquery("ranked")
     in_list = (sa.select(sa.literal(payout_list.id), ranked.c.row_no, kind,
                          _detail(_("与第 %(row)s 行为同一农户、同一事故", row="{0}"), ranked.c.first))
@@ -327,8 +336,8 @@ def flag_paid_twice(payout_list: PayoutList) -> None:
     db.session.execute(sa.insert(PayoutFlag.__table__).from_select(columns, in_list))
 
     # the first row (lowest list, then row) of every farmer and loss date among the scope's other lists
-    others = (sa.select(p.c.id_number, p.c.loss_date, p.c.list_id, p.c.row_no,
-                        sa.func.row_number().over(partition_by=(p.c.id_number, p.c.loss_date),
+    others = (sa.select(p.c.id_hash, p.c.loss_date, p.c.list_id, p.c.row_no,
+                        sa.func.row_number().over(partition_by=(p.c.id_hash, p.c.loss_date),
                                                   order_by=(p.c.list_id, p.c.row_no)).label("rank"))
               .where(p.c.insurer_id == payout_list.insurer_id, p.c.region_id == payout_list.region_id,
                      p.c.product_id == payout_list.product_id, p.c.year == payout_list.year,
@@ -337,7 +346,7 @@ def flag_paid_twice(payout_list: PayoutList) -> None:
     across = (sa.select(p.c.list_id, p.c.row_no, kind,
                         _detail(_("与理赔清单“%(event)s”第 %(row)s 行为同一农户、同一出险日期", event="{0}", row="{1}"),
                                 other_list.c.event, others.c.row_no))
-              .select_from(p.join(others, sa.and_(others.c.id_number == p.c.id_number,
+              .select_from(p.join(others, sa.and_(others.c.id_hash == p.c.id_hash,
                                                   others.c.loss_date == p.c.loss_date, others.c.rank == 1))
                            .join(other_list, other_list.c.id == others.c.list_id))
               .where(p.c.list_id == payout_list.id))

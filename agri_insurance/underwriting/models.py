@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agri_insurance.clock import utcnow
+from agri_insurance.data_keys import Encrypted
 from agri_insurance.db_types import Money, enum_type
 from agri_insurance.extensions import db
 from agri_insurance.farmer_notices.models import NoticePeriodColumns, NoticePhotoColumns
@@ -44,7 +45,7 @@ class UnderwritingRow(db.Model):
 
     __tablename__ = "underwriting_rows"
     __table_args__ = (
-        sa.Index("ix_underwriting_rows_person", "product_id", "year", "id_number", "list_id"),
+        sa.Index("ix_underwriting_rows_person", "product_id", "year", "id_hash", "list_id"),
     )
 
     list_id: Mapped[int] = mapped_column(sa.ForeignKey("underwriting_lists.id", ondelete="CASCADE"),
@@ -52,7 +53,8 @@ class UnderwritingRow(db.Model):
     row_no: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(sa.String(100))
     id_kind: Mapped[str] = mapped_column(sa.String(1))  # P: resident ID (person), O: credit code (organisation)
-    id_number: Mapped[str] = mapped_column(sa.String(18))
+    id_number: Mapped[str] = mapped_column(Encrypted(120))  # AES-GCM sealed (data_keys.py): shown, never matched
+    id_hash: Mapped[str] = mapped_column(sa.String(64))  # HMAC-SHA256 of the ID number: what matching compares
     township: Mapped[str] = mapped_column(sa.String(50))
     village: Mapped[str] = mapped_column(sa.String(50))
     product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"))
@@ -62,7 +64,7 @@ class UnderwritingRow(db.Model):
     sum_insured: Mapped[Decimal] = mapped_column(sa.Numeric(16, 2))
     premium: Mapped[Decimal] = mapped_column(sa.Numeric(14, 2))
     farmer_premium: Mapped[Decimal] = mapped_column(sa.Numeric(14, 2))
-    bank_account: Mapped[str | None] = mapped_column(sa.String(32))
+    bank_account: Mapped[str | None] = mapped_column(Encrypted(120))
 
 
 class FlagKind(enum.StrEnum):

@@ -89,7 +89,7 @@ def villages_of(lst: UnderwritingList) -> list[Village]:
     character order, the same on every database)."""
     r = UnderwritingRow
     result = db.session.execute(
-        sa.select(r.township, r.village, sa.func.count(sa.distinct(r.id_number)), sa.func.count(),
+        sa.select(r.township, r.village, sa.func.count(sa.distinct(r.id_hash)), sa.func.count(),
                   sa.func.sum(r.quantity), sa.func.sum(r.premium), sa.func.sum(r.farmer_premium))
         .where(r.list_id == lst.id).group_by(r.township, r.village))
     return sorted((Village(township, village, households, rows,

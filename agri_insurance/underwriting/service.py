@@ -18,6 +18,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from agri_insurance import data_keys
 from agri_insurance.actions import Action, Actions
 from agri_insurance.audit import service as audit
 from agri_insurance.db_types import FEN
@@ -342,8 +343,8 @@ def _remove_current_list(claim: SubsidyClaim, actor) -> UnderwritingList | None:
 
 # --- storing rows -------------------------------------------------------------------------------------
 
-ROW_COLUMNS = ("list_id", "row_no", "name", "id_kind", "id_number", "township", "village", "product_id", "year",
-               "insurer_id", "quantity", "sum_insured", "premium", "farmer_premium", "bank_account")
+ROW_COLUMNS = ("list_id", "row_no", "name", "id_kind", "id_number", "id_hash", "township", "village", "product_id",
+               "year", "insurer_id", "quantity", "sum_insured", "premium", "farmer_premium", "bank_account")
 
 
 class _BatchWriter(BatchWriter):
@@ -353,11 +354,14 @@ class _BatchWriter(BatchWriter):
         super().__init__(UnderwritingRow.__table__)
         self.fixed = (claim.product_id, claim.year, claim.insurer_id)
         self.list_id = list_id
+        self.keys = data_keys.keys()
 
     def add(self, r: ValidRow) -> None:
+        # the columns' Encrypted type seals the ID number and the account on the way in
         super().add({
             "list_id": self.list_id, "row_no": r.row_no, "name": r.name, "id_kind": r.id_kind,
-            "id_number": r.id_number, "township": r.township, "village": r.village, "product_id": self.fixed[0],
+            "id_number": r.id_number, "id_hash": self.keys.hash(r.id_number), "township": r.township,
+            "village": r.village, "product_id": self.fixed[0],
             "year": self.fixed[1], "insurer_id": self.fixed[2], "quantity": r.quantity, "sum_insured": r.sum_insured,
             "premium": r.premium, "farmer_premium": r.farmer_premium, "bank_account": r.bank_account})
 
@@ -369,13 +373,17 @@ class _CopyWriter(CopyWriter):
         super().__init__("underwriting_rows", ROW_COLUMNS)
         self.prefix = f"{list_id}\t"
         self.fixed = f"\t{claim.product_id}\t{claim.year}\t{claim.insurer_id}\t"
+        self.keys = data_keys.keys()
 
     def add(self, r: ValidRow) -> None:
-        # Text format: tabs and backslashes in free text are escaped; \N is NULL.
+        # Text format: tabs and backslashes in free text are escaped; \N is NULL. The ID number and the account are
+        # sealed here, where the parsed row becomes the stored line (base64 and hex: nothing to escape).
+        keys = self.keys
         self.add_line(
-            f"{self.prefix}{r.row_no}\t{_escape(r.name)}\t{r.id_kind}\t{r.id_number}\t{_escape(r.township)}\t"
+            f"{self.prefix}{r.row_no}\t{_escape(r.name)}\t{r.id_kind}\t{keys.encrypt(r.id_number)}\t"
+            f"{keys.hash(r.id_number)}\t{_escape(r.township)}\t"
             f"{_escape(r.village)}{self.fixed}{r.quantity}\t{r.sum_insured}\t{r.premium}\t{r.farmer_premium}\t"
-            f"{r.bank_account if r.bank_account else chr(92) + 'N'}\n")
+            f"{keys.encrypt(r.bank_account) if r.bank_account else chr(92) + 'N'}\n")
 
 
 _escape = copy_escape
@@ -441,20 +449,20 @@ def cross_check(lst: UnderwritingList, claim: SubsidyClaim, people: dict, repeat
     returned = sa.select(UnderwritingList.id).join(SubsidyClaim).where(SubsidyClaim.status == ClaimStatus.RETURNED)
     mine = sa.func.max(sa.case((rows.c.list_id == lst.id, 1), else_=0))
     shared = db.session.scalars(
-        sa.select(rows.c.id_number)
+        sa.select(rows.c.id_hash)
         .where(rows.c.product_id == claim.product_id, rows.c.year == claim.year, rows.c.list_id.not_in(returned))
-        .group_by(rows.c.id_number)
+        .group_by(rows.c.id_hash)
         .having(sa.func.count(sa.distinct(rows.c.list_id)) > 1, mine == 1)).all()
     touched: set[int] = set()
     for start in range(0, len(shared), 5000):
         chunk = shared[start:start + 5000]
         found = db.session.execute(
-            sa.select(rows.c.id_number, rows.c.list_id, rows.c.row_no, rows.c.insurer_id)
+            sa.select(rows.c.id_hash, rows.c.list_id, rows.c.row_no, rows.c.insurer_id)
             .where(rows.c.product_id == claim.product_id, rows.c.year == claim.year,
-                   rows.c.id_number.in_(chunk), rows.c.list_id.not_in(returned))).all()
+                   rows.c.id_hash.in_(chunk), rows.c.list_id.not_in(returned))).all()
         by_person: dict[str, list] = {}
         for hit in found:
-            by_person.setdefault(hit.id_number, []).append(hit)
+            by_person.setdefault(hit.id_hash, []).append(hit)
         for hits in by_person.values():
             my_rows = [h for h in hits if h.list_id == lst.id]
             for other in (h for h in hits if h.list_id != lst.id):

@@ -22,7 +22,8 @@ from decimal import Decimal
 from pathlib import Path
 
 BASE = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test").rsplit("/", 1)[0]
-DB_URL = f"{BASE}/bench_underwriting"
+DB_NAME = os.environ.get("BENCH_UNDERWRITING_DB", "bench_underwriting")  # another name: benches side by side
+DB_URL = f"{BASE}/{DB_NAME}"
 
 
 def peak_mb() -> float:
@@ -58,8 +59,8 @@ def phase_setup(path: Path, count: int) -> dict:
     import psycopg
 
     with psycopg.connect(f"{BASE}/postgres".replace("+psycopg", ""), autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS bench_underwriting WITH (FORCE)")
-        conn.execute("CREATE DATABASE bench_underwriting")
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
     app = _app()
     from flask_migrate import upgrade
 
