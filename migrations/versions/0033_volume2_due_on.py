@@ -1,7 +1,7 @@
 """subsidies: each claim share keeps its claim's due date (due_on), indexed among the government shares still owed
 
 Revision ID: 0033_volume2_due_on
-Revises: 0031_payouts_notice
+Revises: 0032_crypt_personal_data
 Create Date: 2026-12-05 02:40:00
 
 The overdue list worst first and its count and sum compared the verification time plus the due days of every
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0033_volume2_due_on'
-down_revision = '0031_payouts_notice'
+down_revision = '0032_crypt_personal_data'
 branch_labels = None
 depends_on = None
 
