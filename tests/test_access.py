@@ -224,6 +224,7 @@ ROUTES = {
     "annual_review.new_review": ("POST", "/annual-review/new", EDITORS),
     "annual_review.review": ("GET", "/annual-review/{review_year}", NOTICE_READERS),
     "annual_review.save_rules": ("POST", "/annual-review/{draft_year}/rules", EDITORS),
+    "annual_review.save_consequences": ("POST", "/annual-review/{draft_year}/consequences", EDITORS),
     "annual_review.add_indicator": ("POST", "/annual-review/{draft_year}/indicators", EDITORS),
     "annual_review.delete_indicator": ("POST", "/annual-review/indicators/{review_indicator}/delete", EDITORS),
     "annual_review.open_review": ("POST", "/annual-review/{draft_year}/open", EDITORS),

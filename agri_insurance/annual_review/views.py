@@ -11,6 +11,7 @@ from agri_insurance.access import roles_required, scoped_get_or_404, scoped_quer
 from agri_insurance.annual_review import exports, service
 from agri_insurance.annual_review.forms import (
     ComplaintForm,
+    ConsequencesForm,
     DecisionForm,
     DefenceForm,
     IndicatorForm,
@@ -64,9 +65,11 @@ def review(year: int):
     rev = _review_or_404(year)
     editable = service.may_edit_scheme(rev, current_user)
     rules_form = RulesForm(obj=rev) if editable else None
+    consequences_form = ConsequencesForm(obj=rev) if editable else None
     indicator_form = IndicatorForm() if editable else None
     results = service.results_of(rev, current_user)
     return render_template("annual_review/review.html", review=rev, results=results, rules_form=rules_form,
+                           consequences_form=consequences_form,
                            indicator_form=indicator_form, problems=service.scheme_problems(rev),
                            finalise_problems=service.finalise_problems(rev) if "finalise" in (
                                actions := service.review_actions(rev, current_user)) else [],
@@ -81,6 +84,18 @@ def save_rules(year: int):
     form = RulesForm()
     if form.validate_on_submit():
         commit_or_flash(lambda: service.save_rules(rev, form.data, current_user), _("已保存"))
+    else:
+        flash_form_errors(form)
+    return redirect(url_for(".review", year=year))
+
+
+@bp.post("/<int:year>/consequences")
+@roles_required(*CITY)
+def save_consequences(year: int):
+    rev = _review_or_404(year)
+    form = ConsequencesForm()
+    if form.validate_on_submit():
+        commit_or_flash(lambda: service.save_consequences(rev, form.data, current_user), _("已保存"))
     else:
         flash_form_errors(form)
     return redirect(url_for(".review", year=year))

@@ -81,3 +81,19 @@ def test_the_home_pages_say_what_waits_in_the_evaluation(login):
     score(result_of(review, user("insurer").insurer_id, "361128"), 10)
     assert "1 项年度考评初评结果可提出意见" in read_text(login("insurer").get("/"))
     assert "1 家承保机构待年度考评评分" in read_text(login("county_agri").get("/"))
+
+
+def test_the_city_sets_the_consequences_on_the_scheme_page(login):
+    from agri_insurance.extensions import db
+
+    city = login("city_agri")
+    assert city.post("/annual-review/new", data={"year": "2025"}).status_code == 302
+    page = read_text(city.get("/annual-review/2025"))
+    assert "连续 2 年不合格（回溯 3 年）" in page and "承保能力不按等级调整" in page
+    response = city.post("/annual-review/2025/consequences", data={
+        "exclude_after": "3", "lookback_years": "3", "factor_fail": "0.8"}, follow_redirects=True)
+    page = read_text(response)
+    assert "连续 3 年不合格（回溯 3 年）" in page and "评分仍采用申报的服务评级" in page and "不合格 × 0.80" in page
+    db.session.expire_all()
+    review = service.review_of(2025)
+    assert (review.exclude_after, review.service_input) == (3, False)
