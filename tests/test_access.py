@@ -205,6 +205,7 @@ ROUTES = {
     "awards.finalise": ("POST", "/awards/rounds/{round}/finalise", {CA}),
     "awards.public_list": ("GET", "/awards/public", "public"),
     "awards.public_notice": ("GET", "/awards/public/{award_round}", "public"),
+    "awards.change_notice_pdf": ("GET", "/awards/public/{award_round}/changes/{award_change}.pdf", "public"),
     "awards.new_objection": ("GET", "/awards/rounds/{award_round}/objections/new", {INS}),
     "awards.answer_objection": ("POST", "/awards/objections/{objection}/answer", {CA}),
     "awards.objection_document": ("GET", "/awards/objections/{objection}/document", {INS, A, CA}),
