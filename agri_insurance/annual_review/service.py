@@ -156,7 +156,9 @@ def consequences(review: AnnualReview) -> dict[str, Any]:
 
 
 def save_consequences(review: AnnualReview, data: dict[str, Any], actor) -> None:
-    """The consequences of this year's results for the next round (while the scheme is a draft)."""
+    """The consequences of this year's results for the next round (while the scheme is a draft; locked, so a save
+    racing the opening either lands before it or is refused)."""
+    review = lock_for_update(review)
     _require_draft(review)
     exclude_after, lookback = data.get("exclude_after"), data.get("lookback_years")
     require(exclude_after is not None and 0 <= exclude_after <= 10,
