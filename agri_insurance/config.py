@@ -146,7 +146,8 @@ class Config:
         # A claim payout settled more than this many days after the farmer reported the loss is flagged for the
         # county bureau (理赔清单: settled long after the report).
         self.PAYOUT_SETTLEMENT_DAYS = int(os.environ.get("PAYOUT_SETTLEMENT_DAYS", "60"))
-        # The annual evaluation's consequences (R12, annual_review/service.py): this many consecutive 不合格 years in
+        # The defaults of a new year's evaluation scheme for its consequences (R12, annual_review/service.py; the
+        # city changes them per year on the scheme page, frozen with it): this many consecutive 不合格 years in
         # a county (0: never) among the final evaluations of the LOOKBACK years before a round's term exclude the
         # underwriter from that county in the round; the evaluated service level replaces the declared rating in
         # the 服务业绩和评级 criterion (SERVICE_INPUT); a grade may scale the underwriter's premium capacity

@@ -19,6 +19,16 @@ class RulesForm(FlaskForm):
     reply_working_days = IntegerField(_l("承保机构提出意见的期限（工作日）"), validators=[InputRequired()])
 
 
+class ConsequencesForm(FlaskForm):
+    exclude_after = IntegerField(_l("连续不合格多少年不得参加该县下一轮遴选（0 为不排除）"), validators=[InputRequired()])
+    lookback_years = IntegerField(_l("回溯年数（下一轮服务期前）"), validators=[InputRequired()])
+    service_input = BooleanField(_l("考评结果替代申报的服务评级（服务业绩和评级）"))
+    factor_excellent = DecimalField(_l("承保能力系数：优秀"), places=2, validators=[Optional()])
+    factor_good = DecimalField(_l("承保能力系数：良好"), places=2, validators=[Optional()])
+    factor_pass = DecimalField(_l("承保能力系数：合格"), places=2, validators=[Optional()])
+    factor_fail = DecimalField(_l("承保能力系数：不合格"), places=2, validators=[Optional()])
+
+
 class IndicatorForm(FlaskForm):
     name = StringField(_l("指标名称"), validators=[DataRequired(), Length(max=100), one_line])
     kind = SelectField(_l("评分方式"), validators=[DataRequired()])

@@ -22,6 +22,7 @@ from agri_insurance.extensions import db
 from agri_insurance.roles import CITY_ROLES, Role
 
 Points = sa.Numeric(6, 2)
+Factor = sa.Numeric(4, 2)
 
 
 class ReviewStatus(enum.StrEnum):
@@ -99,6 +100,10 @@ class AnnualReview(db.Model):
         sa.CheckConstraint("status = 'draft' OR opened_at IS NOT NULL", name="open_has_time"),
         sa.CheckConstraint("status <> 'final' OR (finalised_at IS NOT NULL AND finalised_by_id IS NOT NULL)",
                            name="final_has_finaliser"),
+        sa.CheckConstraint("exclude_after >= 0 AND lookback_years >= 1", name="consequences_valid"),
+        sa.CheckConstraint("(factor_excellent IS NULL OR factor_excellent > 0) AND (factor_good IS NULL OR "
+                           "factor_good > 0) AND (factor_pass IS NULL OR factor_pass > 0) AND "
+                           "(factor_fail IS NULL OR factor_fail > 0)", name="factors_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -108,6 +113,16 @@ class AnnualReview(db.Model):
     good_min: Mapped[Decimal] = mapped_column(Points, default=Decimal(80))
     pass_min: Mapped[Decimal] = mapped_column(Points, default=Decimal(60))
     reply_working_days: Mapped[int] = mapped_column(default=5)
+    # The consequences for the next round (R12), set by the city with the scheme and frozen with it; a new year's
+    # scheme starts from the settings ANNUAL_REVIEW_* (config.py). The rules of the latest final year before a
+    # round's term govern that round (annual_review.service.governing_review).
+    exclude_after: Mapped[int] = mapped_column(default=2)      # consecutive 不合格; 0: never
+    lookback_years: Mapped[int] = mapped_column(default=3)
+    service_input: Mapped[bool] = mapped_column(default=True)
+    factor_excellent: Mapped[Decimal | None] = mapped_column(Factor)   # premium capacity × factor; none: unscaled
+    factor_good: Mapped[Decimal | None] = mapped_column(Factor)
+    factor_pass: Mapped[Decimal | None] = mapped_column(Factor)
+    factor_fail: Mapped[Decimal | None] = mapped_column(Factor)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     opened_at: Mapped[datetime | None]
     opened_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -116,6 +131,10 @@ class AnnualReview(db.Model):
 
     indicators = relationship("ReviewIndicator", order_by="ReviewIndicator.position", cascade="all, delete-orphan",
                               back_populates="review")
+
+    def capacity_factors(self) -> dict[Grade, Decimal]:
+        """Grade → the factor its underwriters' premium capacity is scaled by (grades without one: unscaled)."""
+        return {g: f for g in Grade if (f := getattr(self, f"factor_{g.value}")) is not None}
 
     @classmethod
     def visible_to(cls, user):

@@ -14,15 +14,18 @@ POINTS (rounded half-up to 0.01 once per indicator; the total is their exact sum
 - qualitative: the county bureau's points, 0 to the weight.
 GRADE: total ≥ excellent_min → 优秀, ≥ good_min → 良好, ≥ pass_min → 合格, else 不合格.
 
-CONSEQUENCES (config `ANNUAL_REVIEW_*`, see config.py; read by the listeners of evaluation and allocation):
-- `ANNUAL_REVIEW_EXCLUDE_AFTER` (default 2; 0 = off) consecutive 不合格 years of an underwriter in a county, among
-  the final evaluations of the `ANNUAL_REVIEW_LOOKBACK_YEARS` (default 3) years before a round's term → not eligible
-  in that county in that round (`exclusions`);
-- `ANNUAL_REVIEW_SERVICE_INPUT` (default on): the mean grade level (优秀 5, 良好 4, 合格 3, 不合格 1) of the
-  underwriter's final results in those years replaces its declared regulator's rating as the input of the
-  服务业绩和评级 rating criterion (`service_levels`); an underwriter without results keeps its declared rating;
-- `ANNUAL_REVIEW_CAPACITY_FACTORS` (default none): grade → factor applied to an underwriter's premium capacity,
-  by its lowest grade in the latest final evaluation before the term (`capacity_factors`).
+CONSEQUENCES (rules of each year's scheme, set by the city with it and frozen when the evaluation opens; a new
+year's scheme starts from the settings `ANNUAL_REVIEW_*` of config.py; read by the listeners of evaluation and
+allocation). A round whose term starts in year T is governed by the rules of the latest FINAL evaluation year before
+T (`governing_review`); no such year: no consequence.
+- `exclude_after` (default 2; 0 = off) consecutive 不合格 years of an underwriter in a county, among the final
+  evaluations of the `lookback_years` (default 3) years before T → not eligible in that county in that round
+  (`exclusions`);
+- `service_input` (default on): the mean grade level (优秀 5, 良好 4, 合格 3, 不合格 1) of the underwriter's final
+  results in those years replaces its declared regulator's rating as the input of the 服务业绩和评级 rating
+  criterion (`service_levels`); an underwriter without results keeps its declared rating;
+- `factor_<grade>` (default none): the factor applied to an underwriter's premium capacity, by its lowest grade in
+  the latest final evaluation before the term (`capacity_factors`).
 """
 
 from __future__ import annotations
@@ -124,7 +127,7 @@ def create_review(year: int, actor) -> AnnualReview:
     require(year and 2000 <= year <= 2100, _("请填写有效的年度"), "year")
     require(review_of(year) is None, _("%(year)s 年度考评已存在", year=year), "year")
     review = AnnualReview(year=year, excellent_min=Decimal(90), good_min=Decimal(80), pass_min=Decimal(60),
-                          reply_working_days=5)
+                          reply_working_days=5, **default_consequences())
     for position, (name, kind, measure, weight, deduction, guidance) in enumerate(DEFAULT_INDICATORS, start=1):
         review.indicators.append(ReviewIndicator(
             position=position, name=name, kind=kind, measure=measure, weight=Decimal(weight),
@@ -133,6 +136,51 @@ def create_review(year: int, actor) -> AnnualReview:
     db.session.flush()
     audit.record(actor, "annual_review.created", review, _l("新建 %(year)s 年度考评方案", year=year), year=year)
     return review
+
+
+def default_consequences() -> dict[str, Any]:
+    """The consequence rules a new year's scheme starts from: the settings ANNUAL_REVIEW_* (config.py)."""
+    config = current_app.config
+    factors = config.get("ANNUAL_REVIEW_CAPACITY_FACTORS") or {}
+    return {"exclude_after": int(config.get("ANNUAL_REVIEW_EXCLUDE_AFTER", 2)),
+            "lookback_years": int(config.get("ANNUAL_REVIEW_LOOKBACK_YEARS", 3)),
+            "service_input": bool(config.get("ANNUAL_REVIEW_SERVICE_INPUT", True)),
+            **{f"factor_{g.value}": Decimal(str(factors[g.value])) if g.value in factors else None for g in Grade}}
+
+
+def consequences(review: AnnualReview) -> dict[str, Any]:
+    """The review's consequence rules as plain values (the audit's before/after and the frozen scheme)."""
+    return {"exclude_after": review.exclude_after, "lookback_years": review.lookback_years,
+            "service_input": review.service_input,
+            **{f"factor_{g.value}": None if (f := getattr(review, f"factor_{g.value}")) is None else str(f)
+               for g in Grade}}
+
+
+def save_consequences(review: AnnualReview, data: dict[str, Any], actor) -> None:
+    """The consequences of this year's results for the next round (while the scheme is a draft; locked, so a save
+    racing the opening either lands before it or is refused)."""
+    review = lock_for_update(review)
+    _require_draft(review)
+    exclude_after, lookback = data.get("exclude_after"), data.get("lookback_years")
+    require(exclude_after is not None and 0 <= exclude_after <= 10,
+            _("连续不合格年数应为 0 到 10（0 表示不排除）"), "exclude_after")
+    require(lookback is not None and 1 <= lookback <= 10, _("回溯年数应为 1 到 10"), "lookback_years")
+    require(exclude_after <= lookback, _("连续不合格年数不能超过回溯年数"), "exclude_after")
+    factors = {}
+    for g in Grade:
+        value = data.get(f"factor_{g.value}")
+        require(value is None or Decimal("0.1") <= value <= Decimal("2"),
+                _("%(grade)s的承保能力系数应在 0.1 到 2 之间", grade=g.label), f"factor_{g.value}")
+        factors[f"factor_{g.value}"] = value
+    before = consequences(review)
+    review.exclude_after, review.lookback_years = exclude_after, lookback
+    review.service_input = bool(data.get("service_input"))
+    for name, value in factors.items():
+        setattr(review, name, value)
+    db.session.flush()
+    audit.record(actor, "annual_review.consequences_saved", review,
+                 _l("修改 %(year)s 年度考评结果的运用规则", year=review.year), before=before,
+                 after=consequences(review))
 
 
 def total_weight(review: AnnualReview) -> Decimal:
@@ -258,6 +306,7 @@ def open_review(review: AnnualReview, actor) -> list[ReviewResult]:
                  _l("开始 %(year)s 年度考评：%(n)s 家承保机构·县", year=review.year, n=len(results)),
                  year=review.year, results=[[i, r] for i, r in pairs],
                  scheme={"thresholds": [str(review.excellent_min), str(review.good_min), str(review.pass_min)],
+                         "consequences": consequences(review),
                          "indicators": [[i.name, i.kind.value, getattr(i.measure, "value", None), str(i.weight),
                                          None if i.deduction is None else str(i.deduction)]
                                         for i in review.indicators]})
@@ -664,19 +713,27 @@ def _final_grades(insurer_ids: Iterable[int], years: Iterable[int]) -> dict[tupl
     return {(r[0], r[1], r[2]): r[3] for r in rows}
 
 
-def _window(term_start_year: int) -> list[int]:
-    lookback = int(current_app.config.get("ANNUAL_REVIEW_LOOKBACK_YEARS", 3))
-    return list(range(term_start_year - lookback, term_start_year))
+def governing_review(term_start_year: int) -> AnnualReview | None:
+    """The year whose rules govern a round whose term starts in `term_start_year`: the latest final evaluation
+    before it."""
+    return db.session.scalar(sa.select(AnnualReview).where(
+        AnnualReview.status == ReviewStatus.FINAL, AnnualReview.year < term_start_year)
+        .order_by(AnnualReview.year.desc()).limit(1))
+
+
+def _window(review: AnnualReview, term_start_year: int) -> list[int]:
+    return list(range(term_start_year - review.lookback_years, term_start_year))
 
 
 def exclusions(insurer_id: int, region_ids: Iterable[int], term_start_year: int) -> dict[int, list[int]]:
     """County id → the consecutive 不合格 years that exclude the underwriter from that county in a round whose term
     starts in `term_start_year` (the latest such run of years)."""
-    needed = int(current_app.config.get("ANNUAL_REVIEW_EXCLUDE_AFTER", 2))
     region_ids = list(region_ids)
-    if needed <= 0 or not region_ids:
+    review = governing_review(term_start_year)
+    if review is None or review.exclude_after <= 0 or not region_ids:
         return {}
-    years = _window(term_start_year)
+    needed = review.exclude_after
+    years = _window(review, term_start_year)
     grades = _final_grades([insurer_id], years)
     result = {}
     for region_id in region_ids:
@@ -697,28 +754,29 @@ def exclusions(insurer_id: int, region_ids: Iterable[int], term_start_year: int)
 def service_levels(insurer_ids: Iterable[int], term_start_year: int) -> dict[int, Decimal]:
     """Insurer id → the mean grade level (优秀 5, 良好 4, 合格 3, 不合格 1; two decimals, half-up) of its final
     results in the years before the term; insurers without results are absent."""
-    if not current_app.config.get("ANNUAL_REVIEW_SERVICE_INPUT", True):
+    review = governing_review(term_start_year)
+    if review is None or not review.service_input:
         return {}
     levels: dict[int, list[int]] = defaultdict(list)
-    for (insurer_id, _region, _year), grade in _final_grades(insurer_ids, _window(term_start_year)).items():
+    for (insurer_id, _region, _year), grade in _final_grades(insurer_ids, _window(review, term_start_year)).items():
         levels[insurer_id].append(GRADE_LEVELS[grade])
     return {i: round_points(Decimal(sum(v)) / len(v)) for i, v in levels.items()}
 
 
 def capacity_factors(insurer_ids: Iterable[int], term_start_year: int) -> dict[int, Decimal]:
-    """Insurer id → the factor of its lowest grade in its latest final evaluation year before the term (the setting
-    `ANNUAL_REVIEW_CAPACITY_FACTORS`, grade value → factor; empty: no scaling)."""
-    factors = current_app.config.get("ANNUAL_REVIEW_CAPACITY_FACTORS") or {}
+    """Insurer id → the factor of its lowest grade in its latest final evaluation year before the term (the
+    governing year's factors by grade; none: no scaling)."""
+    review = governing_review(term_start_year)
+    factors = review.capacity_factors() if review is not None else {}
     if not factors:
         return {}
     order = [Grade.FAIL, Grade.PASS, Grade.GOOD, Grade.EXCELLENT]
     latest: dict[int, tuple[int, Grade]] = {}
-    for (insurer_id, _region, year), grade in _final_grades(insurer_ids, _window(term_start_year)).items():
+    for (insurer_id, _region, year), grade in _final_grades(insurer_ids, _window(review, term_start_year)).items():
         seen = latest.get(insurer_id)
         if seen is None or year > seen[0] or (year == seen[0] and order.index(grade) < order.index(seen[1])):
             latest[insurer_id] = (year, grade)
-    return {i: Decimal(str(factors[g.value])) for i, (_y, g) in latest.items() if g.value in factors}
-
+    return {i: factors[g] for i, (_y, g) in latest.items() if g in factors}
 
 
 # --- what waits (the to-do lists of main) -------------------------------------------------------------------------

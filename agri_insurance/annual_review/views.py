@@ -11,6 +11,7 @@ from agri_insurance.access import roles_required, scoped_get_or_404, scoped_quer
 from agri_insurance.annual_review import exports, service
 from agri_insurance.annual_review.forms import (
     ComplaintForm,
+    ConsequencesForm,
     DecisionForm,
     DefenceForm,
     IndicatorForm,
@@ -65,13 +66,15 @@ def review(year: int):
 
 
 def _review_page(rev: AnnualReview, rules_form: RulesForm | None = None, indicator_form: IndicatorForm | None = None,
-                 status: int = 200):
+                 status: int = 200, consequences_form: ConsequencesForm | None = None):
     """The year's page; after a refused POST it is rendered again with the form as it was typed."""
     editable = service.may_edit_scheme(rev, current_user)
     rules_form = (rules_form or RulesForm(formdata=None, obj=rev)) if editable else None
     indicator_form = (indicator_form or IndicatorForm(formdata=None)) if editable else None
+    consequences_form = (consequences_form or ConsequencesForm(formdata=None, obj=rev)) if editable else None
     results = service.results_of(rev, current_user)
     return render_template("annual_review/review.html", review=rev, results=results, rules_form=rules_form,
+                           consequences_form=consequences_form,
                            indicator_form=indicator_form, problems=service.scheme_problems(rev),
                            finalise_problems=service.finalise_problems(rev) if "finalise" in (
                                actions := service.review_actions(rev, current_user)) else [],
@@ -88,6 +91,17 @@ def save_rules(year: int):
                                                      _("已保存"), form):
         return redirect(url_for(".review", year=year))
     return _review_page(_review_or_404(year), rules_form=form, status=400)
+
+
+@bp.post("/<int:year>/consequences")
+@roles_required(*CITY)
+def save_consequences(year: int):
+    rev = _review_or_404(year)
+    form = ConsequencesForm()
+    if form.validate_on_submit() and commit_or_flash(
+            lambda: service.save_consequences(rev, form.data, current_user), _("已保存"), form):
+        return redirect(url_for(".review", year=year))
+    return _review_page(_review_or_404(year), consequences_form=form, status=400)
 
 
 @bp.post("/<int:year>/indicators")

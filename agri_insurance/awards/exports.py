@@ -27,6 +27,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate
 from agri_insurance import pdf
 from agri_insurance.allocation import service as allocation
 from agri_insurance.awards import service
+from agri_insurance.clock import local_date
 from agri_insurance.i18n import in_record_language
 from agri_insurance.spreadsheets import cell_text, put_text, workbook_bytes, write_table
 from agri_insurance.tenders.models import SelectionRound
@@ -296,6 +297,55 @@ def notice_pdf(notice: Notice) -> bytes:
     page = _draft_watermark if not notice.final else (lambda canvas, doc: None)
     doc.build(flow, onFirstPage=page, onLaterPages=page)
     return buffer.getvalue()
+
+
+# --- the change notice of a replaced award (中标变更公告) ----------------------------------------------------
+
+CHANGE_COLUMNS_MM = (22, 40, 22, 36, 36)   # 标段, 县（市、区）, 险种 … : 156 mm
+CHANGE_METHODS = {"backup": "由该县后备承保机构按顺序递补", "run": "在其他中标结果不变的前提下重新分配"}
+
+
+def _cn_date(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def change_notice_pdf(change) -> bytes:
+    """The public notice of a mid-term change of an award (awards.AwardChange): the lot, the former underwriter,
+    the decision (number, reason, effective date) and the replacement (or that it will be announced), in the
+    layout of the award notices; in Chinese, as the documents are written. Dated the day the replacement was
+    installed (or the termination, while it is pending)."""
+    rnd, lot = change.round, change.lot
+    issued = local_date(change.replaced_at or change.terminated_at)
+    effective = _cn_date(change.effective_on)
+    paragraphs = [f"根据{issuing_body()}决定（{change.doc_no}），“{rnd.name}”标段{lot.code}（{lot.name}，"
+                  f"{lot.region.name}）原承保机构{change.old_insurer.name}的中标自{effective}起终止。"
+                  f"终止理由：{change.reason}"]
+    if change.new_insurer is not None:
+        paragraphs.append(f"经{CHANGE_METHODS.get(change.method, '')}，自{effective}起由{change.new_insurer.name}"
+                          f"承保该标段，服务期至{rnd.term_end_year}年12月31日。该县其他标段的中标结果不变。")
+    else:
+        paragraphs.append("替补承保机构确定后另行公告。")
+    rows = [["标段编号", "标段名称", "县（市、区）", "原承保机构", "替补承保机构"],
+            [lot.code, lot.name, lot.region.name, change.old_insurer.name,
+             change.new_insurer.name if change.new_insurer is not None else "待确定"]]
+    mm = pdf.mm
+    flow = [pdf.paragraph("中标变更公告", "title"), pdf.paragraph(change.doc_no), pdf.Spacer(1, 4 * mm)]
+    flow += [pdf.paragraph(text) for text in paragraphs]
+    flow += [pdf.Spacer(1, 3 * mm), pdf.table(rows, col_widths=[w * mm for w in CHANGE_COLUMNS_MM]),
+             pdf.Spacer(1, 4 * mm), pdf.paragraph(f"遴选轮次：{rnd.name}"),
+             pdf.paragraph(f"生效日期：{effective}"),
+             pdf.Spacer(1, 16 * mm), _right_paragraph(issuing_body()), _right_paragraph(SEAL_SPACE),
+             _right_paragraph(_cn_date(issued))]
+    buffer = io.BytesIO()
+    SimpleDocTemplate(buffer, pagesize=A4, title=f"中标变更公告 {change.doc_no}",
+                      leftMargin=MARGINS_MM["left"] * mm, rightMargin=MARGINS_MM["right"] * mm,
+                      topMargin=MARGINS_MM["top"] * mm, bottomMargin=MARGINS_MM["bottom"] * mm,
+                      initialFontName=pdf.CJK_FONT).build(flow)
+    return buffer.getvalue()
+
+
+def change_notice_filename(change) -> str:
+    return re.sub(r'[\\/:*?"<>|]', "_", f"中标变更公告_{change.doc_no}_{change.lot.code}.pdf")
 
 
 def notices_zip(rnd: SelectionRound) -> bytes:

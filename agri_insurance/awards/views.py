@@ -123,6 +123,17 @@ def public_notice(round_id: int):
                            login_url=url_for("auth.login", next=url_for(".round_awards", round_id=rnd.id)))
 
 
+@bp.get("/public/<int:round_id>/changes/<int:change_id>.pdf")
+@public
+def change_notice_pdf(round_id: int, change_id: int):
+    """The public notice (中标变更公告) of a mid-term change of a published round's award."""
+    rnd = db.session.get(SelectionRound, round_id)
+    change = db.session.get(AwardChange, change_id)
+    if rnd is None or rnd.status not in PUBLISHED_STATES or change is None or change.round_id != rnd.id:
+        abort(404)
+    return download(exports.change_notice_pdf(change), exports.change_notice_filename(change), "application/pdf")
+
+
 # --- objections ---------------------------------------------------------------------------------------
 
 @bp.route("/rounds/<int:round_id>/objections/new", methods=["GET", "POST"])

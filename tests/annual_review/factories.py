@@ -44,11 +44,14 @@ def county_user(code: str) -> User:
     return user(username) or make_user(username, Role.COUNTY_AGRI, region=county(code))
 
 
-def open_year(year: int, excellent="90", good="80", passing="60", reply_days=5):
+def open_year(year: int, excellent="90", good="80", passing="60", reply_days=5, consequences=None):
+    """`consequences`: changes to the year's consequence rules (service.save_consequences), else the defaults."""
     city = user("city_agri")
     review = service.create_review(year, city)
     service.save_rules(review, {"excellent_min": Decimal(excellent), "good_min": Decimal(good),
                                 "pass_min": Decimal(passing), "reply_working_days": reply_days}, city)
+    if consequences:
+        service.save_consequences(review, {**service.default_consequences(), **consequences}, city)
     service.open_review(review, city)
     db.session.commit()
     return review
@@ -76,11 +79,11 @@ def finalise(review, days_later: int = 14) -> None:
         db.session.commit()
 
 
-def evaluated_year(year: int, points: dict[tuple[int, str], object], default="10") -> object:
+def evaluated_year(year: int, points: dict[tuple[int, str], object], default="10", consequences=None) -> object:
     """A year opened with pass mark 75 (a result with no data against it has 70 measured points: qualitative 30 →
     100 优秀, 20 → 90 良好, 10 → 80 合格, 0 → 70 不合格), every result scored (`points[(insurer id, county code)]`
     per qualitative indicator, else `default`) and finalised."""
-    review = open_year(year, excellent="95", good="85", passing="75")
+    review = open_year(year, excellent="95", good="85", passing="75", consequences=consequences)
     for result in service.results_of(review):
         score(result, points.get((result.insurer_id, result.region.code), default))
     finalise(review)

@@ -58,19 +58,55 @@ def test_the_service_criterion_reads_the_evaluations_instead_of_the_declared_rat
         "赣鄱财险": Decimal("3.00"), "信江农险": Decimal("7.00"), "三清财险": Decimal("5.00")}
 
 
-def test_capacity_scaled_by_grade_when_the_setting_says_so(demo, app):
+def _two_years_with(own, consequences):
+    """As _two_years, the 2025 scheme (the one governing a 2026 term) with changed consequence rules."""
+    make_term(2024)
+    evaluated_year(2024, {(own, PY): 0})
+    evaluated_year(2025, {(own, PY): 0}, consequences=consequences)
+
+
+def test_capacity_scaled_by_grade_when_the_year_says_so(demo):
+    """The 2025 scheme scales capacity: 不合格 × 0.8, 优秀 × 1.1; the demo insurer's lowest 2025 grade is 不合格 (鄱阳县),
+    信江农险's is 优秀. The 2024 scheme's factors (none) do not govern a 2026 term."""
     from agri_insurance.annual_review import service
 
     own = insurer("赣鄱财险")
-    _two_years(own.id)
     other = insurer("信江农险")
-    app.config["ANNUAL_REVIEW_CAPACITY_FACTORS"] = {"fail": "0.8", "excellent": "1.1"}
-    try:
-        assert service.capacity_factors([own.id, other.id], 2026) == {own.id: Decimal("0.8"),
-                                                                        other.id: Decimal("1.1")}
-    finally:
-        app.config["ANNUAL_REVIEW_CAPACITY_FACTORS"] = {}
-    assert service.capacity_factors([own.id], 2026) == {}
+    _two_years_with(own.id, {"factor_fail": Decimal("0.8"), "factor_excellent": Decimal("1.1")})
+    assert service.capacity_factors([own.id, other.id], 2026) == {own.id: Decimal("0.8"),
+                                                                    other.id: Decimal("1.1")}
+    assert service.capacity_factors([own.id], 2025) == {}           # governed by 2024: no factors
+
+
+def test_three_consecutive_fails_needed_when_the_year_says_so(demo):
+    """exclude_after 3 on the 2025 scheme: two 不合格 years (2024, 2025) no longer exclude from 鄱阳县."""
+    own = insurer("赣鄱财险")
+    _two_years_with(own.id, {"exclude_after": 3})
+    rnd, _bids = make_evaluation_round({"赣鄱财险": {}, "信江农险": {}}, counties=(PY,))
+    checks = {c.bid.insurer.short_name: c for c in evaluation.check_eligibility(rnd, user("city_agri"))}
+    assert checks["赣鄱财险"].eligible and evaluation.check_reasons(checks["赣鄱财险"]) == []
+
+
+def test_a_one_year_look_back_cannot_see_two_consecutive_years(demo):
+    """lookback 1, exclude_after 1 on the 2025 scheme: only 2025 is read → one 不合格 year (2025) excludes."""
+    own = insurer("赣鄱财险")
+    _two_years_with(own.id, {"exclude_after": 1, "lookback_years": 1})
+    rnd, _bids = make_evaluation_round({"赣鄱财险": {}, "信江农险": {}}, counties=(PY,))
+    checks = {c.bid.insurer.short_name: c for c in evaluation.check_eligibility(rnd, user("city_agri"))}
+    assert evaluation.check_reasons(checks["赣鄱财险"]) == ["鄱阳县：2025年度考评连续不合格，不得参加该县本轮遴选"]
+
+
+def test_the_declared_rating_stays_when_the_year_says_so(demo):
+    """service_input off on the 2025 scheme: every bid declared A (level 4) → V2 5 points for all three."""
+    own = insurer("赣鄱财险")
+    _two_years_with(own.id, {"service_input": False})
+    rnd, bids = make_evaluation_round({"赣鄱财险": {}, "信江农险": {}, "三清财险": {}}, counties=(WUYUAN,))
+    evaluation.check_eligibility(rnd, user("city_agri"))
+    db.session.commit()
+    v2 = next(c for c in evaluation.scheme_for(rnd).criteria if c.code == "V2")
+    scores = evaluation.score_bids(rnd)
+    assert {short: scores[b.id].points[v2.id] for short, b in bids.items()} == {
+        "赣鄱财险": Decimal("5.00"), "信江农险": Decimal("5.00"), "三清财险": Decimal("5.00")}
 
 
 def test_the_allocation_gets_no_lot_score_and_no_backup_in_the_excluding_county(demo):

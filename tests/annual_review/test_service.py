@@ -191,3 +191,26 @@ def test_a_complaint_against_an_insurer_not_underwriting_in_the_county_is_refuse
     assert refused.value.field == "insurer_id" and stranger.name in refused.value.message
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count(Complaint.id))) == 0
+
+
+def test_the_consequence_rules_start_from_the_settings_are_audited_and_freeze_with_the_scheme(term, app):
+    city = user("city_agri")
+    app.config["ANNUAL_REVIEW_CAPACITY_FACTORS"] = {"fail": "0.8"}
+    try:
+        review = service.create_review(2025, city)
+    finally:
+        app.config["ANNUAL_REVIEW_CAPACITY_FACTORS"] = {}
+    assert (review.exclude_after, review.lookback_years, review.service_input) == (2, 3, True)
+    assert review.capacity_factors() == {Grade.FAIL: Decimal("0.8")}
+    with pytest.raises(DomainError, match="不能超过回溯年数") as refused:
+        service.save_consequences(review, {"exclude_after": 4, "lookback_years": 3, "service_input": True}, city)
+    assert refused.value.field == "exclude_after"
+    service.save_consequences(review, {"exclude_after": 3, "lookback_years": 4, "service_input": False,
+                                       "factor_good": Decimal("1.05")}, city)
+    db.session.commit()
+    assert review.capacity_factors() == {Grade.GOOD: Decimal("1.05")}
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "annual_review.consequences_saved"))
+    assert Decimal(entry.details["before"]["factor_fail"]) == Decimal("0.8") and entry.details["after"]["exclude_after"] == 3
+    service.open_review(review, city)
+    with pytest.raises(DomainError, match="考评已开始"):
+        service.save_consequences(review, {"exclude_after": 2, "lookback_years": 3}, city)

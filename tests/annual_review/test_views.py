@@ -150,3 +150,19 @@ def test_the_computed_figures_are_stored_in_chinese_and_read_in_the_readers_lang
     assert "0 (5 points off each)" in english and "每件扣" not in english
     chinese = read_text(login("insurer").get(f"/annual-review/results/{result.id}"))
     assert "0（每件扣 5 分）" in chinese and "points off each" not in chinese
+
+
+def test_the_city_sets_the_consequences_on_the_scheme_page(login):
+    from agri_insurance.extensions import db
+
+    city = login("city_agri")
+    assert city.post("/annual-review/new", data={"year": "2025"}).status_code == 302
+    page = read_text(city.get("/annual-review/2025"))
+    assert "连续 2 年不合格（回溯 3 年）" in page and "承保能力不按等级调整" in page
+    response = city.post("/annual-review/2025/consequences", data={
+        "exclude_after": "3", "lookback_years": "3", "factor_fail": "0.8"}, follow_redirects=True)
+    page = read_text(response)
+    assert "连续 3 年不合格（回溯 3 年）" in page and "评分仍采用申报的服务评级" in page and "不合格 × 0.80" in page
+    db.session.expire_all()
+    review = service.review_of(2025)
+    assert (review.exclude_after, review.service_input) == (3, False)

@@ -236,6 +236,30 @@ def test_the_round_page_and_the_public_notice_publish_the_change(finalised, db, 
     assert detail.status_code == 200 and change.old_insurer.name in detail.get_data(as_text=True)
 
 
+def test_the_change_notice_pdf_is_on_the_public_page_and_reads_back(finalised, db, client):
+    """中标变更公告: the lot, the former and the new underwriter, the decision number, reason and effective date, the
+    issuing unit; linked from the public notice page, no login; another round's change is not found."""
+    import io
+
+    from pypdf import PdfReader
+
+    rnd = finalised
+    year = rnd.term_start_year
+    with time_machine.travel(date(year, 3, 2), tick=False):
+        change = terminate(award_of(LOT), effective_on=date(year, 7, 1))
+        db.session.commit()
+    url = f"/awards/public/{rnd.id}/changes/{change.id}.pdf"
+    assert url in client.get(f"/awards/public/{rnd.id}").get_data(as_text=True)
+    response = client.get(url)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages).replace("\n", "")
+    for expected in ("中标变更公告", "饶农字〔2027〕8号", LOT, change.old_insurer.name, change.new_insurer.name,
+                     f"自{year}年7月1日起终止", "严重违规经营，虚构承保标的", "由该县后备承保机构按顺序递补",
+                     f"服务期至{rnd.term_end_year}年12月31日", exports.issuing_body(), f"{year}年3月2日"):
+        assert expected in text, expected
+    assert client.get(f"/awards/public/{rnd.id + 1000}/changes/{change.id}.pdf").status_code == 404
+
+
 def test_through_the_pages_a_new_run_is_computed_as_a_job_and_installed(finalised, db, login):
     from agri_insurance.jobs import service as jobs
 

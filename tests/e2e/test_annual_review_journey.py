@@ -17,7 +17,6 @@ from agri_insurance.clock import utcnow
 from agri_insurance.extensions import db
 from tests.annual_review.factories import county_user, evaluated_year, make_term, score
 from tests.e2e.conftest import log_in
-from tests.evaluation.factories import make_evaluation_round
 from tests.tenders.factories import user
 
 pytestmark = pytest.mark.browser
@@ -88,16 +87,51 @@ def test_evaluation_opened_scored_replied_finalised_and_report_read_back(page, b
     assert "2025年度农业保险承保机构考评报告" in flat and "94.00" in flat and "新设三个服务站" in flat
 
 
-def test_the_excluded_underwriter_reads_why_at_the_eligibility_check(page, demo):
+def test_next_round_created_from_the_last_and_the_excluded_underwriter_refused_with_the_years(page, demo):
+    """The 2024–2026 term awarded; the demo insurer 不合格 in 鄱阳县 in 2024 and 2025 (the 2025 scheme, the latest
+    final year, governs a 2027 term: two consecutive years, three looked back). The city copies the last term's lots
+    into the 2027 round in the browser; after the bids are opened it runs the eligibility check and reads the
+    refusal for 鄱阳县 naming the years; the insurer stays eligible in 婺源县."""
+    from agri_insurance.bids import service as bids_service
+    from agri_insurance.evaluation import service as evaluation
+    from agri_insurance.tenders import service as tenders
+    from tests.evaluation.factories import insurer, insurer_user
+    from tests.factories import county
+    from tests.tenders.factories import make_bid
+
     own = user("insurer").insurer_id
-    make_term(2024)
+    last = make_term(2024)
     evaluated_year(2024, {(own, "361128"): 0})
     evaluated_year(2025, {(own, "361128"): 0})
-    rnd, _bids = make_evaluation_round({"赣鄱财险": {}, "信江农险": {}})
-    from agri_insurance.evaluation import service as evaluation
-
-    evaluation.check_eligibility(rnd, user("city_agri"))
-    db.session.commit()
-    log_in(page, "city_agri")
-    page.goto(f"/evaluation/rounds/{rnd.id}")
-    expect(page.locator("body")).to_contain_text("鄱阳县：2024、2025年度考评连续不合格，不得参加该县本轮遴选")
+    city = user("city_agri")
+    now = utcnow()
+    with time_machine.travel(now - timedelta(days=10)):
+        rnd = tenders.create_round({
+            "name": "2027–2029年度政策性农业保险承保机构遴选", "term_start_year": 2027,
+            "bid_deadline": now - timedelta(days=2), "opening_time": now - timedelta(days=2),
+            "notice_working_days": 5, "min_insurers": 2, "max_insurers": 3, "market_share_cap_pct": None,
+            "contact": "市农业农村局 0793-0000000", "notes": None}, city)
+        db.session.commit()
+        log_in(page, "city_agri")
+        page.goto(f"/tenders/{rnd.id}")
+        page.get_by_role("link", name="从上一服务期复制标段").click()
+        expect(page.locator("#previous-round")).to_have_text(last.name)
+        page.click("#copy-previous")
+        expect(page.get_by_text("已从上一服务期复制", exact=False)).to_be_visible()
+        db.session.expire_all()
+        assert sorted(lot.code for lot in rnd.lots) == sorted(lot.code for lot in last.lots)
+        tenders.publish_round(rnd, city)
+        db.session.commit()
+        for short in ("赣鄱财险", "信江农险", "三清财险"):
+            make_bid(rnd, insurer_user(short), parent_company=insurer(short).parent_company, penalties=[])
+    with time_machine.travel(now - timedelta(days=1)):
+        bids_service.open_bids(rnd, city)
+        tenders.start_evaluation(rnd, city, len(bids_service.opened_bids(rnd)))
+        db.session.commit()
+        page.goto(f"/evaluation/rounds/{rnd.id}")
+        page.click("#check-eligibility")
+        row = page.locator("#eligibility tr", has_text=insurer("赣鄱财险").name)
+        expect(row).to_contain_text("鄱阳县：2024、2025年度考评连续不合格，不得参加该县本轮遴选")
+        expect(row).to_contain_text("合格")   # still eligible in 婺源县
+    check = next(c for c in evaluation.eligibility_checks(rnd) if c.bid.insurer_id == own)
+    assert check.eligible and evaluation.excluded_counties(check) == {county("361128").id}
