@@ -3,7 +3,7 @@
     python -m bench.underwriting.run 100000 1000000 [--format xlsx|csv] [--errors-too] [--export]
 
 Each measurement runs in its own process, so peak memory (ru_maxrss) is that phase's alone. The database is
-`<TEST_DATABASE_URL base>/bench_underwriting`, created afresh. The list is imported through the same service
+`<TEST_DATABASE_URL base>/bench_underwriting` (or $BENCH_DATABASE), created afresh. The list is imported through the same service
 the background job calls (`underwriting.service.import_list`), committed, for a draft claim whose figures
 match the file, with 20 planted duplicate people (they become flags) in an otherwise valid list. With
 --errors-too a second file with 30 bad cells spread over it is imported too: it must fail and store nothing.
@@ -22,7 +22,9 @@ from decimal import Decimal
 from pathlib import Path
 
 BASE = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test").rsplit("/", 1)[0]
-DB_URL = f"{BASE}/bench_underwriting"
+# BENCH_DATABASE: another name, so two sessions benchmarking on one server do not drop each other's database
+DB_NAME = os.environ.get("BENCH_DATABASE", "bench_underwriting")
+DB_URL = f"{BASE}/{DB_NAME}"
 
 
 def peak_mb() -> float:
@@ -58,8 +60,8 @@ def phase_setup(path: Path, count: int) -> dict:
     import psycopg
 
     with psycopg.connect(f"{BASE}/postgres".replace("+psycopg", ""), autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS bench_underwriting WITH (FORCE)")
-        conn.execute("CREATE DATABASE bench_underwriting")
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
     app = _app()
     from flask_migrate import upgrade
 
