@@ -250,10 +250,8 @@ def _set_based() -> Iterator[None]:
         yield
         return
     db.session.execute(sa.text("SELECT set_config('enable_nestloop', 'off', true)"))
-    try:
-        yield
-    finally:
-        db.session.execute(sa.text("SELECT set_config('enable_nestloop', 'on', true)"))
+    yield  # on an error the transaction is rolled back, and the setting with it (a reset here would fail too)
+    db.session.execute(sa.text("SELECT set_config('enable_nestloop', 'on', true)"))
 
 
 def match_rows(payout_list: PayoutList) -> list[tuple[int, str]]:
