@@ -3,7 +3,7 @@
     python -m bench.underwriting.run 100000 1000000 [--format xlsx|csv] [--errors-too] [--export]
 
 Each measurement runs in its own process, so peak memory (ru_maxrss) is that phase's alone. The database is
-`<TEST_DATABASE_URL base>/bench_underwriting`, created afresh. The list is imported through the same service
+`<TEST_DATABASE_URL base>/bench_underwriting` (or $BENCH_DATABASE), created afresh. The list is imported through the same service
 the background job calls (`underwriting.service.import_list`), committed, for a draft claim whose figures
 match the file, with 20 planted duplicate people (they become flags) in an otherwise valid list. With
 --errors-too a second file with 30 bad cells spread over it is imported too: it must fail and store nothing.
@@ -22,7 +22,9 @@ from decimal import Decimal
 from pathlib import Path
 
 BASE = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test").rsplit("/", 1)[0]
-DB_NAME = os.environ.get("BENCH_UNDERWRITING_DB", "bench_underwriting")  # another name: benches side by side
+# BENCH_DATABASE (or BENCH_UNDERWRITING_DB): another name, so two sessions benchmarking on one server do not drop
+# each other's database
+DB_NAME = os.environ.get("BENCH_DATABASE") or os.environ.get("BENCH_UNDERWRITING_DB", "bench_underwriting")
 DB_URL = f"{BASE}/{DB_NAME}"
 
 
