@@ -41,6 +41,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
 
 from agri_insurance.actions import Action, Actions
 from agri_insurance.annual_review.models import (
@@ -61,7 +62,7 @@ from agri_insurance.awards.calendar import notice_end
 from agri_insurance.awards.models import PUBLISHED_STATES, Award, AwardChange
 from agri_insurance.bids.models import Bid, BidPenalty
 from agri_insurance.clock import local_today, utcnow
-from agri_insurance.errors import require
+from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.i18n import in_record_language
 from agri_insurance.payouts import service as payouts
@@ -132,8 +133,12 @@ def create_review(year: int, actor) -> AnnualReview:
         review.indicators.append(ReviewIndicator(
             position=position, name=name, kind=kind, measure=measure, weight=Decimal(weight),
             deduction=None if deduction is None else Decimal(deduction), guidance=guidance))
-    db.session.add(review)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():   # two bureau users creating the year at once: the second is told in words
+            db.session.add(review)
+            db.session.flush()
+    except IntegrityError:
+        raise DomainError(_("%(year)s 年度考评已存在", year=year), "year") from None
     audit.record(actor, "annual_review.created", review, _l("新建 %(year)s 年度考评方案", year=year), year=year)
     return review
 

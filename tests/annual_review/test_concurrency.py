@@ -3,6 +3,7 @@ words; the year is finalised once (PostgreSQL row lock; SQLite write lock)."""
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 import time_machine
 
@@ -151,3 +152,15 @@ def test_an_indicator_added_while_the_year_is_opened_waits_and_is_refused(app, d
         assert outcome == {"first": "done", "second": "考评已开始，考评方案不能再修改"}, edit.__name__
         rev = db.session.get(AnnualReview, review_id)
         assert service.total_weight(rev) == 100 and rev.excellent_min == 90
+
+
+@pytest.mark.postgres   # a unique insert waiting on another's: PostgreSQL's behaviour, not SQLite's file lock
+def test_two_bureau_users_creating_one_year_at_once_the_second_is_told_in_words(app, demo, db):
+    """Both find no 2025 scheme; the second's insert waits on the first's and is refused in words (no error page)."""
+    def create():
+        service.create_review(2025, user("city_agri"))
+
+    outcome: dict[str, str] = {}
+    second_waits_for_first(app, create, create, outcome)
+    assert outcome == {"first": "done", "second": "2025 年度考评已存在"}
+    assert db.session.scalar(sa.select(sa.func.count(AnnualReview.id)).where(AnnualReview.year == 2025)) == 1
