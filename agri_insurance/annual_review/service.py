@@ -615,6 +615,10 @@ def file_complaint(data: dict[str, Any], document, actor) -> Complaint:
     year = data.get("year")
     require(year and 2000 <= year <= local_today().year, _("请填写有效的年度"), "year")
     review = review_of(year)
+    if review is not None:
+        # the year's row locked, as finalising locks it: a complaint filed while the year is being finalised waits
+        # and is refused, rather than landing in a final year where it could never be decided nor counted
+        review = lock_for_update(review)
     require(review is None or review.status is not ReviewStatus.FINAL,
             _("%(year)s 年度考评已定稿，不能再登记该年度的投诉", year=year), "year")
     require((insurer.id, actor.region_id) in underwriters_of(year, [actor.region_id]),

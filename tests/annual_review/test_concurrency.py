@@ -164,3 +164,31 @@ def test_two_bureau_users_creating_one_year_at_once_the_second_is_told_in_words(
     second_waits_for_first(app, create, create, outcome)
     assert outcome == {"first": "done", "second": "2025 年度考评已存在"}
     assert db.session.scalar(sa.select(sa.func.count(AnnualReview.id)).where(AnnualReview.year == 2025)) == 1
+
+
+@pytest.mark.postgres
+def test_a_complaint_filed_while_the_year_is_finalised_waits_and_is_refused(app, demo, db):
+    """Without the wait it would be filed into a final year, where it could never be decided nor counted."""
+    from agri_insurance.annual_review.models import Complaint
+
+    make_term(2024)
+    with time_machine.travel(utcnow() - timedelta(days=20), tick=False):
+        review = open_year(2025)
+        results = service.results_of(review)
+        for result in results:
+            score(result, 10)
+    own = next(r for r in results if r.region.code == "361128")
+    review_id, insurer_id = review.id, own.insurer_id
+    db.session.remove()
+
+    def finalise():
+        service.finalise_review(_db.session.get(AnnualReview, review_id), user("city_agri"))
+
+    def file():
+        service.file_complaint({"insurer_id": insurer_id, "year": 2025, "subject": "拖延理赔", "body": "查勘不及时"},
+                               None, user("county_agri"))
+
+    outcome: dict[str, str] = {}
+    second_waits_for_first(app, finalise, file, outcome)
+    assert outcome == {"first": "done", "second": "2025 年度考评已定稿，不能再登记该年度的投诉"}
+    assert db.session.scalar(sa.select(sa.func.count(Complaint.id))) == 0
