@@ -84,9 +84,11 @@ class KeySet:
 def parse_key_set(text: str) -> KeySet:
     keys: dict[str, bytes] = {}
     order: list[str] = []
-    for part in text.replace(",", "\n").splitlines():
+    # comments are whole lines (dropped before commas separate entries: a comment may hold a comma)
+    lines = [line for line in text.splitlines() if not line.strip().startswith("#")]
+    for part in "\n".join(lines).replace(",", "\n").splitlines():
         part = part.strip()
-        if not part or part.startswith("#"):
+        if not part:
             continue
         kid, sep, encoded = part.partition(":")
         kid = kid.strip()

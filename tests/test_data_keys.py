@@ -134,3 +134,32 @@ def test_the_commands_print_a_next_key_and_rotate_in_batches(world, app, db, tmp
     monkeypatch.setitem(app.config, "DATA_KEYS", f"{HASH_LINE}\n{OTHER_K1}\n")   # a key set that opens nothing
     result = runner.invoke(args=["rotate-data-key"])
     assert result.exit_code != 0 and "k2" in result.output                     # refused in words, nothing written
+
+
+def test_the_development_key_set_config_writes_is_read_back_and_kept(monkeypatch, tmp_path):
+    """`make run` without a key: config writes a development key set once (its comment line holds a comma) and
+    reads the same one at every start."""
+    from agri_insurance import config
+
+    monkeypatch.delenv("DATA_KEY", raising=False)
+    monkeypatch.delenv("DATA_KEY_FILE", raising=False)
+    monkeypatch.setattr(config, "INSTANCE_DIR", tmp_path)
+    text = config._data_keys(production=False)
+    assert (tmp_path / "data_key").read_text().startswith("# DEVELOPMENT")
+    keys = parse_key_set(text)
+    assert keys.decrypt(keys.encrypt("36112819800101123X")) == "36112819800101123X"
+    assert config._data_keys(production=False) == text
+
+
+def test_processes_starting_at_once_all_read_the_one_key_set_written(tmp_path):
+    """gunicorn's workers and an RQ worker may start together on a fresh instance directory: each must read the
+    same complete file, none an error or a half-written one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from agri_insurance.config import _written_once
+
+    path = tmp_path / "data_key"
+    with ThreadPoolExecutor(8) as pool:
+        texts = list(pool.map(lambda i: _written_once(path, f"key set {i}\n" * 1000), range(32)))
+    assert len(set(texts)) == 1 and texts[0] == path.read_text() and texts[0].count("\n") == 1000
+    assert [p.name for p in tmp_path.iterdir()] == ["data_key"]      # no drafts left behind

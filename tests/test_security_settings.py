@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from agri_insurance.config import PROJECT_ROOT, Config
+from agri_insurance.config import PROJECT_ROOT, TEST_DATA_KEYS, Config
 
 
 def test_https_settings_come_from_the_environment(monkeypatch, tmp_path):
@@ -17,6 +17,7 @@ def test_https_settings_come_from_the_environment(monkeypatch, tmp_path):
     assert plain.PREFERRED_URL_SCHEME == "http" and not plain.SESSION_COOKIE_SECURE  # `make run` on http
     monkeypatch.setenv("PREFERRED_URL_SCHEME", "https")
     monkeypatch.setenv("TRUSTED_PROXIES", "1")
+    monkeypatch.setenv("DATA_KEY", TEST_DATA_KEYS)   # an https deployment refuses to start without its data key
     https = Config()
     assert https.PREFERRED_URL_SCHEME == "https" and https.SESSION_COOKIE_SECURE and https.REMEMBER_COOKIE_SECURE
     assert https.TRUSTED_PROXIES == 1
