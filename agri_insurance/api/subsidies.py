@@ -45,7 +45,6 @@ from agri_insurance.subsidies.forms import ClaimForm, PaymentForm, ReturnForm, V
 from agri_insurance.subsidies.models import (
     GOVERNMENT_LEVELS,
     Advance,
-    ClaimShare,
     ClaimStatus,
     FundAllocation,
     Payment,
@@ -193,17 +192,8 @@ def ledger(args):
     claims, nxt = cursor.page(sa.select(SubsidyClaim).where(*clauses)
                               .options(sa.orm.selectinload(SubsidyClaim.shares)), SubsidyClaim, args)
     lines = [service.LedgerLine(claim, *_due_and_paid(claim.shares)) for claim in claims]
-    selected = sa.select(SubsidyClaim.id).where(*clauses)
-    count, premium = db.session.execute(sa.select(sa.func.count(SubsidyClaim.id),
-                                                  sa.func.coalesce(sa.func.sum(SubsidyClaim.total_premium), 0))
-                                        .where(SubsidyClaim.id.in_(selected))).one()
-    due, paid = db.session.execute(sa.select(sa.func.coalesce(sa.func.sum(ClaimShare.amount), 0),
-                                             sa.func.coalesce(sa.func.sum(ClaimShare.paid), 0))
-                                   .where(ClaimShare.claim_id.in_(selected),
-                                          ClaimShare.level.in_(GOVERNMENT_LEVELS))).one()
-    due, paid = Decimal(due), Decimal(paid)
-    return {"items": lines, "next": nxt, "totals": {"claims": count, "premium": Decimal(premium), "due": due,
-                                                    "paid": paid, "outstanding": due - paid}}
+    count = db.session.scalar(sa.select(sa.func.count(SubsidyClaim.id)).where(*clauses))
+    return {"items": lines, "next": nxt, "totals": {"claims": count, **service.ledger_totals(clauses)}}
 
 
 def _due_and_paid(shares) -> tuple[Decimal, Decimal]:
