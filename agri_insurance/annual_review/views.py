@@ -157,11 +157,12 @@ def result(result_id: int):
     return _result_page(res, {})
 
 
-def _result_page(res: ReviewResult, problems: dict, status: int = 200):
+def _result_page(res: ReviewResult, problems: dict, status: int = 200, reply_form: ReplyForm | None = None):
     scores = {s.indicator_id: s for s in res.scores}
+    if reply_form is None and service.may_reply(res, current_user):
+        reply_form = ReplyForm()
     return render_template("annual_review/result.html", result=res, scores=scores, problems=problems,
-                           may_score=service.may_score(res, current_user),
-                           reply_form=ReplyForm() if service.may_reply(res, current_user) else None,
+                           may_score=service.may_score(res, current_user), reply_form=reply_form,
                            actions=service.result_actions(res, current_user), form_values=request.form), status
 
 
@@ -185,11 +186,12 @@ def score(result_id: int):
 def reply(result_id: int):
     res = scoped_get_or_404(ReviewResult, result_id)
     form = ReplyForm()
-    if form.validate_on_submit():
-        commit_or_flash(lambda: service.reply_to_result(res, form.reply.data, current_user), _("意见已提交"))
-    else:
-        flash_form_errors(form)
-    return redirect(url_for(".result", result_id=result_id))
+    if form.validate_on_submit() and commit_or_flash(
+            lambda: service.reply_to_result(res, form.reply.data, current_user), _("意见已提交"), form):
+        return redirect(url_for(".result", result_id=result_id))
+    # refused: the page again with the reply as typed and the reason beside it, not an emptied form
+    res = db.session.get(ReviewResult, result_id)
+    return _result_page(res, {}, 400, reply_form=form if service.may_reply(res, current_user) else None)
 
 
 @bp.get("/results/<int:result_id>/report.pdf")
@@ -239,11 +241,17 @@ def new_complaint():
 @bp.get("/complaints/<int:complaint_id>")
 @roles_required(*READERS)
 def complaint(complaint_id: int):
-    c = scoped_get_or_404(Complaint, complaint_id)
+    return _complaint_page(scoped_get_or_404(Complaint, complaint_id))
+
+
+def _complaint_page(c: Complaint, status: int = 200, defence_form: DefenceForm | None = None,
+                    decision_form: DecisionForm | None = None):
+    """The complaint; after a refusal, with the refused form as it was typed (if the user may still send it)."""
+    may_answer, may_decide = service.may_answer(c, current_user), service.may_decide(c, current_user)
     return render_template("annual_review/complaint.html", complaint=c,
-                           defence_form=DefenceForm() if service.may_answer(c, current_user) else None,
-                           decision_form=DecisionForm() if service.may_decide(c, current_user) else None,
-                           actions=service.complaint_actions(c, current_user))
+                           defence_form=(defence_form or DefenceForm()) if may_answer else None,
+                           decision_form=(decision_form or DecisionForm()) if may_decide else None,
+                           actions=service.complaint_actions(c, current_user)), status
 
 
 @bp.post("/complaints/<int:complaint_id>/answer")
@@ -251,12 +259,11 @@ def complaint(complaint_id: int):
 def answer_complaint(complaint_id: int):
     c = scoped_get_or_404(Complaint, complaint_id)
     form = DefenceForm()
-    if form.validate_on_submit():
-        commit_or_flash(lambda: service.answer_complaint(c, form.defence.data, form.document.data or None,
-                                                         current_user), _("申辩已提交"))
-    else:
-        flash_form_errors(form)
-    return redirect(url_for(".complaint", complaint_id=complaint_id))
+    if form.validate_on_submit() and commit_or_flash(
+            lambda: service.answer_complaint(c, form.defence.data, form.document.data or None, current_user),
+            _("申辩已提交"), form):
+        return redirect(url_for(".complaint", complaint_id=complaint_id))
+    return _complaint_page(db.session.get(Complaint, complaint_id), 400, defence_form=form)
 
 
 @bp.post("/complaints/<int:complaint_id>/decide")
@@ -264,12 +271,11 @@ def answer_complaint(complaint_id: int):
 def decide_complaint(complaint_id: int):
     c = scoped_get_or_404(Complaint, complaint_id)
     form = DecisionForm()
-    if form.validate_on_submit():
-        commit_or_flash(lambda: service.decide_complaint(c, form.decision.data == "upheld", form.note.data,
-                                                         current_user), _("已决定"))
-    else:
-        flash_form_errors(form)
-    return redirect(url_for(".complaint", complaint_id=complaint_id))
+    if form.validate_on_submit() and commit_or_flash(
+            lambda: service.decide_complaint(c, form.decision.data == "upheld", form.note.data, current_user),
+            _("已决定"), form):
+        return redirect(url_for(".complaint", complaint_id=complaint_id))
+    return _complaint_page(db.session.get(Complaint, complaint_id), 400, decision_form=form)
 
 
 @bp.get("/complaints/<int:complaint_id>/<any(complaint, defence):which>")

@@ -166,3 +166,30 @@ def test_the_city_sets_the_consequences_on_the_scheme_page(login):
     db.session.expire_all()
     review = service.review_of(2025)
     assert (review.exclude_after, review.service_input) == (3, False)
+
+
+def test_a_refused_defence_decision_or_reply_comes_back_with_what_was_typed(login):
+    make_term(2024)
+    own = user("insurer").insurer_id
+    url = login("county_agri").post("/annual-review/complaints/new", data={
+        "insurer_id": own, "year": 2026, "subject": "理赔款未按时支付", "body": "多名农户反映赔款拖延"}).location
+    insurer = login("insurer")
+    long_defence = "系农户账户有误，已补发。" * 500          # 6,000 characters: over the 5,000 allowed
+    response = insurer.post(url + "/answer", data={"defence": long_defence})
+    assert response.status_code == 400          # the form again with the text as typed, not an emptied page
+    assert 'id="defence-form"' in (page := read_text(response)) and long_defence in page
+    assert "待承保机构申辩" in page                # nothing saved
+    insurer.post(url + "/answer", data={"defence": "系农户账户有误，已补发"})
+    city = login("city_agri")
+    long_note = "经核实赔款逾期。" * 300
+    response = city.post(url + "/decide", data={"decision": "upheld", "note": long_note})
+    assert response.status_code == 400 and long_note in read_text(response)
+    from agri_insurance.annual_review.models import Complaint, ComplaintStatus
+    assert db.session.get(Complaint, int(url.rsplit("/", 1)[1])).status is ComplaintStatus.ANSWERED   # not decided
+
+    review = open_year(2025)
+    result = result_of(review, own, "361128")
+    score(result, 7)
+    response = insurer.post(f"/annual-review/results/{result.id}/reply", data={"reply": "对评分有异议" * 400})
+    assert response.status_code == 400 and "对评分有异议" * 400 in read_text(response)
+    assert db.session.get(type(result), result.id).reply is None
