@@ -32,8 +32,16 @@ class CountyComparison:
     new: list[Side] = field(default_factory=list)
 
     @property
+    def allocated(self) -> bool:
+        """Whether the new side names any underwriter in the county: before a feasible run nothing has left or
+        joined yet (saying every old underwriter "left" would announce a change nobody decided)."""
+        return any(s.insurer for s in self.new)
+
+    @property
     def left(self) -> list[str]:
         """Underwriters of the previous term that are not in the new allocation of the county."""
+        if not self.allocated:
+            return []
         return sorted({s.insurer for s in self.old if s.insurer} - {s.insurer for s in self.new if s.insurer})
 
     @property

@@ -114,9 +114,10 @@ def test_the_pages_offer_the_copy_and_set_the_old_allocation_beside_the_new(prev
     assert comparison.previous.id == previous.id and comparison.source == "none"
     py = next(c for c in comparison.counties if c.region.code == "361128")
     assert {s.code for s in py.old} == {s.code for s in py.new} == {"PY-F1", "PY-F2"}
-    assert all(s.insurer for s in py.old) and py.joined == [] and len(py.left) == 2
+    assert all(s.insurer for s in py.old) and not py.allocated
+    assert py.left == py.joined == []      # before any run nobody has left: the page says "not allocated yet"
     page = client.get(f"/awards/rounds/{rnd.id}/compare-previous").get_data(as_text=True)
-    assert previous.name in page and "PY-F1" in page
+    assert previous.name in page and "PY-F1" in page and "本轮尚未分配" in page and "退出：" not in page
     client.get("/lang/en")
     english = client.get(f"/awards/rounds/{rnd.id}/compare-previous").get_data(as_text=True)
-    assert "Previous term: " in english and "Left: " in english and "、" not in english   # English punctuation
+    assert "Previous term: " in english and "Not allocated yet" in english and "、" not in english
