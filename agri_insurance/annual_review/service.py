@@ -42,6 +42,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from agri_insurance.actions import Action, Actions
 from agri_insurance.annual_review.models import (
@@ -498,6 +499,8 @@ def results_of(review: AnnualReview, user=None) -> list[ReviewResult]:
     stmt = sa.select(ReviewResult).where(ReviewResult.review_id == review.id)
     if user is not None:
         stmt = stmt.where(ReviewResult.visible_to(user))
+    # the scores with the results: the review page and the summary workbook read every result's points
+    stmt = stmt.options(selectinload(ReviewResult.scores))
     return list(db.session.scalars(stmt.join(Region, Region.id == ReviewResult.region_id)
                                    .join(Insurer, Insurer.id == ReviewResult.insurer_id)
                                    .order_by(Region.code, Insurer.name)))

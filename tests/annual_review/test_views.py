@@ -193,3 +193,21 @@ def test_a_refused_defence_decision_or_reply_comes_back_with_what_was_typed(logi
     response = insurer.post(f"/annual-review/results/{result.id}/reply", data={"reply": "对评分有异议" * 400})
     assert response.status_code == 400 and "对评分有异议" * 400 in read_text(response)
     assert db.session.get(type(result), result.id).reply is None
+
+
+def test_the_summary_workbook_reads_the_scores_in_one_statement_whatever_the_number_of_results(login):
+    from tests.test_query_counts import counting
+
+    make_term(2024)
+    with time_machine.travel(utcnow() - timedelta(days=20), tick=False):
+        review = open_year(2025)
+        for r in service.results_of(review):
+            score(r, 10)
+    insurer, city = login("insurer"), login("city_agri")
+    counted = {}
+    for name, client in (("insurer", insurer), ("city", city)):   # 2 results, then 4
+        db.session.expire_all()
+        with counting(db.engine) as statements:
+            assert client.get("/annual-review/2025/summary.xlsx").status_code == 200
+        counted[name] = len(statements)
+    assert counted["city"] == counted["insurer"]
