@@ -31,7 +31,7 @@ from agri_insurance.actions import Action, Actions
 from agri_insurance.audit import service as audit
 from agri_insurance.clock import local_today, utcnow
 from agri_insurance.errors import require
-from agri_insurance.extensions import db
+from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.i18n import pick
 from agri_insurance.list_files import (
     BatchWriter,
@@ -43,7 +43,8 @@ from agri_insurance.list_files import (
     uses_copy,
 )
 from agri_insurance.masking import mask_name
-from agri_insurance.payouts.models import PayoutFlag, PayoutFlagKind, PayoutList, PayoutNotice, PayoutRow
+from agri_insurance.payouts import notices
+from agri_insurance.payouts.models import PayoutFlag, PayoutFlagKind, PayoutList, PayoutRow
 from agri_insurance.payouts.parsing import SCHEMA, PayoutRowValidator, PayoutValidRow
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel
 from agri_insurance.roles import Role
@@ -382,12 +383,19 @@ def flag_paid_twice(payout_list: PayoutList) -> None:
 
 
 def remove_list(payout_list: PayoutList, actor, reason: str) -> None:
-    """Delete the list with its rows and flags (reviews included), audited; `reason` says why."""
+    """Delete the list with its rows and flags (reviews included) and its notice to farmers (period and photos),
+    audited; `reason` says why. The list's row is locked first, so a photo being added waits and is then refused."""
+    lock_for_update(payout_list)
     audit.record(actor, "payout_list.removed", payout_list,
                  _l("删除理赔清单：%(event)s（%(rows)s 行）", event=payout_list.event, rows=payout_list.rows),
                  reason=reason, filename=payout_list.filename, sha256=payout_list.sha256, rows=payout_list.rows)
+    # its notice showed its payouts: a new list is noticed anew (SQLite enforces no cascade)
+    had_period, photos = notices.drop_notice(payout_list)
+    if had_period or photos:
+        audit.record(actor, "payout_notice.dropped", payout_list,
+                     _l("理赔清单已替换或删除，其理赔公示（含张贴照片 %(n)s 张）随之删除，请按新清单重新公示", n=photos),
+                     list_sha256=payout_list.sha256, photos=photos)
     db.session.execute(sa.delete(PayoutFlag).where(PayoutFlag.list_id == payout_list.id))
-    db.session.execute(sa.delete(PayoutNotice).where(PayoutNotice.list_id == payout_list.id))
     db.session.execute(sa.delete(PayoutRow).where(PayoutRow.list_id == payout_list.id))
     db.session.delete(payout_list)
     db.session.flush()
