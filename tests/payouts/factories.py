@@ -27,13 +27,15 @@ REPORTED = date(2026, 3, 1)
 
 
 def insured(tmp_path: Path, count: int = 10, insurer_username: str = "insurer", status=ClaimStatus.SUBMITTED,
-            start: int = 0):
+            start: int = 0, townships: tuple[str, ...] = ()):
     """A rice claim of 2026 in the demo county with its underwriting list of `count` farmers (each premium 50.00,
-    sum insured 1,000.00), put in `status` directly (the premium counts once the claim is submitted). Returns the
-    list's rows as written."""
+    sum insured 1,000.00), put in `status` directly (the premium counts once the claim is submitted); the farmers
+    in 饶丰镇, or in turn in `townships`. Returns the list's rows as written."""
     from tests.underwriting.conftest import claim_for
 
     data = uw_rows(count, start=start)
+    for n, row in enumerate(data if townships else ()):
+        row[2] = townships[n % len(townships)]
     claim = claim_for(data, insurer_username=insurer_username, period=f"p{start}-{insurer_username}")
     path = write_uw_csv(tmp_path / f"uw-{start}-{insurer_username}.csv", data)
     underwriting.import_list(claim, path, path.name, user(insurer_username))
