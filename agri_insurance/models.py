@@ -33,7 +33,13 @@ from agri_insurance.evaluation.models import (  # noqa: F401
     ScoringScheme,
 )
 from agri_insurance.jobs.models import Job  # noqa: F401
-from agri_insurance.payouts.models import PayoutFlag, PayoutList, PayoutRow  # noqa: F401
+from agri_insurance.payouts.models import (  # noqa: F401
+    PayoutFlag,
+    PayoutList,
+    PayoutNotice,
+    PayoutNoticePhoto,
+    PayoutRow,
+)
 from agri_insurance.reference.models import Insurer, Product, Region, SubsidyScheme  # noqa: F401
 from agri_insurance.storage import StoredFile  # noqa: F401
 from agri_insurance.subsidies.models import (  # noqa: F401

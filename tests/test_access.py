@@ -170,6 +170,9 @@ ROUTES = {
         "GET", "/payouts/lists/{payout_list}/notices/village.pdf?township=饶丰镇&village=第1村", NOTICE_READERS),
     "payouts.notices_zip": ("GET", "/payouts/lists/{payout_list}/notices.zip", NOTICE_READERS),
     "payouts.notices_pdf": ("GET", "/payouts/lists/{payout_list}/notices.pdf", NOTICE_READERS),
+    "payouts.upload_notice_photos": ("POST", "/payouts/lists/{payout_list}/notice-photos", {INS}),
+    "payouts.delete_notice_photo": ("POST", "/payouts/notice-photos/{payout_photo}/delete", {INS}),
+    "payouts.notice_photo": ("GET", "/payouts/notice-photos/{payout_photo}", NOTICE_READERS),
     "underwriting.notice_rules": ("GET", "/underwriting/notice-rules", NOTICE_READERS),
     "underwriting.save_notice_rules": ("POST", "/underwriting/notice-rules", EDITORS),
     "underwriting.set_notice_period": ("POST", "/underwriting/claims/{notice_claim}/notice-period", {INS}),
@@ -340,9 +343,9 @@ def _annual_review_objects(url: str) -> dict:
 
 
 def _payout_objects(url: str) -> dict:
-    """A payout list of the demo insurer in the demo county with a flag, and a failed import of it (created once
-    per test, only for the payout URLs)."""
-    if not any(key in url for key in ("{payout_list}", "{payout_flag}", "{payout_import_job}")):
+    """A payout list of the demo insurer in the demo county with a flag and a photo of its posted notice, and a
+    failed import of it (created once per test, only for the payout URLs)."""
+    if not any(key in url for key in ("{payout_list}", "{payout_flag}", "{payout_import_job}", "{payout_photo}")):
         return {}
     from tests.payouts.factories import access_objects
 

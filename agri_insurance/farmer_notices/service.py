@@ -115,6 +115,47 @@ def without_evidence(villages: Iterable[Village]) -> list[Village]:
     return [v for v in villages if not v.has_evidence]
 
 
+@dataclass
+class NoticeEvidence:
+    """A list's notice as its pages show it: the period (None until the insurer enters it), the villages with the
+    photos of their posted notice, and those still without one. A list module extends it with its own object."""
+
+    period: NoticePeriod | None
+    villages: list[Village]
+    today: date
+    missing: list[Village] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.missing = without_evidence(self.villages)
+
+    @property
+    def with_photos(self) -> int:
+        return len(self.villages) - len(self.missing)
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+    @property
+    def period_ended(self) -> bool:
+        return self.period is not None and self.period.has_ended(self.today)
+
+    @property
+    def phase_label(self) -> str:
+        if self.period is None:
+            return ""
+        if self.today < self.period.starts_on:
+            return _("未开始")
+        return _("已期满") if self.period.has_ended(self.today) else _("公示进行中")
+
+    @property
+    def missing_text(self) -> str:
+        return describe_villages(self.missing)
+
+    def posted_late(self, village: Village) -> bool:
+        return village.posted_late(self.period)
+
+
 def describe_villages(villages: Sequence[Village], most: int = VILLAGES_NAMED) -> str:
     """饶丰镇第1村、饶丰镇第2村 … 等 12 个村: the first `most` named, then how many there are."""
     names = join_names(v.label for v in villages[:most])

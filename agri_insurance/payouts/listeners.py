@@ -21,8 +21,8 @@ def _declared_versus_measured(rnd, user, bids, **_):
 
 
 @lot_history.listen(order=10)
-def _stored_loss_history(rnd, region_id, years, **_):
-    return [LossHistory(*row) for row in service.loss_history(region_id, years)]
+def _stored_loss_history(rnd, region_id, years, by_township=False, **_):
+    return [LossHistory(*row) for row in service.loss_history(region_id, years, by_township)]
 
 
 @measured_losses.listen(order=10)

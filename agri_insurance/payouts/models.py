@@ -15,7 +15,7 @@ from agri_insurance.clock import utcnow
 from agri_insurance.data_keys import Encrypted
 from agri_insurance.db_types import Money, enum_type
 from agri_insurance.extensions import db
-from agri_insurance.farmer_notices.models import NoticePeriodColumns
+from agri_insurance.farmer_notices.models import NoticePeriodColumns, NoticePhotoColumns
 from agri_insurance.roles import Role
 
 
@@ -157,3 +157,12 @@ class PayoutNotice(NoticePeriodColumns, db.Model):
     __table_args__ = (sa.CheckConstraint("days > 0", name="days_positive"),)
 
     list_id: Mapped[int] = mapped_column(sa.ForeignKey("payout_lists.id", ondelete="CASCADE"), primary_key=True)
+
+
+class PayoutNoticePhoto(NoticePhotoColumns, db.Model):
+    """A photo of the list's notice posted in one village (张贴照片): the evidence the county bureau sees on the list
+    page. Goes with the list (a new upload for the event is a new notice)."""
+
+    __tablename__ = "payout_notice_photos"
+
+    list_id: Mapped[int] = mapped_column(sa.ForeignKey("payout_lists.id", ondelete="CASCADE"), index=True)

@@ -3,15 +3,19 @@ notice per village of the list, with its period; next to the underwriting list's
 on what the two share (agri_insurance.farmer_notices).
 
 A payout row has no village of its own: it is the village of the underwriting row it was matched to (every stored
-row has one). Who does what: the insurer of the list sets the period and prints the notices; the county bureau of
-the list's county and the city (and the administrator) read them; finance does not. A new upload for the event is
-a new list, and a new notice (the sheets posted show the old payouts).
+row has one). Who does what: the insurer of the list sets the period, prints the notices and uploads photos of them
+posted in each village (and removes one uploaded by mistake); the county bureau of the list's county and the city
+(and the administrator) read them, the photos as evidence; finance does not. A payout list has no verification
+step, so its photos may change while the list stands: every upload and removal is in the list's audit log (the
+file's name and SHA-256), so a photo removed stays on record. A new upload for the event is a new list, and a new
+notice (the sheets posted show the old payouts): the period and photos go with the old list.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -23,13 +27,13 @@ from flask_babel import lazy_gettext as _l
 from agri_insurance import clock
 from agri_insurance.actions import Action, Actions
 from agri_insurance.audit import service as audit
-from agri_insurance.errors import require
-from agri_insurance.extensions import db
+from agri_insurance.errors import DomainError, require
+from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.farmer_notices import service as notices
 from agri_insurance.farmer_notices.documents import Column, VillageSheet
-from agri_insurance.farmer_notices.service import NoticePeriod, Village, chinese_date
+from agri_insurance.farmer_notices.service import NoticeEvidence, NoticePeriod, Village, chinese_date
 from agri_insurance.masking import mask_id, mask_name
-from agri_insurance.payouts.models import PayoutList, PayoutNotice, PayoutRow
+from agri_insurance.payouts.models import PayoutList, PayoutNotice, PayoutNoticePhoto, PayoutRow
 from agri_insurance.roles import Role
 from agri_insurance.underwriting.models import UnderwritingRow
 
@@ -76,10 +80,47 @@ def _decimal(value) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value or 0)).quantize(Decimal("0.01"))
 
 
+def photos_of(lst: PayoutList) -> list[PayoutNoticePhoto]:
+    p = PayoutNoticePhoto
+    return list(db.session.scalars(sa.select(p).where(p.list_id == lst.id).order_by(p.township, p.village, p.id)))
+
+
+def photo_of(photo_id: int) -> PayoutNoticePhoto | None:
+    return db.session.get(PayoutNoticePhoto, photo_id)
+
+
+@dataclass
+class PayoutNoticeState(NoticeEvidence):
+    """The list's notice as its page shows it: period, villages with their photos, those without one."""
+
+    list: PayoutList | None = None
+
+
+def state_of(lst: PayoutList) -> PayoutNoticeState:
+    notice = notice_of(lst)
+    return PayoutNoticeState(notice.period if notice else None,
+                             notices.villages_with_photos(villages_of(lst), photos_of(lst)), clock.local_today(),
+                             list=lst)
+
+
+# --- changing (the list's insurer) ---------------------------------------------------------------------------
+
+def _lock_as_poster(lst: PayoutList, actor, refusal: str) -> None:
+    """Only the list's insurer changes its notice (refused before anything is written). The list's row is locked,
+    as replacing the list locks it before deleting its photos: a photo is not added to a list being replaced."""
+    require(may_post(lst, actor), refusal)
+    try:
+        lock_for_update(lst)
+    except sa.exc.InvalidRequestError as e:   # replaced or deleted while we waited for its lock
+        raise DomainError(_("该理赔清单已被替换或删除，请重新打开清单")) from e
+
+
 def set_period(lst: PayoutList, starts_on: date | None, days: int | None, actor) -> PayoutNotice:
-    """The period the insurer's notices state (from `starts_on`, `days` calendar days). Caller commits."""
-    require(may_post(lst, actor), _("只有该清单的承保机构可以填写理赔公示期"))
+    """The period the insurer's notices state (from `starts_on`, `days` calendar days); the photos already
+    uploaded must have been posted within it. Caller commits."""
+    _lock_as_poster(lst, actor, _("只有该清单的承保机构可以填写理赔公示期"))
     period = notices.check_period(starts_on, days, clock.local_today())
+    notices.check_photos_within(period, photos_of(lst))
     notice = notice_of(lst)
     previous = notice.period if notice else None
     if notice is None:
@@ -97,16 +138,58 @@ def set_period(lst: PayoutList, starts_on: date | None, days: int | None, actor)
     return notice
 
 
+def add_photos(lst: PayoutList, key: tuple[str, str] | None, posted_on: date | None, files,
+               actor) -> list[PayoutNoticePhoto]:
+    """Photos of the notice posted in one village of the list (each a real PNG or JPEG of at most 10 MB, posted
+    within the period). All or none. Caller commits."""
+    _lock_as_poster(lst, actor, _("只有该清单的承保机构可以上传理赔公示张贴照片"))
+    notice = notice_of(lst)
+    photos = notices.add_photos(lambda **columns: PayoutNoticePhoto(list_id=lst.id, **columns), villages_of(lst),
+                                key, posted_on, files, notice.period if notice else None, clock.local_today(), actor)
+    township, village = key
+    audit.record(actor, "payout_notice.photos_added", lst,
+                 _l("上传理赔公示张贴照片：%(village)s，%(n)s 张，张贴于 %(day)s",
+                    village=notices.village_label(township, village), n=len(photos), day=posted_on.isoformat()),
+                 township=township, village=village, posted_on=posted_on,
+                 files=[{"id": p.file_id, "name": p.file.original_name, "sha256": p.file.sha256} for p in photos])
+    return photos
+
+
+def remove_photo(lst: PayoutList, photo: PayoutNoticePhoto, actor) -> None:
+    """Remove a photo of `lst` uploaded by mistake; the audit entry keeps its name and SHA-256. Caller commits."""
+    _lock_as_poster(lst, actor, _("只有该清单的承保机构可以删除理赔公示张贴照片"))
+    audit.record(actor, "payout_notice.photo_removed", lst,
+                 _l("删除理赔公示张贴照片：%(village)s，%(name)s",
+                    village=notices.village_label(photo.township, photo.village), name=photo.file.original_name),
+                 township=photo.township, village=photo.village, posted_on=photo.posted_on,
+                 file={"id": photo.file_id, "name": photo.file.original_name, "sha256": photo.file.sha256})
+    notices.remove_photo(photo)
+
+
+def drop_notice(lst: PayoutList) -> tuple[bool, int]:
+    """Delete the list's notice and photos (the list is going; SQLite enforces no cascade): whether it had a
+    period, and how many photos went. Caller audits."""
+    photos = photos_of(lst)
+    for photo in photos:
+        notices.remove_photo(photo)
+    had_period = db.session.execute(sa.delete(PayoutNotice).where(PayoutNotice.list_id == lst.id)).rowcount > 0
+    return had_period, len(photos)
+
+
 # --- what the page offers -------------------------------------------------------------------------------------
 
-def notice_actions(lst: PayoutList, user, period: NoticePeriod | None) -> Actions:
-    """The insurer's period form; the notices of all villages (one PDF, or a zip of one PDF each) once the period
-    is set."""
+def notice_actions(lst: PayoutList, user, state: PayoutNoticeState) -> Actions:
+    """The insurer's period and photo forms; the notices of all villages (one PDF, or a zip of one PDF each) once
+    the period is set."""
     params = {"list_id": lst.id}
+    period = state.period
     actions = []
     if may_post(lst, user):
         actions.append(Action("notice-period", _l("保存公示期"), "payouts.set_notice_period", params, post=True,
                               style="primary", element_id="save-notice-period", order=10))
+        actions.append(Action("notice-photos", _l("上传张贴照片"), "payouts.upload_notice_photos", params,
+                              post=True, style="success", element_id="upload-notice-photos", order=20,
+                              disabled=period is None))
     if period is not None and lst.rows <= direct_rows():
         actions.append(Action("notices-zip", _l("各村公示（zip，每村一个PDF）"), "payouts.notices_zip", params,
                               element_id="notices-zip", order=30))
@@ -124,6 +207,17 @@ def village_pdf_url(lst: PayoutList, period: NoticePeriod | None, village: Villa
     if period is None:
         return None
     return url_for("payouts.village_notice_pdf", list_id=lst.id, township=village.township, village=village.village)
+
+
+def photo_url(photo: PayoutNoticePhoto) -> str:
+    return url_for("payouts.notice_photo", photo_id=photo.id)
+
+
+def delete_photo_action(lst: PayoutList, user, photo: PayoutNoticePhoto) -> Action | None:
+    if not may_post(lst, user):
+        return None
+    return Action("delete-photo", _l("删除"), "payouts.delete_notice_photo", {"photo_id": photo.id}, post=True,
+                  style="outline-danger", confirm=_l("删除这张照片？"), css_class="delete-notice-photo")
 
 
 # --- the notices -------------------------------------------------------------------------------------------------

@@ -30,8 +30,9 @@ from agri_insurance import data_keys
 from agri_insurance.actions import Action, Actions
 from agri_insurance.audit import service as audit
 from agri_insurance.clock import local_today, utcnow
+from agri_insurance.db_types import to_fen
 from agri_insurance.errors import require
-from agri_insurance.extensions import db
+from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.i18n import pick
 from agri_insurance.list_files import (
     BatchWriter,
@@ -43,7 +44,8 @@ from agri_insurance.list_files import (
     uses_copy,
 )
 from agri_insurance.masking import mask_name
-from agri_insurance.payouts.models import PayoutFlag, PayoutFlagKind, PayoutList, PayoutNotice, PayoutRow
+from agri_insurance.payouts import notices
+from agri_insurance.payouts.models import PayoutFlag, PayoutFlagKind, PayoutList, PayoutRow
 from agri_insurance.payouts.parsing import SCHEMA, PayoutRowValidator, PayoutValidRow
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel
 from agri_insurance.roles import Role
@@ -382,12 +384,19 @@ def flag_paid_twice(payout_list: PayoutList) -> None:
 
 
 def remove_list(payout_list: PayoutList, actor, reason: str) -> None:
-    """Delete the list with its rows and flags (reviews included), audited; `reason` says why."""
+    """Delete the list with its rows and flags (reviews included) and its notice to farmers (period and photos),
+    audited; `reason` says why. The list's row is locked first, so a photo being added waits and is then refused."""
+    lock_for_update(payout_list)
     audit.record(actor, "payout_list.removed", payout_list,
                  _l("删除理赔清单：%(event)s（%(rows)s 行）", event=payout_list.event, rows=payout_list.rows),
                  reason=reason, filename=payout_list.filename, sha256=payout_list.sha256, rows=payout_list.rows)
+    # its notice showed its payouts: a new list is noticed anew (SQLite enforces no cascade)
+    had_period, photos = notices.drop_notice(payout_list)
+    if had_period or photos:
+        audit.record(actor, "payout_notice.dropped", payout_list,
+                     _l("理赔清单已替换或删除，其理赔公示（含张贴照片 %(n)s 张）随之删除，请按新清单重新公示", n=photos),
+                     list_sha256=payout_list.sha256, photos=photos)
     db.session.execute(sa.delete(PayoutFlag).where(PayoutFlag.list_id == payout_list.id))
-    db.session.execute(sa.delete(PayoutNotice).where(PayoutNotice.list_id == payout_list.id))
     db.session.execute(sa.delete(PayoutRow).where(PayoutRow.list_id == payout_list.id))
     db.session.delete(payout_list)
     db.session.flush()
@@ -680,23 +689,54 @@ def declared_versus_measured(bids, term_start_year: int, term_years: int = 3) ->
 
 # --- loss history for the lot design assistant (tenders) ----------------------------------------------------------
 
-def loss_history(region_id: int, years: Iterable[int]) -> list[tuple[int, Decimal, Decimal, int]]:
-    """(product id, premium, claims paid, years with premium) of the county over `years`: premium from the
-    underwriting rows of claims submitted and not returned (as the measured loss ratio counts it), claims from the
-    payout rows. Two grouped queries."""
+def loss_history(region_id: int, years: Iterable[int], by_township: bool = False
+                 ) -> list[tuple[int, Decimal, Decimal, int, str | None]]:
+    """(product id, premium, claims paid, years with premium, township) of the county over `years`: premium from
+    the underwriting rows of claims submitted and not returned (as the measured loss ratio counts it), claims from
+    the payout rows; township None for the whole county. With `by_township`, one tuple per township of a product,
+    a claim counting in the township of the underwriting row it was matched to; a product with a claim no longer
+    placed (its underwriting row replaced since) stays whole, so that no claim is left out. Two or three grouped
+    queries."""
     years = list(years)
     u = UnderwritingRow.__table__
-    premium = db.session.execute(
-        sa.select(u.c.product_id, sa.func.sum(u.c.premium), sa.func.count(sa.distinct(u.c.year)))
-        .select_from(u.join(UnderwritingList, UnderwritingList.id == u.c.list_id)
-                     .join(SubsidyClaim, SubsidyClaim.id == UnderwritingList.claim_id))
-        .where(SubsidyClaim.status.not_in((ClaimStatus.DRAFT, ClaimStatus.RETURNED)),
-               SubsidyClaim.region_id == region_id, u.c.year.in_(years))
-        .group_by(u.c.product_id)).all()
     p = PayoutRow.__table__
-    claims = dict(db.session.execute(
-        sa.select(p.c.product_id, sa.func.coalesce(sa.func.sum(p.c.paid_amount), 0))
-        .where(p.c.region_id == region_id, p.c.year.in_(years)).group_by(p.c.product_id)).all())
-    cent = Decimal("0.01")
-    return [(product_id, Decimal(str(total)).quantize(cent), Decimal(str(claims.get(product_id, 0))).quantize(cent),
-             int(count)) for product_id, total, count in premium]
+    paid = sa.func.coalesce(sa.func.sum(p.c.paid_amount), 0)
+    payouts = sa.and_(p.c.region_id == region_id, p.c.year.in_(years))
+
+    def premium_by(*keys):
+        return db.session.execute(
+            sa.select(*keys, sa.func.sum(u.c.premium), sa.func.count(sa.distinct(u.c.year)))
+            .select_from(u.join(UnderwritingList, UnderwritingList.id == u.c.list_id)
+                         .join(SubsidyClaim, SubsidyClaim.id == UnderwritingList.claim_id))
+            .where(SubsidyClaim.status.not_in((ClaimStatus.DRAFT, ClaimStatus.RETURNED)),
+                   SubsidyClaim.region_id == region_id, u.c.year.in_(years))
+            .group_by(*keys)).all()
+
+    if not by_township:
+        claims = {product_id: _fen(amount) for product_id, amount in db.session.execute(
+            sa.select(p.c.product_id, paid).where(payouts).group_by(p.c.product_id))}
+        return [(product_id, _fen(total), claims.get(product_id, ZERO), int(count), None)
+                for product_id, total, count in premium_by(u.c.product_id)]
+
+    claims: dict[tuple[int, str | None], Decimal] = {}
+    per_product: dict[int, Decimal] = {}
+    unplaced = set()
+    for product_id, township, amount in db.session.execute(
+            sa.select(p.c.product_id, u.c.township, paid)
+            .select_from(p.outerjoin(u, sa.and_(u.c.list_id == p.c.uw_list_id, u.c.row_no == p.c.uw_row_no)))
+            .where(payouts).group_by(p.c.product_id, u.c.township)):
+        claims[(product_id, township)] = _fen(amount)
+        per_product[product_id] = per_product.get(product_id, ZERO) + _fen(amount)
+        if township is None and amount:
+            unplaced.add(product_id)
+    kept_whole = [(product_id, _fen(total), per_product.get(product_id, ZERO), int(count), None)
+                  for product_id, total, count in (premium_by(u.c.product_id) if unplaced else ())
+                  if product_id in unplaced]
+    return kept_whole + [(product_id, _fen(total), claims.get((product_id, township), ZERO), int(count), township)
+                         for product_id, township, total, count in premium_by(u.c.product_id, u.c.township)
+                         if product_id not in unplaced]
+
+
+def _fen(value) -> Decimal:
+    """A sum as the database returns it (a float on SQLite), to the fen."""
+    return to_fen(Decimal(str(value or 0)))

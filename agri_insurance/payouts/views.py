@@ -11,9 +11,9 @@ from agri_insurance.clock import local_today
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
 from agri_insurance.farmer_notices.documents import safe_filename, village_pdf, villages_pdf, villages_zip
-from agri_insurance.farmer_notices.forms import NoticePeriodForm
+from agri_insurance.farmer_notices.forms import NoticePeriodForm, NoticePhotoForm
 from agri_insurance.farmer_notices.service import NOTICE_MIN_DAYS
-from agri_insurance.forms_util import commit_or_flash
+from agri_insurance.forms_util import commit_or_flash, flash_form_errors
 from agri_insurance.i18n import join_sentences
 from agri_insurance.jobs import service as jobs
 from agri_insurance.jobs.models import Job
@@ -134,20 +134,26 @@ ZIP_MIMETYPE = "application/zip"
 
 
 def _notice_context(lst: PayoutList) -> dict:
-    """The list page's notice section, for those who see notices (not finance)."""
+    """The list page's notice section, for those who see notices (not finance): the period, the villages with the
+    photos of their posted notice, and the insurer's forms."""
     if not notices.may_see(lst, current_user):
         return {"notice": None}
-    notice = notices.notice_of(lst)
-    period = notice.period if notice else None
-    actions = notices.notice_actions(lst, current_user, period)
-    period_form = None
+    state = notices.state_of(lst)
+    actions = notices.notice_actions(lst, current_user, state)
+    period_form = photo_form = None
     if "notice-period" in actions:
         period_form = NoticePeriodForm(formdata=None)
-        period_form.starts_on.data = period.starts_on if period else local_today()
-        period_form.days.data = period.days if period else NOTICE_MIN_DAYS
-    return {"notice": {"period": period, "villages": notices.villages_of(lst), "columns": notices.TOTAL_COLUMNS,
-                       "pdf_url": lambda v: notices.village_pdf_url(lst, period, v)},
-            "notice_actions": actions, "period_form": period_form}
+        period_form.starts_on.data = state.period.starts_on if state.period else local_today()
+        period_form.days.data = state.period.days if state.period else NOTICE_MIN_DAYS
+        photo_form = NoticePhotoForm(formdata=None, villages=state.missing + [v for v in state.villages
+                                                                               if v.has_evidence])
+        photo_form.posted_on.data = state.period.starts_on if state.period else None
+    return {"notice": state, "notice_actions": actions, "period_form": period_form, "photo_form": photo_form,
+            "notice_villages": {
+                "villages": state.villages, "required": False, "columns": notices.TOTAL_COLUMNS,
+                "photo_url": notices.photo_url, "pdf_url": lambda v: notices.village_pdf_url(lst, state.period, v),
+                "delete_action": lambda p: notices.delete_photo_action(lst, current_user, p),
+                "posted_late": state.posted_late}}
 
 
 def _notice_list_or_404(list_id: int) -> PayoutList:
@@ -172,6 +178,42 @@ def set_notice_period(list_id: int):
     else:
         flash(join_sentences([error for errors in form.errors.values() for error in errors]), "danger")
     return _back_to_notices(lst)
+
+
+@bp.post("/lists/<int:list_id>/notice-photos")
+@roles_required(Role.INSURER)
+def upload_notice_photos(list_id: int):
+    lst = _notice_list_or_404(list_id)
+    form = NoticePhotoForm()
+    if form.validate_on_submit():
+        commit_or_flash(lambda: notices.add_photos(lst, form.village_key(), form.posted_on.data,
+                                                   form.photos.data or [], current_user), _("张贴照片已上传"))
+    else:
+        flash_form_errors(form)
+    return _back_to_notices(lst)
+
+
+def _photo_or_404(photo_id: int):
+    """A notice photo and its list, if the user may see the list's notices."""
+    photo = notices.photo_of(photo_id)
+    if photo is None:
+        abort(404)
+    return photo, _notice_list_or_404(photo.list_id)
+
+
+@bp.post("/notice-photos/<int:photo_id>/delete")
+@roles_required(Role.INSURER)
+def delete_notice_photo(photo_id: int):
+    photo, lst = _photo_or_404(photo_id)
+    commit_or_flash(lambda: notices.remove_photo(lst, photo, current_user), _("照片已删除"))
+    return _back_to_notices(lst)
+
+
+@bp.get("/notice-photos/<int:photo_id>")
+@roles_required(*LIST_READERS)
+def notice_photo(photo_id: int):
+    photo, _lst = _photo_or_404(photo_id)
+    return storage.send_stored(photo.file, inline=True)
 
 
 def _period_or_back(lst: PayoutList):

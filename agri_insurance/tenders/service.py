@@ -589,21 +589,23 @@ def parse_lot_history(text: str, products: list[Product]) -> list[Cell]:
     return cells
 
 
-def stored_lot_history(rnd: SelectionRound, region: Region) -> str:
-    """The county's history as the assistant reads it ("险种, 年保费, 赔付率" per line), from the stored lists of the
-    term before the round's (R11: loss ratio = claims paid / premium over the three years; the annual premium is the
-    mean over the years premium was stored); "" when nothing is stored (a city's first round: history is pasted).
+def stored_lot_history(rnd: SelectionRound, region: Region, by_township: bool = False) -> str:
+    """The county's history as the assistant reads it ("险种, 年保费, 赔付率" per line; with `by_township`, "险种, 乡镇,
+    年保费, 赔付率" where the lists place the claims in townships), from the stored lists of the term before the
+    round's (R11: loss ratio = claims paid / premium over the three years; the annual premium is the mean over the
+    years premium was stored); "" when nothing is stored (a city's first round: history is pasted).
     The lists' owners answer through `signals.lot_history`, so tenders imports none of them."""
     years = list(range(rnd.term_start_year - TERM_YEARS, rnd.term_start_year))
-    found = [h for h in signals.lot_history.collect(rnd, region_id=region.id, years=years)
+    found = [h for h in signals.lot_history.collect(rnd, region_id=region.id, years=years, by_township=by_township)
              if h.premium > 0 and h.years_with_premium]
     names = dict(db.session.execute(sa.select(Product.id, Product.name).where(
         Product.id.in_([h.product_id for h in found]))).all())
     lines = []
-    for h in sorted(found, key=lambda h: -h.premium):
+    for h in sorted(found, key=lambda h: (-h.premium, h.product_id, h.township or "")):
         annual = (h.premium / h.years_with_premium).quantize(Decimal("0.01"))
         ratio = (h.claims_paid * 100 / h.premium).quantize(Decimal("0.01"))
-        lines.append(f"{names[h.product_id]}, {annual}, {ratio}")
+        township = f"{h.township}, " if h.township else ""
+        lines.append(f"{names[h.product_id]}, {township}{annual}, {ratio}")
     return "\n".join(lines)
 
 

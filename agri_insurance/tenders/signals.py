@@ -59,19 +59,21 @@ round_rules_changed = Announcement("round-rules-changed",
 round_actions = Announcement("round-actions", "the actions other modules offer on a round to `user`")
 round_page_parts = Announcement("round-page-parts", "what other modules show on the round page to `user`")
 
-# Collected: the stored premium and claims paid of one county per product over some years, for the lot design
-# assistant (R2, R11). Listeners return lists of LossHistory (keywords `region_id`, `years`).
+# Collected: the stored premium and claims paid of one county per product (and, with `by_township`, per township
+# where the lists carry it) over some years, for the lot design assistant (R2, R11). Listeners return lists of
+# LossHistory (keywords `region_id`, `years`, `by_township`).
 lot_history = Announcement("lot-history", "stored premium and claims of a county per product for the lot design")
 
 
 class LossHistory(NamedTuple):
-    """One product's stored figures in a county over the years asked: premium and claims paid summed over them,
-    and in how many of them premium was stored."""
+    """One product's stored figures in a county (or in one of its townships) over the years asked: premium and
+    claims paid summed over them, and in how many of them premium was stored."""
 
     product_id: int
     premium: Decimal
     claims_paid: Decimal
     years_with_premium: int
+    township: str | None = None
 
 
 # The measured premium and claims paid of counties per product and year, for the lots copied from the previous term

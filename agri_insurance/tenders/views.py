@@ -232,14 +232,15 @@ def lots_export(round_id: int):
 # --- lot design assistant (R2) ------------------------------------------------------------------------
 
 def _fill_from_stored_data(rnd: SelectionRound, form: LotDesignForm) -> None:
-    """The history field filled from the county's stored lists (?region_id=…&from_data=1), for the bureau to read,
-    change and propose from; a county without stored data says so and keeps the field for pasting."""
+    """The history field filled from the county's stored lists (?region_id=…&from_data=1, and &by_township=1 for a
+    line per township where the lists carry it), for the bureau to read, change and propose from; a county without
+    stored data says so and keeps the field for pasting."""
     region = db.session.get(Region, request.args.get("region_id", type=int) or 0)
     if region is None or region.level is not RegionLevel.COUNTY:
         flash(_("请选择县（市、区）"), "warning")
         return
     form.region_id.data = region.id
-    history = service.stored_lot_history(rnd, region)
+    history = service.stored_lot_history(rnd, region, by_township=bool(request.args.get("by_township")))
     if history:
         form.history.data = history
         flash(_("已按%(county)s %(first)s—%(last)s 年已存的承保清单和理赔清单填入历史数据，可修改后生成方案",

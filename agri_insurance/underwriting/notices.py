@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -109,57 +109,23 @@ def evidence_required(product_id: int, year: int) -> bool:
 
 
 @dataclass
-class NoticeState:
-    """A list's notice as the pages show it."""
+class NoticeState(notices.NoticeEvidence):
+    """A list's notice as the pages show it, with its claim and whether the city requires the photos."""
 
-    claim: SubsidyClaim
-    list: UnderwritingList
-    period: NoticePeriod | None
-    villages: list[Village]
-    required: bool
-    today: date
-    missing: list[Village] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.missing = notices.without_evidence(self.villages)
-
-    @property
-    def with_photos(self) -> int:
-        return len(self.villages) - len(self.missing)
-
-    @property
-    def complete(self) -> bool:
-        return not self.missing
-
-    @property
-    def period_ended(self) -> bool:
-        return self.period is not None and self.period.has_ended(self.today)
-
-    @property
-    def phase_label(self) -> str:
-        if self.period is None:
-            return ""
-        if self.today < self.period.starts_on:
-            return _("未开始")
-        return _("已期满") if self.period.has_ended(self.today) else _("公示进行中")
+    claim: SubsidyClaim | None = None
+    list: UnderwritingList | None = None
+    required: bool = False
 
     @property
     def blocks_verification(self) -> bool:
         return self.required and not self.complete
 
-    @property
-    def missing_text(self) -> str:
-        return notices.describe_villages(self.missing)
-
-    def posted_late(self, village: Village) -> bool:
-        return village.posted_late(self.period)
-
 
 def state_of(claim: SubsidyClaim, lst: UnderwritingList) -> NoticeState:
     notice = notice_of(lst)
     villages = notices.villages_with_photos(villages_of(lst), photos_of(lst))
-    return NoticeState(claim, lst, notice.period if notice else None, villages,
-                       evidence_required(claim.product_id, claim.year), clock.local_today())
+    return NoticeState(notice.period if notice else None, villages, clock.local_today(), claim=claim, list=lst,
+                       required=evidence_required(claim.product_id, claim.year))
 
 
 def photo_of(photo_id: int) -> UnderwritingNoticePhoto | None:

@@ -16,22 +16,26 @@ from agri_insurance.payouts.parsing import COLUMNS
 from agri_insurance.subsidies.models import ClaimStatus
 from agri_insurance.underwriting import service as underwriting
 from tests.factories import county
+from tests.images import png_bytes
 from tests.subsidies.factories import assign, product, user
 from tests.underwriting.factories import rows as uw_rows
 from tests.underwriting.factories import write_csv as write_uw_csv
+from tests.underwriting.notice_factories import image_upload
 
 HEADERS = [header for _key, header in COLUMNS]
 REPORTED = date(2026, 3, 1)
 
 
 def insured(tmp_path: Path, count: int = 10, insurer_username: str = "insurer", status=ClaimStatus.SUBMITTED,
-            start: int = 0):
+            start: int = 0, townships: tuple[str, ...] = ()):
     """A rice claim of 2026 in the demo county with its underwriting list of `count` farmers (each premium 50.00,
-    sum insured 1,000.00), put in `status` directly (the premium counts once the claim is submitted). Returns the
-    list's rows as written."""
+    sum insured 1,000.00), put in `status` directly (the premium counts once the claim is submitted); the farmers
+    in 饶丰镇, or in turn in `townships`. Returns the list's rows as written."""
     from tests.underwriting.conftest import claim_for
 
     data = uw_rows(count, start=start)
+    for n, row in enumerate(data if townships else ()):
+        row[2] = townships[n % len(townships)]
     claim = claim_for(data, insurer_username=insurer_username, period=f"p{start}-{insurer_username}")
     path = write_uw_csv(tmp_path / f"uw-{start}-{insurer_username}.csv", data)
     underwriting.import_list(claim, path, path.name, user(insurer_username))
@@ -128,7 +132,21 @@ def access_objects() -> dict:
         write_error_report(findings, report_path(job.id))
     flag = db.session.scalar(sa.select(PayoutFlag.id).where(PayoutFlag.list_id == lst.id).order_by(PayoutFlag.id))
     job = db.session.scalar(sa.select(Job.id).where(Job.kind == IMPORT_KIND).order_by(Job.id))
-    return {"payout_list": lst.id, "payout_flag": flag, "payout_import_job": job}
+    return {"payout_list": lst.id, "payout_flag": flag, "payout_import_job": job, "payout_photo": _photo_of(lst)}
+
+
+def _photo_of(lst) -> int:
+    """A photo of the list's notice posted in its first village (put back if an earlier request deleted it)."""
+    from agri_insurance.payouts import notices
+    from agri_insurance.payouts.models import PayoutNoticePhoto
+
+    photo = db.session.scalar(sa.select(PayoutNoticePhoto.id).where(PayoutNoticePhoto.list_id == lst.id))
+    if photo is None:
+        village = notices.villages_of(lst)[0]
+        photo = notices.add_photos(lst, village.key, notices.notice_of(lst).starts_on,
+                                   [image_upload(png_bytes(), "张贴.png")], user("insurer"))[0].id
+        db.session.commit()
+    return photo
 
 
 def money(text: str) -> Decimal:

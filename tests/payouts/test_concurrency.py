@@ -47,3 +47,49 @@ def test_a_second_import_of_the_same_event_is_refused_while_the_first_runs(app, 
     _import(second)()
     db.session.commit()
     assert db.session.scalar(sa.select(PayoutList.rows).where(PayoutList.event == "2026年6月洪涝")) == 2
+
+
+def test_a_photo_posted_while_the_list_is_replaced_waits_and_goes_with_the_old_list(app, world, db, tmp_path):
+    """Either order: a photo for the old list waits for the replacement and is refused in words (nothing stored),
+    or the replacement waits for the photo and deletes it with the old list."""
+    from datetime import date
+
+    from agri_insurance.payouts import notices
+    from agri_insurance.payouts.models import PayoutNoticePhoto
+    from agri_insurance.storage import StoredFile
+    from tests.concurrency import second_waits_for_first
+    from tests.images import png_bytes
+    from tests.underwriting.notice_factories import image_upload
+
+    farmers = insured(tmp_path, count=3)
+    start = date(2026, 4, 20)
+
+    def old_list() -> int:
+        old = _import(write_csv(tmp_path / "old.csv", [payout(farmers[0], 10, 1)]))()
+        notices.set_period(old, start, 7, user("insurer"))
+        db.session.commit()
+        return old.id
+
+    def photo_of(list_id):
+        return lambda: notices.add_photos(db.session.get(PayoutList, list_id), ("饶丰镇", "第0村"), start,
+                                          [image_upload(png_bytes(), "张贴.png")], user("insurer"))
+
+    def counts():
+        db.session.remove()
+        return (db.session.scalar(sa.select(sa.func.count(PayoutNoticePhoto.id))),
+                db.session.scalar(sa.select(sa.func.count(StoredFile.id))))
+
+    replacement = _import(write_csv(tmp_path / "new.csv", [payout(farmers[1], 10, 1)]))
+    list_id = old_list()
+    db.session.remove()
+    outcome: dict[str, str] = {}
+    second_waits_for_first(app, replacement, photo_of(list_id), outcome)
+    assert outcome == {"first": "done", "second": "该理赔清单已被替换或删除，请重新打开清单"}
+    assert counts() == (0, 0)
+
+    list_id = old_list()
+    db.session.remove()
+    outcome = {}
+    second_waits_for_first(app, photo_of(list_id), replacement, outcome)
+    assert outcome == {"first": "done", "second": "done"}
+    assert counts() == (0, 0)

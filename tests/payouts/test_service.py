@@ -238,3 +238,29 @@ def test_the_lot_design_assistant_fills_the_history_from_stored_premium_and_clai
     db.session.commit()
     page = read_text(city.get(f"/tenders/{later.id}/lot-design?region_id={county().id}&from_data=1"))
     assert "没有已存的承保清单，请粘贴历史数据" in page and "水稻, 500.00" not in page
+
+
+def test_the_lot_design_history_by_township_where_the_lists_carry_it(world, login, db, tmp_path):
+    from tests.factories import read_text
+    from tests.tenders.factories import make_round
+
+    # 2026 rice: five farmers in each township, premium 5 × 50.00 = 250.00 each
+    farmers = insured(tmp_path, count=10, townships=("饶丰镇", "油墩街镇"))
+    import_file(write_csv(tmp_path / "p.csv", [payout(farmers[i], 10, 1, paid="60.00", agreed="60.00")
+                                               for i in (0, 1, 2)]))   # 饶丰镇 120.00 (48 %), 油墩街镇 60.00 (24 %)
+    rnd = make_round(counties=(), term_start_year=2027)
+    db.session.commit()
+    url = f"/tenders/{rnd.id}/lot-design?region_id={county().id}&from_data=1"
+    city = login("city_agri")
+    page = read_text(city.get(url + "&by_township=1"))
+    assert "水稻, 饶丰镇, 250.00, 48.00" in page and "水稻, 油墩街镇, 250.00, 24.00" in page
+    assert 'id="by-township" checked' in page
+    assert "水稻, 500.00, 36.00" in read_text(city.get(url))            # the county as a whole, as before
+
+    # a claim whose underwriting row was replaced since has no township: the product stays whole, claims all counted
+    db.session.execute(sa.update(PayoutRow).where(PayoutRow.row_no == 2).values(uw_list_id=None))
+    db.session.commit()
+    assert service.loss_history(county().id, [2026], by_township=True) == [
+        (product("rice").id, D("500.00"), D("180.00"), 1, None)]
+    page = read_text(city.get(url + "&by_township=1"))
+    assert "水稻, 500.00, 36.00" in page and "水稻, 饶丰镇" not in page
