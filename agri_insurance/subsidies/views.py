@@ -340,7 +340,7 @@ def overdue():
     today = clock.local_today()
     scope = scope_clause(SubsidyClaim, current_user)
     filters = ListFilters()
-    summary = service.overdue_summary(scope, today)
+    summary = service.overdue_summary_for(current_user, today, claims=True)
     page = paginate(service.overdue_statement(scope, today), filters, total=summary.shares)
     page.items = service.overdue_shares(page.items, today)
     setting = checkpoints.interest_setting()
