@@ -1255,26 +1255,29 @@ class LedgerLine:
         return self.due - self.paid
 
 
-def ledger_totals(clauses) -> dict[str, Decimal]:
-    """The ledger's totals over every claim matching `clauses` (premium; government shares due, paid and
-    outstanding), summed in SQL (exact: sums of Numeric), whatever the number of claims. One query."""
-    premium = sa.select(sa.func.coalesce(sa.func.sum(SubsidyClaim.total_premium), 0)).where(*clauses)
+def ledger_summary(clauses) -> tuple[int, dict[str, Decimal]]:
+    """How many claims match `clauses`, and the ledger's totals over all of them (premium; government shares due,
+    paid and outstanding), counted and summed in SQL (exact: sums of Numeric), whatever the number of claims. One
+    query."""
+    claims = sa.select(sa.func.count(SubsidyClaim.id), sa.func.coalesce(sa.func.sum(SubsidyClaim.total_premium), 0)
+                       ).where(*clauses).subquery()
     shares = (sa.select(sa.func.coalesce(sa.func.sum(ClaimShare.amount), 0),
                         sa.func.coalesce(sa.func.sum(ClaimShare.paid), 0))
               .join(SubsidyClaim, ClaimShare.claim_id == SubsidyClaim.id)
               .where(*clauses, ClaimShare.level.in_(GOVERNMENT_LEVELS)).subquery())
-    row = db.session.execute(sa.select(premium.scalar_subquery(), *shares.c)).one()
+    count, *row = db.session.execute(sa.select(*claims.c, *shares.c)
+                                     .select_from(claims.join(shares, sa.true()))).one()   # a row each
     totals = {name: Decimal(value).quantize(FEN) for name, value in zip(("premium", "due", "paid"), row, strict=True)}
     totals["outstanding"] = totals["due"] - totals["paid"]
-    return totals
+    return count, totals
 
 
 def ledger(clauses, limit: int | None = None, offset: int = 0) -> tuple[list[LedgerLine], dict[str, Decimal]]:
     """Per claim matching `clauses` the government shares due and paid (summed in SQL, in the ledger's order; the
-    `limit` from `offset`), and the totals of the whole ledger (`ledger_totals`). Two queries."""
+    `limit` from `offset`), and the totals of the whole ledger (`ledger_summary`). Two queries."""
     stmt = lists.ledger_statement(clauses).limit(limit).offset(offset)
     lines = [LedgerLine(claim, Decimal(due), Decimal(paid)) for claim, due, paid in db.session.execute(stmt)]
-    return lines, ledger_totals(clauses)
+    return lines, ledger_summary(clauses)[1]
 
 
 def disbursement_by_county(year: int, scope_clause) -> list[dict[str, Any]]:

@@ -370,9 +370,10 @@ def ledger():
     filters = ListFilters()
     chosen, name = _ledger_filters(filters)
     clauses = _ledger_clauses(chosen)
-    page = paginate(lists.ledger_statement(clauses), filters, scalars=False)
+    count, totals = service.ledger_summary(clauses)
+    page = paginate(lists.ledger_statement(clauses), filters, scalars=False, total=count)
     page.items = [service.LedgerLine(claim, due, paid) for claim, due, paid in page.items]
-    page.totals = service.ledger_totals(clauses)
+    page.totals = totals
     return render_template("subsidies/ledger.html", page=page, filters=filters, chosen=chosen, name=name,
                            year=chosen.year, fund_path=funds.path_for(current_user, chosen.year),
                            download_url=url_for(".ledger_xlsx", **{**filters.kept, "year": chosen.year}))
