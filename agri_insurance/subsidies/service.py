@@ -1167,53 +1167,106 @@ class PaymentLine:
 class PaymentTotals:
     due: Decimal = ZERO
     paid: Decimal = ZERO
+    lines: int = 0
 
     @property
     def outstanding(self) -> Decimal:
         return self.due - self.paid
 
-    def add(self, share: ClaimShare) -> None:
-        self.due += share.amount
-        self.paid += share.paid
+    def add(self, due: Decimal, paid: Decimal, lines: int = 1) -> None:
+        self.due += due
+        self.paid += paid
+        self.lines += lines
 
 
 @dataclass
 class PaymentList:
-    """What a finance bureau paid and still owes on the year's verified claims: lines in the order of the
-    insurers it pays, totals by level, by insurer and overall."""
+    """What a finance bureau paid and still owes on the year's verified claims: the lines asked for (a page, in the
+    order of the insurers it pays), and the totals of every line by level, by insurer, by county and overall
+    (`payment_totals`, summed in SQL)."""
 
     bureau: FinanceBureau
     year: int
     lines: list[PaymentLine]
     by_level: dict[ShareLevel, PaymentTotals]
     by_insurer: list[tuple[Insurer, PaymentTotals]]
+    by_county: list[tuple[Region, PaymentTotals]]
     total: PaymentTotals
 
 
-def payment_list(bureau: FinanceBureau, year: int, today: date | None = None) -> PaymentList:
-    today = today or clock.local_today()
-    stmt = (sa.select(SubsidyClaim).where(SubsidyClaim.year == year, SubsidyClaim.status.in_(COMMITTED))
-            .options(sa.orm.selectinload(SubsidyClaim.shares), sa.orm.selectinload(SubsidyClaim.payments))
-            .join(Insurer, Insurer.id == SubsidyClaim.insurer_id).join(Region, Region.id == SubsidyClaim.region_id)
-            .order_by(Insurer.short_name, Insurer.id, Region.code, SubsidyClaim.id))
+def _payment_clauses(bureau: FinanceBureau, year: int) -> list:
+    """The shares `bureau` pays on the year's verified claims (`ClaimShare` joined to its claim); a level with 0 %
+    owes nothing: not a line to pay."""
+    clauses = [SubsidyClaim.year == year, SubsidyClaim.status.in_(COMMITTED), ClaimShare.level.in_(bureau.levels),
+               ClaimShare.amount != 0]
     if bureau.region.level is RegionLevel.COUNTY:
-        stmt = stmt.where(SubsidyClaim.region_id == bureau.region.id)
-    lines: list[PaymentLine] = []
+        clauses.append(SubsidyClaim.region_id == bureau.region.id)
+    return clauses
+
+
+def payment_statement(bureau: FinanceBureau, year: int) -> sa.Select:
+    """SQL: the bureau's lines (`ClaimShare`s, each with its claim, insurer, county and product in the same query),
+    by insurer, county, claim and level."""
+    claim = sa.orm.contains_eager(ClaimShare.claim)
+    return (sa.select(ClaimShare).join(SubsidyClaim, ClaimShare.claim_id == SubsidyClaim.id)
+            .join(Insurer, Insurer.id == SubsidyClaim.insurer_id).join(Region, Region.id == SubsidyClaim.region_id)
+            .where(*_payment_clauses(bureau, year))
+            .options(claim, claim.contains_eager(SubsidyClaim.insurer), claim.contains_eager(SubsidyClaim.region),
+                     claim.defer(SubsidyClaim.verification_opinion), claim.defer(SubsidyClaim.notes))
+            .order_by(Insurer.short_name, Insurer.id, Region.code, SubsidyClaim.id, _level_order()))
+
+
+def payment_lines(shares: list[ClaimShare], today: date | None = None) -> list[PaymentLine]:
+    """The shares (of `payment_statement`) as lines with their payments and days overdue. One query."""
+    today = today or clock.local_today()
+    payments: dict[tuple[int, ShareLevel], list[Payment]] = {}
+    if shares:
+        for payment in db.session.scalars(sa.select(Payment).where(
+                Payment.claim_id.in_(sorted({s.claim_id for s in shares})),
+                Payment.level.in_(sorted({s.level for s in shares})))
+                .order_by(Payment.id)):
+            payments.setdefault((payment.claim_id, payment.level), []).append(payment)
+    lines = []
+    for share in shares:
+        due = share.claim.due_date
+        late = (today - due).days if share.outstanding > 0 and due is not None and today > due else 0
+        lines.append(PaymentLine(share.claim, share, payments.get((share.claim_id, share.level), []), late))
+    return lines
+
+
+def stream_payment_lines(bureau: FinanceBureau, year: int, today: date | None = None,
+                         batch: int = 500) -> Iterator[PaymentLine]:
+    """Every line of the bureau's list in its order, read `batch` at a time (an export never holds them all: one
+    query for each batch's payments)."""
+    result = db.session.scalars(payment_statement(bureau, year).execution_options(yield_per=batch))
+    for shares in result.partitions():
+        yield from payment_lines(list(shares), today)
+
+
+def payment_totals(bureau: FinanceBureau, year: int) -> PaymentList:
+    """The totals of every line of the bureau's list (due, paid, lines) by level, insurer, county and overall:
+    summed in SQL by level, insurer and county (a few hundred groups at most), added up from those. Three
+    queries (the groups, their insurers, their counties), whatever the number of claims; no lines."""
+    groups = db.session.execute(
+        sa.select(ClaimShare.level, SubsidyClaim.insurer_id, SubsidyClaim.region_id, sa.func.count(),
+                  sa.func.sum(ClaimShare.amount), sa.func.sum(ClaimShare.paid))
+        .join(SubsidyClaim, ClaimShare.claim_id == SubsidyClaim.id).where(*_payment_clauses(bureau, year))
+        .group_by(ClaimShare.level, SubsidyClaim.insurer_id, SubsidyClaim.region_id)).all()
+    insurers = db.session.scalars(sa.select(Insurer).where(Insurer.id.in_(sorted({g.insurer_id for g in groups})))
+                                  .order_by(Insurer.short_name, Insurer.id)).all() if groups else []
+    regions = db.session.scalars(sa.select(Region).where(Region.id.in_(sorted({g.region_id for g in groups})))
+                                 .order_by(Region.code)).all() if groups else []
     by_level = {level: PaymentTotals() for level in bureau.levels}
-    by_insurer: dict[int, tuple[Insurer, PaymentTotals]] = {}
+    by_insurer: dict[int, PaymentTotals] = {}
+    by_county: dict[int, PaymentTotals] = {}
     total = PaymentTotals()
-    for claim in db.session.scalars(stmt):
-        for level in bureau.levels:
-            share = claim.share(level)
-            if share is None or share.amount == 0:
-                continue   # a level with 0 % owes nothing: not a line to pay
-            due = claim.due_date
-            late = (today - due).days if share.outstanding > 0 and due is not None and today > due else 0
-            lines.append(PaymentLine(claim, share, [p for p in claim.payments if p.level is level], late))
-            by_level[level].add(share)
-            by_insurer.setdefault(claim.insurer_id, (claim.insurer, PaymentTotals()))[1].add(share)
-            total.add(share)
-    return PaymentList(bureau, year, lines, by_level, list(by_insurer.values()), total)
+    for level, insurer_id, region_id, lines, due, paid in groups:
+        due, paid = Decimal(due).quantize(FEN), Decimal(paid).quantize(FEN)
+        for totals in (by_level[level], by_insurer.setdefault(insurer_id, PaymentTotals()),
+                       by_county.setdefault(region_id, PaymentTotals()), total):
+            totals.add(due, paid, lines)
+    return PaymentList(bureau, year, [], by_level, [(i, by_insurer[i.id]) for i in insurers],
+                       [(r, by_county[r.id]) for r in regions], total)
 
 
 # --- reports ------------------------------------------------------------------------------------------
