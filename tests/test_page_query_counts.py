@@ -98,3 +98,12 @@ def test_every_page_costs_the_same_queries_with_twice_the_data(role, counts):
     assert small, f"{role.value}: no HTML page counted"
     grown = {url: (small[url], large.get(url)) for url in small if large.get(url) != small[url]}
     assert not grown, f"{role.value}: statements at 1× → 2× the data: {grown}"
+
+
+@pytest.mark.parametrize("role", [Role.COUNTY_FINANCE, Role.CITY_FINANCE], ids=lambda r: r.value)
+def test_the_finance_bureaus_payment_list_is_among_the_pages_counted(role, counts):
+    """The payment list grows with every verified claim of the year (a line per share the bureau pays, with its
+    payments): it is one of the pages held to the same statements at 1× and 2× above."""
+    small, large = counts[role]
+    listed = [url for url in small if url.startswith("/subsidies/payment-list") and ".xlsx" not in url]
+    assert listed and all(large[url] == small[url] for url in listed)

@@ -192,8 +192,8 @@ def ledger(args):
     claims, nxt = cursor.page(sa.select(SubsidyClaim).where(*clauses)
                               .options(sa.orm.selectinload(SubsidyClaim.shares)), SubsidyClaim, args)
     lines = [service.LedgerLine(claim, *_due_and_paid(claim.shares)) for claim in claims]
-    count = db.session.scalar(sa.select(sa.func.count(SubsidyClaim.id)).where(*clauses))
-    return {"items": lines, "next": nxt, "totals": {"claims": count, **service.ledger_totals(clauses)}}
+    count, totals = service.ledger_summary(clauses)
+    return {"items": lines, "next": nxt, "totals": {"claims": count, **totals}}
 
 
 def _due_and_paid(shares) -> tuple[Decimal, Decimal]:

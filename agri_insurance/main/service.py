@@ -47,8 +47,8 @@ from agri_insurance.roles import SEPARATED_ROLES, Role
 from agri_insurance.subsidies import checkpoints as payout_checkpoints
 from agri_insurance.subsidies import reports as subsidy_reports
 from agri_insurance.subsidies import service as subsidies
-from agri_insurance.subsidies.models import GOVERNMENT_LEVELS, ClaimStatus, SubsidyClaim
-from agri_insurance.subsidies.service import overdue_items, overdue_summary
+from agri_insurance.subsidies.models import ClaimStatus, SubsidyClaim
+from agri_insurance.subsidies.service import overdue_items, overdue_summary_for
 from agri_insurance.tenders import service as tenders
 from agri_insurance.tenders.models import RoundStatus, SelectionRound
 
@@ -264,12 +264,12 @@ def _round_steps(user) -> list[Todo]:
 
 
 def _city_overdue(user) -> list[Todo]:
-    waiting = subsidies.payments_waiting(scope_clause(SubsidyClaim, user), GOVERNMENT_LEVELS)
-    if not waiting.overdue_shares:
+    overdue = subsidies.overdue_summary_for(user)   # the same figures the home page and the overdue list show
+    if not overdue.shares:
         return []
-    return [Todo("overdue", _("全市逾期未付补贴 %(n)s 项，最长已逾期 %(days)s 天", n=waiting.overdue_shares,
-                              days=waiting.days_overdue()),
-                 "subsidies.overdue", menu="subsidies.overdue", count=waiting.overdue_shares, late=True)]
+    return [Todo("overdue", _("全市逾期未付补贴 %(n)s 项，最长已逾期 %(days)s 天", n=overdue.shares,
+                              days=overdue.days_overdue()),
+                 "subsidies.overdue", menu="subsidies.overdue", count=overdue.shares, late=True)]
 
 
 # insurer ------------------------------------------------------------------------------------------------------
@@ -400,9 +400,8 @@ def dashboard_figures(user) -> dict:
     if user.role in OVERDUE_WATCHERS:
         # R7: finance and agriculture bureaus see what is late before anything else.
         # Counted and summed in SQL; only the worst few are loaded.
-        scope = scope_clause(SubsidyClaim, user)
-        figures["overdue"] = overdue_items(scope, limit=OVERDUE_SHOWN)
-        figures["overdue_summary"] = overdue_summary(scope)
+        figures["overdue"] = overdue_items(scope_clause(SubsidyClaim, user), limit=OVERDUE_SHOWN)
+        figures["overdue_summary"] = overdue_summary_for(user)
     if user.role.needs_county:
         figures["county_schemes"] = count(sa.select(sa.func.count(SubsidyScheme.id)).where(
             SubsidyScheme.region_id == user.region_id))

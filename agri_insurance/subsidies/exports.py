@@ -7,13 +7,16 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from agri_insurance import clock
 from agri_insurance.print_layout import finish_sheet, mark_title_rows, sign_here, signing_lines
 from agri_insurance.spreadsheets import (
+    DATE_FORMAT,
     MONEY_FORMAT,
+    WRAP,
     header_cell,
     money_cell,
     put_text,
@@ -45,16 +48,11 @@ def _row(claim: SubsidyClaim) -> list:
     return row + [outstanding]
 
 
-def ledger_workbook(claims: Iterable[SubsidyClaim], title: str) -> Workbook:
-    """One row per claim: shares and payments per level, balance; a bold totals row at the bottom. Written as the
-    claims come (a write-only sheet: whatever the number of claims, only the current row is in memory); the totals
-    are summed exactly as the rows pass."""
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(_("台账")[:31])
-    headers = _headers()
-    first_money = 8
-    # a write-only sheet takes its widths before its first row; money columns wide enough for 999,999,999.99
-    widths = {1: 10, 2: 12, 3: 14, 4: 12, 5: 8, 6: 16, 7: 14}
+def _streamed_sheet(wb: Workbook, name: str, title: str, headers: list[str], widths: dict[int, int]):
+    """A write-only sheet of `wb` with its title, a blank row and its header row written (rows 1–3, the header
+    repeated on every printed page): its rows are then appended as they come, only the current one in memory.
+    `widths`: every column's width (a write-only sheet takes them before its first row)."""
+    ws = wb.create_sheet(name[:31])
     for col in range(1, len(headers) + 1):
         ws.column_dimensions[get_column_letter(col)].width = widths.get(col, LEDGER_MONEY_WIDTH)
     mark_title_rows(ws, 3)
@@ -65,6 +63,35 @@ def ledger_workbook(claims: Iterable[SubsidyClaim], title: str) -> Workbook:
     ws.append([title_cell])
     ws.append([])
     ws.append([header_cell(ws, header) for header in headers])
+    return ws
+
+
+def _bold_totals(ws, first_money: int, amounts) -> list:
+    """The bold 合计 row of a write-only sheet: the label in the first column, `amounts` from `first_money`."""
+    row = [text_cell(ws, _("合计"))] + [None] * (first_money - 2) + [money_cell(ws, amount) for amount in amounts]
+    for cell in row:
+        if cell is not None:
+            cell.font = Font(bold=True)
+    return row
+
+
+def _end_with_signatures(ws, rows: int, columns: int, units: list[str]) -> None:
+    """The signing lines after the last row, and the print area down to them."""
+    for line in signing_lines(units):
+        ws.append(line)
+        rows += 1
+    ws.print_area = f"A1:{get_column_letter(columns)}{rows}"
+
+
+def ledger_workbook(claims: Iterable[SubsidyClaim], title: str) -> Workbook:
+    """One row per claim: shares and payments per level, balance; a bold totals row at the bottom. Written as the
+    claims come (a write-only sheet: whatever the number of claims, only the current row is in memory); the totals
+    are summed exactly as the rows pass."""
+    wb = Workbook(write_only=True)
+    headers = _headers()
+    first_money = 8
+    # money columns wide enough for 999,999,999.99
+    ws = _streamed_sheet(wb, _("台账"), title, headers, {1: 10, 2: 12, 3: 14, 4: 12, 5: 8, 6: 16, 7: 14})
     totals = [Decimal("0.00")] * (len(headers) - first_money + 1)
     rows = 3
     for claim in claims:
@@ -74,16 +101,8 @@ def ledger_workbook(claims: Iterable[SubsidyClaim], title: str) -> Workbook:
         ws.append([text_cell(ws, value) if isinstance(value, str) else value for value in row[:first_money - 1]]
                   + [money_cell(ws, value) for value in row[first_money - 1:]])
         rows += 1
-    total_row = [text_cell(ws, _("合计"))] + [None] * (first_money - 2) + [money_cell(ws, t) for t in totals]
-    for cell in total_row:
-        if cell is not None:
-            cell.font = Font(bold=True)
-    ws.append(total_row)
-    rows += 1
-    for line in signing_lines([_("制表单位：")]):
-        ws.append(line)
-        rows += 1
-    ws.print_area = f"A1:{get_column_letter(len(headers))}{rows}"
+    ws.append(_bold_totals(ws, first_money, totals))
+    _end_with_signatures(ws, rows + 1, len(headers), [_("制表单位：")])
     return wb
 
 
@@ -91,40 +110,54 @@ def _payments_text(line) -> str:
     return "\n".join(f"{p.paid_on.isoformat()} {p.voucher_no} {p.amount:,.2f}" for p in line.payments)
 
 
-def payment_list_workbook(plist, title: str) -> Workbook:
-    """A finance bureau's payment list (service.payment_list): one row per share with its payments, a bold totals
-    row; a second sheet sums it up by insurer (the bureau pays each insurer)."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = _("拨付清单")[:31]
-    put_text(ws, 1, 1, title).font = Font(bold=True, size=14)
+def payment_list_workbook(lines, plist, title: str) -> Workbook:
+    """A finance bureau's payment list: one row per share with its payments (`lines`: service.stream_payment_lines,
+    written as they come), a bold totals row; a second sheet sums it up by insurer (the bureau pays each insurer),
+    a third by county when the list covers several. The totals are those of `plist` (service.payment_totals,
+    summed in SQL)."""
+    wb = Workbook(write_only=True)
     headers = [_("申请编号"), _("承保机构"), _("县（市、区）"), _("险种"), _("申请期间"), _("级次"), _("核验日期"),
                _("拨付期限"), _("应付（元）"), _("已付（元）"), _("未付（元）"), _("逾期天数"), _("拨付记录")]
-    money_cols = [9, 10, 11]
-    rows = ([line.claim.id, line.claim.insurer.short_name, line.claim.region.label, line.claim.product.label,
-             line.claim.period, line.share.level.label, clock.to_local(line.claim.verified_at).date(),
-             line.claim.due_date, line.share.amount, line.share.paid, line.share.outstanding,
-             line.days_overdue or None, _payments_text(line)] for line in plist.lines)
-    last = write_table(ws, headers, rows, money_columns=money_cols, start_row=3,
-                       widths={2: 14, 3: 12, 4: 12, 5: 16, 13: 48})
-    _totals_row(ws, last + 1, money_cols, (plist.total.due, plist.total.paid, plist.total.outstanding))
-    sign_here(ws, last + 1, [_("拨付单位：")])
+    first_money = 9
+    ws = _streamed_sheet(wb, _("拨付清单"), title, headers,
+                         {1: 10, 2: 14, 3: 12, 4: 12, 5: 16, 6: 10, 7: 12, 8: 12, 12: 8, 13: 48})
+    rows = 3
+    for line in lines:
+        claim = line.claim
+        ws.append([claim.id, text_cell(ws, claim.insurer.short_name), text_cell(ws, claim.region.label),
+                   text_cell(ws, claim.product.label), text_cell(ws, claim.period), text_cell(ws, line.share.level.label),
+                   _date_cell(ws, clock.to_local(claim.verified_at).date()), _date_cell(ws, claim.due_date),
+                   money_cell(ws, line.share.amount), money_cell(ws, line.share.paid),
+                   money_cell(ws, line.share.outstanding), line.days_overdue or None,
+                   _wrapped(text_cell(ws, _payments_text(line)))])
+        rows += 1
+    total = plist.total
+    ws.append(_bold_totals(ws, first_money, (total.due, total.paid, total.outstanding)))
+    _end_with_signatures(ws, rows + 1, len(headers), [_("拨付单位：")])
 
-    summary = wb.create_sheet(_("按承保机构汇总")[:31])
-    put_text(summary, 1, 1, title).font = Font(bold=True, size=14)
-    last = write_table(summary, [_("承保机构"), _("应付（元）"), _("已付（元）"), _("未付（元）")],
-                       ([insurer.short_name, t.due, t.paid, t.outstanding] for insurer, t in plist.by_insurer),
-                       money_columns=[2, 3, 4], start_row=3, widths={1: 24})
-    _totals_row(summary, last + 1, [2, 3, 4], (plist.total.due, plist.total.paid, plist.total.outstanding))
+    sums = [_("应付（元）"), _("已付（元）"), _("未付（元）")]
+    parts = [(_("按承保机构汇总"), _("承保机构"), [(i.short_name, t) for i, t in plist.by_insurer])]
+    if len(plist.by_county) > 1:
+        parts.append((_("按县（市、区）汇总"), _("县（市、区）"), [(r.label, t) for r, t in plist.by_county]))
+    for name, what, groups in parts:
+        summary = _streamed_sheet(wb, name, title, [what, *sums], {1: 24})
+        for label, t in groups:
+            summary.append([text_cell(summary, label), money_cell(summary, t.due), money_cell(summary, t.paid),
+                            money_cell(summary, t.outstanding)])
+        summary.append(_bold_totals(summary, 2, (total.due, total.paid, total.outstanding)))
+        summary.print_area = f"A1:D{3 + len(groups) + 1}"
     return wb
 
 
-def _totals_row(ws, row: int, columns: list[int], amounts) -> None:
-    ws.cell(row=row, column=1, value=_("合计")).font = Font(bold=True)
-    for col, amount in zip(columns, amounts, strict=True):
-        cell = ws.cell(row=row, column=col, value=amount)
-        cell.number_format = MONEY_FORMAT
-        cell.font = Font(bold=True)
+def _wrapped(cell: WriteOnlyCell) -> WriteOnlyCell:
+    cell.alignment = WRAP
+    return cell
+
+
+def _date_cell(ws, day) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value=day)
+    cell.number_format = DATE_FORMAT
+    return cell
 
 
 def _confirmation_text(at) -> str:

@@ -194,42 +194,55 @@ class LevelPath:
         return self.from_above - self.to_underwriters
 
 
-def _grouped(stmt) -> dict[int, Decimal]:
-    return {region_id: Decimal(total).quantize(FEN) for region_id, total in db.session.execute(stmt)}
+def _sums_by_level_and_region(year: int) -> dict[tuple[str, ShareLevel, int], Decimal]:
+    """{(what, level, region id): amount} of the year's money of the fund levels, for `path`: received from above
+    ("above"), passed on by the city ("from_city"), paid on the claims of a county ("paid"), advanced ("advanced"),
+    refunded on settlements ("refunded"). One query (grouped sums), whatever the number of claims."""
+    def part(what: str, level, region_id, amount, *clauses, joined=None):
+        stmt = sa.select(sa.literal(what).label("what"), level.label("level"), region_id.label("region_id"),
+                         sa.func.sum(amount).label("amount"))
+        if joined is not None:
+            stmt = stmt.join(*joined)
+        return stmt.where(level.in_(FUND_LEVELS), *clauses).group_by(level, region_id)
+
+    above = FundAllocation.from_region_id.is_(None)
+    union = sa.union_all(
+        part("above", FundAllocation.level, FundAllocation.to_region_id, FundAllocation.amount,
+             FundAllocation.year == year, above),
+        part("from_city", FundAllocation.level, FundAllocation.to_region_id, FundAllocation.amount,
+             FundAllocation.year == year, ~above),
+        part("paid", Payment.level, SubsidyClaim.region_id, Payment.amount, SubsidyClaim.year == year,
+             joined=(SubsidyClaim, SubsidyClaim.id == Payment.claim_id)),
+        part("advanced", Advance.level, Advance.region_id, Advance.amount, Advance.year == year),
+        part("refunded", Settlement.level, Settlement.region_id, SettlementTransfer.amount, Settlement.year == year,
+             Settlement.balance < 0, joined=(Settlement, Settlement.id == SettlementTransfer.settlement_id)),
+    ).subquery()
+    return {(what, ShareLevel(level), region_id): Decimal(amount).quantize(FEN)
+            for what, level, region_id, amount in db.session.execute(sa.select(union))}
 
 
 def path(year: int, county_id: int | None = None) -> list[LevelPath]:
     """Per level (central, provincial): the city's line and each county's (only `county_id`'s, without the city's,
-    when given). A handful of grouped queries, whatever the number of claims."""
+    when given). Three queries (the city, the counties, the sums), whatever the number of claims."""
     the_city = city()
     counties = list(db.session.scalars(
         sa.select(Region).where(Region.level == RegionLevel.COUNTY,
                                 sa.true() if county_id is None else Region.id == county_id)
         .order_by(Region.code)))
+    sums = _sums_by_level_and_region(year)
     result = []
     for level in FUND_LEVELS:
-        above = _grouped(sa.select(FundAllocation.to_region_id, sa.func.sum(FundAllocation.amount))
-                         .where(FundAllocation.year == year, FundAllocation.level == level,
-                                FundAllocation.from_region_id.is_(None)).group_by(FundAllocation.to_region_id))
-        from_city = _grouped(sa.select(FundAllocation.to_region_id, sa.func.sum(FundAllocation.amount))
-                             .where(FundAllocation.year == year, FundAllocation.level == level,
-                                    FundAllocation.from_region_id.is_not(None))
-                             .group_by(FundAllocation.to_region_id))
-        paid = _grouped(sa.select(SubsidyClaim.region_id, sa.func.sum(Payment.amount))
-                        .join(SubsidyClaim, SubsidyClaim.id == Payment.claim_id)
-                        .where(SubsidyClaim.year == year, Payment.level == level).group_by(SubsidyClaim.region_id))
-        advanced = _grouped(sa.select(Advance.region_id, sa.func.sum(Advance.amount))
-                            .where(Advance.year == year, Advance.level == level).group_by(Advance.region_id))
-        refunded = _grouped(sa.select(Settlement.region_id, sa.func.sum(SettlementTransfer.amount))
-                            .join(Settlement, Settlement.id == SettlementTransfer.settlement_id)
-                            .where(Settlement.year == year, Settlement.level == level, Settlement.balance < 0)
-                            .group_by(Settlement.region_id))
-        lines = [PathLine(c, above.get(c.id, ZERO), from_city.get(c.id, ZERO),
-                          paid.get(c.id, ZERO) + advanced.get(c.id, ZERO) - refunded.get(c.id, ZERO))
+        def amount(what: str, region_id: int, level=level) -> Decimal:
+            return sums.get((what, level, region_id), ZERO)
+
+        lines = [PathLine(c, amount("above", c.id), amount("from_city", c.id),
+                          amount("paid", c.id) + amount("advanced", c.id) - amount("refunded", c.id))
                  for c in counties]
-        city_line = None if county_id is not None else PathLine(
-            the_city, above.get(the_city.id, ZERO), sum(from_city.values(), ZERO),
-            sum((line.to_underwriters for line in lines), ZERO))
+        city_line = None
+        if county_id is None:
+            passed_on = sum((v for (what, lvl, _r), v in sums.items() if what == "from_city" and lvl is level), ZERO)
+            city_line = PathLine(the_city, amount("above", the_city.id), passed_on,
+                                 sum((line.to_underwriters for line in lines), ZERO))
         result.append(LevelPath(level, city_line, lines))
     return result
 

@@ -21,13 +21,14 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, g, has_app_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from agri_insurance import clock
+from agri_insurance.access import scope_clause
 from agri_insurance.actions import Action, Actions
 from agri_insurance.audit import service as audit
 from agri_insurance.clock import utcnow
@@ -36,7 +37,7 @@ from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.i18n import join_sentences, pick
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel, SubsidyScheme
-from agri_insurance.roles import Role
+from agri_insurance.roles import CITY_ROLES, Role
 from agri_insurance.subsidies import lists
 from agri_insurance.subsidies.models import (
     COMMITTED,
@@ -931,8 +932,9 @@ def _level_order():
 def _overdue_clauses(scope_clause, today: date | None) -> tuple:
     """A government share still owed on a committed claim past its due date (`ClaimShare` joined to its claim):
     its `due_on` (the claim's `due_date`) before today, read from the index of owed shares by due date."""
-    return (SubsidyClaim.status.in_(COMMITTED), scope_clause, ClaimShare.level.in_(GOVERNMENT_LEVELS),
-            ClaimShare.amount > ClaimShare.paid, ClaimShare.due_on < (today or clock.local_today()))
+    return (SubsidyClaim.status.in_(COMMITTED), scope_clause,    # the claim's part first (overdue_summary)
+            ClaimShare.level.in_(GOVERNMENT_LEVELS), ClaimShare.amount > ClaimShare.paid,
+            ClaimShare.due_on < (today or clock.local_today()))
 
 
 def overdue_statement(scope_clause, today: date | None = None) -> sa.Select:
@@ -976,21 +978,52 @@ def overdue_items(scope_clause, today: date | None = None, limit: int | None = N
 
 @dataclass
 class OverdueSummary:
-    """How many government shares are overdue (on how many claims) and how much of them is unpaid."""
+    """How many government shares are overdue (on how many claims: None when not counted), how much of them is
+    unpaid, and since when the oldest is due."""
 
     shares: int
-    claims: int
+    claims: int | None
     outstanding: Decimal
+    oldest_due: date | None = None
+
+    def days_overdue(self, today: date | None = None) -> int:
+        """How long the share overdue the longest is overdue."""
+        return ((today or clock.local_today()) - self.oldest_due).days if self.oldest_due is not None else 0
 
 
-def overdue_summary(scope_clause, today: date | None = None) -> OverdueSummary:
-    """The figures of `overdue_statement` counted and summed in SQL (exact: a sum of Numeric). One query."""
-    shares, claims, outstanding = db.session.execute(
-        sa.select(sa.func.count(ClaimShare.id), sa.func.count(sa.distinct(ClaimShare.claim_id)),
-                  sa.func.coalesce(sa.func.sum(ClaimShare.amount - ClaimShare.paid), 0))
-        .join(SubsidyClaim, ClaimShare.claim_id == SubsidyClaim.id)
-        .where(*_overdue_clauses(scope_clause, today))).one()
-    return OverdueSummary(shares or 0, claims or 0, Decimal(outstanding).quantize(FEN))
+def overdue_summary(scope_clause, today: date | None = None, claims: bool = True) -> OverdueSummary:
+    """The figures of `overdue_statement` counted and summed in SQL (exact: a sum of Numeric); the claims only if
+    `claims` (a distinct count: half the work at ten years' data). One query.
+
+    `scope_clause` None: the whole city (every committed claim), read from the index of owed shares by due date
+    alone, without the claims: a share gets its due date when its claim is verified, and a verified claim never
+    moves back (CLAIM_TRANSITIONS), so a share with a due date is a committed claim's."""
+    today = today or clock.local_today()
+    stmt = sa.select(sa.func.count(),
+                     sa.func.count(sa.distinct(ClaimShare.claim_id)) if claims else sa.null(),
+                     sa.func.coalesce(sa.func.sum(ClaimShare.amount - ClaimShare.paid), 0),
+                     sa.func.min(ClaimShare.due_on)).select_from(ClaimShare)
+    if scope_clause is None:
+        stmt = stmt.where(*_overdue_clauses(sa.true(), today)[2:])
+    else:
+        stmt = stmt.join(SubsidyClaim, ClaimShare.claim_id == SubsidyClaim.id).where(
+            *_overdue_clauses(scope_clause, today))
+    shares, counted, outstanding, oldest = db.session.execute(stmt).one()
+    return OverdueSummary(shares or 0, (counted or 0) if claims else None, Decimal(outstanding).quantize(FEN), oldest)
+
+
+def overdue_summary_for(user, today: date | None = None, claims: bool = False) -> OverdueSummary:
+    """`overdue_summary` of what `user` may see (the city's roles: the whole city), computed once per request: the
+    menu's badge, the home page and the overdue list all show it (`claims`: with the claims counted, as the
+    overdue list shows them)."""
+    today = today or clock.local_today()
+    cache = g.setdefault("overdue_summaries", {}) if has_app_context() else {}
+    known = cache.get((user.id, today))
+    if known is None or (claims and known.claims is None):
+        scope = None if user.role in CITY_ROLES else scope_clause(SubsidyClaim, user)
+        cache[user.id, today] = known = overdue_summary(scope, today, claims)
+    return known
+
 
 # --- what is waiting (the home page's to-do lists and the menu's counts) ---------------------------------------
 
@@ -1014,38 +1047,9 @@ def _days_after_sqlite(element, compiler, **kw):
     return f"datetime({ts}, '+' || {days} || ' days')"
 
 
-class _DueBefore(FunctionElement):
-    """SQL: `ts` plus `days` days lies before the instant `cutoff` (naive UTC)."""
-
-    type = sa.Boolean()
-    name = "due_before"
-    inherit_cache = True
-
-
-@compiles(_DueBefore, "postgresql")
-def _due_before_postgresql(element, compiler, **kw):
-    ts, days, cutoff = (compiler.process(c, **kw) for c in element.clauses)
-    return f"({ts} + make_interval(days => {days}) < {cutoff})"
-
-
-@compiles(_DueBefore, "sqlite")
-def _due_before_sqlite(element, compiler, **kw):
-    # both sides through datetime(): whole seconds, so a stored fraction never decides the comparison
-    ts, days, cutoff = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(datetime({ts}, '+' || {days} || ' days') < datetime({cutoff}))"
-
-
 def due_order():
     """SQL: what orders claims by their due date (soonest first; a claim without one sorts last)."""
     return _DaysAfter(SubsidyClaim.verified_at, SubsidyClaim.due_days).asc().nulls_last()
-
-
-def past_due(today: date | None = None):
-    """SQL twin of `claim.due_date < today` (the rule of `overdue_items`): the local day of the verification plus
-    the claim's due days is before today, i.e. the verification time plus the due days is before today's first
-    instant (Asia/Shanghai keeps no daylight saving, so a day is always 24 hours)."""
-    cutoff = clock.start_of_local_day(today or clock.local_today())
-    return _DueBefore(SubsidyClaim.verified_at, SubsidyClaim.due_days, sa.literal(cutoff, sa.DateTime()))
 
 
 @dataclass
@@ -1082,38 +1086,39 @@ class PaymentsWaiting:
 
     overdue_shares: int                      # outstanding after their claim's due date
     overdue_claims: int
-    worst: SubsidyClaim | None               # the claim overdue the longest
+    oldest_due: date | None                  # the due date of the claim overdue the longest
     due_claims: int                          # claims with such a share, not yet overdue
     first_due: list[SubsidyClaim]            # the soonest due of those, shares loaded
 
     def days_overdue(self, today: date | None = None) -> int:
-        if self.worst is None or self.worst.due_date is None:
+        if self.oldest_due is None:
             return 0
-        return ((today or clock.local_today()) - self.worst.due_date).days
+        return ((today or clock.local_today()) - self.oldest_due).days
 
 
 def payments_waiting(scope_clause, levels, today: date | None = None, limit: int = 0) -> PaymentsWaiting:
     """The claims within `scope_clause` with an outstanding share of one of `levels`: those past their due date
-    (as `overdue_items` counts them) and those not yet due, the `limit` soonest first. At most four queries,
+    (as `overdue_items` counts them: the share's `due_on`, read from the index of owed shares) and those not yet
+    due, the `limit` soonest first. At most three queries (the counts; the soonest due claims and their shares),
     whatever the number of claims."""
     today = today or clock.local_today()
-    owing = sa.and_(ClaimShare.level.in_(levels), ClaimShare.amount > ClaimShare.paid)
-    base = sa.and_(scope_clause, SubsidyClaim.status.in_(PAYABLE))
-    overdue = past_due(today)
-    overdue_shares, overdue_claims, due_claims = db.session.execute(
+    owing = (ClaimShare.level.in_(levels), ClaimShare.amount > ClaimShare.paid)
+    base = (scope_clause, SubsidyClaim.status.in_(PAYABLE))
+    overdue = ClaimShare.due_on < today
+    overdue_shares, overdue_claims, oldest_due, due_claims = db.session.execute(
         sa.select(sa.func.count(sa.case((overdue, ClaimShare.id))),
-                  sa.func.count(sa.distinct(sa.case((overdue, SubsidyClaim.id)))),
-                  sa.func.count(sa.distinct(sa.case((overdue, sa.null()), else_=SubsidyClaim.id))))
+                  sa.func.count(sa.distinct(sa.case((overdue, ClaimShare.claim_id)))),
+                  sa.func.min(sa.case((overdue, ClaimShare.due_on))),
+                  sa.func.count(sa.distinct(sa.case((overdue, sa.null()), else_=ClaimShare.claim_id))))
         .select_from(ClaimShare).join(SubsidyClaim, ClaimShare.claim_id == SubsidyClaim.id)
-        .where(base, owing)).one()
-    with_share = sa.exists().where(ClaimShare.claim_id == SubsidyClaim.id, owing)
-    worst = db.session.scalar(sa.select(SubsidyClaim).where(base, with_share, overdue).order_by(due_order())
-                              .limit(1)) if overdue_claims else None
+        .where(*base, *owing)).one()
+    not_yet_due = sa.exists().where(ClaimShare.claim_id == SubsidyClaim.id, *owing,
+                                    sa.or_(ClaimShare.due_on.is_(None), ClaimShare.due_on >= today))
     first_due = db.session.scalars(
-        sa.select(SubsidyClaim).where(base, with_share, sa.not_(sa.func.coalesce(overdue, False)))
+        sa.select(SubsidyClaim).where(*base, not_yet_due)
         .options(sa.orm.selectinload(SubsidyClaim.shares)).order_by(due_order(), SubsidyClaim.id)
         .limit(limit)).all() if due_claims and limit else []
-    return PaymentsWaiting(overdue_shares or 0, overdue_claims or 0, worst, due_claims or 0, list(first_due))
+    return PaymentsWaiting(overdue_shares or 0, overdue_claims or 0, oldest_due, due_claims or 0, list(first_due))
 
 
 # --- a finance bureau's payment list --------------------------------------------------------------------
@@ -1162,53 +1167,106 @@ class PaymentLine:
 class PaymentTotals:
     due: Decimal = ZERO
     paid: Decimal = ZERO
+    lines: int = 0
 
     @property
     def outstanding(self) -> Decimal:
         return self.due - self.paid
 
-    def add(self, share: ClaimShare) -> None:
-        self.due += share.amount
-        self.paid += share.paid
+    def add(self, due: Decimal, paid: Decimal, lines: int = 1) -> None:
+        self.due += due
+        self.paid += paid
+        self.lines += lines
 
 
 @dataclass
 class PaymentList:
-    """What a finance bureau paid and still owes on the year's verified claims: lines in the order of the
-    insurers it pays, totals by level, by insurer and overall."""
+    """What a finance bureau paid and still owes on the year's verified claims: the lines asked for (a page, in the
+    order of the insurers it pays), and the totals of every line by level, by insurer, by county and overall
+    (`payment_totals`, summed in SQL)."""
 
     bureau: FinanceBureau
     year: int
     lines: list[PaymentLine]
     by_level: dict[ShareLevel, PaymentTotals]
     by_insurer: list[tuple[Insurer, PaymentTotals]]
+    by_county: list[tuple[Region, PaymentTotals]]
     total: PaymentTotals
 
 
-def payment_list(bureau: FinanceBureau, year: int, today: date | None = None) -> PaymentList:
-    today = today or clock.local_today()
-    stmt = (sa.select(SubsidyClaim).where(SubsidyClaim.year == year, SubsidyClaim.status.in_(COMMITTED))
-            .options(sa.orm.selectinload(SubsidyClaim.shares), sa.orm.selectinload(SubsidyClaim.payments))
-            .join(Insurer, Insurer.id == SubsidyClaim.insurer_id).join(Region, Region.id == SubsidyClaim.region_id)
-            .order_by(Insurer.short_name, Insurer.id, Region.code, SubsidyClaim.id))
+def _payment_clauses(bureau: FinanceBureau, year: int) -> list:
+    """The shares `bureau` pays on the year's verified claims (`ClaimShare` joined to its claim); a level with 0 %
+    owes nothing: not a line to pay."""
+    clauses = [SubsidyClaim.year == year, SubsidyClaim.status.in_(COMMITTED), ClaimShare.level.in_(bureau.levels),
+               ClaimShare.amount != 0]
     if bureau.region.level is RegionLevel.COUNTY:
-        stmt = stmt.where(SubsidyClaim.region_id == bureau.region.id)
-    lines: list[PaymentLine] = []
+        clauses.append(SubsidyClaim.region_id == bureau.region.id)
+    return clauses
+
+
+def payment_statement(bureau: FinanceBureau, year: int) -> sa.Select:
+    """SQL: the bureau's lines (`ClaimShare`s, each with its claim, insurer, county and product in the same query),
+    by insurer, county, claim and level."""
+    claim = sa.orm.contains_eager(ClaimShare.claim)
+    return (sa.select(ClaimShare).join(SubsidyClaim, ClaimShare.claim_id == SubsidyClaim.id)
+            .join(Insurer, Insurer.id == SubsidyClaim.insurer_id).join(Region, Region.id == SubsidyClaim.region_id)
+            .where(*_payment_clauses(bureau, year))
+            .options(claim, claim.contains_eager(SubsidyClaim.insurer), claim.contains_eager(SubsidyClaim.region),
+                     claim.defer(SubsidyClaim.verification_opinion), claim.defer(SubsidyClaim.notes))
+            .order_by(Insurer.short_name, Insurer.id, Region.code, SubsidyClaim.id, _level_order()))
+
+
+def payment_lines(shares: list[ClaimShare], today: date | None = None) -> list[PaymentLine]:
+    """The shares (of `payment_statement`) as lines with their payments and days overdue. One query."""
+    today = today or clock.local_today()
+    payments: dict[tuple[int, ShareLevel], list[Payment]] = {}
+    if shares:
+        for payment in db.session.scalars(sa.select(Payment).where(
+                Payment.claim_id.in_(sorted({s.claim_id for s in shares})),
+                Payment.level.in_(sorted({s.level for s in shares})))
+                .order_by(Payment.id)):
+            payments.setdefault((payment.claim_id, payment.level), []).append(payment)
+    lines = []
+    for share in shares:
+        due = share.claim.due_date
+        late = (today - due).days if share.outstanding > 0 and due is not None and today > due else 0
+        lines.append(PaymentLine(share.claim, share, payments.get((share.claim_id, share.level), []), late))
+    return lines
+
+
+def stream_payment_lines(bureau: FinanceBureau, year: int, today: date | None = None,
+                         batch: int = 500) -> Iterator[PaymentLine]:
+    """Every line of the bureau's list in its order, read `batch` at a time (an export never holds them all: one
+    query for each batch's payments)."""
+    result = db.session.scalars(payment_statement(bureau, year).execution_options(yield_per=batch))
+    for shares in result.partitions():
+        yield from payment_lines(list(shares), today)
+
+
+def payment_totals(bureau: FinanceBureau, year: int) -> PaymentList:
+    """The totals of every line of the bureau's list (due, paid, lines) by level, insurer, county and overall:
+    summed in SQL by level, insurer and county (a few hundred groups at most), added up from those. Three
+    queries (the groups, their insurers, their counties), whatever the number of claims; no lines."""
+    groups = db.session.execute(
+        sa.select(ClaimShare.level, SubsidyClaim.insurer_id, SubsidyClaim.region_id, sa.func.count(),
+                  sa.func.sum(ClaimShare.amount), sa.func.sum(ClaimShare.paid))
+        .join(SubsidyClaim, ClaimShare.claim_id == SubsidyClaim.id).where(*_payment_clauses(bureau, year))
+        .group_by(ClaimShare.level, SubsidyClaim.insurer_id, SubsidyClaim.region_id)).all()
+    insurers = db.session.scalars(sa.select(Insurer).where(Insurer.id.in_(sorted({g.insurer_id for g in groups})))
+                                  .order_by(Insurer.short_name, Insurer.id)).all() if groups else []
+    regions = db.session.scalars(sa.select(Region).where(Region.id.in_(sorted({g.region_id for g in groups})))
+                                 .order_by(Region.code)).all() if groups else []
     by_level = {level: PaymentTotals() for level in bureau.levels}
-    by_insurer: dict[int, tuple[Insurer, PaymentTotals]] = {}
+    by_insurer: dict[int, PaymentTotals] = {}
+    by_county: dict[int, PaymentTotals] = {}
     total = PaymentTotals()
-    for claim in db.session.scalars(stmt):
-        for level in bureau.levels:
-            share = claim.share(level)
-            if share is None or share.amount == 0:
-                continue   # a level with 0 % owes nothing: not a line to pay
-            due = claim.due_date
-            late = (today - due).days if share.outstanding > 0 and due is not None and today > due else 0
-            lines.append(PaymentLine(claim, share, [p for p in claim.payments if p.level is level], late))
-            by_level[level].add(share)
-            by_insurer.setdefault(claim.insurer_id, (claim.insurer, PaymentTotals()))[1].add(share)
-            total.add(share)
-    return PaymentList(bureau, year, lines, by_level, list(by_insurer.values()), total)
+    for level, insurer_id, region_id, lines, due, paid in groups:
+        due, paid = Decimal(due).quantize(FEN), Decimal(paid).quantize(FEN)
+        for totals in (by_level[level], by_insurer.setdefault(insurer_id, PaymentTotals()),
+                       by_county.setdefault(region_id, PaymentTotals()), total):
+            totals.add(due, paid, lines)
+    return PaymentList(bureau, year, [], by_level, [(i, by_insurer[i.id]) for i in insurers],
+                       [(r, by_county[r.id]) for r in regions], total)
 
 
 # --- reports ------------------------------------------------------------------------------------------
@@ -1250,26 +1308,29 @@ class LedgerLine:
         return self.due - self.paid
 
 
-def ledger_totals(clauses) -> dict[str, Decimal]:
-    """The ledger's totals over every claim matching `clauses` (premium; government shares due, paid and
-    outstanding), summed in SQL (exact: sums of Numeric), whatever the number of claims. One query."""
-    premium = sa.select(sa.func.coalesce(sa.func.sum(SubsidyClaim.total_premium), 0)).where(*clauses)
+def ledger_summary(clauses) -> tuple[int, dict[str, Decimal]]:
+    """How many claims match `clauses`, and the ledger's totals over all of them (premium; government shares due,
+    paid and outstanding), counted and summed in SQL (exact: sums of Numeric), whatever the number of claims. One
+    query."""
+    claims = sa.select(sa.func.count(SubsidyClaim.id), sa.func.coalesce(sa.func.sum(SubsidyClaim.total_premium), 0)
+                       ).where(*clauses).subquery()
     shares = (sa.select(sa.func.coalesce(sa.func.sum(ClaimShare.amount), 0),
                         sa.func.coalesce(sa.func.sum(ClaimShare.paid), 0))
               .join(SubsidyClaim, ClaimShare.claim_id == SubsidyClaim.id)
               .where(*clauses, ClaimShare.level.in_(GOVERNMENT_LEVELS)).subquery())
-    row = db.session.execute(sa.select(premium.scalar_subquery(), *shares.c)).one()
+    count, *row = db.session.execute(sa.select(*claims.c, *shares.c)
+                                     .select_from(claims.join(shares, sa.true()))).one()   # a row each
     totals = {name: Decimal(value).quantize(FEN) for name, value in zip(("premium", "due", "paid"), row, strict=True)}
     totals["outstanding"] = totals["due"] - totals["paid"]
-    return totals
+    return count, totals
 
 
 def ledger(clauses, limit: int | None = None, offset: int = 0) -> tuple[list[LedgerLine], dict[str, Decimal]]:
     """Per claim matching `clauses` the government shares due and paid (summed in SQL, in the ledger's order; the
-    `limit` from `offset`), and the totals of the whole ledger (`ledger_totals`). Two queries."""
+    `limit` from `offset`), and the totals of the whole ledger (`ledger_summary`). Two queries."""
     stmt = lists.ledger_statement(clauses).limit(limit).offset(offset)
     lines = [LedgerLine(claim, Decimal(due), Decimal(paid)) for claim, due, paid in db.session.execute(stmt)]
-    return lines, ledger_totals(clauses)
+    return lines, ledger_summary(clauses)[1]
 
 
 def disbursement_by_county(year: int, scope_clause) -> list[dict[str, Any]]:

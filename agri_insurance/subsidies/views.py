@@ -340,7 +340,7 @@ def overdue():
     today = clock.local_today()
     scope = scope_clause(SubsidyClaim, current_user)
     filters = ListFilters()
-    summary = service.overdue_summary(scope, today)
+    summary = service.overdue_summary_for(current_user, today, claims=True)
     page = paginate(service.overdue_statement(scope, today), filters, total=summary.shares)
     page.items = service.overdue_shares(page.items, today)
     setting = checkpoints.interest_setting()
@@ -370,9 +370,10 @@ def ledger():
     filters = ListFilters()
     chosen, name = _ledger_filters(filters)
     clauses = _ledger_clauses(chosen)
-    page = paginate(lists.ledger_statement(clauses), filters, scalars=False)
+    count, totals = service.ledger_summary(clauses)
+    page = paginate(lists.ledger_statement(clauses), filters, scalars=False, total=count)
     page.items = [service.LedgerLine(claim, due, paid) for claim, due, paid in page.items]
-    page.totals = service.ledger_totals(clauses)
+    page.totals = totals
     return render_template("subsidies/ledger.html", page=page, filters=filters, chosen=chosen, name=name,
                            year=chosen.year, fund_path=funds.path_for(current_user, chosen.year),
                            download_url=url_for(".ledger_xlsx", **{**filters.kept, "year": chosen.year}))
@@ -388,34 +389,41 @@ def ledger_xlsx():
     return xlsx_download(exports.ledger_workbook(rows, title), f"{title}.xlsx")
 
 
-def _payment_list_scope():
+def _payment_list_scope(filters: ListFilters):
     """(the bureau asked for, the bureaus the user may choose from, the year); 404 for a bureau not theirs."""
     bureaus = service.finance_bureaus_for(current_user)
     if not bureaus:
         abort(404)
-    region_id = request.args.get("region_id", type=int_arg)
+    region_id = filters.integer("region_id", _("财政局"))
     bureau = next((b for b in bureaus if b.region.id == region_id), None) if region_id else bureaus[0]
     if bureau is None:
         abort(404)
-    return bureau, bureaus, _year_arg()
+    return bureau, bureaus, filters.integer("year", _("年度"), *lists.YEARS) or clock.local_today().year
 
 
 @bp.get("/payment-list")
 @roles_required(*BUDGET_ROLES)
 def payment_list():
-    """A finance bureau's list of the shares it paid and still owes for a year (printable; also as xlsx)."""
-    bureau, bureaus, year = _payment_list_scope()
-    return render_template("subsidies/payment_list.html", plist=service.payment_list(bureau, year),
+    """A finance bureau's list of the shares it paid and still owes for a year, a page at a time with the totals of
+    every line (printable; the whole list as xlsx)."""
+    filters = ListFilters()
+    bureau, bureaus, year = _payment_list_scope(filters)
+    plist = service.payment_totals(bureau, year)
+    page = paginate(service.payment_statement(bureau, year), filters, total=plist.total.lines)
+    plist.lines = page.items = service.payment_lines(page.items)
+    return render_template("subsidies/payment_list.html", plist=plist, page=page, filters=filters,
                            bureaus=bureaus, year=year, printed_on=clock.local_today())
 
 
 @bp.get("/payment-list.xlsx")
 @roles_required(*BUDGET_ROLES)
 def payment_list_xlsx():
-    bureau, _bureaus, year = _payment_list_scope()
-    plist = service.payment_list(bureau, year)
+    """The whole list, its lines read and written a batch at a time."""
+    bureau, _bureaus, year = _payment_list_scope(ListFilters())
     title = _("%(bureau)s %(year)s年度保费补贴拨付清单", bureau=bureau.name, year=year)
-    return xlsx_download(exports.payment_list_workbook(plist, title), f"{title}.xlsx")
+    workbook = exports.payment_list_workbook(service.stream_payment_lines(bureau, year),
+                                             service.payment_totals(bureau, year), title)
+    return xlsx_download(workbook, f"{title}.xlsx")
 
 
 @bp.get("/statement.xlsx")

@@ -185,10 +185,12 @@ def test_insurer_finishes_its_drafts_and_files_again_what_was_returned(world, lo
 
 
 def test_the_sql_due_date_rule_agrees_with_the_claims_due_date_around_midnight(world, db):
-    """`past_due` (SQL, both databases) says what `claim.due_date < today` says, on the last due day, just before
-    and just after local midnight, and for a verification late in the local evening (the next UTC day)."""
+    """`payments_waiting` (SQL, both databases) counts a claim overdue when `claim.due_date < today`, on the last
+    due day, just before and just after local midnight, and for a verification late in the local evening (the next
+    UTC day)."""
     from agri_insurance import clock
     from agri_insurance.subsidies import service
+    from agri_insurance.subsidies.models import GOVERNMENT_LEVELS
 
     late_evening = datetime(2026, 1, 5, 15, 59, 59, 900000, tzinfo=UTC)   # 23:59:59.9 in Shangrao
     just_after = datetime(2026, 1, 5, 16, 0, 0, tzinfo=UTC)               # 00:00 on 6 January
@@ -199,6 +201,7 @@ def test_the_sql_due_date_rule_agrees_with_the_claims_due_date_around_midnight(w
     for claim in made:
         due = _claim(db, claim.id).due_date
         for today in (due - timedelta(days=1), due, due + timedelta(days=1)):
-            in_sql = db.session.scalar(sa.select(service.past_due(today)).where(SubsidyClaim.id == claim.id))
-            assert bool(in_sql) is (due < today), (claim.verified_at, due, today)
+            waiting = service.payments_waiting(SubsidyClaim.id == claim.id, GOVERNMENT_LEVELS, today)
+            assert (waiting.overdue_claims, waiting.due_claims) == ((1, 0) if due < today else (0, 1)), (due, today)
+            assert waiting.days_overdue(today) == max(0, (today - due).days)
     assert [clock.local_date(_claim(db, c.id).verified_at).day for c in made] == [5, 6]

@@ -193,11 +193,51 @@ def test_the_city_finance_bureau_lists_the_city_central_and_provincial_shares_of
     assert [r[0] for r in _rows(page.get_element_by_id("payment-list"))] == [f"#{wuyuan.id}"]
 
 
+def _amounts(cells) -> list[D]:
+    return [D(cell.replace(",", "")) for cell in cells]
+
+
+def test_a_long_payment_list_is_paged_and_its_totals_cover_every_line(paid_world, login):
+    """The city bureau pays three shares of each claim: 17 verified claims are 51 lines, 50 on the first page and
+    one on the second (whose link keeps the year and the bureau); under either page, and by insurer and by county,
+    the totals are those of every line; the xlsx holds all 51."""
+    for n in range(14):
+        make_claim(status="verified", premium="10000.00", period=f"2026年补报{n + 1:02d}")
+    client = login("city_finance")
+    city = service.finance_bureaus_for(user("city_finance"))[0].region
+    first = _page(client.get(f"/subsidies/payment-list?year=2026&region_id={city.id}"))
+    rows = _rows(first.get_element_by_id("payment-list"))
+    assert len(rows) == 50
+    nxt = first.xpath('//a[@rel="next"]/@href')
+    assert nxt and "page=2" in nxt[0] and "year=2026" in nxt[0] and f"region_id={city.id}" in nxt[0]
+    second = _page(client.get(nxt[0]))
+    last_rows = _rows(second.get_element_by_id("payment-list"))
+    assert len(last_rows) == 1 and last_rows[0] not in rows
+    every_line = [_amounts(r[7:10]) for r in rows + last_rows]
+    summed = [sum(column, D("0")) for column in zip(*every_line, strict=True)]
+    for page in (first, second):
+        total = [td.text_content().strip() for td in page.get_element_by_id("payment-list-total").xpath("./td")]
+        assert "全部 51 条" in total[0] and _amounts(total[1:4]) == summed
+        for table in ("payment-list-by-insurer", "payment-list-by-county"):
+            groups = [_amounts(r[1:4]) for r in _rows(page.get_element_by_id(table))]
+            assert [sum(column, D("0")) for column in zip(*groups, strict=True)] == summed
+    counties = [r[0] for r in _rows(first.get_element_by_id("payment-list-by-county"))]
+    assert counties == ["鄱阳县", "婺源县"]
+
+    workbook = load_workbook(io.BytesIO(client.get(f"/subsidies/payment-list.xlsx?year=2026&region_id={city.id}")
+                                        .data))
+    lines = list(workbook.worksheets[0].iter_rows(min_row=4, values_only=True))
+    end = next(i for i, line in enumerate(lines) if line[0] == "合计")
+    assert len(lines[:end]) == 51
+    assert [D(str(v)) for v in lines[end][8:11]] == summed
+    assert [sheet.title for sheet in workbook.worksheets] == ["拨付清单", "按承保机构汇总", "按县（市、区）汇总"]
+
+
 def test_a_share_past_its_due_date_is_marked_overdue(paid_world, db):
     first, _second, _wuyuan = paid_world
     bureau = service.FinanceBureau(county())
     due = _claim(db, first.id).due_date
-    lines = service.payment_list(bureau, 2026, today=due).lines
+    lines = list(service.stream_payment_lines(bureau, 2026, today=due))
     assert all(line.days_overdue == 0 for line in lines)
-    lines = service.payment_list(bureau, 2026, today=date.fromordinal(due.toordinal() + 9)).lines
+    lines = list(service.stream_payment_lines(bureau, 2026, today=date.fromordinal(due.toordinal() + 9)))
     assert [line.days_overdue for line in lines] == [9, 9]
