@@ -49,6 +49,7 @@ import numpy as np
 
 from .baseline import is_feasible
 from .highs import INF, add_columns, new_highs, relative_gap, run_checked
+from .memory import release_free_memory
 from .oracle import CountyOracle, enumerate_patterns
 from .problem import Problem
 
@@ -204,7 +205,8 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
                         enumeration_limit: int = 400_000, oracle: CountyOracle | None = None,
                         halt: threading.Event | None = None, second_search: bool = True) -> DecompositionResult:
     """Solve the allocation by county decomposition. ``start``: bid indices of a feasible assignment;
-    ``oracle``: the problem's county oracle, when the caller built it already; ``halt``: set from another
+    ``oracle``: the problem's county oracle, when the caller built it already (it is released after column
+    generation: :meth:`CountyOracle.release`); ``halt``: set from another
     thread (a race that proved the gap first), the next phase boundary ends the call with what it has;
     ``second_search``: False when something else (the compact race) has the second core: then the first look
     and the exact phase run one search each, not two."""
@@ -278,6 +280,10 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
         t_price += time.perf_counter() - tb
         if not added:
             break
+    # nothing after column generation prices: the oracle's tables (0.2 GB at the nation scale) go before the
+    # master MIP and the exact phase need their memory
+    oracle.release()
+    release_free_memory()
     t_cg = time.perf_counter()
     note(start_value, best_ub)
     stats = {"rounds": rounds, "columns": master.n_cols, "lp_bound": lp_obj, "lagrangian_bound": best_ub}
@@ -392,6 +398,7 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
             shared = _Incumbent(p)
             shared.offer(start_bids)
             outcomes: list = [None, None]
+            release_free_memory()  # what the master MIP and the enumeration freed, before two models are built
 
             def search(k: int) -> None:
                 outcomes[k] = solve_compact_highs(p, max(deadline - time.perf_counter(), 0.05), gap * (1 - 1e-3),
