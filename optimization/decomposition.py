@@ -31,7 +31,9 @@ pattern per county subject to the capacities:
 When :func:`optimization.solve.solve_scenario` races the compact model beside the decomposition (below the
 nation scale), that race has the second core instead: the second look and the second exact search do not run
 (``second_search=False``), and ``halt`` ends the decomposition at its next phase boundary when the race proved
-the gap first. Column generation gets at most ``_CG_SHARE`` of the time.
+the gap first. A race that has not started when the exact phase begins (``exact_phase``) does not start: the
+exact phase then searches alone (measured on the second family's city scale, a loaded machine: the race only
+took half its CPU). Column generation gets at most ``_CG_SHARE`` of the time.
 
 The second look and the second exact search start only after ``_SECOND_SEARCH_AFTER``: a solve that is done
 by then ran alone and gives the same allocation on every run. A longer one depends, like every time-boxed
@@ -203,13 +205,15 @@ class _Master:
 def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: float = 0.0,
                         start: np.ndarray | None = None, max_rounds: int = 1000, exact: bool = True,
                         enumeration_limit: int = 400_000, oracle: CountyOracle | None = None,
-                        halt: threading.Event | None = None, second_search: bool = True) -> DecompositionResult:
+                        halt: threading.Event | None = None, second_search: bool = True,
+                        exact_phase: threading.Event | None = None) -> DecompositionResult:
     """Solve the allocation by county decomposition. ``start``: bid indices of a feasible assignment;
     ``oracle``: the problem's county oracle, when the caller built it already (it is released after column
     generation: :meth:`CountyOracle.release`); ``halt``: set from another
     thread (a race that proved the gap first), the next phase boundary ends the call with what it has;
     ``second_search``: False when something else (the compact race) has the second core: then the first look
-    and the exact phase run one search each, not two."""
+    and the exact phase run one search each, not two; ``exact_phase``: set when the exact phase's search
+    starts (a compact race that has not started by then does not start)."""
     t0 = time.perf_counter()
     deadline = t0 + (time_limit if time_limit is not None else 1e9)
     p = problem
@@ -406,6 +410,8 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
                 if outcomes[k][0].model_status == "Optimal":
                     shared.proven.set()
 
+            if exact_phase is not None:
+                exact_phase.set()
             _run_beside(search, _SECOND_SEARCH_AFTER) if second_search else search(0)
             outcomes = [o for o in outcomes if o is not None]
             stats["exact_mip_status"] = [out.model_status for out, _, _ in outcomes]
