@@ -31,7 +31,9 @@ pattern per county subject to the capacities:
 When :func:`optimization.solve.solve_scenario` races the compact model beside the decomposition (below the
 nation scale), that race has the second core instead: the second look and the second exact search do not run
 (``second_search=False``), and ``halt`` ends the decomposition at its next phase boundary when the race proved
-the gap first. Column generation gets at most ``_CG_SHARE`` of the time.
+the gap first. A race that has not started when the exact phase begins (``exact_phase``) does not start: the
+exact phase then searches alone (measured on the second family's city scale, a loaded machine: the race only
+took half its CPU). Column generation gets at most ``_CG_SHARE`` of the time.
 
 The second look and the second exact search start only after ``_SECOND_SEARCH_AFTER``: a solve that is done
 by then ran alone and gives the same allocation on every run. A longer one depends, like every time-boxed
@@ -49,6 +51,7 @@ import numpy as np
 
 from .baseline import is_feasible
 from .highs import INF, add_columns, new_highs, relative_gap, run_checked
+from .memory import release_free_memory
 from .oracle import CountyOracle, enumerate_patterns
 from .problem import Problem
 
@@ -202,12 +205,15 @@ class _Master:
 def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: float = 0.0,
                         start: np.ndarray | None = None, max_rounds: int = 1000, exact: bool = True,
                         enumeration_limit: int = 400_000, oracle: CountyOracle | None = None,
-                        halt: threading.Event | None = None, second_search: bool = True) -> DecompositionResult:
+                        halt: threading.Event | None = None, second_search: bool = True,
+                        exact_phase: threading.Event | None = None) -> DecompositionResult:
     """Solve the allocation by county decomposition. ``start``: bid indices of a feasible assignment;
-    ``oracle``: the problem's county oracle, when the caller built it already; ``halt``: set from another
+    ``oracle``: the problem's county oracle, when the caller built it already (it is released after column
+    generation: :meth:`CountyOracle.release`); ``halt``: set from another
     thread (a race that proved the gap first), the next phase boundary ends the call with what it has;
     ``second_search``: False when something else (the compact race) has the second core: then the first look
-    and the exact phase run one search each, not two."""
+    and the exact phase run one search each, not two; ``exact_phase``: set when the exact phase's search
+    starts (a compact race that has not started by then does not start)."""
     t0 = time.perf_counter()
     deadline = t0 + (time_limit if time_limit is not None else 1e9)
     p = problem
@@ -278,6 +284,10 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
         t_price += time.perf_counter() - tb
         if not added:
             break
+    # nothing after column generation prices: the oracle's tables (0.2 GB at the nation scale) go before the
+    # master MIP and the exact phase need their memory
+    oracle.release()
+    release_free_memory()
     t_cg = time.perf_counter()
     note(start_value, best_ub)
     stats = {"rounds": rounds, "columns": master.n_cols, "lp_bound": lp_obj, "lagrangian_bound": best_ub}
@@ -392,6 +402,7 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
             shared = _Incumbent(p)
             shared.offer(start_bids)
             outcomes: list = [None, None]
+            release_free_memory()  # what the master MIP and the enumeration freed, before two models are built
 
             def search(k: int) -> None:
                 outcomes[k] = solve_compact_highs(p, max(deadline - time.perf_counter(), 0.05), gap * (1 - 1e-3),
@@ -399,6 +410,8 @@ def solve_decomposition(problem: Problem, time_limit: float | None = None, gap: 
                 if outcomes[k][0].model_status == "Optimal":
                     shared.proven.set()
 
+            if exact_phase is not None:
+                exact_phase.set()
             _run_beside(search, _SECOND_SEARCH_AFTER) if second_search else search(0)
             outcomes = [o for o in outcomes if o is not None]
             stats["exact_mip_status"] = [out.model_status for out, _, _ in outcomes]

@@ -91,6 +91,17 @@ class CountyOracle:
         self.t_groups = _group_starts(self.t_county)
         self.p_groups = _group_starts(self.p_county)
         self._last: dict | None = None
+        self.released = False
+
+    def release(self) -> None:
+        """Drop the index tables and the last call's state: at the nation scale the largest arrays of the
+        solve (9.7 million subset x lot rows), which the phases after column generation do not use.
+        ``values`` and ``pattern`` cannot be called afterwards."""
+        self.t_idx = self.p_idx = None
+        self.t_start = self.t_county = self.t_need2 = self.p_start = self.p_county = None
+        self.t_groups = self.p_groups = None
+        self._last = self._last_out = None
+        self.released = True
 
     def _bidders(self, c: int) -> np.ndarray:
         lots = self.p.county_lots[c]
@@ -101,6 +112,9 @@ class CountyOracle:
     # ------------------------------------------------------------------------------------------------
     def values(self, r: np.ndarray) -> np.ndarray:
         """Best pattern value per county for per-bid values ``r`` (-inf when the county has no pattern)."""
+        if self.released:
+            raise RuntimeError("the county oracle was released")
+        self._last = self._last_out = None  # the last call's arrays go before this call builds its own
         p = self.p
         r_ext = np.append(r, NEG)
         out = np.full(p.n_counties, NEG)

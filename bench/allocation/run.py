@@ -3,7 +3,7 @@ PuLP model solved by HiGHS in the same run. Each solve runs in its own process, 
 figure (ru_maxrss of that process).
 
     .venv/bin/python bench/allocation/run.py [city province nation] [--families 1 2] [--seeds 1 2 3]
-        [--busy] [--plain] [--time-limit S] [--gap G] [--json-out FILE]
+        [--busy] [--plain] [--time-limit S] [--gap G] [--json-out FILE] [--memory-phases]
 
 Families: ``1`` is this project's ``generate.py``; ``2`` is the independent generator of issue 22
 (``../shared/bench/gen_scenario.py`` beside the repository when it is there, else this folder's own
@@ -15,7 +15,9 @@ HiGHS (PuLP's ``HiGHS`` interface, HiGHS's default threads).
 One JSON line per run: end-to-end seconds (from the scenario JSON text, parse included), time to the first
 allocation, time to a proven relative gap of 1e-5 (None if not reached), final status, gap, objective, bound,
 the phase that produced the allocation, peak memory and the load average (``uptime``) before and after.
-The machine is shared: the load average is part of every figure.
+The machine is shared: the load average is part of every figure. ``--memory-phases`` samples the optimiser's
+resident set (``/proc/self/statm``) every 0.1 s and adds, per phase of the solve (from its timings), the
+highest sample and the one at the phase's end (MB), to see where the peak is reached.
 """
 
 from __future__ import annotations
@@ -64,17 +66,77 @@ def time_to_gap(trace: list, offset: float, target: float = TARGET_GAP) -> float
     return None
 
 
+class MemorySampler:
+    """The process's resident set every ``every`` seconds, in a thread: (perf_counter, MB) pairs."""
+
+    def __init__(self, every: float = 0.1):
+        import threading
+
+        self.samples: list[tuple[float, float]] = []
+        self.every = every
+        self.page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self.sample()
+            if self._stop.wait(self.every):
+                return
+
+    def sample(self) -> None:
+        with open("/proc/self/statm") as fh:
+            self.samples.append((time.perf_counter(), int(fh.read().split()[1]) * self.page_mb))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+
+# the solve's phases in order, each with the timing (seconds) that is its length; the decomposition's start
+# right after the drafts (solve.py), the extraction after its end
+PHASES = [("problem", "problem_s"), ("quick_draft (oracle built)", "quick_draft_s"),
+          ("diagnose_baseline", "diagnose_baseline_s"), ("decomposition build", "build_s"),
+          ("column generation", "cg_s"), ("master MIP (and cores)", "mip_s"), ("enumeration", "enumeration_s"),
+          ("exact search", "exact_mip_s")]
+
+
+def memory_by_phase(sampler: MemorySampler, t_start: float, t_parsed: float, timings: dict) -> list[dict]:
+    """Per phase: its start (seconds since the JSON text), the highest resident sample in it and the last."""
+    bounds = [("parse", t_start, t_parsed)]
+    t = t_parsed
+    for name, key in PHASES:
+        if key in timings:
+            bounds.append((name, t, t + timings[key]))
+            t += timings[key]
+    bounds.append(("extraction and the rest", t, float("inf")))
+    rows = []
+    for name, lo, hi in bounds:
+        inside = [mb for at, mb in sampler.samples if lo <= at < hi]
+        if inside:
+            rows.append({"phase": name, "from_s": round(lo - t_start, 2), "peak_mb": round(max(inside)),
+                         "end_mb": round(inside[-1])})
+    return rows
+
+
 def run_optimiser(text: str, time_limit: float, gap: float, solver: str = "highs",
-                  method: str = "decomposition") -> dict:
+                  method: str = "decomposition", memory_phases: bool = False) -> dict:
     sys.path.insert(0, str(ROOT))
     from optimization import parse_scenario, solve_scenario
 
+    sampler = MemorySampler() if memory_phases else None
     t0 = time.perf_counter()
     scenario = parse_scenario(json.loads(text))
     t_parsed = time.perf_counter()
     result = solve_scenario(scenario, time_limit=time_limit, gap=gap, solver=solver, method=method)
     out = result.to_dict()
     t_end = time.perf_counter()
+    memory = None
+    if sampler is not None:
+        sampler.stop()
+        memory = memory_by_phase(sampler, t0, t_parsed, result.timings)
     parse = t_parsed - t0
     first = result.timings.get("first_allocation_s")
     to_gap = time_to_gap(result.timings.get("trace", []), parse)
@@ -84,7 +146,22 @@ def run_optimiser(text: str, time_limit: float, gap: float, solver: str = "highs
     return {"model": "optimiser", "status": out["status"], "phase": out["phase"], "objective": out["objective"],
             "bound": out["bound"], "gap": out["gap"], "first_allocation_s": None if first is None else
             round(parse + first, 2), "to_1e-5_s": to_gap, "end_to_end_s": round(t_end - t0, 2),
-            "timings": {k: round(v, 2) for k, v in result.timings.items() if isinstance(v, float)}}
+            "timings": {k: round(v, 2) for k, v in result.timings.items() if isinstance(v, float)},
+            "stats": _plain_stats(result.timings.get("stats", {})),
+            **({"memory_by_phase": memory} if memory is not None else {})}
+
+
+def _plain_stats(stats: dict) -> dict:
+    """The decomposition's counters that are JSON numbers, strings or lists of them (for the record)."""
+    out = {}
+    for k, v in stats.items():
+        if isinstance(v, (int, float, str, bool)) or v is None:
+            out[k] = v
+        elif isinstance(v, dict) and k == "race":
+            out[k] = v
+        elif isinstance(v, list) and all(isinstance(x, (int, float, str)) or x is None for x in v):
+            out[k] = v
+    return out
 
 
 def run_plain(text: str, time_limit: float, gap: float) -> dict:
@@ -145,7 +222,7 @@ def child(args) -> int:
     if args.model == "plain":
         row = run_plain(text, args.time_limit, args.gap)
     else:
-        row = run_optimiser(text, args.time_limit, args.gap, args.solver, args.method)
+        row = run_optimiser(text, args.time_limit, args.gap, args.solver, args.method, args.memory_phases)
     row["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print(json.dumps(row))
     return 0
@@ -183,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json-out", help="append each row to this file too")
     ap.add_argument("--solver", default="highs", help="the optimiser's solver (highs or cbc)")
     ap.add_argument("--method", default="decomposition", help="the optimiser's method (decomposition or compact)")
+    ap.add_argument("--memory-phases", action="store_true",
+                    help="sample the optimiser's resident set and report its peak per phase")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--model", default="optimiser", help=argparse.SUPPRESS)
     ap.add_argument("--scenario-file", help=argparse.SUPPRESS)
@@ -203,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
                         for model in models:
                             cmd = [sys.executable, __file__, "--child", "--model", model, "--scenario-file",
                                    str(path), "--time-limit", str(limit), "--gap", str(args.gap),
-                                   "--solver", args.solver, "--method", args.method]
+                                   "--solver", args.solver, "--method", args.method] + \
+                                (["--memory-phases"] if args.memory_phases else [])
                             before = load_average()
                             procs = start_busy(limit + 120) if busy else []
                             try:

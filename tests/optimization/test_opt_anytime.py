@@ -121,3 +121,54 @@ def test_family2_is_deterministic_and_feasible_by_construction():
     a, b = family2(12, 10, 7), family2(12, 10, 7)
     assert a == b
     assert not np.isnan(float(a["settings"]["market_share_cap"]))
+
+
+@pytest.mark.parametrize("exact_first", [True, False])
+def test_the_race_does_not_start_once_the_exact_phase_has_begun(monkeypatch, exact_first):
+    """The compact race waits ``_RACE_AFTER``; when the decomposition's exact phase has begun by then, it does not
+    start (on a busy machine it would only take half the exact search's CPU). A race that started first runs
+    on as before."""
+    import time
+
+    import optimization.solve as solve
+
+    monkeypatch.setattr(solve, "_RACE_AFTER", 0.1)
+    problem = build_problem(parse_scenario(SCENARIOS["family2-tight-few-bids"]()))
+    race = solve._CompactRace(problem, None, None, 0.0, 0.0)
+    if exact_first:
+        race.exact_phase.set()
+        time.sleep(0.3)  # past the race's delay: it would have started by now
+    else:
+        waited = time.monotonic() + 30
+        while not race.ran and time.monotonic() < waited:  # the race has started its search
+            time.sleep(0.01)
+        race.exact_phase.set()
+    race.finish()
+    assert race.ran is not exact_first
+
+
+def test_a_solve_whose_exact_phase_begins_first_runs_no_race(monkeypatch):
+    """The exact phase begins within the race's delay and is still searching when the delay ends (its search
+    held back here): no race runs, and the solve still proves the optimum the compact model proves alone."""
+    import threading
+    import time
+
+    import optimization.compact as compact
+    import optimization.solve as solve
+
+    search = compact.solve_compact_highs
+
+    def slow_in_the_caller(*args, **kwargs):
+        if threading.current_thread() is threading.main_thread():
+            time.sleep(1.5)  # the decomposition's exact search, past the race's delay
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(solve, "_RACE_AFTER", 1.0)  # the exact phase begins within it, even on a busy machine
+    monkeypatch.setattr(compact, "solve_compact_highs", slow_in_the_caller)
+    raw = SCENARIOS["family2-medium"]()
+    result = solve.solve_scenario(parse_scenario(raw), time_limit=20, gap=0.0)
+    out = result.to_dict()
+    check_result(raw, out)
+    assert result.timings["stats"].get("exact_mip_status"), "the exact phase ran"
+    assert "race" not in result.timings["stats"]
+    assert Decimal(out["objective"]) == _exact(raw) == Decimal(out["bound"])

@@ -328,3 +328,31 @@ def test_shared_incumbent_keeps_the_best_valid_allocation():
     assert list(shared.get()[1]) == sorted(best.tolist())
     assert shared.better_than(float("-inf")) is not None  # a search without an incumbent takes it
     assert shared.better_than(value) is None  # a search that has it already does not
+
+
+def test_the_county_oracle_is_released_after_column_generation_and_the_result_is_the_same():
+    """Issue 22 (memory): the oracle's tables are the largest arrays of a nation-scale solve and nothing after
+    column generation prices, so the decomposition releases them before the master MIP and the exact phase
+    build their models; the allocation and the proof are those of a solve with an oracle of its own."""
+    from bench.allocation.generate import generate
+    from optimization.oracle import CountyOracle
+
+    p = build_problem(parse_scenario(generate("city", 1)))
+    oracle = CountyOracle(p)
+    given = solve_decomposition(p, gap=0.0, oracle=oracle)
+    assert oracle.released and oracle.t_idx is None
+    with pytest.raises(RuntimeError, match="released"):
+        oracle.values(p.weight)
+    own = solve_decomposition(p, gap=0.0)
+    assert given.status == own.status == "optimal"
+    assert given.chosen.tolist() == own.chosen.tolist() and given.bound == own.bound
+
+
+def test_free_heap_memory_is_handed_back_on_glibc():
+    """The exact phase hands the allocator's free heap pages back before it builds its models (glibc's
+    malloc_trim); where the C library is not glibc the call does nothing and says so."""
+    import platform
+
+    from optimization.memory import release_free_memory
+
+    assert release_free_memory() is (platform.libc_ver()[0] == "glibc")
