@@ -68,14 +68,14 @@ def test_a_measured_service_level_replaces_what_that_bidder_declared_and_only_th
 
 def test_a_measured_figure_of_a_county_criterion_is_used_in_each_county():
     """Township stations, scored per county: bidder 1's measured 10 replaces its declared 2 in both its counties
-    (7 and 8); bidder 2 declared 5 in county 7 and is alone in county 8. County 7: 10 vs 5 → 8 and 0 points;
-    county 8: bidder 1 alone → 8. Bidder 1's set-up points (8 + 8) / 2 = 8."""
+    (7 and 8); bidder 2 keeps its declared 12 in county 7. County 7: 10 vs 12 → 0 and 8 points; county 8: bidder 1
+    alone → 8. Bidder 1's set-up points (0 + 8) / 2 = 4."""
     criteria = [_criterion(4, Factor.SETUP, K.LINEAR, "8", "township_stations")]
     one = _bid(1, lots=((1, 7), (2, 8)), stations={7: 2, 8: 2})
-    two = _bid(2, lots=((3, 7),), stations={7: 5})
+    two = _bid(2, lots=((3, 7),), stations={7: 12})
     scores = scoring.compute_bid_scores(criteria, [one, two], {}, 0, measured={"township_stations": {1: D(10)}})
-    assert scores[1].county_points == {7: {4: D("8.00")}, 8: {4: D("8.00")}}
-    assert scores[1].points[4] == D("8.00") and scores[2].points[4] == D("0.00")
+    assert scores[1].county_points == {7: {4: D("0.00")}, 8: {4: D("8.00")}}
+    assert scores[1].points[4] == D("4.00") and scores[2].points[4] == D("8.00")
     assert scores[1].counties == [7, 8] and scores[2].counties == [7]
 
 
