@@ -70,7 +70,7 @@ TARGETS: dict[str, tuple[list[str] | None, list[str]]] = {
                               "_pay_top_up", "may_record_transfer", "statement_lines", "summary_rows"],
                              ["tests/subsidies/test_yearend.py", "tests/subsidies/test_yearend_concurrency.py"]),
     "payouts/parsing.py": (None, ["tests/payouts/test_import.py"]),
-    "payouts/service.py:flags": (["check_scope", "place_flags", "may_review", "accept_flag", "flags_waiting"],
+    "payouts/service.py:flags": (["check_scope", "RowFlags.add", "flag_paid_twice_across", "may_review", "accept_flag", "flags_waiting"],
                                  ["tests/payouts/test_import.py", "tests/payouts/test_service.py"]),
     "payouts/service.py:measured": (["MeasuredService.loss_ratio", "MeasuredService.within_10_share",
                                      "MeasuredService.flagged_share", "_share", "measured", "_percentiles_in_python",

@@ -160,3 +160,27 @@ def test_a_gbk_csv_is_read(kind, db, tmp_path):
     writer = uw_files.write_csv if kind.name == "underwriting" else payout_files.write_csv
     kind.load(writer(tmp_path / "f.csv", kind.rows, encoding="gb18030"))
     assert stored(db, kind) == 5
+
+
+def test_a_zip_bomb_or_a_far_cell_is_refused_in_words_while_the_policies_load(world, db, tmp_path, monkeypatch):
+    """The payout import checks the archive in a thread while it loads the underwriting rows to match against:
+    a refusal there is still the words of the check, and nothing is stored."""
+    from agri_insurance import list_files
+    from tests.spreadsheet_bombs import inflating_to, with_far_cell
+
+    farmers = payout_files.insured(tmp_path, count=3)
+    good = payout_files.write_xlsx(tmp_path / "p.xlsx", [payout_files.payout(f, 10, 1) for f in farmers]).read_bytes()
+    monkeypatch.setattr(list_files, "LIST_MAX_INFLATED_BYTES", 20 * 1024 * 1024)
+    bomb = tmp_path / "bomb.xlsx"
+    bomb.write_bytes(inflating_to(good, 25))
+    wide = tmp_path / "wide.xlsx"
+    wide.write_bytes(with_far_cell(good, None, 2, 16_384))
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(good[:len(good) // 2])
+    for path, words in ((bomb, "文件解压后超过 20 MB"), (wide, "工作表用到了第 16,384 列"), (broken, "无法读取文件")):
+        with pytest.raises(DomainError, match=words):
+            payout_files.import_file(path)
+        db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PayoutRow)) == 0
+    payout_files.import_file(tmp_path / "p.xlsx")
+    assert stored(db, Kind("payouts", [], [], None, PayoutRow)) == 3
