@@ -619,8 +619,8 @@ class CopyWriter:
     The lines go to the server from a thread, as one COPY statement per `COPY_PART_ROWS` rows: the server checks a
     statement's foreign keys when it ends (every row's list, insurer, product…), and one part's checks now run
     while the next part's lines are made (the thread waits on the server without the GIL) instead of all at the
-    end (a seventh of a payout import's time). An error of the server's is raised by the next `add_line` or by
-    `close`. Nothing else may use the session's connection between the writer's creation and its `close` or
+    end (a tenth of a payout import's time, profiled). An error of the server's is raised by the next `add_line`
+    or by `close`. Nothing else may use the session's connection between the writer's creation and its `close` or
     `abort` (the list imports read the file meanwhile; a job's progress goes through a connection of its own)."""
 
     def __init__(self, table_name: str, columns: tuple[str, ...], part_rows: int = COPY_PART_ROWS) -> None:
