@@ -184,3 +184,42 @@ def test_a_zip_bomb_or_a_far_cell_is_refused_in_words_while_the_policies_load(wo
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PayoutRow)) == 0
     payout_files.import_file(tmp_path / "p.xlsx")
     assert stored(db, Kind("payouts", [], [], None, PayoutRow)) == 3
+
+
+@pytest.mark.postgres
+def test_the_copy_sent_in_parts_from_a_thread_stores_every_row_or_raises_here_and_rolls_back(db):
+    """Both list kinds' COPY: sent from a thread, a statement per part; every line lands once, and a line the server
+    refuses is raised on the caller's thread (by a later add_line or by close), leaving a connection that rolls
+    back; an abort too."""
+    from agri_insurance.list_files import BATCH, CopyWriter
+
+    def probe():
+        db.session.execute(sa.text("CREATE TEMP TABLE copy_probe (n integer PRIMARY KEY)"))
+        return CopyWriter("copy_probe", ("n",), part_rows=BATCH)
+
+    writer = probe()
+    for n in range(3 * BATCH + 7):
+        writer.add_line(f"{n}\n")
+    writer.close()
+    assert db.session.execute(sa.text("SELECT count(*), count(DISTINCT n) FROM copy_probe")).one() == (
+        3 * BATCH + 7, 3 * BATCH + 7)
+    db.session.rollback()
+
+    for bad_at, lines in ((10, 3 * BATCH), (BATCH + 3, BATCH + 5)):  # raised by add_line; by close
+        writer = probe()
+        with pytest.raises(Exception, match="invalid input syntax|integer"):
+            try:
+                for n in range(lines):
+                    writer.add_line("x\n" if n == bad_at else f"{n}\n")
+            except BaseException:
+                writer.abort()
+                raise
+            writer.close()
+        db.session.rollback()
+        assert db.session.scalar(sa.text("SELECT 1")) == 1
+
+    writer = probe()
+    writer.add_line("1\n")
+    writer.abort()
+    db.session.rollback()
+    assert db.session.scalar(sa.text("SELECT count(*) FROM pg_class WHERE relname = 'copy_probe'")) == 0
