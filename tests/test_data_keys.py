@@ -104,6 +104,44 @@ def test_a_tampered_value_does_not_open():
     assert keys.hash("36112819800101123X") == keys.hash("36112819800101123X")
 
 
+def _nonce(sealed: str) -> bytes:
+    return base64.b64decode(sealed.partition("$")[2])[:12]
+
+
+def test_no_nonce_is_used_twice_across_blocks_threads_and_a_forked_process():
+    """Nonces are drawn from the OS a block at a time: every seal still gets its own (past a block's end, from
+    four threads at once), each seal opens, the hash is HMAC-SHA256 as before, and a forked process (an RQ worker)
+    does not repeat the nonces its parent is about to use."""
+    import hashlib
+    import hmac
+    import os
+    import threading
+
+    keys = parse_key_set(TEST_DATA_KEYS)
+    seen: list[bytes] = []
+
+    def seal_many():
+        seen.extend(_nonce(keys.encrypt(f"{n}")) for n in range(3000))
+
+    threads = [threading.Thread(target=seal_many) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(seen) == len(set(seen)) == 12_000 > data_keys._NONCES_AT_ONCE
+    assert keys.decrypt(keys.encrypt("36112819800101123X")) == "36112819800101123X"
+    assert keys.hash("36112819800101123X") == hmac.new(keys.hash_key, b"36112819800101123X",
+                                                       hashlib.sha256).hexdigest()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next nonce, to the parent
+        os.write(write, _nonce(keys.encrypt("x")))
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 12)
+    assert len(child) == 12 and child != _nonce(keys.encrypt("x"))
+
+
 @pytest.mark.parametrize("text", ["k1:abc", "k1:" + base64.b64encode(b"short").decode(), NEW_KEY])
 def test_a_malformed_or_incomplete_key_set_is_refused(text):
     with pytest.raises(DataKeyError):

@@ -26,7 +26,7 @@ from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.jobs import service as jobs
 from agri_insurance.jobs.models import Job, JobStatus
-from agri_insurance.list_files import BatchWriter, CopyWriter, copy_escape, open_list, uses_copy
+from agri_insurance.list_files import BatchWriter, CopyWriter, copy_escape, open_list_meanwhile, uses_copy
 from agri_insurance.roles import Role
 from agri_insurance.subsidies import service as subsidies
 from agri_insurance.subsidies.models import ClaimStatus, SubsidyClaim
@@ -223,17 +223,20 @@ def _store_list(claim: SubsidyClaim, path: Path, filename: str, actor, progress:
     ListHasErrors (nothing to keep) or DomainError otherwise. Not audited: the callers record it."""
     require(subsidies.is_editable(claim), _("只有草稿状态的申请可以上传承保清单"))
     require(Path(filename).suffix.lower() in ALLOWED_SUFFIXES, _("请上传 xlsx 或 csv 文件"), "file")
-    _remove_current_list(claim, actor)
 
-    underwriting_list = UnderwritingList(
-        claim_id=claim.id, filename=filename[:255], sha256=file_sha256(path), rows=0, households=0,
-        total_quantity=ZERO, total_sum_insured=ZERO, total_premium=ZERO, total_farmer_premium=ZERO,
-        flag_count=0, uploaded_by_id=actor.id)
-    db.session.add(underwriting_list)
-    db.session.flush()
+    def replace() -> UnderwritingList:
+        _remove_current_list(claim, actor)
+        underwriting_list = UnderwritingList(
+            claim_id=claim.id, filename=filename[:255], sha256=file_sha256(path), rows=0, households=0,
+            total_quantity=ZERO, total_sum_insured=ZERO, total_premium=ZERO, total_farmer_premium=ZERO,
+            flag_count=0, uploaded_by_id=actor.id)
+        db.session.add(underwriting_list)
+        db.session.flush()
+        return underwriting_list
 
     findings = Findings()
-    data = open_list(path, filename, SCHEMA)
+    # the archive check (zip bombs) inflates the sheet in a thread while the old list is deleted
+    data, underwriting_list = open_list_meanwhile(path, filename, SCHEMA, replace)
     positions = map_header(list(data.header), findings, data.header_row)
     if positions is None:
         raise ListHasErrors(findings)

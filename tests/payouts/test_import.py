@@ -160,3 +160,66 @@ def test_a_gbk_csv_is_read(kind, db, tmp_path):
     writer = uw_files.write_csv if kind.name == "underwriting" else payout_files.write_csv
     kind.load(writer(tmp_path / "f.csv", kind.rows, encoding="gb18030"))
     assert stored(db, kind) == 5
+
+
+def test_a_zip_bomb_or_a_far_cell_is_refused_in_words_while_the_policies_load(world, db, tmp_path, monkeypatch):
+    """The payout import checks the archive in a thread while it loads the underwriting rows to match against:
+    a refusal there is still the words of the check, and nothing is stored."""
+    from agri_insurance import list_files
+    from tests.spreadsheet_bombs import inflating_to, with_far_cell
+
+    farmers = payout_files.insured(tmp_path, count=3)
+    good = payout_files.write_xlsx(tmp_path / "p.xlsx", [payout_files.payout(f, 10, 1) for f in farmers]).read_bytes()
+    monkeypatch.setattr(list_files, "LIST_MAX_INFLATED_BYTES", 20 * 1024 * 1024)
+    bomb = tmp_path / "bomb.xlsx"
+    bomb.write_bytes(inflating_to(good, 25))
+    wide = tmp_path / "wide.xlsx"
+    wide.write_bytes(with_far_cell(good, None, 2, 16_384))
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(good[:len(good) // 2])
+    for path, words in ((bomb, "文件解压后超过 20 MB"), (wide, "工作表用到了第 16,384 列"), (broken, "无法读取文件")):
+        with pytest.raises(DomainError, match=words):
+            payout_files.import_file(path)
+        db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PayoutRow)) == 0
+    payout_files.import_file(tmp_path / "p.xlsx")
+    assert stored(db, Kind("payouts", [], [], None, PayoutRow)) == 3
+
+
+@pytest.mark.postgres
+def test_the_copy_sent_in_parts_from_a_thread_stores_every_row_or_raises_here_and_rolls_back(db):
+    """Both list kinds' COPY: sent from a thread, a statement per part; every line lands once, and a line the server
+    refuses is raised on the caller's thread (by a later add_line or by close), leaving a connection that rolls
+    back; an abort too."""
+    from agri_insurance.list_files import BATCH, CopyWriter
+
+    def probe():
+        db.session.execute(sa.text("CREATE TEMP TABLE copy_probe (n integer PRIMARY KEY)"))
+        return CopyWriter("copy_probe", ("n",), part_rows=BATCH)
+
+    writer = probe()
+    for n in range(3 * BATCH + 7):
+        writer.add_line(f"{n}\n")
+    writer.close()
+    assert db.session.execute(sa.text("SELECT count(*), count(DISTINCT n) FROM copy_probe")).one() == (
+        3 * BATCH + 7, 3 * BATCH + 7)
+    db.session.rollback()
+
+    for bad_at, lines in ((10, 3 * BATCH), (BATCH + 3, BATCH + 5)):  # raised by add_line; by close
+        writer = probe()
+        with pytest.raises(Exception, match="invalid input syntax|integer"):
+            try:
+                for n in range(lines):
+                    writer.add_line("x\n" if n == bad_at else f"{n}\n")
+            except BaseException:
+                writer.abort()
+                raise
+            writer.close()
+        db.session.rollback()
+        assert db.session.scalar(sa.text("SELECT 1")) == 1
+
+    writer = probe()
+    writer.add_line("1\n")
+    writer.abort()
+    db.session.rollback()
+    assert db.session.scalar(sa.text("SELECT count(*) FROM pg_class WHERE relname = 'copy_probe'")) == 0
