@@ -447,7 +447,7 @@ def test_an_insurer_taking_exactly_its_capacity_is_adopted_and_a_fen_less_is_ref
     city = user("city_agri")
     run = finished_run(rnd, {"361128-1": low, "361130-1": low, "361128-2": high, "361130-2": high})
     service.set_capacity(rnd, low.id, Decimal("2000000"), "", city)       # wins 1,000,000 + 1,000,000
-    service.set_capacity(rnd, mid.id, Decimal("1000000"), "", city)       # wins nothing
+    service.set_capacity(rnd, mid.id, Decimal("0.01"), "", city)          # wins nothing: within any capacity
     service.set_capacity(rnd, high.id, Decimal("3999999.99"), "", city)   # wins 2,000,000 + 2,000,000
     db.session.commit()
     message = (f"{high.name} 分得保费 4,000,000.00 元，超过其承保能力上限 3,999,999.99 元；确需突破的，"
@@ -471,6 +471,8 @@ def test_an_insurer_taking_exactly_its_capacity_is_adopted_and_a_fen_less_is_ref
     entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "allocation.adopted")).one()
     assert (entry.actor_name, entry.object_type, entry.object_id) == ("city_agri", "AllocationRun", str(run.id))
     assert entry.summary == f"采用分配方案 #{run.number}：{rnd.name}"
+    created_entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "awards.created")).one()
+    assert created_entry.actor_name == "city_agri"  # the awards are made by whoever adopted the run
     assert entry.details == {"round_id": rnd.id, "objective": entry.details["objective"], "departures": []}
     assert Decimal(entry.details["objective"]) == run.objective == 0
 
