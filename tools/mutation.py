@@ -47,7 +47,9 @@ TARGETS: dict[str, tuple[list[str] | None, list[str]]] = {
                                      "tests/evaluation/test_scoring.py", "tests/evaluation/test_ranking.py"]),
     "evaluation/service.py:gates": (["gate_failures", "_recent_penalties", "_control_key", "check_eligibility",
                                      "failure_text", "check_reasons"],
-                                    ["tests/evaluation/test_panel.py", "tests/evaluation/test_ranking.py"]),
+                                    # the county-level gate (annual evaluation) passes through gate_failures
+                                    ["tests/evaluation/test_panel.py", "tests/evaluation/test_ranking.py",
+                                     "tests/annual_review/test_next_round.py"]),
     "awards/service.py:objections": (["file_objection", "answer_objection", "bidders", "pending_objections"],
                                      ["tests/awards"]),
     "reference/service.py": (None, ["tests/reference"]),

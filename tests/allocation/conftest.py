@@ -37,7 +37,8 @@ def _score(monkeypatch, rnd, insurers, scores) -> SimpleNamespace:
         return [SimpleNamespace(insurer_id=insurer_id, score=score, rank=rank, eligible=True)
                 for rank, (insurer_id, score) in enumerate(ordered, start=1)]
 
-    monkeypatch.setattr(evaluation, "is_final", lambda r: True)
+    round_id = rnd.id
+    monkeypatch.setattr(evaluation, "is_final", lambda r: r.id == round_id)  # it stands in for this round only
     monkeypatch.setattr(evaluation, "lot_scores", lambda r: lot_scores)
     monkeypatch.setattr(evaluation, "county_ranking", county_ranking)
     return SimpleNamespace(round=rnd, insurers=insurers)

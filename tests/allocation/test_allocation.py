@@ -10,12 +10,14 @@ import pytest
 import sqlalchemy as sa
 
 from agri_insurance.allocation import service
-from agri_insurance.allocation.models import AllocationRun, RunStatus
+from agri_insurance.allocation.models import AllocationRun, RunSource, RunStatus
 from agri_insurance.awards.models import Award, BackupUnderwriter
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db as _db
 from agri_insurance.jobs import service as jobs
 from agri_insurance.tenders.models import RoundStatus
+from tests.allocation.factories import finished_run
+from tests.awards.factories import bidder_usernames
 from tests.factories import read_text
 from tests.tenders.factories import user
 
@@ -113,6 +115,12 @@ def test_run_whatif_compare_export_import_and_adopt(scored_round, login, db):
     assert rnd.status is RoundStatus.ALLOCATED or db.session.get(type(rnd), rnd.id).status is RoundStatus.ALLOCATED
     second = read_text(city.post(f"/allocation/runs/{whatif.id}/adopt", follow_redirects=True))
     assert "不能再采用其他方案" in second
+    whatif = db.session.get(AllocationRun, whatif.id)
+    assert service.adoption_problem(whatif) is None  # the round has moved on: nothing to warn of before a click
+    with pytest.raises(DomainError) as refused:
+        service.adopt(whatif, user("city_agri"))
+    assert refused.value.message == "本轮已确定分配方案（或不在评审阶段），不能再采用其他方案"
+    db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count(Award.id))) == 4
 
 
@@ -126,8 +134,10 @@ def test_an_infeasible_run_explains_itself_and_cannot_be_adopted(scored_round, l
     db.session.expire_all()
     whatif = db.session.get(AllocationRun, whatif.id)
     assert whatif.solver_status == "infeasible" and whatif.result["diagnostics"]
-    with pytest.raises(DomainError):
+    assert service.adoption_problem(whatif) is None  # the page offers no adoption to say anything about
+    with pytest.raises(DomainError) as refused:
         service.adopt(whatif, user("city_agri"))
+    assert refused.value.message == "只有求得可行解的分配方案可以采用"
     db.session.rollback()  # as the page does: the refused adoption's lock goes with it
     # the findings read in the user's language
     city = login("city_agri")
@@ -330,3 +340,156 @@ def test_a_hostile_scenario_file_is_named_as_invalid_not_a_server_error(scored_r
     response = login("city_agri").post(f"/allocation/rounds/{rnd.id}/import", content_type="multipart/form-data",
                                        data={"scenario": (io.BytesIO(content), "x.json")}, follow_redirects=True)
     assert response.status_code == 200 and "方案文件" in read_text(response)
+
+
+# --- adoption: each check of a run against the round, named in the words the user reads ---------------------------
+
+def _problem_and_refusal(run) -> tuple[str | None, str]:
+    """What the run's page says before the click (`adoption_problem`) and the click's refusal; the refused
+    adoption leaves the run unadopted and no award behind."""
+    problem = service.adoption_problem(run)
+    with pytest.raises(DomainError) as refused:
+        service.adopt(run, user("city_agri"))
+    _db.session.rollback()
+    assert not _db.session.get(AllocationRun, run.id).adopted
+    assert _db.session.scalar(sa.select(sa.func.count(Award.id))) == 0
+    return problem, refused.value.message
+
+
+def _by_id(scored_round):
+    """The round's three bidders by insurer id: adoption checks capacities and shares in that order, so the one
+    breaking a rule comes after one that keeps it."""
+    return sorted(scored_round.insurers, key=lambda insurer: insurer.id)
+
+
+def test_a_run_naming_a_lot_or_an_insurer_the_round_does_not_have_is_refused(scored_round, db):
+    rnd = scored_round.round
+    a, b, _c = scored_round.insurers
+    ordinary = {"361128-1": a, "361128-2": b, "361130-1": a, "361130-2": b}
+    message = "分配方案中的标段或承保机构在本轮不存在"
+    unknown_lot = finished_run(rnd, {**ordinary, "361128-9": a}, source=RunSource.WHATIF)
+    assert _problem_and_refusal(unknown_lot) == (message, message)
+    outsider = user(bidder_usernames(4)[3]).insurer  # a demo insurer that did not bid: not among the run's insurers
+    unknown_insurer = finished_run(rnd, {**ordinary, "361130-2": outsider}, source=RunSource.WHATIF)
+    assert _problem_and_refusal(unknown_insurer) == (message, message)
+
+
+def test_an_imported_run_with_a_lot_the_round_does_not_have_is_refused(scored_round, db):
+    rnd = scored_round.round
+    a, b, _c = scored_round.insurers
+    scenario = service.build_scenario(rnd)
+    scenario["lots"].append({**scenario["lots"][0], "id": "361128-9", "name": "鄱阳县第9标段"})
+    run = finished_run(rnd, {"361128-1": a, "361128-2": b, "361130-1": a, "361130-2": b}, scenario=scenario)
+    with pytest.raises(DomainError) as refused:
+        service.adopt(run, user("city_agri"))
+    assert refused.value.message == "导入的方案文件与本轮的标段或承保机构不一致，不能采用"
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(Award.id))) == 0
+
+
+def test_a_run_leaving_lots_unawarded_names_the_first_of_them(scored_round, db):
+    a, b, _c = scored_round.insurers
+    run = finished_run(scored_round.round, {"361128-1": a, "361130-1": b})
+    assert _problem_and_refusal(run) == ("分配方案没有分配标段 361128-2",) * 2
+
+
+def test_a_lot_given_to_an_insurer_without_an_eligible_bid_on_it_is_refused(scored_round, db):
+    rnd = scored_round.round
+    a, b, _c = scored_round.insurers
+    outsider = user(bidder_usernames(4)[3]).insurer
+    scenario = service.build_scenario(rnd)  # an imported file may list any insurer
+    scenario["insurers"].append({"id": outsider.credit_code, "name": outsider.name})
+    run = finished_run(rnd, {"361128-1": outsider, "361128-2": b, "361130-1": a, "361130-2": b}, scenario=scenario)
+    message = f"{outsider.name} 不是标段 361128-1 的合格投标人，不能中标"
+    assert _problem_and_refusal(run) == (message, message)
+
+
+def test_the_page_warns_of_nothing_before_the_evaluation_is_final(scored_round, db, monkeypatch):
+    from agri_insurance.evaluation import service as evaluation
+
+    a, _b, _c = scored_round.insurers
+    one_insurer = finished_run(scored_round.round, {code: a for code in ("361128-1", "361128-2", "361130-1",
+                                                                         "361130-2")})
+    assert service.adoption_problem(one_insurer) == "鄱阳县 有 1 家承保机构，本轮要求 2–3 家"
+    monkeypatch.setattr(evaluation, "is_final", lambda r: False)
+    assert service.adoption_problem(one_insurer) is None
+
+
+def test_a_round_in_evaluation_with_a_run_still_adopted_refuses_another(scored_round, db):
+    """The round's status is re-read under its lock; should a round be back in evaluation with its adopted run
+    not revoked (a database edited by hand), the adopted run itself still refuses a second."""
+    from agri_insurance.tenders.models import RoundStatus
+
+    rnd = scored_round.round
+    a, b, c = scored_round.insurers
+    first = finished_run(rnd, {"361128-1": a, "361128-2": b, "361130-1": a, "361130-2": b})
+    service.adopt(first, user("city_agri"))
+    db.session.commit()
+    rnd = db.session.get(type(rnd), rnd.id)
+    assert rnd.status is RoundStatus.ALLOCATED
+    rnd.status = RoundStatus.EVALUATION
+    db.session.commit()
+    second = finished_run(rnd, {"361128-1": a, "361128-2": c, "361130-1": a, "361130-2": c})
+    with pytest.raises(DomainError) as refused:
+        service.adopt(second, user("city_agri"))
+    assert refused.value.message == "本轮已采用其他分配方案"
+    db.session.rollback()
+
+
+def test_an_insurer_taking_exactly_its_capacity_is_adopted_and_a_fen_less_is_refused(scored_round, db):
+    """Each insurer's premium against its capacity, whichever comes first: the first in the round's order keeps
+    to its capacity exactly, the second wins nothing, the last is held to it as well."""
+    from agri_insurance.audit.models import AuditEntry
+    from agri_insurance.evaluation import service as evaluation
+
+    rnd = scored_round.round
+    low, mid, high = _by_id(scored_round)
+    city = user("city_agri")
+    run = finished_run(rnd, {"361128-1": low, "361130-1": low, "361128-2": high, "361130-2": high})
+    service.set_capacity(rnd, low.id, Decimal("2000000"), "", city)       # wins 1,000,000 + 1,000,000
+    service.set_capacity(rnd, mid.id, Decimal("0.01"), "", city)          # wins nothing: within any capacity
+    service.set_capacity(rnd, high.id, Decimal("3999999.99"), "", city)   # wins 2,000,000 + 2,000,000
+    db.session.commit()
+    message = (f"{high.name} 分得保费 4,000,000.00 元，超过其承保能力上限 3,999,999.99 元；确需突破的，"
+               "请先登记经集体决策或上级批准的规则偏离")
+    assert _problem_and_refusal(run) == (message, message)
+
+    service.set_capacity(rnd, high.id, Decimal("4000000"), "", city)
+    db.session.commit()
+    run = db.session.get(AllocationRun, run.id)
+    assert service.adoption_problem(run) is None
+    created = service.adopt(run, city)
+    db.session.commit()
+    score = {(s.lot_id, s.insurer_id): s.score for s in evaluation.lot_scores(rnd)}
+    awards = db.session.scalars(sa.select(Award).order_by(Award.lot_id)).all()
+    assert sorted(a.id for a in created) == [a.id for a in awards]
+    assert {a.lot.code: a.insurer_id for a in awards} == {"361128-1": low.id, "361128-2": high.id,
+                                                        "361130-1": low.id, "361130-2": high.id}
+    assert all(a.score == score[(a.lot_id, a.insurer_id)] for a in awards)
+    run = db.session.get(AllocationRun, run.id)
+    assert run.adopted and run.adopted_by_id == city.id
+    entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "allocation.adopted")).one()
+    assert (entry.actor_name, entry.object_type, entry.object_id) == ("city_agri", "AllocationRun", str(run.id))
+    assert entry.summary == f"采用分配方案 #{run.number}：{rnd.name}"
+    created_entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "awards.created")).one()
+    assert created_entry.actor_name == "city_agri"  # the awards are made by whoever adopted the run
+    assert entry.details == {"round_id": rnd.id, "objective": entry.details["objective"], "departures": []}
+    assert Decimal(entry.details["objective"]) == run.objective == 0
+
+
+def test_a_market_share_exactly_at_the_cap_is_adopted_and_a_fen_over_is_refused(scored_round, db):
+    """With a 50 % cap on 6,000,000 of expected premium an insurer may win 3,000,000; a lot's premium a fen
+    higher puts its winner a fen over half of the round. The insurer checked first keeps to the cap."""
+    rnd = scored_round.round
+    rnd.market_share_cap_pct = Decimal("50")  # written directly: the factory's round is already in evaluation
+    db.session.commit()
+    low, mid, high = _by_id(scored_round)
+    run = finished_run(rnd, {"361128-1": high, "361130-2": high, "361128-2": low, "361130-1": mid})
+    assert service.adoption_problem(run) is None
+
+    lot = next(lot for lot in rnd.lots if lot.code == "361128-1")
+    lot.expected_premium = Decimal("1000000.01")
+    db.session.commit()
+    message = (f"{high.name} 分得保费 3,000,000.01 元，占本轮预计保费的 50.00%，超过市场份额上限 50%；确需突破的，"
+               "请先登记经集体决策或上级批准的规则偏离")
+    assert _problem_and_refusal(db.session.get(AllocationRun, run.id)) == (message, message)

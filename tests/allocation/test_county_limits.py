@@ -1,41 +1,31 @@
 """Adoption holds every county to the round's maximum number of underwriters (or its approved exception's) as
 the round stands at adoption, whatever the run was computed from."""
 
-from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
 from agri_insurance.allocation import service
-from agri_insurance.allocation.models import AllocationRun, RunSource, RunStatus
+from agri_insurance.allocation.models import AllocationRun
 from agri_insurance.awards.models import Award
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db as _db
 from agri_insurance.tenders import service as tenders
+from tests.allocation.factories import finished_run
 from tests.tenders.factories import make_exception, user
 
 
 def _imported_run(rnd, insurers, spread: str) -> AllocationRun:
     """A finished run as an imported scenario file would leave it: 鄱阳县's four lots go to `spread` insurers
     (one lot each, the rest to the first), 婺源县's to the first two."""
-    scenario = service.build_scenario(rnd)
-    codes = [i.credit_code for i in insurers]
-    awards = []
+    awards = {}
     for lot in sorted(rnd.lots, key=lambda lot: lot.code):
         n = int(lot.code[-1]) - 1
         if lot.region.code == "361128":
-            awards.append({"lot_id": lot.code, "insurer_id": codes[n if n < int(spread) else 0]})
+            awards[lot.code] = insurers[n if n < int(spread) else 0]
         else:
-            awards.append({"lot_id": lot.code, "insurer_id": codes[n % 2]})
-    result = {"format": "agri-insurance-allocation-result/1", "status": "optimal", "solver": "test",
-              "objective": "0", "bound": "0", "gap": "0", "solve_seconds": 0.01, "awards": awards,
-              "counties": [], "diagnostics": [], "baseline": {"method": "rank_order_draft", "feasible": True}}
-    run = AllocationRun(round_id=rnd.id, number=1, label="导入的方案", source=RunSource.IMPORT, changes={},
-                        scenario=scenario, result=result, status=RunStatus.DONE, solver_status="optimal",
-                        objective=Decimal("0"))
-    _db.session.add(run)
-    _db.session.commit()
-    return run
+            awards[lot.code] = insurers[n % 2]
+    return finished_run(rnd, awards)
 
 
 def _awards() -> int:

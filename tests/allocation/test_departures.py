@@ -24,8 +24,10 @@ from agri_insurance.awards import exports, ocds
 from agri_insurance.awards import service as awards
 from agri_insurance.clock import local_today
 from agri_insurance.errors import DomainError
+from agri_insurance.extensions import db as _db
 from agri_insurance.jobs import service as jobs
 from agri_insurance.tenders.models import RoundStatus
+from tests.allocation.factories import finished_run
 from tests.factories import read_text
 from tests.tenders.factories import PDF_BYTES, user
 
@@ -260,10 +262,12 @@ def test_an_insurer_capacity_no_allocation_meets_is_raised_by_a_departure(scored
     ({"approved_cap_pct": ""}, "请填写批准的市场份额上限，或选择承保机构并填写批准的承保能力上限"),
     ({"approved_cap_pct": "30"}, "批准的市场份额上限应高于本轮规定的 30%"),
     ({"decided_on": (date.today() + timedelta(days=3)).isoformat()}, "批准日期不能晚于今天"),
-    ({"document": (io.BytesIO(b"not a pdf"), "x.pdf")}, "只接受PDF文件"),
+    ({"document": (b"not a pdf", "x.pdf")}, "只接受PDF文件"),
     ({"doc_no": ""}, "该字段是必填字段"),
 ])
 def test_a_departure_the_rules_do_not_allow_is_named_on_its_field(capped_round, login, db, data, field_message):
+    if "document" in data:  # a file object of its own for each run (pytest may run the test again in one process)
+        data = {**data, "document": (io.BytesIO(data["document"][0]), data["document"][1])}
     response = _record(login("city_agri"), capped_round.round, **data)
     assert response.status_code == 400
     page = read_text(response)
@@ -308,3 +312,62 @@ def test_a_departure_is_read_by_the_bureau_and_by_others_only_once_the_result_is
     assert login("admin").get(f"/allocation/departures/{departure.id}/document").status_code == 200
     assert login("insurer").get(f"/allocation/departures/{departure.id}/document").status_code == 404
     assert login("county_agri").post(f"/allocation/departures/{departure.id}/delete").status_code == 403
+
+
+def _approve(rnd, doc_no: str, *, cap_pct: str | None = None, insurer=None, capacity: str | None = None):
+    """A departure recorded through the service, approved yesterday by a collective decision."""
+    city_user = user("city_agri")
+    departure = service.record_departure(
+        rnd, cap_pct=None if cap_pct is None else Decimal(cap_pct), insurer_id=getattr(insurer, "id", None),
+        capacity=None if capacity is None else Decimal(capacity), basis="collective", doc_no=doc_no,
+        decided_on=local_today() - timedelta(days=1), reason="按公布的规则无法分配",
+        document=storage.save_bytes(PDF_BYTES, "纪要.pdf", city_user), actor=city_user)
+    _db.session.commit()
+    return departure
+
+
+def _refusal(run) -> str:
+    """The click's refusal, which the run's page states beforehand in the same words."""
+    problem = service.adoption_problem(run)
+    with pytest.raises(DomainError) as refused:
+        service.adopt(run, user("city_agri"))
+    _db.session.rollback()
+    assert problem == refused.value.message
+    return problem
+
+
+def test_an_allocation_resting_on_two_departures_is_adopted_at_exactly_what_they_approve(capped_round, db):
+    """A 30 % cap on 6,000,000 (1,800,000) and one insurer's capacity of 2,500,000; the run gives that insurer
+    3,000,000 (50 %) and another 2,000,000 (33.33 %). Each departure is held to the fen and to the hundredth of a
+    percent it approves; both are used by the adopted run, and audited."""
+    rnd = capped_round.round
+    low, mid, high = sorted(capped_round.insurers, key=lambda insurer: insurer.id)
+    service.set_capacity(rnd, high.id, Decimal("2500000"), "偿付能力", user("city_agri"))
+    db.session.commit()
+    run = finished_run(rnd, {"361128-1": high, "361130-2": high, "361128-2": low, "361130-1": mid},
+                       label="依规则偏离")
+    cap = _approve(rnd, DOC_NO, cap_pct="49.99")
+    capacity = _approve(rnd, "赣农险发〔2026〕12号", insurer=high, capacity="2999999.99")
+    assert _refusal(run) == (f"{high.name} 分得保费 3,000,000.00 元，超过规则偏离（赣农险发〔2026〕12号）批准的"
+                             "承保能力上限 2,999,999.99 元")
+
+    service.delete_departure(capacity, user("city_agri"))
+    capacity = _approve(rnd, "赣农险发〔2026〕12号", insurer=high, capacity="3000000")
+    assert _refusal(run) == (f"{high.name} 分得保费 3,000,000.00 元，占本轮预计保费的 50.00%，超过规则偏离"
+                             f"（{DOC_NO}）批准的市场份额上限 49.99%")
+
+    service.delete_departure(cap, user("city_agri"))
+    cap = _approve(rnd, DOC_NO, cap_pct="50")
+    assert service.adoption_problem(run) is None
+    service.adopt(run, user("city_agri"))
+    db.session.commit()
+    db.session.expire_all()
+    assert [d.id for d in service.departures_used(rnd)] == [capacity.id, cap.id]
+    adopted = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "allocation.adopted")).one()
+    assert adopted.details["departures"] == [capacity.id, cap.id] and adopted.details["round_id"] == rnd.id
+    used = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "allocation.departure_used")
+                               .order_by(AuditEntry.id)).all()
+    assert [(e.object_id, e.summary, e.details) for e in used] == [
+        (str(d.id), f"采用分配方案 #{run.number}，依据规则偏离 {d.doc_no}",
+         {"round_id": rnd.id, "run_id": run.id, "doc_no": d.doc_no}) for d in (capacity, cap)]
+    assert {e.actor_name for e in used} == {"city_agri"}

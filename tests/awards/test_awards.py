@@ -12,10 +12,10 @@ from docx import Document
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from agri_insurance import clock
+from agri_insurance import clock, storage
 from agri_insurance.audit.models import AuditEntry
 from agri_insurance.awards import calendar, exports, ocds, service
-from agri_insurance.awards.models import Award, BackupUnderwriter, Holiday, ObjectionStatus
+from agri_insurance.awards.models import Award, BackupUnderwriter, Holiday, Objection, ObjectionStatus
 from agri_insurance.clock import utcnow
 from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db as _db
@@ -209,23 +209,49 @@ def test_upheld_objection_sends_the_round_back_to_evaluation(demo, db):
 
 
 def test_an_upheld_objection_closes_the_others_and_is_audited_like_a_cancellation(demo, db):
-    from agri_insurance.audit.models import AuditEntry
-    from agri_insurance.awards.models import Objection
+    from agri_insurance.allocation.models import AllocationRun, RunSource, RunStatus
 
     rnd = make_awarded_round()
+    run = AllocationRun(round_id=rnd.id, number=1, label="分配方案", source=RunSource.DATABASE, changes={},
+                        scenario={}, result={}, status=RunStatus.DONE, solver_status="optimal",
+                        adopted_at=utcnow())  # the run the factory's awards stand for
+    _db.session.add(run)
+    _db.session.commit()
     publish(rnd)
     upheld = file_objection(rnd)
     other = file_objection(rnd, username=bidder_usernames(2)[1], subject="另一标段的异议")
     service.answer_objection(upheld, True, "质疑成立，重新评审。", user("city_agri"))
     db.session.commit()
     other = db.session.get(Objection, other.id)
-    assert other.status is ObjectionStatus.CLOSED and "不再单独审查" in other.answer
+    assert other.status is ObjectionStatus.CLOSED
+    assert other.answer == "另一质疑（对婺源县标段结果有异议）成立，中标结果已撤销并退回评审，本质疑不再单独审查。"
     assert service.pending_objections(rnd) == 0
+    upheld = db.session.get(Objection, upheld.id)
+    assert (upheld.status, upheld.answer, upheld.answered_by_id) == (
+        ObjectionStatus.UPHELD, "质疑成立，重新评审。", user("city_agri").id)
     actions = list(db.session.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.id)))
     assert {"objection.answered", "notice.closed", "awards.revoked", "round.evaluation"} <= set(actions), actions
+    # each step of the withdrawal says why, in words and by the objection upheld
+    entries = {(e.action, e.object_id): e for e in db.session.scalars(sa.select(AuditEntry))}
+    answered = entries[("objection.answered", str(upheld.id))]
+    assert (answered.summary, answered.details) == ("答复质疑：对婺源县标段结果有异议（已答复（成立））",
+                                                    {"round_id": rnd.id, "upheld": True})
+    closed = entries[("objection.answered", str(other.id))]
+    assert closed.details == {"round_id": rnd.id, "upheld": False, "closed": True, "objection_id": upheld.id}
+    notice = service.current_notice(rnd)
+    assert (entries[("notice.closed", str(notice.id))].summary, entries[("notice.closed", str(notice.id))].details) \
+        == (f"终止公示（质疑成立，退回评审）：{rnd.name}",
+            {"round_id": rnd.id, "outcome": "reopened", "objection_id": upheld.id})
+    revoked = entries[("awards.revoked", str(rnd.id))]
+    assert revoked.summary == f"质疑成立，撤销中标结果：{rnd.name}" and revoked.details["objection_id"] == upheld.id
+    back = entries[("round.evaluation", str(rnd.id))]
+    assert back.summary == f"质疑成立，退回评审：{rnd.name}" and back.details["objection_id"] == upheld.id
+    run = db.session.get(AllocationRun, run.id)
+    assert run.revoked_at is not None and run.revoke_reason == "质疑成立：对婺源县标段结果有异议"
     # answering it again (a second tab, a double click) is refused
-    with pytest.raises(DomainError, match="已答复"):
-        service.answer_objection(db.session.get(Objection, upheld.id), False, "不成立", user("city_agri"))
+    with pytest.raises(DomainError) as refused:
+        service.answer_objection(upheld, False, "不成立", user("city_agri"))
+    assert (refused.value.message, refused.value.field) == ("该质疑已答复", None)
 
 
 def test_a_reopened_round_offers_no_notices(demo, db, login):
@@ -455,8 +481,9 @@ def test_an_insurer_without_a_bid_in_the_round_cannot_object(demo, db, login):
     actor = user(outsider)
     assert actor.insurer_id not in {i.id for i in service.bidders(rnd)}
     document = storage.save_bytes(PDF_BYTES, "质疑函.pdf", actor)
-    with pytest.raises(DomainError, match="只有本轮投标人可以提出质疑"):
+    with pytest.raises(DomainError) as refused:
         service.file_objection(rnd, actor.insurer_id, "评分异议", "机构设置得分有误", document, actor)
+    assert (refused.value.message, refused.value.field) == ("只有本轮投标人可以提出质疑", None)
     db.session.rollback()
     response = login(outsider).post(f"/awards/rounds/{rnd.id}/objections/new", data={
         "subject": "评分异议", "body": "机构设置得分有误", "document": (io.BytesIO(PDF_BYTES), "质疑函.pdf")},
@@ -467,6 +494,106 @@ def test_an_insurer_without_a_bid_in_the_round_cannot_object(demo, db, login):
     # a bidder of the same round is heard, so the refusal above is about the bid, not the moment
     file_objection(rnd)
     assert db.session.scalar(sa.select(sa.func.count(Objection.id))) == 1
+
+
+# --- objections: each refusal named exactly and on its field; what filing and answering record -------------------
+
+def _refusal(call) -> tuple[str, str | None]:
+    """The DomainError's message and field; the refused change is rolled back, as the page does."""
+    with pytest.raises(DomainError) as refused:
+        call()
+    _db.session.rollback()
+    return refused.value.message, refused.value.field
+
+
+def _letter(username: str = "insurer"):
+    document = storage.save_bytes(PDF_BYTES, "质疑函.pdf", user(username))
+    _db.session.commit()
+    return document
+
+
+def test_an_objection_is_heard_only_while_the_result_is_publicised(demo, db):
+    rnd = make_awarded_round()  # allocated: not yet publicised
+    actor = user("insurer")
+    document = _letter()
+
+    def object_():
+        return service.file_objection(_db.session.get(type(rnd), rnd.id), actor.insurer_id, "评分异议",
+                                      "机构设置得分有误", document, actor)
+
+    assert _refusal(object_) == ("只有公示中的轮次可以提出质疑", None)
+    publish(_db.session.get(type(rnd), rnd.id), days_ago=1)
+    with time_machine.travel(utcnow() + timedelta(days=14), tick=False):
+        assert _refusal(object_) == ("公示期已结束，不再接受质疑", None)
+    assert _db.session.scalar(sa.select(sa.func.count(Objection.id))) == 0
+
+
+@pytest.mark.parametrize("subject, body, letter, refusal", [
+    (None, "得分计算有误", True, ("请填写质疑事项", "subject")),
+    ("   ", "得分计算有误", True, ("请填写质疑事项", "subject")),
+    ("评分异议", None, True, ("请填写质疑内容及理由", "body")),
+    ("评分异议", " \n ", True, ("请填写质疑内容及理由", "body")),
+    ("评分异议", "得分计算有误", False, ("请上传加盖公章的质疑函（PDF）", "document")),
+])
+def test_an_objection_needs_its_subject_reasons_and_letter(demo, db, subject, body, letter, refusal):
+    rnd = make_awarded_round()
+    publish(rnd)
+    actor = user("insurer")
+    document = _letter() if letter else None
+    assert _refusal(lambda: service.file_objection(rnd, actor.insurer_id, subject, body, document, actor)) == refusal
+    assert _db.session.scalar(sa.select(sa.func.count(Objection.id))) == 0
+
+
+def test_an_objection_is_stored_as_filed_and_the_same_one_is_refused_a_second_time(demo, db):
+    """A subject longer than the column is kept to its first 200 characters, and the same objection filed again
+    (a double click, a second tab) is recognised by those; another bidder may file the same words, and the same
+    bidder other reasons."""
+    rnd = make_awarded_round()
+    publish(rnd)
+    actor, other = user("insurer"), user(bidder_usernames(2)[1])
+    subject = "对婺源县标段评分结果的异议" * 20
+    body = "得分计算有误，请复核。"
+    document = _letter()
+    objection = service.file_objection(rnd, actor.insurer_id, f"  {subject}  ", f" {body}\n", document, actor)
+    _db.session.commit()
+    assert (objection.subject, objection.body, objection.filed_by_id, objection.status) == (
+        subject[:200], body, actor.id, ObjectionStatus.PENDING)
+    entry = _entry("objection.filed")
+    assert (entry.actor_name, entry.object_id, entry.summary, entry.details) == (
+        "insurer", str(objection.id), f"提出质疑：{subject[:200]}",
+        {"round_id": rnd.id, "insurer_id": actor.insurer_id, "document_sha256": document.sha256})
+    again = _letter()
+    assert _refusal(lambda: service.file_objection(rnd, actor.insurer_id, subject, body, again, actor)) == (
+        "已提交过相同的质疑，请勿重复提交", "subject")
+    service.file_objection(rnd, other.insurer_id, subject, body, _letter(other.username), other)
+    service.file_objection(rnd, actor.insurer_id, subject, "另有理由：备选承保机构排序有误。", _letter(), actor)
+    _db.session.commit()
+    assert service.pending_objections(rnd) == 3
+
+
+def test_an_answer_needs_its_words_records_its_conclusion_and_is_given_once(demo, db):
+    rnd = make_awarded_round()
+    publish(rnd)
+    objection_id = file_objection(rnd).id
+    city = user("city_agri")
+
+    def answer(upheld, text):
+        return lambda: service.answer_objection(_db.session.get(Objection, objection_id), upheld, text, city)
+
+    assert _refusal(answer(False, None)) == ("请填写答复内容", "answer")
+    assert _refusal(answer(True, "  ")) == ("请填写答复内容", "answer")
+    answer(False, "  经复核，评分无误，维持原结果。\n")()
+    _db.session.commit()
+    objection = _db.session.get(Objection, objection_id)
+    assert (objection.status, objection.answer, objection.answered_by_id) == (
+        ObjectionStatus.REJECTED, "经复核，评分无误，维持原结果。", city.id)
+    assert objection.answered_at is not None and service.pending_objections(rnd) == 0
+    entry = _entry("objection.answered")
+    assert (entry.actor_name, entry.object_id, entry.summary, entry.details) == (
+        "city_agri", str(objection_id), "答复质疑：对婺源县标段结果有异议（已答复（不成立））",
+        {"round_id": rnd.id, "upheld": False})
+    assert rnd.status is RoundStatus.PUBLICISED and _db.session.scalar(sa.select(sa.func.count(Award.id))) == 4
+    assert _refusal(answer(True, "质疑成立")) == ("该质疑已答复", None)
 
 
 # --- the holiday list: a name is required; changes audited; a holiday on the notice's last day moves its end ---

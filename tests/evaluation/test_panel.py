@@ -132,9 +132,12 @@ def test_common_control_flags_both_and_records_the_decision(demo, db):
                                                           AuditEntry.object_id == str(checks["灵山财险"].id)))
     assert entry.details["decision"] == "excluded" and entry.details["note"] == "同一集团只允许一家参加"
     assert entry.actor_name == "city_agri"
-    assert "同一集团只允许一家参加" in service.check_reasons(checks["灵山财险"])[0]
-    with pytest.raises(DomainError):  # fixed once the scoring started
+    assert service.check_reasons(checks["灵山财险"]) == [
+        "与其他投标人同受“三清保险集团股份有限公司”控制：不予参加评审（同一集团只允许一家参加）"]
+    assert service.check_reasons(checks["三清财险"]) == []  # admitted: nothing stands against it
+    with pytest.raises(DomainError) as refused:  # fixed once the scoring started
         service.check_eligibility(rnd, city)
+    assert refused.value.message == "专家评分已开始，资格审查结果不能再变更"
 
 
 def test_conflict_of_interest_bars_scoring_that_insurer(demo, db):
@@ -245,3 +248,110 @@ def test_solvency_exactly_at_the_minimum_is_eligible(demo, db):
     checks = {c.bid.insurer.short_name: c for c in service.check_eligibility(rnd, user("city_agri"))}
     assert checks["赣鄱财险"].eligible and checks["赣鄱财险"].failures == []
     assert [f["gate"] for f in checks["信江农险"].failures] == ["solvency", "core_solvency"]
+
+
+# --- the gates: each failure as the bureau reads it, and the look-back's edges --------------------------------
+
+def _penalty(day: date) -> dict:
+    return {"decided_on": day, "amount": D("10000"), "authority": "监管分局", "reason": "农险虚假理赔"}
+
+
+def _checks(rnd) -> dict:
+    return {c.bid.insurer.short_name: c for c in service.check_eligibility(rnd, user("city_agri"))}
+
+
+def test_each_failed_gate_is_stated_with_its_figures(demo, db):
+    rnd, _bids = make_evaluation_round({
+        "怀玉财险": {"core_solvency_pct": D("49.50"), "risk_rating": "C"},
+        "信江农险": {"comprehensive_solvency_pct": D("99.90")},
+    })
+    checks = _checks(rnd)
+    assert checks["怀玉财险"].failures == [
+        {"gate": "core_solvency", "params": {"value": "49.5", "min": "50"}},
+        {"gate": "risk_rating", "params": {"value": "C", "allowed": "A/B"}}]
+    assert service.check_reasons(checks["怀玉财险"]) == ["核心偿付能力充足率49.5%低于50%", "综合风险评级为C，要求为A/B"]
+    assert service.check_reasons(checks["信江农险"]) == ["综合偿付能力充足率99.9%低于100%"]
+
+
+def test_missing_figures_fail_their_gates_and_leave_the_bid_incomplete(demo, db):
+    from agri_insurance.bids.service import opened_bids
+
+    rnd, _bids = make_evaluation_round({"赣鄱财险": {}, "信江农险": {}})
+    xin = next(b for b in opened_bids(rnd) if b.insurer.short_name == "信江农险")
+    xin.comprehensive_solvency_pct = xin.risk_rating = None  # written after the opening only to test the gates
+    checks = _checks(rnd)
+    assert service.check_reasons(checks["信江农险"]) == [
+        "未填写综合偿付能力充足率", "未填写综合风险评级",
+        "投标文件不完整：请填写：综合偿付能力充足率（%）；请填写：综合风险评级"]
+    assert checks["赣鄱财险"].eligible and not checks["信江农险"].eligible
+
+
+def test_a_penalty_exactly_the_look_back_before_the_opening_counts_and_one_a_day_older_does_not(demo, db):
+    """Three years before an opening on 15 June 2026 is 15 June 2023; the latest of the penalties is named."""
+    rnd, _bids = make_evaluation_round({
+        "赣鄱财险": {"penalties": [_penalty(date(2025, 1, 10)), _penalty(date(2023, 6, 15))]},
+        "信江农险": {"penalties": [_penalty(date(2023, 6, 14))]},
+    })
+    rnd.opened_at = rnd.opened_at.replace(year=2026, month=6, day=15)  # written only to fix the look-back's edge
+    checks = _checks(rnd)
+    assert checks["赣鄱财险"].failures == [{"gate": "penalty", "params": {"years": 3, "n": 2, "last": "2025-01-10"}}]
+    assert service.check_reasons(checks["赣鄱财险"]) == ["近3年内受到农业保险行政处罚2次（最近一次：2025-01-10）"]
+    assert checks["信江农险"].eligible and checks["信江农险"].failures == []
+
+
+def test_the_look_back_from_an_opening_on_29_february_starts_on_1_march(demo, db):
+    rnd, _bids = make_evaluation_round({
+        "赣鄱财险": {"penalties": [_penalty(date(2021, 3, 1))]},
+        "信江农险": {"penalties": [_penalty(date(2021, 2, 28))]},
+    })
+    rnd.opened_at = rnd.opened_at.replace(year=2024, month=2, day=29)  # written only to fix the look-back's edge
+    checks = _checks(rnd)
+    assert service.check_reasons(checks["赣鄱财险"]) == ["近3年内受到农业保险行政处罚1次（最近一次：2021-03-01）"]
+    assert checks["信江农险"].eligible
+
+
+def test_a_parent_named_with_a_trailing_space_is_the_same_parent(demo, db):
+    rnd, _bids = make_evaluation_round({"赣鄱财险": {}, "三清财险": {},
+                                       "灵山财险": {"parent_company": "三清保险集团股份有限公司 "}})
+    checks = _checks(rnd)
+    assert checks["灵山财险"].control_group == checks["三清财险"].control_group == "三清保险集团股份有限公司"
+    assert service.check_reasons(checks["三清财险"]) == ["与其他投标人同受“三清保险集团股份有限公司”控制：待决定"]
+
+
+def test_a_scheme_without_the_common_control_check_flags_nobody(demo, db):
+    def no_control_check(rnd):
+        scheme = service.scheme_for(rnd)
+        service.save_rules(rnd, {**{k: getattr(scheme, k) for k in service.RULE_FIELDS},
+                                 "check_common_control": False}, user("city_agri"))
+
+    rnd, _bids = make_evaluation_round({"赣鄱财险": {}, "三清财险": {}, "灵山财险": {}},
+                                       scheme_edit=no_control_check)
+    checks = _checks(rnd)
+    assert not any(c.flagged for c in checks.values()) and all(c.eligible for c in checks.values())
+
+
+def test_checking_again_keeps_a_decision_and_is_recorded_with_its_counts(demo, db):
+    city = user("city_agri")
+    rnd, _bids = make_evaluation_round({"赣鄱财险": {}, "三清财险": {}, "灵山财险": {},
+                                       "信江农险": {"comprehensive_solvency_pct": D("99.99")}})
+    checks = _checks(rnd)
+    service.decide_common_control(checks["三清财险"], ControlDecision.ADMITTED, "两家分别独立经营", city)
+    db.session.commit()
+    checks = _checks(rnd)  # the bureau checks again: the group is unchanged, so is its decision
+    db.session.commit()
+    sanqing = checks["三清财险"]
+    assert (sanqing.control_decision, sanqing.decision_note, sanqing.decided_by_id) == (
+        ControlDecision.ADMITTED, "两家分别独立经营", city.id)
+    assert checks["灵山财险"].control_decision is ControlDecision.PENDING
+    panel = service.panel_of(rnd)
+    assert panel.eligibility_checked_at is not None
+    assert {c.checked_at for c in checks.values()} == {panel.eligibility_checked_at}
+    entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "eligibility.checked")
+                               .order_by(AuditEntry.id)).first()  # the first check: before any decision
+    assert (entry.actor_name, entry.object_id, entry.summary) == (
+        "city_agri", str(panel.id), "资格审查：4 份投标，1 份合格，2 份待决定（同一控制）")
+    assert entry.details["round_id"] == rnd.id
+    assert entry.details["results"][str(checks["信江农险"].bid_id)] == {
+        "failures": [{"gate": "solvency", "params": {"value": "99.99", "min": "100"}}], "control_group": None}
+    assert entry.details["results"][str(sanqing.bid_id)] == {"failures": [],
+                                                             "control_group": "三清保险集团股份有限公司"}
