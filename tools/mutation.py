@@ -79,7 +79,7 @@ TARGETS: dict[str, tuple[list[str] | None, list[str]]] = {
     "payouts/service.py:measured": (["MeasuredService.loss_ratio", "MeasuredService.within_10_share",
                                      "MeasuredService.flagged_share", "_share", "measured", "_percentiles_in_python",
                                      "percentile_cont", "measured_for"],
-                                    ["tests/payouts/test_service.py"]),
+                                    ["tests/payouts/test_service.py", "tests/payouts/test_measured_edges.py"]),
     # list_files.py's reading of a list's cells (what every list import's messages rest on), against the imports.
     "list_files.py:parsing": (["text", "quoted", "map_header", "RowValidator.string", "RowValidator.amount",
                                "RowValidator.id_number", "RowValidator.bank_account", "RowValidator.date",
