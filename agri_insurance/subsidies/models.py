@@ -139,6 +139,11 @@ class SubsidyClaim(db.Model):
     premium_rate: Mapped[Decimal] = mapped_column(Percent)  # percent of the sum insured
     total_premium: Mapped[Decimal] = mapped_column(Money)
     farmer_premium: Mapped[Decimal] = mapped_column(Money)
+    # The government shares' amount and paid summed (central, provincial, city, county): the ledger's totals are a
+    # sum of these over a year's claims. Kept by the database (triggers on claim_shares, migration 0038), never
+    # written here: read them in SQL, not from a loaded claim, which may predate its last payment.
+    gov_due: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"), server_default="0")
+    gov_paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"), server_default="0")
     households: Mapped[int] = mapped_column(default=0)
     list_rows: Mapped[int] = mapped_column(default=0)
     notes: Mapped[str | None] = mapped_column(sa.Text)

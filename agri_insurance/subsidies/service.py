@@ -1311,15 +1311,13 @@ class LedgerLine:
 def ledger_summary(clauses) -> tuple[int, dict[str, Decimal]]:
     """How many claims match `clauses`, and the ledger's totals over all of them (premium; government shares due,
     paid and outstanding), counted and summed in SQL (exact: sums of Numeric), whatever the number of claims. One
-    query."""
-    claims = sa.select(sa.func.count(SubsidyClaim.id), sa.func.coalesce(sa.func.sum(SubsidyClaim.total_premium), 0)
-                       ).where(*clauses).subquery()
-    shares = (sa.select(sa.func.coalesce(sa.func.sum(ClaimShare.amount), 0),
-                        sa.func.coalesce(sa.func.sum(ClaimShare.paid), 0))
-              .join(SubsidyClaim, ClaimShare.claim_id == SubsidyClaim.id)
-              .where(*clauses, ClaimShare.level.in_(GOVERNMENT_LEVELS)).subquery())
-    count, *row = db.session.execute(sa.select(*claims.c, *shares.c)
-                                     .select_from(claims.join(shares, sa.true()))).one()   # a row each
+    query over the claims alone: each keeps its government shares' sums (`gov_due`, `gov_paid`, kept by the
+    database), so the year's shares are not joined."""
+    zero = sa.literal(0)
+    count, *row = db.session.execute(
+        sa.select(sa.func.count(SubsidyClaim.id), sa.func.coalesce(sa.func.sum(SubsidyClaim.total_premium), zero),
+                  sa.func.coalesce(sa.func.sum(SubsidyClaim.gov_due), zero),
+                  sa.func.coalesce(sa.func.sum(SubsidyClaim.gov_paid), zero)).where(*clauses)).one()
     totals = {name: Decimal(value).quantize(FEN) for name, value in zip(("premium", "due", "paid"), row, strict=True)}
     totals["outstanding"] = totals["due"] - totals["paid"]
     return count, totals

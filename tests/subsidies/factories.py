@@ -89,3 +89,20 @@ def money_objects() -> dict:
         db.session.commit()
     return {"advance": db.session.scalar(sa.select(Advance.id).where(Advance.year == 2026)),
             "settlement": db.session.scalar(sa.select(Settlement.id))}
+
+
+def government_totals_disagreeing() -> list[int]:
+    """The claims whose kept government totals (`gov_due`, `gov_paid`: triggers on claim_shares) differ from their
+    government shares summed now: none, whatever paid them (payments, advances, settlements) or re-split them."""
+    from agri_insurance.subsidies.models import GOVERNMENT_LEVELS, ClaimShare, SubsidyClaim
+
+    shares = (sa.select(ClaimShare.claim_id, sa.func.sum(ClaimShare.amount).label("due"),
+                        sa.func.sum(ClaimShare.paid).label("paid"))
+              .where(ClaimShare.level.in_(GOVERNMENT_LEVELS)).group_by(ClaimShare.claim_id).subquery())
+    rows = db.session.execute(sa.select(SubsidyClaim.id, SubsidyClaim.gov_due, SubsidyClaim.gov_paid,
+                                        shares.c.due, shares.c.paid)
+                              .outerjoin(shares, shares.c.claim_id == SubsidyClaim.id)).all()
+    cent = Decimal("0.01")
+    return [claim_id for claim_id, kept_due, kept_paid, due, paid in rows
+            if (Decimal(kept_due).quantize(cent), Decimal(kept_paid).quantize(cent))
+            != (Decimal(due or 0).quantize(cent), Decimal(paid or 0).quantize(cent))]

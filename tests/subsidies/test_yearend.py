@@ -27,7 +27,15 @@ from agri_insurance.subsidies.models import (
 )
 from agri_insurance.underwriting.demo import attach_matching_list
 from tests.factories import county
-from tests.subsidies.factories import OPINION, assign, claim_data, demo_insurer, make_claim, user
+from tests.subsidies.factories import (
+    OPINION,
+    assign,
+    claim_data,
+    demo_insurer,
+    government_totals_disagreeing,
+    make_claim,
+    user,
+)
 
 COUNTY, CITY = ShareLevel.COUNTY, ShareLevel.CITY
 
@@ -228,6 +236,7 @@ def test_a_top_up_pays_the_shares_still_owed_oldest_first_and_settles_the_claims
                                     .order_by(Payment.id)).all()
     assert [(p.claim_id, p.amount, p.voucher_no) for p in top_ups] == [
         (a.id, D("3000.00"), "BB-1"), (b.id, D("500.00"), "BB-1"), (b.id, D("1166.67"), "BB-2")]
+    assert government_totals_disagreeing() == []      # the claims' kept totals followed the transfers
 
 
 def test_the_remaining_advance_is_set_against_shares_still_owed_at_the_close(world):
@@ -241,6 +250,7 @@ def test_the_remaining_advance_is_set_against_shares_still_owed_at_the_close(wor
     a = world.session.get(SubsidyClaim, a.id)
     assert a.share(COUNTY).from_advance == D("5000.00") and a.share(COUNTY).outstanding == 0
     assert world.session.scalar(sa.select(Advance.drawn)) == D("5000.00")
+    assert government_totals_disagreeing() == []      # and the advance set against it at the close
 
 
 # --- the property: a year's settlement plus its advances and payments is its verified shares -----------------------
@@ -294,6 +304,8 @@ def test_settlement_plus_advances_and_payments_is_the_verified_shares(world, pre
             refunded = s.transferred if s.is_refund else D("0.00")
             assert all_payments + s.advanced - refunded == verified
         assert all(c.status is ClaimStatus.SETTLED for c in claims)
+        _db.session.flush()
+        assert government_totals_disagreeing() == []  # every claim's kept totals are its shares summed
     finally:
         _db.session.rollback()
 
