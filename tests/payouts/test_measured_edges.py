@@ -85,3 +85,48 @@ def test_each_reader_gets_the_figures_that_are_theirs(world, tmp_path):
     make_user("other_county", Role.COUNTY_AGRI, region=other)
     assert insurers("other_county") == set()                      # another county sees nothing of this one
     assert insurers("city_agri", region_id=other.id) == set()
+
+
+def test_a_group_not_paid_yet_and_a_group_with_premium_only(world, tmp_path):
+    """Ours: two payouts agreed, neither paid: nothing paid (0.00, not missing), no settlement figures, none within
+    10 days; the rival: an underwriting list and no payout list: its premium, a loss ratio of 0 and no shares."""
+    rival = make_insurer()
+    assign(insurer=rival)
+    make_user("rival_ins", Role.INSURER, insurer=rival)
+    ours = insured(tmp_path, count=2)
+    insured(tmp_path, count=2, insurer_username="rival_ins", start=300)
+    import_file(write_csv(tmp_path / "ours.csv", [payout(ours[0], 5, None), payout(ours[1], 8, None)]))
+    figures = {m.insurer_id: m for m in service.measured(years=[2026])}
+    mine, other = figures[user("insurer").insurer_id], figures[rival.id]
+    assert (mine.payout_rows, mine.paid_rows, mine.claims_paid, mine.paid_within_10) == (2, 0, D("0.00"), 0)
+    assert (mine.settle_median, mine.settle_p90, mine.within_10_share, mine.loss_ratio) == (None, None, None, D("0"))
+    assert (other.premium, other.premium_rows, other.payout_rows, other.claims_paid) == (D("100.00"), 2, 0, D("0"))
+    assert (other.loss_ratio, other.flagged_share, other.within_10_share, other.settle_median) == (
+        D("0.0000"), None, None, None)
+
+
+def test_the_python_percentiles_read_only_what_the_scope_allows(world, tmp_path):
+    """`_percentiles_in_python` is given the same narrowing as the figures (insurer, county, year) and fills only
+    the groups it was asked for."""
+    ours, rival = _two_underwriters(tmp_path)
+    region = county().id
+    product = next(m.product_id for m in service.measured(years=[2026]))
+    theirs_key = (rival, region, product, 2026)
+
+    def only_the_rival(stmt, insurer, county_column, year):
+        return stmt.where(insurer == rival, county_column == region, year == 2026)
+
+    figures = {theirs_key: service.MeasuredService(*theirs_key)}
+    service._percentiles_in_python(figures, only_the_rival)
+    assert (figures[theirs_key].settle_median, figures[theirs_key].settle_p90) == (18.5, 27.7)
+
+    def everything(stmt, *_columns):
+        return stmt
+
+    figures = {theirs_key: service.MeasuredService(*theirs_key)}    # our group's rows are read but not asked for
+    service._percentiles_in_python(figures, everything)
+    assert set(figures) == {theirs_key} and figures[theirs_key].settle_median == 18.5
+
+
+def test_a_median_between_two_of_four_rows():
+    assert service.percentile_cont([10, 20, 40, 80], 0.5) == 30.0    # position 1.5: 20 + 0.5 × 20
