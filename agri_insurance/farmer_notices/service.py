@@ -199,6 +199,20 @@ def add_photos(make_photo: Callable[..., Any], villages: Iterable[Village], key:
     return photos
 
 
+def photo_record(photo) -> dict[str, Any]:
+    """What an audit entry keeps of a photo: its stored file's id, name and SHA-256 (the file may be removed later)."""
+    return {"id": photo.file_id, "name": photo.file.original_name, "sha256": photo.file.sha256}
+
+
+def remove_photos(photos: Iterable[Any]) -> int:
+    """Delete every photo of a list that is going (SQLite enforces no cascade); how many went. Caller audits."""
+    count = 0
+    for photo in photos:
+        remove_photo(photo)
+        count += 1
+    return count
+
+
 def remove_photo(photo) -> None:
     """Delete a photo and its stored file's row (the file on disk stays until the transaction ends: see storage)."""
     stored = photo.file

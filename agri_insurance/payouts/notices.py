@@ -151,7 +151,7 @@ def add_photos(lst: PayoutList, key: tuple[str, str] | None, posted_on: date | N
                  _l("上传理赔公示张贴照片：%(village)s，%(n)s 张，张贴于 %(day)s",
                     village=notices.village_label(township, village), n=len(photos), day=posted_on.isoformat()),
                  township=township, village=village, posted_on=posted_on,
-                 files=[{"id": p.file_id, "name": p.file.original_name, "sha256": p.file.sha256} for p in photos])
+                 files=[notices.photo_record(p) for p in photos])
     return photos
 
 
@@ -162,18 +162,16 @@ def remove_photo(lst: PayoutList, photo: PayoutNoticePhoto, actor) -> None:
                  _l("删除理赔公示张贴照片：%(village)s，%(name)s",
                     village=notices.village_label(photo.township, photo.village), name=photo.file.original_name),
                  township=photo.township, village=photo.village, posted_on=photo.posted_on,
-                 file={"id": photo.file_id, "name": photo.file.original_name, "sha256": photo.file.sha256})
+                 file=notices.photo_record(photo))
     notices.remove_photo(photo)
 
 
 def drop_notice(lst: PayoutList) -> tuple[bool, int]:
     """Delete the list's notice and photos (the list is going; SQLite enforces no cascade): whether it had a
     period, and how many photos went. Caller audits."""
-    photos = photos_of(lst)
-    for photo in photos:
-        notices.remove_photo(photo)
+    removed = notices.remove_photos(photos_of(lst))
     had_period = db.session.execute(sa.delete(PayoutNotice).where(PayoutNotice.list_id == lst.id)).rowcount > 0
-    return had_period, len(photos)
+    return had_period, removed
 
 
 # --- what the page offers -------------------------------------------------------------------------------------

@@ -182,7 +182,7 @@ def add_photos(claim: SubsidyClaim, lst: UnderwritingList, key: tuple[str, str] 
                  _l("上传承保公示张贴照片：%(village)s，%(n)s 张，张贴于 %(day)s",
                     village=notices.village_label(township, village), n=len(photos), day=posted_on.isoformat()),
                  township=township, village=village, posted_on=posted_on,
-                 files=[{"id": p.file_id, "name": p.file.original_name, "sha256": p.file.sha256} for p in photos])
+                 files=[notices.photo_record(p) for p in photos])
     return photos
 
 
@@ -192,17 +192,15 @@ def remove_photo(claim: SubsidyClaim, photo: UnderwritingNoticePhoto, actor) -> 
                  _l("删除承保公示张贴照片：%(village)s，%(name)s",
                     village=notices.village_label(photo.township, photo.village), name=photo.file.original_name),
                  township=photo.township, village=photo.village, posted_on=photo.posted_on,
-                 file={"id": photo.file_id, "name": photo.file.original_name, "sha256": photo.file.sha256})
+                 file=notices.photo_record(photo))
     notices.remove_photo(photo)
 
 
 def drop_notice(lst: UnderwritingList) -> int:
     """Delete the list's notice and photos (the list is going); returns how many photos went. Caller audits."""
-    photos = photos_of(lst)
-    for photo in photos:
-        notices.remove_photo(photo)
+    removed = notices.remove_photos(photos_of(lst))
     db.session.execute(sa.delete(UnderwritingNotice).where(UnderwritingNotice.list_id == lst.id))
-    return len(photos)
+    return removed
 
 
 # --- verification ------------------------------------------------------------------------------------------
