@@ -154,6 +154,10 @@ class Config:
         # A claim payout settled more than this many days after the farmer reported the loss is flagged for the
         # county bureau (理赔清单: settled long after the report).
         self.PAYOUT_SETTLEMENT_DAYS = int(os.environ.get("PAYOUT_SETTLEMENT_DAYS", "60"))
+        # List imports (承保清单, 理赔清单) on PostgreSQL: an xlsx sheet of at least LIST_IMPORT_PARALLEL_ROWS rows is
+        # checked and sealed in LIST_IMPORT_PROCESSES forked processes (0: the machine's cores, at most 4; 1: none)
+        self.LIST_IMPORT_PROCESSES = int(os.environ.get("LIST_IMPORT_PROCESSES", "0"))
+        self.LIST_IMPORT_PARALLEL_ROWS = int(os.environ.get("LIST_IMPORT_PARALLEL_ROWS", "20000"))
         # The defaults of a new year's evaluation scheme for its consequences (R12, annual_review/service.py; the
         # city changes them per year on the scheme page, frozen with it): this many consecutive 不合格 years in
         # a county (0: never) among the final evaluations of the LOOKBACK years before a round's term exclude the
@@ -203,6 +207,10 @@ class TestingConfig(Config):
         self.DIRECT_EXPORT_ROWS = 20000
         self.DIRECT_NOTICE_ROWS = 5000
         self.PAYOUT_SETTLEMENT_DAYS = 60
+        # every xlsx list a PostgreSQL test imports is read by two processes (list_files.in_blocks), as a large
+        # file is in production; csv files and SQLite keep the one-process path
+        self.LIST_IMPORT_PROCESSES = 2
+        self.LIST_IMPORT_PARALLEL_ROWS = 0
         self.ANNUAL_REVIEW_EXCLUDE_AFTER = 2
         self.ANNUAL_REVIEW_LOOKBACK_YEARS = 3
         self.ANNUAL_REVIEW_SERVICE_INPUT = True

@@ -19,9 +19,14 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gc
+import multiprocessing
+import os
+import pickle
 import queue
 import re
 import threading
+import traceback
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator
@@ -33,6 +38,7 @@ from typing import TypeVar
 from xml.etree import ElementTree
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 
 from agri_insurance.errors import DomainError
@@ -78,6 +84,12 @@ class Findings:
         self.error_count += 1
         if len(self.errors) < MAX_REPORTED_ERRORS:
             self.errors.append(CellError(row, column, message))
+
+    def absorb(self, later: Findings) -> None:
+        """Add the findings of a later part of the file (a block read apart, `in_blocks`)."""
+        self.error_count += later.error_count
+        self.normalised_cells += later.normalised_cells
+        self.errors.extend(later.errors[:MAX_REPORTED_ERRORS - len(self.errors)])
 
 
 @dataclass(frozen=True)
@@ -332,6 +344,10 @@ class ListRows:
     header_row: int
     header: list
     rows: Iterator[tuple[int, list]]
+    # an xlsx sheet is held whole in memory (calamine): forked processes can each read it (`in_blocks`); a csv
+    # file is read from a file handle that processes would share, so it is read by one
+    in_memory: bool = False
+    size_hint: int | None = None  # the sheet's row count, when known before reading
 
 
 def open_list(path: Path, filename: str, schema: ListSchema, _archive_checked: bool = False) -> ListRows:
@@ -413,6 +429,7 @@ def _open(path: Path, filename: str, schema: ListSchema, archive_checked: bool =
         rows = ([None if cell == "" else cell for cell in row] for row in sheet.iter_rows())
         found = _find_header(rows, schema, (path, index), strict=True)
         if found is not None:
+            found.in_memory, found.size_hint = True, sheet.total_height
             return found
         if first is None:
             first = index
@@ -420,7 +437,10 @@ def _open(path: Path, filename: str, schema: ListSchema, archive_checked: bool =
         return None
     sheet = workbook.get_sheet_by_index(first)
     rows = ([None if cell == "" else cell for cell in row] for row in sheet.iter_rows())
-    return _find_header(rows, schema, (path, first))
+    found = _find_header(rows, schema, (path, first))
+    if found is not None:
+        found.in_memory, found.size_hint = True, sheet.total_height
+    return found
 
 
 def _find_header(rows: Iterator[list], schema: ListSchema, xlsx: tuple[Path, int] | None, strict: bool = False,
@@ -579,6 +599,130 @@ def _csv_encoding(path: Path) -> str:
     return "utf-8-sig"
 
 
+# --- reading in blocks, in parallel -------------------------------------------------------------------------
+
+BLOCK_ROWS = 5000
+
+
+def blocks(rows: Iterator[tuple[int, list]], size: int | None = None) -> Iterator[list[tuple[int, list]]]:
+    size = size or BLOCK_ROWS
+    block: list[tuple[int, list]] = []
+    for item in rows:
+        block.append(item)
+        if len(block) >= size:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
+def reading_processes(found: ListRows) -> int:
+    """How many processes read the list: LIST_IMPORT_PROCESSES (default: the machine's cores, at most 4) for a
+    sheet held in memory of at least LIST_IMPORT_PARALLEL_ROWS rows; one otherwise (a small file is read before
+    two processes would have started, and a csv file is read from one file handle)."""
+    config = current_app.config
+    processes = config.get("LIST_IMPORT_PROCESSES") or min(os.cpu_count() or 1, 4)
+    at_least = config.get("LIST_IMPORT_PARALLEL_ROWS", 20_000)
+    if (not found.in_memory or (found.size_hint or 0) < at_least
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        return 1
+    return processes
+
+
+def in_blocks(found: ListRows, work: Callable[[list[tuple[int, list]]], T], processes: int = 1) -> Blocks:
+    """`work(block)` of each block of `BLOCK_ROWS` data rows of the list, the results in the file's order (iterate
+    the returned `Blocks`; `close` it in a `finally`).
+
+    With `processes` > 1 the blocks are worked in that many forked processes, round robin (block i in process
+    i mod n), each reading the whole sheet (calamine's, shared with this process page by page) and working its own
+    blocks: checking and sealing a row is Python on one core, and the cores of the machine each take a share. The
+    processes start here, before this returns: whatever the caller starts afterwards (a thread sending COPY) is
+    not in them. `work` must not touch the database, and returns something picklable (its result crosses a pipe).
+    A block's result is taken from its process only when it is next in order, so a process that runs ahead waits
+    on its pipe instead of piling results up here. A process that fails or dies raises RuntimeError while
+    iterating; `close` ends the processes that are still running (the caller stopped early: an error, a COPY
+    that failed)."""
+    if processes <= 1:
+        return Blocks((work(block) for block in blocks(found.rows)), [], [])
+    context = multiprocessing.get_context("fork")
+    pipes, children = [], []
+    # The objects of this process stay out of the children's garbage collections: a cycle freed there could hold a
+    # database connection, whose end would be sent to the server on this process's behalf. Their pages stay shared.
+    gc.freeze()
+    try:
+        for k in range(processes):
+            receiving, sending = context.Pipe(duplex=False)
+            child = context.Process(target=_work_blocks, args=(found.rows, work, k, processes, sending),
+                                    name=f"list-reader-{k}", daemon=True)
+            child.start()
+            sending.close()
+            pipes.append(receiving)
+            children.append(child)
+    except BaseException:
+        Blocks(iter(()), children, pipes).close()
+        raise
+    finally:
+        gc.unfreeze()
+    return Blocks(None, children, pipes)
+
+
+class Blocks:
+    """The results of `in_blocks`, in the file's order."""
+
+    def __init__(self, results: Iterator | None, children: list, pipes: list) -> None:
+        self.children = children
+        self.pipes = pipes
+        self.finished = False
+        self.results = results if results is not None else self._received()
+
+    def __iter__(self) -> Iterator:
+        return self.results
+
+    def _received(self) -> Iterator:
+        index = 0
+        while True:
+            k = index % len(self.pipes)
+            try:
+                kind, payload = pickle.loads(self.pipes[k].recv_bytes())
+            except EOFError:
+                self.children[k].join(5)
+                raise RuntimeError(f"list reading process {k} ended without finishing "
+                                   f"(exit code {self.children[k].exitcode})") from None
+            if kind == "failed":
+                raise RuntimeError(f"list reading process {k} failed:\n{payload}")
+            if kind == "end":  # the process of block `index` has no such block: there are `index` blocks
+                self.finished = True
+                return
+            yield payload
+            index += 1
+
+    def close(self) -> None:
+        """End the reading processes (at once, unless every block was received) and wait for them."""
+        for child in self.children:
+            if not self.finished and child.is_alive():
+                child.terminate()
+            child.join(5)
+            if child.is_alive():  # pragma: no cover - a process that ignores SIGTERM
+                child.kill()
+                child.join()
+        for pipe in self.pipes:
+            pipe.close()
+        self.children, self.pipes = [], []
+
+
+def _work_blocks(rows: Iterator, work: Callable, k: int, processes: int, pipe) -> None:
+    """A reading process: every block numbered k mod `processes`, its result sent down the pipe; then "end"."""
+    try:
+        for index, block in enumerate(blocks(rows)):
+            if index % processes == k:
+                pipe.send_bytes(pickle.dumps(("block", work(block)), protocol=pickle.HIGHEST_PROTOCOL))
+        pipe.send_bytes(pickle.dumps(("end", None)))
+    except BaseException:  # noqa: BLE001 - the parent raises it
+        pipe.send_bytes(pickle.dumps(("failed", traceback.format_exc())))
+    finally:
+        pipe.close()
+
+
 # --- storing rows ---------------------------------------------------------------------------------------------
 
 BATCH = 5000
@@ -638,6 +782,12 @@ class CopyWriter:
         self.lines.append(line)
         if len(self.lines) >= BATCH:
             self._hand_over()
+
+    def add_lines(self, rows: int, text: str) -> None:
+        """`rows` lines of COPY text at once (a block made in a reading process, `in_blocks`)."""
+        self._hand_over()
+        if rows:
+            self.batches.put((rows, text))
 
     def _hand_over(self) -> None:
         if self.failure is not None:

@@ -39,8 +39,10 @@ from agri_insurance.list_files import (
     CopyWriter,
     Findings,
     copy_escape,
+    in_blocks,
     map_header,
     open_list_meanwhile,
+    reading_processes,
     uses_copy,
 )
 from agri_insurance.masking import mask_name
@@ -145,35 +147,36 @@ def import_payouts(data: dict, path: Path, filename: str, actor, progress: Progr
         raise ListHasErrors(findings)
     validator = PayoutRowValidator(positions, data["year"], local_today(), findings)
     flagger = RowFlags(local_today(), settlement_days_limit())
-    keys = data_keys.keys()
+    copy = uses_copy()
+    reader = _BlockReader(validator, flagger, policies, data_keys.keys(), _fixed(payout_list), copy)
+    parts = in_blocks(found, reader.read, reading_processes(found) if copy else 1)
     writer = _writer(payout_list)
     count, agreed, paid = 0, ZERO, ZERO
     unmatched: list[int] = []
     flags: list[tuple[int, str, str]] = []
     try:
-        for row_no, cells in found.rows:
-            if not any(c not in (None, "") for c in cells):
-                continue  # blank lines at the end of a sheet
-            valid = validator.validate(row_no, cells)
-            count += 1
-            if valid is None or findings.error_count:
-                continue  # keep validating to report every error, but store nothing more
-            id_hash = keys.hash(valid.id_number)
-            farmer = policies.find(id_hash)
-            if farmer is None or unmatched:
-                if farmer is None:
-                    unmatched.append(row_no)
-                continue  # reported when the file has no other error
-            flagger.add(flags, valid, policies, farmer)
-            writer.add(valid, id_hash, policies.list_ids[farmer], policies.row_nos[farmer])
-            agreed += valid.agreed_amount
-            paid += valid.paid_amount or ZERO
-            if count % 5000 == 0:
-                progress(min(70, 5 + count * 65 // max(1, (total_bytes or 500_000) // 60)),
-                         _("已检查 %(n)s 行", n=f"{count:,}"))
+        for part in parts:
+            findings.absorb(part.findings)
+            count += part.count
+            unmatched.extend(part.unmatched)
+            if findings.error_count or unmatched:
+                continue  # keep reading to report every error, but store nothing more
+            if copy:
+                writer.add_lines(len(part.stored), "".join(part.stored))
+            else:
+                for values in part.stored:
+                    writer.add(values)
+            flags.extend(part.flags)
+            flagger.paid_twice(flags, part.matched, policies)
+            agreed += part.agreed
+            paid += part.paid
+            progress(min(70, 5 + count * 65 // max(1, (total_bytes or 500_000) // 60)),
+                     _("已检查 %(n)s 行", n=f"{count:,}"))
     except BaseException:
         writer.abort()  # leave the connection usable so the caller can roll back
         raise
+    finally:
+        parts.close()
     writer.close()
     if count == 0:
         findings.add(found.header_row + 1, "", _("清单没有数据行"))
@@ -202,30 +205,76 @@ def import_payouts(data: dict, path: Path, filename: str, actor, progress: Progr
     return payout_list
 
 
-class _Batch(BatchWriter):
-    def __init__(self, payout_list: PayoutList) -> None:
-        super().__init__(PayoutRow.__table__)
-        self.fixed = _fixed(payout_list)
+@dataclass
+class _Block:
+    """What a block of the file gave (`_BlockReader.read`): its rows counted, its findings and unmatched rows, and
+    for its stored rows their COPY lines (PostgreSQL) or values, flags (but "paid twice in this list", which
+    depends on the blocks before: `RowFlags.paid_twice`), (row number, farmer) and amounts."""
 
-    def add(self, r: PayoutValidRow, id_hash: str, uw_list_id: int, uw_row_no: int) -> None:
-        # the columns' Encrypted type seals the ID number and the account on the way in
-        super().add(dict(zip(ROW_COLUMNS, _values(self.fixed, r, id_hash, uw_list_id, uw_row_no), strict=True)))
+    count: int
+    findings: Findings
+    unmatched: list[int]
+    stored: list
+    flags: list[tuple[int, str, str]]
+    matched: list[tuple[int, int]]
+    agreed: Decimal
+    paid: Decimal
 
 
-class _Copy(CopyWriter):
-    def __init__(self, payout_list: PayoutList) -> None:
-        super().__init__("payout_rows", ROW_COLUMNS)
-        self.fixed = _fixed(payout_list)
-        self.keys = data_keys.keys()
+class _BlockReader:
+    """Checks, matches, flags and seals the rows of a block, without the database (it may run in a reading
+    process of its own: list_files.in_blocks)."""
 
-    def add(self, r: PayoutValidRow, id_hash: str, uw_list_id: int, uw_row_no: int) -> None:
+    def __init__(self, validator: PayoutRowValidator, flagger: RowFlags, policies: Policies, keys, fixed: tuple,
+                 copy: bool) -> None:
+        self.validator = validator
+        self.flagger = flagger
+        self.policies = policies
+        self.keys = keys
+        self.fixed = fixed
+        self.copy = copy
+
+    def read(self, block: list[tuple[int, list]]) -> _Block:
+        findings = self.validator.findings = Findings()
+        validate, flag, find, hash_id = self.validator.validate, self.flagger.add, self.policies.find, self.keys.hash
+        policies, fixed = self.policies, self.fixed
+        line = self.line if self.copy else None
+        count, agreed, paid = 0, ZERO, ZERO
+        unmatched: list[int] = []
+        stored: list = []
+        flags: list[tuple[int, str, str]] = []
+        matched: list[tuple[int, int]] = []
+        for row_no, cells in block:
+            if not any(c not in (None, "") for c in cells):
+                continue  # blank lines at the end of a sheet
+            valid = validate(row_no, cells)
+            count += 1
+            if valid is None or findings.error_count:
+                continue  # keep validating to report every error, but store nothing more
+            id_hash = hash_id(valid.id_number)
+            farmer = find(id_hash)
+            if farmer is None or unmatched:
+                if farmer is None:
+                    unmatched.append(row_no)
+                continue  # reported when the file has no other error
+            flag(flags, valid, policies, farmer)
+            matched.append((row_no, farmer))
+            uw_list_id, uw_row_no = policies.list_ids[farmer], policies.row_nos[farmer]
+            stored.append(line(valid, id_hash, uw_list_id, uw_row_no) if line is not None
+                          else dict(zip(ROW_COLUMNS, _values(fixed, valid, id_hash, uw_list_id, uw_row_no),
+                                        strict=True)))
+            agreed += valid.agreed_amount
+            paid += valid.paid_amount or ZERO
+        return _Block(count, findings, unmatched, stored, flags, matched, agreed, paid)
+
+    def line(self, r: PayoutValidRow, id_hash: str, uw_list_id: int, uw_row_no: int) -> str:
         # one f-string per row (the generic copy_line's per-value type tests were a sixth of the import's time);
         # the text cells are escaped, the rest are numbers and dates
         # the ID number and the account are sealed here, where the parsed row becomes the stored line
         list_id, insurer_id, region_id, product_id, year = self.fixed
         paid = r.paid_date
         keys = self.keys
-        self.add_line(
+        return (
             f"{list_id}\t{r.row_no}\t{copy_escape(r.name)}\t{r.id_kind}\t{keys.encrypt(r.id_number)}\t"
             f"{id_hash}\t{insurer_id}\t"
             f"{region_id}\t{product_id}\t{year}\t{uw_list_id}\t{uw_row_no}\t{r.loss_date.isoformat()}\t"
@@ -248,8 +297,9 @@ def _values(fixed: tuple, r: PayoutValidRow, id_hash: str, uw_list_id: int, uw_r
             r.settle_days, r.pay_days, r.bank_account)
 
 
-def _writer(payout_list: PayoutList):
-    return _Copy(payout_list) if uses_copy() else _Batch(payout_list)
+def _writer(payout_list: PayoutList) -> CopyWriter | BatchWriter:
+    # the columns' Encrypted type seals the ID number and the account on the way in (BatchWriter)
+    return CopyWriter("payout_rows", ROW_COLUMNS) if uses_copy() else BatchWriter(PayoutRow.__table__)
 
 
 # --- matching and flags -----------------------------------------------------------------------------------------
@@ -328,8 +378,8 @@ class RowFlags:
         self.twice = _("与第 %(row)s 行为同一农户、同一事故")
 
     def add(self, flags: list[tuple[int, str, str]], r: PayoutValidRow, policies: Policies, farmer: int) -> None:
-        """Append (row number, kind, detail) for each flag of `r`, matched to the farmer `farmer` of `policies`
-        (whose first row in the list it becomes when it has none)."""
+        """Append (row number, kind, detail) for each flag of `r`, matched to the farmer `farmer` of `policies`,
+        but "paid twice in this list" (`paid_twice`)."""
         row_no = r.row_no
         paid_or_agreed = r.agreed_amount if r.paid_amount is None or r.paid_amount <= r.agreed_amount \
             else r.paid_amount
@@ -357,11 +407,19 @@ class RowFlags:
             if waited > self.slow:
                 flags.append((row_no, SLOW_SETTLEMENT, (self.slow_unpaid % {"n": waited, "limit": self.slow}
                                                         )[:200]))
-        first_row = policies.first_rows[farmer]
-        if not first_row:
-            policies.first_rows[farmer] = row_no
-        else:
-            flags.append((row_no, PAID_TWICE, (self.twice % {"row": first_row})[:200]))
+
+    def paid_twice(self, flags: list[tuple[int, str, str]], matched: list[tuple[int, int]],
+                   policies: Policies) -> None:
+        """Append the "paid twice in this list" flag of each (row number, farmer) of `matched` whose farmer has a
+        row before it in the list (its first row is kept in `policies`); called with the blocks in the file's
+        order, after the block's other flags (so a row's flags keep their order)."""
+        first_rows = policies.first_rows
+        for row_no, farmer in matched:
+            first_row = first_rows[farmer]
+            if not first_row:
+                first_rows[farmer] = row_no
+            else:
+                flags.append((row_no, PAID_TWICE, (self.twice % {"row": first_row})[:200]))
 
 
 OVER_SUM_INSURED = PayoutFlagKind.OVER_SUM_INSURED.value

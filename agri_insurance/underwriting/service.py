@@ -26,7 +26,15 @@ from agri_insurance.errors import DomainError, require
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.jobs import service as jobs
 from agri_insurance.jobs.models import Job, JobStatus
-from agri_insurance.list_files import BatchWriter, CopyWriter, copy_escape, open_list_meanwhile, uses_copy
+from agri_insurance.list_files import (
+    BatchWriter,
+    CopyWriter,
+    copy_escape,
+    in_blocks,
+    open_list_meanwhile,
+    reading_processes,
+    uses_copy,
+)
 from agri_insurance.roles import Role
 from agri_insurance.subsidies import service as subsidies
 from agri_insurance.subsidies.models import ClaimStatus, SubsidyClaim
@@ -240,15 +248,19 @@ def _store_list(claim: SubsidyClaim, path: Path, filename: str, actor, progress:
     positions = map_header(list(data.header), findings, data.header_row)
     if positions is None:
         raise ListHasErrors(findings)
-    rows = data.rows
     product = claim.product
     validator = RowValidator(positions, {product.name, product.code, product.name_en}, product.unit, findings)
+    copy = uses_copy()
+    reader = _BlockReader(validator, _CopyLines(underwriting_list.id, claim) if copy else None)
+    parts = in_blocks(data, reader.read, reading_processes(data) if copy else 1)
     writer = _row_writer(underwriting_list.id, claim)
     try:
-        count, totals, people = _read_rows(rows, validator, writer, findings, progress, total_bytes, filename)
+        count, totals, people = _read_rows(parts, writer, findings, progress, total_bytes, filename)
     except BaseException:
         writer.abort()  # leave the connection usable so the caller can roll back
         raise
+    finally:
+        parts.close()
     writer.close()
     # Reading a large file takes a while (it runs as a job): the claim may have been submitted or moved to
     # another county, product or year meanwhile. Lock its row and look again before the list becomes its
@@ -272,8 +284,52 @@ def _store_list(claim: SubsidyClaim, path: Path, filename: str, actor, progress:
     return ImportOutcome(underwriting_list, findings.normalised_cells, reconciled)
 
 
-def _read_rows(rows, validator, writer, findings: Findings, progress: Progress, total_bytes, filename):
-    """Validate every data row; write valid ones until the first error.
+@dataclass
+class _Block:
+    """What a block of the file gave (`_BlockReader.read`): its rows counted, its findings, and for its stored rows
+    their COPY lines (PostgreSQL) or the rows themselves, the sums, and (ID number, row number, quantity)."""
+
+    count: int
+    findings: Findings
+    stored: list
+    totals: tuple[Decimal, Decimal, Decimal, Decimal]
+    people: list[tuple[str, int, Decimal]]
+
+
+class _BlockReader:
+    """Checks and seals the rows of a block, without the database (it may run in a reading process of its own:
+    list_files.in_blocks)."""
+
+    def __init__(self, validator: RowValidator, lines: _CopyLines | None) -> None:
+        self.validator = validator
+        self.lines = lines
+
+    def read(self, block: list[tuple[int, list]]) -> _Block:
+        findings = self.validator.findings = Findings()
+        validate = self.validator.validate
+        line = self.lines.line if self.lines is not None else None
+        quantity = sum_insured = premium = farmer_premium = ZERO
+        count = 0
+        stored: list = []
+        people: list[tuple[str, int, Decimal]] = []
+        for row_no, cells in block:
+            if not any(c not in (None, "") for c in cells):
+                continue  # blank lines at the end of a sheet
+            valid = validate(row_no, cells)
+            count += 1
+            if valid is None or findings.error_count:
+                continue  # keep validating to report every error, but store nothing more
+            stored.append(line(valid) if line is not None else valid)
+            quantity += valid.quantity
+            sum_insured += valid.sum_insured
+            premium += valid.premium
+            farmer_premium += valid.farmer_premium
+            people.append((valid.id_number, row_no, valid.quantity))
+        return _Block(count, findings, stored, (quantity, sum_insured, premium, farmer_premium), people)
+
+
+def _read_rows(parts, writer, findings: Findings, progress: Progress, total_bytes, filename):
+    """Store the valid rows of every block of the file (`_BlockReader`), in the file's order, until the first error.
 
     Returns (count, totals, people) where people maps an ID number to its first row and quantity, and keeps,
     for people listed more than once, all their rows and their total quantity (for the in-list checks).
@@ -282,36 +338,38 @@ def _read_rows(rows, validator, writer, findings: Findings, progress: Progress, 
     people: dict[str, tuple[int, Decimal]] = {}
     repeated: dict[str, list] = {}  # id → [total quantity, row_no, row_no, …]
     count = 0
-    for row_no, cells in rows:
-        if not any(c not in (None, "") for c in cells):
-            continue  # blank lines at the end of a sheet
-        valid = validator.validate(row_no, cells)
-        count += 1
-        if valid is None or findings.error_count:
-            continue  # keep validating to report every error, but store nothing more
-        writer.add(valid)
-        totals["quantity"] += valid.quantity
-        totals["sum_insured"] += valid.sum_insured
-        totals["premium"] += valid.premium
-        totals["farmer_premium"] += valid.farmer_premium
-        first = people.get(valid.id_number)
-        if first is None:
-            people[valid.id_number] = (row_no, valid.quantity)
+    copy = isinstance(writer, CopyWriter)
+    for part in parts:
+        findings.absorb(part.findings)
+        count += part.count
+        if findings.error_count:
+            continue  # keep reading to report every error, but store nothing more
+        if copy:
+            writer.add_lines(len(part.stored), "".join(part.stored))
         else:
-            group = repeated.get(valid.id_number)
-            if group is None:
-                repeated[valid.id_number] = [first[1] + valid.quantity, first[0], row_no]
+            for valid in part.stored:
+                writer.add(valid)
+        for key, value in zip(("quantity", "sum_insured", "premium", "farmer_premium"), part.totals, strict=True):
+            totals[key] += value
+        for id_number, row_no, quantity in part.people:
+            first = people.get(id_number)
+            if first is None:
+                people[id_number] = (row_no, quantity)
             else:
-                group[0] += valid.quantity
-                group.append(row_no)
-        if count % 20000 == 0:
-            progress(min(80, 5 + count * 75 // max(1, _estimate_rows(total_bytes, filename))),
-                     _("已检查 %(n)s 行", n=f"{count:,}"))
+                group = repeated.get(id_number)
+                if group is None:
+                    repeated[id_number] = [first[1] + quantity, first[0], row_no]
+                else:
+                    group[0] += quantity
+                    group.append(row_no)
+        progress(min(80, 5 + count * 75 // max(1, _estimate_rows(total_bytes, filename))),
+                 _("已检查 %(n)s 行", n=f"{count:,}"))
     if count == 0:
         findings.add(2, "", _("清单没有数据行"))
     if findings.error_count:
         raise ListHasErrors(findings)
     return count, totals, (people, repeated)
+
 
 def _estimate_rows(total_bytes: int | None, filename: str) -> int:
     if not total_bytes:
@@ -369,20 +427,19 @@ class _BatchWriter(BatchWriter):
             "premium": r.premium, "farmer_premium": r.farmer_premium, "bank_account": r.bank_account})
 
 
-class _CopyWriter(CopyWriter):
-    """PostgreSQL: COPY, each row formatted by hand (a million rows: no generic formatting per value)."""
+class _CopyLines:
+    """PostgreSQL: a row's line of COPY text, formatted by hand (a million rows: no generic formatting per value)."""
 
     def __init__(self, list_id: int, claim: SubsidyClaim) -> None:
-        super().__init__("underwriting_rows", ROW_COLUMNS)
         self.prefix = f"{list_id}\t"
         self.fixed = f"\t{claim.product_id}\t{claim.year}\t{claim.insurer_id}\t"
         self.keys = data_keys.keys()
 
-    def add(self, r: ValidRow) -> None:
+    def line(self, r: ValidRow) -> str:
         # Text format: tabs and backslashes in free text are escaped; \N is NULL. The ID number and the account are
         # sealed here, where the parsed row becomes the stored line (base64 and hex: nothing to escape).
         keys = self.keys
-        self.add_line(
+        return (
             f"{self.prefix}{r.row_no}\t{_escape(r.name)}\t{r.id_kind}\t{keys.encrypt(r.id_number)}\t"
             f"{keys.hash(r.id_number)}\t{_escape(r.township)}\t"
             f"{_escape(r.village)}{self.fixed}{r.quantity}\t{r.sum_insured}\t{r.premium}\t{r.farmer_premium}\t"
@@ -392,9 +449,9 @@ class _CopyWriter(CopyWriter):
 _escape = copy_escape
 
 
-def _row_writer(list_id: int, claim: SubsidyClaim):
+def _row_writer(list_id: int, claim: SubsidyClaim) -> CopyWriter | _BatchWriter:
     if uses_copy():
-        return _CopyWriter(list_id, claim)
+        return CopyWriter("underwriting_rows", ROW_COLUMNS)
     return _BatchWriter(list_id, claim)
 
 
