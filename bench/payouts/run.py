@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.underwriting.run import DB_URL, _app, peak_mb, phase_floor
+from bench.underwriting.run import DB_URL, _app, peak_mb, phase_floor, reader_peak_mb
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,7 +61,7 @@ def phase_import(path: Path, profile: bool) -> dict:
             profiler.disable()
             profiler.dump_stats(str(ROOT / "bench" / "out" / f"payouts-{path.stem}.prof"))
         stored = db.session.scalar(sa.select(sa.func.count()).select_from(PayoutRow))
-        return {"seconds": seconds, "peak_mb": peak_mb(), "stored_rows": stored, "error": error,
+        return {"seconds": seconds, "peak_mb": peak_mb(), "reader_mb": reader_peak_mb(), "stored_rows": stored, "error": error,
                 "rows": lst.rows if lst else None, "flags": lst.flag_count if lst else None}
 
 
@@ -91,8 +91,9 @@ def main() -> None:
     from bench.payouts.generate import generate
     from bench.underwriting.generate import generate as generate_underwriting
 
-    print(f"machine: {os.cpu_count()} cores; load {os.getloadavg()[0]:.1f}; database {DB_URL}")
-    print("| rows | format | read only (floor) | full import | rows/s | ratio to floor | peak RSS | flags | stored |")
+    print(f"machine: {os.cpu_count()} cores; load {os.getloadavg()[0]:.1f}; database {DB_URL}; "
+          f"LIST_IMPORT_PROCESSES={os.environ.get('LIST_IMPORT_PROCESSES', '0 (the cores, at most 4)')}")
+    print("| rows | format | read only (floor) | full import | rows/s | ratio to floor | peak RSS (importing process / largest reading process) | flags | stored |")
     print("|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
         underwriting = generate_underwriting(size, "xlsx")
@@ -109,7 +110,7 @@ def main() -> None:
         rows = result["rows"]
         print(f"| {rows:,} | {args.format} | {floor['seconds']:.1f} s ({floor['peak_mb']:.0f} MB) | "
               f"{result['seconds']:.1f} s | {rows / result['seconds']:,.0f} | "
-              f"{result['seconds'] / floor['seconds']:.1f}× | {result['peak_mb']:.0f} MB | {result['flags']:,} | "
+              f"{result['seconds'] / floor['seconds']:.1f}× | {result['peak_mb']:.0f} / {result['reader_mb']:.0f} MB | {result['flags']:,} | "
               f"{result['stored_rows']:,} | load {os.getloadavg()[0]:.1f}", flush=True)
 
 

@@ -32,6 +32,12 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def reader_peak_mb() -> float:
+    """The largest peak of a process this one forked and waited for (the list's reading processes), shared pages
+    included: calamine's sheet is counted in it and in this process both."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def phase_floor(path: Path) -> dict:
     start = time.perf_counter()
     count = 0
@@ -54,6 +60,10 @@ def _app():
     from agri_insurance.config import TestingConfig
 
     app = create_app(TestingConfig(DB_URL, "/tmp/bench_underwriting"))
+    # the production settings of the list imports (the tests' read every file in two processes); LIST_IMPORT_PROCESSES
+    # in the environment: 1 reads in this process alone, to compare
+    app.config["LIST_IMPORT_PROCESSES"] = int(os.environ.get("LIST_IMPORT_PROCESSES", "0"))
+    app.config["LIST_IMPORT_PARALLEL_ROWS"] = 20_000
     return app
 
 
@@ -133,7 +143,7 @@ def phase_import(path: Path, totals: dict, period: str) -> dict:
             error = {"errors": e.findings.error_count, "first": str(e)[:120]}
         seconds = time.perf_counter() - start
         stored = db.session.scalar(sa.select(sa.func.count(UnderwritingRow.row_no))) - rows_before
-        result = {"seconds": seconds, "peak_mb": peak_mb(), "stored_rows": stored, "error": error,
+        result = {"seconds": seconds, "peak_mb": peak_mb(), "reader_mb": reader_peak_mb(), "stored_rows": stored, "error": error,
                   "claim_id": claim_id}
         if outcome is not None:
             lst = outcome.list
@@ -198,8 +208,9 @@ def main() -> None:
 
     from bench.underwriting.generate import generate
 
-    print(f"machine: {os.cpu_count()} cores; database {DB_URL}")
-    print("| rows | format | read only (floor) | full import | rows/s | ratio to floor | peak RSS | flags | stored |")
+    print(f"machine: {os.cpu_count()} cores; load {os.getloadavg()[0]:.1f}; database {DB_URL}; "
+          f"LIST_IMPORT_PROCESSES={os.environ.get('LIST_IMPORT_PROCESSES', '0 (the cores, at most 4)')}")
+    print("| rows | format | read only (floor) | full import | rows/s | ratio to floor | peak RSS (importing process / largest reading process) | flags | stored |")
     print("|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
         path = generate(size, args.format)
@@ -208,7 +219,7 @@ def main() -> None:
         result = _subprocess("import", "--path", str(path), "--totals", json.dumps(setup["totals"]))
         print(f"| {size:,} | {args.format} | {floor['seconds']:.1f} s ({floor['peak_mb']:.0f} MB) | "
               f"{result['seconds']:.1f} s | {size / result['seconds']:,.0f} | "
-              f"{result['seconds'] / floor['seconds']:.1f}× | {result['peak_mb']:.0f} MB | {result.get('flags')} | "
+              f"{result['seconds'] / floor['seconds']:.1f}× | {result['peak_mb']:.0f} / {result['reader_mb']:.0f} MB | {result.get('flags')} | "
               f"{result['stored_rows']:,} |", flush=True)
         if args.export:
             exported = _subprocess("export", "--claim", str(result["claim_id"]))
