@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 
 from flask_babel import gettext as _
 
@@ -62,14 +63,14 @@ class PayoutRowValidator(list_files.RowValidator):
         super().__init__(SCHEMA, positions, findings)
         self.year = year
         self.today = today
-        self.fast_indexes = tuple(positions[key] for key, _header in COLUMNS)
+        # the row's cells in the template's order in one C call (a generator per row was a tenth of _fast)
+        self.fast_cells = itemgetter(*(positions[key] for key, _header in COLUMNS))
 
     def _fast(self, row: int, cells) -> PayoutValidRow | None:
         """The clean row in one pass with few calls (dates as spreadsheet dates, amounts as numbers); None sends
         the row through the full checks below, which re-validate from scratch and word the errors. Accepts only
         what the full checks accept as is (tests/payouts/test_fast_path.py holds the two to the same answers)."""
-        name, id_number, loss, reported, surveyed, agreed, agreed_on, paid, paid_on, bank = (
-            cells[i] for i in self.fast_indexes)
+        name, id_number, loss, reported, surveyed, agreed, agreed_on, paid, paid_on, bank = self.fast_cells(cells)
         if (type(name) is not str or not name or len(name) > 100 or name != name.strip() or not name.isprintable()
                 or not (name.isascii() or unicodedata.is_normalized("NFKC", name))):
             return None

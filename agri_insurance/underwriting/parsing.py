@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 
 from flask_babel import gettext as _
 
@@ -85,14 +86,14 @@ class RowValidator(list_files.RowValidator):
         self.unit = unit
         keys = ("name", "id_number", "township", "village", "product", "quantity", "unit", "sum_insured", "premium",
                 "farmer_premium")
-        self.fast_indexes = tuple(positions[k] for k in keys)
+        # the row's cells in the template's order in one C call (a generator per row was a tenth of _fast)
+        self.fast_cells = itemgetter(*(positions[k] for k in keys))
         self.bank_index = positions.get("bank_account")
 
     def _fast(self, row: int, cells) -> ValidRow | None:
         """The clean row in one pass with few calls; None sends the row through the full checks below,
         which re-validate from scratch and word the errors. Accepts only what the full checks accept as is."""
-        name, id_number, township, village, product, quantity, unit, sum_insured, premium, farmer = (
-            cells[i] for i in self.fast_indexes)
+        name, id_number, township, village, product, quantity, unit, sum_insured, premium, farmer = self.fast_cells(cells)
         for text, limit in ((name, 100), (township, 50), (village, 50), (product, 50)):
             if (type(text) is not str or not text or len(text) > limit or text != text.strip()
                     or not text.isprintable()  # control characters (and rarer ones: the full checks decide)
