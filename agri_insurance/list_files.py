@@ -25,6 +25,7 @@ import os
 import pickle
 import queue
 import re
+import signal
 import threading
 import traceback
 import unicodedata
@@ -712,6 +713,9 @@ class Blocks:
 
 def _work_blocks(rows: Iterator, work: Callable, k: int, processes: int, pipe) -> None:
     """A reading process: every block numbered k mod `processes`, its result sent down the pipe; then "end"."""
+    # the handlers of the process it was forked from (a gunicorn worker's SIGTERM sets a flag and carries on) are not
+    # its own: ended by `Blocks.close`, it ends
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         for index, block in enumerate(blocks(rows)):
             if index % processes == k:

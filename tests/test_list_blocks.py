@@ -107,3 +107,20 @@ def test_which_files_are_read_in_parallel(app):
             assert reading_processes(_sheet(5000)) == min(os.cpu_count() or 1, 4)
         finally:
             app.config.update(LIST_IMPORT_PROCESSES=2, LIST_IMPORT_PARALLEL_ROWS=0)
+
+
+def test_a_reading_process_ends_on_sigterm_whatever_the_parent_does_with_it(monkeypatch):
+    """A gunicorn worker catches SIGTERM to finish its request: a reading process forked from it must not inherit
+    that, or `close` would wait for it and then kill it."""
+    import signal
+
+    monkeypatch.setattr(list_files, "BLOCK_ROWS", 1)
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        parts = in_blocks(_sheet(10_000), _work, 2)
+        children = list(parts.children)
+        next(iter(parts))
+        parts.close()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert [child.exitcode for child in children] == [-signal.SIGTERM, -signal.SIGTERM]
