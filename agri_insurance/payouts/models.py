@@ -67,7 +67,7 @@ class PayoutRow(db.Model):
     figures are one grouped query; `uw_list_id`/`uw_row_no` is the farmer's underwriting row it was matched to;
     `settle_days` (report → payment) and `pay_days` (agreement → payment) are kept for the percentiles.
 
-    One foreign key holds the list and the scope together (fk_payout_rows_list_scope, migration 0039): the list
+    One foreign key holds the list and the scope together (fk_payout_rows_list_scope, migration 0040): the list
     exists and the row's insurer, county, product and year are its list's (the list's own keys check that those
     exist). Four keys checked each of them apart, four look-ups per row stored: half of the server's time in a
     100,000-row COPY."""

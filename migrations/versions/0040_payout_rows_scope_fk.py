@@ -1,7 +1,7 @@
 """payouts: one foreign key from a payout row to its list and scope instead of four
 
-Revision ID: 0039_payout_rows_scope_fk
-Revises: 0038_ledger_claim_totals
+Revision ID: 0040_payout_rows_scope_fk
+Revises: 0039_underwriting_villages
 Create Date: 2026-12-05 07:20:00
 
 A payout row repeats its list's insurer, county, product and year (the measured figures are one grouped query). Each
@@ -14,8 +14,8 @@ check that the insurer, county and product exist.
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0039_payout_rows_scope_fk'
-down_revision = '0038_ledger_claim_totals'
+revision = '0040_payout_rows_scope_fk'
+down_revision = '0039_underwriting_villages'
 branch_labels = None
 depends_on = None
 
