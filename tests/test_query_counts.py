@@ -35,3 +35,25 @@ def test_a_rounds_page_costs_the_same_queries_with_four_lots_and_with_forty(logi
     for url in ("/tenders/{}", "/tenders/{}/lots.xlsx", "/evaluation/rounds/{}/scheme"):
         client.get(url.format(small.id))   # warm: what is cached per process is not counted
         assert _queries(client, db, url.format(small.id)) == _queries(client, db, url.format(large.id)), url
+
+
+def test_an_underwriting_list_page_costs_the_same_queries_for_five_rows_and_for_three_hundred(login, db):
+    """The list page (its 50 first rows, its flags, its villages' notice) reads the villages kept when the list was
+    stored: no statement groups the list's rows, whose number (200,000 in bench/web) must not matter."""
+    from tests.subsidies.factories import assign
+    from tests.underwriting.factories import rows
+    from tests.underwriting.notice_factories import claim_with_list
+
+    assign()
+    db.session.commit()
+    small = claim_with_list(submitted=True)
+    large = claim_with_list(rows(300), submitted=True, period="2026年第二季度")
+    client = login("city_agri")
+    url = "/underwriting/claims/{}"
+    client.get(url.format(small.id))   # warm
+    assert _queries(client, db, url.format(small.id)) == _queries(client, db, url.format(large.id))
+    with counting(db.engine) as statements:
+        page = client.get(url.format(large.id))
+    assert page.status_code == 200 and "第8村" in page.get_data(as_text=True)
+    grouped = [s for s in statements if "underwriting_rows" in s and "GROUP BY" in s.upper()]
+    assert grouped == []
