@@ -37,6 +37,28 @@ def test_a_rounds_page_costs_the_same_queries_with_four_lots_and_with_forty(logi
         assert _queries(client, db, url.format(small.id)) == _queries(client, db, url.format(large.id)), url
 
 
+def test_a_round_page_costs_the_same_queries_with_six_hundred_lots(login, db):
+    """bench/web's round at 10× has 600 lots: past the 500 keys a select-in load takes at once, where the lots'
+    products would cost a statement more."""
+    from decimal import Decimal
+
+    from agri_insurance.tenders.models import Lot, lot_products
+    from tests.subsidies.factories import product
+
+    small = make_round(lots_per_county=2, name="小轮次")
+    large = make_round(lots_per_county=1, name="大轮次")
+    region_id, rice, citrus = large.lots[0].region_id, product("rice").id, product("citrus").id
+    ids = db.session.scalars(sa.insert(Lot).returning(Lot.id), [
+        {"round_id": large.id, "region_id": region_id, "code": f"L{n:03d}", "name": f"第{n}标段",
+         "expected_premium": Decimal("100000.00")} for n in range(600)]).all()
+    db.session.execute(sa.insert(lot_products), [{"lot_id": i, "product_id": p} for i in ids for p in (rice, citrus)])
+    db.session.commit()
+    client = login("city_agri")
+    url = "/tenders/{}"
+    client.get(url.format(small.id))   # warm
+    assert _queries(client, db, url.format(small.id)) == _queries(client, db, url.format(large.id))
+
+
 def test_an_underwriting_list_page_costs_the_same_queries_for_five_rows_and_for_three_hundred(login, db):
     """The list page (its 50 first rows, its flags, its villages' notice) reads the villages kept when the list was
     stored: no statement groups the list's rows, whose number (200,000 in bench/web) must not matter."""
