@@ -38,8 +38,8 @@ def test_a_rounds_page_costs_the_same_queries_with_four_lots_and_with_forty(logi
 
 
 def test_a_round_page_costs_the_same_queries_with_six_hundred_lots(login, db):
-    """bench/web's round at 10× has 600 lots: past the 500 keys a select-in load takes at once, where the lots'
-    products would cost a statement more."""
+    """bench/web's round at 10× has 600 lots: the page shows them a hundred at a time, the counts per county
+    counted in SQL (it loaded and drew every lot, and past 500 lots their products cost a statement more)."""
     from decimal import Decimal
 
     from agri_insurance.tenders.models import Lot, lot_products
@@ -57,6 +57,12 @@ def test_a_round_page_costs_the_same_queries_with_six_hundred_lots(login, db):
     url = "/tenders/{}"
     client.get(url.format(small.id))   # warm
     assert _queries(client, db, url.format(small.id)) == _queries(client, db, url.format(large.id))
+    # the lots a hundred a page, by code (361128-1 and 361130-1 first), the county's count of all its 601
+    first = client.get(url.format(large.id)).get_data(as_text=True)
+    assert "L000" in first and "L097" in first and "L098" not in first and ">601<" in first
+    assert "共 602 条，显示第 1–100 条" in first
+    later = client.get(url.format(large.id) + "?page=7").get_data(as_text=True)
+    assert "L598" in later and "L599" in later and "L597" not in later and "显示第 601–602 条" in later
 
 
 def test_an_underwriting_list_page_costs_the_same_queries_for_five_rows_and_for_three_hundred(login, db):
