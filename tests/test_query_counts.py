@@ -66,8 +66,8 @@ def test_a_round_page_costs_the_same_queries_with_six_hundred_lots(login, db):
 
 
 def test_an_underwriting_list_page_costs_the_same_queries_for_five_rows_and_for_three_hundred(login, db):
-    """The list page (its 50 first rows, its flags, its villages' notice) reads the villages kept when the list was
-    stored: no statement groups the list's rows, whose number (200,000 in bench/web) must not matter."""
+    """The list page (its 50 first rows, its flags 50 a page, its villages' notice) reads the villages kept when the
+    list was stored: no statement groups the list's rows, whose number (200,000 in bench/web) must not matter."""
     from tests.subsidies.factories import assign
     from tests.underwriting.factories import rows
     from tests.underwriting.notice_factories import claim_with_list
@@ -75,13 +75,15 @@ def test_an_underwriting_list_page_costs_the_same_queries_for_five_rows_and_for_
     assign()
     db.session.commit()
     small = claim_with_list(submitted=True)
-    large = claim_with_list(rows(300), submitted=True, period="2026年第二季度")
+    large = claim_with_list(rows(300) + rows(30), submitted=True, period="2026年第二季度")   # 30 people twice
     client = login("city_agri")
     url = "/underwriting/claims/{}"
     client.get(url.format(small.id))   # warm
     assert _queries(client, db, url.format(small.id)) == _queries(client, db, url.format(large.id))
     with counting(db.engine) as statements:
         page = client.get(url.format(large.id))
-    assert page.status_code == 200 and "第8村" in page.get_data(as_text=True)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "第8村" in html and "共 60 条，显示第 1–50 条" in html   # flags 50 a page
+    assert "显示第 51–60 条" in client.get(url.format(large.id) + "?page=2").get_data(as_text=True)
     grouped = [s for s in statements if "underwriting_rows" in s and "GROUP BY" in s.upper()]
     assert grouped == []
