@@ -392,10 +392,18 @@ class CountyLimit:
     exception: CountyException | None
 
 
-def county_limits(rnd: SelectionRound) -> dict[int, CountyLimit]:
-    """Per county the round covers (and any county with an exception): how many insurers it may have."""
+def lot_counts(rnd: SelectionRound) -> dict[Region, int]:
+    """How many lots each county of the round has, counted in SQL (one grouped query, the lots not loaded)."""
+    rows = db.session.execute(sa.select(Region, sa.func.count(Lot.id)).join(Lot, Lot.region_id == Region.id)
+                              .where(Lot.round_id == rnd.id).group_by(Region.id).order_by(Region.code))
+    return {region: n for region, n in rows}
+
+
+def county_limits(rnd: SelectionRound, counties: list[Region] | None = None) -> dict[int, CountyLimit]:
+    """Per county the round covers (and any county with an exception): how many insurers it may have.
+    `counties`: the round's counties when the caller has them (e.g. from lot_counts), else from its lots."""
     exceptions = {e.region_id: e for e in rnd.exceptions}
-    regions = {r.id: r for r in rnd.counties()}
+    regions = {r.id: r for r in (rnd.counties() if counties is None else counties)}
     for e in rnd.exceptions:
         regions.setdefault(e.region_id, e.region)
     return {

@@ -96,13 +96,21 @@ def edit_round(round_id: int):
                            min_notice_days=MIN_NOTICE_WORKING_DAYS), 400 if form.errors else 200
 
 
+LOTS_PER_PAGE = 100   # a round's lots, a page at a time: a city-wide round may have hundreds
+
+
 @bp.get("/<int:round_id>")
 @roles_required(*ALL_ROLES)
 def round_detail(round_id: int):
     rnd = _round(round_id)
+    counts = service.lot_counts(rnd)
+    # one page of the lots with their products (a select-in of at most a page of lots: one statement)
+    lots = paginate(sa.select(Lot).where(Lot.round_id == rnd.id).order_by(Lot.code, Lot.id)
+                    .options(sa.orm.selectinload(Lot.products)), ListFilters(), per_page=LOTS_PER_PAGE,
+                    total=sum(counts.values()))
     return render_template(
-        "tenders/round_detail.html", rnd=rnd, limits=service.county_limits(rnd),
-        lot_counts={r.id: n for r, n in service.lots_per_county(rnd).items()},
+        "tenders/round_detail.html", rnd=rnd, limits=service.county_limits(rnd, list(counts)),
+        lot_counts={r.id: n for r, n in counts.items()}, lots=lots,
         actions=service.available_actions(rnd, current_user), parts=service.page_parts(rnd, current_user))
 
 

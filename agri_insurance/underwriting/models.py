@@ -67,6 +67,24 @@ class UnderwritingRow(db.Model):
     bank_account: Mapped[str | None] = mapped_column(Encrypted(120))
 
 
+class UnderwritingVillage(db.Model):
+    """One village of a list: its households (distinct ID numbers), rows and totals, summed once when the list is
+    stored (a stored list never changes: a new file is a new list), so the list page and its notices read a row per
+    village instead of grouping the list's hundreds of thousands of rows on every request."""
+
+    __tablename__ = "underwriting_villages"
+
+    list_id: Mapped[int] = mapped_column(sa.ForeignKey("underwriting_lists.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    township: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    village: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    households: Mapped[int]
+    rows: Mapped[int]
+    quantity: Mapped[Decimal] = mapped_column(sa.Numeric(18, 2))
+    premium: Mapped[Decimal] = mapped_column(Money)
+    farmer_premium: Mapped[Decimal] = mapped_column(Money)
+
+
 class FlagKind(enum.StrEnum):
     DUPLICATE_IN_LIST = "duplicate_in_list"
     DUPLICATE_SAME_INSURER = "duplicate_same_insurer"

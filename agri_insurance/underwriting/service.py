@@ -39,7 +39,13 @@ from agri_insurance.roles import Role
 from agri_insurance.subsidies import service as subsidies
 from agri_insurance.subsidies.models import ClaimStatus, SubsidyClaim
 from agri_insurance.underwriting import notices
-from agri_insurance.underwriting.models import FlagKind, UnderwritingFlag, UnderwritingList, UnderwritingRow
+from agri_insurance.underwriting.models import (
+    FlagKind,
+    UnderwritingFlag,
+    UnderwritingList,
+    UnderwritingRow,
+    UnderwritingVillage,
+)
 from agri_insurance.underwriting.parsing import SCHEMA, Findings, RowValidator, ValidRow, map_header
 
 ALLOWED_SUFFIXES = (".xlsx", ".csv")
@@ -269,6 +275,7 @@ def _store_list(claim: SubsidyClaim, path: Path, filename: str, actor, progress:
     lock_for_update(claim)
     require(subsidies.is_editable(claim) and (claim.region_id, claim.product_id, claim.year) == scope,
             _("导入期间申请已被提交或修改，清单未导入，请重新上传"))
+    notices.sum_villages(underwriting_list.id)
     progress(82, _("正在比对重复投保"))
 
     people, repeated = people
@@ -395,6 +402,7 @@ def _remove_current_list(claim: SubsidyClaim, actor) -> UnderwritingList | None:
         UnderwritingFlag.other_list_id == old.id, UnderwritingFlag.list_id != old.id)).all()
     db.session.execute(sa.delete(UnderwritingFlag).where(
         sa.or_(UnderwritingFlag.list_id == old.id, UnderwritingFlag.other_list_id == old.id)))
+    db.session.execute(sa.delete(UnderwritingVillage).where(UnderwritingVillage.list_id == old.id))
     db.session.execute(sa.delete(UnderwritingRow).where(UnderwritingRow.list_id == old.id))
     db.session.delete(old)
     db.session.flush()

@@ -16,6 +16,7 @@ from agri_insurance.forms_util import commit_or_flash, flash_form_errors, int_ar
 from agri_insurance.jobs import service as jobs
 from agri_insurance.jobs.models import Job
 from agri_insurance.masking import mask_account, mask_id
+from agri_insurance.paging import ListFilters, paginate
 from agri_insurance.roles import Role
 from agri_insurance.spreadsheets import download, xlsx_download
 from agri_insurance.storage import send_stored
@@ -40,6 +41,7 @@ bp = Blueprint("underwriting", __name__, url_prefix="/underwriting")
 READERS = (Role.ADMIN, Role.CITY_AGRI, Role.CITY_FINANCE, Role.COUNTY_AGRI, Role.COUNTY_FINANCE, Role.INSURER)
 NOTICE_READERS = notices.NOTICE_READERS
 PREVIEW_ROWS = 50
+FLAGS_PER_PAGE = 50
 PDF_MIMETYPE = "application/pdf"
 ZIP_MIMETYPE = "application/zip"
 
@@ -65,13 +67,16 @@ def template():
 def list_detail(claim_id: int):
     claim = scoped_get_or_404(SubsidyClaim, claim_id)
     lst = service.list_of(claim)
-    flags, preview, problems = [], [], []
+    flags, flags_page, preview, problems = [], None, [], []
     if lst is not None:
         # Reconciled afresh against the claim as it is now, in the reader's language.
         problems = service.reconcile(claim, lst)
-        flags = db.session.scalars(sa.select(UnderwritingFlag).where(UnderwritingFlag.list_id == lst.id)
-                                   .options(sa.orm.joinedload(UnderwritingFlag.row))
-                                   .order_by(UnderwritingFlag.kind, UnderwritingFlag.id).limit(500)).all()
+        # the flags a page at a time (a large list has hundreds), counted when they were placed (lst.flag_count)
+        flags_page = paginate(sa.select(UnderwritingFlag).where(UnderwritingFlag.list_id == lst.id)
+                              .options(sa.orm.joinedload(UnderwritingFlag.row))
+                              .order_by(UnderwritingFlag.kind, UnderwritingFlag.id),
+                              ListFilters(), per_page=FLAGS_PER_PAGE, total=lst.flag_count)
+        flags = flags_page.items
         preview = db.session.scalars(sa.select(UnderwritingRow).where(UnderwritingRow.list_id == lst.id)
                                      .order_by(UnderwritingRow.row_no).limit(PREVIEW_ROWS)).all()
     job = jobs.latest_for(IMPORT_KIND, claim.id)
@@ -82,7 +87,8 @@ def list_detail(claim_id: int):
     if show_full and (preview or flags):   # 个人信息保护法: who saw which farmers' numbers in full, and why
         shown = {r.row_no for r in (*preview, *(f.row for f in flags)) if r is not None}
         audit.record_personal_data_view(current_user, request.endpoint, lst, len(shown))
-    return render_template("underwriting/list_detail.html", claim=claim, lst=lst, flags=flags, preview=preview,
+    return render_template("underwriting/list_detail.html", claim=claim, lst=lst, flags=flags, flags_page=flags_page,
+                           preview=preview,
                            **_notice_context(claim, lst),
                            problems=problems, actions=actions, job=job, failed_summary=failed_summary,
                            failed_part=import_errors_part(job, failed_summary) if failed_summary else None,

@@ -31,16 +31,18 @@ def main() -> None:
     url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bench_web")
     os.environ["DATABASE_URL"] = url + ("&" if "?" in url else "?") + READ_ONLY
     sys.path.insert(0, ROOT)
+    from bench.web.run import BENCH_DATA_KEY, PAGES, page_ids
+
+    os.environ["DATA_KEY"] = BENCH_DATA_KEY
     import sqlalchemy as sa
 
     from agri_insurance import create_app
     from agri_insurance.auth.models import User
     from agri_insurance.config import Config
     from agri_insurance.extensions import db
-    from bench.web.run import PAGES, _round_id
 
     app = create_app(Config())
-    rnd = _round_id(url)
+    ids = page_ids(url)
     with app.app_context():
         engine = db.engine
         users = {u.username: u.get_id() for u in db.session.scalars(sa.select(User))}
@@ -64,7 +66,7 @@ def main() -> None:
     for label, role, path in PAGES:
         if args.page and not any(p in label for p in args.page):
             continue
-        path = path.format(round=rnd)
+        path = path.format(**ids)
         client = app.test_client()
         if role:
             with client.session_transaction() as session:

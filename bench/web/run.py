@@ -28,7 +28,11 @@ from urllib.parse import urlencode
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PASSWORD = "demo1234"   # agri_insurance.demo.DEMO_PASSWORD
-# (label, role or None for anonymous, path; "{round}": a demo round)
+# The key set bench/web/generate.py seals the benchmark's personal data with (fictional, not secret: the data is
+# made up); the server and the in-process counts open it with the same, whichever checkout runs them.
+BENCH_DATA_KEY = "hash:YmVuY2gtd2ViLWhhc2gta2V5LW5vdC1hLXNlY3JldCE=\nk1:YmVuY2gtd2ViLWRhdGEta2V5LW5vdC1hLXNlY3JldCE="
+# (label, role or None for anonymous, path; "{round}": the round with the most lots, generate.py's 60 (600 at 10×);
+# "{list}": the claim with the longest underwriting list, generate.py's 200,000 rows (2,000,000 at 10×))
 PAGES = [
     ("login page (anchor)", None, "/login"),
     ("city_agri dashboard", "city_agri", "/"),
@@ -39,6 +43,7 @@ PAGES = [
     ("county_finance dashboard", "county_finance", "/"),
     ("round page", "city_agri", "/tenders/{round}"),
     ("audit log", "city_agri", "/audit/"),
+    ("underwriting list page", "city_agri", "/underwriting/claims/{list}"),
 ]
 
 
@@ -156,15 +161,16 @@ def query_counts(paths: list[tuple[str | None, str]]) -> dict[str, int]:
     return counts
 
 
-def _round_id(url: str) -> int:
+def page_ids(url: str) -> dict[str, int]:
+    """What the pages' paths name: the round with the most lots and the claim with the longest underwriting list."""
     import psycopg
     from sqlalchemy.engine import make_url
 
     with psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)) as conn:
-        # the round with the most lots
-        row = conn.execute("SELECT round_id FROM lots GROUP BY round_id ORDER BY count(*) DESC, round_id "
+        rnd = conn.execute("SELECT round_id FROM lots GROUP BY round_id ORDER BY count(*) DESC, round_id "
                            "LIMIT 1").fetchone()
-        return row[0] if row else 1
+        lst = conn.execute("SELECT claim_id FROM underwriting_lists ORDER BY rows DESC, id LIMIT 1").fetchone()
+        return {"round": rnd[0] if rnd else 1, "list": lst[0] if lst else 1}
 
 
 def main() -> None:
@@ -175,6 +181,7 @@ def main() -> None:
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bench_web")
     os.environ["DATABASE_URL"] = url
+    os.environ["DATA_KEY"] = BENCH_DATA_KEY
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": args.redis, "BIND": f"127.0.0.1:{port}",
            "WEB_WORKERS": "2", "SECRET_KEY": "bench-web-not-secret", "LOG_LEVEL": "WARNING"}
@@ -191,8 +198,8 @@ def main() -> None:
             time.sleep(0.5)
         else:
             raise SystemExit("gunicorn did not answer /healthz")
-        rnd = _round_id(url)
-        pages = [(label, role, path.format(round=rnd)) for label, role, path in PAGES]
+        ids = page_ids(url)
+        pages = [(label, role, path.format(**ids)) for label, role, path in PAGES]
         sessions: dict[str | None, list[Client]] = {}
         for _label, role, _path in pages:
             if role not in sessions:
@@ -202,7 +209,8 @@ def main() -> None:
                         client.login(role)
         counts = query_counts([(role, path) for _label, role, path in pages])
         load = open("/proc/loadavg").read().split()[:3]
-        print(f"load average before: {' '.join(load)}; {args.clients} clients, {args.seconds:g} s per page\n")
+        print(f"load average before: {' '.join(load)}; {args.clients} clients, {args.seconds:g} s per page; "
+              f"round {ids['round']}, list of claim {ids['list']}\n")
         print("| page | queries | HTML | req/s | p50 ms | p95 ms |")
         print("|---|---|---|---|---|---|")
         for label, role, path in pages:

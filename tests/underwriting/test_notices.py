@@ -2,8 +2,11 @@
 images only), the city's rule that verification waits for them, and who sees what."""
 
 import io
+import tempfile
 import zipfile
 from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
 
 import sqlalchemy as sa
 from pypdf import PdfReader
@@ -227,6 +230,31 @@ def test_a_new_list_is_noticed_anew(world, login, db):
     assert photo_count(db) == 0 and db.session.scalar(sa.select(sa.func.count()).select_from(UnderwritingNotice)) == 0
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "underwriting_notice.dropped"))
     assert entry.details["photos"] == 4 and entry.object_id == str(claim.id)
+
+
+def test_a_lists_villages_are_summed_when_it_is_stored_and_go_with_it(world, db):
+    """The villages the notice shows are kept by the import (households are distinct ID numbers), replaced with
+    the list and deleted with it."""
+    from agri_insurance.underwriting import service
+    from agri_insurance.underwriting.models import UnderwritingVillage
+    from tests.underwriting.factories import write_csv
+
+    claim = claim_with_list(notice_rows() + [notice_rows()[1]])   # 李四 listed twice: one household, two rows
+    villages = {v.key: v for v in notices.villages_of(service.list_of(claim))}
+    assert list(villages) == sorted([VILLAGE_1, VILLAGE_2, VILLAGE_3])
+    first = villages[VILLAGE_1]
+    assert (first.households, first.rows) == (3, 4)
+    assert first.totals == {"quantity": Decimal("350.00"), "premium": Decimal("1750.00"),
+                            "farmer_premium": Decimal("350.00")}
+    assert (villages[VILLAGE_3].households, villages[VILLAGE_3].totals["premium"]) == (1, Decimal("40.00"))
+
+    with tempfile.TemporaryDirectory() as folder:   # a new list: its own villages only
+        service.import_list(claim, write_csv(Path(folder) / "list.csv", notice_rows()[3:4]), "list.csv",
+                            user("insurer"))
+    assert [(v.key, v.households) for v in notices.villages_of(service.list_of(claim))] == [(VILLAGE_2, 1)]
+    service.remove_list(claim, user("insurer"), "test")
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(UnderwritingVillage)) == 0
 
 
 # --- verification ----------------------------------------------------------------------------------------
