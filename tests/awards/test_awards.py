@@ -248,6 +248,11 @@ def test_an_upheld_objection_closes_the_others_and_is_audited_like_a_cancellatio
     assert back.summary == f"质疑成立，退回评审：{rnd.name}" and back.details["objection_id"] == upheld.id
     run = db.session.get(AllocationRun, run.id)
     assert run.revoked_at is not None and run.revoke_reason == "质疑成立：对婺源县标段结果有异议"
+    # every step is the bureau's, and the objection closed unexamined is answered by it too
+    assert {entries[key].actor_name for key in (("objection.answered", str(other.id)), ("notice.closed", str(notice.id)),
+                                                ("awards.revoked", str(rnd.id)), ("round.evaluation", str(rnd.id)))} \
+        == {"city_agri"}
+    assert other.answered_by_id == user("city_agri").id and other.answered_at is not None
     # answering it again (a second tab, a double click) is refused
     with pytest.raises(DomainError) as refused:
         service.answer_objection(upheld, False, "不成立", user("city_agri"))
@@ -491,6 +496,17 @@ def test_an_insurer_without_a_bid_in_the_round_cannot_object(demo, db, login):
     assert response.status_code == 200 and "只有本轮投标人可以提出质疑" in read_text(response)
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count(Objection.id))) == 0
+    # a bid in another round does not make it a bidder of this one
+    from tests.evaluation.factories import make_evaluation_round
+
+    make_evaluation_round({insurer_of(outsider).short_name: {}})
+    _db.session.commit()
+    rnd = _db.session.get(type(rnd), rnd.id)
+    document = storage.save_bytes(PDF_BYTES, "质疑函.pdf", actor)
+    with pytest.raises(DomainError) as refused:
+        service.file_objection(rnd, actor.insurer_id, "评分异议", "机构设置得分有误", document, actor)
+    assert refused.value.message == "只有本轮投标人可以提出质疑"
+    db.session.rollback()
     # a bidder of the same round is heard, so the refusal above is about the bid, not the moment
     file_objection(rnd)
     assert db.session.scalar(sa.select(sa.func.count(Objection.id))) == 1

@@ -318,6 +318,15 @@ def test_a_parent_named_with_a_trailing_space_is_the_same_parent(demo, db):
     assert service.check_reasons(checks["三清财险"]) == ["与其他投标人同受“三清保险集团股份有限公司”控制：待决定"]
 
 
+def test_bidders_that_name_no_parent_company_are_not_a_group(demo, db):
+    """The parent company is optional: two bidders leaving it empty (or blank) share nothing to decide on."""
+    rnd, _bids = make_evaluation_round({"赣鄱财险": {"parent_company": None}, "信江农险": {"parent_company": "  "},
+                                       "怀玉财险": {"parent_company": None}})
+    checks = _checks(rnd)
+    assert [c.control_group for c in checks.values()] == [None, None, None]
+    assert all(c.eligible and service.check_reasons(c) == [] for c in checks.values())
+
+
 def test_a_scheme_without_the_common_control_check_flags_nobody(demo, db):
     def no_control_check(rnd):
         scheme = service.scheme_for(rnd)
@@ -355,3 +364,25 @@ def test_checking_again_keeps_a_decision_and_is_recorded_with_its_counts(demo, d
         "failures": [{"gate": "solvency", "params": {"value": "99.99", "min": "100"}}], "control_group": None}
     assert entry.details["results"][str(sanqing.bid_id)] == {"failures": [],
                                                              "control_group": "三清保险集团股份有限公司"}
+
+
+def test_a_decision_is_dropped_when_its_group_changes(demo, db):
+    """The decision answers for one group: checked again with another group (or none), the bidder is pending
+    again, or plainly unflagged, and the old decision's reason, time and author are gone."""
+    from agri_insurance.bids.service import opened_bids
+
+    city = user("city_agri")
+    rnd, _bids = make_evaluation_round({"赣鄱财险": {}, "三清财险": {}, "灵山财险": {}})
+    checks = _checks(rnd)
+    service.decide_common_control(checks["三清财险"], ControlDecision.ADMITTED, "两家分别独立经营", city)
+    service.decide_common_control(checks["灵山财险"], ControlDecision.EXCLUDED, "同一集团只允许一家", city)
+    db.session.commit()
+    lingshan = next(b for b in opened_bids(rnd) if b.insurer.short_name == "灵山财险")
+    lingshan.parent_company = "灵山控股有限公司"  # written after the opening only to change the group
+    checks = _checks(rnd)
+    db.session.commit()
+    for short in ("三清财险", "灵山财险"):
+        check = checks[short]
+        assert (check.control_group, check.control_decision, check.decision_note, check.decided_at,
+                check.decided_by_id) == (None, ControlDecision.PENDING, None, None, None)
+        assert check.eligible and service.check_reasons(check) == []
