@@ -1,12 +1,13 @@
 """Underwriting list import benchmark on PostgreSQL: read + validate + store + cross-check, against a read-only floor.
 
-    python -m bench.underwriting.run 100000 1000000 [--format xlsx|csv] [--errors-too] [--export]
+    python -m bench.underwriting.run 100000 1000000 [--format xlsx|csv] [--errors-too] [--export] [--again]
 
 Each measurement runs in its own process, so peak memory (ru_maxrss) is that phase's alone. The database is
 `<TEST_DATABASE_URL base>/bench_underwriting` (or $BENCH_DATABASE), created afresh. The list is imported through the same service
 the background job calls (`underwriting.service.import_list`), committed, for a draft claim whose figures
 match the file, with 20 planted duplicate people (they become flags) in an otherwise valid list. With
---errors-too a second file with 30 bad cells spread over it is imported too: it must fail and store nothing.
+--errors-too a second file with 30 bad cells spread over it is imported too: it must fail and store nothing. With
+--again the same list is imported once more for another claim of the insurer: every farmer is insured twice.
 """
 
 from __future__ import annotations
@@ -191,6 +192,9 @@ def main() -> None:
     parser.add_argument("--totals")
     parser.add_argument("--period", default="2026年全年")
     parser.add_argument("--export", action="store_true", help="also time the export of each imported list")
+    parser.add_argument("--again", action="store_true",
+                        help="also import the same list for the insurer's claim of another period: every farmer is "
+                             "then insured twice and flagged on both lists (the cross-check's heaviest case)")
     parser.add_argument("--claim", type=int)
     args = parser.parse_args()
     if args.phase == "floor":
@@ -226,6 +230,12 @@ def main() -> None:
             print(f"| {size:,} exported (masked xlsx, totals row) | | | {exported['seconds']:.1f} s | "
                   f"{size / exported['seconds']:,.0f} | | {exported['peak_mb']:.0f} MB | | "
                   f"{exported['bytes'] / 1e6:.0f} MB file |", flush=True)
+        if args.again:
+            again = _subprocess("import", "--path", str(path), "--totals", json.dumps(setup["totals"]),
+                                "--period", "2026年全年（第二次）")
+            print(f"| {size:,} again, another claim (all farmers insured twice) | {args.format} | | "
+                  f"{again['seconds']:.1f} s | {size / again['seconds']:,.0f} | | {again['peak_mb']:.0f} / "
+                  f"{again['reader_mb']:.0f} MB | {again.get('flags')} | {again['stored_rows']:,} |", flush=True)
         if args.errors_too:
             bad = generate(size, args.format, errors=30)
             failed = _subprocess("import", "--path", str(bad), "--totals", json.dumps(setup["totals"]),
