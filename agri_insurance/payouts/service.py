@@ -47,7 +47,7 @@ from agri_insurance.list_files import (
 )
 from agri_insurance.masking import mask_name
 from agri_insurance.payouts import notices
-from agri_insurance.payouts.models import PayoutFlag, PayoutFlagKind, PayoutList, PayoutRow
+from agri_insurance.payouts.models import PayoutFlag, PayoutFlagKind, PayoutList, PayoutRow, PayoutVillage
 from agri_insurance.payouts.parsing import SCHEMA, PayoutRowValidator, PayoutValidRow
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel
 from agri_insurance.roles import Role
@@ -190,6 +190,7 @@ def import_payouts(data: dict, path: Path, filename: str, actor, progress: Progr
         raise ListHasErrors(findings)
 
     progress(85, _("正在标记需关注的赔付"))
+    notices.sum_villages(payout_list)
     payout_list.rows = count
     payout_list.total_agreed = agreed
     payout_list.total_paid = paid
@@ -500,6 +501,7 @@ def remove_list(payout_list: PayoutList, actor, reason: str) -> None:
                      _l("理赔清单已替换或删除，其理赔公示（含张贴照片 %(n)s 张）随之删除，请按新清单重新公示", n=photos),
                      list_sha256=payout_list.sha256, photos=photos)
     db.session.execute(sa.delete(PayoutFlag).where(PayoutFlag.list_id == payout_list.id))
+    db.session.execute(sa.delete(PayoutVillage).where(PayoutVillage.list_id == payout_list.id))
     db.session.execute(sa.delete(PayoutRow).where(PayoutRow.list_id == payout_list.id))
     db.session.delete(payout_list)
     db.session.flush()
