@@ -46,6 +46,12 @@ def _refused(data, **limits) -> str:
     return info.value.message
 
 
+def _sheet_xml(data: bytes) -> bytes:
+    import zipfile
+
+    return zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
+
+
 def test_an_archive_inflating_past_the_limit_is_refused_in_words(app):
     from tests.spreadsheet_bombs import inflating_to, small_workbook
 
@@ -77,6 +83,16 @@ def test_a_far_cell_or_a_declared_dimension_past_the_limits_is_refused(app):
         # the <dimension> a sheet declares counts too (a reader may reserve room for it)
         data = replacing(small_workbook(), b'<dimension ref="A1:B1"/>', b'<dimension ref="A1:XFD1048576"/>')
         assert "第 1,048,576 行" in _refused(data)
+        # XML lets any white space stand before an attribute, and a namespace prefix before an element
+        far = replacing(with_far_cell(small_workbook(), None, 10_001, 1), b'<dimension ref="A1:B10001"/>',
+                        b'<dimension ref="A1:B1"/>')
+        tabbed = replacing(far, b' r="', b'\n\tr="')   # every row's and cell's reference
+        assert b' r="' not in _sheet_xml(tabbed) and "第 10,001 行" in _refused(tabbed)
+        prefixed = replacing(small_workbook(), b'<dimension ref="A1:B1"/>', b'<x:dimension ref="A1:XFD10"/>')
+        assert "第 16,384 列" in _refused(prefixed)
+        # a far reference in another attribute, or in a cell's text, is not where the sheet ends
+        check_xlsx_archive(replacing(small_workbook(), b'<dimension ref="A1:B1"/>',
+                                     b'<dimension ref="A1:B1" xr="XFD1048576"/>'))
         check_xlsx_archive(with_far_cell(small_workbook(), None, 10_000, 100))  # at the limits: read
         check_xlsx_archive(b"not a zip at all")  # the reader says what is wrong with it
 

@@ -21,7 +21,16 @@ import sys
 import time
 from pathlib import Path
 
-from bench.underwriting.run import DB_URL, _app, peak_mb, phase_floor, reader_peak_mb
+from bench.underwriting.run import (
+    DB_URL,
+    _app,
+    cpu_cell,
+    cpu_seconds,
+    cpu_since,
+    peak_mb,
+    phase_floor,
+    reader_peak_mb,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,6 +57,7 @@ def phase_import(path: Path, profile: bool) -> dict:
 
             profiler = cProfile.Profile()
             profiler.enable()
+        cpu = cpu_seconds()
         start = time.perf_counter()
         error, lst = None, None
         try:
@@ -57,12 +67,13 @@ def phase_import(path: Path, profile: bool) -> dict:
             db.session.rollback()
             error = {"errors": e.findings.error_count, "first": str(e)[:160]}
         seconds = time.perf_counter() - start
+        cpu = cpu_since(cpu)
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(str(ROOT / "bench" / "out" / f"payouts-{path.stem}.prof"))
         stored = db.session.scalar(sa.select(sa.func.count()).select_from(PayoutRow))
         return {"seconds": seconds, "peak_mb": peak_mb(), "reader_mb": reader_peak_mb(), "stored_rows": stored, "error": error,
-                "rows": lst.rows if lst else None, "flags": lst.flag_count if lst else None}
+                "rows": lst.rows if lst else None, "flags": lst.flag_count if lst else None, **cpu}
 
 
 def _subprocess(module: str, phase: str, *args: str) -> dict:
@@ -93,8 +104,8 @@ def main() -> None:
 
     print(f"machine: {os.cpu_count()} cores; load {os.getloadavg()[0]:.1f}; database {DB_URL}; "
           f"LIST_IMPORT_PROCESSES={os.environ.get('LIST_IMPORT_PROCESSES', '0 (the cores, at most 4)')}")
-    print("| rows | format | read only (floor) | full import | rows/s | ratio to floor | peak RSS (importing process / largest reading process) | flags | stored |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| rows | format | read only (floor) | full import | CPU (our processes + server) | rows/s | ratio to floor | peak RSS (importing process / largest reading process) | flags | stored |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
         underwriting = generate_underwriting(size, "xlsx")
         path = generate(size, args.format)
@@ -109,7 +120,7 @@ def main() -> None:
             sys.exit(f"the payout list was refused: {result['error']}")
         rows = result["rows"]
         print(f"| {rows:,} | {args.format} | {floor['seconds']:.1f} s ({floor['peak_mb']:.0f} MB) | "
-              f"{result['seconds']:.1f} s | {rows / result['seconds']:,.0f} | "
+              f"{result['seconds']:.1f} s | {cpu_cell(result)} | {rows / result['seconds']:,.0f} | "
               f"{result['seconds'] / floor['seconds']:.1f}× | {result['peak_mb']:.0f} / {result['reader_mb']:.0f} MB | {result['flags']:,} | "
               f"{result['stored_rows']:,} | load {os.getloadavg()[0]:.1f}", flush=True)
 
