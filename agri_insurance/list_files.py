@@ -49,6 +49,7 @@ from agri_insurance.reference.codes import is_valid_credit_code, is_valid_id_num
 from agri_insurance.spreadsheets import (
     CONTROL_CHARACTERS,
     CONTROL_CHARACTERS_REFUSED,
+    FORMULA_TAG,
     check_xlsx_archive,
     parse_number,
 )
@@ -351,13 +352,13 @@ class ListRows:
     size_hint: int | None = None  # the sheet's row count, when known before reading
 
 
-def open_list(path: Path, filename: str, schema: ListSchema, _archive_checked: bool = False) -> ListRows:
+def open_list(path: Path, filename: str, schema: ListSchema, _formula_free: frozenset[str] | None = None) -> ListRows:
     """The list's header and rows: of a csv file (UTF-8 or GBK), or of the xlsx sheet that holds its header (the
     first sheet whose first rows hold most of the schema's required headers; without one, the first sheet's first
     row, so the header's errors are reported there). DomainError (naming the field "file") for an empty or
     unreadable file."""
     try:
-        found = _open(path, filename, schema, _archive_checked)
+        found = _open(path, filename, schema, _formula_free)
     except DomainError:
         raise
     except Exception as e:  # a damaged or mislabelled file
@@ -369,30 +370,32 @@ def open_list(path: Path, filename: str, schema: ListSchema, _archive_checked: b
 
 def open_list_meanwhile(path: Path, filename: str, schema: ListSchema, work: Callable[[], T]) -> tuple[ListRows, T]:
     """`open_list`, and `work`'s result: `work` (say, a database query on this thread's session) runs here while an
-    xlsx file's archive is checked in a thread (inflating the sheet is zlib's, which lets go of the GIL, as does
-    the wait for the database). The file is refused as `open_list` refuses it, after `work` has run."""
+    xlsx file is checked (its archive: `_check_archive`) and then opened in a thread. Both let go of the GIL for
+    most of their time (inflating is zlib's; calamine reads the sheet in Rust without it), as does the wait for
+    the database, so the three overlap. The file is refused as `open_list` refuses it, after `work` has run."""
     if Path(filename).suffix.lower() != ".xlsx":
         result = work()
         return open_list(path, filename, schema), result
+    opened: list[ListRows] = []
     problem: list[BaseException] = []
 
-    def check() -> None:
+    def check_and_open() -> None:
         try:
-            _check_archive(path)
+            opened.append(open_list(path, filename, schema, _formula_free=_check_archive(path)))
         except BaseException as e:  # noqa: BLE001 - raised on the caller's thread below
             problem.append(e)
 
-    checking = threading.Thread(target=check, name="list-archive-check", daemon=True)
-    checking.start()
+    opening = threading.Thread(target=check_and_open, name="list-open", daemon=True)
+    opening.start()
     try:
         result = work()
     finally:
-        checking.join()
+        opening.join()
     if problem:
         if isinstance(problem[0], DomainError):
             raise problem[0]
         raise _unreadable() from problem[0]
-    return open_list(path, filename, schema, _archive_checked=True), result
+    return opened[0], result
 
 
 def _unreadable() -> DomainError:
@@ -407,12 +410,13 @@ LIST_MAX_ROWS = 1_048_576  # a sheet's own limit
 LIST_MAX_COLUMNS = 50      # the templates have about a dozen
 
 
-def _check_archive(path: Path) -> None:
-    check_xlsx_archive(path, max_inflated_bytes=LIST_MAX_INFLATED_BYTES, max_rows=LIST_MAX_ROWS,
+def _check_archive(path: Path) -> frozenset[str]:
+    """Refuses a zip bomb or a sheet past the limits; the sheet parts with no formula in them."""
+    return check_xlsx_archive(path, max_inflated_bytes=LIST_MAX_INFLATED_BYTES, max_rows=LIST_MAX_ROWS,
                        max_columns=LIST_MAX_COLUMNS)
 
 
-def _open(path: Path, filename: str, schema: ListSchema, archive_checked: bool = False) -> ListRows | None:
+def _open(path: Path, filename: str, schema: ListSchema, formula_free: frozenset[str] | None = None) -> ListRows | None:
     suffix = Path(filename).suffix.lower()
     if suffix == ".csv":
         fh = path.open(encoding=_csv_encoding(path), newline="")
@@ -421,14 +425,14 @@ def _open(path: Path, filename: str, schema: ListSchema, archive_checked: bool =
         raise ValueError(suffix)
     from python_calamine import CalamineWorkbook
 
-    if not archive_checked:
-        _check_archive(path)
+    if formula_free is None:
+        formula_free = _check_archive(path)
     workbook = CalamineWorkbook.from_path(str(path))
     first = None
     for index in range(len(workbook.sheet_names)):
         sheet = workbook.get_sheet_by_index(index)
         rows = ([None if cell == "" else cell for cell in row] for row in sheet.iter_rows())
-        found = _find_header(rows, schema, (path, index), strict=True)
+        found = _find_header(rows, schema, (path, index, formula_free), strict=True)
         if found is not None:
             found.in_memory, found.size_hint = True, sheet.total_height
             return found
@@ -438,14 +442,14 @@ def _open(path: Path, filename: str, schema: ListSchema, archive_checked: bool =
         return None
     sheet = workbook.get_sheet_by_index(first)
     rows = ([None if cell == "" else cell for cell in row] for row in sheet.iter_rows())
-    found = _find_header(rows, schema, (path, first))
+    found = _find_header(rows, schema, (path, first, formula_free))
     if found is not None:
         found.in_memory, found.size_hint = True, sheet.total_height
     return found
 
 
-def _find_header(rows: Iterator[list], schema: ListSchema, xlsx: tuple[Path, int] | None, strict: bool = False,
-                 on_close: Callable[[], None] | None = None) -> ListRows | None:
+def _find_header(rows: Iterator[list], schema: ListSchema, xlsx: tuple[Path, int, frozenset[str]] | None,
+                 strict: bool = False, on_close: Callable[[], None] | None = None) -> ListRows | None:
     """The header among the first rows: the row (merged with the one above it, for a two-row header whose upper
     cells are merged over the lower ones) naming the most known columns. Not strict: the first non-empty row."""
     to_key = schema.header_to_key
@@ -510,25 +514,26 @@ def _data_rows(buffered: list[list], rest: Iterator[list], first_row: int, formu
             on_close()
 
 
-_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[ >/]")
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _CELL_REF = re.compile(r"([A-Z]+)(\d+)")
 
 
-def _formulas_without_values(path: Path, sheet_index: int) -> dict[tuple[int, int], str]:
-    """{(row, column index): formula} of the sheet's formula cells that carry no saved result. The sheet's XML is
-    first scanned as bytes for a formula at all, so a sheet of plain values costs one quick pass."""
+def _formulas_without_values(path: Path, sheet_index: int,
+                             formula_free: frozenset[str] = frozenset()) -> dict[tuple[int, int], str]:
+    """{(row, column index): formula} of the sheet's formula cells that carry no saved result. A sheet the archive
+    check found without a formula (`formula_free`, its part's name) is not read again; another is first scanned
+    as bytes for a formula at all, so a sheet of plain values costs one quick pass."""
     with zipfile.ZipFile(path) as archive:
         member = _sheet_member(archive, sheet_index)
-        if member is None:
+        if member is None or member in formula_free:
             return {}
         with archive.open(member) as fh:
             tail = b""
             while chunk := fh.read(1 << 20):
                 text = tail + chunk
                 # a formula tag is <f…> or <x:f…>: the byte searches skip the regular expression on a sheet of values
-                if (b"<f" in text or b":f" in text) and _FORMULA_TAG.search(text):
+                if (b"<f" in text or b":f" in text) and FORMULA_TAG.search(text):
                     break
                 tail = chunk[-16:]
             else:

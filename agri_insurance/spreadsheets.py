@@ -210,10 +210,12 @@ _INFLATE_CHUNK = 1 << 20
 
 def check_xlsx_archive(source: bytes | str | io.IOBase, *, max_inflated_bytes: int = FORM_MAX_INFLATED_BYTES,
                        max_rows: int = FORM_MAX_ROWS, max_columns: int = FORM_MAX_COLUMNS,
-                       field: str | None = "file") -> None:
+                       field: str | None = "file") -> frozenset[str]:
     """Refuse (DomainError naming `field`) an xlsx whose parts inflate to more than `max_inflated_bytes`, or whose
     sheets declare (dimension) or hold a cell beyond `max_rows` rows or `max_columns` columns. Call it where the
-    workbook is opened, before reading it (bytes, a path or a binary file).
+    workbook is opened, before reading it (bytes, a path or a binary file). Returns what the pass over the sheets
+    learnt on the way: the names of the sheet parts with no formula in them (a reader looking for formulas without
+    a saved value need not inflate those again).
 
     The sizes an archive declares are not trusted: every part is inflated here, in chunks, counting what comes
     out, and stops at the limit (memory stays at a chunk). A file that is not a zip at all passes: the reader
@@ -228,7 +230,7 @@ def check_xlsx_archive(source: bytes | str | io.IOBase, *, max_inflated_bytes: i
         try:
             members = zipfile.ZipFile(fh).infolist()
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
-            return
+            return frozenset()
         limit_mb = max_inflated_bytes // (1024 * 1024)
         too_big = DomainError(_("文件解压后超过 %(mb)s MB（可能是“压缩炸弹”或含有大量空白格式），未读取。"
                                 "请只保留需要的数据，另存为新的 xlsx 文件后重新上传。", mb=limit_mb), field)
@@ -236,15 +238,20 @@ def check_xlsx_archive(source: bytes | str | io.IOBase, *, max_inflated_bytes: i
             raise too_big
         scan = _SheetExtent(max_rows, max_columns)
         inflated = 0
+        without_formulas = set()
         for member in members:
             is_sheet = member.filename.startswith("xl/worksheets/") and member.filename.endswith(".xml")
+            scan.formula = False
             inflated = _inflate(fh, member, inflated, max_inflated_bytes, too_big, scan if is_sheet else None)
+            if is_sheet and not scan.formula:
+                without_formulas.add(member.filename)
             if scan.rows > max_rows:
                 raise DomainError(_("工作表用到了第 %(rows)s 行（含空白的格式），超过可导入的 %(max)s 行，未读取。"
                                     "请删除多余的行后重新上传。", rows=f"{scan.rows:,}", max=f"{max_rows:,}"), field)
             if scan.columns > max_columns:
                 raise DomainError(_("工作表用到了第 %(columns)s 列（含空白的格式），超过可导入的 %(max)s 列，未读取。"
                                     "请删除多余的列后重新上传。", columns=f"{scan.columns:,}", max=max_columns), field)
+        return frozenset(without_formulas)
     finally:
         if not isinstance(source, io.IOBase):
             fh.close()
@@ -290,6 +297,8 @@ def _inflate(fh, member: zipfile.ZipInfo, inflated: int, limit: int, too_big: Do
     return inflated
 
 
+# a formula cell's tag, <f…> or <x:f…>
+FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[ >/]")
 # what opens a <dimension> element just before its name: "<", or "<" and a namespace prefix
 _DIMENSION_OPENS = re.compile(rb"<(?:\w+:)?\Z")
 
@@ -311,11 +320,15 @@ class _SheetExtent:
         self.dimension = re.compile(rb"dimension\s+ref" + reference)
         self.rows = 0
         self.columns = 0
+        self.formula = False  # whether a formula tag was seen (since the caller last set it False)
         self._tail = b""
 
     def feed(self, data: bytes) -> None:
         text = self._tail + data
         self._tail = data[-64:]  # a reference cut in two by the chunk boundary is seen whole next time
+        # the byte searches spare the regular expression on a sheet of values
+        if not self.formula and (b"<f" in text or b":f" in text) and FORMULA_TAG.search(text):
+            self.formula = True
         matches = [m for m in self.cell.finditer(text) if m.start() > 0 and text[m.start() - 1:m.start()].isspace()]
         matches += [m for m in self.dimension.finditer(text)
                     if _DIMENSION_OPENS.search(text, max(0, m.start() - 256), m.start())]

@@ -105,3 +105,19 @@ def test_one_number_parser_reads_what_clerks_type():
         assert parse_number(typed) == Decimal(number), typed
     for typed in ("12.5亩", "1,2345", "1.2.3", "1e5", "", "一百", "12 5", "Infinity", "NaN", "٣"):
         assert parse_number(typed) is None, typed
+
+
+def test_the_archive_check_names_the_sheets_without_a_formula(app):
+    """What the check learns on its way through the sheets: an import looking for formulas without a saved value
+    need not inflate a sheet of values again, and must look at one with a formula."""
+    from openpyxl import Workbook
+
+    from agri_insurance.spreadsheets import check_xlsx_archive
+
+    wb = Workbook()
+    wb.active.append(["a", 1, 2, "=B1+C1"])
+    wb.create_sheet("说明").append(["只有文字", 3])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    assert check_xlsx_archive(buffer.getvalue()) == {"xl/worksheets/sheet2.xml"}
+    assert check_xlsx_archive(b"not a zip at all") == frozenset()
