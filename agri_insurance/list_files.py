@@ -774,12 +774,18 @@ class CopyWriter:
     while the next part's lines are made (the thread waits on the server without the GIL) instead of all at the
     end (a tenth of a payout import's time, profiled). An error of the server's is raised by the next `add_line`
     or by `close`. Nothing else may use the session's connection between the writer's creation and its `close` or
-    `abort` (the list imports read the file meanwhile; a job's progress goes through a connection of its own)."""
+    `abort` (the list imports read the file meanwhile; a job's progress goes through a connection of its own).
 
-    def __init__(self, table_name: str, columns: tuple[str, ...], part_rows: int = COPY_PART_ROWS) -> None:
+    `then` names a second table (and its columns) whose rows refer to the first's (a payout row's flags): lines
+    given with `add_lines(…, then=True)` go in COPY statements of their own, after every line handed over before
+    them, so their foreign keys find the rows; they are stored while the file is still read instead of after it."""
+
+    def __init__(self, table_name: str, columns: tuple[str, ...], part_rows: int = COPY_PART_ROWS,
+                 then: tuple[str, tuple[str, ...]] | None = None) -> None:
         connection = db.session.connection().connection.driver_connection
         self.cursor = connection.cursor()
-        self.statement = f"COPY {table_name} ({', '.join(columns)}) FROM STDIN"
+        self.statements = [f"COPY {table} ({', '.join(names)}) FROM STDIN"
+                           for table, names in ((table_name, columns), *((then,) if then else ()))]
         self.part_rows = part_rows
         self.lines: list[str] = []
         self.failure: BaseException | None = None
@@ -792,23 +798,24 @@ class CopyWriter:
         if len(self.lines) >= BATCH:
             self._hand_over()
 
-    def add_lines(self, rows: int, text: str) -> None:
-        """`rows` lines of COPY text at once (a block made in a reading process, `in_blocks`)."""
+    def add_lines(self, rows: int, text: str, then: bool = False) -> None:
+        """`rows` lines of COPY text at once (a block made in a reading process, `in_blocks`), of the second
+        table if `then`."""
         self._hand_over()
         if rows:
-            self.batches.put((rows, text))
+            self.batches.put((rows, text, 1 if then else 0))
 
     def _hand_over(self) -> None:
         if self.failure is not None:
             raise self.failure
         if self.lines:
-            self.batches.put((len(self.lines), "".join(self.lines)))
+            self.batches.put((len(self.lines), "".join(self.lines), 0))
             self.lines = []
 
     def _send_all(self) -> None:
         """The sending thread: each batch into the open COPY (one opened as needed), a COPY ended every
         `part_rows` rows; on a failure, the batches still handed over are dropped until the end is asked for."""
-        copy_cm, in_part = None, 0
+        copy_cm, in_part, table = None, 0, 0
         while True:
             item = self.batches.get()
             if item is _ABORT or item is _END:
@@ -816,10 +823,13 @@ class CopyWriter:
             if self.failure is not None:
                 continue
             try:
+                rows, data, into = item
+                if copy_cm is not None and into != table:
+                    ending, copy_cm, in_part = copy_cm, None, 0
+                    ending.__exit__(None, None, None)  # the other table's lines follow those sent
                 if copy_cm is None:
-                    copy_cm = self.cursor.copy(self.statement)
+                    copy_cm, table = self.cursor.copy(self.statements[into]), into
                     copy = copy_cm.__enter__()
-                rows, data = item
                 copy.write(data)
                 in_part += rows
                 if in_part >= self.part_rows:

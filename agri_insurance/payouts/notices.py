@@ -71,20 +71,8 @@ def _placed(stmt, lst: PayoutList):
         p.c.list_id == lst.id)
 
 
-def sum_villages(lst: PayoutList) -> None:
-    """Keep the villages of a list just stored: its rows grouped by the township and village of the underwriting
-    rows they were matched to (one INSERT … SELECT, in the import's transaction), what villages_of reads."""
-    u, p = UnderwritingRow.__table__, PayoutRow.__table__
-    db.session.execute(sa.insert(PayoutVillage).from_select(
-        ["list_id", "township", "village", "households", "rows", "agreed", "paid"],
-        _placed(sa.select(p.c.list_id, u.c.township, u.c.village, sa.func.count(sa.distinct(p.c.id_hash)),
-                          sa.func.count(), sa.func.sum(p.c.agreed_amount),
-                          sa.func.coalesce(sa.func.sum(p.c.paid_amount), 0)), lst)
-        .group_by(p.c.list_id, u.c.township, u.c.village)))
-
-
 def villages_of(lst: PayoutList) -> list[Village]:
-    """The list's villages (kept when it was stored: sum_villages): households paid, rows, agreed and paid totals,
+    """The list's villages (kept when it was stored: service.VillageSums): households paid, rows, agreed and paid totals,
     in character order (the same on every database)."""
     v = PayoutVillage
     result = db.session.execute(sa.select(v.township, v.village, v.households, v.rows, v.agreed, v.paid)

@@ -15,10 +15,12 @@ any error makes the caller roll back.
 from __future__ import annotations
 
 from array import array
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from itertools import compress
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -35,6 +37,7 @@ from agri_insurance.errors import require
 from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.i18n import pick
 from agri_insurance.list_files import (
+    COPY_PART_ROWS,
     BatchWriter,
     CopyWriter,
     Findings,
@@ -154,6 +157,8 @@ def import_payouts(data: dict, path: Path, filename: str, actor, progress: Progr
     count, agreed, paid = 0, ZERO, ZERO
     unmatched: list[int] = []
     flags: list[tuple[int, str, str]] = []
+    villages = VillageSums(policies)
+    flags_sent = 0  # (COPY) the flags sent with the rows, while the file is read
     try:
         for part in parts:
             findings.absorb(part.findings)
@@ -168,10 +173,15 @@ def import_payouts(data: dict, path: Path, filename: str, actor, progress: Progr
                     writer.add(values)
             flags.extend(part.flags)
             flagger.paid_twice(flags, part.matched, policies)
+            if copy and len(flags) - flags_sent >= COPY_PART_ROWS:
+                flags_sent = _send_flags(writer, payout_list, flags, flags_sent)
+            villages.absorb(part.villages)
             agreed += part.agreed
             paid += part.paid
             progress(min(70, 5 + count * 65 // max(1, (total_bytes or 500_000) // 60)),
                      _("已检查 %(n)s 行", n=f"{count:,}"))
+        if copy and not findings.error_count and not unmatched:
+            flags_sent = _send_flags(writer, payout_list, flags, flags_sent)
     except BaseException:
         writer.abort()  # leave the connection usable so the caller can roll back
         raise
@@ -190,11 +200,12 @@ def import_payouts(data: dict, path: Path, filename: str, actor, progress: Progr
         raise ListHasErrors(findings)
 
     progress(85, _("正在标记需关注的赔付"))
-    notices.sum_villages(payout_list)
+    villages.store(payout_list)
     payout_list.rows = count
     payout_list.total_agreed = agreed
     payout_list.total_paid = paid
-    store_flags(payout_list, flags)
+    if not copy:
+        store_flags(payout_list, flags)
     flag_paid_twice_across(payout_list)
     payout_list.flag_count = db.session.scalar(sa.select(sa.func.count()).where(PayoutFlag.list_id == payout_list.id))
     db.session.flush()
@@ -220,6 +231,7 @@ class _Block:
     matched: list[tuple[int, int]]
     agreed: Decimal
     paid: Decimal
+    villages: dict[int, list]  # village number (Policies.village_of): [rows, agreed, paid]
 
 
 class _BlockReader:
@@ -245,6 +257,8 @@ class _BlockReader:
         stored: list = []
         flags: list[tuple[int, str, str]] = []
         matched: list[tuple[int, int]] = []
+        villages: dict[int, list] = {}  # village number: [rows, agreed, paid]
+        village_of = policies.village_of
         for row_no, cells in block:
             if not any(c not in (None, "") for c in cells):
                 continue  # blank lines at the end of a sheet
@@ -266,7 +280,14 @@ class _BlockReader:
                                         strict=True)))
             agreed += valid.agreed_amount
             paid += valid.paid_amount or ZERO
-        return _Block(count, findings, unmatched, stored, flags, matched, agreed, paid)
+            sums = villages.get(village_of[farmer])
+            if sums is None:
+                villages[village_of[farmer]] = [1, valid.agreed_amount, valid.paid_amount or ZERO]
+            else:
+                sums[0] += 1
+                sums[1] += valid.agreed_amount
+                sums[2] += valid.paid_amount or ZERO
+        return _Block(count, findings, unmatched, stored, flags, matched, agreed, paid, villages)
 
     def line(self, r: PayoutValidRow, id_hash: str, uw_list_id: int, uw_row_no: int) -> str:
         # one f-string per row (the generic copy_line's per-value type tests were a sixth of the import's time);
@@ -300,7 +321,9 @@ def _values(fixed: tuple, r: PayoutValidRow, id_hash: str, uw_list_id: int, uw_r
 
 def _writer(payout_list: PayoutList) -> CopyWriter | BatchWriter:
     # the columns' Encrypted type seals the ID number and the account on the way in (BatchWriter)
-    return CopyWriter("payout_rows", ROW_COLUMNS) if uses_copy() else BatchWriter(PayoutRow.__table__)
+    if uses_copy():
+        return CopyWriter("payout_rows", ROW_COLUMNS, then=("payout_flags", FLAG_COLUMNS))
+    return BatchWriter(PayoutRow.__table__)
 
 
 # --- matching and flags -----------------------------------------------------------------------------------------
@@ -317,6 +340,9 @@ def _underwriting_of(payout_list: PayoutList, *columns) -> sa.Select:
                    SubsidyClaim.status != ClaimStatus.RETURNED))
 
 
+PLACE_SEPARATOR = "\x1f"  # between a township and a village in one string (a control character no name holds)
+
+
 class Policies:
     """The farmers a payout list's rows may be matched to, each found by its ID number's keyed hash: its first
     underwriting row (lowest list, then row), the name on that row, its cover in fen (the sum insured of all its
@@ -324,11 +350,16 @@ class Policies:
     yet). Kept compact, in arrays beside one dict (a million farmers are held beside calamine's sheet)."""
 
     def __init__(self, hashes: list[bytes], list_ids: list[int], row_nos: list[int], names: list[str],
-                 cover_fen: list[int]) -> None:
+                 cover_fen: list[int], places: list[str]) -> None:
         self.index: dict[bytes, int] = dict(zip(hashes, range(len(names)), strict=True))
         self.list_ids, self.row_nos, self.cover_fen = array("q", list_ids), array("q", row_nos), array("q", cover_fen)
         self.names = names
         self.first_rows = array("q", [0]) * len(names)
+        # the village of each farmer's first row (what its payouts are noticed under), numbered: `villages[n]` is
+        # (township, village) of number n; `places` are "township\x1fvillage", one a farmer
+        numbers: dict[str, int] = {}
+        self.village_of = array("l", [numbers.setdefault(place, len(numbers)) for place in places])
+        self.villages: list[tuple[str, str]] = [tuple(place.split(PLACE_SEPARATOR, 1)) for place in numbers]
 
     def find(self, id_hash: str) -> int | None:
         return self.index.get(bytes.fromhex(id_hash))
@@ -345,20 +376,51 @@ def policies_of(payout_list: PayoutList) -> Policies:
     ranked = _underwriting_of(
         payout_list, u.c.id_hash, u.c.list_id, u.c.row_no, u.c.name,
         sa.func.row_number().over(partition_by=farmer, order_by=(u.c.list_id, u.c.row_no)).label("rank"),
-        sa.func.sum(u.c.sum_insured).over(partition_by=farmer).label("covered")).subquery("ranked")
+        sa.func.sum(u.c.sum_insured).over(partition_by=farmer).label("covered"),
+        (u.c.township + PLACE_SEPARATOR + u.c.village).label("place")).subquery("ranked")
     if postgres:
         # the aggregates of one query read its rows in one order, so the arrays line up
-        hashes, list_ids, row_nos, names, cover_fen = db.session.execute(sa.select(
+        hashes, list_ids, row_nos, names, cover_fen, places = db.session.execute(sa.select(
             sa.func.array_agg(sa.func.decode(ranked.c.id_hash, "hex")), sa.func.array_agg(ranked.c.list_id),
             sa.func.array_agg(ranked.c.row_no), sa.func.array_agg(ranked.c.name),
-            sa.func.array_agg(sa.cast(ranked.c.covered * 100, sa.BigInteger))).where(ranked.c.rank == 1)).one()
+            sa.func.array_agg(sa.cast(ranked.c.covered * 100, sa.BigInteger)), sa.func.array_agg(ranked.c.place))
+            .where(ranked.c.rank == 1)).one()
         if hashes is None:
-            return Policies([], [], [], [], [])
-        return Policies(hashes, list_ids, row_nos, names, cover_fen)
+            return Policies([], [], [], [], [], [])
+        return Policies(hashes, list_ids, row_nos, names, cover_fen, places)
     rows = db.session.execute(sa.select(ranked.c.id_hash, ranked.c.list_id, ranked.c.row_no, ranked.c.name,
-                                        ranked.c.covered).where(ranked.c.rank == 1)).all()
+                                        ranked.c.covered, ranked.c.place).where(ranked.c.rank == 1)).all()
     return Policies([bytes.fromhex(r.id_hash) for r in rows], [r.list_id for r in rows], [r.row_no for r in rows],
-                    [r.name for r in rows], [int(r.covered.scaleb(2)) for r in rows])
+                    [r.name for r in rows], [int(r.covered.scaleb(2)) for r in rows], [r.place for r in rows])
+
+
+class VillageSums:
+    """The list's villages as its blocks are read (`_Block.villages`), stored once the rows are (PayoutVillage):
+    a payout row's village is its farmer's first underwriting row's; its households are the farmers paid in it."""
+
+    def __init__(self, policies: Policies) -> None:
+        self.policies = policies
+        self.sums: dict[int, list] = {}
+
+    def absorb(self, villages: dict[int, list]) -> None:
+        for number, (rows, agreed, paid) in villages.items():
+            sums = self.sums.get(number)
+            if sums is None:
+                self.sums[number] = [rows, agreed, paid]
+            else:
+                sums[0] += rows
+                sums[1] += agreed
+                sums[2] += paid
+
+    def store(self, payout_list: PayoutList) -> None:
+        policies = self.policies
+        # the farmers with a row in the list (RowFlags.paid_twice kept their first), counted by village in C
+        households = Counter(compress(policies.village_of, policies.first_rows))
+        values = [{"list_id": payout_list.id, "township": policies.villages[number][0],
+                   "village": policies.villages[number][1], "households": households[number], "rows": rows,
+                   "agreed": agreed, "paid": paid} for number, (rows, agreed, paid) in self.sums.items()]
+        if values:
+            db.session.execute(sa.insert(PayoutVillage), values)
 
 
 class RowFlags:
@@ -431,20 +493,19 @@ PAID_TWICE = PayoutFlagKind.PAID_TWICE.value
 FLAG_COLUMNS = ("list_id", "row_no", "kind", "detail")
 
 
+def _send_flags(writer: CopyWriter, payout_list: PayoutList, flags: list[tuple[int, str, str]], sent: int) -> int:
+    """(PostgreSQL) The flags after the first `sent` handed to the rows' COPY writer, which stores them after the
+    rows handed over before (their foreign key finds them), in the rows' order; how many are sent now."""
+    prefix = f"{payout_list.id}\t"
+    writer.add_lines(len(flags) - sent, "".join(f"{prefix}{row_no}\t{kind}\t{copy_escape(detail)}\n"
+                                                for row_no, kind, detail in flags[sent:]), then=True)
+    return len(flags)
+
+
 def store_flags(payout_list: PayoutList, flags: list[tuple[int, str, str]]) -> None:
-    """Store the flags worded while the rows were read (COPY on PostgreSQL, in the rows' order)."""
+    """Store the flags worded while the rows were read, in the rows' order (SQLite: on PostgreSQL they are sent
+    with the rows, `_send_flags`)."""
     if not flags:
-        return
-    if uses_copy():
-        writer = CopyWriter("payout_flags", FLAG_COLUMNS)
-        prefix = f"{payout_list.id}\t"
-        try:
-            for row_no, kind, detail in flags:
-                writer.add_line(f"{prefix}{row_no}\t{kind}\t{copy_escape(detail)}\n")
-        except BaseException:
-            writer.abort()
-            raise
-        writer.close()
         return
     db.session.execute(sa.insert(PayoutFlag.__table__), [
         {"list_id": payout_list.id, "row_no": row_no, "kind": kind, "detail": detail}

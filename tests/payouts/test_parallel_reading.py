@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from agri_insurance import list_files
 from agri_insurance.payouts import service as payouts
-from agri_insurance.payouts.models import PayoutFlag, PayoutList, PayoutRow
+from agri_insurance.payouts.models import PayoutFlag, PayoutList, PayoutRow, PayoutVillage
 from agri_insurance.underwriting import service as underwriting
 from agri_insurance.underwriting.models import UnderwritingFlag, UnderwritingList, UnderwritingRow
 from agri_insurance.underwriting.service import ListHasErrors
@@ -48,10 +48,18 @@ def _stored_payouts(lst: PayoutList) -> tuple:
     flags = PayoutList.query.session.execute(
         sa.select(PayoutFlag.row_no, PayoutFlag.kind, PayoutFlag.detail).where(PayoutFlag.list_id == lst.id)
         .order_by(PayoutFlag.row_no, PayoutFlag.id)).all()
-    return rows, [tuple(f) for f in flags], (lst.rows, lst.total_agreed, lst.total_paid, lst.flag_count)
+    v = PayoutVillage
+    villages = PayoutList.query.session.execute(
+        sa.select(v.township, v.village, v.households, v.rows, v.agreed, v.paid).where(v.list_id == lst.id)
+        .order_by(v.township, v.village)).all()
+    return rows, [tuple(f) for f in flags], (lst.rows, lst.total_agreed, lst.total_paid, lst.flag_count), \
+        [tuple(village) for village in villages]
 
 
-def test_a_payout_list_read_in_parallel_is_stored_as_one_read_by_one_process(world, db, tmp_path, small_blocks):
+def test_a_payout_list_read_in_parallel_is_stored_as_one_read_by_one_process(world, db, tmp_path, small_blocks,
+                                                                             monkeypatch):
+    # the flags sent with the rows every 3 or more, each time in a COPY after the rows handed over before them
+    monkeypatch.setattr(payouts, "COPY_PART_ROWS", 3)
     farmers = insured(tmp_path, count=10)
     data = _payout_rows(farmers)
     one = payouts.import_payouts(scope(), payout_csv(tmp_path / "p.csv", data), "p.csv", user("insurer"))
@@ -62,8 +70,12 @@ def test_a_payout_list_read_in_parallel_is_stored_as_one_read_by_one_process(wor
     db.session.flush()
     got = _stored_payouts(two)
     assert got == expected
-    rows, flags, (count, _agreed, _paid, flag_count) = got
+    rows, flags, (count, _agreed, _paid, flag_count), villages = got
     assert count == 30 and len(rows) == 30 and flag_count == len(flags)
+    # ten farmers in villages 第0村 … 第8村: farmers 0 (4 rows, one replacing farmer 1's third) and 9 (3 rows) in
+    # 第0村, summed across the blocks of both processes
+    assert [(village, households, n) for _town, village, households, n, _a, _p in villages][:2] == [
+        ("第0村", 2, 7), ("第1村", 1, 2)]
     kinds = {(row, kind.value) for row, kind, _detail in flags}
     assert {(12, "paid_twice"), (22, "paid_twice"), (23, "paid_twice"), (8, "over_sum_insured"),
             (8, "name_not_in_list")} <= kinds

@@ -38,6 +38,29 @@ def test_a_payout_lists_villages_are_summed_when_it_is_stored(world, db, tmp_pat
     assert sum(v.totals["paid"] for v in villages.values()) == lst.total_paid == Decimal("150.76")
 
 
+def test_the_villages_kept_are_the_stored_rows_grouped_by_their_underwriting_rows_village(world, db, tmp_path):
+    """The sums made while the file is read are what grouping the stored payout rows by the village of the
+    underwriting row each was matched to gives (the notice's definition), farmers paid twice and unpaid included."""
+    from agri_insurance.payouts.models import PayoutRow
+    from agri_insurance.underwriting.models import UnderwritingRow
+
+    farmers = insured(tmp_path, count=30, townships=("饶丰镇", "油墩街镇"))
+    data = [payout(farmers[n % 30], settle=5 + n % 20, pay=None if n % 7 == 0 else n % 4,
+                   paid=f"{10 + n}.{n % 100:02d}", agreed=f"{20 + n}.{n % 100:02d}") for n in range(75)]
+    lst = import_file(write_csv(tmp_path / "p.csv", data))
+    u, p = UnderwritingRow.__table__, PayoutRow.__table__
+    grouped = db.session.execute(
+        sa.select(u.c.township, u.c.village, sa.func.count(sa.distinct(p.c.id_hash)), sa.func.count(),
+                  sa.func.sum(p.c.agreed_amount), sa.func.coalesce(sa.func.sum(p.c.paid_amount), 0))
+        .select_from(p.join(u, sa.and_(u.c.list_id == p.c.uw_list_id, u.c.row_no == p.c.uw_row_no)))
+        .where(p.c.list_id == lst.id).group_by(u.c.township, u.c.village)).all()
+    expected = sorted((t, v, h, r, Decimal(str(a)).quantize(Decimal("0.01")), Decimal(str(d)).quantize(Decimal("0.01")))
+                      for t, v, h, r, a, d in grouped)
+    kept = sorted((v.key[0], v.key[1], v.households, v.rows, v.totals["agreed"], v.totals["paid"])
+                  for v in notices.villages_of(lst))
+    assert len(kept) == 18 and kept == expected   # 2 townships x 9 villages
+
+
 def test_a_new_upload_for_the_event_keeps_only_its_own_villages(world, db, tmp_path):
     farmers = insured(tmp_path, count=3)
     old = import_file(write_csv(tmp_path / "p.csv", [payout(f, 10, 1) for f in farmers]))
