@@ -85,7 +85,7 @@ TARGETS: dict[str, tuple[list[str] | None, list[str]]] = {
     "list_files.py:parsing": (["text", "quoted", "map_header", "RowValidator.string", "RowValidator.amount",
                                "RowValidator.id_number", "RowValidator.bank_account", "RowValidator.date",
                                "RowValidator.formulas_without_values", "_find_header", "_merge_header_rows",
-                               "_data_rows", "_column_index", "_csv_encoding"],
+                               "DataRows.__init__", "DataRows.__next__", "DataRows.skip", "_column_index", "_csv_encoding"],
                               ["tests/underwriting/test_import.py", "tests/payouts/test_import.py"]),
 }
 

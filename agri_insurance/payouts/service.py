@@ -595,7 +595,7 @@ def flags_waiting(user) -> int:
     """Flags of the user's county not yet reviewed (the county bureau's to-do)."""
     if user.role is not Role.COUNTY_AGRI:
         return 0
-    return db.session.scalar(sa.select(sa.func.count(PayoutFlag.id)).join(PayoutList).where(
+    return db.session.scalar(sa.select(sa.func.count(PayoutFlag.id)).join(PayoutFlag.list).where(
         PayoutList.region_id == user.region_id, PayoutFlag.reviewed_at.is_(None))) or 0
 
 

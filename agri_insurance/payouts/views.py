@@ -271,7 +271,7 @@ def notices_pdf(list_id: int):
 @roles_required(*REVIEWERS)
 def flags():
     filters = ListFilters(request.args)
-    stmt = (sa.select(PayoutFlag).join(PayoutList).where(service_scope(), PayoutFlag.reviewed_at.is_(None))
+    stmt = (sa.select(PayoutFlag).join(PayoutFlag.list).where(service_scope(), PayoutFlag.reviewed_at.is_(None))
             .options(sa.orm.joinedload(PayoutFlag.row), sa.orm.joinedload(PayoutFlag.list).joinedload(PayoutList.insurer))
             .order_by(PayoutFlag.list_id, PayoutFlag.row_no, PayoutFlag.id))
     page = paginate(stmt, filters)
@@ -286,7 +286,7 @@ def service_scope():
 @bp.post("/flags/<int:flag_id>/accept")
 @roles_required(Role.COUNTY_AGRI)
 def accept_flag(flag_id: int):
-    flag = db.session.scalar(sa.select(PayoutFlag).join(PayoutList).where(PayoutFlag.id == flag_id, service_scope()))
+    flag = db.session.scalar(sa.select(PayoutFlag).join(PayoutFlag.list).where(PayoutFlag.id == flag_id, service_scope()))
     if flag is None:
         abort(404)
     form = ReviewFlagForm()
