@@ -85,19 +85,8 @@ def photos_of(lst: UnderwritingList) -> list[UnderwritingNoticePhoto]:
     return list(db.session.scalars(sa.select(p).where(p.list_id == lst.id).order_by(p.township, p.village, p.id)))
 
 
-def sum_villages(list_id: int) -> None:
-    """Keep the villages of a list just stored: its rows grouped by township and village (one INSERT … SELECT, in
-    the import's transaction), what villages_of reads."""
-    r, v = UnderwritingRow, UnderwritingVillage
-    db.session.execute(sa.insert(v).from_select(
-        ["list_id", "township", "village", "households", "rows", "quantity", "premium", "farmer_premium"],
-        sa.select(r.list_id, r.township, r.village, sa.func.count(sa.distinct(r.id_hash)), sa.func.count(),
-                  sa.func.sum(r.quantity), sa.func.sum(r.premium), sa.func.sum(r.farmer_premium))
-        .where(r.list_id == list_id).group_by(r.list_id, r.township, r.village)))
-
-
 def villages_of(lst: UnderwritingList) -> list[Village]:
-    """The list's villages, with households, rows and totals (kept when it was stored: sum_villages), by township
+    """The list's villages, with households, rows and totals (kept when it was stored: service.Villages), by township
     and village (in character order, the same on every database)."""
     v = UnderwritingVillage
     result = db.session.execute(sa.select(v.township, v.village, v.households, v.rows, v.quantity, v.premium,

@@ -264,7 +264,7 @@ def _store_list(claim: SubsidyClaim, path: Path, filename: str, actor, progress:
     parts = in_blocks(data, reader.read, reading_processes(data) if copy else 1)
     writer = _row_writer(underwriting_list.id, claim)
     try:
-        count, totals, people = _read_rows(parts, writer, findings, progress, total_bytes, filename)
+        count, totals, people, villages = _read_rows(parts, writer, findings, progress, total_bytes, filename)
     except BaseException:
         writer.abort()  # leave the connection usable so the caller can roll back
         raise
@@ -278,7 +278,7 @@ def _store_list(claim: SubsidyClaim, path: Path, filename: str, actor, progress:
     lock_for_update(claim)
     require(subsidies.is_editable(claim) and (claim.region_id, claim.product_id, claim.year) == scope,
             _("导入期间申请已被提交或修改，清单未导入，请重新上传"))
-    notices.sum_villages(underwriting_list.id)
+    villages.store(underwriting_list.id)
     progress(82, _("正在比对重复投保"))
 
     people, repeated = people
@@ -303,7 +303,9 @@ class _Block:
     findings: Findings
     stored: list
     totals: tuple[Decimal, Decimal, Decimal, Decimal]
-    people: list[tuple[str, int, Decimal]]
+    people: list[tuple[str, int, Decimal, int]]  # (ID number, row number, quantity, its village in `villages`)
+    villages: list[tuple[str, str]]  # the block's (township, village), in order of appearance
+    village_sums: list[list]  # for each: [rows, quantity, premium, farmer premium]
 
 
 class _BlockReader:
@@ -321,7 +323,9 @@ class _BlockReader:
         quantity = sum_insured = premium = farmer_premium = ZERO
         count = 0
         stored: list = []
-        people: list[tuple[str, int, Decimal]] = []
+        people: list[tuple[str, int, Decimal, int]] = []
+        numbers: dict[tuple[str, str], int] = {}
+        village_sums: list[list] = []
         for row_no, cells in block:
             if not any(c not in (None, "") for c in cells):
                 continue  # blank lines at the end of a sheet
@@ -334,8 +338,20 @@ class _BlockReader:
             sum_insured += valid.sum_insured
             premium += valid.premium
             farmer_premium += valid.farmer_premium
-            people.append((valid.id_number, row_no, valid.quantity))
-        return _Block(count, findings, stored, (quantity, sum_insured, premium, farmer_premium), people)
+            place = (valid.township, valid.village)
+            number = numbers.get(place)
+            if number is None:
+                number = numbers[place] = len(village_sums)
+                village_sums.append([1, valid.quantity, valid.premium, valid.farmer_premium])
+            else:
+                sums = village_sums[number]
+                sums[0] += 1
+                sums[1] += valid.quantity
+                sums[2] += valid.premium
+                sums[3] += valid.farmer_premium
+            people.append((valid.id_number, row_no, valid.quantity, number))
+        return _Block(count, findings, stored, (quantity, sum_insured, premium, farmer_premium), people,
+                      list(numbers), village_sums)
 
 
 def _read_rows(parts, writer, findings: Findings, progress: Progress, total_bytes, filename):
@@ -345,8 +361,9 @@ def _read_rows(parts, writer, findings: Findings, progress: Progress, total_byte
     for people listed more than once, all their rows and their total quantity (for the in-list checks).
     """
     totals = {"quantity": ZERO, "sum_insured": ZERO, "premium": ZERO, "farmer_premium": ZERO}
-    people: dict[str, tuple[int, Decimal]] = {}
+    people: dict[str, tuple[int, Decimal, int]] = {}  # id → (first row, its quantity, its village's number)
     repeated: dict[str, list] = {}  # id → [total quantity, row_no, row_no, …]
+    villages = Villages()
     count = 0
     copy = isinstance(writer, CopyWriter)
     for part in parts:
@@ -361,11 +378,16 @@ def _read_rows(parts, writer, findings: Findings, progress: Progress, total_byte
                 writer.add(valid)
         for key, value in zip(("quantity", "sum_insured", "premium", "farmer_premium"), part.totals, strict=True):
             totals[key] += value
-        for id_number, row_no, quantity in part.people:
+        places = villages.absorb(part.villages, part.village_sums)
+        households = villages.households
+        for id_number, row_no, quantity, number in part.people:
             first = people.get(id_number)
             if first is None:
-                people[id_number] = (row_no, quantity)
+                place = places[number]
+                people[id_number] = (row_no, quantity, place)
+                households[place] += 1
             else:
+                villages.seen_again(id_number, first[2], places[number])
                 group = repeated.get(id_number)
                 if group is None:
                     repeated[id_number] = [first[1] + quantity, first[0], row_no]
@@ -378,7 +400,51 @@ def _read_rows(parts, writer, findings: Findings, progress: Progress, total_byte
         findings.add(2, "", _("清单没有数据行"))
     if findings.error_count:
         raise ListHasErrors(findings)
-    return count, totals, (people, repeated)
+    return count, totals, (people, repeated), villages
+
+
+class Villages:
+    """The list's villages as its blocks are read (`_Block.villages`): rows and sums, and households (the people
+    listed in the village: a person listed in two villages is a household of each), stored once the rows are."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[tuple[str, str], int] = {}
+        self.sums: list[list] = []
+        self.households: list[int] = []
+        self.places_of_repeated: dict[str, set[int]] = {}  # a person listed again → the villages counted
+
+    def absorb(self, villages: list[tuple[str, str]], sums: list[list]) -> list[int]:
+        """Add a block's sums; the list's number of each of the block's villages."""
+        places = []
+        for place, block_sums in zip(villages, sums, strict=True):
+            number = self.numbers.get(place)
+            if number is None:
+                number = self.numbers[place] = len(self.sums)
+                self.sums.append(block_sums)
+                self.households.append(0)
+            else:
+                mine = self.sums[number]
+                for i, value in enumerate(block_sums):
+                    mine[i] += value
+            places.append(number)
+        return places
+
+    def seen_again(self, id_number: str, first_place: int, place: int) -> None:
+        """A person listed before (first in village `first_place`) is listed again in village `place`: a
+        household there too unless already counted there."""
+        places = self.places_of_repeated.get(id_number)
+        if places is None:
+            places = self.places_of_repeated[id_number] = {first_place}
+        if place not in places:
+            places.add(place)
+            self.households[place] += 1
+
+    def store(self, list_id: int) -> None:
+        values = [{"list_id": list_id, "township": township, "village": village, "households": self.households[n],
+                   "rows": sums[0], "quantity": sums[1], "premium": sums[2], "farmer_premium": sums[3]}
+                  for (township, village), n in self.numbers.items() for sums in (self.sums[n],)]
+        if values:
+            db.session.execute(sa.insert(UnderwritingVillage), values)
 
 
 def _estimate_rows(total_bytes: int | None, filename: str) -> int:
@@ -508,7 +574,7 @@ def cross_check(lst: UnderwritingList, claim: SubsidyClaim, people: dict, repeat
     limit = claim.product.household_limit
     if limit is not None:
         detail = _("每户上限 %(limit)s %(unit)s", limit=f"{limit:f}", unit=claim.product.unit)
-        for id_number, (row_no, quantity) in people.items():
+        for id_number, (row_no, quantity, _place) in people.items():
             group = repeated.get(id_number)
             if group is None and quantity > limit:
                 flag(lst.id, row_no, FlagKind.OVER_HOUSEHOLD_MAX, detail=detail)

@@ -11,7 +11,12 @@ from agri_insurance import list_files
 from agri_insurance.payouts import service as payouts
 from agri_insurance.payouts.models import PayoutFlag, PayoutList, PayoutRow, PayoutVillage
 from agri_insurance.underwriting import service as underwriting
-from agri_insurance.underwriting.models import UnderwritingFlag, UnderwritingList, UnderwritingRow
+from agri_insurance.underwriting.models import (
+    UnderwritingFlag,
+    UnderwritingList,
+    UnderwritingRow,
+    UnderwritingVillage,
+)
 from agri_insurance.underwriting.service import ListHasErrors
 from tests.payouts.factories import insured, payout, scope
 from tests.payouts.factories import write_csv as payout_csv
@@ -110,8 +115,12 @@ def _stored_underwriting(lst: UnderwritingList) -> tuple:
                                      .order_by(UnderwritingRow.row_no))]
     flags = sorted((f.row_no, f.kind.value) for f in session.scalars(
         sa.select(UnderwritingFlag).where(UnderwritingFlag.list_id == lst.id)))
+    v = UnderwritingVillage
+    villages = session.execute(sa.select(v.township, v.village, v.households, v.rows, v.quantity, v.premium,
+                                         v.farmer_premium).where(v.list_id == lst.id)
+                               .order_by(v.township, v.village)).all()
     return rows, flags, (lst.rows, lst.households, lst.total_quantity, lst.total_sum_insured, lst.total_premium,
-                         lst.total_farmer_premium, lst.flag_count)
+                         lst.total_farmer_premium, lst.flag_count), [tuple(village) for village in villages]
 
 
 def test_an_underwriting_list_read_in_parallel_is_stored_as_one_read_by_one_process(world, db, tmp_path,
@@ -128,8 +137,10 @@ def test_an_underwriting_list_read_in_parallel_is_stored_as_one_read_by_one_proc
     db.session.flush()
     got = _stored_underwriting(underwriting.list_of(claim))
     assert got == expected
-    _rows, flags, (count, households, *_sums, flag_count) = got
+    _rows, flags, (count, households, *_sums, flag_count), villages = got
     assert (count, households) == (30, 28)
+    # the farmer of row 3 (第1村) listed again in 第7村 and 第8村 is a household of each: 28 people, 30 households
+    assert sum(h for _t, _v, h, *_rest in villages) == 30 and sum(n for _t, _v, _h, n, *_rest in villages) == 30
     assert [(row, kind) for row, kind in flags if kind == "duplicate_in_list"] == [
         (3, "duplicate_in_list"), (27, "duplicate_in_list"), (28, "duplicate_in_list")]
 

@@ -257,6 +257,32 @@ def test_a_lists_villages_are_summed_when_it_is_stored_and_go_with_it(world, db)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(UnderwritingVillage)) == 0
 
 
+def test_the_villages_kept_are_the_stored_rows_grouped(world, db):
+    """The sums made while the file is read are what grouping the stored rows by township and village gives: a
+    person listed twice in one village is one household there, a person listed in two villages one in each."""
+    from agri_insurance.underwriting import service
+    from agri_insurance.underwriting.models import UnderwritingRow
+    from tests.underwriting.factories import rows
+
+    data = rows(40)
+    data[30][1] = data[3][1]                               # the person of 第3村 again in 第3村 (row 32)
+    data[31][1] = data[4][1]                               # the person of 第4村 again in 第4村 (row 33)
+    data[32][1], data[32][3] = data[4][1], "第8村"          # and in 第8村
+    data[33][2] = "油墩街镇"                                # another township
+    claim = claim_with_list(data)
+    r = UnderwritingRow
+    grouped = db.session.execute(
+        sa.select(r.township, r.village, sa.func.count(sa.distinct(r.id_hash)), sa.func.count(), sa.func.sum(r.quantity),
+                  sa.func.sum(r.premium), sa.func.sum(r.farmer_premium))
+        .where(r.list_id == service.list_of(claim).id).group_by(r.township, r.village)).all()
+    expected = sorted((t, v, h, n, *(Decimal(str(x)).quantize(Decimal("0.01")) for x in sums))
+                      for t, v, h, n, *sums in grouped)
+    kept = sorted((*v.key, v.households, v.rows, v.totals["quantity"], v.totals["premium"],
+                   v.totals["farmer_premium"]) for v in notices.villages_of(service.list_of(claim)))
+    assert kept == expected and len(kept) == 10
+    assert sum(v[2] for v in kept) == 38   # 37 people, the one of 第4村 counted in 第8村 too
+
+
 # --- verification ----------------------------------------------------------------------------------------
 
 def require_photos(login, year=2026):
