@@ -589,7 +589,9 @@ def cross_check(lst: UnderwritingList, claim: SubsidyClaim, people: dict, repeat
         sa.select(rows.c.id_hash)
         .where(rows.c.product_id == claim.product_id, rows.c.year == claim.year, rows.c.list_id.not_in(returned))
         .group_by(rows.c.id_hash)
-        .having(sa.func.count(sa.distinct(rows.c.list_id)) > 1, mine == 1)).all()
+        # in more than one list: min ≠ max, which the server may sum up by hashing (count(DISTINCT …) makes it
+        # sort the product's and year's rows by person: 2.7 s of a million against 1.6 s)
+        .having(sa.func.min(rows.c.list_id) != sa.func.max(rows.c.list_id), mine == 1)).all()
     found = _rows_of_people(shared, claim, returned)
     touched: set[int] = set()
     for _id_hash, person in groupby(found, key=attrgetter("id_hash")):
