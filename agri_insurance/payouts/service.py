@@ -260,8 +260,9 @@ class _BlockReader:
         villages: dict[int, list] = {}  # village number: [rows, agreed, paid]
         village_of = policies.village_of
         for row_no, cells in block:
-            if not any(c not in (None, "") for c in cells):
-                continue  # blank lines at the end of a sheet
+            # blank lines at the end of a sheet (a row whose first cell is filled is not: most rows, at once)
+            if (not cells or cells[0] is None or cells[0] == "") and not any(c not in (None, "") for c in cells):
+                continue
             valid = validate(row_no, cells)
             count += 1
             if valid is None or findings.error_count:

@@ -156,6 +156,26 @@ def test_a_filled_column_removed_from_the_template_is_an_error(kind, db, tmp_pat
     assert (1, kind.headers[removed], f"缺少列“{kind.headers[removed]}”") in found
 
 
+def test_blank_lines_at_the_end_are_not_rows(kind, db, tmp_path):
+    """A sheet whose formatting runs past its data, or a csv ending in lines of commas: those lines are no rows
+    (neither counted nor refused); a line with only its first cell empty is a row, and refused for it."""
+    import csv
+
+    path = tmp_path / "blank.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(kind.headers)
+        writer.writerows([["" if c is None else c.isoformat() if hasattr(c, "isoformat") else c for c in row]
+                          for row in kind.rows])
+        writer.writerows([[""] * len(kind.headers)] * 3)
+    kind.load(path)
+    assert stored(db, kind) == 5
+    data = copy(kind.rows) + [[None] * len(kind.headers)] * 2
+    data[2][0] = None   # the name missing: a row with its other cells filled
+    [(row, column, _message)] = errors(db, kind, write(tmp_path / "blank.xlsx", kind, data))
+    assert (row, column) == (4, kind.headers[0])
+
+
 def test_a_gbk_csv_is_read(kind, db, tmp_path):
     writer = uw_files.write_csv if kind.name == "underwriting" else payout_files.write_csv
     kind.load(writer(tmp_path / "f.csv", kind.rows, encoding="gb18030"))
