@@ -1,6 +1,7 @@
 """What payouts answers other modules (agri_insurance.announcements): the evaluation page of a new round shows each
 bidder's declared settlement figures beside those measured from its payout lists of the last term; the lot design
-assistant reads a county's stored premium and claims."""
+assistant reads a county's stored premium and claims; an underwriting list deleted takes its rows out of the
+payouts matched to them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from agri_insurance.actions import PagePart
 from agri_insurance.evaluation.signals import panel_page_parts
 from agri_insurance.payouts import service
 from agri_insurance.tenders.signals import LossHistory, YearFigures, lot_history, measured_losses
+from agri_insurance.underwriting.signals import list_removing
 
 
 @panel_page_parts.listen(order=10)
@@ -29,3 +31,8 @@ def _stored_loss_history(rnd, region_id, years, by_township=False, **_):
 def _measured_losses(rnd, region_ids, **_):
     return [YearFigures(m.region_id, m.product_id, m.year, m.premium, m.claims_paid)
             for m in service.measured(region_ids=region_ids)]
+
+
+@list_removing.listen(order=10)
+def _unmatch_payouts(lst, actor=None, **_):
+    service.unmatch_underwriting_list(lst.id)

@@ -92,7 +92,8 @@ class PayoutRow(db.Model):
     region_id: Mapped[int]
     product_id: Mapped[int]
     year: Mapped[int]
-    uw_list_id: Mapped[int | None] = mapped_column(sa.ForeignKey("underwriting_lists.id", ondelete="SET NULL"))
+    # no foreign key: an underwriting list deleted announces it, and payouts unmatches these (unmatch_underwriting_list)
+    uw_list_id: Mapped[int | None]
     uw_row_no: Mapped[int | None]
     loss_date: Mapped[date]
     reported_date: Mapped[date]

@@ -41,7 +41,7 @@ from agri_insurance.list_files import (
 from agri_insurance.roles import Role
 from agri_insurance.subsidies import service as subsidies
 from agri_insurance.subsidies.models import ClaimStatus, SubsidyClaim
-from agri_insurance.underwriting import notices
+from agri_insurance.underwriting import notices, signals
 from agri_insurance.underwriting.models import (
     FlagKind,
     UnderwritingFlag,
@@ -473,6 +473,7 @@ def _remove_current_list(claim: SubsidyClaim, actor) -> UnderwritingList | None:
     db.session.execute(sa.delete(UnderwritingFlag).where(
         sa.or_(UnderwritingFlag.list_id == old.id, UnderwritingFlag.other_list_id == old.id)))
     db.session.execute(sa.delete(UnderwritingVillage).where(UnderwritingVillage.list_id == old.id))
+    signals.list_removing.send(old, actor=actor)
     db.session.execute(sa.delete(UnderwritingRow).where(UnderwritingRow.list_id == old.id))
     db.session.delete(old)
     db.session.flush()

@@ -90,3 +90,28 @@ def test_the_list_page_costs_the_same_queries_for_three_payouts_and_for_sixty(wo
     assert "第8村" in page and "第0村" in page   # all nine villages of the sixty farmers are listed
     grouped = [s for s in many if "payout_rows" in s and "GROUP BY" in s.upper()]
     assert grouped == []
+
+
+def test_an_underwriting_list_deleted_leaves_the_payouts_matched_to_it_unmatched(world, db, tmp_path):
+    """The underwriting list announces its removal (no foreign key holds a payout row's match) and payouts
+    unmatches the rows matched to it, in the same transaction; the payouts and their villages stay as stored."""
+    from agri_insurance.payouts.models import PayoutRow
+    from agri_insurance.underwriting import service as underwriting
+    from agri_insurance.underwriting.models import UnderwritingList
+    from agri_insurance.underwriting.signals import list_removing
+    from tests.subsidies.factories import user
+
+    assert list_removing.listeners() == ["agri_insurance.payouts.listeners._unmatch_payouts"]
+    first = insured(tmp_path, count=2)
+    other = insured(tmp_path, count=1, start=10)   # another claim's list, which stays
+    lst = import_file(write_csv(tmp_path / "p.csv", [payout(f, 10, 1) for f in first + other]))
+    matched = dict(db.session.execute(sa.select(PayoutRow.row_no, PayoutRow.uw_list_id)).all())
+    first_list = matched[2]
+    assert matched[3] == first_list and matched[4] != first_list
+    claim = db.session.get(UnderwritingList, first_list).claim
+    underwriting.remove_list(claim, user("insurer"), "test")
+    db.session.commit()
+    after = db.session.execute(sa.select(PayoutRow.row_no, PayoutRow.uw_list_id, PayoutRow.uw_row_no)
+                               .order_by(PayoutRow.row_no)).all()
+    assert [tuple(r) for r in after] == [(2, None, None), (3, None, None), (4, matched[4], 2)]
+    assert sum(v.rows for v in notices.villages_of(lst)) == 3   # as noticed when the list was stored
