@@ -374,3 +374,100 @@ def test_an_advance_of_a_fen_dated_today_and_an_edit_down_to_exactly_what_was_dr
     yearend.save_advance(data, user("county_finance"), adv)
     _db.session.commit()
     assert _db.session.get(Advance, adv.id).undrawn == 0
+
+
+# --- issue 24, the mutation run of subsidies/yearend.py: who confirms, what each confirmation leaves, a top-up of
+# exactly one yuan -----------------------------------------------------------------------------------------------------
+
+def test_each_side_confirms_once_with_its_name_time_and_audit_entry_and_another_underwriter_is_no_side(world):
+    from agri_insurance.auth.models import Role
+    from agri_insurance.reference.models import Insurer
+    from tests.factories import make_user
+
+    other = _db.session.scalar(sa.select(Insurer).where(Insurer.id != demo_insurer().id).order_by(Insurer.id))
+    make_user("other_insurer", Role.INSURER, insurer=other)
+    _db.session.commit()
+    _a, _b, by_level = _close_2025()
+    settlement_id = by_level[COUNTY].id                                    # a refund of 1,333.33
+
+    def confirm(username):
+        return yearend.confirm_settlement(_db.session.get(Settlement, settlement_id), user(username))
+
+    assert _field_and_message(lambda: confirm("other_insurer")) == (None, "您不是此清算单的一方")
+    confirm("county_finance")
+    _db.session.commit()
+    assert _field_and_message(lambda: confirm("county_finance")) == (None, "贵单位已确认此清算单")
+    confirm("insurer")
+    _db.session.commit()
+    settlement = _db.session.get(Settlement, settlement_id)
+    assert (settlement.bureau_confirmed_by_id, settlement.insurer_confirmed_by_id) == (
+        user("county_finance").id, user("insurer").id)
+    assert settlement.bureau_confirmed_at is not None and settlement.insurer_confirmed_at is not None
+    entries = _db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action.like("settlement.confirmed_by_%"))
+                                  .order_by(AuditEntry.id)).all()
+    assert [(e.action, e.actor_id, e.object_type, e.object_id, e.summary, e.details) for e in entries] == [
+        ("settlement.confirmed_by_bureau", user("county_finance").id, "Settlement", str(settlement_id),
+         f"确认清算单：{settlement.title}", {"balance": "-1333.33"}),
+        ("settlement.confirmed_by_insurer", user("insurer").id, "Settlement", str(settlement_id),
+         f"确认清算单：{settlement.title}", {"balance": "-1333.33"})]
+
+
+def test_a_top_up_of_exactly_one_yuan_pays_the_share_owed_one_yuan_and_settles_its_claim(world):
+    """Claim A (100,000.00: city 5,000.00) and claim B (20.00: city 1.00, its county 1.00 paid before the close): the
+    city's top-up of 5,001.00 is recorded as 5,000.00 (A's share, exactly) and then 1.00 (B's, exactly)."""
+    a = claim("100000.00", "2025年早稻季")
+    b = make_claim(status="verified", premium="20.00", year=2025, period="2025年补充", households=1,
+                   quantity=D("10"))
+    pay(b, COUNTY, "1.00", "KF-1")
+    _db.session.commit()
+    settlement = next(s for s in yearend.close_year(2025, user("city_finance")) if s.level is CITY)
+    yearend.confirm_settlement(settlement, user("city_finance"))
+    yearend.confirm_settlement(settlement, user("insurer"))
+    _db.session.commit()
+    assert settlement.balance == D("5001.00")
+
+    def top_up(amount, voucher):
+        yearend.record_transfer(_db.session.get(Settlement, settlement.id), D(amount), date(2026, 1, 10), voucher,
+                                user("city_finance"))
+        _db.session.commit()
+
+    top_up("5000.00", "BB-1")
+    top_up("1.00", "BB-2")
+    payments = _db.session.scalars(sa.select(Payment).where(Payment.settlement_id == settlement.id)
+                                   .order_by(Payment.id)).all()
+    assert [(p.claim_id, p.amount, p.voucher_no) for p in payments] == [(a.id, D("5000.00"), "BB-1"),
+                                                                        (b.id, D("1.00"), "BB-2")]
+    b = _db.session.get(SubsidyClaim, b.id)
+    assert b.status is ClaimStatus.SETTLED                                  # its city and county shares paid
+    [entry] = _db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "claim.settled",
+                                                              AuditEntry.object_id == str(b.id))).all()
+    assert (entry.summary, entry.actor_id) == (f"市县补贴已全部拨付：{b.title}", user("city_finance").id)
+    assert _db.session.get(Settlement, settlement.id).status is SettlementStatus.DONE
+
+
+def test_a_transfer_needs_both_confirmations_the_paying_bureau_a_finite_amount_and_a_voucher(world):
+    _a, _b, by_level = _close_2025()
+    settlement_id = by_level[COUNTY].id                                    # a refund of 1,333.33
+
+    def transfer(amount, voucher="TH-1", username="county_finance"):
+        return yearend.record_transfer(_db.session.get(Settlement, settlement_id), D(amount), date(2026, 1, 10),
+                                       voucher, user(username))
+
+    yearend.confirm_settlement(_db.session.get(Settlement, settlement_id), user("county_finance"))
+    _db.session.commit()
+    # the bureau's confirmation alone is not enough
+    assert _field_and_message(lambda: transfer("1.00")) == (None, "清算单经双方确认后才能登记补拨或退回")
+    yearend.confirm_settlement(_db.session.get(Settlement, settlement_id), user("insurer"))
+    _db.session.commit()
+    assert _field_and_message(lambda: transfer("1.00", username="insurer")) == (
+        None, "只有付款的财政部门可以登记补拨或退回")
+    assert _field_and_message(lambda: transfer("NaN")) == ("amount", "应为数字")
+    assert _field_and_message(lambda: transfer("Infinity")) == ("amount", "应为数字")
+    assert _field_and_message(lambda: transfer("1E+20")) == ("amount", "数值过大")
+    assert _field_and_message(lambda: transfer("1.00", voucher=None)) == ("voucher_no", "请填写凭证号")
+    transfer("1332.33")
+    _db.session.commit()
+    transfer("1.00", voucher="TH-2")                                        # exactly the yuan left
+    _db.session.commit()
+    assert _field_and_message(lambda: transfer("0.01", voucher="TH-3")) == (None, "此清算单已结清")
+    assert [t.voucher_no for t in _db.session.get(Settlement, settlement_id).transfers] == ["TH-1", "TH-2"]
