@@ -70,7 +70,11 @@ TARGETS: dict[str, tuple[list[str] | None, list[str]]] = {
     "subsidies/yearend.py": (["handles", "verified_shares", "default_advance", "save_advance", "may_edit_advance",
                               "may_close", "close_year", "side_of", "confirm_settlement", "record_transfer",
                               "_pay_top_up", "may_record_transfer", "statement_lines", "summary_rows"],
-                             ["tests/subsidies/test_yearend.py", "tests/subsidies/test_yearend_concurrency.py"]),
+                             # may_close, may_edit_advance, may_record_transfer and statement_lines are reached
+                             # only through the pages: the year's money page (test_checkpoints.py shows it too)
+                             # and the settlement's page and statement (test_yearend_views.py)
+                             ["tests/subsidies/test_yearend.py", "tests/subsidies/test_yearend_concurrency.py",
+                              "tests/subsidies/test_yearend_views.py", "tests/subsidies/test_checkpoints.py"]),
     "payouts/parsing.py": (None, ["tests/payouts/test_import.py"]),
     "payouts/service.py:flags": (["check_scope", "RowFlags.add", "RowFlags.paid_twice", "flag_paid_twice_across",
                                   "may_review", "accept_flag", "flags_waiting"],

@@ -136,3 +136,28 @@ def test_a_close_arriving_during_an_advance_waits_and_settles_it(app, demo, db):
     county_settlement = db.session.scalar(sa.select(Settlement).where(Settlement.level == ShareLevel.COUNTY))
     # county share 5,000.00 (see _claim): the advance's 2,500.00 drawn down at the close, 2,500.00 still to top up
     assert (county_settlement.advanced, county_settlement.balance) == (D("2500.00"), D("2500.00"))
+
+
+def test_the_county_and_city_top_ups_of_one_claim_at_once_settle_it(app, demo, db):
+    """Two settlements (county, city), one claim: each top-up pays its own share, and the second, waiting for the
+    claim's lock, sees the first one's payment and settles the claim. Without the lock each would see the other
+    share still owed, and the claim, paid in full, would stay "paying"."""
+    claim_id = _claim(db)                                                     # county and city 5,000.00 each
+    settlements = {s.level: s.id for s in yearend.close_year(2025, _as("city_finance"))}
+    for level, bureau in ((ShareLevel.COUNTY, "county_finance"), (ShareLevel.CITY, "city_finance")):
+        yearend.confirm_settlement(db.session.get(Settlement, settlements[level]), _as(bureau))
+        yearend.confirm_settlement(db.session.get(Settlement, settlements[level]), _as("insurer"))
+    db.session.commit()
+    db.session.remove()
+
+    def top_up(level, bureau, voucher):
+        return lambda: yearend.record_transfer(_db.session.get(Settlement, settlements[level]), D("5000.00"),
+                                               date(2026, 1, 10), voucher, _as(bureau))
+
+    outcome: dict[str, str] = {}
+    second_waits_for_first(app, top_up(ShareLevel.COUNTY, "county_finance", "BB-1"),
+                           top_up(ShareLevel.CITY, "city_finance", "BB-2"), outcome)
+    assert outcome == {"first": "done", "second": "done"}
+    claim = db.session.get(SubsidyClaim, claim_id)
+    assert (claim.share(ShareLevel.COUNTY).outstanding, claim.share(ShareLevel.CITY).outstanding) == (0, 0)
+    assert claim.status.value == "settled"
