@@ -597,7 +597,7 @@ def test_an_objection_needs_its_subject_reasons_and_letter(demo, db, subject, bo
 def test_an_objection_is_stored_as_filed_and_the_same_one_is_refused_a_second_time(demo, db):
     """A subject longer than the column is kept to its first 200 characters, and the same objection filed again
     (a double click, a second tab) is recognised by those; another bidder may file the same words, and the same
-    bidder other reasons."""
+    bidder other reasons, or the same reasons against another point."""
     rnd = make_awarded_round()
     publish(rnd)
     actor, other = user("insurer"), user(bidder_usernames(2)[1])
@@ -617,8 +617,9 @@ def test_an_objection_is_stored_as_filed_and_the_same_one_is_refused_a_second_ti
         "已提交过相同的质疑，请勿重复提交", "subject")
     service.file_objection(rnd, other.insurer_id, subject, body, _letter(other.username), other)
     service.file_objection(rnd, actor.insurer_id, subject, "另有理由：备选承保机构排序有误。", _letter(), actor)
+    service.file_objection(rnd, actor.insurer_id, "对鄱阳县标段评分结果的异议", body, _letter(), actor)  # same reasons
     _db.session.commit()
-    assert service.pending_objections(rnd) == 3
+    assert service.pending_objections(rnd) == 4
 
 
 def test_the_same_objection_may_be_filed_again_against_a_result_published_anew(demo, db):
