@@ -80,7 +80,7 @@ TARGETS: dict[str, tuple[list[str] | None, list[str]]] = {
                                   "may_review", "accept_flag", "flags_waiting"],
                                  ["tests/payouts/test_import.py", "tests/payouts/test_service.py",
                                   "tests/payouts/test_matching_while_reading.py",
-                                  "tests/payouts/test_parallel_reading.py"]),
+                                  "tests/payouts/test_parallel_reading.py", "tests/payouts/test_flag_edges.py"]),
     "payouts/service.py:measured": (["MeasuredService.loss_ratio", "MeasuredService.within_10_share",
                                      "MeasuredService.flagged_share", "_share", "measured", "_percentiles_in_python",
                                      "percentile_cont", "measured_for"],

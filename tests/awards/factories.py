@@ -35,8 +35,10 @@ def bidder_usernames(n: int = 3) -> list[str]:
 
 
 def make_evaluation_round(bidders: int = 3, name: str = "2029–2031年度遴选（中标测试）", term_start_year: int = 2029,
-                          lots_per_county: int = 2):
-    """A round in evaluation whose bids (one per bidder, on every lot) were opened two days ago."""
+                          lots_per_county: int = 2, drafts: int = 0, withdrawn: int = 0):
+    """A round in evaluation whose bids (one per bidder, on every lot) were opened two days ago. `drafts` more
+    insurers left their bid unsubmitted, then `withdrawn` more submitted theirs and withdrew it, before the
+    deadline."""
     from agri_insurance.bids import service as bids
     from agri_insurance.tenders import service as tenders
     from agri_insurance.tenders.models import RoundStatus
@@ -45,8 +47,14 @@ def make_evaluation_round(bidders: int = 3, name: str = "2029–2031年度遴选
     with time_machine.travel(now - timedelta(days=20), tick=False):
         rnd = make_round(deadline=now - timedelta(days=3), opening=now - timedelta(days=3), publish=True, name=name,
                          term_start_year=term_start_year, lots_per_county=lots_per_county)
-        for username in bidder_usernames(bidders):
+        names = bidder_usernames(bidders + drafts + withdrawn)
+        for username in names[:bidders]:
             make_bid(rnd, username, attachment=False)
+        for username in names[bidders:bidders + drafts]:
+            make_bid(rnd, username, submit=False, attachment=False)
+        for username in names[bidders + drafts:]:
+            bids.withdraw_bid(make_bid(rnd, username, attachment=False), user(username))
+            _db.session.commit()
     with time_machine.travel(now - timedelta(days=2), tick=False):
         bids.open_bids(rnd, user("city_agri"))
         tenders.transition(rnd, RoundStatus.EVALUATION, user("city_agri"), "test: evaluation")
@@ -61,9 +69,13 @@ def insurer_of(username: str):
 def make_awarded_round(**kwargs):
     """A round in `allocated` with awards: in each county lot 1 → the demo insurer, lot 2 → the second bidder;
     the third bidder is every county's first backup."""
+    return make_awards(make_evaluation_round(**kwargs))
+
+
+def make_awards(rnd):
+    """The awards of `make_awarded_round` for a round in evaluation (again after an upheld objection)."""
     from agri_insurance.awards import service
 
-    rnd = make_evaluation_round(**kwargs)
     names = bidder_usernames(3)
     a, b, c = (insurer_of(n) for n in names)
     winners = {}

@@ -26,6 +26,7 @@ from tests.awards.factories import (
     file_objection,
     insurer_of,
     make_awarded_round,
+    make_awards,
     make_finalised_round,
     publish,
 )
@@ -160,6 +161,24 @@ def test_objections_gate_finalisation(demo, db, login):
         db.session.commit()
     assert rnd.status is RoundStatus.AWARDED
     assert service.current_notice(rnd).outcome == "finalised"
+
+
+def test_an_objection_waiting_in_another_round_does_not_hold_this_one(demo, db):
+    """Two results publicised at once: the objection pending in one is counted for it alone, so the other round
+    is finalised when its period ends, and the first still waits for the answer."""
+    waiting = make_awarded_round()
+    other = make_awarded_round(name="2032–2034年度遴选（同时公示）", term_start_year=2032)
+    publish(waiting, days_ago=21)
+    publish(other, days_ago=21)
+    file_objection(waiting, days_ago=20)
+    city = user("city_agri")
+    assert (service.pending_objections(waiting), service.pending_objections(other)) == (1, 0)
+    service.finalise(other, city)
+    db.session.commit()
+    assert other.status is RoundStatus.AWARDED
+    with pytest.raises(DomainError) as refused:
+        service.finalise(waiting, city)
+    assert refused.value.message == "还有1件质疑未答复，不能确定中标"
 
 
 def test_objection_through_the_pages_with_a_pdf(demo, db, login):
@@ -512,6 +531,21 @@ def test_an_insurer_without_a_bid_in_the_round_cannot_object(demo, db, login):
     assert db.session.scalar(sa.select(sa.func.count(Objection.id))) == 1
 
 
+def test_a_bid_left_unsubmitted_or_withdrawn_does_not_make_a_bidder(demo, db):
+    """Only a submitted bid counts: an insurer that left its bid as a draft, or withdrew it before the deadline,
+    is not one of the round's bidders and may not object."""
+    rnd = make_awarded_round(drafts=1, withdrawn=1)
+    publish(rnd)
+    names = bidder_usernames(5)
+    assert sorted(i.id for i in service.bidders(rnd)) == sorted(insurer_of(n).id for n in names[:3])
+    for username in names[3:]:
+        actor = user(username)
+        document = _letter(username)
+        assert _refusal(lambda actor=actor, document=document: service.file_objection(
+            rnd, actor.insurer_id, "评分异议", "机构设置得分有误", document, actor)) == ("只有本轮投标人可以提出质疑", None)
+    assert _db.session.scalar(sa.select(sa.func.count(Objection.id))) == 0
+
+
 # --- objections: each refusal named exactly and on its field; what filing and answering record -------------------
 
 def _refusal(call) -> tuple[str, str | None]:
@@ -563,7 +597,7 @@ def test_an_objection_needs_its_subject_reasons_and_letter(demo, db, subject, bo
 def test_an_objection_is_stored_as_filed_and_the_same_one_is_refused_a_second_time(demo, db):
     """A subject longer than the column is kept to its first 200 characters, and the same objection filed again
     (a double click, a second tab) is recognised by those; another bidder may file the same words, and the same
-    bidder other reasons."""
+    bidder other reasons, or the same reasons against another point."""
     rnd = make_awarded_round()
     publish(rnd)
     actor, other = user("insurer"), user(bidder_usernames(2)[1])
@@ -583,8 +617,29 @@ def test_an_objection_is_stored_as_filed_and_the_same_one_is_refused_a_second_ti
         "已提交过相同的质疑，请勿重复提交", "subject")
     service.file_objection(rnd, other.insurer_id, subject, body, _letter(other.username), other)
     service.file_objection(rnd, actor.insurer_id, subject, "另有理由：备选承保机构排序有误。", _letter(), actor)
+    service.file_objection(rnd, actor.insurer_id, "对鄱阳县标段评分结果的异议", body, _letter(), actor)  # same reasons
     _db.session.commit()
-    assert service.pending_objections(rnd) == 3
+    assert service.pending_objections(rnd) == 4
+
+
+def test_the_same_objection_may_be_filed_again_against_a_result_published_anew(demo, db):
+    """An upheld objection sends the round back; the result adopted and published again is a new notice, against
+    which the same bidder may file the same words again (only a repeat within one notice is a double click)."""
+    rnd = make_awarded_round()
+    publish(rnd, days_ago=2)
+    first = file_objection(rnd, days_ago=1)
+    service.answer_objection(first, True, "质疑成立，重新评审。", user("city_agri"))
+    _db.session.commit()
+    make_awards(rnd)
+    notice = publish(rnd)
+    again = file_objection(rnd)
+    assert (again.subject, again.body, again.insurer_id) == (first.subject, first.body, first.insurer_id)
+    assert (again.notice_id, again.status, service.pending_objections(rnd)) == (
+        notice.id, ObjectionStatus.PENDING, 1)
+    assert notice.id != first.notice_id
+    actor = user("insurer")
+    assert _refusal(lambda: service.file_objection(rnd, actor.insurer_id, first.subject, first.body, _letter(),
+                                                   actor)) == ("已提交过相同的质疑，请勿重复提交", "subject")
 
 
 def test_an_answer_needs_its_words_records_its_conclusion_and_is_given_once(demo, db):
