@@ -649,6 +649,12 @@ def _csv_encoding(path: Path) -> str:
 BLOCK_ROWS = 5000
 
 
+def is_blank(cells: list) -> bool:
+    """A row with nothing in it (the blank lines at the end of a sheet or a csv file): not a row of the list. A row
+    whose first cell is filled is not, known without looking at the others (most rows, at once)."""
+    return (not cells or cells[0] is None or cells[0] == "") and not any(c not in (None, "") for c in cells)
+
+
 def blocks(rows: Iterator[tuple[int, list]], size: int | None = None) -> Iterator[list[tuple[int, list]]]:
     size = size or BLOCK_ROWS
     block: list[tuple[int, list]] = []
@@ -694,6 +700,9 @@ def in_blocks(found: ListRows, work: Callable[[list[tuple[int, list]]], T], proc
     # The objects of this process stay out of the children's garbage collections: a cycle freed there could hold a
     # database connection, whose end would be sent to the server on this process's behalf. Their pages stay shared.
     gc.freeze()
+    # SIGTERM held back around the forks: a child must not be ended by its parent's handler (a gunicorn worker's
+    # carries on) in the moment before it installs its own; it lets the signal through once it has
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     try:
         for k in range(processes):
             receiving, sending = context.Pipe(duplex=False)
@@ -707,6 +716,7 @@ def in_blocks(found: ListRows, work: Callable[[list[tuple[int, list]]], T], proc
         Blocks(iter(()), children, pipes).close()
         raise
     finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         gc.unfreeze()
     return Blocks(None, children, pipes)
 
@@ -760,6 +770,7 @@ def _work_blocks(rows: Iterator, work: Callable, k: int, processes: int, pipe) -
     # the handlers of the process it was forked from (a gunicorn worker's SIGTERM sets a flag and carries on) are not
     # its own: ended by `Blocks.close`, it ends
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})   # held back by in_blocks around the fork
     try:
         size = BLOCK_ROWS
         if not isinstance(rows, DataRows):

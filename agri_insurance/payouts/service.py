@@ -43,6 +43,7 @@ from agri_insurance.list_files import (
     Findings,
     copy_escape,
     in_blocks,
+    is_blank,
     map_header,
     open_list_meanwhile,
     reading_processes,
@@ -260,8 +261,7 @@ class _BlockReader:
         villages: dict[int, list] = {}  # village number: [rows, agreed, paid]
         village_of = policies.village_of
         for row_no, cells in block:
-            # blank lines at the end of a sheet (a row whose first cell is filled is not: most rows, at once)
-            if (not cells or cells[0] is None or cells[0] == "") and not any(c not in (None, "") for c in cells):
+            if is_blank(cells):
                 continue
             valid = validate(row_no, cells)
             count += 1

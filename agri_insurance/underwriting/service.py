@@ -34,6 +34,7 @@ from agri_insurance.list_files import (
     copy_escape,
     copy_line,
     in_blocks,
+    is_blank,
     open_list_meanwhile,
     reading_processes,
     uses_copy,
@@ -327,8 +328,7 @@ class _BlockReader:
         numbers: dict[tuple[str, str], int] = {}
         village_sums: list[list] = []
         for row_no, cells in block:
-            # blank lines at the end of a sheet (a row whose first cell is filled is not: most rows, at once)
-            if (not cells or cells[0] is None or cells[0] == "") and not any(c not in (None, "") for c in cells):
+            if is_blank(cells):
                 continue
             valid = validate(row_no, cells)
             count += 1
@@ -441,9 +441,12 @@ class Villages:
             self.households[place] += 1
 
     def store(self, list_id: int) -> None:
-        values = [{"list_id": list_id, "township": township, "village": village, "households": self.households[n],
-                   "rows": sums[0], "quantity": sums[1], "premium": sums[2], "farmer_premium": sums[3]}
-                  for (township, village), n in self.numbers.items() for sums in (self.sums[n],)]
+        values = []
+        for (township, village), n in self.numbers.items():
+            rows, quantity, premium, farmer_premium = self.sums[n]
+            values.append({"list_id": list_id, "township": township, "village": village,
+                           "households": self.households[n], "rows": rows, "quantity": quantity, "premium": premium,
+                           "farmer_premium": farmer_premium})
         if values:
             db.session.execute(sa.insert(UnderwritingVillage), values)
 
