@@ -240,3 +240,24 @@ def test_a_farmer_paid_for_the_same_loss_in_another_scope_is_not_paid_twice(worl
     db.session.commit()
     later = import_file(write_csv(tmp_path / "b.csv", rows), event="6月洪水")
     assert flags_of(db, later) == []
+
+
+def test_paid_twice_names_the_farmers_row_in_the_earliest_list_whatever_its_place(world, db, tmp_path):
+    """The flag names the farmer's first row among the scope's other lists: the lowest list, then the lowest row,
+    whether or not it is the list's first row, and even when a later list's row was stored ahead of it (in the
+    space a deleted list left, once the table is vacuumed)."""
+    farmers = insured(tmp_path, count=4)
+    filler = import_file(write_csv(tmp_path / "x.csv", [payout(farmers[3], 10, 1)]), event="5月冰雹")
+    first = import_file(write_csv(tmp_path / "a.csv", [payout(farmers[1], 10, 1), payout(farmers[0], 10, 1)]),
+                        event="6月洪涝")
+    service.remove_list(filler, user("insurer"), "replaced")
+    db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("VACUUM payout_rows"))
+    later = import_file(write_csv(tmp_path / "b.csv", [payout(farmers[0], 10, 1), payout(farmers[2], 10, 1)]),
+                        event="6月洪水")
+    assert later.id > first.id
+    assert flags_of(db, later) == [(2, "paid_twice", "与理赔清单“6月洪涝”第 3 行为同一农户、同一出险日期")]
+    third = import_file(write_csv(tmp_path / "c.csv", [payout(farmers[0], 10, 1)]), event="7月洪涝")
+    assert flags_of(db, third) == [(2, "paid_twice", "与理赔清单“6月洪涝”第 3 行为同一农户、同一出险日期")]
