@@ -204,3 +204,60 @@ def test_a_comment_of_500_characters_is_kept_whole(flagged, db):
     service.accept_flag(flagged, user("county_agri"), "核" * 500)
     db.session.commit()
     assert db.session.get(PayoutFlag, flagged.id).comment == "核" * 500
+
+
+def _other_insurer_id(db):
+    from agri_insurance.reference.models import Insurer
+
+    return db.session.scalar(sa.select(Insurer.id).where(Insurer.id != user("insurer").insurer_id).order_by(Insurer.id))
+
+
+@pytest.mark.parametrize("moved", ["insurer_id", "region_id", "product_id", "year"])
+def test_a_farmer_paid_for_the_same_loss_in_another_scope_is_not_paid_twice(world, db, tmp_path, moved):
+    """Only the lists of the same insurer, county, product and year are compared: the same farmer and loss date
+    in a list of another insurer, county, product or year is another policy's payout."""
+    from agri_insurance.payouts.models import PayoutRow
+
+    farmers = insured(tmp_path, count=2)
+    earlier = import_file(write_csv(tmp_path / "a.csv", [payout(farmers[0], 10, 1)]), event="6月洪涝")
+    rows = [payout(farmers[1], 10, 1), payout(farmers[0], 10, 1)]
+    later = import_file(write_csv(tmp_path / "b.csv", rows), event="6月洪水")
+    assert flags_of(db, later) == [(3, "paid_twice", "与理赔清单“6月洪涝”第 2 行为同一农户、同一出险日期")]
+    # the earlier list again in a scope that differs by one of its four parts (its rows carry the scope too)
+    other = {"insurer_id": _other_insurer_id(db), "region_id": county("361102").id,
+             "product_id": product("rapeseed").id, "year": 2025}[moved]
+    copy = PayoutList(**{**{key: getattr(earlier, key) for key in ("insurer_id", "region_id", "product_id", "year",
+                                                                  "event", "filename", "sha256", "rows",
+                                                                  "total_agreed", "total_paid", "uploaded_by_id")},
+                         moved: other, "flag_count": 0})
+    db.session.add(copy)
+    db.session.flush()
+    table = PayoutRow.__table__
+    values = {column.name: column for column in table.c} | {"list_id": sa.literal(copy.id), moved: sa.literal(other)}
+    db.session.execute(table.insert().from_select(list(values), sa.select(*values.values())
+                                                  .where(table.c.list_id == earlier.id)))
+    service.remove_list(earlier, user("insurer"), "moved")
+    db.session.commit()
+    later = import_file(write_csv(tmp_path / "b.csv", rows), event="6月洪水")
+    assert flags_of(db, later) == []
+
+
+def test_paid_twice_names_the_farmers_row_in_the_earliest_list_whatever_its_place(world, db, tmp_path):
+    """The flag names the farmer's first row among the scope's other lists: the lowest list, then the lowest row,
+    whether or not it is the list's first row, and even when a later list's row was stored ahead of it (in the
+    space a deleted list left, once the table is vacuumed)."""
+    farmers = insured(tmp_path, count=4)
+    filler = import_file(write_csv(tmp_path / "x.csv", [payout(farmers[3], 10, 1)]), event="5月冰雹")
+    first = import_file(write_csv(tmp_path / "a.csv", [payout(farmers[1], 10, 1), payout(farmers[0], 10, 1)]),
+                        event="6月洪涝")
+    service.remove_list(filler, user("insurer"), "replaced")
+    db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("VACUUM payout_rows"))
+    later = import_file(write_csv(tmp_path / "b.csv", [payout(farmers[0], 10, 1), payout(farmers[2], 10, 1)]),
+                        event="6月洪水")
+    assert later.id > first.id
+    assert flags_of(db, later) == [(2, "paid_twice", "与理赔清单“6月洪涝”第 3 行为同一农户、同一出险日期")]
+    third = import_file(write_csv(tmp_path / "c.csv", [payout(farmers[0], 10, 1)]), event="7月洪涝")
+    assert flags_of(db, third) == [(2, "paid_twice", "与理赔清单“6月洪涝”第 3 行为同一农户、同一出险日期")]
