@@ -80,7 +80,8 @@ TARGETS: dict[str, tuple[list[str] | None, list[str]]] = {
     # the household limit, insured in another list; the flag counts the claim's review waits on
     "underwriting/service.py:flags": (["reconcile", "cross_check", "_store_flags", "_rows_of_people", "_recount_flags",
                                        "flagged_rows"],
-                                      ["tests/underwriting/test_household_limit.py", "tests/underwriting/test_import.py"]),
+                                      ["tests/underwriting/test_household_limit.py", "tests/underwriting/test_import.py",
+                                       "tests/underwriting/test_flag_edges.py"]),
     "payouts/service.py:flags": (["check_scope", "RowFlags.add", "RowFlags.paid_twice", "flag_paid_twice_across",
                                   "may_review", "accept_flag", "flags_waiting"],
                                  ["tests/payouts/test_import.py", "tests/payouts/test_service.py",
