@@ -53,8 +53,8 @@ TARGETS: dict[str, tuple[list[str] | None, list[str]]] = {
     "awards/service.py:objections": (["file_objection", "answer_objection", "bidders", "pending_objections"],
                                      ["tests/awards"]),
     "reference/service.py": (None, ["tests/reference"]),
-    # the underwriting tests that reach the list's reading (the others, pages and notices, only pass through it and
-    # made each survivor a few minutes)
+    # the underwriting tests that state the list's reading (the others, pages, notices, flags, pass through it on
+    # the way to what they test; given to mutmut, they are run for every surviving mutant of the reading)
     "underwriting/parsing.py": (None, ["tests/underwriting/test_import.py", "tests/underwriting/test_fast_path.py",
                                        "tests/underwriting/test_ids.py", "tests/underwriting/test_row_checks.py"]),
     "subsidies/service.py": (None, ["tests/subsidies"]),
