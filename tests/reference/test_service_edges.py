@@ -170,6 +170,10 @@ def test_a_region_is_stored_with_its_code_and_contact_trimmed_and_audited(ref):
     service.save_region(stored, region_data("361199", bureau_contact="  "), admin)
     ref.session.commit()
     assert ref.session.get(Region, region.id).bureau_contact is None
+    service.save_region(stored, region_data("361199", bureau_contact="联系人"), admin)
+    service.save_region(stored, region_data("361199", bureau_contact=None), admin)
+    ref.session.commit()
+    assert ref.session.get(Region, region.id).bureau_contact is None
     service.save_region(stored, region_data("361199", bureau_contact="联系人 0793-1"), admin)
     service.save_region(stored, region_data("361199", name="改名县"), admin)
     ref.session.commit()
