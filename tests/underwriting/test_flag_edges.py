@@ -109,6 +109,14 @@ def test_a_farmer_in_another_claim_is_flagged_on_both_sides_naming_the_other_lis
     db.session.expire_all()
     assert (service.flagged_rows(first), service.flagged_rows(second)) == (2, 2)
     assert (one.flag_count, two.flag_count) == (2, 2)
+    # a third list of other farmers flags nothing, and leaves the first two's flags as they were
+    before = flags(db)
+    third_rows = rows(2, start=20)
+    third = claim_for(third_rows, period="2026年第三季度")
+    assert run_import(db, third, write_csv(tmp_path / "q3.csv", third_rows)).list.flag_count == 0
+    assert flags(db) == before
+    db.session.expire_all()
+    assert (one.flag_count, two.flag_count, service.flagged_rows(third)) == (2, 2, 0)
 
 
 def test_a_farmer_listed_twice_here_and_once_elsewhere_flags_every_row(world, db, tmp_path):
