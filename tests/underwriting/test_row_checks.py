@@ -135,3 +135,67 @@ def test_a_row_with_several_errors_reports_each_on_its_column():
     assert refusal({"name": "", "product": "油菜", "quantity": "0", "premium": "5", "farmer_premium": "6"}) == [
         (7, "姓名/名称", "不能为空"), (7, "险种", "险种“油菜”与申请的险种不一致"), (7, "承保数量", "必须大于0"),
         (7, "农户自缴保费（元）", "农户自缴保费不能大于保费")]
+
+
+def fast_only(changes: dict, product_names=("水稻", "rice")):
+    row = list(BASE)
+    for key, value in changes.items():
+        row[INDEX[key]] = value
+    return RowValidator(POSITIONS, set(product_names), "亩", Findings())._fast(7, row)
+
+
+@pytest.mark.parametrize("changes", [
+    {},
+    {"bank_account": "6222021234567890"},
+    {"name": "王" * 100, "township": "镇" * 50, "village": "村" * 50},
+    {"name": "Wang Xiaoming", "township": "Raofeng", "village": "No. 1"},
+    {"quantity": 10.5, "sum_insured": 1000.0, "premium": 49.99, "farmer_premium": 0.1},
+    {"quantity": 10.0, "premium": 50.0, "farmer_premium": 0.0},
+    {"premium": "999999999999.99", "sum_insured": "999999999999.99", "farmer_premium": "999999999999.99"},
+    {"farmer_premium": "50.00"},
+    {"product": "rice"},
+])
+def test_the_fast_path_takes_a_clean_row_as_the_full_checks_read_it(changes):
+    """The fast path is what makes a list of 100,000 farmers quick to read: it must take the clean rows (a row it
+    passes on is read again by the full checks), with the values the full checks give."""
+    assert fast_only(changes) == accepted(changes)
+
+
+def test_cells_that_are_numbers_in_the_text_columns_are_read_as_the_full_checks_read_them():
+    for key in ("name", "township", "village"):
+        for value in (3, 3.0, 0):
+            assert check({key: value}) == check({key: value}, fast=False), (key, value)
+
+
+def test_an_id_number_with_full_width_digits_is_stored_in_ascii():
+    full_width = str.maketrans("0123456789", "０１２３４５６７８９")
+    number = BASE[1][:17].translate(full_width) + BASE[1][17]      # the check character as typed, in ASCII
+    assert fast_only({"id_number": number}) is None
+    assert accepted({"id_number": number}).id_number == BASE[1]
+
+
+def test_a_product_name_of_more_than_50_characters_is_refused_even_when_it_is_the_claims():
+    long_name = "Insurance of a very particular local crop, indexedx"
+    assert len(long_name) == 51
+    row = list(BASE)
+    row[INDEX["product"]] = long_name
+    for fast in (True, False):
+        findings = Findings()
+        validator = RowValidator(POSITIONS, {"水稻", long_name}, "亩", findings)
+        if not fast:
+            validator._fast = lambda *_args: None
+        assert validator.validate(7, row) is None
+        assert [(e.row, e.column, e.message) for e in findings.errors] == [(7, "险种", "超过50个字符")]
+
+
+def test_the_header_rows_errors_name_the_row_the_header_is_on():
+    from agri_insurance.underwriting.parsing import map_header
+
+    findings = Findings()
+    headers = [header for key, header in COLUMNS if key != "premium"] + ["备注"]
+    assert map_header(headers, findings, 3) is None
+    assert [(e.row, e.column, e.message) for e in findings.errors] == [
+        (3, "备注", "未知的列名“备注”，请使用下载的模板"), (3, "保费（元）", "缺少列“保费（元）”")]
+    findings = Findings()
+    assert map_header([header for _key, header in COLUMNS], findings, 3) == POSITIONS
+    assert findings.errors == []
