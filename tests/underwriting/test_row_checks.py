@@ -154,6 +154,9 @@ def fast_only(changes: dict, product_names=("水稻", "rice")):
     {"premium": "999999999999.99", "sum_insured": "999999999999.99", "farmer_premium": "999999999999.99"},
     {"farmer_premium": "50.00"},
     {"product": "rice"},
+    {"quantity": "0.01", "sum_insured": "0.01", "premium": "0.01", "farmer_premium": "0.01"},
+    {"quantity": "1.00", "sum_insured": "1.00", "premium": "1.00", "farmer_premium": "0.99"},
+    {"bank_account": ""},
 ])
 def test_the_fast_path_takes_a_clean_row_as_the_full_checks_read_it(changes):
     """The fast path is what makes a list of 100,000 farmers quick to read: it must take the clean rows (a row it
@@ -199,3 +202,19 @@ def test_the_header_rows_errors_name_the_row_the_header_is_on():
     findings = Findings()
     assert map_header([header for _key, header in COLUMNS], findings, 3) == POSITIONS
     assert findings.errors == []
+
+
+def test_a_clean_row_is_read_by_the_fast_path_alone():
+    findings = Findings()
+    validator = RowValidator(POSITIONS, {"水稻", "rice"}, "亩", findings)
+
+    def full_check(*_args, **_kwargs):
+        raise AssertionError("a clean row went through the full checks")
+
+    validator.string = validator.amount = validator.id_number = validator.bank_account = full_check
+    assert validator.validate(7, list(BASE)) == accepted({})
+
+
+def test_a_sheet_number_a_hair_off_the_fen_is_refused():
+    """1e-8 is 1e-6 fen off 0: past the float noise a number typed with two decimals carries."""
+    assert refusal({"farmer_premium": 1e-8}) == [(7, "农户自缴保费（元）", "最多两位小数")]
