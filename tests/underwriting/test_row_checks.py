@@ -218,3 +218,11 @@ def test_a_clean_row_is_read_by_the_fast_path_alone():
 def test_a_sheet_number_a_hair_off_the_fen_is_refused():
     """1e-8 is 1e-6 fen off 0: past the float noise a number typed with two decimals carries."""
     assert refusal({"farmer_premium": 1e-8}) == [(7, "农户自缴保费（元）", "最多两位小数")]
+
+
+def test_a_formula_without_its_value_is_reported_on_its_row_and_column_alone():
+    from agri_insurance.list_files import FormulaWithoutValue
+
+    assert refusal({"premium": FormulaWithoutValue("SUM(H2:H9)"), "name": ""}) == [(
+        7, "保费（元）", "单元格是公式“=SUM(H2:H9)”，但文件中没有保存它的计算结果（文件可能由程序生成、未用 Excel 或 WPS "
+                     "打开保存过）。请在 Excel 或 WPS 中打开并保存后再上传，或把公式改为数值")]
