@@ -159,6 +159,27 @@ def test_a_farmer_insured_for_another_product_or_year_is_not_insured_twice(world
     assert set(db.session.scalars(sa.select(UnderwritingList.flag_count))) == {0}
 
 
+def test_only_the_same_products_and_years_lists_are_named_when_a_farmer_is_insured_twice(world, db, tmp_path):
+    """The farmers' rows looked up once they are known to be insured twice: of the product and year, not returned."""
+    assign(product_code="rapeseed")
+    db.session.commit()
+    farmers = rows(2)
+    returned = claim_of(farmers, period="2026年第一季度（退回）")
+    run_import(db, returned, write_csv(tmp_path / "returned.csv", farmers))
+    subsidy_service.submit_claim(returned, user("insurer"))
+    subsidy_service.return_claim(returned, "重报", user("county_agri"))
+    db.session.commit()
+    rapeseed = [[*r[:4], "油菜", *r[5:]] for r in farmers]
+    run_import(db, claim_of(rapeseed, "rapeseed"), write_csv(tmp_path / "rapeseed.csv", rapeseed))
+    run_import(db, claim_of(farmers, year=2025, period="2025年第一季度"), write_csv(tmp_path / "2025.csv", farmers))
+    first = run_import(db, claim_of(farmers), write_csv(tmp_path / "first.csv", farmers)).list
+    assert flags(db) == []
+    second = run_import(db, claim_of(farmers, period="2026年第二季度"), write_csv(tmp_path / "second.csv", farmers)).list
+    same = FlagKind.DUPLICATE_SAME_INSURER
+    assert flags(db) == [(first.id, 2, same, second.id, None), (first.id, 3, same, second.id, None),
+                         (second.id, 2, same, first.id, None), (second.id, 3, same, first.id, None)]
+
+
 def test_another_insurers_list_is_flagged_as_another_insurers_on_both_sides(world, db, tmp_path):
     from agri_insurance.roles import Role
     from tests.factories import make_insurer, make_user
@@ -178,3 +199,17 @@ def test_another_insurers_list_is_flagged_as_another_insurers_on_both_sides(worl
     assert flags(db) == [(mine.id, 3, kind, two.id, None), (two.id, 3, kind, mine.id, None)]
     db.session.expire_all()
     assert (mine.flag_count, two.flag_count) == (1, 1)
+
+
+def test_the_rows_of_more_people_than_one_look_up_takes_are_all_found_once(world, db, tmp_path):
+    """SQLite looks the people up 5,000 at a time: the 5,001st is in the second look-up, and in no other."""
+    from agri_insurance.underwriting.models import UnderwritingRow
+
+    farmers = rows(1)
+    claim = claim_for(farmers)
+    lst = run_import(db, claim, write_csv(tmp_path / "one.csv", farmers)).list
+    real = db.session.scalar(sa.select(UnderwritingRow.__table__.c.id_hash))
+    nobody = sa.select(UnderwritingList.id).where(sa.false())
+    for hashes in ([f"{i:064x}" for i in range(5000)] + [real], [real] + [f"{i:064x}" for i in range(5000)]):
+        found = list(service._rows_of_people(hashes, claim, nobody))
+        assert [(r.id_hash, r.list_id, r.row_no) for r in found] == [(real, lst.id, 2)]
