@@ -78,7 +78,8 @@ TARGETS: dict[str, tuple[list[str] | None, list[str]]] = {
                              # and the settlement's page and statement (test_yearend_views.py)
                              ["tests/subsidies/test_yearend.py", "tests/subsidies/test_yearend_concurrency.py",
                               "tests/subsidies/test_yearend_views.py", "tests/subsidies/test_checkpoints.py"]),
-    "payouts/parsing.py": (None, ["tests/payouts/test_import.py", "tests/payouts/test_fast_path.py"]),
+    "payouts/parsing.py": (None, ["tests/payouts/test_import.py", "tests/payouts/test_fast_path.py",
+                                  "tests/payouts/test_row_checks.py"]),
     # the underwriting list's flags (issue 24: "underwriting/parsing.py and flags"): a farmer twice in a list, above
     # the household limit, insured in another list; the flag counts the claim's review waits on
     "underwriting/service.py:flags": (["reconcile", "cross_check", "_store_flags", "_rows_of_people", "_recount_flags",
