@@ -126,6 +126,8 @@ def test_the_paid_amount_is_at_most_the_agreed_one():
     assert refusal({"paid_amount": "50.01"}) == [(7, "已付赔款（元）", "已付赔款不能大于核定赔款")]
     assert refusal({"paid_amount": 50.01}) == [(7, "已付赔款（元）", "已付赔款不能大于核定赔款")]
     assert refusal({"paid_amount": -0.01}) == [(7, "已付赔款（元）", "不能为负数")]
+    # 1e-8 is 1e-6 fen off 0: past the float noise a number typed with two decimals carries
+    assert refusal({"paid_amount": 1e-8}) == [(7, "已付赔款（元）", "最多两位小数")]
 
 
 def test_the_agreed_amount_is_above_0_and_below_the_columns_limit():
@@ -150,3 +152,14 @@ def test_a_formula_without_its_value_is_reported_on_its_row_and_column_alone():
         7, "已付赔款（元）", "单元格是公式“=B2*0.5”，但文件中没有保存它的计算结果（文件可能由程序生成、未用 Excel 或 WPS "
                       "打开保存过）。请在 Excel 或 WPS 中打开并保存后再上传，或把公式改为数值")]
 
+
+
+def test_a_clean_row_is_read_by_the_fast_path_alone():
+    validator = PayoutRowValidator(POSITIONS, 2026, TODAY, Findings())
+
+    def full_check(*_args, **_kwargs):
+        raise AssertionError("a clean row went through the full checks")
+
+    validator.string = validator.amount = validator.id_number = validator.date = full_check
+    validator.bank_account = full_check
+    assert validator.validate(7, list(BASE)) == accepted({})
