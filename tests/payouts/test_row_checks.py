@@ -163,3 +163,22 @@ def test_a_clean_row_is_read_by_the_fast_path_alone():
     validator.string = validator.amount = validator.id_number = validator.date = full_check
     validator.bank_account = full_check
     assert validator.validate(7, list(BASE)) == accepted({})
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("id_number", FARMER[1][:17] + ("0" if FARMER[1][17] != "0" else "1"), None),
+    ("loss_date", "昨天", "“昨天”不是日期，请填写如 2025-07-01"),
+    ("reported_date", "2026-13-01", "“2026-13-01”不是日期，请填写如 2025-07-01"),
+    ("survey_date", "x", "“x”不是日期，请填写如 2025-07-01"),
+    ("agreed_date", "x", "“x”不是日期，请填写如 2025-07-01"),
+    ("paid_date", "x", "“x”不是日期，请填写如 2025-07-01"),
+    ("agreed_amount", "50元", "“50元”含有单位，请只填数字"),     # a payout list has no unit column to point to
+    ("paid_amount", "50元", "“50元”含有单位，请只填数字"),
+    ("agreed_amount", "abc", "“abc”不是数字"),
+])
+def test_a_cell_that_cannot_be_read_is_refused_in_words_on_its_row_and_column(key, value, message):
+    from agri_insurance.masking import mask_id
+
+    if key == "id_number":
+        message = f"身份证号码“{mask_id(value)}”校验位或出生日期不正确"
+    assert refusal({key: value}) == [(7, dict(COLUMNS)[key], message)]
