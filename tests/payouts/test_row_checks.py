@@ -182,3 +182,8 @@ def test_a_cell_that_cannot_be_read_is_refused_in_words_on_its_row_and_column(ke
     if key == "id_number":
         message = f"身份证号码“{mask_id(value)}”校验位或出生日期不正确"
     assert refusal({key: value}) == [(7, dict(COLUMNS)[key], message)]
+
+
+def test_a_number_in_the_name_column_is_read_as_the_full_checks_read_it():
+    for value in (3, 3.0, 0):
+        assert check({"name": value}) == check({"name": value}, fast=False), value
