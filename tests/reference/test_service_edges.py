@@ -190,6 +190,7 @@ def test_a_region_code_another_region_has_is_refused_but_a_region_keeps_its_own(
     assert (error.message, error.field) == ("行政区划代码 361128 已存在", "code")
     # the first region stored (the city, id 1 in an emptied database) is another region for a new one too
     city = ref.session.scalar(sa.select(Region).order_by(Region.id))
+    assert city.id == 1
     error = refused(service.save_region, None, region_data(city.code), None)
     assert (error.message, error.field) == (f"行政区划代码 {city.code} 已存在", "code")
     error = refused(service.save_region, county("361130"), region_data("361128"), None)
