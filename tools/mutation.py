@@ -53,7 +53,10 @@ TARGETS: dict[str, tuple[list[str] | None, list[str]]] = {
     "awards/service.py:objections": (["file_objection", "answer_objection", "bidders", "pending_objections"],
                                      ["tests/awards"]),
     "reference/service.py": (None, ["tests/reference"]),
-    "underwriting/parsing.py": (None, ["tests/underwriting"]),
+    # the underwriting tests that state the list's reading (the others, pages, notices, flags, pass through it on
+    # the way to what they test; given to mutmut, they are run for every surviving mutant of the reading)
+    "underwriting/parsing.py": (None, ["tests/underwriting/test_import.py", "tests/underwriting/test_fast_path.py",
+                                       "tests/underwriting/test_ids.py", "tests/underwriting/test_row_checks.py"]),
     "subsidies/service.py": (None, ["tests/subsidies"]),
     # The money rules of subsidies/service.py, in two parts: the whole module (its report queries, lists and
     # actions too) is some 3,200 mutants, days on the shared machine. Its pages' tests are left out (slow).
@@ -113,12 +116,14 @@ TARGETS: dict[str, tuple[list[str] | None, list[str]]] = {
                              # and the settlement's page and statement (test_yearend_views.py)
                              ["tests/subsidies/test_yearend.py", "tests/subsidies/test_yearend_concurrency.py",
                               "tests/subsidies/test_yearend_views.py", "tests/subsidies/test_checkpoints.py"]),
-    "payouts/parsing.py": (None, ["tests/payouts/test_import.py"]),
+    "payouts/parsing.py": (None, ["tests/payouts/test_import.py", "tests/payouts/test_fast_path.py",
+                                  "tests/payouts/test_row_checks.py"]),
     # the underwriting list's flags (issue 24: "underwriting/parsing.py and flags"): a farmer twice in a list, above
     # the household limit, insured in another list; the flag counts the claim's review waits on
     "underwriting/service.py:flags": (["reconcile", "cross_check", "_store_flags", "_rows_of_people", "_recount_flags",
                                        "flagged_rows"],
-                                      ["tests/underwriting/test_household_limit.py", "tests/underwriting/test_import.py"]),
+                                      ["tests/underwriting/test_household_limit.py", "tests/underwriting/test_import.py",
+                                       "tests/underwriting/test_flag_edges.py"]),
     "payouts/service.py:flags": (["check_scope", "RowFlags.add", "RowFlags.paid_twice", "flag_paid_twice_across",
                                   "may_review", "accept_flag", "flags_waiting"],
                                  ["tests/payouts/test_import.py", "tests/payouts/test_service.py",
