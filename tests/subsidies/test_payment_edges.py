@@ -226,3 +226,11 @@ def test_a_level_at_0_percent_does_not_stop_the_advance_of_a_level_after_it(demo
     assert (oil.share(COUNTY).amount, oil.share(COUNTY).from_advance, county_advance.drawn) == (
         D("864.00"), D("864.00"), D("864.00"))
     assert oil.status is ClaimStatus.SETTLED
+
+
+def test_not_a_number_infinity_and_an_amount_no_money_column_holds_are_refused_naming_the_amount(claim):
+    for amount, message in [("NaN", "应为数字"), ("Infinity", "应为数字"), ("-Infinity", "应为数字"),
+                            ("1E+20", "数值过大")]:
+        error = refused(claim, amount)
+        assert (error.field, error.message) == ("amount", message), amount
+    assert claim.share(COUNTY).paid == 0
