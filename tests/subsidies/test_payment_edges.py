@@ -168,3 +168,69 @@ def test_a_share_under_a_yuan_is_drawn_from_the_advance_and_audited_with_what_wa
     assert third.status is ClaimStatus.VERIFIED
     assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id)).where(
         AuditEntry.action == "advance.drawn", AuditEntry.object_id == str(third.id))) == 0
+
+
+def test_a_bureau_paying_another_level_or_another_countys_claim_is_refused_in_words(claim):
+    from agri_insurance.auth.models import Role
+    from tests.factories import county, make_user
+
+    for level, username in [(CITY, "county_finance"), (COUNTY, "city_finance")]:
+        error = refused(claim, "1.00", level=level, username=username)
+        assert (error.field, error.message) == (None, "您无权确认该级次的拨付"), username
+    make_user("wuyuan_fin", Role.COUNTY_FINANCE, region=county("361130"))     # 婺源县's finance bureau
+    error = refused(claim, "1.00", username="wuyuan_fin")
+    assert (error.field, error.message) == (None, "只能确认本县的拨付")
+    assert claim.share(COUNTY).paid == 0 and claim.share(CITY).paid == 0
+
+
+def test_a_claim_settled_by_its_advances_at_verification_records_when_and_is_audited(rice, db):
+    """A premium of 10.00: county and city shares of 0.50, both paid from the advances as the claim is verified."""
+    _advance("100.00")
+    _advance("100.00", level=CITY)
+    db.session.commit()
+    with time_machine.travel(NOON, tick=False):
+        small = make_claim(status="verified", premium="10.00", households=1, list_rows=1)
+    assert small.status is ClaimStatus.SETTLED
+    assert small.settled_at == small.verified_at == NOON.replace(tzinfo=None)
+    [entry] = db.session.scalars(sa.select(AuditEntry).where(
+        AuditEntry.action == "claim.settled", AuditEntry.object_id == str(small.id))).all()
+    assert (entry.summary, entry.actor_id) == (f"市县补贴已全部拨付：{small.title}", small.verified_by_id)
+
+
+def test_a_claim_not_verified_is_refused_payment_in_words(demo, db):
+    assign()
+    db.session.commit()
+    submitted = make_claim(status="submitted", premium="100000.00")
+    error = refused(submitted, "1.00")
+    assert (error.field, error.message) == (None, "只有已核验的申请可以拨付")
+    assert submitted.share(COUNTY).paid == 0
+
+
+def test_a_level_at_0_percent_does_not_stop_the_advance_of_a_level_after_it(demo, db):
+    """鄱阳县's own 2026 camellia oil scheme pays only a county share of 1 %: the central, provincial and city shares
+    of 0.00, read first, have nothing to draw; the county's advance still pays the county share."""
+    from agri_insurance.reference import service as reference_service
+    from tests.factories import county
+    from tests.subsidies.factories import product
+
+    assign(product_code="camellia_oil")
+    reference_service.save_scheme(None, {
+        "product_id": product("camellia_oil").id, "region_id": county().id, "year": 2026, "central_pct": D(0),
+        "provincial_pct": D(0), "city_pct": D(0), "county_pct": D(1), "farmer_pct": D(99),
+        "deviation_reason": "县政府决定2026年油茶保险只补贴1%"}, None)
+    county_advance = _advance("10000.00")
+    db.session.commit()
+    oil = make_claim(status="verified", product_code="camellia_oil", premium="86400.00")
+    assert [(s.level, s.amount) for s in oil.shares if s.amount == 0] == [
+        (ShareLevel.CENTRAL, 0), (ShareLevel.PROVINCIAL, 0), (CITY, 0)]
+    assert (oil.share(COUNTY).amount, oil.share(COUNTY).from_advance, county_advance.drawn) == (
+        D("864.00"), D("864.00"), D("864.00"))
+    assert oil.status is ClaimStatus.SETTLED
+
+
+def test_not_a_number_infinity_and_an_amount_no_money_column_holds_are_refused_naming_the_amount(claim):
+    for amount, message in [("NaN", "应为数字"), ("Infinity", "应为数字"), ("-Infinity", "应为数字"),
+                            ("1E+20", "数值过大")]:
+        error = refused(claim, amount)
+        assert (error.field, error.message) == ("amount", message), amount
+    assert claim.share(COUNTY).paid == 0

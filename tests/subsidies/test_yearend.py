@@ -172,7 +172,8 @@ def test_closing_the_year_draws_up_a_settlement_per_underwriter_county_and_level
 def test_a_closed_year_refuses_payments_advances_submissions_and_verifications(world):
     submitted = claim("1000.00", "2025年补充", status="draft")
     a, _b, _ = _close_2025()
-    assert "已清算" in refused(lambda: pay(world.session.get(SubsidyClaim, a.id), CITY, "1.00", "SF-2"))
+    assert _field_and_message(lambda: pay(world.session.get(SubsidyClaim, a.id), CITY, "1.00", "SF-2")) == (
+        None, "2025年度已清算，不能再登记拨付；请在清算单上登记补拨")
     assert _field_and_message(lambda: advance("10.00", level=CITY)) == ("year", "2025年度已清算关闭")
     draft = world.session.get(SubsidyClaim, submitted.id)
     assert "已清算" in refused(lambda: service.submit_claim(draft, user("insurer")))
