@@ -100,3 +100,10 @@ def test_a_bureau_with_every_level_paid_is_not_warned(world, role):
 
     bureau = make_user(f"quiet_{role.value}", role, region=county() if role is Role.COUNTY_FINANCE else None)
     assert checkpoints.upcoming_warning(bureau, date(2026, 7, 25)) is None
+
+
+def test_the_configured_checkpoints_are_read_and_only_an_earlier_day_rolls_into_the_next_year(app, db, monkeypatch):
+    monkeypatch.setitem(app.config, "PAYOUT_CHECKPOINTS", " 06-30 , ,12-31,12-31,01-15")
+    # a repeated day is the same day, not a year later; a day before the one before it falls in the next year
+    assert checkpoints.checkpoint_dates(2026) == [date(2026, 6, 30), date(2026, 12, 31), date(2026, 12, 31),
+                                                  date(2027, 1, 15)]
