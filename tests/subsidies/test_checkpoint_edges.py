@@ -62,6 +62,9 @@ def test_each_bureau_checks_its_own_levels_and_county(world):
     assert {code for code, _level in scopes("county_agri")} == {"361128"}
     assert ShareLevel.COUNTY in {level for _code, level in scopes("county_agri")}
     assert {code for code, _level in scopes("city_agri")} == {"361128", other.code}
+    # the other county's unpaid claim is its bureau's warning, not this one's
+    warned = checkpoints.upcoming_warning(user("county_finance"), date(2026, 10, 20))
+    assert {(rate.region.code, rate.level) for rate in warned.below} == {("361128", ShareLevel.COUNTY)}
 
 
 def test_the_warning_runs_from_the_configured_days_before_to_the_checkpoints_day(world, app, monkeypatch):
@@ -103,7 +106,71 @@ def test_a_bureau_with_every_level_paid_is_not_warned(world, role):
 
 
 def test_the_configured_checkpoints_are_read_and_only_an_earlier_day_rolls_into_the_next_year(app, db, monkeypatch):
-    monkeypatch.setitem(app.config, "PAYOUT_CHECKPOINTS", " 06-30 , ,12-31,12-31,01-15")
-    # a repeated day is the same day, not a year later; a day before the one before it falls in the next year
+    monkeypatch.setitem(app.config, "PAYOUT_CHECKPOINTS", " 06-30 , ,12-31,12-31,01-15,01-10")
+    # a repeated day is the same day, not a year later; a day before the one before it falls in the year after
+    # that one's
     assert checkpoints.checkpoint_dates(2026) == [date(2026, 6, 30), date(2026, 12, 31), date(2026, 12, 31),
-                                                  date(2027, 1, 15)]
+                                                  date(2027, 1, 15), date(2028, 1, 10)]
+
+
+def test_a_claim_counts_from_its_verification_day_and_a_payment_from_its_payment_day(world):
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    from tests.subsidies.factories import make_claim
+
+    _history(world)   # A verified 10 Jun (5,000.00): 4,000.00 paid 20 Jul, 600.00 on 5 Aug; B verified 15 Aug
+    county = lambda day: next(r for r in checkpoints.payout_rates(2026, day) if r.level is ShareLevel.COUNTY)  # noqa: E731
+    assert (county(date(2026, 8, 4)).paid, county(date(2026, 8, 5)).paid) == (D("4000.00"), D("4600.00"))
+    assert (county(date(2026, 8, 14)).due, county(date(2026, 8, 15)).due) == (D("5000.00"), D("6666.67"))
+    # verified at the first instant of 17 Aug (local): not due on the 16th
+    with time_machine.travel(datetime(2026, 8, 16, 16, 0, tzinfo=UTC), tick=False):
+        make_claim(status="verified", premium="10.00", period="2026年秋季", households=1, list_rows=1,
+                   quantity=D("1"))
+    assert county(date(2026, 8, 16)).due == D("6666.67")
+    # a share of 0.50 (5 % of 10.00) is due like any other
+    assert county(date(2026, 8, 17)).due == D("6667.17")
+
+
+def test_a_claim_of_another_year_paid_this_year_is_not_this_years_payout(world):
+    from tests.subsidies.factories import make_claim
+
+    _history(world)
+    with at(date(2026, 1, 10)):
+        old = make_claim(status="verified", premium="20000.00", period="2025年晚稻季", year=2025)
+    with at(date(2026, 7, 1)):
+        from agri_insurance.subsidies import service
+
+        service.confirm_payment(old, ShareLevel.COUNTY, D("1000.00"), date(2026, 7, 1), "KF-9", user("county_finance"))
+        world.session.commit()
+    july = next(r for r in checkpoints.payout_rates(2026, date(2026, 7, 31)) if r.level is ShareLevel.COUNTY)
+    assert (july.due, july.paid) == (D("5000.00"), D("4000.00"))
+
+
+def test_the_configured_threshold_is_the_mark(world, app, monkeypatch):
+    _history(world)   # 80.0 % on 31 Jul
+    monkeypatch.setitem(app.config, "PAYOUT_THRESHOLD_PCT", "80")
+    assert checkpoints.upcoming_warning(user("county_finance"), date(2026, 7, 25)) is None
+    monkeypatch.setitem(app.config, "PAYOUT_THRESHOLD_PCT", "80.1")
+    assert checkpoints.upcoming_warning(user("county_finance"), date(2026, 7, 25)) is not None
+
+
+def test_a_due_under_a_yuan_is_checked_and_a_level_that_pays_nothing_is_not(world):
+    from tests.subsidies.factories import assign, make_claim
+
+    with at(date(2026, 6, 10)):
+        make_claim(status="verified", premium="10.00", period="2026年早稻季", households=1, list_rows=1,
+                   quantity=D("1"))
+    rates = {rate.level: rate for rate in checkpoints.payout_rates(2026, date(2026, 7, 31))}
+    assert (rates[ShareLevel.COUNTY].due, rates[ShareLevel.COUNTY].pct) == (D("0.50"), D("0.0"))
+    # a local specialty product in another county: its city and county pay, the central and provincial budgets
+    # nothing (a level with nothing due is no rate at all, not a rate of 0 %)
+    assign(product_code="price_index", county_code="361127")
+    world.session.commit()
+    with at(date(2026, 6, 12)):
+        make_claim(status="verified", premium="1000.00", period="2026年价格指数", product_code="price_index",
+                   county_code="361127", households=1, list_rows=1, quantity=D("1"))
+    other = {rate.level: rate.due for rate in checkpoints.payout_rates(2026, date(2026, 7, 31))
+             if rate.region.code == "361127"}
+    assert other == {ShareLevel.CITY: D("150.00"), ShareLevel.COUNTY: D("300.00")}
