@@ -107,7 +107,7 @@ TARGETS: dict[str, tuple[list[str] | None, list[str]]] = {
                                      ["tests/subsidies/test_reports.py", "tests/subsidies/test_views.py",
                                       "tests/subsidies/test_print.py", "tests/main/test_todo_claims.py"]),
     # The modules of the new work (issue 24: "as they land").
-    "subsidies/checkpoints.py": (None, ["tests/subsidies/test_checkpoints.py"]),
+    "subsidies/checkpoints.py": (None, ["tests/subsidies/test_checkpoints.py", "tests/subsidies/test_checkpoint_edges.py"]),
     "subsidies/yearend.py": (["handles", "verified_shares", "default_advance", "save_advance", "may_edit_advance",
                               "may_close", "close_year", "side_of", "confirm_settlement", "record_transfer",
                               "_pay_top_up", "may_record_transfer", "statement_lines", "summary_rows"],

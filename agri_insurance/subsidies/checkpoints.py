@@ -38,8 +38,10 @@ HUNDRED = Decimal(100)
 ZERO = Decimal("0.00")
 
 
+# The settings' defaults are config.Config's (every application's configuration is made from it), written once.
+
 def checkpoint_dates(year: int, spec: str | None = None) -> list[date]:
-    spec = spec if spec is not None else current_app.config.get("PAYOUT_CHECKPOINTS", "07-31,10-31,03-31")
+    spec = spec if spec is not None else current_app.config["PAYOUT_CHECKPOINTS"]
     dates: list[date] = []
     offset = 0
     for part in (p.strip() for p in spec.split(",") if p.strip()):
@@ -51,11 +53,11 @@ def checkpoint_dates(year: int, spec: str | None = None) -> list[date]:
 
 
 def threshold() -> Decimal:
-    return Decimal(str(current_app.config.get("PAYOUT_THRESHOLD_PCT", "90")))
+    return Decimal(str(current_app.config["PAYOUT_THRESHOLD_PCT"]))
 
 
 def warning_days() -> int:
-    return int(current_app.config.get("PAYOUT_WARNING_DAYS", 30))
+    return int(current_app.config["PAYOUT_WARNING_DAYS"])
 
 
 @dataclass
@@ -164,9 +166,8 @@ class InterestSetting:
 
 def interest_setting() -> InterestSetting:
     config = current_app.config
-    return InterestSetting(bool(config.get("LATE_INTEREST_ENABLED", False)),
-                           Decimal(str(config.get("LATE_INTEREST_RATE_PCT", "12"))),
-                           int(config.get("LATE_INTEREST_GRACE_DAYS", 90)))
+    return InterestSetting(bool(config["LATE_INTEREST_ENABLED"]), Decimal(str(config["LATE_INTEREST_RATE_PCT"])),
+                           int(config["LATE_INTEREST_GRACE_DAYS"]))
 
 
 def late_interest(outstanding: Decimal, days_overdue: int, setting: InterestSetting | None = None) -> Decimal | None:
