@@ -482,13 +482,15 @@ def _subsidy_objects(db) -> tuple[int, int]:
     """A submitted claim of the demo insurer in the demo county (created once per test)."""
     from agri_insurance.subsidies.models import SubsidyClaim, UnderwritingAssignment
 
-    claim = db.session.scalar(sa.select(SubsidyClaim.id))
+    # the first claim made (the submitted one below, unless another fixture made one first): by id, not by where
+    # the database happened to store it (the per-test wipe deletes rows, so new rows may fill old rows' space)
+    claim = db.session.scalar(sa.select(SubsidyClaim.id).order_by(SubsidyClaim.id).limit(1))
     if claim is None:
         from tests.subsidies.factories import assign, make_claim
 
         assign()
         claim = make_claim(status="submitted").id
-    return claim, db.session.scalar(sa.select(UnderwritingAssignment.id))
+    return claim, db.session.scalar(sa.select(UnderwritingAssignment.id).order_by(UnderwritingAssignment.id).limit(1))
 
 
 @pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
