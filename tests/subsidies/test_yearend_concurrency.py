@@ -20,7 +20,7 @@ from agri_insurance.subsidies.models import (
 )
 from tests.concurrency import second_waits_for_first
 from tests.factories import county
-from tests.subsidies.factories import assign, demo_insurer, make_claim, user
+from tests.subsidies.factories import OPINION, assign, demo_insurer, make_claim, user
 
 
 def _as(username: str) -> User:
@@ -161,3 +161,50 @@ def test_the_county_and_city_top_ups_of_one_claim_at_once_settle_it(app, demo, d
     claim = db.session.get(SubsidyClaim, claim_id)
     assert (claim.share(ShareLevel.COUNTY).outstanding, claim.share(ShareLevel.CITY).outstanding) == (0, 0)
     assert claim.status.value == "settled"
+
+
+def _submitted_claim_with_an_advance(db) -> int:
+    """A submitted claim of 2025 (county share 5,000.00) and the county's advance of 2,500.00 it will draw down."""
+    assign()
+    yearend.save_advance({"year": 2025, "insurer_id": demo_insurer().id, "region_id": county().id,
+                          "level": ShareLevel.COUNTY, "amount": D("2500.00"), "paid_on": date(2025, 2, 1),
+                          "voucher_no": "YB-1"}, user("county_finance"))
+    db.session.commit()
+    claim_id = make_claim(status="submitted", premium="100000.00", year=2025, period="2025年全年").id
+    db.session.remove()
+    return claim_id
+
+
+def _verify(claim_id: int):
+    return lambda: service.verify_claim(_db.session.get(SubsidyClaim, claim_id), _as("county_agri"), OPINION,
+                                        confirm_over_budget=True, flags_reviewed=True)
+
+
+def test_a_close_waits_for_a_verification_drawing_an_advance_and_settles_only_the_rest(app, demo, db):
+    """The verification draws 2,500.00 of the advance and holds the claim's row: the close waits for it, then finds
+    the claim verified and the advance spent, and neither draws it a second time nor counts the claim as waiting."""
+    claim_id = _submitted_claim_with_an_advance(db)
+    outcome: dict[str, str] = {}
+    second_waits_for_first(app, _verify(claim_id), _close(), outcome)
+    assert outcome == {"first": "done", "second": "done"}
+    settlement = db.session.scalar(sa.select(Settlement).where(Settlement.level == ShareLevel.COUNTY))
+    assert (settlement.verified, settlement.advanced, settlement.paid, settlement.balance) == (
+        D("5000.00"), D("2500.00"), D("0.00"), D("2500.00"))
+    assert db.session.scalar(sa.select(Advance.drawn)) == D("2500.00")
+    share = db.session.get(SubsidyClaim, claim_id).share(ShareLevel.COUNTY)
+    assert (share.from_advance, share.outstanding) == (D("2500.00"), D("2500.00"))
+
+
+
+def test_a_close_waits_for_a_verification_in_flight_without_an_advance_and_counts_it(app, demo, db):
+    """No advance to lock: the claim's row alone makes the close wait, and the claim it then finds verified is owed in
+    full (without that wait the close would find the claim still submitted and refuse the year)."""
+    assign()
+    db.session.commit()
+    claim_id = make_claim(status="submitted", premium="100000.00", year=2025, period="2025年全年").id
+    db.session.remove()
+    outcome: dict[str, str] = {}
+    second_waits_for_first(app, _verify(claim_id), _close(), outcome)
+    assert outcome == {"first": "done", "second": "done"}
+    settlement = db.session.scalar(sa.select(Settlement).where(Settlement.level == ShareLevel.COUNTY))
+    assert (settlement.verified, settlement.advanced, settlement.balance) == (D("5000.00"), D("0.00"), D("5000.00"))
