@@ -3,20 +3,11 @@
 from datetime import date
 from decimal import Decimal as D
 
-import pytest
-
 from agri_insurance.auth.models import Role
 from agri_insurance.subsidies import service
 from agri_insurance.subsidies.models import ShareLevel
 from tests.factories import county, make_user, read_text
-from tests.subsidies.factories import assign, make_claim, user
-
-
-@pytest.fixture
-def world(demo, db):
-    assign()
-    db.session.commit()
-    return db
+from tests.subsidies.factories import make_claim, user
 
 
 def names(claim, username):

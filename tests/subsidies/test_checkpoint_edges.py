@@ -16,13 +16,6 @@ from tests.subsidies.factories import assign, user
 from tests.subsidies.test_checkpoints import _history, at
 
 
-@pytest.fixture
-def world(demo, db):
-    assign()
-    db.session.commit()
-    return db
-
-
 def _county_rate(checkpoint):
     return next(rate for rate in checkpoint.rates if rate.level is ShareLevel.COUNTY)
 

@@ -3,23 +3,15 @@
 from datetime import UTC, date, datetime
 from decimal import Decimal as D
 
-import pytest
 import time_machine
 
 from agri_insurance.subsidies import checkpoints, service
 from agri_insurance.subsidies.models import ShareLevel
-from tests.subsidies.factories import assign, make_claim, user
+from tests.subsidies.factories import make_claim, user
 
 
 def at(day: date):
     return time_machine.travel(datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC), tick=False)   # 10:00 local
-
-
-@pytest.fixture
-def world(demo, db):
-    assign()
-    db.session.commit()
-    return db
 
 
 def test_checkpoint_dates_roll_into_the_next_year(app, world):

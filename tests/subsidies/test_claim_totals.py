@@ -6,19 +6,11 @@ year-end paths (advances drawn, a settlement's top-up and refund) are checked in
 from datetime import date
 from decimal import Decimal as D
 
-import pytest
 import sqlalchemy as sa
 
 from agri_insurance.subsidies import service
 from agri_insurance.subsidies.models import ClaimStatus, ShareLevel, SubsidyClaim
-from tests.subsidies.factories import assign, claim_data, government_totals_disagreeing, make_claim, user
-
-
-@pytest.fixture
-def world(demo, db):
-    assign()                                    # 赣鄱财险 underwrites rice in 鄱阳县 2025–2027
-    db.session.commit()
-    return db
+from tests.subsidies.factories import claim_data, government_totals_disagreeing, make_claim, user
 
 
 def test_the_demo_years_claims_keep_their_shares_summed(db):

@@ -15,14 +15,7 @@ from agri_insurance.subsidies import funds, service, yearend
 from agri_insurance.subsidies.models import FundAllocation, ShareLevel
 from tests.concurrency import second_waits_for_first
 from tests.factories import county
-from tests.subsidies.factories import assign, demo_insurer, make_claim, user
-
-
-@pytest.fixture
-def world(demo, db):
-    assign()
-    db.session.commit()
-    return db
+from tests.subsidies.factories import demo_insurer, make_claim, user
 
 
 def _funds(actor="city_finance", **overrides):

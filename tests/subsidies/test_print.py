@@ -20,13 +20,6 @@ from tests.subsidies.factories import assign, make_claim, user
 OPINION = "经核验，承保清单与申请一致，同意拨付。\n农户自缴保费已收齐。"
 
 
-@pytest.fixture
-def world(demo, db):
-    assign()
-    db.session.commit()
-    return db
-
-
 def _page(response):
     assert response.status_code == 200, response.status_code
     return lxml.html.fromstring(read_text(response))

@@ -4,20 +4,12 @@ import io
 from datetime import UTC, date, datetime
 from decimal import Decimal as D
 
-import pytest
 import time_machine
 from openpyxl import load_workbook
 
 from agri_insurance.subsidies import reports, service
 from agri_insurance.subsidies.models import ShareLevel
-from tests.subsidies.factories import assign, make_claim, user
-
-
-@pytest.fixture
-def world(demo, db):
-    assign()
-    db.session.commit()
-    return db
+from tests.subsidies.factories import make_claim, user
 
 
 def _rows(response) -> dict:

@@ -11,13 +11,6 @@ from tests.factories import county, make_insurer, make_user, read_text
 from tests.subsidies.factories import assign, claim_data, make_claim
 
 
-@pytest.fixture
-def world(demo, db):
-    assign()
-    db.session.commit()
-    return db
-
-
 def _form(data: dict) -> dict:
     return {k: ("" if v is None else str(v)) for k, v in data.items()}
 

@@ -40,13 +40,6 @@ from tests.subsidies.factories import (
 COUNTY, CITY = ShareLevel.COUNTY, ShareLevel.CITY
 
 
-@pytest.fixture
-def world(demo, db):
-    assign()                                    # 赣鄱财险 underwrites rice in 鄱阳县 2025–2027
-    db.session.commit()
-    return db
-
-
 def advance(amount: str | None, level=COUNTY, year=2025, username=None, **extra) -> Advance:
     username = username or ("county_finance" if level is COUNTY else "city_finance")
     data = {"year": year, "insurer_id": demo_insurer().id, "region_id": county().id, "level": level,

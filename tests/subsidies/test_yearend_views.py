@@ -5,7 +5,6 @@ import io
 from datetime import date
 from decimal import Decimal as D
 
-import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
@@ -14,13 +13,6 @@ from agri_insurance.subsidies import service
 from agri_insurance.subsidies.models import Advance, Settlement, SettlementTransfer, ShareLevel, SubsidyClaim
 from tests.factories import county
 from tests.subsidies.factories import assign, demo_insurer, make_claim, user
-
-
-@pytest.fixture
-def world(demo, db):
-    assign()
-    db.session.commit()
-    return db
 
 
 def _advance_form(**overrides) -> dict:
