@@ -102,7 +102,7 @@ TARGETS: dict[str, tuple[list[str] | None, list[str]]] = {
                                       "payment_statement", "payment_lines", "stream_payment_lines",
                                       "PaymentTotals.outstanding", "PaymentTotals.add", "payment_totals",
                                       "claims_for_report", "stream_claims", "LedgerLine.outstanding",
-                                      "ledger_summary", "ledger", "disbursement_by_county", "premium_by_product",
+                                      "ledger_summary", "disbursement_by_county", "premium_by_product",
                                       "premium_growth"],
                                      ["tests/subsidies/test_reports.py", "tests/subsidies/test_views.py",
                                       "tests/subsidies/test_print.py", "tests/main/test_todo_claims.py"]),

@@ -38,7 +38,6 @@ from agri_insurance.extensions import db, lock_for_update
 from agri_insurance.i18n import join_sentences, pick
 from agri_insurance.reference.models import Insurer, Product, Region, RegionLevel, SubsidyScheme
 from agri_insurance.roles import CITY_ROLES, Role
-from agri_insurance.subsidies import lists
 from agri_insurance.subsidies.models import (
     COMMITTED,
     GOVERNMENT_LEVELS,
@@ -1321,14 +1320,6 @@ def ledger_summary(clauses) -> tuple[int, dict[str, Decimal]]:
     totals = {name: Decimal(value).quantize(FEN) for name, value in zip(("premium", "due", "paid"), row, strict=True)}
     totals["outstanding"] = totals["due"] - totals["paid"]
     return count, totals
-
-
-def ledger(clauses, limit: int | None = None, offset: int = 0) -> tuple[list[LedgerLine], dict[str, Decimal]]:
-    """Per claim matching `clauses` the government shares due and paid (summed in SQL, in the ledger's order; the
-    `limit` from `offset`), and the totals of the whole ledger (`ledger_summary`). Two queries."""
-    stmt = lists.ledger_statement(clauses).limit(limit).offset(offset)
-    lines = [LedgerLine(claim, Decimal(due), Decimal(paid)) for claim, due, paid in db.session.execute(stmt)]
-    return lines, ledger_summary(clauses)[1]
 
 
 def disbursement_by_county(year: int, scope_clause) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from agri_insurance.auth.models import Role, User
 from agri_insurance.extensions import db
 from agri_insurance.reference.models import Insurer, Product
-from agri_insurance.subsidies import service
+from agri_insurance.subsidies import lists, service
 from agri_insurance.subsidies.models import ShareLevel
 from agri_insurance.underwriting.demo import attach_matching_list
 from tests.factories import county, make_user
@@ -106,3 +106,11 @@ def government_totals_disagreeing() -> list[int]:
     return [claim_id for claim_id, kept_due, kept_paid, due, paid in rows
             if (Decimal(kept_due).quantize(cent), Decimal(kept_paid).quantize(cent))
             != (Decimal(due or 0).quantize(cent), Decimal(paid or 0).quantize(cent))]
+
+
+def ledger(clauses) -> tuple[list, dict]:
+    """The ledger's lines for `clauses` and its totals, read as the ledger's page reads them (its statement, then
+    the summary over every matching claim)."""
+    lines = [service.LedgerLine(claim, Decimal(due), Decimal(paid))
+             for claim, due, paid in db.session.execute(lists.ledger_statement(clauses))]
+    return lines, service.ledger_summary(clauses)[1]

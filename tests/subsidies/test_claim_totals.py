@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from agri_insurance.subsidies import service
 from agri_insurance.subsidies.models import ClaimStatus, ShareLevel, SubsidyClaim
-from tests.subsidies.factories import claim_data, government_totals_disagreeing, make_claim, user
+from tests.subsidies.factories import claim_data, government_totals_disagreeing, ledger, make_claim, user
 
 
 def test_the_demo_years_claims_keep_their_shares_summed(db):
@@ -47,6 +47,6 @@ def test_the_ledger_totals_are_the_shares_summed(world, db):
     make_claim(status="verified", premium="100000.00", period="2026年第二季度")
     service.confirm_payment(first, ShareLevel.CITY, D("0.01"), date(2026, 3, 1), "C", user("city_finance"))
     db.session.commit()
-    lines, totals = service.ledger([SubsidyClaim.year == 2026, SubsidyClaim.status.in_(service.REPORTED)])
+    lines, totals = ledger([SubsidyClaim.year == 2026, SubsidyClaim.status.in_(service.REPORTED)])
     assert totals["due"] == sum(line.due for line in lines) == D("1067654.31")
     assert totals["paid"] == sum(line.paid for line in lines) == D("0.01")

@@ -11,7 +11,7 @@ from agri_insurance.extensions import db as _db
 from agri_insurance.subsidies import service
 from agri_insurance.subsidies.models import ClaimShare, ClaimStatus, Payment, ShareLevel, SubsidyClaim
 from tests.factories import county, make_insurer
-from tests.subsidies.factories import assign, claim_data, demo_insurer, make_claim, user
+from tests.subsidies.factories import assign, claim_data, demo_insurer, ledger, make_claim, user
 
 
 @pytest.fixture
@@ -278,7 +278,7 @@ def test_ledger_lines_and_totals_count_government_shares_only(world, db):
     first = make_claim(status="verified", premium="1234567.89")
     make_claim(status="verified", premium="100000.00", period="2026年第二季度")
     service.confirm_payment(first, ShareLevel.COUNTY, D("1000.50"), date(2026, 3, 1), "K", user("county_finance"))
-    lines, totals = service.ledger([SubsidyClaim.year == 2026, SubsidyClaim.status.in_(service.REPORTED)])
+    lines, totals = ledger([SubsidyClaim.year == 2026, SubsidyClaim.status.in_(service.REPORTED)])
     assert [line.due for line in lines] == [D("987654.31"), D("80000.00")]   # premium less the farmer's share
     assert totals == {"premium": D("1334567.89"), "due": D("1067654.31"), "paid": D("1000.50"),
                       "outstanding": D("1066653.81")}
@@ -312,7 +312,7 @@ def test_farmer_premium_a_fen_off_the_scheme_and_the_shares_add_up_to_the_premiu
     government = sum(s.amount for s in claim.shares if s.level is not ShareLevel.FARMER)
     assert claim.share(ShareLevel.FARMER).amount == claim.farmer_premium == D("200.02")
     assert government + claim.farmer_premium == D("1000.03")        # was 1000.04: a fen owed twice
-    [line], _totals = service.ledger([SubsidyClaim.id == claim.id])
+    [line], _totals = ledger([SubsidyClaim.id == claim.id])
     assert line.due == D("800.01")
 
 
