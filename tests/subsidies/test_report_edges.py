@@ -1,0 +1,168 @@
+"""The overview's figures and the insurer's statement, to the fen: which claims each one counts (year, status, level,
+county, underwriter, the reader's scope), in which order, under which name.
+
+One world for every test: claims of two underwriters in four counties, two years, two products and every status
+that matters (a draft, a submitted claim, a returned one, verified claims, a part-paid one). The bureaus never see
+a draft (their scope leaves drafts out); a returned claim they do see, and it is counted nowhere."""
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+from flask import session
+from flask_babel import refresh
+
+from agri_insurance.access import scope_clause
+from agri_insurance.auth.models import Role
+from agri_insurance.subsidies import service
+from agri_insurance.subsidies.models import ShareLevel, SubsidyClaim
+from tests.factories import county, make_insurer, make_user
+from tests.subsidies.factories import assign, demo_insurer, make_claim, user
+
+
+@pytest.fixture
+def claims(world):
+    """Rice: city 5 %, county 5 %; camellia oil (local specialty): city 15 %, county 30 %. Returns the claims by
+    name; the demo insurer's unless said."""
+    other = make_insurer()
+    make_user("other_insurer", Role.INSURER, insurer=other)
+    assign(product_code="camellia_oil")                                      # 鄱阳县
+    assign(insurer=other)                                                    # 鄱阳县 rice, another underwriter
+    for code in ("361127", "361129", "361130"):                              # 余干县, 万年县, 婺源县
+        assign(county_code=code)
+    world.session.commit()
+    made = {
+        # 鄱阳县 2026: local 10,000.00, of it 2,000.00 paid
+        "paid_in_part": make_claim(status="verified", premium="100000.00", period="2026年早稻季"),
+        "submitted": make_claim(status="submitted", premium="30000.00", period="2026年晚稻季"),   # no money due yet
+        "draft": make_claim(status="draft", premium="7000.00", period="2026年补充"),             # counted nowhere
+        "returned": make_claim(status="submitted", premium="9000.00", period="2026年秋季"),       # nor this, once
+        "camellia": make_claim(status="verified", product_code="camellia_oil", premium="86400.00"),  # local 38,880
+        "other_insurer": make_claim(status="verified", insurer_username="other_insurer", premium="20000.00"),
+        "last_year": make_claim(status="verified", premium="80000.00", year=2025, period="2025年全年"),
+        # 余干县: the same premium both years; 婺源县: new this year; 万年县: last year only
+        "yugan": make_claim(status="verified", county_code="361127", premium="40000.00"),
+        "yugan_last_year": make_claim(status="verified", county_code="361127", premium="40000.00", year=2025,
+                                      period="2025年全年"),
+        "wuyuan": make_claim(status="verified", county_code="361130", premium="10000.00"),
+        "wannian_last_year": make_claim(status="verified", county_code="361129", premium="50000.00", year=2025,
+                                        period="2025年全年"),
+    }
+    service.return_claim(made["returned"], "数量与清单不符", user("county_agri"))
+    service.confirm_payment(made["paid_in_part"], ShareLevel.COUNTY, D("2000.00"), date(2026, 6, 1), "KF-1",
+                            user("county_finance"))
+    world.session.commit()
+    return made
+
+
+def _scope(username: str):
+    return scope_clause(SubsidyClaim, user(username))
+
+
+def test_local_money_per_county_counts_verified_claims_of_the_year_city_and_county_levels_only(claims):
+    assert service.disbursement_by_county(2026, _scope("city_finance")) == [
+        {"county": "余干县", "due": D("4000.00"), "paid": D("0.00")},
+        # 10,000.00 + 38,880.00 (camellia oil) + 2,000.00 (the other underwriter's); not the submitted claim, the
+        # returned one, the draft nor last year's; not the central or provincial shares
+        {"county": "鄱阳县", "due": D("50880.00"), "paid": D("2000.00")},
+        {"county": "婺源县", "due": D("1000.00"), "paid": D("0.00")},
+    ]
+
+
+def test_local_money_per_county_is_limited_to_what_the_reader_may_see(claims):
+    assert service.disbursement_by_county(2026, _scope("county_finance")) == [
+        {"county": "鄱阳县", "due": D("50880.00"), "paid": D("2000.00")}]
+    assert service.disbursement_by_county(2026, _scope("other_insurer")) == [
+        {"county": "鄱阳县", "due": D("2000.00"), "paid": D("0.00")}]
+    assert service.disbursement_by_county(2024, _scope("city_finance")) == []
+
+
+def test_premium_per_product_counts_submitted_and_verified_claims_of_the_year(claims):
+    # rice 100,000 + 30,000 (submitted) + 20,000 + 40,000 + 10,000; not the returned 9,000, the draft's 7,000 nor
+    # last year's
+    assert service.premium_by_product(2026, _scope("city_agri")) == [
+        {"product": "油茶", "premium": D("86400.00")},
+        {"product": "水稻", "premium": D("200000.00")},
+    ]
+    assert service.premium_by_product(2026, _scope("other_insurer")) == [
+        {"product": "水稻", "premium": D("20000.00")}]
+    assert service.premium_by_product(2025, _scope("city_agri")) == [
+        {"product": "水稻", "premium": D("170000.00")}]
+
+
+def test_premium_growth_per_county_against_last_year(claims):
+    assert service.premium_growth(2026, _scope("city_agri")) == [
+        {"county": "余干县", "premium": D("40000.00"), "previous": D("40000.00"), "growth_pct": D("0.0"),
+         "lagging": False},
+        # 100,000 + 30,000 + 86,400 + 20,000 = 236,400 against 80,000: +195.5 %
+        {"county": "鄱阳县", "premium": D("236400.00"), "previous": D("80000.00"), "growth_pct": D("195.5"),
+         "lagging": False},
+        {"county": "万年县", "premium": D("0"), "previous": D("50000.00"), "growth_pct": D("-100.0"),
+         "lagging": True},
+        {"county": "婺源县", "premium": D("10000.00"), "previous": D("0"), "growth_pct": None, "lagging": False},
+    ]
+    assert [row["county"] for row in service.premium_growth(2026, _scope("county_agri"))] == ["鄱阳县"]
+    # the underwriter's own scope holds its draft: still not counted (100,000 + 30,000 + 86,400 against 80,000)
+    assert service.premium_growth(2026, _scope("insurer"))[1] == {
+        "county": "鄱阳县", "premium": D("216400.00"), "previous": D("80000.00"), "growth_pct": D("170.5"),
+        "lagging": False}
+    assert service.premium_growth(2026, _scope("other_insurer")) == [
+        {"county": "鄱阳县", "premium": D("20000.00"), "previous": D("0"), "growth_pct": None, "lagging": False}]
+
+
+def test_an_english_reader_gets_the_english_names(app, claims):
+    with app.test_request_context():
+        session["lang"] = "en"
+        refresh()                                           # the locale read before (Chinese) is not kept
+        scope = _scope("city_agri")
+        assert [row["county"] for row in service.disbursement_by_county(2026, scope)] == [
+            "Yugan County", "Poyang County", "Wuyuan County"]
+        assert [row["product"] for row in service.premium_by_product(2026, scope)] == ["Camellia oil", "Rice"]
+        assert [row["county"] for row in service.premium_growth(2026, scope)] == [
+            "Yugan County", "Poyang County", "Wannian County", "Wuyuan County"]
+
+
+def _ids(rows) -> set[int]:
+    return {claim.id for claim in rows}
+
+
+def test_the_statement_lists_the_reported_claims_of_the_year_county_and_underwriter(claims):
+    city, insurer = _scope("city_finance"), demo_insurer().id
+    poyang = county("361128").id
+    assert _ids(service.claims_for_report(city, 2026, poyang, insurer)) == {
+        claims["paid_in_part"].id, claims["submitted"].id, claims["camellia"].id}
+    assert _ids(service.claims_for_report(city, None, county("361127").id)) == {
+        claims["yugan"].id, claims["yugan_last_year"].id}
+    assert _ids(service.claims_for_report(city, 2025, insurer_id=insurer)) == {
+        claims["last_year"].id, claims["yugan_last_year"].id, claims["wannian_last_year"].id}
+    # the reader's scope holds whatever is asked
+    assert _ids(service.claims_for_report(_scope("other_insurer"), 2026, insurer_id=insurer)) == set()
+    assert _ids(service.claims_for_report(_scope("other_insurer"), 2026)) == {claims["other_insurer"].id}
+    # nor a draft in the underwriter's own
+    assert claims["draft"].id not in _ids(service.claims_for_report(_scope("insurer"), 2026))
+
+
+def test_the_statement_is_in_the_ledgers_order(claims):
+    rows = list(service.claims_for_report(_scope("city_finance"), 2026))
+    assert [(c.region_id, c.product_id, c.period, c.id) for c in rows] == sorted(
+        (c.region_id, c.product_id, c.period, c.id) for c in rows)
+    assert len(rows) == 6
+
+
+def _ledger_clauses(username: str, year: int) -> list:
+    return [_scope(username), SubsidyClaim.year == year, SubsidyClaim.status.in_(service.REPORTED)]
+
+
+def test_the_ledgers_totals_count_the_government_shares_of_the_reported_claims(claims):
+    # premium 100,000 + 30,000 + 86,400 + 20,000 + 40,000 + 10,000; government shares 80 % of rice (central,
+    # provincial, city, county) and 45 % of camellia oil (city, county): 80,000 + 24,000 + 38,880 + 16,000 + 32,000
+    # + 8,000; the county's 2,000.00 paid
+    assert service.ledger_summary(_ledger_clauses("city_finance", 2026)) == (6, {
+        "premium": D("286400.00"), "due": D("198880.00"), "paid": D("2000.00"), "outstanding": D("196880.00")})
+
+
+def test_an_empty_ledger_totals_zero_and_nothing_is_overdue(world):
+    assert service.ledger_summary(_ledger_clauses("city_finance", 2026)) == (0, {
+        "premium": D("0.00"), "due": D("0.00"), "paid": D("0.00"), "outstanding": D("0.00")})
+    nothing = service.overdue_summary(_scope("county_finance"))
+    assert (nothing.shares, nothing.claims, nothing.outstanding, nothing.days_overdue()) == (0, 0, D("0.00"), 0)
