@@ -1172,7 +1172,7 @@ class PaymentTotals:
     def outstanding(self) -> Decimal:
         return self.due - self.paid
 
-    def add(self, due: Decimal, paid: Decimal, lines: int = 1) -> None:
+    def add(self, due: Decimal, paid: Decimal, lines: int) -> None:
         self.due += due
         self.paid += paid
         self.lines += lines

@@ -32,9 +32,9 @@ def claims(world):
         assign(county_code=code)
     world.session.commit()
     made = {
-        # 鄱阳县 2026: local 10,000.00, of it 2,000.00 paid
-        "paid_in_part": make_claim(status="verified", premium="100000.00", period="2026年早稻季"),
+        # 鄱阳县 2026 (the late season's claim made first: the ledger's order is by period, not by when made)
         "submitted": make_claim(status="submitted", premium="30000.00", period="2026年晚稻季"),   # no money due yet
+        "paid_in_part": make_claim(status="verified", premium="100000.00", period="2026年早稻季"),  # 2,000.00 paid
         "draft": make_claim(status="draft", premium="7000.00", period="2026年补充"),             # counted nowhere
         "returned": make_claim(status="submitted", premium="9000.00", period="2026年秋季"),       # nor this, once
         "camellia": make_claim(status="verified", product_code="camellia_oil", premium="86400.00"),  # local 38,880
