@@ -166,3 +166,20 @@ def test_an_empty_ledger_totals_zero_and_nothing_is_overdue(world):
         "premium": D("0.00"), "due": D("0.00"), "paid": D("0.00"), "outstanding": D("0.00")})
     nothing = service.overdue_summary(_scope("county_finance"))
     assert (nothing.shares, nothing.claims, nothing.outstanding, nothing.days_overdue()) == (0, 0, D("0.00"), 0)
+
+
+def _totals(totals) -> tuple:
+    return totals.due, totals.paid, totals.lines
+
+
+def test_a_county_bureaus_totals_by_insurer_are_in_the_insurers_name_order(claims):
+    """鄱阳县's county shares of the year's verified claims: 5,000.00 (2,000.00 paid) and 25,920.00 (camellia oil) of
+    the demo insurer (赣鄱财险, made first), 1,000.00 of the other (测试财险, made later, named first)."""
+    paid = service.payment_totals(service.FinanceBureau(county("361128")), 2026)
+    assert [(insurer.short_name, _totals(t)) for insurer, t in paid.by_insurer] == [
+        ("测试财险", (D("1000.00"), D("0.00"), 1)), ("赣鄱财险", (D("30920.00"), D("2000.00"), 2))]
+    assert {level: _totals(t) for level, t in paid.by_level.items()} == {
+        ShareLevel.COUNTY: (D("31920.00"), D("2000.00"), 3)}
+    assert [(region.code, _totals(t)) for region, t in paid.by_county] == [
+        ("361128", (D("31920.00"), D("2000.00"), 3))]
+    assert (_totals(paid.total), paid.total.outstanding) == ((D("31920.00"), D("2000.00"), 3), D("29920.00"))
