@@ -9,11 +9,14 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
+import sqlalchemy as sa
 from flask import session
 from flask_babel import refresh
 
 from agri_insurance.access import scope_clause
 from agri_insurance.auth.models import Role
+from agri_insurance.reference import service as reference_service
+from agri_insurance.reference.models import Region, RegionLevel
 from agri_insurance.subsidies import service
 from agri_insurance.subsidies.models import ShareLevel, SubsidyClaim
 from tests.factories import county, make_insurer, make_user
@@ -183,3 +186,15 @@ def test_a_county_bureaus_totals_by_insurer_are_in_the_insurers_name_order(claim
     assert [(region.code, _totals(t)) for region, t in paid.by_county] == [
         ("361128", (D("31920.00"), D("2000.00"), 3))]
     assert (_totals(paid.total), paid.total.outstanding) == ((D("31920.00"), D("2000.00"), 3), D("29920.00"))
+
+
+def test_a_county_added_after_the_others_is_still_listed_in_code_order(world):
+    """The counties' growth is listed by code, not in the order the counties were entered."""
+    city = world.session.scalar(sa.select(Region).where(Region.level == RegionLevel.CITY))
+    reference_service.save_region(None, {"code": "361101", "name": "测试区", "name_en": "Test District",
+                                         "level": RegionLevel.COUNTY, "parent_id": city.id}, None)
+    assign(county_code="361101")
+    world.session.commit()
+    make_claim(status="submitted", county_code="361101", premium="1000.00")
+    make_claim(status="submitted", premium="2000.00")                                    # 鄱阳县, entered first
+    assert [row["county"] for row in service.premium_growth(2026, _scope("city_agri"))] == ["测试区", "鄱阳县"]
