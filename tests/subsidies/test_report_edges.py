@@ -198,3 +198,25 @@ def test_a_county_added_after_the_others_is_still_listed_in_code_order(world):
     make_claim(status="submitted", county_code="361101", premium="1000.00")
     make_claim(status="submitted", premium="2000.00")                                    # 鄱阳县, entered first
     assert [row["county"] for row in service.premium_growth(2026, _scope("city_agri"))] == ["测试区", "鄱阳县"]
+
+
+def test_the_city_bureaus_lines_by_insurer_name_county_claim_and_level_without_shares_of_0(claims):
+    """The city pays central, provincial and city shares: camellia oil (a local specialty) has 0 % central and
+    provincial, so only its city share is a line. The other underwriter (测试财险) is listed first by name, though
+    entered later; the demo insurer's claims by county (余干县 before 鄱阳县, though entered later), then by claim."""
+    city = service.FinanceBureau(county("361100"))
+    assert city.levels == (ShareLevel.CENTRAL, ShareLevel.PROVINCIAL, ShareLevel.CITY)
+    names = {claim.id: name for name, claim in claims.items()}
+    lines = [(line.claim.insurer.short_name, names[line.claim.id], line.share.level.value, line.share.amount)
+             for line in service.stream_payment_lines(city, 2026)]
+    assert lines == [
+        ("测试财险", "other_insurer", "central", D("9000.00")), ("测试财险", "other_insurer", "provincial", D("5000.00")),
+        ("测试财险", "other_insurer", "city", D("1000.00")),
+        ("赣鄱财险", "yugan", "central", D("18000.00")), ("赣鄱财险", "yugan", "provincial", D("10000.00")),
+        ("赣鄱财险", "yugan", "city", D("2000.00")),
+        ("赣鄱财险", "paid_in_part", "central", D("45000.00")), ("赣鄱财险", "paid_in_part", "provincial", D("25000.00")),
+        ("赣鄱财险", "paid_in_part", "city", D("5000.00")),
+        ("赣鄱财险", "camellia", "city", D("12960.00")),
+        ("赣鄱财险", "wuyuan", "central", D("4500.00")), ("赣鄱财险", "wuyuan", "provincial", D("2500.00")),
+        ("赣鄱财险", "wuyuan", "city", D("500.00")),
+    ]
