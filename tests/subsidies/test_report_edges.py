@@ -220,3 +220,12 @@ def test_the_city_bureaus_lines_by_insurer_name_county_claim_and_level_without_s
         ("赣鄱财险", "wuyuan", "central", D("4500.00")), ("赣鄱财险", "wuyuan", "provincial", D("2500.00")),
         ("赣鄱财险", "wuyuan", "city", D("500.00")),
     ]
+
+
+def test_a_claims_lines_stay_together_in_the_bureaus_list(world):
+    first = make_claim(status="verified", premium="100000.00", period="2026年早稻季")
+    second = make_claim(status="verified", premium="20000.00", period="2026年晚稻季")
+    lines = [(line.claim.id, line.share.level) for line in
+             service.stream_payment_lines(service.FinanceBureau(county("361100")), 2026)]
+    assert lines == [(claim.id, level) for claim in (first, second)
+                     for level in (ShareLevel.CENTRAL, ShareLevel.PROVINCIAL, ShareLevel.CITY)]
