@@ -229,3 +229,23 @@ def test_a_claims_lines_stay_together_in_the_bureaus_list(world):
              service.stream_payment_lines(service.FinanceBureau(county("361100")), 2026)]
     assert lines == [(claim.id, level) for claim in (first, second)
                      for level in (ShareLevel.CENTRAL, ShareLevel.PROVINCIAL, ShareLevel.CITY)]
+
+
+def test_overdue_shares_as_of_the_day_asked_by_county_level_and_claim(claims):
+    """Every claim was verified today, so all fall due on one day: as of a day after it every government share
+    still owed is overdue (not the camellia oil's 0 % central and provincial ones, nor what was paid), listed by
+    county, then level, then claim. As of today nothing is."""
+    city = _scope("city_finance")
+    counties = [("361127", ["yugan", "yugan_last_year"]),
+                ("361128", ["paid_in_part", "camellia", "other_insurer", "last_year"]),
+                ("361129", ["wannian_last_year"]), ("361130", ["wuyuan"])]
+    expected = [(code, level, name) for code, names in counties
+                for level in (ShareLevel.CENTRAL, ShareLevel.PROVINCIAL, ShareLevel.CITY, ShareLevel.COUNTY)
+                for name in names
+                if not (name == "camellia" and level in (ShareLevel.CENTRAL, ShareLevel.PROVINCIAL))]
+    names = {claim.id: name for name, claim in claims.items()}
+    items = service.overdue_items(city, today=date(2027, 6, 1))
+    assert [(item.claim.region.code, item.share.level, names[item.claim.id]) for item in items] == expected
+    owed = {(names[item.claim.id], item.share.level): item.share.outstanding for item in items}
+    assert owed[("paid_in_part", ShareLevel.COUNTY)] == D("3000.00")
+    assert service.overdue_items(city) == []
