@@ -297,6 +297,9 @@ def test_an_assignment_with_claims_only_in_the_years_before_it_is_deleted(world)
 # --- budgets -------------------------------------------------------------------------------------------------
 
 def test_who_sets_which_budget(world):
+    # a county added after the others (a new district) is listed by its code, after the city
+    world.session.add(Region(code="361101", name="新区", level=RegionLevel.COUNTY, parent_id=city().id))
+    world.session.flush()
     counties = sorted(service.db.session.scalars(sa.select(Region).where(Region.level == RegionLevel.COUNTY)),
                       key=lambda r: r.code)
     assert [r.code for r in service.budget_regions(user("admin"))] == [city().code] + [r.code for r in counties]
