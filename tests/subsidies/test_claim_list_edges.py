@@ -17,13 +17,6 @@ from tests.factories import county
 from tests.subsidies.factories import assign, demo_insurer, make_claim, product, user
 
 
-@pytest.fixture
-def world(demo, db):
-    assign()                                           # the demo insurer: rice in 鄱阳县 2025–2027
-    db.session.commit()
-    return db
-
-
 def choices(**overrides) -> dict:
     data = {"region_id": county().id, "product_id": product("rice").id, "year": 2026, "period": "2026年全年",
             "premium_rate": D("5"), "notes": "按清单", "corrects_id": None}

@@ -25,13 +25,6 @@ from tests.subsidies.factories import assign, demo_insurer, make_claim, product,
 PYX, WUYUAN, YUGAN = "361128", "361130", "361127"      # 鄱阳县, 婺源县, 余干县
 
 
-@pytest.fixture
-def world(demo, db):
-    assign()                                           # the demo insurer: rice in 鄱阳县 2025–2027
-    db.session.commit()
-    return db
-
-
 def _assignment(county_code=PYX, product_code="rice") -> UnderwritingAssignment:
     return service.db.session.scalar(sa.select(UnderwritingAssignment).where(
         UnderwritingAssignment.insurer_id == demo_insurer().id,
