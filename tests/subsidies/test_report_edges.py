@@ -5,7 +5,7 @@ One world for every test: claims of two underwriters in four counties, two years
 that matters (a draft, a submitted claim, a returned one, verified claims, a part-paid one). The bureaus never see
 a draft (their scope leaves drafts out); a returned claim they do see, and it is counted nowhere."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -235,6 +235,8 @@ def test_overdue_shares_as_of_the_day_asked_by_county_level_and_claim(claims):
     """Every claim was verified today, so all fall due on one day: as of a day after it every government share
     still owed is overdue (not the camellia oil's 0 % central and provincial ones, nor what was paid), listed by
     county, then level, then claim. As of today nothing is."""
+    service.confirm_payment(claims["other_insurer"], ShareLevel.COUNTY, D("1000.00"), date(2026, 6, 2), "KF-2",
+                            user("county_finance"))               # the other's county share paid in full: not owed
     city = _scope("city_finance")
     counties = [("361127", ["yugan", "yugan_last_year"]),
                 ("361128", ["paid_in_part", "camellia", "other_insurer", "last_year"]),
@@ -242,10 +244,16 @@ def test_overdue_shares_as_of_the_day_asked_by_county_level_and_claim(claims):
     expected = [(code, level, name) for code, names in counties
                 for level in (ShareLevel.CENTRAL, ShareLevel.PROVINCIAL, ShareLevel.CITY, ShareLevel.COUNTY)
                 for name in names
-                if not (name == "camellia" and level in (ShareLevel.CENTRAL, ShareLevel.PROVINCIAL))]
+                if not (name == "camellia" and level in (ShareLevel.CENTRAL, ShareLevel.PROVINCIAL))
+                and (name, level) != ("other_insurer", ShareLevel.COUNTY)]
     names = {claim.id: name for name, claim in claims.items()}
-    items = service.overdue_items(city, today=date(2027, 6, 1))
+    asked = date(2027, 6, 1)
+    items = service.overdue_items(city, today=asked)
     assert [(item.claim.region.code, item.share.level, names[item.claim.id]) for item in items] == expected
+    due = claims["yugan"].due_date
+    assert {(item.due_date, item.days_overdue) for item in items} == {(due, (asked - due).days)}
     owed = {(names[item.claim.id], item.share.level): item.share.outstanding for item in items}
     assert owed[("paid_in_part", ShareLevel.COUNTY)] == D("3000.00")
     assert service.overdue_items(city) == []
+    assert service.overdue_items(city, today=due) == []            # due that day: not overdue yet
+    assert len(service.overdue_items(city, today=due + timedelta(days=1))) == len(expected)
