@@ -94,7 +94,7 @@ TARGETS: dict[str, tuple[list[str] | None, list[str]]] = {
     "subsidies/service.py:actions": (["payment_levels", "available_actions", "list_actions", "payable_levels",
                                       "finance_bureaus_for", "FinanceBureau.levels", "FinanceBureau.name"],
                                      ["tests/subsidies/test_actions.py", "tests/subsidies/test_file_again.py",
-                                      "tests/subsidies/test_print.py"]),
+                                      "tests/subsidies/test_print.py", "tests/subsidies/test_action_edges.py"]),
     "subsidies/service.py:reports": (["_level_order", "_overdue_clauses", "overdue_statement", "overdue_shares",
                                       "overdue_items", "OverdueSummary.days_overdue", "overdue_summary",
                                       "overdue_summary_for", "_days_after_postgresql", "_days_after_sqlite",
@@ -117,7 +117,8 @@ TARGETS: dict[str, tuple[list[str] | None, list[str]]] = {
                              # only through the pages: the year's money page (test_checkpoints.py shows it too)
                              # and the settlement's page and statement (test_yearend_views.py)
                              ["tests/subsidies/test_yearend.py", "tests/subsidies/test_yearend_concurrency.py",
-                              "tests/subsidies/test_yearend_views.py", "tests/subsidies/test_checkpoints.py"]),
+                              "tests/subsidies/test_yearend_views.py", "tests/subsidies/test_checkpoints.py",
+                              "tests/subsidies/test_advance_edges.py"]),
     "payouts/parsing.py": (None, ["tests/payouts/test_import.py", "tests/payouts/test_fast_path.py",
                                   "tests/payouts/test_row_checks.py"]),
     # the underwriting list's flags (issue 24: "underwriting/parsing.py and flags"): a farmer twice in a list, above
