@@ -15,7 +15,7 @@ from agri_insurance.subsidies import service
 from agri_insurance.subsidies.models import ClaimStatus, ShareLevel
 from tests.factories import county, make_insurer, make_user
 from tests.subsidies.factories import make_claim, user
-from tests.subsidies.test_actions import names, world  # noqa: F401  (world: the demo world with an assignment)
+from tests.subsidies.test_actions import names
 
 DELETE_CONFIRM = "删除这份草稿及其承保清单？删除后不能恢复。"
 

@@ -13,7 +13,7 @@ from agri_insurance.subsidies import yearend
 from agri_insurance.subsidies.models import Advance, ShareLevel
 from tests.factories import county
 from tests.subsidies.factories import demo_insurer, user
-from tests.subsidies.test_yearend import _field_and_message, advance, world  # noqa: F401  (world: its fixture)
+from tests.subsidies.test_yearend import _field_and_message, advance
 
 pytestmark = pytest.mark.usefixtures("world")
 
