@@ -257,3 +257,26 @@ def test_overdue_shares_as_of_the_day_asked_by_county_level_and_claim(claims):
     assert service.overdue_items(city) == []
     assert service.overdue_items(city, today=due) == []            # due that day: not overdue yet
     assert len(service.overdue_items(city, today=due + timedelta(days=1))) == len(expected)
+
+
+def test_the_overdue_summary_as_of_the_day_asked_for_the_city_and_a_county(app, claims):
+    """What the menu's badge and the home page count: the shares still owed past their due day, on how many claims,
+    how much, since when; the city's from the index alone, a county's through its claims."""
+    asked = date(2027, 6, 1)
+    due = claims["yugan"].due_date
+    city = service.overdue_summary(None, asked)
+    # 8 claims verified, 4 government shares each but camellia oil's 2: 30 shares; owed: 80 % of the rice premiums
+    # (340,000.00 of 2026 and 2025) and 45 % of camellia oil's 86,400.00, less the county's 2,000.00 paid
+    assert (city.shares, city.claims, city.outstanding, city.oldest_due) == (30, 8, D("308880.00"), due)
+    assert city.days_overdue(asked) == (asked - due).days
+    poyang = service.overdue_summary(_scope("county_finance"), asked, claims=False)
+    # 鄱阳县's claims (every government share of them): 78,000.00 still owed of 80,000.00, 38,880.00 (camellia oil's
+    # 2 shares), 16,000.00 (the other underwriter's) and 64,000.00 (2025)
+    assert (poyang.shares, poyang.claims, poyang.outstanding) == (14, None, D("196880.00"))
+    assert service.overdue_summary(None) == service.OverdueSummary(0, 0, D("0.00"), None)
+    with app.test_request_context():
+        badge = service.overdue_summary_for(user("county_finance"), asked)
+        assert (badge.shares, badge.claims, badge.outstanding) == (14, None, D("196880.00"))
+        listed = service.overdue_summary_for(user("county_finance"), asked, claims=True)
+        assert (listed.shares, listed.claims) == (14, 4)
+        assert service.overdue_summary_for(user("city_agri"), asked).shares == 30
