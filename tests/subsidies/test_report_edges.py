@@ -222,6 +222,19 @@ def test_the_city_bureaus_lines_by_insurer_name_county_claim_and_level_without_s
     ]
 
 
+def test_a_bureaus_line_is_overdue_while_anything_of_it_is_owed_after_its_due_day(claims):
+    other = claims["other_insurer"]
+    finance = user("city_finance")
+    service.confirm_payment(other, ShareLevel.CENTRAL, D("9000.00"), date(2026, 6, 2), "ZY-1", finance)   # in full
+    service.confirm_payment(other, ShareLevel.CITY, D("999.50"), date(2026, 6, 2), "SF-2", finance)       # 0.50 owed
+    due = other.due_date
+    asked = due + timedelta(days=45)
+    late = {line.share.level: line.days_overdue for line in
+            service.stream_payment_lines(service.FinanceBureau(county("361100")), 2026, today=asked)
+            if line.claim.id == other.id}
+    assert late == {ShareLevel.CENTRAL: 0, ShareLevel.PROVINCIAL: 45, ShareLevel.CITY: 45}
+
+
 def test_a_claims_lines_stay_together_in_the_bureaus_list(world):
     first = make_claim(status="verified", premium="100000.00", period="2026年早稻季")
     second = make_claim(status="verified", premium="20000.00", period="2026年晚稻季")
