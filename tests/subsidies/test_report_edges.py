@@ -21,6 +21,7 @@ from agri_insurance.subsidies import service
 from agri_insurance.subsidies.models import ShareLevel, SubsidyClaim
 from tests.factories import county, make_insurer, make_user
 from tests.subsidies.factories import assign, demo_insurer, make_claim, user
+from tests.test_query_counts import counting
 
 
 @pytest.fixture
@@ -293,3 +294,20 @@ def test_the_overdue_summary_as_of_the_day_asked_for_the_city_and_a_county(app, 
         listed = service.overdue_summary_for(user("county_finance"), asked, claims=True)
         assert (listed.shares, listed.claims) == (14, 4)
         assert service.overdue_summary_for(user("city_agri"), asked).shares == 30
+
+
+def test_the_overdue_summary_is_counted_once_per_request(app, world, db):
+    """The menu's badge, the home page and the overdue list each ask for it: one query in a request, a second only
+    when the claims are asked for and were not counted."""
+    bureau = user("county_finance")
+    asked = date(2027, 6, 1)
+    with app.test_request_context():
+        with counting(db.engine) as statements:
+            service.overdue_summary_for(bureau, asked)
+            service.overdue_summary_for(bureau, asked)
+        assert len(statements) == 1
+        with counting(db.engine) as statements:
+            service.overdue_summary_for(bureau, asked, claims=True)
+            service.overdue_summary_for(bureau, asked, claims=True)
+            service.overdue_summary_for(bureau, asked)
+        assert len(statements) == 1
