@@ -180,6 +180,7 @@ def test_a_county_bureaus_totals_by_insurer_are_in_the_insurers_name_order(claim
     """鄱阳县's county shares of the year's verified claims: 5,000.00 (2,000.00 paid) and 25,920.00 (camellia oil) of
     the demo insurer (赣鄱财险, made first), 1,000.00 of the other (测试财险, made later, named first)."""
     paid = service.payment_totals(service.FinanceBureau(county("361128")), 2026)
+    assert (paid.bureau.region.code, paid.year, paid.lines) == ("361128", 2026, [])   # totals only: no line read
     assert [(insurer.short_name, _totals(t)) for insurer, t in paid.by_insurer] == [
         ("测试财险", (D("1000.00"), D("0.00"), 1)), ("赣鄱财险", (D("30920.00"), D("2000.00"), 2))]
     assert {level: _totals(t) for level, t in paid.by_level.items()} == {
