@@ -112,6 +112,8 @@ def test_an_edit_moving_a_draft_with_a_list_to_another_product_says_its_list_was
     service.save_claim(claim, claim_data(product_code="rapeseed"), demo_insurer(), user("insurer"), notices=notices)
     assert [str(n) for n in notices] == ["县（市、区）、险种或年度已修改，原承保清单已删除，请重新上传承保清单"]
     assert claim.product_id == product("rapeseed").id
+    [removed] = entries(claim.id, "underwriting_list.removed")          # by the insurer who edited the draft
+    assert (removed.actor_id, removed.details["reason"]) == (user("insurer").id, "claim_scope_changed")
 
 
 def test_a_draft_filed_again_names_the_returned_claim_in_its_audit_entry(world, db):
@@ -124,6 +126,10 @@ def test_a_draft_filed_again_names_the_returned_claim_in_its_audit_entry(world, 
     assert claim.corrects_id == returned.id
     [entry] = entries(claim.id, "claim.created")
     assert entry.details == {"premium": "1000000.00", "corrects": returned.id}
+    service.save_claim(claim, claim_data(period="2026年全年", notes="改"), actor.insurer, actor)
+    db.session.commit()
+    [entry] = entries(claim.id, "claim.updated")
+    assert entry.details == {"changes": {"notes": [None, "改"]}}                # the correction is not named again
 
 
 def test_an_edit_of_a_claim_submitted_meanwhile_is_refused(world, db):
@@ -165,7 +171,16 @@ def test_a_drafts_figures_are_refused_in_words_naming_the_field(world, db, overr
 
 def test_a_year_left_out_is_refused_on_the_product(world, db):
     error = refused(save, year=None)
-    assert error.field == "product_id" and "年度不承保此险种，不能申请补贴" in error.message
+    assert error.field == "product_id"
+    assert error.message.startswith("贵机构在该县（市、区）") and error.message.endswith("年度不承保此险种，不能申请补贴")
+
+
+def test_the_largest_amount_a_column_holds_is_accepted_a_fen_more_is_not(world, db):
+    from agri_insurance.db_types import MAX_MONEY
+
+    error = refused(save, quantity=MAX_MONEY + D("0.01"))
+    assert (error.field, error.message) == ("quantity", "数值过大")
+    assert save(quantity=MAX_MONEY).quantity == MAX_MONEY
 
 
 def test_the_smallest_figures_and_a_premium_a_fen_off_are_accepted(world, db):
@@ -177,6 +192,18 @@ def test_the_smallest_figures_and_a_premium_a_fen_off_are_accepted(world, db):
     save(period="高一分", sum_insured=D("20000000.20"))            # 1,000,000.01 expected: a fen above
     save(period="低一分", sum_insured=D("19999999.80"))            # 999,999.99 expected: a fen below
     save(period="农户少一分", farmer_premium=D("199999.99"))
+
+
+def test_a_farmer_premium_of_0_is_accepted_where_the_farmers_pay_nothing(world, db):
+    from agri_insurance.reference import service as reference_service
+
+    reference_service.save_scheme(None, {
+        "product_id": product("rice").id, "region_id": county().id, "year": 2026, "central_pct": D(45),
+        "provincial_pct": D(25), "city_pct": D(15), "county_pct": D(15), "farmer_pct": D(0),
+        "deviation_reason": None, "notes": None}, None)
+    claim = save(premium="100000.00", farmer_premium=D("0.00"))
+    assert (claim.farmer_premium, shares(claim)[ShareLevel.FARMER], shares(claim)[ShareLevel.COUNTY]) == (
+        0, 0, D("15000.00"))
 
 
 # --- the county, product, year and period ------------------------------------------------------------------
@@ -274,6 +301,41 @@ def test_the_due_days_are_the_configured_ones(world, db, app, monkeypatch):
         claim = make_claim(status="verified")
     assert (claim.due_days, claim.due_date) == (15, datetime(2026, 6, 25).date())
     assert entries(claim.id, "claim.verified")[0].details["due_days"] == 15
+
+
+def test_a_list_with_flagged_rows_is_verified_only_once_the_verifier_says_they_were_reviewed(world, db):
+    from agri_insurance.underwriting import service as underwriting
+
+    claim = make_claim(status="submitted")
+    underwriting.list_of(claim).flag_count = 2          # two rows the cross-checks flagged (double insurance…)
+    db.session.commit()
+    for reviewed in ({}, {"flags_reviewed": False}):
+        error = refused(service.verify_claim, claim, user("county_agri"), OPINION, **reviewed)
+        assert (error.field, error.message) == (
+            "flags_reviewed", "承保清单有 2 处核查标记，请查看后勾选“已核查标记的行”再核验")
+        db.session.rollback()
+    service.verify_claim(claim, user("county_agri"), OPINION, flags_reviewed=True)
+    db.session.commit()
+    assert claim.status is C.VERIFIED
+    assert entries(claim.id, "claim.verified")[0].details["flags_reviewed"] == 2
+
+
+def test_a_verification_draws_the_advance_in_the_verifiers_name(world, db):
+    from datetime import date
+
+    from agri_insurance.subsidies import yearend
+
+    yearend.save_advance({"year": 2026, "insurer_id": demo_insurer().id, "region_id": county().id,
+                          "level": ShareLevel.COUNTY, "amount": D("1000.00"), "paid_on": date(2026, 2, 1),
+                          "voucher_no": "YB-1"}, user("county_finance"))
+    claim = make_claim(status="submitted", premium="100000.00")
+    verifier = user("county_agri")
+    service.verify_claim(claim, verifier, OPINION)
+    db.session.commit()
+    assert (claim.share(ShareLevel.COUNTY).paid, claim.share(ShareLevel.COUNTY).from_advance) == (
+        D("1000.00"), D("1000.00"))
+    [entry] = entries(claim.id, "advance.drawn")
+    assert (entry.actor_id, entry.details) == (verifier.id, {"county": "1000.00"})
 
 
 @pytest.mark.parametrize("opinion", [None, "", "   "])
@@ -421,6 +483,19 @@ def test_filed_again_as_is_the_latest_claim_that_follows_and_returned_before_the
     assert service.filed_again_as(third) is None                   # a draft, not returned
 
 
+def test_filed_again_as_is_the_latest_of_two_claims_typed_afresh_and_returned_before_lists_the_oldest_first(
+        world, db):
+    first = _return(make_claim(status="submitted"), "第一次")
+    second = _return(make_claim(status="submitted"), "第二次")      # both for the same period, typed afresh
+    third = make_claim()
+    # the first claim's row written again after the others (on PostgreSQL its new version is stored after theirs,
+    # so a query without its ORDER BY would meet it last)
+    db.session.execute(sa.update(SubsidyClaim).where(SubsidyClaim.id == first.id).values(notes="已重新申报"))
+    db.session.commit()
+    assert service.filed_again_as(first) == third and service.filed_again_as(second) == third
+    assert service.returned_before(third) == [first, second]
+
+
 def test_a_claim_typed_afresh_follows_only_its_own_insurer_county_product_year_and_period(world, db):
     assign(product_code="rapeseed")
     assign(county_code="361127")
@@ -492,7 +567,7 @@ def _with_list_of(claim, username):
 # --- deleted -------------------------------------------------------------------------------------------------
 
 def test_a_deleted_draft_is_audited_and_only_a_draft_is_deleted(world, db):
-    draft = make_claim()
+    draft = _with_list(make_claim())
     claim_id = draft.id
     clerk = make_user("insurer_clerk", Role.INSURER, insurer=demo_insurer())
     service.delete_draft(draft, clerk)
@@ -500,6 +575,8 @@ def test_a_deleted_draft_is_audited_and_only_a_draft_is_deleted(world, db):
     assert db.session.get(SubsidyClaim, claim_id) is None
     [entry] = entries(claim_id, "claim.deleted")
     assert (entry.actor_id, entry.summary) == (clerk.id, f"删除补贴申请草稿：{TITLE}")
+    [removed] = entries(claim_id, "underwriting_list.removed")
+    assert (removed.actor_id, removed.details["reason"]) == (clerk.id, "claim_deleted")
     submitted = make_claim(status="submitted")
     error = refused(service.delete_draft, submitted, clerk)
     assert (error.field, error.message) == (None, "只有草稿可以删除")
