@@ -215,6 +215,16 @@ def test_a_second_claim_for_the_period_names_the_first_whatever_its_status_but_r
         "period", f"该县、险种、期间已有补贴申请（编号 {first.id}），退回后才能重新申请")
 
 
+def test_the_first_claim_of_a_database_is_a_duplicate_too(world, db):
+    """Claim ids start at 1 (on SQLite a wiped table gives 1 again; on PostgreSQL the sequence is set back)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SELECT setval('subsidy_claims_id_seq', 1, false)"))
+    first = make_claim()
+    assert first.id == 1
+    error = refused(save)
+    assert (error.field, error.message) == ("period", "该县、险种、期间已有补贴申请（编号 1），退回后才能重新申请")
+
+
 def test_only_the_same_insurer_county_product_year_and_period_is_a_duplicate(world, db):
     assign(product_code="rapeseed")
     assign(county_code="361127")                               # 余干县 rice
