@@ -80,8 +80,9 @@ def test_a_new_draft_stores_what_was_typed_for_its_insurer_and_is_audited(world,
 
 
 def test_an_edit_splits_the_shares_again_in_place_and_is_audited_with_its_changes(world, db):
-    claim = save(premium="100000.00")
-    db.session.commit()
+    from agri_insurance.underwriting import service as underwriting
+
+    claim = _with_list(save(premium="100000.00"))
     share_ids = {s.level: s.id for s in claim.shares}
     clerk = make_user("insurer_clerk", Role.INSURER, insurer=demo_insurer())
     notices = []
@@ -89,6 +90,7 @@ def test_an_edit_splits_the_shares_again_in_place_and_is_audited_with_its_change
                                 notices=notices)
     db.session.commit()
     assert edited is claim and notices == []               # the county, product and year stay: no list dropped
+    assert underwriting.list_of(claim) is not None
     assert (claim.status, claim.created_by_id, claim.total_premium, claim.notes) == (
         C.DRAFT, user("insurer").id, D("200000.00"), "第二次")
     assert shares(claim) == {level: amount * 2 for level, amount in RICE_SHARES.items()}
@@ -152,6 +154,7 @@ def test_an_edit_of_a_claim_submitted_meanwhile_is_refused(world, db):
     ({"premium_rate": D("NaN")}, "premium_rate", "应为数字"),
     ({"total_premium": None}, "total_premium", "保费必须大于0"),
     ({"total_premium": D("-1.00")}, "total_premium", "保费必须大于0"),
+    ({"total_premium": D(0), "sum_insured": D(0)}, "total_premium", "保费必须大于0"),
     ({"sum_insured": None}, "sum_insured", "保险金额必须大于0"),
     ({"sum_insured": D(0)}, "sum_insured", "保险金额必须大于0"),
     ({"sum_insured": D("20000000.001")}, "sum_insured", "最多两位小数"),
