@@ -79,7 +79,9 @@ TARGETS: dict[str, tuple[list[str] | None, list[str]]] = {
                                     ["tests/subsidies/test_service.py", "tests/subsidies/test_boundaries.py",
                                      "tests/subsidies/test_claim_scope.py", "tests/subsidies/test_file_again.py",
                                      "tests/subsidies/test_concurrency.py", "tests/subsidies/test_claim_totals.py",
-                                     "tests/subsidies/test_signals.py"]),
+                                     "tests/subsidies/test_signals.py", "tests/subsidies/test_claim_edges.py",
+                                     # the assignments' lock of submit_claim (a termination racing a submission)
+                                     "tests/awards/test_replacement_concurrency.py"]),
     "subsidies/service.py:funds": (["applicable_scheme", "scheme_pcts", "_assignments_for", "may_claim",
                                     "claim_refusal", "lock_assignments", "holds_assignment_in", "claim_scopes",
                                     "save_assignment", "delete_assignment", "budget_regions", "save_budget",
