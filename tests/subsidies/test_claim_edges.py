@@ -29,13 +29,6 @@ RICE_SHARES = {ShareLevel.CENTRAL: D("45000.00"), ShareLevel.PROVINCIAL: D("2500
                ShareLevel.CITY: D("5000.00"), ShareLevel.COUNTY: D("5000.00"), ShareLevel.FARMER: D("20000.00")}
 
 
-@pytest.fixture
-def world(demo, db):
-    assign()                                    # 赣鄱财险 underwrites rice in 鄱阳县 2025–2027
-    db.session.commit()
-    return db
-
-
 def save(claim=None, **kwargs):
     actor = user("insurer")
     return service.save_claim(claim, claim_data(**kwargs), actor.insurer, actor)
