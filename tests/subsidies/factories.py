@@ -53,13 +53,19 @@ def claim_data(product_code="rice", county_code="361128", premium="1000000.00", 
 OPINION = "经核验，承保清单与申请一致，同意拨付。"
 
 
+def attach_list(claim, username="insurer"):
+    """The claim's matching underwriting list (one row per household), uploaded by `username`; not committed."""
+    claim.list_rows = claim.households
+    attach_matching_list(claim, user(username))
+    return claim
+
+
 def make_claim(status="draft", insurer_username="insurer", **kwargs):
     """A claim advanced to `status` (draft, submitted, verified) by the demo users."""
     actor = user(insurer_username)
     claim = service.save_claim(None, claim_data(**kwargs), actor.insurer, actor)
     if status in ("submitted", "verified"):
-        claim.list_rows = claim.households  # the matching list has one row per household
-        attach_matching_list(claim, actor)
+        attach_list(claim, insurer_username)
         service.submit_claim(claim, actor)
     if status == "verified":
         verifier = db.session.scalar(sa.select(User).where(User.role == Role.COUNTY_AGRI,

@@ -20,7 +20,16 @@ from agri_insurance.reference.models import Region, RegionLevel
 from agri_insurance.subsidies import service
 from agri_insurance.subsidies.models import ClaimStatus, ShareLevel, SubsidyClaim, SubsidyYear
 from tests.factories import county, make_insurer, make_user
-from tests.subsidies.factories import OPINION, assign, claim_data, demo_insurer, make_claim, product, user
+from tests.subsidies.factories import (
+    OPINION,
+    assign,
+    attach_list,
+    claim_data,
+    demo_insurer,
+    make_claim,
+    product,
+    user,
+)
 
 C = ClaimStatus
 NOON = datetime(2026, 6, 10, 2, 0, tzinfo=UTC)          # 2026-06-10 10:00 in Shangrao
@@ -96,12 +105,8 @@ def test_an_edit_splits_the_shares_again_in_place_and_is_audited_with_its_change
 
 
 def test_an_edit_moving_a_draft_with_a_list_to_another_product_says_its_list_was_dropped(world, db):
-    from agri_insurance.underwriting.demo import attach_matching_list
-
     assign(product_code="rapeseed")
-    claim = save()
-    claim.list_rows = claim.households
-    attach_matching_list(claim, user("insurer"))
+    claim = attach_list(save())
     db.session.commit()
     notices = []
     service.save_claim(claim, claim_data(product_code="rapeseed"), demo_insurer(), user("insurer"), notices=notices)
@@ -241,10 +246,7 @@ def test_only_the_same_insurer_county_product_year_and_period_is_a_duplicate(wor
 # --- submitted ---------------------------------------------------------------------------------------------
 
 def _with_list(claim):
-    from agri_insurance.underwriting.demo import attach_matching_list
-
-    claim.list_rows = claim.households
-    attach_matching_list(claim, user("insurer"))
+    attach_list(claim)
     service.db.session.commit()
     return claim
 
@@ -549,7 +551,7 @@ def test_a_new_claim_may_correct_only_one_of_its_insurers_returned_claims_still_
         corrects = SubsidyClaim(id=999999)
     elif which == "another insurer's":
         corrects = service.save_claim(None, claim_data(), other, user("other_clerk"))
-        _with_list_of(corrects, "other_clerk")
+        attach_list(corrects, "other_clerk")
         service.submit_claim(corrects, user("other_clerk"))
         _return(corrects)
     elif which == "not returned":
@@ -561,13 +563,6 @@ def test_a_new_claim_may_correct_only_one_of_its_insurers_returned_claims_still_
     error = refused(service.save_claim, None, claim_data(period="新一期"), demo_insurer(), user("insurer"),
                     corrects=corrects)
     assert (error.field, error.message) == (None, f"补贴申请 #{corrects.id} 不是本机构待重新申报的退回申请")
-
-
-def _with_list_of(claim, username):
-    from agri_insurance.underwriting.demo import attach_matching_list
-
-    claim.list_rows = claim.households
-    attach_matching_list(claim, user(username))
 
 
 # --- deleted -------------------------------------------------------------------------------------------------

@@ -17,10 +17,9 @@ from agri_insurance.reference.models import Region, RegionLevel, SubsidyScheme
 from agri_insurance.subsidies import service
 from agri_insurance.subsidies.funds import city
 from agri_insurance.subsidies.models import Budget, ShareLevel, SubsidyClaim, UnderwritingAssignment
-from agri_insurance.underwriting.demo import attach_matching_list
 from tests.concurrency import second_waits_for_first
 from tests.factories import county, make_insurer, make_user
-from tests.subsidies.factories import assign, demo_insurer, make_claim, product, user
+from tests.subsidies.factories import assign, attach_list, demo_insurer, make_claim, product, user
 
 PYX, WUYUAN, YUGAN = "361128", "361130", "361127"      # 鄱阳县, 婺源县, 余干县
 
@@ -137,9 +136,7 @@ def test_without_a_day_the_claim_is_checked_on_today(world):
 
 
 def test_a_claim_submitted_while_its_award_ends_waits_and_is_refused(app, world):
-    draft = make_claim()
-    draft.list_rows = draft.households
-    attach_matching_list(draft, user("insurer"))
+    draft = attach_list(make_claim())
     world.session.commit()
     claim_id, assignment_id = draft.id, _assignment().id
     yesterday = clock.local_today() - timedelta(days=1)
