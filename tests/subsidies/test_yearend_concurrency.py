@@ -113,9 +113,14 @@ def test_the_same_advance_submitted_twice_at_once_is_recorded_once(app, demo, db
     assert db.session.scalar(sa.select(sa.func.count(Advance.id))) == 1
 
 
-def _advance(db):
-    data = {"year": 2025, "insurer_id": demo_insurer().id, "region_id": county().id, "level": ShareLevel.COUNTY,
+def _advance_data() -> dict:
+    """The county's advance of 2,500.00 for 2025 (half the county share of _claim's claim)."""
+    return {"year": 2025, "insurer_id": demo_insurer().id, "region_id": county().id, "level": ShareLevel.COUNTY,
             "amount": D("2500.00"), "paid_on": date(2025, 2, 1), "voucher_no": "YB-1"}
+
+
+def _advance(db):
+    data = _advance_data()
     db.session.remove()
     return lambda: yearend.save_advance(data, _as("county_finance"))
 
@@ -166,9 +171,7 @@ def test_the_county_and_city_top_ups_of_one_claim_at_once_settle_it(app, demo, d
 def _submitted_claim_with_an_advance(db) -> int:
     """A submitted claim of 2025 (county share 5,000.00) and the county's advance of 2,500.00 it will draw down."""
     assign()
-    yearend.save_advance({"year": 2025, "insurer_id": demo_insurer().id, "region_id": county().id,
-                          "level": ShareLevel.COUNTY, "amount": D("2500.00"), "paid_on": date(2025, 2, 1),
-                          "voucher_no": "YB-1"}, user("county_finance"))
+    yearend.save_advance(_advance_data(), user("county_finance"))
     db.session.commit()
     claim_id = make_claim(status="submitted", premium="100000.00", year=2025, period="2025年全年").id
     db.session.remove()
@@ -193,7 +196,6 @@ def test_a_close_waits_for_a_verification_drawing_an_advance_and_settles_only_th
     assert db.session.scalar(sa.select(Advance.drawn)) == D("2500.00")
     share = db.session.get(SubsidyClaim, claim_id).share(ShareLevel.COUNTY)
     assert (share.from_advance, share.outstanding) == (D("2500.00"), D("2500.00"))
-
 
 
 def test_a_close_waits_for_a_verification_in_flight_without_an_advance_and_counts_it(app, demo, db):
