@@ -138,12 +138,16 @@ TARGETS: dict[str, tuple[list[str] | None, list[str]]] = {
                                      "MeasuredService.flagged_share", "_share", "measured", "_percentiles_in_python",
                                      "percentile_cont", "measured_for"],
                                     ["tests/payouts/test_service.py", "tests/payouts/test_measured_edges.py"]),
-    # list_files.py's reading of a list's cells (what every list import's messages rest on), against the imports.
+    # list_files.py's reading of a list's cells (what every list import's messages rest on), against the imports
+    # and their row checks (the payout list's dates are read here), and the reading in blocks (DataRows.skip).
     "list_files.py:parsing": (["text", "quoted", "map_header", "RowValidator.string", "RowValidator.amount",
                                "RowValidator.id_number", "RowValidator.bank_account", "RowValidator.date",
                                "RowValidator.formulas_without_values", "_find_header", "_merge_header_rows",
                                "DataRows.__init__", "DataRows.__next__", "DataRows.skip", "_column_index", "_csv_encoding"],
-                              ["tests/underwriting/test_import.py", "tests/payouts/test_import.py"]),
+                              ["tests/underwriting/test_import.py", "tests/payouts/test_import.py",
+                               "tests/underwriting/test_row_checks.py", "tests/payouts/test_row_checks.py",
+                               "tests/underwriting/test_fast_path.py", "tests/payouts/test_fast_path.py",
+                               "tests/test_list_blocks.py", "tests/payouts/test_parallel_reading.py"]),
 }
 
 # A mutant a test failed on, or that made the tests hang past mutmut's timeout. "no tests" (no test of the
