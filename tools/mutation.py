@@ -109,7 +109,7 @@ TARGETS: dict[str, tuple[list[str] | None, list[str]]] = {
                                       "premium_growth"],
                                      ["tests/subsidies/test_reports.py", "tests/subsidies/test_views.py",
                                       "tests/subsidies/test_print.py", "tests/main/test_todo_claims.py",
-                                      "tests/subsidies/test_report_edges.py"]),
+                                      "tests/subsidies/test_report_edges.py", "tests/subsidies/test_waiting_edges.py"]),
     # The modules of the new work (issue 24: "as they land").
     "subsidies/checkpoints.py": (None, ["tests/subsidies/test_checkpoints.py", "tests/subsidies/test_checkpoint_edges.py"]),
     "subsidies/yearend.py": (["handles", "verified_shares", "default_advance", "save_advance", "may_edit_advance",

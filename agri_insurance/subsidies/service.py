@@ -1083,8 +1083,7 @@ def returned_to_correct(scope_clause, limit: int) -> tuple[int, list[SubsidyClai
 class PaymentsWaiting:
     """Shares of some government levels still to be paid on verified claims (R7)."""
 
-    overdue_shares: int                      # outstanding after their claim's due date
-    overdue_claims: int
+    overdue_claims: int                      # claims with such a share outstanding after its due date
     oldest_due: date | None                  # the due date of the claim overdue the longest
     due_claims: int                          # claims with such a share, not yet overdue
     first_due: list[SubsidyClaim]            # the soonest due of those, shares loaded
@@ -1095,7 +1094,7 @@ class PaymentsWaiting:
         return ((today or clock.local_today()) - self.oldest_due).days
 
 
-def payments_waiting(scope_clause, levels, today: date | None = None, limit: int = 0) -> PaymentsWaiting:
+def payments_waiting(scope_clause, levels, *, limit: int, today: date | None = None) -> PaymentsWaiting:
     """The claims within `scope_clause` with an outstanding share of one of `levels`: those past their due date
     (as `overdue_items` counts them: the share's `due_on`, read from the index of owed shares) and those not yet
     due, the `limit` soonest first. At most three queries (the counts; the soonest due claims and their shares),
@@ -1104,9 +1103,8 @@ def payments_waiting(scope_clause, levels, today: date | None = None, limit: int
     owing = (ClaimShare.level.in_(levels), ClaimShare.amount > ClaimShare.paid)
     base = (scope_clause, SubsidyClaim.status.in_(PAYABLE))
     overdue = ClaimShare.due_on < today
-    overdue_shares, overdue_claims, oldest_due, due_claims = db.session.execute(
-        sa.select(sa.func.count(sa.case((overdue, ClaimShare.id))),
-                  sa.func.count(sa.distinct(sa.case((overdue, ClaimShare.claim_id)))),
+    overdue_claims, oldest_due, due_claims = db.session.execute(
+        sa.select(sa.func.count(sa.distinct(sa.case((overdue, ClaimShare.claim_id)))),
                   sa.func.min(sa.case((overdue, ClaimShare.due_on))),
                   sa.func.count(sa.distinct(sa.case((overdue, sa.null()), else_=ClaimShare.claim_id))))
         .select_from(ClaimShare).join(SubsidyClaim, ClaimShare.claim_id == SubsidyClaim.id)
@@ -1117,7 +1115,7 @@ def payments_waiting(scope_clause, levels, today: date | None = None, limit: int
         sa.select(SubsidyClaim).where(*base, not_yet_due)
         .options(sa.orm.selectinload(SubsidyClaim.shares)).order_by(due_order(), SubsidyClaim.id)
         .limit(limit)).all() if due_claims and limit else []
-    return PaymentsWaiting(overdue_shares or 0, overdue_claims or 0, oldest_due, due_claims or 0, list(first_due))
+    return PaymentsWaiting(overdue_claims or 0, oldest_due, due_claims or 0, list(first_due))
 
 
 # --- a finance bureau's payment list --------------------------------------------------------------------

@@ -201,7 +201,7 @@ def test_the_sql_due_date_rule_agrees_with_the_claims_due_date_around_midnight(w
     for claim in made:
         due = _claim(db, claim.id).due_date
         for today in (due - timedelta(days=1), due, due + timedelta(days=1)):
-            waiting = service.payments_waiting(SubsidyClaim.id == claim.id, GOVERNMENT_LEVELS, today)
+            waiting = service.payments_waiting(SubsidyClaim.id == claim.id, GOVERNMENT_LEVELS, limit=0, today=today)
             assert (waiting.overdue_claims, waiting.due_claims) == ((1, 0) if due < today else (0, 1)), (due, today)
             assert waiting.days_overdue(today) == max(0, (today - due).days)
     assert [clock.local_date(_claim(db, c.id).verified_at).day for c in made] == [5, 6]
