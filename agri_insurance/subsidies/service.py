@@ -405,9 +405,8 @@ def _require_scope(data: dict[str, Any], insurer: Insurer) -> None:
             _("贵机构在所选县（市、区）没有承保安排，只能为承保安排中的县（市、区）申请补贴"), "region_id")
     require(data.get("product_id") is not None and db.session.get(Product, data["product_id"]) is not None,
             _("请选择险种"), "product_id")
-    refusal = (claim_refusal(insurer.id, data["region_id"], data["product_id"], data["year"])
-               if data.get("year") is not None else _("贵机构在该县（市、区）%(year)s年度不承保此险种，不能申请补贴",
-                                                     year=None))
+    require(data.get("year") is not None, _("请填写年度"), "year")
+    refusal = claim_refusal(insurer.id, data["region_id"], data["product_id"], data["year"])
     require(refusal is None, refusal, "product_id")
 
 
