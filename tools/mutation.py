@@ -147,7 +147,8 @@ TARGETS: dict[str, tuple[list[str] | None, list[str]]] = {
                               ["tests/underwriting/test_import.py", "tests/payouts/test_import.py",
                                "tests/underwriting/test_row_checks.py", "tests/payouts/test_row_checks.py",
                                "tests/underwriting/test_fast_path.py", "tests/payouts/test_fast_path.py",
-                               "tests/test_list_blocks.py", "tests/payouts/test_parallel_reading.py"]),
+                               "tests/test_list_blocks.py", "tests/payouts/test_parallel_reading.py",
+                               "tests/test_list_cells.py"]),
 }
 
 # A mutant a test failed on, or that made the tests hang past mutmut's timeout. "no tests" (no test of the
