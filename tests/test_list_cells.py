@@ -1,12 +1,22 @@
 """The cell reading every list import shares (list_files), below the imports: a date cell in each form a clerk's
 spreadsheet gives it and its refusals' words, the data rows passed over by a reading process (`DataRows.skip`: in
-forked processes in the imports, where nothing measures it), and a formula's column beyond Z."""
+forked processes in the imports, where nothing measures it), a formula's column beyond Z, a csv file's encoding and
+where its header may be."""
 
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 
-from agri_insurance.list_files import DataRows, Findings, ListSchema, RowValidator, _column_index
+from agri_insurance.list_files import (
+    DataRows,
+    Findings,
+    ListSchema,
+    RowValidator,
+    _column_index,
+    _csv_encoding,
+    open_list,
+)
 
 SCHEMA = ListSchema(columns=(("name", "姓名"), ("loss_date", "出险日期")), required=("name", "loss_date"))
 
@@ -37,6 +47,7 @@ def test_a_date_is_read_from_every_form_a_spreadsheet_gives_it(raw, expected):
     (True, "True"),                        # a tick box is not the number 1
     ("2025-13-01", "2025-13-01"),
     ("7月1日", "7月1日"),
+    ("36112819900101123X", "361128********123X"),   # an ID number in the wrong column is masked in the words
 ])
 def test_a_cell_that_is_not_a_date_is_refused_quoting_it(raw, shown):
     assert read_date(raw) == (None, [(7, "出险日期", f"“{shown}”不是日期，请填写如 2025-07-01")])
@@ -78,3 +89,38 @@ def test_rows_passed_over_from_the_buffer_alone():
 @pytest.mark.parametrize("letters, index", [("A", 0), ("Z", 25), ("AA", 26), ("AZ", 51), ("BA", 52), ("XFD", 16383)])
 def test_a_cells_column_letters_give_its_index(letters, index):
     assert _column_index(letters) == index
+
+
+def _csv(tmp_path: Path, content: bytes) -> Path:
+    path = tmp_path / "list.csv"
+    path.write_bytes(content)
+    return path
+
+
+@pytest.mark.parametrize("content, encoding", [
+    ("姓名,出险日期\r\n农户,2025-07-01\r\n".encode(), "utf-8-sig"),
+    ("\ufeff姓名,出险日期\r\n".encode(), "utf-8-sig"),
+    ("姓名,出险日期\r\n".encode("gb18030"), "gb18030"),
+    # a file of ASCII ending in "刖" saved by WPS (GB18030 EB BE): the start of a three-byte UTF-8 character cut
+    # short at the end of the file, which only the decoder's final call finds
+    (b"name,date\r\nA,2025-07-01\r\n" + "刖".encode("gb18030"), "gb18030"),
+    # a UTF-8 character across the first megabyte's boundary (the file is read a megabyte at a time)
+    (b"a" * ((1 << 20) - 1) + "中".encode(), "utf-8-sig"),
+])
+def test_a_csv_files_encoding_is_utf8_when_the_whole_file_decodes_so_else_gb18030(tmp_path, content, encoding):
+    assert _csv_encoding(_csv(tmp_path, content)) == encoding
+
+
+@pytest.mark.parametrize("titles, header_row", [(19, 20), (20, 1)])
+def test_a_header_is_looked_for_in_the_first_20_rows(tmp_path, titles, header_row):
+    """Below row 20 it is not found: the first row is taken as the header, whose missing columns are then reported
+    on it (not "the file is empty")."""
+    lines = [f"说明第{n}行" for n in range(1, titles + 1)] + ["姓名,出险日期", "农户,2025-07-01"]
+    found = open_list(_csv(tmp_path, "\r\n".join(lines).encode()), "list.csv", SCHEMA)
+    assert found.header_row == header_row
+    assert found.header == (["姓名", "出险日期"] if header_row == 20 else ["说明第1行"])
+
+
+def test_a_csv_header_naming_too_few_known_columns_is_still_its_first_row(tmp_path):
+    found = open_list(_csv(tmp_path, "姓名,备注\r\n农户,x\r\n".encode()), "list.csv", SCHEMA)
+    assert (found.header_row, found.header, list(found.rows)) == (1, ["姓名", "备注"], [(2, ["农户", "x"])])
