@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from agri_insurance.errors import DomainError
 from agri_insurance.list_files import (
     DataRows,
     Findings,
@@ -124,3 +125,21 @@ def test_a_header_is_looked_for_in_the_first_20_rows(tmp_path, titles, header_ro
 def test_a_csv_header_naming_too_few_known_columns_is_still_its_first_row(tmp_path):
     found = open_list(_csv(tmp_path, "姓名,备注\r\n农户,x\r\n".encode()), "list.csv", SCHEMA)
     assert (found.header_row, found.header, list(found.rows)) == (1, ["姓名", "备注"], [(2, ["农户", "x"])])
+
+
+SIX = ListSchema(columns=tuple((f"c{n}", f"列{n}") for n in range(1, 7)), required=tuple(f"c{n}" for n in range(1, 7)))
+
+
+@pytest.mark.parametrize("known, header_row", [(3, 2), (2, 1)])
+def test_a_header_names_at_least_half_of_the_required_columns(tmp_path, known, header_row):
+    """Six required columns: a row naming three of them under a title row is the header; naming two, it is not,
+    and the first row is taken (its missing columns then reported on it)."""
+    header = ",".join([f"列{n}" for n in range(1, known + 1)] + ["备注"] * (6 - known))
+    found = open_list(_csv(tmp_path, f"2026年承保清单\r\n{header}\r\n".encode()), "list.csv", SIX)
+    assert found.header_row == header_row
+
+
+def test_a_csv_of_empty_cells_only_is_empty(tmp_path):
+    with pytest.raises(DomainError) as refused:
+        open_list(_csv(tmp_path, b",,\r\n,,\r\n"), "list.csv", SCHEMA)
+    assert (refused.value.message, refused.value.field) == ("文件是空的", "file")
