@@ -143,3 +143,8 @@ def test_a_csv_of_empty_cells_only_is_empty(tmp_path):
     with pytest.raises(DomainError) as refused:
         open_list(_csv(tmp_path, b",,\r\n,,\r\n"), "list.csv", SCHEMA)
     assert (refused.value.message, refused.value.field) == ("文件是空的", "file")
+
+
+def test_without_a_header_the_first_row_with_text_is_taken_past_a_row_of_empty_cells(tmp_path):
+    found = open_list(_csv(tmp_path, ",,\r\n2026年承保清单\r\n姓名,备注\r\n".encode()), "list.csv", SCHEMA)
+    assert (found.header_row, found.header) == (2, ["2026年承保清单"])
