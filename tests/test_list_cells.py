@@ -4,6 +4,7 @@ forked processes in the imports, where nothing measures it), a formula's column 
 where its header may be."""
 
 from datetime import date, datetime
+from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,60 @@ def test_a_csv_of_empty_cells_only_is_empty(tmp_path):
 def test_without_a_header_the_first_row_with_text_is_taken_past_a_row_of_empty_cells(tmp_path):
     found = open_list(_csv(tmp_path, ",,\r\n2026年承保清单\r\n姓名,备注\r\n".encode()), "list.csv", SCHEMA)
     assert (found.header_row, found.header) == (2, ["2026年承保清单"])
+
+
+MONEY = ListSchema(columns=(("name", "姓名"), ("premium", "保费（元）")), required=("name", "premium"))
+
+
+def read_amount(raw, **options):
+    """The amount read from a premium cell on row 7 (positive unless said), the findings as (row, column, words)
+    and how many cells were tidied (spaces, full-width digits)."""
+    findings = Findings()
+    validator = RowValidator(MONEY, {"name": 0, "premium": 1}, findings)
+    value = validator.amount(["农户", raw], "premium", 7, options.pop("positive", True), **options)
+    return value, [(e.row, e.column, e.message) for e in findings.errors], findings.normalised_cells
+
+
+@pytest.mark.parametrize("raw, expected, tidied", [
+    (12.3, D("12.30"), 0),
+    (0.1 + 0.2, D("0.30"), 0),             # 0.30000000000000004: a sheet's float noise, not a third decimal
+    (1.1 + 2.2, D("3.30"), 0),             # 3.3000000000000003
+    (5, D("5.00"), 0),
+    (999999999999.99, D("999999999999.99"), 0),
+    (" 12.30 ", D("12.30"), 1),
+    ("１２．３０", D("12.30"), 1),          # full-width digits, as a Chinese input method types them
+])
+def test_an_amount_is_read_to_the_fen_and_tidied_cells_are_counted(raw, expected, tidied):
+    assert read_amount(raw) == (expected, [], tidied)
+
+
+@pytest.mark.parametrize("raw, options, message", [
+    (None, {}, "不能为空"),
+    ("", {}, "不能为空"),
+    (True, {}, "应为数字"),
+    ("abc", {}, "“abc”不是数字"),
+    ("12.3元", {}, "“12.3元”含有单位，请只填数字，单位填在“单位”列"),
+    ("12.3元", {"unit_hint": False}, "“12.3元”含有单位，请只填数字"),
+    (1.234, {}, "最多两位小数"),
+    (1e30, {}, "数值过大"),                 # past what a Decimal of 28 digits holds to the fen
+    (1e12, {}, "数值过大"),                 # past the row's 12 digits before the point
+    (0, {}, "必须大于0"),
+    (-1, {"positive": False}, "不能为负数"),
+])
+def test_an_amount_refused_names_its_row_and_column(raw, options, message):
+    assert read_amount(raw, **options)[:2] == (None, [(7, "保费（元）", message)])
+
+
+def test_an_empty_amount_not_required_and_a_0_not_required_positive_are_accepted():
+    assert read_amount(None, required=False) == (None, [], 0)
+    assert read_amount(0, positive=False) == (D("0.00"), [], 0)
+
+
+def test_a_cell_tidied_is_counted_once_per_cell():
+    findings = Findings()
+    validator = RowValidator(MONEY, {"name": 0, "premium": 1}, findings)
+    for row in (2, 3):
+        assert validator.string([" 农户 ", " 12.30 "], "name", row) == "农户"
+        assert validator.amount([" 农户 ", " 12.30 "], "premium", row, positive=True) == D("12.30")
+    assert validator.string(["农户", "12.30"], "name", 4) == "农户"
+    assert (findings.normalised_cells, findings.errors) == (4, [])
