@@ -13,10 +13,12 @@ from agri_insurance.errors import DomainError
 from agri_insurance.list_files import (
     DataRows,
     Findings,
+    FormulaWithoutValue,
     ListSchema,
     RowValidator,
     _column_index,
     _csv_encoding,
+    map_header,
     open_list,
 )
 
@@ -206,3 +208,80 @@ def test_a_cell_tidied_is_counted_once_per_cell():
         assert validator.amount([" 农户 ", " 12.30 "], "premium", row, positive=True) == D("12.30")
     assert validator.string(["农户", "12.30"], "name", 4) == "农户"
     assert (findings.normalised_cells, findings.errors) == (4, [])
+
+
+PEOPLE = ListSchema(columns=(("name", "姓名"), ("id_number", "证件号码"), ("bank_account", "银行账号")),
+                    required=("name", "id_number"))
+
+
+def read_id(raw):
+    findings = Findings()
+    value = RowValidator(PEOPLE, {"name": 0, "id_number": 1}, findings).id_number(["农户", raw], 7)
+    return value, [(e.row, e.column, e.message) for e in findings.errors], findings.normalised_cells
+
+
+STORED_AS_A_NUMBER = "证件号码被表格软件存成了数字（末几位可能已丢失），请把该列设为“文本”后重新填写"
+
+
+@pytest.mark.parametrize("raw, expected, tidied", [
+    ("36112819800101000X", ("P", "36112819800101000X"), 0),
+    ("36112819800101000x", ("P", "36112819800101000X"), 0),           # a lower-case check character
+    (" 361128 19800101 000X", ("P", "36112819800101000X"), 1),        # spaces typed in: the cell is tidied
+    ("9144030071526726XG", ("O", "9144030071526726XG"), 0),           # a company's unified credit code
+])
+def test_an_id_number_is_read_upper_case_without_spaces(raw, expected, tidied):
+    assert read_id(raw) == (expected, [], tidied)
+
+
+@pytest.mark.parametrize("raw, message", [
+    (361128198001010181, STORED_AS_A_NUMBER),
+    (3.61128198001010e17, STORED_AS_A_NUMBER),
+    ("3.61128E+17", STORED_AS_A_NUMBER),
+    (None, "不能为空"),
+    (True, "证件号码应为18位，实为4位"),                                  # a tick box is not an ID stored as a number
+    ("3611281980010100", "证件号码应为18位，实为16位"),
+    ("361128198001010182", "身份证号码“361128********0182”校验位或出生日期不正确"),
+    ("9144030071526726XH", "统一社会信用代码“914403********26XH”校验位不正确"),
+])
+def test_an_id_number_refused_names_its_row_and_column_and_is_masked(raw, message):
+    assert read_id(raw)[:2] == (None, [(7, "证件号码", message)])
+
+
+def test_a_bank_account_is_read_without_its_spaces():
+    findings = Findings()
+    validator = RowValidator(PEOPLE, {"name": 0, "id_number": 1, "bank_account": 2}, findings)
+    assert validator.bank_account(["农户", None, " 6222 0212 3456 7890 123 "], 7) == "6222021234567890123"
+    assert findings.errors == []
+
+
+def _header(cells, **row):
+    findings = Findings()
+    positions = map_header(SCHEMA, cells, findings, **row)
+    return positions, [(e.row, e.column, e.message) for e in findings.errors]
+
+
+def test_a_header_maps_each_known_column_past_empty_cells():
+    assert _header(["姓名", None, "", "出险日期"]) == ({"name": 0, "loss_date": 3}, [])
+
+
+def test_a_headers_problems_name_its_row_and_each_column():
+    assert _header(["姓名"]) == (None, [(1, "出险日期", "缺少列“出险日期”")])
+    assert _header(["姓名", "姓名", "备注"], header_row=3) == (None, [
+        (3, "姓名", "列“姓名”重复"), (3, "备注", "未知的列名“备注”，请使用下载的模板"), (3, "出险日期", "缺少列“出险日期”")])
+
+
+def test_a_formula_without_its_result_is_quoted_to_60_characters():
+    findings = Findings()
+    formula = "SUM(" + "A1," * 30 + "A1)"
+    validator = RowValidator(SCHEMA, {"name": 0, "loss_date": 1}, findings)
+    assert validator.formulas_without_values(7, ["农户", FormulaWithoutValue(formula)]) is True
+    assert [(e.row, e.column) for e in findings.errors] == [(7, "出险日期")]
+    assert f"“={formula[:60]}”" in findings.errors[0].message and formula[:61] not in findings.errors[0].message
+
+
+def test_id_numbers_tidied_are_counted_once_per_cell():
+    findings = Findings()
+    validator = RowValidator(PEOPLE, {"name": 0, "id_number": 1}, findings)
+    for row in (2, 3):
+        assert validator.id_number(["农户", " 36112819800101000X "], row) == ("P", "36112819800101000X")
+    assert (findings.normalised_cells, findings.errors) == (2, [])
