@@ -285,3 +285,17 @@ def test_id_numbers_tidied_are_counted_once_per_cell():
     for row in (2, 3):
         assert validator.id_number(["农户", " 36112819800101000X "], row) == ("P", "36112819800101000X")
     assert (findings.normalised_cells, findings.errors) == (2, [])
+
+
+def _open_files(path: Path) -> int:
+    """How many of this process's file descriptors hold `path` open (Linux: /proc/self/fd)."""
+    fds = Path("/proc/self/fd")
+    return sum(1 for fd in fds.iterdir() if fd.exists() and fd.resolve() == path.resolve())
+
+
+def test_a_csv_file_is_closed_once_its_rows_are_read(tmp_path):
+    path = _csv(tmp_path, "姓名,出险日期\r\n农户,2025-07-01\r\n".encode())
+    found = open_list(path, "list.csv", SCHEMA)
+    assert _open_files(path) == 1                       # open while its rows are read (a worker reads millions)
+    assert list(found.rows) == [(2, ["农户", "2025-07-01"])]
+    assert _open_files(path) == 0
