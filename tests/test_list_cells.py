@@ -20,6 +20,7 @@ from agri_insurance.list_files import (
     _csv_encoding,
     map_header,
     open_list,
+    text,
 )
 
 SCHEMA = ListSchema(columns=(("name", "姓名"), ("loss_date", "出险日期")), required=("name", "loss_date"))
@@ -299,3 +300,8 @@ def test_a_csv_file_is_closed_once_its_rows_are_read(tmp_path):
     assert _open_files(path) == 1                       # open while its rows are read (a worker reads millions)
     assert list(found.rows) == [(2, ["农户", "2025-07-01"])]
     assert _open_files(path) == 0
+
+
+def test_a_formula_without_its_result_reads_as_an_empty_cell():
+    """Its text is '' (the row's checks then report the formula once, not a value made up from it)."""
+    assert text(FormulaWithoutValue("A1+B1")) == "" and text(None) == "" and text(" ａ１ ") == "a1"
