@@ -18,6 +18,7 @@ from agri_insurance.list_files import (
     RowValidator,
     _column_index,
     _csv_encoding,
+    _merge_header_rows,
     map_header,
     open_list,
     text,
@@ -305,3 +306,13 @@ def test_a_csv_file_is_closed_once_its_rows_are_read(tmp_path):
 def test_a_formula_without_its_result_reads_as_an_empty_cell():
     """Its text is '' (the row's checks then report the formula once, not a value made up from it)."""
     assert text(FormulaWithoutValue("A1+B1")) == "" and text(None) == "" and text(" ａ１ ") == "a1"
+
+
+@pytest.mark.parametrize("upper, lower, merged", [
+    # a cell merged down over both header rows keeps its text in the upper one, even past the lower row's end
+    (["姓名", None, "出险日期"], ["", "备注"], ["姓名", "备注", "出险日期"]),
+    (["标题", "说明"], ["姓名", "备注"], ["姓名", "备注"]),                 # an unknown upper cell replaces nothing
+    (["姓名", "出险日期"], ["出险日期", "姓名"], ["出险日期", "姓名"]),     # nor a known one a known lower one
+])
+def test_a_two_row_headers_lower_row_takes_the_known_headers_above_its_empty_or_unknown_cells(upper, lower, merged):
+    assert _merge_header_rows(upper, lower, SCHEMA.header_to_key) == merged
