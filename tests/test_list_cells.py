@@ -24,6 +24,12 @@ from agri_insurance.list_files import (
     text,
 )
 
+
+def _errors(findings: Findings) -> list[tuple[int, str, str]]:
+    """The findings as (row, column, words)."""
+    return [(e.row, e.column, e.message) for e in findings.errors]
+
+
 SCHEMA = ListSchema(columns=(("name", "姓名"), ("loss_date", "出险日期")), required=("name", "loss_date"))
 
 
@@ -31,7 +37,7 @@ def read_date(raw, required: bool = True):
     """The date read from a cell of the loss-date column on row 7, and the findings as (row, column, words)."""
     findings = Findings()
     value = RowValidator(SCHEMA, {"name": 0, "loss_date": 1}, findings).date(["农户", raw], "loss_date", 7, required)
-    return value, [(e.row, e.column, e.message) for e in findings.errors]
+    return value, _errors(findings)
 
 
 @pytest.mark.parametrize("raw, expected", [
@@ -70,7 +76,7 @@ def _rows(raw: bool) -> DataRows:
     iterator (calamine's), which `skip` advances instead of making the rows."""
     source = iter([(n,) for n in range(7, 12)])
     rest = (list(cells) for cells in source)
-    return DataRows([[5], [6]], rest, 5, {}, None, source if raw else None)
+    return DataRows([[5], [6]], rest, first_row=5, formulas={}, on_close=None, raw=source if raw else None)
 
 
 @pytest.mark.parametrize("raw", [False, True])
@@ -164,7 +170,7 @@ def read_amount(raw, **options):
     findings = Findings()
     validator = RowValidator(MONEY, {"name": 0, "premium": 1}, findings)
     value = validator.amount(["农户", raw], "premium", 7, options.pop("positive", True), **options)
-    return value, [(e.row, e.column, e.message) for e in findings.errors], findings.normalised_cells
+    return value, _errors(findings), findings.normalised_cells
 
 
 @pytest.mark.parametrize("raw, expected, tidied", [
@@ -219,7 +225,7 @@ PEOPLE = ListSchema(columns=(("name", "姓名"), ("id_number", "证件号码"), 
 def read_id(raw):
     findings = Findings()
     value = RowValidator(PEOPLE, {"name": 0, "id_number": 1}, findings).id_number(["农户", raw], 7)
-    return value, [(e.row, e.column, e.message) for e in findings.errors], findings.normalised_cells
+    return value, _errors(findings), findings.normalised_cells
 
 
 STORED_AS_A_NUMBER = "证件号码被表格软件存成了数字（末几位可能已丢失），请把该列设为“文本”后重新填写"
@@ -259,7 +265,7 @@ def test_a_bank_account_is_read_without_its_spaces():
 def _header(cells, **row):
     findings = Findings()
     positions = map_header(SCHEMA, cells, findings, **row)
-    return positions, [(e.row, e.column, e.message) for e in findings.errors]
+    return positions, _errors(findings)
 
 
 def test_a_header_maps_each_known_column_past_empty_cells():

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+import time_machine
 
 from agri_insurance.auth.models import Role, User
 from agri_insurance.extensions import db
@@ -13,6 +15,11 @@ from agri_insurance.subsidies import lists, service
 from agri_insurance.subsidies.models import ShareLevel
 from agri_insurance.underwriting.demo import attach_matching_list
 from tests.factories import county, make_user
+
+
+def at(day: date):
+    """The clock stopped at 10:00 in Shangrao (02:00 UTC) on `day`."""
+    return time_machine.travel(datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC), tick=False)
 
 
 def user(username: str) -> User:
@@ -77,12 +84,9 @@ def make_claim(status="draft", insurer_username="insurer", **kwargs):
     return claim
 
 
-
 def money_objects() -> dict:
     """{advance: an advance of 2026, settlement: the county settlement of 2025 (closed)}, made once; the demo
     insurer's assignment in the demo county must exist (test_access makes it with its claim)."""
-    from datetime import date
-
     from agri_insurance.subsidies import yearend
     from agri_insurance.subsidies.models import Advance, Settlement
 

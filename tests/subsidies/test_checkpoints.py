@@ -1,17 +1,11 @@
 """Payout-rate checkpoints (hand-computed): rice in 鄱阳县, county share 5 % of the premium."""
 
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal as D
-
-import time_machine
 
 from agri_insurance.subsidies import checkpoints, service
 from agri_insurance.subsidies.models import ShareLevel
-from tests.subsidies.factories import make_claim, user
-
-
-def at(day: date):
-    return time_machine.travel(datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC), tick=False)   # 10:00 local
+from tests.subsidies.factories import at, make_claim, user
 
 
 def test_checkpoint_dates_roll_into_the_next_year(app, world):

@@ -103,8 +103,7 @@ def test_two_refunds_of_one_settlement_cannot_both_take_what_is_left(app, demo, 
 def test_the_same_advance_submitted_twice_at_once_is_recorded_once(app, demo, db):
     assign()
     db.session.commit()
-    data = {"year": 2026, "insurer_id": demo_insurer().id, "region_id": county().id, "level": ShareLevel.COUNTY,
-            "amount": D("2500.00"), "paid_on": date(2026, 2, 1), "voucher_no": "YB-1"}
+    data = {**_advance_data(), "year": 2026, "paid_on": date(2026, 2, 1)}
     db.session.remove()
     outcome: dict[str, str] = {}
     second_waits_for_first(app, lambda: yearend.save_advance(data, _as("county_finance")),
