@@ -12,8 +12,8 @@ from agri_insurance.auth.models import Role
 from agri_insurance.subsidies import checkpoints
 from agri_insurance.subsidies.models import ShareLevel
 from tests.factories import make_user
-from tests.subsidies.factories import assign, user
-from tests.subsidies.test_checkpoints import _history, at
+from tests.subsidies.factories import assign, at, user
+from tests.subsidies.test_checkpoints import _history
 
 
 def _county_rate(checkpoint):
