@@ -422,7 +422,14 @@ def _open(path: Path, filename: str, schema: ListSchema, formula_free: frozenset
     suffix = Path(filename).suffix.lower()
     if suffix == ".csv":
         fh = path.open(encoding=_csv_encoding(path), newline="")
-        return _find_header(csv.reader(fh), schema, None, on_close=fh.close)
+        try:
+            found = _find_header(csv.reader(fh), schema, None, on_close=fh.close)
+        except BaseException:
+            fh.close()
+            raise
+        if found is None:  # an empty file: nothing will read (and so close) it
+            fh.close()
+        return found
     if suffix != ".xlsx":
         raise ValueError(suffix)
     from python_calamine import CalamineWorkbook

@@ -3,6 +3,7 @@ spreadsheet gives it and its refusals' words, the data rows passed over by a rea
 forked processes in the imports, where nothing measures it), a formula's column beyond Z, a csv file's encoding and
 where its header may be."""
 
+import warnings
 from datetime import date, datetime
 from decimal import Decimal as D
 from pathlib import Path
@@ -123,14 +124,20 @@ def test_a_csv_files_encoding_is_utf8_when_the_whole_file_decodes_so_else_gb1803
     assert _csv_encoding(_csv(tmp_path, content)) == encoding
 
 
+def _header_found(tmp_path: Path, content: bytes, schema: ListSchema = SCHEMA) -> tuple[int, list]:
+    """The header row and header open_list finds in a csv file (the file closed again, its rows unread)."""
+    found = open_list(_csv(tmp_path, content), "list.csv", schema)
+    found.rows.close()
+    return found.header_row, found.header
+
+
 @pytest.mark.parametrize("titles, header_row", [(19, 20), (20, 1)])
 def test_a_header_is_looked_for_in_the_first_20_rows(tmp_path, titles, header_row):
     """Below row 20 it is not found: the first row is taken as the header, whose missing columns are then reported
     on it (not "the file is empty")."""
     lines = [f"说明第{n}行" for n in range(1, titles + 1)] + ["姓名,出险日期", "农户,2025-07-01"]
-    found = open_list(_csv(tmp_path, "\r\n".join(lines).encode()), "list.csv", SCHEMA)
-    assert found.header_row == header_row
-    assert found.header == (["姓名", "出险日期"] if header_row == 20 else ["说明第1行"])
+    assert _header_found(tmp_path, "\r\n".join(lines).encode()) == (
+        header_row, ["姓名", "出险日期"] if header_row == 20 else ["说明第1行"])
 
 
 def test_a_csv_header_naming_too_few_known_columns_is_still_its_first_row(tmp_path):
@@ -146,19 +153,20 @@ def test_a_header_names_at_least_half_of_the_required_columns(tmp_path, known, h
     """Six required columns: a row naming three of them under a title row is the header; naming two, it is not,
     and the first row is taken (its missing columns then reported on it)."""
     header = ",".join([f"列{n}" for n in range(1, known + 1)] + ["备注"] * (6 - known))
-    found = open_list(_csv(tmp_path, f"2026年承保清单\r\n{header}\r\n".encode()), "list.csv", SIX)
-    assert found.header_row == header_row
+    assert _header_found(tmp_path, f"2026年承保清单\r\n{header}\r\n".encode(), SIX)[0] == header_row
 
 
-def test_a_csv_of_empty_cells_only_is_empty(tmp_path):
-    with pytest.raises(DomainError) as refused:
+def test_a_csv_of_empty_cells_only_is_empty_and_closed_again(tmp_path):
+    """Closed by the reader, not left to the garbage collector (which warns, and on another Python may wait)."""
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(DomainError) as refused:
+        warnings.simplefilter("always")
         open_list(_csv(tmp_path, b",,\r\n,,\r\n"), "list.csv", SCHEMA)
     assert (refused.value.message, refused.value.field) == ("文件是空的", "file")
+    assert [w.message for w in caught if issubclass(w.category, ResourceWarning)] == []
 
 
 def test_without_a_header_the_first_row_with_text_is_taken_past_a_row_of_empty_cells(tmp_path):
-    found = open_list(_csv(tmp_path, ",,\r\n2026年承保清单\r\n姓名,备注\r\n".encode()), "list.csv", SCHEMA)
-    assert (found.header_row, found.header) == (2, ["2026年承保清单"])
+    assert _header_found(tmp_path, ",,\r\n2026年承保清单\r\n姓名,备注\r\n".encode()) == (2, ["2026年承保清单"])
 
 
 MONEY = ListSchema(columns=(("name", "姓名"), ("premium", "保费（元）")), required=("name", "premium"))
