@@ -38,6 +38,27 @@ def make_user(username: str, role, password: str = DEMO_PASSWORD, region=None, i
     return user
 
 
+def refused(call, *args, **kwargs):
+    """The DomainError `call(*args, **kwargs)` raises (the test then states its words and field)."""
+    import pytest
+
+    from agri_insurance.errors import DomainError
+
+    with pytest.raises(DomainError) as info:
+        call(*args, **kwargs)
+    return info.value
+
+
+def audit_entries(action: str, object_type: str | None = None, object_id: int | None = None) -> list:
+    """The audit entries of `action`, oldest first; of one object when its type and id are given."""
+    from agri_insurance.audit.models import AuditEntry
+
+    stmt = sa.select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+    if object_type is not None:
+        stmt = stmt.where(AuditEntry.object_type == object_type, AuditEntry.object_id == str(object_id))
+    return list(_db.session.scalars(stmt))
+
+
 def read_text(response) -> str:
     return response.get_data(as_text=True)
 

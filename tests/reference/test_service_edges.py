@@ -6,9 +6,7 @@ from decimal import Decimal as D
 import pytest
 import sqlalchemy as sa
 
-from agri_insurance.audit.models import AuditEntry
 from agri_insurance.demo import demo_credit_code
-from agri_insurance.errors import DomainError
 from agri_insurance.extensions import db
 from agri_insurance.reference import service
 from agri_insurance.reference.models import (
@@ -22,19 +20,9 @@ from agri_insurance.reference.models import (
 )
 from agri_insurance.reference.signals import insurer_identity_changing
 from agri_insurance.roles import Role
-from tests.factories import county, make_user
+from tests.factories import audit_entries, county, make_user, refused
 
 CENTRAL, SPECIALTY = ProductCategory.CENTRAL, ProductCategory.SPECIALTY
-
-
-def refused(call, *args) -> DomainError:
-    with pytest.raises(DomainError) as info:
-        call(*args)
-    return info.value
-
-
-def entries(action: str) -> list[AuditEntry]:
-    return list(db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
 
 
 def insurer_data(name="测试财产保险股份有限公司", code=None, **extra):
@@ -76,7 +64,7 @@ def test_a_new_insurer_is_stored_with_its_name_trimmed_and_audited(db):
     db.session.commit()
     stored = db.session.get(Insurer, insurer.id)
     assert (stored.name, stored.credit_code, stored.short_name) == ("测试财产保险股份有限公司", code, "测试财险")
-    [entry] = entries("insurer.created")
+    [entry] = audit_entries("insurer.created")
     assert (entry.actor_name, entry.object_type, entry.object_id) == ("admin", "Insurer", str(insurer.id))
     assert entry.summary == "新建：测试财产保险股份有限公司"
     assert entry.details["name"] == "测试财产保险股份有限公司"
@@ -130,10 +118,10 @@ def test_an_edit_is_audited_with_its_changes_and_an_edit_changing_nothing_is_not
     db.session.commit()
     service.save_insurer(insurer, insurer_data(), admin)
     db.session.commit()
-    assert entries("insurer.updated") == []
+    assert audit_entries("insurer.updated") == []
     service.save_insurer(insurer, insurer_data(short_name="改名财险", address="上饶市信州区"), admin)
     db.session.commit()
-    [entry] = entries("insurer.updated")
+    [entry] = audit_entries("insurer.updated")
     assert (entry.actor_name, entry.object_type, entry.object_id) == ("admin", "Insurer", str(insurer.id))
     assert entry.summary == "修改：测试财产保险股份有限公司"
     assert entry.details == {"changes": {"short_name": ["测试财险", "改名财险"], "address": [None, "上饶市信州区"]}}
@@ -162,7 +150,7 @@ def test_a_region_is_stored_with_its_code_and_contact_trimmed_and_audited(ref):
     stored = ref.session.get(Region, region.id)
     assert (stored.code, stored.name, stored.parent_id, stored.bureau_contact) == (
         "361199", "测试县", city.id, "测试县农业农村局")
-    [entry] = entries("region.created")
+    [entry] = audit_entries("region.created")
     assert (entry.actor_name, entry.object_type, entry.object_id) == ("admin", "Region", str(region.id))
     assert entry.summary == "新建：测试县"
     assert entry.details["code"] == "361199"
@@ -179,7 +167,7 @@ def test_a_region_is_stored_with_its_code_and_contact_trimmed_and_audited(ref):
     ref.session.commit()
     stored = ref.session.get(Region, region.id)
     assert (stored.name, stored.bureau_contact) == ("改名县", "联系人 0793-1")
-    last = entries("region.updated")[-1]
+    last = audit_entries("region.updated")[-1]
     assert last.summary == "修改：改名县"
     assert last.details == {"changes": {"name": ["测试县", "改名县"]}}
 
@@ -214,12 +202,12 @@ def test_a_product_code_another_product_has_is_refused_but_a_product_keeps_its_o
     new = service.save_product(None, product_data(" test_crop "), admin)
     ref.session.commit()
     assert ref.session.get(Product, new.id).code == "test_crop"
-    [entry] = entries("product.created")
+    [entry] = audit_entries("product.created")
     assert (entry.actor_name, entry.object_type, entry.summary) == ("admin", "Product", "新建：测试作物")
     assert entry.details["code"] == "test_crop"
     service.save_product(new, product_data("test_crop", unit="头"), admin)
     ref.session.commit()
-    [entry] = entries("product.updated")
+    [entry] = audit_entries("product.updated")
     assert entry.details == {"changes": {"unit": ["亩", "头"]}}
 
 
@@ -344,7 +332,7 @@ def test_one_scheme_per_product_year_and_region_and_a_scheme_is_no_duplicate_of_
     rice, peanut = product("rice"), product("peanut")
     city_wide = service.save_scheme(None, scheme_data(rice), admin)
     ref.session.commit()
-    [entry] = entries("subsidy_scheme.created")
+    [entry] = audit_entries("subsidy_scheme.created")
     assert (entry.actor_name, entry.object_type, entry.object_id) == ("admin", "SubsidyScheme", str(city_wide.id))
     assert entry.summary == "新建：水稻 2026"
     assert entry.details["city_pct"] == "5"
@@ -363,7 +351,7 @@ def test_one_scheme_per_product_year_and_region_and_a_scheme_is_no_duplicate_of_
     service.save_scheme(city_wide, scheme_data(rice, city_pct=D(10), farmer_pct=D(15)), admin)
     service.save_scheme(poyang, scheme_data(rice, region_id=county("361128").id), None)
     ref.session.commit()
-    [entry] = entries("subsidy_scheme.updated")
+    [entry] = audit_entries("subsidy_scheme.updated")
     assert entry.summary == "修改：水稻 2026"
     assert entry.details == {"changes": {"city_pct": ["5.0000", "10"], "farmer_pct": ["20.0000", "15"]}}
     error = refused(service.save_scheme, poyang, scheme_data(rice), None)

@@ -15,11 +15,10 @@ import time_machine
 
 from agri_insurance.audit.models import AuditEntry
 from agri_insurance.auth.models import Role
-from agri_insurance.errors import DomainError
 from agri_insurance.reference.models import Region, RegionLevel
 from agri_insurance.subsidies import service
 from agri_insurance.subsidies.models import ClaimStatus, ShareLevel, SubsidyClaim, SubsidyYear
-from tests.factories import county, make_insurer, make_user
+from tests.factories import audit_entries, county, make_insurer, make_user, refused
 from tests.subsidies.factories import (
     OPINION,
     assign,
@@ -43,16 +42,8 @@ def save(claim=None, **kwargs):
     return service.save_claim(claim, claim_data(**kwargs), actor.insurer, actor)
 
 
-def refused(action, *args, **kwargs) -> DomainError:
-    with pytest.raises(DomainError) as info:
-        action(*args, **kwargs)
-    return info.value
-
-
 def entries(claim_id: int, action: str) -> list[AuditEntry]:
-    return list(service.db.session.scalars(sa.select(AuditEntry).where(
-        AuditEntry.object_type == "SubsidyClaim", AuditEntry.object_id == str(claim_id),
-        AuditEntry.action == action).order_by(AuditEntry.id)))
+    return audit_entries(action, "SubsidyClaim", claim_id)
 
 
 def shares(claim) -> dict:

@@ -18,7 +18,7 @@ from agri_insurance.subsidies import service
 from agri_insurance.subsidies.funds import city
 from agri_insurance.subsidies.models import Budget, ShareLevel, SubsidyClaim, UnderwritingAssignment
 from tests.concurrency import second_waits_for_first
-from tests.factories import county, make_insurer, make_user
+from tests.factories import audit_entries, county, make_insurer, make_user, refused
 from tests.subsidies.factories import assign, attach_list, demo_insurer, make_claim, product, user
 
 PYX, WUYUAN, YUGAN = "361128", "361130", "361127"      # 鄱阳县, 婺源县, 余干县
@@ -42,14 +42,8 @@ def _may(year=2026, on=None, county_code=PYX, product_code="rice", insurer=None)
 
 
 def _entry(action: str) -> AuditEntry:
-    return service.db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == action)
-                                     .order_by(AuditEntry.id.desc()).limit(1))
-
-
-def _refused(call, *args) -> DomainError:
-    with pytest.raises(DomainError) as info:
-        call(*args)
-    return info.value
+    """The latest audit entry of `action`."""
+    return audit_entries(action)[-1]
 
 
 # --- who may claim -------------------------------------------------------------------------------------------
@@ -135,7 +129,7 @@ def test_without_a_day_the_claim_is_checked_on_today(world):
     assert _may() is True and _may(on=today + timedelta(days=1)) is False
 
 
-def test_a_claim_submitted_while_its_award_ends_waits_and_is_refused(app, world):
+def test_a_claim_submitted_while_its_award_ends_waits_and_isrefused(app, world):
     draft = attach_list(make_claim())
     world.session.commit()
     claim_id, assignment_id = draft.id, _assignment().id
@@ -211,7 +205,7 @@ def test_an_assignment_is_stored_as_given_and_audited(world):
 
 @pytest.mark.parametrize(("start", "end"), [(2023, 2025), (2027, 2029), (2026, 2026), (2020, 2030)])
 def test_an_assignment_overlapping_by_a_single_year_is_refused_naming_the_start_year(world, start, end):
-    error = _refused(_save, None, PYX, "rice", start, end)
+    error = refused(_save, None, PYX, "rice", start, end)
     assert (error.message, error.field) == ("该机构在此县此险种已有重叠年度的承保安排", "start_year")
 
 
@@ -224,14 +218,14 @@ def test_assignments_next_to_each_other_or_of_another_insurer_county_or_product_
     assert world.session.scalar(sa.select(sa.func.count(UnderwritingAssignment.id))) == 6
 
 
-def test_an_assignment_ending_before_it_starts_or_outside_a_county_is_refused(world):
-    error = _refused(_save, None, WUYUAN, "rice", 2027, 2026)
+def test_an_assignment_ending_before_it_starts_or_outside_a_county_isrefused(world):
+    error = refused(_save, None, WUYUAN, "rice", 2027, 2026)
     assert (error.message, error.field) == ("结束年度不能早于开始年度", "end_year")
-    error = _refused(lambda: service.save_assignment({
+    error = refused(lambda: service.save_assignment({
         "insurer_id": demo_insurer().id, "region_id": city().id, "product_id": product("rice").id,
         "start_year": 2026, "end_year": 2026, "notes": None}, user("city_agri")))
     assert (error.message, error.field) == ("请选择县（市、区）", "region_id")
-    error = _refused(lambda: service.save_assignment({
+    error = refused(lambda: service.save_assignment({
         "insurer_id": demo_insurer().id, "region_id": 999999, "product_id": product("rice").id,
         "start_year": 2026, "end_year": 2026, "notes": None}, user("city_agri")))
     assert (error.message, error.field) == ("请选择县（市、区）", "region_id")
@@ -241,7 +235,7 @@ def test_an_assignment_ending_before_it_starts_or_outside_a_county_is_refused(wo
 def test_an_assignment_a_claim_relies_on_is_kept(world):
     assignment = _assignment()
     make_claim(year=2025, period="2025年全年")                     # the assignment's first year
-    error = _refused(service.delete_assignment, assignment, user("city_agri"))
+    error = refused(service.delete_assignment, assignment, user("city_agri"))
     assert (error.message, error.field) == ("已有补贴申请依据此承保安排，不能删除", None)
     assert world.session.get(UnderwritingAssignment, assignment.id) is not None
 
@@ -302,7 +296,7 @@ def test_who_sets_which_budget(world):
                                                 ("city_finance", PYX), ("county_agri", PYX), ("insurer", PYX)])
 def test_a_budget_outside_the_users_regions_is_refused_naming_the_region(world, username, code):
     region = service.db.session.scalar(sa.select(Region).where(Region.code == code))
-    error = _refused(service.save_budget, 2026, region, D("1000.00"), user(username))
+    error = refused(service.save_budget, 2026, region, D("1000.00"), user(username))
     assert (error.message, error.field) == ("您无权设置该地区的预算", "region_id")
     assert world.session.scalar(sa.select(sa.func.count(Budget.id))) == 0
 
@@ -329,7 +323,7 @@ def test_a_budget_is_set_then_changed_for_its_year_and_region_only_and_audited(w
 @pytest.mark.parametrize(("amount", "message"), [(D("-0.01"), "预算金额不能为负"), (D("0.001"), "预算金额最多两位小数"),
                                                  (D("100.005"), "预算金额最多两位小数")])
 def test_a_negative_budget_or_one_below_the_fen_is_refused_naming_the_amount(world, amount, message):
-    error = _refused(service.save_budget, 2026, county(), amount, user("county_finance"))
+    error = refused(service.save_budget, 2026, county(), amount, user("county_finance"))
     assert (error.message, error.field) == (message, "amount")
     assert world.session.scalar(sa.select(sa.func.count(Budget.id))) == 0
 
