@@ -5,13 +5,11 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
-import sqlalchemy as sa
 
-from agri_insurance.audit.models import AuditEntry
 from agri_insurance.extensions import db as _db
 from agri_insurance.subsidies import yearend
 from agri_insurance.subsidies.models import Advance, ShareLevel
-from tests.factories import county
+from tests.factories import audit_entries, county
 from tests.subsidies.factories import demo_insurer, user
 from tests.subsidies.test_yearend import _field_and_message, advance
 
@@ -30,7 +28,7 @@ def test_an_advance_without_a_voucher_is_refused_and_a_voucher_is_kept_without_i
             stored.paid_on, stored.voucher_no, stored.recorded_by_id) == (
         2025, demo_insurer().id, county().id, CITY, D("3000.00"), D("0.00"), date(2025, 2, 1), "YB-城-1",
         user("city_finance").id)
-    entry = _db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "advance.recorded"))
+    [entry] = audit_entries("advance.recorded")
     assert entry.summary == "登记预拨：赣鄱财险 鄱阳县 市级财政 2025年度 3,000.00 元"
     assert (entry.details["amount"], entry.details["voucher_no"]) == ("3000.00", "YB-城-1")
 
@@ -64,7 +62,7 @@ def test_a_change_of_the_voucher_alone_records_only_the_voucher():
     _db.session.commit()
     changed = _db.session.get(Advance, recorded.id)
     assert (changed.amount, changed.paid_on, changed.voucher_no) == (D("1000.00"), date(2025, 2, 1), "YB-2")
-    entry = _db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "advance.changed"))
+    [entry] = audit_entries("advance.changed")
     assert (entry.actor_id, entry.summary, entry.details) == (
         user("county_finance").id, "修改预拨：赣鄱财险 鄱阳县 县级财政 2025年度",
         {"changes": {"voucher_no": ["YB-county", "YB-2"]}})

@@ -13,7 +13,7 @@ from agri_insurance.reference import service as reference_service
 from agri_insurance.reference.models import SubsidyScheme
 from agri_insurance.subsidies import service
 from agri_insurance.subsidies.models import ClaimShare, ClaimStatus, ShareLevel, SubsidyClaim
-from tests.factories import county
+from tests.factories import audit_entries, county
 from tests.subsidies.factories import assign, demo_insurer, make_claim, product, user
 
 
@@ -169,8 +169,7 @@ def test_a_claim_filed_again_from_its_list_names_the_returned_claim(world):
     claim = start(corrects_id=returned.id)
     assert claim.corrects_id == returned.id
     service.complete_claim_from_list(claim, FIGURES, user("insurer"))
-    entry = world.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "claim.created",
-                                                             AuditEntry.object_id == str(claim.id)))
+    [entry] = audit_entries("claim.created", "SubsidyClaim", claim.id)
     assert entry.details["corrects"] == returned.id and entry.details["from_list"] is True
 
 
